@@ -1,0 +1,594 @@
+#include "config/config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <sstream>
+
+namespace topup {
+
+config_error::config_error(std::string path, std::string reason)
+  : std::runtime_error((path.empty() ? std::string{"(document)"} : path) + ": " + reason),
+    path_(std::move(path)), reason_(std::move(reason)) {}
+
+const provider_config* config::find_provider(const std::string& name) const {
+  for (const auto& provider : providers)
+    if (provider.name == name)
+      return &provider;
+  return nullptr;
+}
+
+namespace {
+
+using nlohmann::json;
+
+std::string type_name(const json& value) {
+  if (value.is_number_integer())
+    return "an integer";
+  if (value.is_number())
+    return "a number";
+  return std::string{"a"} + (value.is_array() || value.is_object() ? "n " : " ") + value.type_name();
+}
+
+/// A key as a JSON pointer token: "~" and "/" escaped (RFC 6901).
+std::string pointer_token(const std::string& key) {
+  std::string token;
+  for (char c : key) {
+    if (c == '~')
+      token += "~0";
+    else if (c == '/')
+      token += "~1";
+    else
+      token += c;
+  }
+  return token;
+}
+
+/// Reads one JSON object field by field, remembering which keys were read so that any key
+/// left over (a typo, an option that does not exist) is reported instead of ignored.
+class object_reader {
+public:
+  object_reader(const json& object, std::string path) : object_(object), path_(std::move(path)) {
+    if (!object.is_object())
+      throw config_error(path_, "expected an object, got " + type_name(object));
+  }
+
+  std::string path_of(const std::string& key) const { return path_ + "/" + pointer_token(key); }
+
+  bool has(const std::string& key) const { return object_.contains(key); }
+
+  const json* find(const std::string& key) {
+    auto it = object_.find(key);
+    if (it == object_.end())
+      return nullptr;
+    read_.insert(key);
+    return &*it;
+  }
+
+  const json& require(const std::string& key) {
+    if (auto value = find(key))
+      return *value;
+    throw config_error(path_of(key), "required field is missing");
+  }
+
+  std::string string(const std::string& key, std::string fallback) {
+    auto value = find(key);
+    return value ? as_string(*value, path_of(key)) : fallback;
+  }
+
+  std::string required_string(const std::string& key) {
+    return as_string(require(key), path_of(key));
+  }
+
+  int64_t integer(const std::string& key, int64_t fallback) {
+    auto value = find(key);
+    return value ? as_integer(*value, path_of(key)) : fallback;
+  }
+
+  double number(const std::string& key, double fallback) {
+    auto value = find(key);
+    return value ? as_number(*value, path_of(key)) : fallback;
+  }
+
+  /// Fails on every key that no read asked for.
+  void finish() const {
+    for (const auto& item : object_.items())
+      if (read_.count(item.key()) == 0)
+        throw config_error(path_of(item.key()), "unknown field");
+  }
+
+  static std::string as_string(const json& value, const std::string& path) {
+    if (!value.is_string())
+      throw config_error(path, "expected a string, got " + type_name(value));
+    return value.get<std::string>();
+  }
+
+  static int64_t as_integer(const json& value, const std::string& path) {
+    if (!value.is_number_integer())
+      throw config_error(path, "expected an integer, got " + type_name(value));
+    if (value.is_number_unsigned()
+        && value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+      throw config_error(path, "integer is too large");
+    return value.get<int64_t>();
+  }
+
+  static double as_number(const json& value, const std::string& path) {
+    if (!value.is_number())
+      throw config_error(path, "expected a number, got " + type_name(value));
+    return value.get<double>();
+  }
+
+private:
+  const json& object_;
+  std::string path_;
+  std::set<std::string> read_;
+};
+
+const json& as_array(const json& value, const std::string& path) {
+  if (!value.is_array())
+    throw config_error(path, "expected an array, got " + type_name(value));
+  return value;
+}
+
+std::vector<std::string> string_list(const json& value, const std::string& path) {
+  std::vector<std::string> out;
+  const auto& array = as_array(value, path);
+  for (size_t i = 0; i < array.size(); ++i)
+    out.push_back(object_reader::as_string(array[i], path + "/" + std::to_string(i)));
+  return out;
+}
+
+std::vector<int64_t> integer_list(const json& value, const std::string& path) {
+  std::vector<int64_t> out;
+  const auto& array = as_array(value, path);
+  for (size_t i = 0; i < array.size(); ++i)
+    out.push_back(object_reader::as_integer(array[i], path + "/" + std::to_string(i)));
+  return out;
+}
+
+template <class Number>
+void require_positive(Number value, const std::string& path) {
+  if (!(value > 0)) {
+    std::ostringstream got;
+    got << value;
+    throw config_error(path, "must be > 0 (got " + got.str() + ")");
+  }
+}
+
+template <class Number>
+void require_range(Number value, Number low, Number high, const std::string& path) {
+  if (!(value >= low && value <= high)) {
+    std::ostringstream text;
+    text << "must be between " << low << " and " << high << " (got " << value << ")";
+    throw config_error(path, text.str());
+  }
+}
+
+template <class T>
+void require_unique(const std::vector<T>& values, const std::string& path) {
+  for (size_t i = 0; i < values.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (values[i] == values[j]) {
+        std::ostringstream text;
+        text << values[i] << " is listed twice";
+        throw config_error(path + "/" + std::to_string(i), text.str());
+      }
+}
+
+template <class Enum>
+Enum choice(object_reader& reader, const std::string& key, Enum fallback,
+            std::initializer_list<std::pair<const char*, Enum>> options) {
+  auto value = reader.find(key);
+  if (!value)
+    return fallback;
+  auto text = object_reader::as_string(*value, reader.path_of(key));
+  std::string allowed;
+  for (const auto& [name, option] : options) {
+    if (text == name)
+      return option;
+    allowed += allowed.empty() ? "" : ", ";
+    allowed += name;
+  }
+  throw config_error(reader.path_of(key), "'" + text + "' is not one of: " + allowed);
+}
+
+node_config read_node(const json& value, const std::string& path) {
+  node_config node;
+  object_reader reader{value, path};
+  node.name = reader.string("name", node.name);
+  if (node.name.empty())
+    throw config_error(reader.path_of("name"), "must not be empty");
+  if (auto listen = reader.find("listen")) {
+    object_reader listen_reader{*listen, reader.path_of("listen")};
+    node.host = listen_reader.string("host", node.host);
+    auto port = listen_reader.integer("port", node.port);
+    require_range<int64_t>(port, 0, 65535, listen_reader.path_of("port"));
+    node.port = static_cast<uint16_t>(port);
+    listen_reader.finish();
+  }
+  if (auto tls = reader.find("tls")) {
+    object_reader tls_reader{*tls, reader.path_of("tls")};
+    node.tls.certificate = tls_reader.string("certificate", "");
+    node.tls.key = tls_reader.string("key", "");
+    node.tls.ca_file = tls_reader.string("ca_file", "");
+    tls_reader.finish();
+    if (node.tls.certificate.empty() != node.tls.key.empty())
+      throw config_error(reader.path_of("tls"), "certificate and key must be given together");
+    if (!node.tls.ca_file.empty() && node.tls.certificate.empty())
+      throw config_error(reader.path_of("tls") + "/ca_file",
+                         "a CA file needs the node's own certificate and key as well");
+  }
+  auto threads = reader.integer("scheduler_threads", static_cast<int64_t>(node.scheduler_threads));
+  require_range<int64_t>(threads, 1, 256, reader.path_of("scheduler_threads"));
+  node.scheduler_threads = static_cast<size_t>(threads);
+  node.log_level = reader.string("log_level", node.log_level);
+  static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "off"};
+  if (levels.count(node.log_level) == 0)
+    throw config_error(reader.path_of("log_level"),
+                       "'" + node.log_level + "' is not one of: trace, debug, info, warn, error, off");
+  node.heartbeat_interval_ms = reader.integer("heartbeat_interval_ms", node.heartbeat_interval_ms);
+  require_positive(node.heartbeat_interval_ms, reader.path_of("heartbeat_interval_ms"));
+  node.connection_timeout_ms = reader.integer("connection_timeout_ms", node.connection_timeout_ms);
+  if (node.connection_timeout_ms <= node.heartbeat_interval_ms)
+    throw config_error(reader.path_of("connection_timeout_ms"),
+                       "must be longer than heartbeat_interval_ms ("
+                         + std::to_string(node.heartbeat_interval_ms) + ")");
+  reader.finish();
+  return node;
+}
+
+store_config read_store(const json& value, const std::string& path) {
+  store_config store;
+  object_reader reader{value, path};
+  using backend = store_config::backend_kind;
+  store.backend = choice(reader, "backend", backend::sqlite,
+                         {{"sqlite", backend::sqlite}, {"postgresql", backend::postgresql}});
+  if (auto sqlite = reader.find("sqlite")) {
+    object_reader sqlite_reader{*sqlite, reader.path_of("sqlite")};
+    store.sqlite_path = sqlite_reader.string("path", store.sqlite_path);
+    if (store.sqlite_path.empty())
+      throw config_error(sqlite_reader.path_of("path"), "must not be empty");
+    store.synchronous = choice(sqlite_reader, "synchronous", store.synchronous,
+                               {{"normal", sqlite_synchronous::normal},
+                                {"full", sqlite_synchronous::full}});
+    auto busy = sqlite_reader.integer("busy_timeout_s", store.busy_timeout_s);
+    require_range<int64_t>(busy, 1, 3600, sqlite_reader.path_of("busy_timeout_s"));
+    store.busy_timeout_s = static_cast<int>(busy);
+    sqlite_reader.finish();
+  }
+  if (auto postgresql = reader.find("postgresql")) {
+    object_reader pg_reader{*postgresql, reader.path_of("postgresql")};
+    store.postgresql_connection = pg_reader.required_string("connection");
+    pg_reader.finish();
+  }
+  if (store.backend == backend::postgresql && store.postgresql_connection.empty())
+    throw config_error(reader.path_of("postgresql") + "/connection",
+                       "required when backend is 'postgresql'");
+  auto max_batch = reader.integer("max_batch", static_cast<int64_t>(store.max_batch));
+  require_range<int64_t>(max_batch, 1, 100000, reader.path_of("max_batch"));
+  store.max_batch = static_cast<size_t>(max_batch);
+  auto max_pending = reader.integer("max_pending_writes",
+                                    static_cast<int64_t>(store.max_pending_writes));
+  require_positive(max_pending, reader.path_of("max_pending_writes"));
+  store.max_pending_writes = static_cast<size_t>(max_pending);
+  reader.finish();
+  return store;
+}
+
+deadline_config read_deadline(const json& value, const std::string& path) {
+  deadline_config deadline;
+  object_reader reader{value, path};
+  deadline.limit_ms = reader.integer("limit_ms", deadline.limit_ms);
+  require_positive(deadline.limit_ms, reader.path_of("limit_ms"));
+  if (auto resend = reader.find("resend_at_ms"))
+    deadline.resend_at_ms = integer_list(*resend, reader.path_of("resend_at_ms"));
+  for (size_t i = 0; i < deadline.resend_at_ms.size(); ++i) {
+    auto point_path = reader.path_of("resend_at_ms") + "/" + std::to_string(i);
+    auto point = deadline.resend_at_ms[i];
+    require_positive(point, point_path);
+    if (point >= deadline.limit_ms)
+      throw config_error(point_path, "re-send point " + std::to_string(point)
+                                       + " ms is not before the deadline limit_ms ("
+                                       + std::to_string(deadline.limit_ms) + ")");
+    if (i > 0 && point <= deadline.resend_at_ms[i - 1])
+      throw config_error(point_path, "re-send points must be strictly increasing");
+  }
+  deadline.query_interval_ms = reader.integer("query_interval_ms", deadline.query_interval_ms);
+  require_positive(deadline.query_interval_ms, reader.path_of("query_interval_ms"));
+  reader.finish();
+  return deadline;
+}
+
+std::map<std::string, std::vector<std::string>> read_carriers(const json& value,
+                                                              const std::string& path) {
+  object_reader reader{value, path};
+  std::map<std::string, std::vector<std::string>> carriers;
+  std::map<std::string, std::string> owner_of_prefix;
+  for (const auto& item : value.items()) {
+    auto carrier_path = reader.path_of(item.key());
+    auto prefixes = string_list(reader.require(item.key()), carrier_path);
+    if (prefixes.empty())
+      throw config_error(carrier_path, "a carrier needs at least one prefix");
+    for (size_t i = 0; i < prefixes.size(); ++i) {
+      const auto& prefix = prefixes[i];
+      auto prefix_path = carrier_path + "/" + std::to_string(i);
+      bool digits = std::all_of(prefix.begin(), prefix.end(),
+                                [](char c) { return c >= '0' && c <= '9'; });
+      if (prefix.size() != 3 || !digits || prefix[0] != '1')
+        throw config_error(prefix_path, "'" + prefix
+                                          + "' is not a three-digit mobile prefix starting with 1");
+      auto [it, inserted] = owner_of_prefix.emplace(prefix, item.key());
+      if (!inserted)
+        throw config_error(prefix_path, "prefix " + prefix + " already belongs to " + it->second);
+    }
+    carriers.emplace(item.key(), std::move(prefixes));
+  }
+  if (carriers.empty())
+    throw config_error(path, "at least one carrier is required");
+  reader.finish();
+  return carriers;
+}
+
+latency_config read_latency(const json& value, const std::string& path) {
+  latency_config latency;
+  object_reader reader{value, path};
+  using kind = latency_config::distribution_kind;
+  latency.distribution = choice(reader, "distribution", kind::fixed,
+                                {{"fixed", kind::fixed}, {"lognormal", kind::lognormal}});
+  if (latency.distribution == kind::fixed) {
+    latency.fixed_ms = reader.number("fixed_ms", latency.fixed_ms);
+    if (latency.fixed_ms < 0)
+      throw config_error(reader.path_of("fixed_ms"), "must be >= 0");
+  } else {
+    latency.median_ms = reader.number("median_ms", latency.median_ms);
+    require_positive(latency.median_ms, reader.path_of("median_ms"));
+    latency.p99_ms = reader.number("p99_ms", latency.p99_ms);
+    if (!(latency.p99_ms > latency.median_ms))
+      throw config_error(reader.path_of("p99_ms"), "must be greater than median_ms");
+  }
+  reader.finish();
+  return latency;
+}
+
+simulated_adapter_config read_simulated(object_reader& reader) {
+  simulated_adapter_config sim;
+  if (auto latency = reader.find("latency"))
+    sim.latency = read_latency(*latency, reader.path_of("latency"));
+  if (auto outcomes = reader.find("outcomes")) {
+    object_reader outcome_reader{*outcomes, reader.path_of("outcomes")};
+    auto share = [&](const char* key, double fallback) {
+      auto value = outcome_reader.number(key, fallback);
+      require_range(value, 0.0, 1.0, outcome_reader.path_of(key));
+      return value;
+    };
+    sim.outcomes.success = share("success", 0);
+    sim.outcomes.transient = share("transient", 0);
+    sim.outcomes.permanent = share("permanent", 0);
+    sim.outcomes.unknown = share("unknown", 0);
+    outcome_reader.finish();
+    auto total = sim.outcomes.success + sim.outcomes.transient + sim.outcomes.permanent
+                 + sim.outcomes.unknown;
+    if (std::abs(total - 1.0) > 1e-9)
+      throw config_error(reader.path_of("outcomes"),
+                         "shares must add up to 1 (got " + std::to_string(total) + ")");
+  }
+  sim.unknown_success_probability =
+    reader.number("unknown_success_probability", sim.unknown_success_probability);
+  require_range(sim.unknown_success_probability, 0.0, 1.0,
+                reader.path_of("unknown_success_probability"));
+  if (auto outages = reader.find("outages")) {
+    const auto& array = as_array(*outages, reader.path_of("outages"));
+    for (size_t i = 0; i < array.size(); ++i) {
+      object_reader window_reader{array[i], reader.path_of("outages") + "/" + std::to_string(i)};
+      outage_window window;
+      window.from_s = object_reader::as_number(window_reader.require("from_s"),
+                                               window_reader.path_of("from_s"));
+      window.to_s = object_reader::as_number(window_reader.require("to_s"),
+                                             window_reader.path_of("to_s"));
+      if (window.from_s < 0)
+        throw config_error(window_reader.path_of("from_s"), "must be >= 0");
+      if (!(window.to_s > window.from_s))
+        throw config_error(window_reader.path_of("to_s"), "must be after from_s");
+      window_reader.finish();
+      sim.outages.push_back(window);
+    }
+  }
+  sim.ledger_path = reader.string("ledger", "");
+  auto seed = reader.integer("seed", static_cast<int64_t>(sim.seed));
+  if (seed < 0)
+    throw config_error(reader.path_of("seed"), "must be >= 0");
+  sim.seed = static_cast<uint64_t>(seed);
+  return sim;
+}
+
+http_adapter_config read_http(object_reader& reader) {
+  http_adapter_config http;
+  http.base_url = reader.required_string("base_url");
+  if (http.base_url.rfind("http://", 0) != 0)
+    throw config_error(reader.path_of("base_url"), "must start with http://");
+  http.secret = reader.required_string("secret");
+  if (http.secret.empty())
+    throw config_error(reader.path_of("secret"), "must not be empty");
+  http.connect_timeout_ms = reader.integer("connect_timeout_ms", http.connect_timeout_ms);
+  require_positive(http.connect_timeout_ms, reader.path_of("connect_timeout_ms"));
+  auto pool = reader.integer("pool_size", static_cast<int64_t>(http.pool_size));
+  require_range<int64_t>(pool, 1, 4096, reader.path_of("pool_size"));
+  http.pool_size = static_cast<size_t>(pool);
+  return http;
+}
+
+adapter_config read_adapter(const json& value, const std::string& path) {
+  object_reader reader{value, path};
+  auto type = reader.required_string("type");
+  adapter_config adapter;
+  if (type == "simulated")
+    adapter = read_simulated(reader);
+  else if (type == "http")
+    adapter = read_http(reader);
+  else
+    throw config_error(reader.path_of("type"), "'" + type + "' is not one of: simulated, http");
+  reader.finish();
+  return adapter;
+}
+
+provider_config read_provider(const json& value, const std::string& path) {
+  provider_config provider;
+  object_reader reader{value, path};
+  provider.name = reader.required_string("name");
+  if (provider.name.empty())
+    throw config_error(reader.path_of("name"), "must not be empty");
+  provider.carriers = string_list(reader.require("carriers"), reader.path_of("carriers"));
+  if (provider.carriers.empty())
+    throw config_error(reader.path_of("carriers"), "a provider must serve at least one carrier");
+  provider.rate = reader.number("rate", provider.rate);
+  // Below one call a minute a provider is effectively off; the limit also keeps the token
+  // bucket's interval within range.
+  require_positive(provider.rate, reader.path_of("rate"));
+  require_range(provider.rate, 1.0 / 60, 1e6, reader.path_of("rate"));
+  provider.burst = reader.number("burst", std::max(1.0, provider.rate / 10));
+  if (!(provider.burst >= 1))
+    throw config_error(reader.path_of("burst"),
+                       "must be >= 1 (got " + std::to_string(provider.burst) + ")");
+  auto concurrency = reader.integer("concurrency", static_cast<int64_t>(provider.concurrency));
+  require_range<int64_t>(concurrency, 1, 100000, reader.path_of("concurrency"));
+  provider.concurrency = static_cast<size_t>(concurrency);
+  provider.timeout_ms = reader.integer("timeout_ms", provider.timeout_ms);
+  require_positive(provider.timeout_ms, reader.path_of("timeout_ms"));
+  if (auto failover = reader.find("failover")) {
+    provider.failover = string_list(*failover, reader.path_of("failover"));
+    require_unique(provider.failover, reader.path_of("failover"));
+  }
+  provider.adapter = read_adapter(reader.require("adapter"), reader.path_of("adapter"));
+  reader.finish();
+  return provider;
+}
+
+/// Checks that need the whole document: references between sections.
+void check_references(const config& cfg) {
+  std::set<std::string> names;
+  std::set<std::string> served;
+  for (size_t i = 0; i < cfg.providers.size(); ++i) {
+    const auto& provider = cfg.providers[i];
+    auto provider_path = "/providers/" + std::to_string(i);
+    if (!names.insert(provider.name).second)
+      throw config_error(provider_path + "/name",
+                         "provider name '" + provider.name + "' is used twice");
+    if (provider.timeout_ms >= cfg.deadline.limit_ms)
+      throw config_error(provider_path + "/timeout_ms",
+                         "a call timeout of " + std::to_string(provider.timeout_ms)
+                           + " ms leaves no time before the deadline ("
+                           + std::to_string(cfg.deadline.limit_ms) + " ms)");
+    for (size_t c = 0; c < provider.carriers.size(); ++c) {
+      if (cfg.carriers.count(provider.carriers[c]) == 0)
+        throw config_error(provider_path + "/carriers/" + std::to_string(c),
+                           "unknown carrier '" + provider.carriers[c] + "'");
+      served.insert(provider.carriers[c]);
+    }
+  }
+  for (size_t i = 0; i < cfg.providers.size(); ++i) {
+    const auto& provider = cfg.providers[i];
+    for (size_t f = 0; f < provider.failover.size(); ++f) {
+      auto failover_path = "/providers/" + std::to_string(i) + "/failover/" + std::to_string(f);
+      const auto& target = provider.failover[f];
+      if (target == provider.name)
+        throw config_error(failover_path, "a provider cannot fail over to itself");
+      auto other = cfg.find_provider(target);
+      if (!other)
+        throw config_error(failover_path, "unknown provider '" + target + "'");
+      bool shares_carrier = std::any_of(
+        provider.carriers.begin(), provider.carriers.end(), [&](const std::string& carrier) {
+          return std::find(other->carriers.begin(), other->carriers.end(), carrier)
+                 != other->carriers.end();
+        });
+      if (!shares_carrier)
+        throw config_error(failover_path,
+                           "'" + target + "' serves none of the carriers of '" + provider.name + "'");
+    }
+  }
+  for (const auto& [carrier, prefixes] : cfg.carriers)
+    if (served.count(carrier) == 0)
+      throw config_error("/carriers/" + pointer_token(carrier),
+                         "no provider serves carrier '" + carrier + "'");
+}
+
+} // namespace
+
+config parse_config(const std::string& json_text) {
+  json document;
+  // A key given twice in one object would silently keep the last value: refuse it.
+  std::vector<std::set<std::string>> keys_per_object;
+  auto refuse_duplicate_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start)
+      keys_per_object.emplace_back();
+    else if (event == json::parse_event_t::object_end)
+      keys_per_object.pop_back();
+    else if (event == json::parse_event_t::key
+             && !keys_per_object.back().insert(parsed.get<std::string>()).second)
+      throw config_error("", "key \"" + parsed.get<std::string>()
+                               + "\" appears twice in one object");
+    return true;
+  };
+  try {
+    document = json::parse(json_text, refuse_duplicate_keys, true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& error) {
+    throw config_error("", std::string{"not valid JSON: "} + error.what());
+  }
+  config cfg;
+  object_reader reader{document, ""};
+  if (auto node = reader.find("node"))
+    cfg.node = read_node(*node, "/node");
+  if (auto store = reader.find("store"))
+    cfg.store = read_store(*store, "/store");
+  if (auto deadline = reader.find("deadline"))
+    cfg.deadline = read_deadline(*deadline, "/deadline");
+  cfg.carriers = read_carriers(reader.require("carriers"), "/carriers");
+  cfg.amounts_fen = integer_list(reader.require("amounts_fen"), "/amounts_fen");
+  if (cfg.amounts_fen.empty())
+    throw config_error("/amounts_fen", "at least one amount is required");
+  for (size_t i = 0; i < cfg.amounts_fen.size(); ++i)
+    require_positive(cfg.amounts_fen[i], "/amounts_fen/" + std::to_string(i));
+  require_unique(cfg.amounts_fen, "/amounts_fen");
+  if (auto limits = reader.find("limits")) {
+    object_reader limits_reader{*limits, "/limits"};
+    auto ref_max = limits_reader.integer("client_ref_max",
+                                         static_cast<int64_t>(cfg.limits.client_ref_max));
+    require_range<int64_t>(ref_max, 1, 1024, "/limits/client_ref_max");
+    cfg.limits.client_ref_max = static_cast<size_t>(ref_max);
+    limits_reader.finish();
+  }
+  const auto& providers = as_array(reader.require("providers"), "/providers");
+  if (providers.empty())
+    throw config_error("/providers", "at least one provider is required");
+  for (size_t i = 0; i < providers.size(); ++i)
+    cfg.providers.push_back(read_provider(providers[i], "/providers/" + std::to_string(i)));
+  reader.finish();
+  check_references(cfg);
+  return cfg;
+}
+
+config load_config_file(const std::string& path) {
+  std::ifstream in{path};
+  std::error_code ignored;
+  if (!in || std::filesystem::is_directory(path, ignored))
+    throw config_error("", "cannot read configuration file '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_config(text.str());
+}
+
+validation_rules make_validation_rules(const config& cfg) {
+  validation_rules rules;
+  for (const auto& [carrier, prefixes] : cfg.carriers)
+    for (const auto& prefix : prefixes)
+      rules.carrier_by_prefix.emplace(prefix, carrier);
+  rules.allowed_amounts_fen.insert(cfg.amounts_fen.begin(), cfg.amounts_fen.end());
+  rules.limits = cfg.limits;
+  return rules;
+}
+
+} // namespace topup

@@ -1,0 +1,134 @@
+#pragma once
+
+#include "domain/validation.hpp"
+
+#include <cstdint>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace topup {
+
+/// A configuration that cannot be used. `path` is the JSON pointer of the offending field
+/// ("/providers/2/rate"); what() reads "/providers/2/rate: must be > 0 (got 0)".
+class config_error : public std::runtime_error {
+public:
+  config_error(std::string path, std::string reason);
+  const std::string& path() const { return path_; }
+  const std::string& reason() const { return reason_; }
+
+private:
+  std::string path_;
+  std::string reason_;
+};
+
+struct tls_config {
+  std::string certificate;  ///< PEM file; empty: TLS off
+  std::string key;
+  std::string ca_file;      ///< when set, peers must present a certificate signed by it
+  bool enabled() const { return !certificate.empty(); }
+};
+
+struct node_config {
+  std::string name = "node-1";
+  std::string host = "127.0.0.1";
+  uint16_t port = 4242;
+  tls_config tls;
+  size_t scheduler_threads = 2;
+  std::string log_level = "info";
+  int64_t heartbeat_interval_ms = 1000;
+  int64_t connection_timeout_ms = 5000;
+};
+
+enum class sqlite_synchronous { normal, full };
+
+struct store_config {
+  enum class backend_kind { sqlite, postgresql } backend = backend_kind::sqlite;
+  std::string sqlite_path = "topup.db";
+  sqlite_synchronous synchronous = sqlite_synchronous::normal;
+  int busy_timeout_s = 5;  ///< how long a write waits for another connection's lock
+  std::string postgresql_connection;
+  size_t max_batch = 2000;            ///< rows per group commit at most
+  size_t max_pending_writes = 200000; ///< beyond this, intake answers `overloaded`
+};
+
+struct deadline_config {
+  int64_t limit_ms = 180000;
+  std::vector<int64_t> resend_at_ms{120000, 160000};
+  int64_t query_interval_ms = 1000;  ///< between status queries of an unknown outcome
+};
+
+struct latency_config {
+  enum class distribution_kind { fixed, lognormal } distribution = distribution_kind::fixed;
+  double fixed_ms = 1;
+  double median_ms = 50;
+  double p99_ms = 500;
+};
+
+struct outcome_shares {
+  double success = 1;
+  double transient = 0;
+  double permanent = 0;
+  double unknown = 0;
+};
+
+struct outage_window {
+  double from_s = 0;  ///< seconds after the provider starts
+  double to_s = 0;
+};
+
+struct simulated_adapter_config {
+  latency_config latency;
+  outcome_shares outcomes;
+  double unknown_success_probability = 0.5;
+  std::vector<outage_window> outages;
+  std::string ledger_path;  ///< SQLite file of real recharges; empty: kept in memory
+  uint64_t seed = 1;
+};
+
+struct http_adapter_config {
+  std::string base_url;
+  std::string secret;
+  int64_t connect_timeout_ms = 1000;
+  size_t pool_size = 64;
+};
+
+using adapter_config = std::variant<simulated_adapter_config, http_adapter_config>;
+
+struct provider_config {
+  std::string name;
+  std::vector<std::string> carriers;
+  double rate = 100;      ///< calls (recharges and queries) per second
+  double burst = 10;      ///< calls allowed at once
+  size_t concurrency = 64;
+  int64_t timeout_ms = 2000;
+  std::vector<std::string> failover;  ///< providers to hand orders to, in preference order
+  adapter_config adapter;
+};
+
+struct config {
+  node_config node;
+  store_config store;
+  deadline_config deadline;
+  /// Carrier name to its three-digit prefixes.
+  std::map<std::string, std::vector<std::string>> carriers;
+  std::vector<int64_t> amounts_fen;
+  field_limits limits;
+  std::vector<provider_config> providers;
+
+  const provider_config* find_provider(const std::string& name) const;
+};
+
+/// Parses and checks a configuration. JSON comments are allowed. Unknown keys, wrong types,
+/// missing required fields and impossible values throw config_error naming the field.
+config parse_config(const std::string& json_text);
+
+/// Reads a file and parses it; a missing or unreadable file is a config_error too.
+config load_config_file(const std::string& path);
+
+/// The rules intake validates orders with.
+validation_rules make_validation_rules(const config& cfg);
+
+} // namespace topup

@@ -1,0 +1,44 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace topup {
+
+/// Every failure a client can be told about. The numeric values travel over the network
+/// inside CAF errors (category "topup"), so existing values never change meaning.
+enum class errc : uint8_t {
+  none = 0,
+  invalid_phone = 1,        ///< not an 11-digit mainland mobile number
+  unknown_carrier = 2,      ///< well-formed number whose prefix no configured carrier owns
+  unsupported_amount = 3,   ///< amount not in the configured denominations
+  field_too_long = 4,       ///< a string field exceeds its length limit
+  missing_field = 5,        ///< a required field is empty
+  duplicate_reference = 6,  ///< client reference already used for different content
+  overloaded = 7,           ///< the engine cannot finish more orders in time right now
+  unavailable = 8,          ///< the store cannot accept writes right now
+  not_found = 9,            ///< no such order
+  illegal_transition = 10,  ///< the order's state does not allow the operation
+  invalid_argument = 11,    ///< a request that makes no sense (e.g. empty batch)
+  shutting_down = 12,       ///< the node is stopping and takes no new orders
+  stale_owner = 13,         ///< a node wrote for a provider it no longer owns
+};
+
+/// Stable snake_case name of a code, e.g. "invalid_phone".
+std::string_view to_string(errc code);
+
+/// Parses a name produced by to_string.
+std::optional<errc> errc_from_string(std::string_view name);
+
+/// An error code with a human-readable reason, as domain functions return it.
+struct failure {
+  errc code = errc::none;
+  std::string reason;
+
+  /// "invalid_phone: 1380013800 has 10 digits, expected 11".
+  std::string describe() const;
+};
+
+} // namespace topup

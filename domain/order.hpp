@@ -1,0 +1,60 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace topup {
+
+/// Where an order is in its lifecycle (see DESIGN.md, "Order lifecycle").
+/// Values are stored in the database as their names, never as numbers.
+enum class order_status : uint8_t {
+  accepted,    ///< durable, waiting for a provider call
+  dispatched,  ///< attempt written ahead, provider call in flight
+  succeeded,   ///< terminal: the provider recharged the number
+  failed,      ///< terminal: permanent error, deadline or cancel; the amount is refunded
+  unknown,     ///< the last call's outcome is unknown; queried until the provider answers
+};
+
+inline constexpr order_status all_order_statuses[] = {
+  order_status::accepted, order_status::dispatched, order_status::succeeded,
+  order_status::failed, order_status::unknown};
+
+std::string_view to_string(order_status status);
+std::optional<order_status> order_status_from_string(std::string_view name);
+
+/// True for states no event leaves: succeeded and failed. `unknown` is not final: a later
+/// status query still resolves it.
+bool is_final(order_status status);
+
+/// What a client submits. Amounts are integers in fen (1/100 yuan).
+struct order_request {
+  std::string client_ref;  ///< the client's idempotency key
+  std::string phone;
+  int64_t amount_fen = 0;
+};
+
+/// An accepted order as the store keeps it. Times are milliseconds since the Unix epoch.
+struct order {
+  std::string id;
+  std::string client_ref;
+  std::string phone;
+  std::string carrier;
+  int64_t amount_fen = 0;
+  std::string provider;  ///< provider of the latest attempt (empty before the first one)
+  order_status status = order_status::accepted;
+  int32_t attempts = 0;
+  int64_t accepted_at_ms = 0;
+  int64_t deadline_ms = 0;
+  int64_t updated_at_ms = 0;
+  std::string last_error;
+
+  /// Same phone, amount and reference: a resubmission of this order rather than a conflict.
+  bool same_content(const order_request& request) const;
+};
+
+/// "138****0000": what logs may show of a phone number.
+std::string mask_phone(std::string_view phone);
+
+} // namespace topup

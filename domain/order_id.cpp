@@ -1,0 +1,25 @@
+#include "domain/order_id.hpp"
+
+#include <algorithm>
+
+namespace topup {
+
+std::string to_base36(uint64_t value) {
+  static constexpr char digits[] = "0123456789abcdefghijklmnopqrstuvwxyz";
+  std::string text;
+  do {
+    text.push_back(digits[value % 36]);
+    value /= 36;
+  } while (value != 0);
+  std::reverse(text.begin(), text.end());
+  return text;
+}
+
+order_id_generator::order_id_generator(std::string node_name, int64_t start_wall_ms)
+  : prefix_(std::move(node_name) + "-" + to_base36(static_cast<uint64_t>(start_wall_ms)) + "-") {}
+
+std::string order_id_generator::next() {
+  return prefix_ + to_base36(++sequence_);
+}
+
+} // namespace topup

@@ -1,0 +1,36 @@
+#pragma once
+
+// Every actor interface of topup. The interfaces are the architecture: each handler below has
+// one line saying what it does, and the compiler checks every send against them.
+
+#include "messages/protocol.hpp"
+
+namespace topup {
+
+/// The store: the only actor that talks to the database (persistence/store_actor).
+using store_actor = caf::typed_actor<
+  // Inserts new orders in one group commit; a row whose client reference exists is not
+  // written and its outcome carries the stored row instead. Replies once durable.
+  caf::replies_to<insert_atom, std::vector<order>>::with<std::vector<insert_outcome>>,
+  // The order with this id; error not_found.
+  caf::replies_to<caf::get_atom, std::string>::with<order>,
+  // The order with this client reference; error not_found.
+  caf::replies_to<find_ref_atom, std::string>::with<order>,
+  // Every order not yet final, in one bulk read (start-up recovery).
+  caf::replies_to<load_atom>::with<std::vector<order>>,
+  caf::replies_to<stats_atom>::with<store_stats>,
+  // Internal (sent to itself): commit the writes gathered since the last commit.
+  caf::reacts_to<commit_atom>>;
+
+/// Receives accepted orders for recharging (routing; in tests, a collector).
+using order_sink_actor = caf::typed_actor<caf::reacts_to<dispatch_atom, std::vector<order>>>;
+
+/// Intake: validates, applies idempotency, persists, acknowledges, hands orders on.
+using intake_actor = caf::typed_actor<
+  // One order; replies with the stored order once durable, or a topup error.
+  caf::replies_to<submit_atom, order_request>::with<order>,
+  // Many orders in one message, each answered on its own, in the same order.
+  caf::replies_to<submit_atom, std::vector<order_request>>::with<std::vector<submit_result>>,
+  caf::replies_to<stats_atom>::with<intake_stats>>;
+
+} // namespace topup

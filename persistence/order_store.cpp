@@ -1,0 +1,162 @@
+#include "persistence/order_store.hpp"
+
+#include "persistence/schema.hpp"
+#include "persistence/sql_backend.hpp"
+
+#include <soci/soci.h>
+
+namespace topup {
+namespace {
+
+const char* const order_columns =
+  "id, client_ref, phone, carrier, amount_fen, provider, status, attempts, accepted_at_ms,"
+  " deadline_ms, updated_at_ms, last_error";
+
+/// One order's columns as SOCI binds them (status as text, attempts as int).
+struct order_row {
+  std::string id, client_ref, phone, carrier, provider, status, last_error;
+  long long amount_fen = 0, accepted_at_ms = 0, deadline_ms = 0, updated_at_ms = 0;
+  int attempts = 0;
+
+  void assign(const order& o) {
+    id = o.id;
+    client_ref = o.client_ref;
+    phone = o.phone;
+    carrier = o.carrier;
+    amount_fen = o.amount_fen;
+    provider = o.provider;
+    status = std::string{to_string(o.status)};
+    attempts = o.attempts;
+    accepted_at_ms = o.accepted_at_ms;
+    deadline_ms = o.deadline_ms;
+    updated_at_ms = o.updated_at_ms;
+    last_error = o.last_error;
+  }
+};
+
+order order_from(const soci::row& row) {
+  order o;
+  o.id = row.get<std::string>(0);
+  o.client_ref = row.get<std::string>(1);
+  o.phone = row.get<std::string>(2);
+  o.carrier = row.get<std::string>(3);
+  o.amount_fen = row.get<long long>(4);
+  o.provider = row.get<std::string>(5);
+  auto status = order_status_from_string(row.get<std::string>(6));
+  if (!status)
+    throw store_error("order " + o.id + " has an unknown status in the database");
+  o.status = *status;
+  o.attempts = row.get<int>(7);
+  o.accepted_at_ms = row.get<long long>(8);
+  o.deadline_ms = row.get<long long>(9);
+  o.updated_at_ms = row.get<long long>(10);
+  o.last_error = row.get<std::string>(11);
+  return o;
+}
+
+/// Runs a database operation, turning SOCI's exceptions into log-safe store_errors.
+template <class F>
+auto guarded(const char* what, F&& operation) -> decltype(operation()) {
+  try {
+    return operation();
+  } catch (const store_error&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw store_error(std::string{what} + ": " + describe_database_error(error));
+  }
+}
+
+} // namespace
+
+/// Prepared once per session and re-executed: parsing SQL per row would cost more than
+/// writing it.
+struct order_store::statements {
+  order_row row;
+  soci::statement insert;
+
+  explicit statements(soci::session& session)
+    : insert((session.prepare << "INSERT INTO orders (" << order_columns
+                              << ") VALUES (:id, :client_ref, :phone, :carrier, :amount_fen,"
+                                 " :provider, :status, :attempts, :accepted_at_ms, :deadline_ms,"
+                                 " :updated_at_ms, :last_error)"
+                                 " ON CONFLICT (client_ref) DO NOTHING",
+              soci::use(row.id), soci::use(row.client_ref), soci::use(row.phone),
+              soci::use(row.carrier), soci::use(row.amount_fen), soci::use(row.provider),
+              soci::use(row.status), soci::use(row.attempts), soci::use(row.accepted_at_ms),
+              soci::use(row.deadline_ms), soci::use(row.updated_at_ms),
+              soci::use(row.last_error))) {}
+};
+
+order_store::order_store(const store_config& cfg) : session_(open_session(cfg)) {
+  guarded("migrating the schema", [&] { migrate(*session_); });
+  statements_ = guarded("preparing statements",
+                        [&] { return std::make_unique<statements>(*session_); });
+}
+
+order_store::~order_store() = default;
+
+std::vector<insert_outcome> order_store::insert(const std::vector<order>& orders) {
+  return guarded("inserting orders", [&] {
+    std::vector<insert_outcome> outcomes;
+    outcomes.reserve(orders.size());
+    soci::transaction transaction{*session_};
+    for (const auto& o : orders) {
+      statements_->row.assign(o);
+      statements_->insert.execute(true);
+      if (statements_->insert.get_affected_rows() == 1) {
+        outcomes.push_back({true, o});
+        continue;
+      }
+      auto existing = find_by_ref(o.client_ref);
+      if (!existing)
+        throw store_error("client reference conflict but no stored row for order " + o.id);
+      outcomes.push_back({false, std::move(*existing)});
+    }
+    transaction.commit();
+    return outcomes;
+  });
+}
+
+std::optional<order> order_store::find_one(const std::string& where_column,
+                                           const std::string& value) {
+  return guarded("reading an order", [&]() -> std::optional<order> {
+    soci::row row;
+    *session_ << "SELECT " << order_columns << " FROM orders WHERE " << where_column
+              << " = :value",
+      soci::use(value), soci::into(row);
+    if (!session_->got_data())
+      return std::nullopt;
+    return order_from(row);
+  });
+}
+
+std::optional<order> order_store::find_by_id(const std::string& id) {
+  return find_one("id", id);
+}
+
+std::optional<order> order_store::find_by_ref(const std::string& client_ref) {
+  return find_one("client_ref", client_ref);
+}
+
+std::vector<order> order_store::load_unfinished() {
+  return guarded("loading unfinished orders", [&] {
+    std::vector<order> orders;
+    soci::rowset<soci::row> rows =
+      (session_->prepare << "SELECT " << order_columns
+                         << " FROM orders WHERE status IN ('accepted', 'dispatched', 'unknown')"
+                            " ORDER BY deadline_ms");
+    for (const auto& row : rows)
+      orders.push_back(order_from(row));
+    return orders;
+  });
+}
+
+uint64_t order_store::count_orders() {
+  return guarded("counting orders", [&] {
+    long long count = 0;
+    *session_ << "SELECT COUNT(*) FROM orders", soci::into(count);
+    return static_cast<uint64_t>(count);
+  });
+}
+
+} // namespace topup

@@ -1,0 +1,51 @@
+#pragma once
+
+#include "config/config.hpp"
+#include "domain/order.hpp"
+#include "messages/protocol.hpp"
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace soci {
+class session;
+}
+
+namespace topup {
+
+/// Orders in the database: opening and migrating it, inserting in batches, reading back.
+/// Blocking; used only from the store actor's own thread. Every failure is a store_error
+/// whose message is safe to log (no SQL, no bound values).
+class order_store {
+public:
+  /// Opens (creating if needed) and migrates the database.
+  explicit order_store(const store_config& cfg);
+  ~order_store();
+
+  order_store(const order_store&) = delete;
+  order_store& operator=(const order_store&) = delete;
+
+  /// Inserts the orders in one transaction, in order. An order whose client reference
+  /// already exists (in the database or earlier in this batch) is not written; its outcome
+  /// holds the stored row. All or nothing: on error nothing of the batch is written.
+  std::vector<insert_outcome> insert(const std::vector<order>& orders);
+
+  std::optional<order> find_by_id(const std::string& id);
+  std::optional<order> find_by_ref(const std::string& client_ref);
+
+  /// Every order that is not final, in one query.
+  std::vector<order> load_unfinished();
+
+  uint64_t count_orders();
+
+private:
+  struct statements;
+  std::optional<order> find_one(const std::string& where_column, const std::string& value);
+
+  std::unique_ptr<soci::session> session_;
+  std::unique_ptr<statements> statements_;
+};
+
+} // namespace topup

@@ -1,0 +1,83 @@
+#include "persistence/schema.hpp"
+
+#include "persistence/sql_backend.hpp"
+
+#include <string>
+#include <vector>
+
+namespace topup {
+namespace {
+
+// Plain SQL that SQLite and PostgreSQL both accept (BIGINT is an integer on both).
+// Never edit a released step: add a new one.
+const std::vector<std::vector<std::string>> migrations{
+  // 1: orders, keyed by id, the client reference unique (the idempotency key).
+  {
+    "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+    "CREATE TABLE orders ("
+    " id TEXT PRIMARY KEY,"
+    " client_ref TEXT NOT NULL UNIQUE,"
+    " phone TEXT NOT NULL,"
+    " carrier TEXT NOT NULL,"
+    " amount_fen BIGINT NOT NULL,"
+    " provider TEXT NOT NULL DEFAULT '',"
+    " status TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " accepted_at_ms BIGINT NOT NULL,"
+    " deadline_ms BIGINT NOT NULL,"
+    " updated_at_ms BIGINT NOT NULL,"
+    " last_error TEXT NOT NULL DEFAULT '')",
+  },
+  // 2: one row per provider call (written ahead of the call), one row per state change,
+  //    and an index for the start-up read of unfinished orders.
+  {
+    "CREATE TABLE attempts ("
+    " order_id TEXT NOT NULL REFERENCES orders(id),"
+    " attempt_no INTEGER NOT NULL,"
+    " provider TEXT NOT NULL,"
+    " request_id TEXT NOT NULL,"
+    " started_at_ms BIGINT NOT NULL,"
+    " finished_at_ms BIGINT,"
+    " outcome TEXT,"
+    " provider_txn TEXT,"
+    " error TEXT,"
+    " PRIMARY KEY (order_id, attempt_no))",
+    "CREATE TABLE order_events ("
+    " order_id TEXT NOT NULL REFERENCES orders(id),"
+    " at_ms BIGINT NOT NULL,"
+    " from_status TEXT NOT NULL,"
+    " to_status TEXT NOT NULL,"
+    " event TEXT NOT NULL,"
+    " detail TEXT NOT NULL DEFAULT '')",
+    "CREATE INDEX order_events_by_order ON order_events (order_id)",
+    "CREATE INDEX orders_by_status_deadline ON orders (status, deadline_ms)",
+  },
+};
+
+} // namespace
+
+int schema_version(soci::session& session) {
+  session << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
+  int version = 0;
+  soci::indicator indicator = soci::i_null;
+  session << "SELECT MAX(version) FROM schema_version", soci::into(version, indicator);
+  return indicator == soci::i_ok ? version : 0;
+}
+
+void migrate(soci::session& session, int target) {
+  int version = schema_version(session);
+  if (version > static_cast<int>(migrations.size()))
+    throw store_error("the database has schema version " + std::to_string(version)
+                      + ", newer than this build understands ("
+                      + std::to_string(migrations.size()) + ")");
+  for (int step = version + 1; step <= target; ++step) {
+    soci::transaction transaction{session};
+    for (const auto& statement : migrations[static_cast<size_t>(step - 1)])
+      session << statement;
+    session << "DELETE FROM schema_version";
+    session << "INSERT INTO schema_version (version) VALUES (:v)", soci::use(step);
+    transaction.commit();
+  }
+}
+
+} // namespace topup

@@ -1,0 +1,34 @@
+#pragma once
+
+// Everything that differs between SQLite and PostgreSQL lives here: how a session is opened
+// and configured, and how a database error is described without leaking bound values.
+// The schema and statements in order_store.cpp are plain SQL both backends accept.
+
+#include "config/config.hpp"
+
+#include <soci/soci.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace topup {
+
+/// A database failure, described without SQL text or bound values (soci_error::what()
+/// carries both, phone numbers included, so it is never logged or shown).
+class store_error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Opens a session for the configured backend. SQLite: WAL, the configured synchronous level,
+/// a busy timeout. Throws store_error.
+std::unique_ptr<soci::session> open_session(const store_config& cfg);
+
+/// A log-safe description of an exception thrown by SOCI.
+std::string describe_database_error(const std::exception& error);
+
+/// "sqlite:/path/to.db" or "postgresql:<host/db>" for log lines.
+std::string describe_target(const store_config& cfg);
+
+} // namespace topup

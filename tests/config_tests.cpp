@@ -1,0 +1,627 @@
+#define BOOST_TEST_MODULE config_tests
+#include <boost/test/unit_test.hpp>
+
+#include "config/config.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <set>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <unistd.h>
+
+using namespace topup;
+using nlohmann::json;
+
+namespace {
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// config/single-node.json: from TOPUP_SOURCE_DIR (set by CTest), else found by walking up
+/// from the working directory so the binary also runs by hand from the repository.
+std::string single_node_path() {
+  const std::string relative = "config/single-node.json";
+  if (const char* root = std::getenv("TOPUP_SOURCE_DIR"))
+    return std::string{root} + "/" + relative;
+  for (auto dir = std::filesystem::current_path(); !dir.empty(); dir = dir.parent_path()) {
+    if (std::filesystem::exists(dir / relative))
+      return (dir / relative).string();
+    if (dir == dir.parent_path())
+      break;
+  }
+  return relative;
+}
+
+/// A small configuration that parses: two carriers, one provider per carrier and an
+/// aggregator serving both as the failover.
+json valid_document() {
+  return json::parse(R"({
+    "node": {
+      "name": "test-node",
+      "listen": { "host": "127.0.0.1", "port": 4242 },
+      "tls": { "certificate": "", "key": "", "ca_file": "" },
+      "scheduler_threads": 2,
+      "log_level": "info"
+    },
+    "store": {
+      "backend": "sqlite",
+      "sqlite": { "path": "test.db", "synchronous": "normal" },
+      "max_batch": 100,
+      "max_pending_writes": 1000
+    },
+    "deadline": { "limit_ms": 180000, "resend_at_ms": [120000, 160000], "query_interval_ms": 500 },
+    "carriers": { "cmcc": ["138", "139"], "cucc": ["130", "186"] },
+    "amounts_fen": [1000, 2000, 5000],
+    "limits": { "client_ref_max": 32 },
+    "providers": [
+      {
+        "name": "p-cmcc", "carriers": ["cmcc"], "rate": 300, "burst": 30, "concurrency": 16,
+        "timeout_ms": 2000, "failover": ["p-agg"],
+        "adapter": {
+          "type": "simulated",
+          "latency": { "distribution": "lognormal", "median_ms": 50, "p99_ms": 500 },
+          "outcomes": { "success": 0.75, "transient": 0.2, "permanent": 0, "unknown": 0.05 }
+        }
+      },
+      {
+        "name": "p-cucc", "carriers": ["cucc"], "failover": ["p-agg"],
+        "adapter": { "type": "simulated", "latency": { "distribution": "fixed", "fixed_ms": 5 } }
+      },
+      {
+        "name": "p-agg", "carriers": ["cmcc", "cucc"], "rate": 200, "burst": 20,
+        "adapter": { "type": "simulated" }
+      }
+    ]
+  })");
+}
+
+/// The valid document with the value at `pointer` set (added or replaced).
+json with(const std::string& pointer, json value) {
+  auto doc = valid_document();
+  doc[json::json_pointer{pointer}] = std::move(value);
+  return doc;
+}
+
+/// The valid document with the field at `pointer` removed.
+json without(const std::string& pointer) {
+  auto doc = valid_document();
+  json::json_pointer where{pointer};
+  auto& parent = doc.at(where.parent_pointer());
+  BOOST_TEST_REQUIRE(parent.is_object(), pointer << " is not an object member");
+  BOOST_TEST_REQUIRE(parent.erase(where.back()) == 1u, pointer << " is not in the document");
+  return doc;
+}
+
+/// Parses `text`, requiring a config_error at `path` whose reason contains `reason_part`.
+void expect_rejected_text(const std::string& text, const std::string& path,
+                          const std::string& reason_part) {
+  try {
+    parse_config(text);
+    BOOST_ERROR("accepted, expected a config_error at '" << path << "'");
+  } catch (const config_error& error) {
+    BOOST_TEST(error.path() == path, "what(): " << error.what());
+    BOOST_TEST(contains(error.reason(), reason_part),
+               "reason '" << error.reason() << "' lacks '" << reason_part << "'");
+    std::string what = error.what();
+    BOOST_TEST(what.rfind(error.path(), 0) == 0u, "what() '" << what << "' does not start with the path");
+    BOOST_TEST(contains(what, error.reason()));
+  }
+}
+
+void expect_rejected(const json& doc, const std::string& path, const std::string& reason_part) {
+  expect_rejected_text(doc.dump(), path, reason_part);
+}
+
+const simulated_adapter_config& simulated(const provider_config& provider) {
+  BOOST_TEST_REQUIRE(std::holds_alternative<simulated_adapter_config>(provider.adapter));
+  return std::get<simulated_adapter_config>(provider.adapter);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(shipped_configuration)
+
+BOOST_AUTO_TEST_CASE(single_node_json_loads_with_the_workload_setup) {
+  auto path = single_node_path();
+  BOOST_TEST_MESSAGE("loading " << path);
+  auto cfg = load_config_file(path);
+
+  BOOST_TEST(cfg.deadline.limit_ms == 180000);
+  BOOST_TEST(cfg.deadline.resend_at_ms == (std::vector<int64_t>{120000, 160000}),
+             boost::test_tools::per_element());
+
+  using prefixes = std::vector<std::string>;
+  BOOST_TEST(cfg.carriers.size() == 3u);
+  BOOST_TEST(cfg.carriers.at("cmcc") == (prefixes{"138", "139", "150"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(cfg.carriers.at("cucc") == (prefixes{"130", "131", "186"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(cfg.carriers.at("ctcc") == (prefixes{"133", "153", "189"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(cfg.amounts_fen == (std::vector<int64_t>{1000, 2000, 3000, 5000, 10000, 20000}),
+             boost::test_tools::per_element());
+
+  BOOST_TEST_REQUIRE(cfg.providers.size() == 4u);
+  const char* names[] = {"p-cmcc", "p-cucc", "p-ctcc", "p-agg"};
+  const char* carriers[] = {"cmcc", "cucc", "ctcc"};
+  for (size_t i = 0; i < 3; ++i) {
+    const auto& provider = cfg.providers[i];
+    BOOST_TEST(provider.name == names[i]);
+    BOOST_TEST(provider.carriers == (prefixes{carriers[i]}), boost::test_tools::per_element());
+    BOOST_TEST(provider.rate == 300.0);
+    BOOST_TEST(provider.burst == 30.0);
+    BOOST_TEST(provider.failover == (prefixes{"p-agg"}), boost::test_tools::per_element());
+  }
+  const auto* agg = cfg.find_provider("p-agg");
+  BOOST_TEST_REQUIRE(agg != nullptr);
+  BOOST_TEST(agg->carriers == (prefixes{"cmcc", "cucc", "ctcc"}), boost::test_tools::per_element());
+  BOOST_TEST(agg->rate == 200.0);
+  BOOST_TEST(agg->burst == 20.0);
+  BOOST_TEST(agg->failover.empty());
+  for (const auto& provider : cfg.providers) {
+    const auto& sim = simulated(provider);
+    BOOST_TEST((sim.latency.distribution == latency_config::distribution_kind::lognormal));
+    BOOST_TEST(sim.outcomes.unknown == 0.05);
+    BOOST_TEST(!sim.ledger_path.empty());
+    BOOST_TEST(provider.timeout_ms < cfg.deadline.limit_ms);
+  }
+  BOOST_TEST(cfg.find_provider("p-none") == nullptr);
+  BOOST_TEST(cfg.node.port == 4242);
+  BOOST_TEST((cfg.store.backend == store_config::backend_kind::sqlite));
+  BOOST_TEST(cfg.limits.client_ref_max == 64u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(parsing)
+
+BOOST_AUTO_TEST_CASE(the_test_document_is_valid_and_read_into_every_field) {
+  auto cfg = parse_config(valid_document().dump());
+  BOOST_TEST(cfg.node.name == "test-node");
+  BOOST_TEST(cfg.node.host == "127.0.0.1");
+  BOOST_TEST(cfg.node.port == 4242);
+  BOOST_TEST(!cfg.node.tls.enabled());
+  BOOST_TEST(cfg.node.scheduler_threads == 2u);
+  BOOST_TEST(cfg.store.sqlite_path == "test.db");
+  BOOST_TEST(cfg.store.max_batch == 100u);
+  BOOST_TEST(cfg.store.max_pending_writes == 1000u);
+  BOOST_TEST(cfg.deadline.query_interval_ms == 500);
+  BOOST_TEST(cfg.limits.client_ref_max == 32u);
+  BOOST_TEST_REQUIRE(cfg.providers.size() == 3u);
+  BOOST_TEST(cfg.providers[0].concurrency == 16u);
+  BOOST_TEST(cfg.providers[0].timeout_ms == 2000);
+  BOOST_TEST(simulated(cfg.providers[0]).outcomes.success == 0.75);
+  BOOST_TEST(simulated(cfg.providers[1]).latency.fixed_ms == 5.0);
+  // Unset rate and burst take the defaults: 100 per second, a tenth of that at once.
+  BOOST_TEST(cfg.providers[1].rate == 100.0);
+  BOOST_TEST(cfg.providers[1].burst == 10.0);
+  BOOST_TEST(simulated(cfg.providers[2]).outcomes.success == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(optional_sections_take_their_defaults) {
+  auto doc = valid_document();
+  doc.erase("node");
+  doc.erase("store");
+  doc.erase("deadline");
+  doc.erase("limits");
+  auto cfg = parse_config(doc.dump());
+  node_config node;
+  BOOST_TEST(cfg.node.name == node.name);
+  BOOST_TEST(cfg.node.port == node.port);
+  BOOST_TEST(cfg.node.log_level == "info");
+  BOOST_TEST((cfg.store.backend == store_config::backend_kind::sqlite));
+  BOOST_TEST(cfg.deadline.limit_ms == 180000);
+  BOOST_TEST(cfg.deadline.resend_at_ms == (std::vector<int64_t>{120000, 160000}),
+             boost::test_tools::per_element());
+  BOOST_TEST(cfg.limits.client_ref_max == 64u);
+}
+
+BOOST_AUTO_TEST_CASE(comments_in_json_are_accepted) {
+  auto text = R"(// a line comment before everything
+  {
+    /* a block comment */
+    "carriers": { "cmcc": ["138"] }, // trailing comment
+    "amounts_fen": [1000 /* ten yuan */, 2000],
+    "providers": [
+      // the only provider
+      { "name": "p", "carriers": ["cmcc"], "adapter": { "type": "simulated" } }
+    ]
+  })";
+  auto cfg = parse_config(text);
+  BOOST_TEST(cfg.carriers.at("cmcc").size() == 1u);
+  BOOST_TEST(cfg.amounts_fen == (std::vector<int64_t>{1000, 2000}),
+             boost::test_tools::per_element());
+  BOOST_TEST_REQUIRE(cfg.providers.size() == 1u);
+  BOOST_TEST(cfg.providers[0].name == "p");
+}
+
+BOOST_AUTO_TEST_CASE(http_adapter_is_read) {
+  auto cfg = parse_config(
+    with("/providers/2/adapter",
+         json{{"type", "http"}, {"base_url", "http://127.0.0.1:8080"}, {"secret", "s3cret"},
+              {"pool_size", 8}})
+      .dump());
+  const auto& adapter = cfg.providers[2].adapter;
+  BOOST_TEST_REQUIRE(std::holds_alternative<http_adapter_config>(adapter));
+  BOOST_TEST(std::get<http_adapter_config>(adapter).base_url == "http://127.0.0.1:8080");
+  BOOST_TEST(std::get<http_adapter_config>(adapter).pool_size == 8u);
+}
+
+BOOST_AUTO_TEST_CASE(postgresql_backend_with_connection_is_accepted) {
+  auto doc = with("/store/backend", "postgresql");
+  doc["store"]["postgresql"] = json{{"connection", "dbname=topup"}};
+  auto cfg = parse_config(doc.dump());
+  BOOST_TEST((cfg.store.backend == store_config::backend_kind::postgresql));
+  BOOST_TEST(cfg.store.postgresql_connection == "dbname=topup");
+}
+
+BOOST_AUTO_TEST_CASE(tls_with_certificate_and_key_is_enabled) {
+  auto doc = with("/node/tls/certificate", "node.pem");
+  doc["node"]["tls"]["key"] = "node.key";
+  auto cfg = parse_config(doc.dump());
+  BOOST_TEST(cfg.node.tls.enabled());
+  BOOST_TEST(cfg.node.tls.key == "node.key");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(rejected_configurations)
+
+BOOST_AUTO_TEST_CASE(unknown_keys_are_rejected_at_every_level) {
+  expect_rejected(with("/colour", "blue"), "/colour", "unknown field");
+  expect_rejected(with("/providers/0/rte", 100), "/providers/0/rte", "unknown field");
+  expect_rejected(with("/node/listen/hots", "x"), "/node/listen/hots", "unknown field");
+  expect_rejected(with("/store/sqlite/pth", "x"), "/store/sqlite/pth", "unknown field");
+  expect_rejected(with("/deadline/limit", 1), "/deadline/limit", "unknown field");
+  expect_rejected(with("/providers/1/adapter/latency/p99", 1),
+                  "/providers/1/adapter/latency/p99", "unknown field");
+  expect_rejected(with("/providers/0/adapter/outcomes/lost", 0),
+                  "/providers/0/adapter/outcomes/lost", "unknown field");
+  expect_rejected(with("/limits/phone_max", 10), "/limits/phone_max", "unknown field");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_types_are_rejected_with_the_types_named) {
+  expect_rejected(with("/providers/0/rate", "fast"), "/providers/0/rate",
+                  "expected a number, got a string");
+  expect_rejected(with("/node/listen/port", 4242.5), "/node/listen/port",
+                  "expected an integer, got a number");
+  expect_rejected(with("/providers/0/carriers", json{{"cmcc", true}}), "/providers/0/carriers",
+                  "expected an array, got an object");
+  expect_rejected(with("/carriers/cmcc", json{{"a", "138"}}), "/carriers/cmcc",
+                  "expected an array, got an object");
+  expect_rejected(with("/carriers", json::array({"138"})), "/carriers",
+                  "expected an object, got an array");
+  expect_rejected(with("/carriers/cmcc/1", 139), "/carriers/cmcc/1",
+                  "expected a string, got an integer");
+  expect_rejected(with("/amounts_fen/2", "5000"), "/amounts_fen/2",
+                  "expected an integer, got a string");
+  expect_rejected(with("/amounts_fen/0", 10.5), "/amounts_fen/0", "expected an integer");
+  expect_rejected(with("/node", "n"), "/node", "expected an object, got a string");
+  expect_rejected(with("/providers/0/name", nullptr), "/providers/0/name",
+                  "expected a string, got a null");
+  expect_rejected(with("/providers/0/timeout_ms", true), "/providers/0/timeout_ms",
+                  "expected an integer, got a boolean");
+  expect_rejected(with("/providers/0/failover", "p-agg"), "/providers/0/failover",
+                  "expected an array, got a string");
+  expect_rejected(with("/providers", json::object()), "/providers",
+                  "expected an array, got an object");
+  expect_rejected(with("/deadline/limit_ms", json(std::numeric_limits<uint64_t>::max())),
+                  "/deadline/limit_ms", "too large");
+}
+
+BOOST_AUTO_TEST_CASE(missing_required_fields_are_named) {
+  for (auto pointer : {"/carriers", "/amounts_fen", "/providers", "/providers/0/name",
+                       "/providers/0/carriers", "/providers/0/adapter",
+                       "/providers/0/adapter/type"}) {
+    BOOST_TEST_CONTEXT("without " << pointer) {
+      expect_rejected(without(pointer), pointer, "required field is missing");
+    }
+  }
+  expect_rejected(with("/providers/2/adapter", json{{"type", "http"}, {"secret", "s"}}),
+                  "/providers/2/adapter/base_url", "required field is missing");
+}
+
+BOOST_AUTO_TEST_CASE(empty_required_lists_are_rejected) {
+  expect_rejected(with("/carriers", json::object()), "/carriers", "at least one carrier");
+  expect_rejected(with("/carriers/cmcc", json::array()), "/carriers/cmcc", "at least one prefix");
+  expect_rejected(with("/amounts_fen", json::array()), "/amounts_fen", "at least one amount");
+  expect_rejected(with("/providers", json::array()), "/providers", "at least one provider");
+  expect_rejected(with("/providers/0/carriers", json::array()), "/providers/0/carriers",
+                  "at least one carrier");
+  expect_rejected(with("/providers/0/name", ""), "/providers/0/name", "must not be empty");
+}
+
+BOOST_AUTO_TEST_CASE(non_positive_rate_is_rejected) {
+  expect_rejected(with("/providers/0/rate", 0), "/providers/0/rate", "must be > 0 (got 0)");
+  expect_rejected(with("/providers/1/rate", -5), "/providers/1/rate", "must be > 0 (got -5)");
+  expect_rejected(with("/providers/0/rate", -0.5), "/providers/0/rate", "must be > 0");
+}
+
+BOOST_AUTO_TEST_CASE(burst_below_one_is_rejected) {
+  expect_rejected(with("/providers/0/burst", 0.5), "/providers/0/burst", "must be >= 1");
+  expect_rejected(with("/providers/0/burst", 0), "/providers/0/burst", "must be >= 1");
+  BOOST_CHECK_NO_THROW(parse_config(with("/providers/0/burst", 1).dump()));
+}
+
+BOOST_AUTO_TEST_CASE(out_of_range_numbers_are_rejected) {
+  expect_rejected(with("/node/listen/port", 70000), "/node/listen/port",
+                  "must be between 0 and 65535 (got 70000)");
+  expect_rejected(with("/node/listen/port", -1), "/node/listen/port", "between 0 and 65535");
+  expect_rejected(with("/amounts_fen/1", 0), "/amounts_fen/1", "must be > 0");
+  expect_rejected(with("/amounts_fen/0", -1000), "/amounts_fen/0", "must be > 0");
+  expect_rejected(with("/providers/0/timeout_ms", 0), "/providers/0/timeout_ms", "must be > 0");
+  expect_rejected(with("/providers/0/concurrency", 0), "/providers/0/concurrency",
+                  "must be between 1 and");
+  expect_rejected(with("/node/scheduler_threads", 0), "/node/scheduler_threads",
+                  "must be between 1 and 256");
+  expect_rejected(with("/deadline/limit_ms", 0), "/deadline/limit_ms", "must be > 0");
+  expect_rejected(with("/limits/client_ref_max", 0), "/limits/client_ref_max", "between 1 and");
+  expect_rejected(with("/providers/0/adapter/outcomes/success", 1.5),
+                  "/providers/0/adapter/outcomes/success", "between 0 and 1");
+}
+
+BOOST_AUTO_TEST_CASE(resend_point_at_or_after_the_limit_is_rejected) {
+  expect_rejected(with("/deadline/resend_at_ms", json::array({120000, 190000})),
+                  "/deadline/resend_at_ms/1", "not before the deadline");
+  expect_rejected(with("/deadline/resend_at_ms", json::array({180000})),
+                  "/deadline/resend_at_ms/0", "180000");
+  // Lowering the limit below the default re-send points is caught too.
+  expect_rejected(with("/deadline/limit_ms", 150000), "/deadline/resend_at_ms/1",
+                  "limit_ms (150000)");
+  expect_rejected(with("/deadline/resend_at_ms/0", 0), "/deadline/resend_at_ms/0", "must be > 0");
+}
+
+BOOST_AUTO_TEST_CASE(resend_points_must_increase_strictly) {
+  expect_rejected(with("/deadline/resend_at_ms", json::array({160000, 120000})),
+                  "/deadline/resend_at_ms/1", "strictly increasing");
+  expect_rejected(with("/deadline/resend_at_ms", json::array({100000, 120000, 120000})),
+                  "/deadline/resend_at_ms/2", "strictly increasing");
+  BOOST_CHECK_NO_THROW(parse_config(with("/deadline/resend_at_ms", json::array()).dump()));
+}
+
+BOOST_AUTO_TEST_CASE(provider_serving_an_unknown_carrier_is_rejected) {
+  expect_rejected(with("/providers/0/carriers/0", "cmmc"), "/providers/0/carriers/0",
+                  "unknown carrier 'cmmc'");
+  expect_rejected(with("/providers/2/carriers/1", "ctcc"), "/providers/2/carriers/1",
+                  "unknown carrier 'ctcc'");
+}
+
+BOOST_AUTO_TEST_CASE(failover_to_an_unknown_provider_is_rejected) {
+  expect_rejected(with("/providers/0/failover/0", "p-nobody"), "/providers/0/failover/0",
+                  "unknown provider 'p-nobody'");
+  expect_rejected(with("/providers/1/failover", json::array({"p-agg", "p-nobody"})),
+                  "/providers/1/failover/1", "unknown provider 'p-nobody'");
+}
+
+BOOST_AUTO_TEST_CASE(failover_to_itself_is_rejected) {
+  expect_rejected(with("/providers/0/failover/0", "p-cmcc"), "/providers/0/failover/0",
+                  "itself");
+  expect_rejected(with("/providers/2/failover", json::array({"p-cmcc", "p-agg"})),
+                  "/providers/2/failover/1", "itself");
+}
+
+BOOST_AUTO_TEST_CASE(failover_to_a_provider_sharing_no_carrier_is_rejected) {
+  expect_rejected(with("/providers/0/failover/0", "p-cucc"), "/providers/0/failover/0",
+                  "'p-cucc' serves none of the carriers of 'p-cmcc'");
+  // The aggregator may fail over to a provider sharing at least one carrier.
+  BOOST_CHECK_NO_THROW(
+    parse_config(with("/providers/2/failover", json::array({"p-cmcc", "p-cucc"})).dump()));
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_provider_names_are_rejected) {
+  expect_rejected(with("/providers/1/name", "p-cmcc"), "/providers/1/name",
+                  "'p-cmcc' is used twice");
+  expect_rejected(with("/providers/2/name", "p-cucc"), "/providers/2/name", "used twice");
+}
+
+BOOST_AUTO_TEST_CASE(duplicate_prefix_across_carriers_is_rejected) {
+  // Objects are read in key order: cmcc owns 138 first, so cucc's copy is the error.
+  expect_rejected(with("/carriers/cucc/1", "138"), "/carriers/cucc/1",
+                  "prefix 138 already belongs to cmcc");
+  expect_rejected(with("/carriers/cmcc/1", "138"), "/carriers/cmcc/1", "already belongs to cmcc");
+}
+
+BOOST_AUTO_TEST_CASE(malformed_prefixes_are_rejected) {
+  for (auto prefix : {"13", "238", "13a", "1388", "", "038", " 13"}) {
+    BOOST_TEST_CONTEXT("prefix '" << prefix << "'") {
+      expect_rejected(with("/carriers/cmcc/1", prefix), "/carriers/cmcc/1",
+                      "'" + std::string{prefix} + "' is not a three-digit mobile prefix");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(outcome_shares_must_sum_to_one) {
+  expect_rejected(with("/providers/0/adapter/outcomes/transient", 0.3),
+                  "/providers/0/adapter/outcomes", "shares must add up to 1");
+  expect_rejected(with("/providers/1/adapter/outcomes", json{{"success", 0.5}}),
+                  "/providers/1/adapter/outcomes", "add up to 1 (got 0.5");
+  BOOST_CHECK_NO_THROW(parse_config(
+    with("/providers/1/adapter/outcomes", json{{"success", 0.1}, {"transient", 0.2},
+                                                {"permanent", 0.3}, {"unknown", 0.4}})
+      .dump()));
+}
+
+BOOST_AUTO_TEST_CASE(lognormal_p99_must_exceed_the_median) {
+  expect_rejected(with("/providers/0/adapter/latency/p99_ms", 50),
+                  "/providers/0/adapter/latency/p99_ms", "greater than median_ms");
+  expect_rejected(with("/providers/0/adapter/latency/p99_ms", 10),
+                  "/providers/0/adapter/latency/p99_ms", "greater than median_ms");
+  expect_rejected(with("/providers/0/adapter/latency/median_ms", 0),
+                  "/providers/0/adapter/latency/median_ms", "must be > 0");
+  expect_rejected(with("/providers/0/adapter/latency/distribution", "normal"),
+                  "/providers/0/adapter/latency/distribution", "not one of: fixed, lognormal");
+}
+
+BOOST_AUTO_TEST_CASE(a_carrier_without_a_provider_is_rejected) {
+  expect_rejected(with("/carriers/ctcc", json::array({"133"})), "/carriers/ctcc",
+                  "no provider serves carrier 'ctcc'");
+}
+
+BOOST_AUTO_TEST_CASE(call_timeout_must_be_shorter_than_the_deadline) {
+  expect_rejected(with("/providers/1/timeout_ms", 180000), "/providers/1/timeout_ms",
+                  "leaves no time before the deadline");
+  expect_rejected(with("/providers/1/timeout_ms", 200000), "/providers/1/timeout_ms",
+                  "180000 ms");
+  BOOST_CHECK_NO_THROW(parse_config(with("/providers/1/timeout_ms", 179999).dump()));
+}
+
+BOOST_AUTO_TEST_CASE(tls_needs_certificate_and_key_together) {
+  expect_rejected(with("/node/tls/certificate", "node.pem"), "/node/tls",
+                  "certificate and key must be given together");
+  expect_rejected(with("/node/tls/key", "node.key"), "/node/tls",
+                  "certificate and key must be given together");
+  expect_rejected(with("/node/tls/ca_file", "ca.pem"), "/node/tls/ca_file",
+                  "needs the node's own certificate");
+}
+
+BOOST_AUTO_TEST_CASE(postgresql_backend_needs_a_connection) {
+  expect_rejected(with("/store/backend", "postgresql"), "/store/postgresql/connection",
+                  "required when backend is 'postgresql'");
+  expect_rejected(with("/store/backend", "mysql"), "/store/backend",
+                  "'mysql' is not one of: sqlite, postgresql");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_log_level_is_rejected_with_the_choices) {
+  expect_rejected(with("/node/log_level", "loud"), "/node/log_level",
+                  "'loud' is not one of: trace, debug, info, warn, error, off");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_adapter_type_is_rejected) {
+  expect_rejected(with("/providers/0/adapter/type", "carrier-pigeon"), "/providers/0/adapter/type",
+                  "not one of: simulated, http");
+  expect_rejected(with("/providers/2/adapter",
+                       json{{"type", "http"}, {"base_url", "https://x"}, {"secret", "s"}}),
+                  "/providers/2/adapter/base_url", "http://");
+}
+
+BOOST_AUTO_TEST_CASE(invalid_json_text_is_rejected_at_the_root) {
+  for (auto text : {"", "{", "{\"carriers\": }", "not json", "{\"a\": 1,}"}) {
+    BOOST_TEST_CONTEXT("text '" << text << "'") {
+      expect_rejected_text(text, "", "JSON");
+    }
+  }
+  expect_rejected_text("[]", "", "expected an object, got an array");
+}
+
+BOOST_AUTO_TEST_CASE(missing_file_is_rejected_naming_the_file) {
+  const std::string path = "/nonexistent-topup-dir/no-such-config.json";
+  try {
+    load_config_file(path);
+    BOOST_ERROR("a missing file was accepted");
+  } catch (const config_error& error) {
+    BOOST_TEST(error.path() == "");
+    BOOST_TEST(contains(error.reason(), path), error.reason());
+    BOOST_TEST(contains(error.reason(), "cannot read"), error.reason());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_file_is_parsed_like_its_text) {
+  auto path = std::filesystem::temp_directory_path()
+              / ("topup-config-test-" + std::to_string(::getpid()) + ".json");
+  {
+    std::ofstream out{path};
+    out << "// written by config_tests\n" << with("/node/listen/port", 70000).dump(2);
+  }
+  try {
+    load_config_file(path.string());
+    BOOST_ERROR("an invalid file was accepted");
+  } catch (const config_error& error) {
+    BOOST_TEST(error.path() == "/node/listen/port");
+  }
+  std::filesystem::remove(path);
+}
+
+BOOST_AUTO_TEST_CASE(a_key_given_twice_is_rejected) {
+  expect_rejected_text(R"({"amounts_fen": [1000], "amounts_fen": [2000]})", "",
+                       "\"amounts_fen\" appears twice");
+  auto text = valid_document().dump();
+  text.insert(text.find("\"node\":{") + 8, "\"name\":\"a\",");
+  expect_rejected_text(text, "", "\"name\" appears twice");
+}
+
+BOOST_AUTO_TEST_CASE(paths_escape_slashes_and_tildes_in_keys) {
+  expect_rejected(with("/a~1b", 1), "/a~1b", "unknown field");
+  expect_rejected(with("/node/x~0y", 1), "/node/x~0y", "unknown field");
+}
+
+BOOST_AUTO_TEST_CASE(listed_twice_is_rejected) {
+  auto doc = valid_document();
+  doc["amounts_fen"].push_back(doc["amounts_fen"][0]);
+  expect_rejected(doc, "/amounts_fen/" + std::to_string(doc["amounts_fen"].size() - 1),
+                  "listed twice");
+}
+
+BOOST_AUTO_TEST_CASE(rates_too_small_for_a_provider_are_rejected) {
+  expect_rejected(with("/providers/0/rate", 1e-12), "/providers/0/rate", "must be between");
+}
+
+BOOST_AUTO_TEST_CASE(a_directory_is_not_a_configuration_file) {
+  try {
+    load_config_file(std::filesystem::temp_directory_path().string());
+    BOOST_ERROR("a directory was accepted");
+  } catch (const config_error& error) {
+    BOOST_TEST(contains(error.reason(), "cannot read"), error.reason());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(root_errors_say_document_in_what) {
+  config_error error{"", "not valid JSON"};
+  BOOST_TEST(std::string{error.what()} == "(document): not valid JSON");
+}
+
+BOOST_AUTO_TEST_CASE(what_starts_with_the_path_and_carries_the_reason) {
+  config_error error{"/providers/2/rate", "must be > 0 (got 0)"};
+  BOOST_TEST(std::string{error.what()} == "/providers/2/rate: must be > 0 (got 0)");
+  BOOST_TEST(error.path() == "/providers/2/rate");
+  BOOST_TEST(error.reason() == "must be > 0 (got 0)");
+  const std::runtime_error& base = error;
+  BOOST_TEST(std::string{base.what()}.rfind("/providers/2/rate: ", 0) == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(validation_rules_from_config)
+
+BOOST_AUTO_TEST_CASE(make_validation_rules_maps_every_prefix_and_copies_amounts) {
+  auto cfg = parse_config(valid_document().dump());
+  auto rules = make_validation_rules(cfg);
+  BOOST_TEST(rules.carrier_by_prefix.size() == 4u);
+  BOOST_TEST(rules.carrier_by_prefix.at("138") == "cmcc");
+  BOOST_TEST(rules.carrier_by_prefix.at("139") == "cmcc");
+  BOOST_TEST(rules.carrier_by_prefix.at("130") == "cucc");
+  BOOST_TEST(rules.carrier_by_prefix.at("186") == "cucc");
+  BOOST_TEST(rules.allowed_amounts_fen == (std::set<int64_t>{1000, 2000, 5000}),
+             boost::test_tools::per_element());
+  BOOST_TEST(rules.limits.client_ref_max == 32u);
+}
+
+BOOST_AUTO_TEST_CASE(rules_from_the_shipped_file_cover_every_configured_prefix) {
+  auto cfg = load_config_file(single_node_path());
+  auto rules = make_validation_rules(cfg);
+  size_t prefixes = 0;
+  for (const auto& [carrier, carrier_prefixes] : cfg.carriers) {
+    for (const auto& prefix : carrier_prefixes) {
+      ++prefixes;
+      BOOST_TEST((carrier_of(prefix + "00000000", rules) == carrier), prefix);
+    }
+  }
+  BOOST_TEST(prefixes == 9u);
+  BOOST_TEST(rules.carrier_by_prefix.size() == prefixes);
+  BOOST_TEST(rules.allowed_amounts_fen.size() == cfg.amounts_fen.size());
+  for (auto amount : cfg.amounts_fen)
+    BOOST_TEST(rules.allowed_amounts_fen.count(amount) == 1u);
+  // The rules validate a real order end to end.
+  auto result = validate(order_request{"ref-1", "18912345678", 20000}, rules);
+  BOOST_TEST_REQUIRE(std::holds_alternative<validated_request>(result));
+  BOOST_TEST(std::get<validated_request>(result).carrier == "ctcc");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

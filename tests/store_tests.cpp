@@ -1,0 +1,270 @@
+#define BOOST_TEST_MODULE store_tests
+#include <boost/test/unit_test.hpp>
+
+#include "messages/errors.hpp"
+#include "persistence/order_store.hpp"
+#include "persistence/schema.hpp"
+#include "persistence/sql_backend.hpp"
+#include "persistence/store_actor.hpp"
+#include "tests/test_support.hpp"
+
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <fstream>
+
+using namespace topup;
+using namespace topup::testing;
+
+namespace {
+
+order sample_order(const std::string& id, const std::string& ref, uint64_t n = 1,
+                   order_status status = order_status::accepted) {
+  order o;
+  o.id = id;
+  o.client_ref = ref;
+  o.phone = valid_request(ref, n).phone;
+  o.carrier = "cmcc";
+  o.amount_fen = 1000;
+  o.status = status;
+  o.accepted_at_ms = 1'700'000'000'000;
+  o.deadline_ms = o.accepted_at_ms + 180000;
+  o.updated_at_ms = o.accepted_at_ms;
+  return o;
+}
+
+long long count_rows(const std::string& path, const std::string& table = "orders") {
+  soci::session session{soci::sqlite3, "db=" + path};
+  long long count = 0;
+  session << "SELECT COUNT(*) FROM " + table, soci::into(count);
+  return count;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(order_store_on_sqlite)
+
+BOOST_AUTO_TEST_CASE(inserted_orders_survive_reopening_with_every_field) {
+  temp_dir dir;
+  auto cfg = sqlite_store(dir);
+  auto original = sample_order("o-1", "ref-1");
+  original.last_error = "none yet";
+  original.attempts = 2;
+  {
+    order_store db{cfg};
+    auto outcomes = db.insert({original});
+    BOOST_REQUIRE_EQUAL(outcomes.size(), 1u);
+    BOOST_TEST(outcomes[0].inserted);
+  }
+  order_store reopened{cfg};
+  auto found = reopened.find_by_id("o-1");
+  BOOST_REQUIRE(found);
+  BOOST_TEST(found->client_ref == original.client_ref);
+  BOOST_TEST(found->phone == original.phone);
+  BOOST_TEST(found->carrier == original.carrier);
+  BOOST_TEST(found->amount_fen == original.amount_fen);
+  BOOST_TEST((found->status == order_status::accepted));
+  BOOST_TEST(found->attempts == 2);
+  BOOST_TEST(found->deadline_ms == original.deadline_ms);
+  BOOST_TEST(found->last_error == "none yet");
+  BOOST_TEST(reopened.find_by_ref("ref-1")->id == "o-1");
+  BOOST_TEST(!reopened.find_by_id("o-2"));
+  BOOST_TEST(!reopened.find_by_ref("ref-2"));
+}
+
+BOOST_AUTO_TEST_CASE(a_known_reference_is_not_written_again_and_returns_the_stored_row) {
+  temp_dir dir;
+  order_store db{sqlite_store(dir)};
+  db.insert({sample_order("o-1", "ref-1", 1)});
+  auto outcomes = db.insert({sample_order("o-2", "ref-1", 2), sample_order("o-3", "ref-3"),
+                             sample_order("o-4", "ref-3", 4)});
+  BOOST_REQUIRE_EQUAL(outcomes.size(), 3u);
+  BOOST_TEST(!outcomes[0].inserted);
+  BOOST_TEST(outcomes[0].stored.id == "o-1");
+  BOOST_TEST(outcomes[1].inserted);
+  BOOST_TEST(!outcomes[2].inserted);  // duplicate inside the same batch
+  BOOST_TEST(outcomes[2].stored.id == "o-3");
+  BOOST_TEST(db.count_orders() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(a_failed_batch_writes_nothing) {
+  temp_dir dir;
+  order_store db{sqlite_store(dir)};
+  db.insert({sample_order("o-1", "ref-1")});
+  // Same primary key, new reference: the unique id constraint fails the whole batch.
+  BOOST_CHECK_THROW(db.insert({sample_order("o-2", "ref-2"), sample_order("o-1", "ref-9")}),
+                    store_error);
+  BOOST_TEST(db.count_orders() == 1u);
+  BOOST_TEST(!db.find_by_id("o-2"));
+}
+
+BOOST_AUTO_TEST_CASE(errors_do_not_leak_phone_numbers) {
+  temp_dir dir;
+  order_store db{sqlite_store(dir)};
+  auto o = sample_order("o-1", "ref-1", 12345678);
+  db.insert({o});
+  try {
+    db.insert({sample_order("o-1", "ref-2", 12345678)});
+    BOOST_FAIL("expected a store_error");
+  } catch (const store_error& error) {
+    std::string text = error.what();
+    BOOST_TEST(text.find(o.phone) == std::string::npos, text);
+    BOOST_TEST(text.find("UNIQUE") != std::string::npos, text);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unfinished_orders_load_in_one_read) {
+  temp_dir dir;
+  order_store db{sqlite_store(dir)};
+  db.insert({sample_order("a", "r-a", 1, order_status::accepted),
+             sample_order("d", "r-d", 2, order_status::dispatched),
+             sample_order("u", "r-u", 3, order_status::unknown),
+             sample_order("s", "r-s", 4, order_status::succeeded),
+             sample_order("f", "r-f", 5, order_status::failed)});
+  auto unfinished = db.load_unfinished();
+  std::set<std::string> ids;
+  for (const auto& o : unfinished)
+    ids.insert(o.id);
+  BOOST_TEST((ids == std::set<std::string>{"a", "d", "u"}));
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_file_is_migrated_to_the_current_schema) {
+  temp_dir dir;
+  auto cfg = sqlite_store(dir);
+  { order_store db{cfg}; }
+  soci::session session{soci::sqlite3, "db=" + cfg.sqlite_path};
+  BOOST_TEST(schema_version(session) == current_schema_version);
+  std::string journal;
+  session << "PRAGMA journal_mode", soci::into(journal);
+  BOOST_TEST(journal == "wal");
+  BOOST_TEST(count_rows(cfg.sqlite_path, "attempts") == 0);
+  BOOST_TEST(count_rows(cfg.sqlite_path, "order_events") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_1_file_keeps_its_orders_when_migrated) {
+  temp_dir dir;
+  auto cfg = sqlite_store(dir);
+  {
+    soci::session session{soci::sqlite3, "db=" + cfg.sqlite_path};
+    migrate(session, 1);
+    BOOST_TEST(schema_version(session) == 1);
+    session << "INSERT INTO orders (id, client_ref, phone, carrier, amount_fen, status,"
+               " accepted_at_ms, deadline_ms, updated_at_ms)"
+               " VALUES ('old-1', 'old-ref', '13800000001', 'cmcc', 2000, 'accepted', 1, 2, 3)";
+    // attempts does not exist in version 1
+    BOOST_CHECK_THROW(session << "SELECT COUNT(*) FROM attempts", soci::soci_error);
+  }
+  order_store db{cfg};
+  auto old = db.find_by_id("old-1");
+  BOOST_REQUIRE(old);
+  BOOST_TEST(old->amount_fen == 2000);
+  BOOST_TEST(old->provider == "");
+  soci::session session{soci::sqlite3, "db=" + cfg.sqlite_path};
+  BOOST_TEST(schema_version(session) == current_schema_version);
+  BOOST_TEST(count_rows(cfg.sqlite_path, "attempts") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_file_from_a_newer_build_is_refused) {
+  temp_dir dir;
+  auto cfg = sqlite_store(dir);
+  { order_store db{cfg}; }
+  {
+    soci::session session{soci::sqlite3, "db=" + cfg.sqlite_path};
+    session << "UPDATE schema_version SET version = 99";
+  }
+  BOOST_CHECK_EXCEPTION(order_store{cfg}, store_error, [](const store_error& error) {
+    return std::string{error.what()}.find("99") != std::string::npos;
+  });
+}
+
+BOOST_AUTO_TEST_CASE(an_unopenable_path_is_a_store_error) {
+  temp_dir dir;
+  store_config cfg;
+  cfg.sqlite_path = dir.file("missing-dir/orders.db");
+  BOOST_CHECK_THROW(order_store{cfg}, store_error);
+}
+
+BOOST_AUTO_TEST_CASE(a_corrupt_file_is_a_store_error) {
+  temp_dir dir;
+  auto cfg = sqlite_store(dir);
+  std::ofstream{cfg.sqlite_path} << std::string(8192, 'x');
+  BOOST_CHECK_THROW(order_store{cfg}, store_error);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(store_actor_group_commit, actor_fixture)
+
+BOOST_AUTO_TEST_CASE(every_concurrent_insert_is_answered_after_its_commit) {
+  temp_dir dir;
+  auto cfg = sqlite_store(dir);
+  auto clock = std::make_shared<system_clock>();
+  auto store = spawn_store(system, cfg, clock);
+  constexpr int requests = 2000;
+  for (int i = 0; i < requests; ++i) {
+    auto n = std::to_string(i);
+    self->send(store, insert_atom::value, std::vector<order>{sample_order("o-" + n, "r-" + n, i)});
+  }
+  int answered = 0;
+  self->receive_for(answered, requests)([&](std::vector<insert_outcome>& outcomes) {
+    BOOST_REQUIRE_EQUAL(outcomes.size(), 1u);
+    BOOST_TEST(outcomes[0].inserted);
+  });
+  store_stats stats;
+  self->request(store, std::chrono::seconds(5), stats_atom::value)
+    .receive([&](store_stats& s) { stats = s; }, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  BOOST_TEST(stats.rows_written == static_cast<uint64_t>(requests));
+  BOOST_TEST(stats.commits >= 1u);
+  BOOST_TEST(stats.commits <= stats.rows_written);
+  BOOST_TEST(stats.healthy);
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+  BOOST_TEST(count_rows(cfg.sqlite_path) == requests);
+}
+
+BOOST_AUTO_TEST_CASE(an_unopenable_store_answers_unavailable_and_stays_alive) {
+  temp_dir dir;
+  store_config cfg;
+  cfg.sqlite_path = dir.file("missing-dir/orders.db");
+  auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
+  for (int round = 0; round < 3; ++round) {
+    self->request(store, std::chrono::seconds(5), insert_atom::value,
+                  std::vector<order>{sample_order("o-1", "r-1")})
+      .receive([](std::vector<insert_outcome>&) { BOOST_FAIL("insert must fail"); },
+               [](caf::error& e) {
+                 auto f = as_failure(e);
+                 BOOST_REQUIRE(f);
+                 BOOST_TEST((f->code == errc::unavailable));
+               });
+  }
+  // Once the directory exists the store recovers without a restart.
+  std::filesystem::create_directory(dir.file("missing-dir"));
+  std::this_thread::sleep_for(store_reopen_interval + milliseconds(100));
+  self->request(store, std::chrono::seconds(5), insert_atom::value,
+                std::vector<order>{sample_order("o-1", "r-1")})
+    .receive([](std::vector<insert_outcome>& outcomes) { BOOST_TEST(outcomes[0].inserted); },
+             [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_CASE(reads_find_orders_and_report_missing_ones) {
+  temp_dir dir;
+  auto store = spawn_store(system, sqlite_store(dir), std::make_shared<system_clock>());
+  self->request(store, std::chrono::seconds(5), insert_atom::value,
+                std::vector<order>{sample_order("o-1", "r-1")})
+    .receive([](std::vector<insert_outcome>&) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  self->request(store, std::chrono::seconds(5), caf::get_atom::value, std::string{"o-1"})
+    .receive([](order& o) { BOOST_TEST(o.client_ref == "r-1"); },
+             [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  self->request(store, std::chrono::seconds(5), find_ref_atom::value, std::string{"r-1"})
+    .receive([](order& o) { BOOST_TEST(o.id == "o-1"); },
+             [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  self->request(store, std::chrono::seconds(5), caf::get_atom::value, std::string{"nope"})
+    .receive([](order&) { BOOST_FAIL("no such order"); },
+             [](caf::error& e) { BOOST_TEST((as_failure(e)->code == errc::not_found)); });
+  self->request(store, std::chrono::seconds(5), load_atom::value)
+    .receive([](std::vector<order>& orders) { BOOST_TEST(orders.size() == 1u); },
+             [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

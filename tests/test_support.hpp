@@ -1,0 +1,68 @@
+#pragma once
+
+// Shared test fixtures: temporary directories, a configured actor system, and the rules of
+// shared/WORKLOAD.md (carriers by prefix, amounts).
+
+#include "config/config.hpp"
+#include "domain/validation.hpp"
+#include "messages/errors.hpp"
+#include "messages/protocol.hpp"
+
+#include <caf/all.hpp>
+
+#include <filesystem>
+#include <string>
+
+namespace topup::testing {
+
+/// A fresh directory under the system temp dir, removed with everything in it at the end.
+class temp_dir {
+public:
+  temp_dir();
+  ~temp_dir();
+  temp_dir(const temp_dir&) = delete;
+  temp_dir& operator=(const temp_dir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+private:
+  std::filesystem::path path_;
+};
+
+/// The WORKLOAD.md carriers and amounts.
+validation_rules workload_rules();
+
+/// An SQLite store configuration for a file in `dir`.
+store_config sqlite_store(const temp_dir& dir, const std::string& name = "orders.db");
+
+/// CAF configured as the node runs it: 2 threads, sharing policy, topup types registered.
+struct system_config : caf::actor_system_config {
+  system_config();
+};
+
+/// An actor system plus a scoped actor to talk to it, for one test.
+struct actor_fixture {
+  system_config system_cfg;
+  caf::actor_system system{system_cfg};
+  caf::scoped_actor self{system};
+};
+
+/// The error of an expected, described; empty when it holds a value. Boost.Test evaluates
+/// messages eagerly, so tests must not call error() on a value.
+template <class T>
+std::string error_text(const caf::expected<T>& result) {
+  return result ? std::string{} : describe(result.error());
+}
+
+/// Returns once the store has opened (or failed to open) its database: it handles no
+/// message before that, so one answered request proves it.
+template <class Self, class Store>
+void wait_until_opened(Self& self, const Store& store) {
+  self->request(store, std::chrono::seconds(30), stats_atom::value)
+    .receive([](store_stats&) {}, [](caf::error&) {});
+}
+
+/// A request for a valid order: phone 138 + 8 digits derived from n.
+order_request valid_request(const std::string& client_ref, uint64_t n = 0, int64_t amount = 1000);
+
+} // namespace topup::testing

@@ -1,0 +1,239 @@
+#include <boost/test/unit_test.hpp>
+
+#include "domain/clock.hpp"
+#include "domain/token_bucket.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+using namespace topup;
+using std::chrono::milliseconds;
+using std::chrono::nanoseconds;
+
+namespace {
+
+const mono_time t0{};
+
+mono_time at_ms(int64_t ms) { return t0 + milliseconds(ms); }
+
+/// Takes tokens at `now` until refused; returns how many were granted.
+int drain(token_bucket& bucket, mono_time now) {
+  int taken = 0;
+  while (bucket.try_take(now)) {
+    ++taken;
+    BOOST_TEST_REQUIRE(taken <= 1'000'000, "bucket never ran dry");
+  }
+  return taken;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(token_bucket_suite)
+
+BOOST_AUTO_TEST_CASE(starts_full_with_exactly_burst_tokens) {
+  token_bucket bucket{10, 5, t0};
+  BOOST_TEST(bucket.rate() == 10.0);
+  BOOST_TEST(bucket.burst() == 5.0);
+  BOOST_TEST(bucket.available(t0) == 5);
+  BOOST_TEST(bucket.wait_time(t0).count() == 0);
+  for (int i = 0; i < 5; ++i)
+    BOOST_TEST(bucket.try_take(t0), "token " << i << " refused");
+  BOOST_TEST(!bucket.try_take(t0));
+  BOOST_TEST(bucket.available(t0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(available_counts_down_as_tokens_are_taken) {
+  token_bucket bucket{100, 4, t0};
+  for (long left = 4; left > 0; --left) {
+    BOOST_TEST(bucket.available(t0) == left);
+    BOOST_TEST(bucket.try_take(t0));
+  }
+  BOOST_TEST(bucket.available(t0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(burst_of_one_allows_one_call_at_a_time) {
+  token_bucket bucket{1, 1, t0};
+  BOOST_TEST(bucket.try_take(t0));
+  BOOST_TEST(!bucket.try_take(t0));
+  BOOST_TEST(!bucket.try_take(at_ms(999)));
+  BOOST_TEST(bucket.try_take(at_ms(1000)));
+  BOOST_TEST(!bucket.try_take(at_ms(1000)));
+}
+
+BOOST_AUTO_TEST_CASE(fractional_burst_rounds_down) {
+  token_bucket bucket{10, 2.9, t0};
+  BOOST_TEST(drain(bucket, t0) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(refills_one_token_per_interval_exactly) {
+  token_bucket bucket{10, 3, t0};
+  BOOST_TEST(drain(bucket, t0) == 3);
+  BOOST_TEST(!bucket.try_take(at_ms(99)));
+  BOOST_TEST(bucket.available(at_ms(99)) == 0);
+  BOOST_TEST(bucket.available(at_ms(100)) == 1);
+  BOOST_TEST(bucket.try_take(at_ms(100)));
+  BOOST_TEST(!bucket.try_take(at_ms(100)));
+  BOOST_TEST(!bucket.try_take(at_ms(199)));
+  BOOST_TEST(bucket.try_take(at_ms(200)));
+  // A refused attempt costs nothing: the next token still comes at 300 ms.
+  BOOST_TEST(!bucket.try_take(at_ms(250)));
+  BOOST_TEST(bucket.try_take(at_ms(300)));
+}
+
+BOOST_AUTO_TEST_CASE(refills_gradually_up_to_burst) {
+  token_bucket bucket{10, 3, t0};
+  BOOST_TEST(drain(bucket, t0) == 3);
+  BOOST_TEST(bucket.available(at_ms(150)) == 1);
+  BOOST_TEST(bucket.available(at_ms(250)) == 2);
+  BOOST_TEST(bucket.available(at_ms(300)) == 3);
+  BOOST_TEST(bucket.available(at_ms(400)) == 3);
+  BOOST_TEST(drain(bucket, at_ms(250)) == 2);
+}
+
+BOOST_AUTO_TEST_CASE(wait_time_is_exact) {
+  token_bucket bucket{10, 2, t0};
+  BOOST_TEST(bucket.wait_time(t0).count() == 0);
+  BOOST_TEST(bucket.try_take(t0));
+  BOOST_TEST(bucket.wait_time(t0).count() == 0);
+  BOOST_TEST(bucket.try_take(t0));
+  BOOST_TEST(bucket.wait_time(t0).count() == 100'000'000);
+  BOOST_TEST(bucket.wait_time(at_ms(1)).count() == 99'000'000);
+  BOOST_TEST(bucket.wait_time(at_ms(40)).count() == 60'000'000);
+  BOOST_TEST(bucket.wait_time(at_ms(99)).count() == 1'000'000);
+  BOOST_TEST(bucket.wait_time(at_ms(100)).count() == 0);
+  BOOST_TEST(bucket.wait_time(at_ms(5000)).count() == 0);
+}
+
+BOOST_AUTO_TEST_CASE(waiting_the_wait_time_always_yields_a_token) {
+  token_bucket bucket{7, 1, t0};
+  auto now = t0;
+  for (int i = 0; i < 50; ++i) {
+    auto wait = bucket.wait_time(now);
+    if (wait.count() > 0) {
+      BOOST_TEST(!bucket.try_take(now));
+      BOOST_TEST(!bucket.try_take(now + wait - nanoseconds{1}));
+      now += wait;
+    }
+    BOOST_TEST_REQUIRE(bucket.try_take(now), "no token after waiting, step " << i);
+  }
+  // 50 calls at 7/s with a burst of 1: the last one is 49 intervals after the first.
+  auto interval = nanoseconds{static_cast<int64_t>(std::ceil(1e9 / 7))};
+  BOOST_TEST((now - t0).count() == (49 * interval).count());
+}
+
+BOOST_AUTO_TEST_CASE(wait_time_with_non_integral_interval_rounds_up) {
+  // 3 calls per second: 333,333,334 ns per token (rounded up, never looser).
+  token_bucket bucket{3, 1, t0};
+  BOOST_TEST(bucket.try_take(t0));
+  BOOST_TEST(bucket.wait_time(t0).count() == 333'333'334);
+}
+
+BOOST_AUTO_TEST_CASE(available_never_exceeds_burst_after_long_idle) {
+  token_bucket bucket{300, 30, t0};
+  BOOST_TEST(drain(bucket, t0) == 30);
+  for (auto idle : {milliseconds(100), milliseconds(10'000), milliseconds(3'600'000),
+                    milliseconds(86'400'000LL * 365)}) {
+    BOOST_TEST(bucket.available(t0 + idle) <= 30);
+  }
+  auto later = t0 + milliseconds(86'400'000LL * 365);
+  BOOST_TEST(bucket.available(later) == 30);
+  BOOST_TEST(drain(bucket, later) == 30);
+}
+
+BOOST_AUTO_TEST_CASE(constructor_rejects_impossible_parameters) {
+  BOOST_CHECK_THROW(token_bucket(0, 1, t0), std::invalid_argument);
+  BOOST_CHECK_THROW(token_bucket(-5, 1, t0), std::invalid_argument);
+  BOOST_CHECK_THROW(token_bucket(std::nan(""), 1, t0), std::invalid_argument);
+  BOOST_CHECK_THROW(token_bucket(10, 0, t0), std::invalid_argument);
+  BOOST_CHECK_THROW(token_bucket(10, 0.5, t0), std::invalid_argument);
+  BOOST_CHECK_THROW(token_bucket(10, -1, t0), std::invalid_argument);
+  BOOST_CHECK_THROW(token_bucket(10, std::nan(""), t0), std::invalid_argument);
+  BOOST_CHECK_NO_THROW(token_bucket(0.5, 1, t0));
+  BOOST_CHECK_NO_THROW(token_bucket(10, 1, t0));
+}
+
+BOOST_AUTO_TEST_CASE(slow_rate_below_one_per_second) {
+  token_bucket bucket{0.5, 1, t0};
+  BOOST_TEST(bucket.try_take(t0));
+  BOOST_TEST(!bucket.try_take(at_ms(1999)));
+  BOOST_TEST(bucket.wait_time(at_ms(1000)).count() == 1'000'000'000);
+  BOOST_TEST(bucket.try_take(at_ms(2000)));
+}
+
+BOOST_AUTO_TEST_CASE(no_one_second_window_admits_more_than_rate_plus_burst) {
+  struct params {
+    double rate;
+    double burst;
+  };
+  for (const auto& p : {params{300, 30}, params{200, 20}, params{7, 1}, params{1000, 1},
+                        params{50, 50}}) {
+    const double rate = p.rate;
+    const double burst = p.burst;
+    BOOST_TEST_CONTEXT("rate " << rate << ", burst " << burst) {
+      token_bucket bucket{rate, burst, t0};
+      std::vector<int64_t> admitted_ms;
+      for (int64_t ms = 0; ms < 10'000; ++ms)
+        if (bucket.try_take(at_ms(ms)))
+          admitted_ms.push_back(ms);
+
+      // Sliding window [start, start + 1000 ms) anchored at every admission.
+      size_t worst = 0;
+      size_t end = 0;
+      for (size_t begin = 0; begin < admitted_ms.size(); ++begin) {
+        while (end < admitted_ms.size() && admitted_ms[end] < admitted_ms[begin] + 1000)
+          ++end;
+        worst = std::max(worst, end - begin);
+      }
+      BOOST_TEST(static_cast<double>(worst) <= rate + burst);
+
+      auto expected = rate * 10 + burst;
+      auto total = static_cast<double>(admitted_ms.size());
+      BOOST_TEST(total <= expected);
+      BOOST_TEST(std::abs(total - expected) <= 1.0,
+                 "admitted " << total << ", expected about " << expected);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(any_span_admits_at_most_burst_plus_rate_times_its_length) {
+  // The contract in token_bucket.hpp, checked for every pair of admissions less than a second
+  // apart: tighter than the one-second window above, it catches a single extra token.
+  struct params {
+    double rate;
+    double burst;
+  };
+  for (const auto& p : {params{300, 30}, params{200, 20}, params{7, 1}, params{1000, 1},
+                        params{3, 2.5}}) {
+    BOOST_TEST_CONTEXT("rate " << p.rate << ", burst " << p.burst) {
+      token_bucket bucket{p.rate, p.burst, t0};
+      std::vector<int64_t> admitted_ms;
+      for (int64_t ms = 0; ms < 5'000; ++ms)
+        if (bucket.try_take(at_ms(ms)))
+          admitted_ms.push_back(ms);
+      BOOST_TEST_REQUIRE(!admitted_ms.empty());
+      size_t violations = 0;
+      for (size_t i = 0; i < admitted_ms.size(); ++i) {
+        for (size_t j = i; j < admitted_ms.size() && admitted_ms[j] - admitted_ms[i] < 1000; ++j) {
+          auto count = static_cast<double>(j - i + 1);
+          auto span_s = static_cast<double>(admitted_ms[j] - admitted_ms[i]) / 1000;
+          if (count > std::floor(p.burst) + p.rate * span_s + 1e-9)
+            ++violations;
+        }
+      }
+      BOOST_TEST(violations == 0u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(many_calls_at_one_instant_get_only_the_burst) {
+  token_bucket bucket{200, 20, t0};
+  int granted = 0;
+  for (int i = 0; i < 10'000; ++i)
+    granted += bucket.try_take(at_ms(500)) ? 1 : 0;
+  BOOST_TEST(granted == 20);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

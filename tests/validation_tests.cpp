@@ -1,0 +1,237 @@
+#include <boost/test/unit_test.hpp>
+
+#include "domain/errors.hpp"
+#include "domain/validation.hpp"
+
+#include <string>
+#include <variant>
+
+using namespace topup;
+
+namespace {
+
+/// The rules of shared/WORKLOAD.md, built by hand so these tests do not depend on config/.
+struct workload_rules {
+  validation_rules rules;
+
+  workload_rules() {
+    for (auto prefix : {"138", "139", "150"})
+      rules.carrier_by_prefix.emplace(prefix, "cmcc");
+    for (auto prefix : {"130", "131", "186"})
+      rules.carrier_by_prefix.emplace(prefix, "cucc");
+    for (auto prefix : {"133", "153", "189"})
+      rules.carrier_by_prefix.emplace(prefix, "ctcc");
+    rules.allowed_amounts_fen = {1000, 2000, 3000, 5000, 10000, 20000};
+  }
+
+  validation_result check(std::string client_ref, std::string phone, int64_t amount_fen) const {
+    return validate(order_request{std::move(client_ref), std::move(phone), amount_fen}, rules);
+  }
+
+  /// Validates a request expected to fail and returns its failure.
+  failure rejection(std::string client_ref, std::string phone, int64_t amount_fen) const {
+    auto result = check(std::move(client_ref), std::move(phone), amount_fen);
+    BOOST_TEST_REQUIRE(std::holds_alternative<failure>(result),
+                       "the request was accepted, expected a rejection");
+    return std::get<failure>(result);
+  }
+};
+
+/// For test messages: the failure of a result, or "accepted". Test messages are built even
+/// when the check passes, so they must be safe for every result.
+std::string describe(const validation_result& result) {
+  if (auto f = std::get_if<failure>(&result))
+    return f->describe();
+  return "accepted";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+/// A rejection names its code, explains itself and never leaks a whole phone number.
+void check_failure(const failure& f, errc expected_code, const std::string& phone) {
+  BOOST_TEST(to_string(f.code) == to_string(expected_code));
+  BOOST_TEST(!f.reason.empty());
+  if (phone.size() >= 8)
+    BOOST_TEST(!contains(f.reason, phone), "reason '" << f.reason << "' shows the full phone");
+  BOOST_TEST(f.describe().rfind(std::string{to_string(expected_code)} + ": ", 0) == 0u);
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(validation, workload_rules)
+
+BOOST_AUTO_TEST_CASE(a_valid_order_for_each_carrier_is_accepted_with_its_carrier) {
+  const std::pair<const char*, const char*> cases[] = {
+    {"13800138000", "cmcc"}, {"13912345678", "cmcc"}, {"15000000001", "cmcc"},
+    {"13012345678", "cucc"}, {"13100000000", "cucc"}, {"18699999999", "cucc"},
+    {"13300000000", "ctcc"}, {"15312345678", "ctcc"}, {"18987654321", "ctcc"},
+  };
+  for (const auto& [phone, carrier] : cases) {
+    auto result = check("ref-1", phone, 5000);
+    BOOST_TEST_REQUIRE(std::holds_alternative<validated_request>(result),
+                       phone << " was rejected: " << describe(result));
+    const auto& accepted = std::get<validated_request>(result);
+    BOOST_TEST(accepted.carrier == carrier);
+    BOOST_TEST(accepted.request.phone == phone);
+    BOOST_TEST(accepted.request.client_ref == "ref-1");
+    BOOST_TEST(accepted.request.amount_fen == 5000);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(every_allowed_amount_is_accepted) {
+  for (auto amount : {1000, 2000, 3000, 5000, 10000, 20000}) {
+    auto result = check("ref-amount", "13800138000", amount);
+    BOOST_TEST(std::holds_alternative<validated_request>(result), amount << " fen was rejected");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(phone_with_letters_is_invalid) {
+  for (std::string phone : {"1380013800a", "138-0013-800", "138 0013 800", "+8613800138000"}) {
+    auto f = rejection("ref", phone, 1000);
+    check_failure(f, errc::invalid_phone, phone);
+    BOOST_TEST(contains(f.reason, "digits"), f.reason);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(phone_with_ten_digits_is_invalid_and_names_the_count) {
+  auto f = rejection("ref", "1380013800", 1000);
+  check_failure(f, errc::invalid_phone, "1380013800");
+  BOOST_TEST(contains(f.reason, "10 digits"), f.reason);
+  BOOST_TEST(contains(f.reason, "138***3800"), f.reason);
+}
+
+BOOST_AUTO_TEST_CASE(phone_with_twelve_digits_is_invalid_and_names_the_count) {
+  auto f = rejection("ref", "138001380001", 1000);
+  check_failure(f, errc::invalid_phone, "138001380001");
+  BOOST_TEST(contains(f.reason, "12 digits"), f.reason);
+  BOOST_TEST(contains(f.reason, "11"), f.reason);
+}
+
+BOOST_AUTO_TEST_CASE(phone_not_starting_with_one_is_invalid) {
+  for (std::string phone : {"23800138000", "03800138000", "93800138000"}) {
+    auto f = rejection("ref", phone, 1000);
+    check_failure(f, errc::invalid_phone, phone);
+    BOOST_TEST(contains(f.reason, "start with 1"), f.reason);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_prefix_is_unknown_carrier_naming_the_prefix) {
+  for (std::string phone : {"12000000000", "17000000000", "13200000000", "19912345678"}) {
+    auto f = rejection("ref", phone, 1000);
+    check_failure(f, errc::unknown_carrier, phone);
+    BOOST_TEST(contains(f.reason, "prefix " + phone.substr(0, 3)), f.reason);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unsupported_amount_names_the_amount_and_the_allowed_list) {
+  auto f = rejection("ref", "13800138000", 1234);
+  check_failure(f, errc::unsupported_amount, "13800138000");
+  BOOST_TEST(contains(f.reason, "1234"), f.reason);
+  BOOST_TEST(contains(f.reason, "1000, 2000, 3000, 5000, 10000, 20000"), f.reason);
+}
+
+BOOST_AUTO_TEST_CASE(zero_and_negative_amounts_are_unsupported) {
+  for (int64_t amount : {int64_t{0}, int64_t{-1}, int64_t{-1000}, int64_t{1001}, int64_t{999},
+                         int64_t{200000}}) {
+    auto f = rejection("ref", "13800138000", amount);
+    check_failure(f, errc::unsupported_amount, "13800138000");
+    BOOST_TEST(contains(f.reason, std::to_string(amount) + " fen"), f.reason);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(empty_client_ref_is_a_missing_field) {
+  auto f = rejection("", "13800138000", 1000);
+  check_failure(f, errc::missing_field, "13800138000");
+  BOOST_TEST(contains(f.reason, "client_ref"), f.reason);
+}
+
+BOOST_AUTO_TEST_CASE(empty_phone_is_a_missing_field) {
+  auto f = rejection("ref", "", 1000);
+  check_failure(f, errc::missing_field, "");
+  BOOST_TEST(contains(f.reason, "phone"), f.reason);
+}
+
+BOOST_AUTO_TEST_CASE(client_ref_over_the_limit_is_too_long) {
+  std::string ref(rules.limits.client_ref_max + 1, 'r');
+  auto f = rejection(ref, "13800138000", 1000);
+  check_failure(f, errc::field_too_long, "13800138000");
+  BOOST_TEST(contains(f.reason, "client_ref"), f.reason);
+  BOOST_TEST(contains(f.reason, std::to_string(ref.size())), f.reason);
+  BOOST_TEST(contains(f.reason, std::to_string(rules.limits.client_ref_max)), f.reason);
+}
+
+BOOST_AUTO_TEST_CASE(client_ref_exactly_at_the_limit_passes) {
+  BOOST_TEST_REQUIRE(rules.limits.client_ref_max == 64u);
+  auto result = check(std::string(64, 'r'), "13800138000", 1000);
+  BOOST_TEST(std::holds_alternative<validated_request>(result));
+}
+
+BOOST_AUTO_TEST_CASE(client_ref_limit_comes_from_the_rules) {
+  rules.limits.client_ref_max = 8;
+  BOOST_TEST(std::holds_alternative<validated_request>(check("12345678", "13800138000", 1000)));
+  auto f = rejection("123456789", "13800138000", 1000);
+  check_failure(f, errc::field_too_long, "13800138000");
+  BOOST_TEST(contains(f.reason, "9 characters"), f.reason);
+  BOOST_TEST(contains(f.reason, "limit is 8"), f.reason);
+}
+
+BOOST_AUTO_TEST_CASE(oversized_phone_is_too_long_without_echoing_it) {
+  std::string phone(1000, '1');
+  auto f = rejection("ref", phone, 1000);
+  check_failure(f, errc::field_too_long, phone);
+  BOOST_TEST(contains(f.reason, "phone"), f.reason);
+  BOOST_TEST(contains(f.reason, "1000"), f.reason);
+  BOOST_TEST(f.reason.size() < 100u, f.reason);
+}
+
+BOOST_AUTO_TEST_CASE(phone_just_over_the_limit_is_too_long_and_at_the_limit_is_invalid) {
+  std::string at_limit(rules.limits.phone_max, '1');
+  check_failure(rejection("ref", at_limit, 1000), errc::invalid_phone, at_limit);
+  std::string over_limit(rules.limits.phone_max + 1, '1');
+  check_failure(rejection("ref", over_limit, 1000), errc::field_too_long, over_limit);
+}
+
+BOOST_AUTO_TEST_CASE(length_limits_are_checked_before_anything_else) {
+  // Both fields broken: the oversized one is what the client hears about.
+  auto f = rejection(std::string(65, 'r'), "abc", 0);
+  BOOST_TEST(to_string(f.code) == "field_too_long");
+  auto g = rejection("", std::string(1000, 'x'), 0);
+  BOOST_TEST(to_string(g.code) == "field_too_long");
+}
+
+BOOST_AUTO_TEST_CASE(no_rejection_reason_contains_the_full_phone_number) {
+  const std::string phones[] = {"1380013800a", "1380013800", "138001380001", "23800138000",
+                                "12000000000", "17000000000", "13800138000"};
+  for (const auto& phone : phones) {
+    for (int64_t amount : {int64_t{1000}, int64_t{1234}}) {
+      auto result = check("ref", phone, amount);
+      if (auto f = std::get_if<failure>(&result))
+        BOOST_TEST(!contains(f->reason, phone), "reason '" << f->reason << "' shows " << phone);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(carrier_of_maps_prefixes_and_refuses_unknown_ones) {
+  BOOST_TEST((carrier_of("13800138000", rules) == std::string{"cmcc"}));
+  BOOST_TEST((carrier_of("15000000000", rules) == std::string{"cmcc"}));
+  BOOST_TEST((carrier_of("18600000000", rules) == std::string{"cucc"}));
+  BOOST_TEST((carrier_of("13100000000", rules) == std::string{"cucc"}));
+  BOOST_TEST((carrier_of("18900000000", rules) == std::string{"ctcc"}));
+  BOOST_TEST((carrier_of("15300000000", rules) == std::string{"ctcc"}));
+  BOOST_TEST(!carrier_of("12000000000", rules).has_value());
+  BOOST_TEST(!carrier_of("17000000000", rules).has_value());
+  BOOST_TEST(!carrier_of("13", rules).has_value());
+  BOOST_TEST(!carrier_of("", rules).has_value());
+}
+
+BOOST_AUTO_TEST_CASE(empty_rules_accept_nothing) {
+  validation_rules none;
+  BOOST_TEST(!carrier_of("13800138000", none).has_value());
+  auto result = validate(order_request{"ref", "13800138000", 1000}, none);
+  BOOST_TEST_REQUIRE(std::holds_alternative<failure>(result));
+  BOOST_TEST(to_string(std::get<failure>(result).code) == "unknown_carrier");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
