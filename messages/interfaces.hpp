@@ -12,6 +12,9 @@ using store_actor = caf::typed_actor<
   // Inserts new orders in one group commit; a row whose client reference exists is not
   // written and its outcome carries the stored row instead. Replies once durable.
   caf::replies_to<insert_atom, std::vector<order>>::with<std::vector<insert_outcome>>,
+  // Applies state changes in the same group commit; each is true when applied, false when
+  // refused (the order was not in `from`, or the event is illegal there). Replies once durable.
+  caf::replies_to<transition_atom, std::vector<transition>>::with<std::vector<bool>>,
   // The order with this id; error not_found.
   caf::replies_to<caf::get_atom, std::string>::with<order>,
   // The order with this client reference; error not_found.
@@ -20,6 +23,17 @@ using store_actor = caf::typed_actor<
   caf::replies_to<load_atom>::with<std::vector<order>>,
   caf::replies_to<stats_atom>::with<store_stats>,
   // Internal (sent to itself): commit the writes gathered since the last commit.
+  caf::reacts_to<commit_atom>>;
+
+/// A provider adapter: the simulated provider or the HTTP client of a real one. Calls never
+/// block a scheduler thread; a recharge may stay unanswered (the unknown outcome), so every
+/// request to a provider carries the provider's call timeout.
+using provider_actor = caf::typed_actor<
+  // Recharge once; answered with the outcome, or never (unknown outcome).
+  caf::replies_to<recharge_atom, recharge_call>::with<recharge_reply>,
+  // What became of the recharge with this request id.
+  caf::replies_to<query_atom, std::string>::with<query_reply>,
+  // Internal (sent to itself): commit gathered ledger writes.
   caf::reacts_to<commit_atom>>;
 
 /// Receives accepted orders for recharging (routing; in tests, a collector).

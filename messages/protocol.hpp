@@ -5,6 +5,7 @@
 // round-trips each through CAF's binary serializer so a forgotten field fails a test.
 
 #include "domain/order.hpp"
+#include "domain/order_state_machine.hpp"
 
 #include <caf/all.hpp>
 
@@ -46,6 +47,78 @@ struct intake_stats {
   uint64_t unavailable = 0;
   uint64_t in_flight = 0;  ///< orders waiting for the store
 };
+
+/// One state change of one order, as the store writes it: the order row moves from `from`
+/// (checked in the same statement, so a stale writer changes nothing) by `event`, and the
+/// attempt row is written ahead (dispatch) or finished (outcomes); changes without an
+/// attempt (expire, cancel) get an event row instead.
+struct transition {
+  std::string order_id;
+  order_status from = order_status::accepted;
+  order_event event = order_event::dispatch;
+  int64_t at_ms = 0;
+  std::string provider;      ///< the provider of the attempt concerned
+  int32_t attempt_no = 0;    ///< dispatch: the new attempt's number; outcomes: the finished one
+  std::string request_id;    ///< dispatch only
+  std::string provider_txn;  ///< succeed only
+  std::string detail;        ///< failure reason; becomes the order's last_error
+};
+
+/// One real recharge asked of a provider. request_id is stable per (order, provider), so a
+/// provider that deduplicates never recharges the same order twice for us.
+struct recharge_call {
+  std::string request_id;
+  std::string order_id;
+  std::string phone;
+  int64_t amount_fen = 0;
+};
+
+enum class recharge_outcome : uint8_t {
+  success,            ///< recharged; provider_txn names the provider's transaction
+  transient_failure,  ///< not recharged; another attempt may succeed
+  permanent_failure,  ///< not recharged and never will be (e.g. number not rechargeable)
+};
+
+/// A provider's answer to a recharge call. No answer within the call's timeout is the
+/// unknown outcome: it is not a reply at all, and only a status query resolves it.
+struct recharge_reply {
+  recharge_outcome outcome = recharge_outcome::transient_failure;
+  std::string provider_txn;
+  std::string detail;
+};
+
+enum class query_outcome : uint8_t {
+  recharged,      ///< the request was performed; provider_txn set
+  not_recharged,  ///< the provider never performed it (failed, or never received it)
+  query_failed,   ///< no answer about it now (outage); ask again later
+};
+
+struct query_reply {
+  query_outcome outcome = query_outcome::query_failed;
+  std::string provider_txn;
+  std::string detail;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, transition& x) {
+  return f(caf::meta::type_name("transition"), x.order_id, x.from, x.event, x.at_ms, x.provider,
+           x.attempt_no, x.request_id, x.provider_txn, x.detail);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recharge_call& x) {
+  return f(caf::meta::type_name("recharge_call"), x.request_id, x.order_id, x.phone, x.amount_fen);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, recharge_reply& x) {
+  return f(caf::meta::type_name("recharge_reply"), x.outcome, x.provider_txn, x.detail);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, query_reply& x) {
+  return f(caf::meta::type_name("query_reply"), x.outcome, x.provider_txn, x.detail);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_request& x) {
@@ -91,19 +164,28 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::insert_outcome))
   CAF_ADD_TYPE_ID(topup, (topup::store_stats))
   CAF_ADD_TYPE_ID(topup, (topup::intake_stats))
+  CAF_ADD_TYPE_ID(topup, (topup::transition))
+  CAF_ADD_TYPE_ID(topup, (topup::recharge_call))
+  CAF_ADD_TYPE_ID(topup, (topup::recharge_reply))
+  CAF_ADD_TYPE_ID(topup, (topup::query_reply))
 
   // client -> intake
   CAF_ADD_ATOM(topup, topup, submit_atom, "submit")
   // intake -> store
   CAF_ADD_ATOM(topup, topup, insert_atom, "insert")
   CAF_ADD_ATOM(topup, topup, find_ref_atom, "findref")
+  // recharge -> store: state changes
+  CAF_ADD_ATOM(topup, topup, transition_atom, "transition")
   // store start-up reads
   CAF_ADD_ATOM(topup, topup, load_atom, "load")
   // anyone -> any actor: counters
   CAF_ADD_ATOM(topup, topup, stats_atom, "stats")
   // intake -> routing: accepted orders to recharge
   CAF_ADD_ATOM(topup, topup, dispatch_atom, "dispatch")
-  // store -> itself: commit what has gathered
+  // recharge -> provider adapters
+  CAF_ADD_ATOM(topup, topup, recharge_atom, "recharge")
+  CAF_ADD_ATOM(topup, topup, query_atom, "query")
+  // store / provider ledger -> itself: commit what has gathered
   CAF_ADD_ATOM(topup, topup, commit_atom, "commit")
 
 CAF_END_TYPE_ID_BLOCK(topup)

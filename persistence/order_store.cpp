@@ -1,5 +1,7 @@
 #include "persistence/order_store.hpp"
 
+#include "domain/order_state_machine.hpp"
+
 #include "persistence/schema.hpp"
 #include "persistence/sql_backend.hpp"
 
@@ -72,10 +74,45 @@ auto guarded(const char* what, F&& operation) -> decltype(operation()) {
 /// writing it.
 struct order_store::statements {
   order_row row;
+
+  // One transition's bound values.
+  std::string id, from, to, event, provider, request_id, provider_txn, detail;
+  long long at_ms = 0;
+  int attempt_no = 0;
+  soci::statement update_order;
+  soci::statement start_attempt;
+  soci::statement finish_attempt;
+  soci::statement add_event;
   soci::statement insert;
 
   explicit statements(soci::session& session)
-    : insert((session.prepare << "INSERT INTO orders (" << order_columns
+    : update_order((session.prepare << "UPDATE orders SET status = :to,"
+                                       " provider = CASE WHEN :provider = '' THEN provider"
+                                       " ELSE :provider END,"
+                                       " attempts = CASE WHEN :attempt_no > attempts"
+                                       " THEN :attempt_no ELSE attempts END,"
+                                       " updated_at_ms = :at_ms, last_error = :detail"
+                                       " WHERE id = :id AND status = :from",
+                    soci::use(to, "to"), soci::use(provider, "provider"),
+                    soci::use(attempt_no, "attempt_no"), soci::use(at_ms, "at_ms"),
+                    soci::use(detail, "detail"), soci::use(id, "id"), soci::use(from, "from"))),
+      start_attempt((session.prepare << "INSERT INTO attempts (order_id, attempt_no, provider,"
+                                        " request_id, started_at_ms)"
+                                        " VALUES (:id, :attempt_no, :provider, :request_id, :at_ms)",
+                     soci::use(id), soci::use(attempt_no), soci::use(provider),
+                     soci::use(request_id), soci::use(at_ms))),
+      finish_attempt((session.prepare << "UPDATE attempts SET finished_at_ms = :at_ms,"
+                                         " outcome = :event, provider_txn = :txn, error = :detail"
+                                         " WHERE order_id = :id AND attempt_no = :attempt_no",
+                      soci::use(at_ms, "at_ms"), soci::use(event, "event"),
+                      soci::use(provider_txn, "txn"), soci::use(detail, "detail"),
+                      soci::use(id, "id"), soci::use(attempt_no, "attempt_no"))),
+      add_event((session.prepare << "INSERT INTO order_events (order_id, at_ms, from_status,"
+                                    " to_status, event, detail)"
+                                    " VALUES (:id, :at_ms, :from, :to, :event, :detail)",
+                 soci::use(id), soci::use(at_ms), soci::use(from), soci::use(to),
+                 soci::use(event), soci::use(detail))),
+      insert((session.prepare << "INSERT INTO orders (" << order_columns
                               << ") VALUES (:id, :client_ref, :phone, :carrier, :amount_fen,"
                                  " :provider, :status, :attempts, :accepted_at_ms, :deadline_ms,"
                                  " :updated_at_ms, :last_error)"
@@ -95,11 +132,76 @@ order_store::order_store(const store_config& cfg) : session_(open_session(cfg)) 
 
 order_store::~order_store() = default;
 
+void order_store::begin() {
+  guarded("starting a transaction", [&] { session_->begin(); });
+}
+
+void order_store::commit() {
+  guarded("committing", [&] { session_->commit(); });
+}
+
+void order_store::rollback() noexcept {
+  try {
+    session_->rollback();
+  } catch (...) {
+    // The connection is dropped by the caller after a failure; nothing more to undo here.
+  }
+}
+
 std::vector<insert_outcome> order_store::insert(const std::vector<order>& orders) {
+  std::vector<insert_outcome> outcomes;
+  in_transaction([&] { outcomes = insert_rows(orders); });
+  return outcomes;
+}
+
+std::vector<bool> order_store::apply(const std::vector<transition>& changes) {
+  std::vector<bool> applied;
+  in_transaction([&] { applied = apply_rows(changes); });
+  return applied;
+}
+
+std::vector<bool> order_store::apply_rows(const std::vector<transition>& changes) {
+  return guarded("applying state changes", [&] {
+    std::vector<bool> applied;
+    applied.reserve(changes.size());
+    auto& st = *statements_;
+    for (const auto& change : changes) {
+      auto to = next_status(change.from, change.event);
+      if (!to) {
+        applied.push_back(false);
+        continue;
+      }
+      st.id = change.order_id;
+      st.from = std::string{to_string(change.from)};
+      st.to = std::string{to_string(*to)};
+      st.event = std::string{to_string(change.event)};
+      st.provider = change.provider;
+      st.request_id = change.request_id;
+      st.provider_txn = change.provider_txn;
+      st.detail = change.detail;
+      st.at_ms = change.at_ms;
+      st.attempt_no = change.attempt_no;
+      st.update_order.execute(true);
+      if (st.update_order.get_affected_rows() != 1) {
+        applied.push_back(false);
+        continue;
+      }
+      if (change.event == order_event::dispatch)
+        st.start_attempt.execute(true);
+      else if (change.attempt_no > 0)
+        st.finish_attempt.execute(true);
+      else
+        st.add_event.execute(true);
+      applied.push_back(true);
+    }
+    return applied;
+  });
+}
+
+std::vector<insert_outcome> order_store::insert_rows(const std::vector<order>& orders) {
   return guarded("inserting orders", [&] {
     std::vector<insert_outcome> outcomes;
     outcomes.reserve(orders.size());
-    soci::transaction transaction{*session_};
     for (const auto& o : orders) {
       statements_->row.assign(o);
       statements_->insert.execute(true);
@@ -112,7 +214,6 @@ std::vector<insert_outcome> order_store::insert(const std::vector<order>& orders
         throw store_error("client reference conflict but no stored row for order " + o.id);
       outcomes.push_back({false, std::move(*existing)});
     }
-    transaction.commit();
     return outcomes;
   });
 }

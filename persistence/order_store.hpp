@@ -32,6 +32,18 @@ public:
   /// holds the stored row. All or nothing: on error nothing of the batch is written.
   std::vector<insert_outcome> insert(const std::vector<order>& orders);
 
+  /// Applies state changes in one transaction; see `transition`. Each result is true when
+  /// applied, false when refused (stored status differs from `from`, or illegal event).
+  std::vector<bool> apply(const std::vector<transition>& changes);
+
+  /// Runs `work` (calls to insert_rows / apply_rows) in one transaction: all or nothing.
+  template <class Work>
+  void in_transaction(Work&& work);
+
+  /// insert() and apply() without their own transaction, for use inside in_transaction.
+  std::vector<insert_outcome> insert_rows(const std::vector<order>& orders);
+  std::vector<bool> apply_rows(const std::vector<transition>& changes);
+
   std::optional<order> find_by_id(const std::string& id);
   std::optional<order> find_by_ref(const std::string& client_ref);
 
@@ -42,10 +54,25 @@ public:
 
 private:
   struct statements;
+  void begin();
+  void commit();
+  void rollback() noexcept;
   std::optional<order> find_one(const std::string& where_column, const std::string& value);
 
   std::unique_ptr<soci::session> session_;
   std::unique_ptr<statements> statements_;
 };
+
+template <class Work>
+void order_store::in_transaction(Work&& work) {
+  begin();
+  try {
+    work();
+    commit();
+  } catch (...) {
+    rollback();
+    throw;
+  }
+}
 
 } // namespace topup

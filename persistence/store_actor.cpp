@@ -39,26 +39,38 @@ caf::error unavailable(const store_state& st) {
   return make_error(errc::unavailable, "the order store cannot write: " + st.last_failure);
 }
 
-/// Commits every gathered insert in one transaction and answers each requester.
+/// Answers every write of a failed batch with the same error.
+void fail_batch(std::vector<store_state::pending_write>& batch, const caf::error& error) {
+  for (auto& pending : batch)
+    std::visit([&](auto& write) { write.promise.deliver(error); }, pending);
+}
+
+/// Commits every gathered write in one transaction and answers each requester.
 void commit(self_pointer self) {
   auto& st = self->state;
   if (st.batch.empty())
     return;
   auto batch = std::move(st.batch);
   st.batch.clear();
+  auto rows = st.batch_rows;
   st.batch_rows = 0;
   st.stats.pending_writes = 0;
   if (!ensure_open(self)) {
-    for (auto& pending : batch)
-      pending.promise.deliver(unavailable(st));
+    fail_batch(batch, unavailable(st));
     return;
   }
-  std::vector<order> rows;
-  for (const auto& pending : batch)
-    rows.insert(rows.end(), pending.orders.begin(), pending.orders.end());
-  std::vector<insert_outcome> outcomes;
+  std::vector<std::vector<insert_outcome>> inserted;
+  std::vector<std::vector<bool>> applied;
   try {
-    outcomes = st.db->insert(rows);
+    st.db->in_transaction([&] {
+      for (auto& pending : batch) {
+        if (auto insert = std::get_if<store_state::pending_insert>(&pending))
+          inserted.push_back(st.db->insert_rows(insert->orders));
+        else
+          applied.push_back(
+            st.db->apply_rows(std::get<store_state::pending_transitions>(pending).changes));
+      }
+    });
   } catch (const std::exception& error) {
     // The transaction rolled back: nothing of this batch is stored. The session is dropped
     // so the next write starts from a fresh connection.
@@ -66,21 +78,36 @@ void commit(self_pointer self) {
     st.stats.failed_commits++;
     st.stats.healthy = false;
     st.db.reset();
-    spdlog::error("store commit of {} orders failed: {}", rows.size(), st.last_failure);
-    for (auto& pending : batch)
-      pending.promise.deliver(unavailable(st));
+    spdlog::error("store commit of {} rows failed: {}", rows, st.last_failure);
+    fail_batch(batch, unavailable(st));
     return;
   }
   st.stats.commits++;
-  st.stats.rows_written += rows.size();
+  st.stats.rows_written += rows;
   st.stats.healthy = true;
-  auto next = outcomes.begin();
+  auto next_insert = inserted.begin();
+  auto next_applied = applied.begin();
   for (auto& pending : batch) {
-    std::vector<insert_outcome> mine(std::make_move_iterator(next),
-                                     std::make_move_iterator(next + static_cast<long>(
-                                                                      pending.orders.size())));
-    next += static_cast<long>(pending.orders.size());
-    pending.promise.deliver(std::move(mine));
+    if (auto insert = std::get_if<store_state::pending_insert>(&pending))
+      insert->promise.deliver(std::move(*next_insert++));
+    else
+      std::get<store_state::pending_transitions>(pending).promise.deliver(
+        std::move(*next_applied++));
+  }
+}
+
+/// Adds a write to the next commit; commits at once when the batch is full.
+void enqueue_write(self_pointer self, store_state::pending_write write, size_t rows) {
+  auto& st = self->state;
+  st.batch_rows += rows;
+  st.stats.pending_writes = st.batch_rows;
+  st.batch.push_back(std::move(write));
+  if (st.batch_rows >= st.cfg.max_batch) {
+    commit(self);
+  } else if (!st.commit_scheduled) {
+    // Behind everything already in the mailbox: those writes join this commit.
+    st.commit_scheduled = true;
+    self->send(self, commit_atom::value);
   }
 }
 
@@ -114,20 +141,19 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
   ensure_open(self);
   return {
     [=](insert_atom, std::vector<order>& orders) -> caf::result<std::vector<insert_outcome>> {
-      auto& st = self->state;
       if (orders.empty())
         return std::vector<insert_outcome>{};
       auto promise = self->make_response_promise<std::vector<insert_outcome>>();
-      st.batch_rows += orders.size();
-      st.stats.pending_writes = st.batch_rows;
-      st.batch.push_back({std::move(orders), promise});
-      if (st.batch_rows >= st.cfg.max_batch) {
-        commit(self);
-      } else if (!st.commit_scheduled) {
-        // Behind everything already in the mailbox: those inserts join this commit.
-        st.commit_scheduled = true;
-        self->send(self, commit_atom::value);
-      }
+      auto rows = orders.size();
+      enqueue_write(self, store_state::pending_insert{std::move(orders), promise}, rows);
+      return promise;
+    },
+    [=](transition_atom, std::vector<transition>& changes) -> caf::result<std::vector<bool>> {
+      if (changes.empty())
+        return std::vector<bool>{};
+      auto promise = self->make_response_promise<std::vector<bool>>();
+      auto rows = changes.size();
+      enqueue_write(self, store_state::pending_transitions{std::move(changes), promise}, rows);
       return promise;
     },
     [=](commit_atom) {

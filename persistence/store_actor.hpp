@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 namespace topup {
@@ -18,6 +19,11 @@ struct store_state {
     std::vector<order> orders;
     caf::typed_response_promise<std::vector<insert_outcome>> promise;
   };
+  struct pending_transitions {
+    std::vector<transition> changes;
+    caf::typed_response_promise<std::vector<bool>> promise;
+  };
+  using pending_write = std::variant<pending_insert, pending_transitions>;
 
   store_config cfg;
   std::shared_ptr<const clock> time;
@@ -26,7 +32,7 @@ struct store_state {
   bool open_failed_once = false;
   std::string last_failure;
 
-  std::vector<pending_insert> batch;  ///< writes that ride the next commit
+  std::vector<pending_write> batch;  ///< writes that ride the next commit, in arrival order
   size_t batch_rows = 0;
   bool commit_scheduled = false;
   store_stats stats;

@@ -129,6 +129,54 @@ BOOST_AUTO_TEST_CASE(errors_do_not_leak_phone_numbers) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(a_dispatch_writes_the_attempt_ahead_and_an_outcome_finishes_it) {
+  order_store db{cfg};
+  db.insert({sample_order("o-1", "r-1")});
+  transition dispatch{"o-1", order_status::accepted, order_event::dispatch, 10, "p-cmcc", 1,
+                      "o-1/p-cmcc", "", ""};
+  BOOST_TEST(db.apply({dispatch}) == std::vector<bool>{true});
+  auto dispatched = db.find_by_id("o-1");
+  BOOST_TEST((dispatched->status == order_status::dispatched));
+  BOOST_TEST(dispatched->provider == "p-cmcc");
+  BOOST_TEST(dispatched->attempts == 1);
+  BOOST_TEST(count_rows("attempts") == 1);
+
+  // The same dispatch again is stale: the order is no longer accepted.
+  BOOST_TEST(db.apply({dispatch}) == std::vector<bool>{false});
+  BOOST_TEST(count_rows("attempts") == 1);
+
+  transition succeed{"o-1", order_status::dispatched, order_event::succeed, 20, "p-cmcc", 1,
+                     "", "txn-9", ""};
+  BOOST_TEST(db.apply({succeed}) == std::vector<bool>{true});
+  auto done = db.find_by_id("o-1");
+  BOOST_TEST((done->status == order_status::succeeded));
+  BOOST_TEST(done->updated_at_ms == 20);
+  auto session = open_session(cfg);
+  std::string outcome, txn;
+  long long finished = 0;
+  *session << "SELECT outcome, provider_txn, finished_at_ms FROM attempts WHERE order_id = 'o-1'",
+    soci::into(outcome), soci::into(txn), soci::into(finished);
+  BOOST_TEST(outcome == "succeed");
+  BOOST_TEST(txn == "txn-9");
+  BOOST_TEST(finished == 20);
+}
+
+BOOST_AUTO_TEST_CASE(illegal_and_unknown_orders_are_refused_without_writing) {
+  order_store db{cfg};
+  db.insert({sample_order("o-1", "r-1")});
+  std::vector<transition> changes{
+    {"o-1", order_status::accepted, order_event::succeed, 1, "p", 1, "", "t", ""},  // illegal
+    {"nope", order_status::accepted, order_event::expire, 1, "", 0, "", "", ""},    // no order
+    {"o-1", order_status::accepted, order_event::expire, 2, "", 0, "", "", "deadline"},
+  };
+  BOOST_TEST(db.apply(changes) == (std::vector<bool>{false, false, true}));
+  auto failed = db.find_by_id("o-1");
+  BOOST_TEST((failed->status == order_status::failed));
+  BOOST_TEST(failed->last_error == "deadline");
+  BOOST_TEST(count_rows("order_events") == 1);  // expire has no attempt: an event row
+  BOOST_TEST(count_rows("attempts") == 0);
+}
+
 BOOST_AUTO_TEST_CASE(unfinished_orders_load_in_one_read) {
   order_store db{cfg};
   db.insert({sample_order("a", "r-a", 1, order_status::accepted),
@@ -267,6 +315,21 @@ BOOST_AUTO_TEST_CASE(an_unopenable_store_answers_unavailable_and_stays_alive) {
   self->wait_for(store);
 }
 #endif
+
+BOOST_AUTO_TEST_CASE(inserts_and_transitions_share_commits_in_arrival_order) {
+  auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
+  self->send(store, insert_atom::value, std::vector<order>{sample_order("o-1", "r-1")});
+  self->send(store, transition_atom::value,
+             std::vector<transition>{{"o-1", order_status::accepted, order_event::dispatch, 5,
+                                      "p-cmcc", 1, "o-1/p-cmcc", "", ""}});
+  int answers = 0;
+  self->receive_for(answers, 2)(
+    [](std::vector<insert_outcome>& outcomes) { BOOST_TEST(outcomes[0].inserted); },
+    [](std::vector<bool>& applied) { BOOST_TEST(applied == std::vector<bool>{true}); });
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+  self->wait_for(store);
+  BOOST_TEST(count_rows("attempts") == 1);
+}
 
 BOOST_AUTO_TEST_CASE(reads_find_orders_and_report_missing_ones) {
   auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
