@@ -39,6 +39,45 @@ using provider_actor = caf::typed_actor<
 /// Receives accepted orders for recharging (routing; in tests, a collector).
 using order_sink_actor = caf::typed_actor<caf::reacts_to<dispatch_atom, std::vector<order>>>;
 
+/// One provider's recharge actor: its queue, rate limit, retries, breaker and queries.
+using recharge_actor = caf::typed_actor<
+  // Orders to recharge (urgent: re-sent near the deadline, served before all others).
+  caf::reacts_to<dispatch_atom, std::vector<order>, bool>,
+  // Orders whose last attempt here was in flight when the node stopped: query them first.
+  caf::reacts_to<recover_atom, std::vector<order>>,
+  // Takes an order out of the queue if it is still waiting there (empty: it is not).
+  caf::replies_to<release_atom, std::string>::with<std::vector<order>>,
+  // These orders reached their deadline: close those still waiting.
+  caf::reacts_to<expire_atom, std::vector<std::string>>,
+  caf::replies_to<stats_atom>::with<provider_stats>,
+  // Internal timers: serve the queue; report load to the router.
+  caf::reacts_to<pump_atom, uint64_t>,
+  caf::reacts_to<report_atom>>;
+
+/// The deadline actor: reminders at the re-send points and at each order's deadline.
+using deadline_actor = caf::typed_actor<
+  caf::reacts_to<track_atom, std::vector<deadline_entry>>,
+  // Internal timer.
+  caf::reacts_to<tick_atom, uint64_t>>;
+
+/// The router: owns the routing of every unfinished order of the node, and spawns and links
+/// the deadline and recharge actors (they fail and restart as one group).
+using router_actor = caf::typed_actor<
+  // New accepted orders from intake.
+  caf::reacts_to<dispatch_atom, std::vector<order>>,
+  // From recharge actors: these orders are final (or given up to reconciliation).
+  caf::reacts_to<done_atom, std::vector<std::string>>,
+  // From a recharge actor whose provider is failing: serve these elsewhere.
+  caf::reacts_to<reroute_atom, std::vector<order>, std::string>,
+  caf::reacts_to<report_atom, provider_report>,
+  // From the deadline actor.
+  caf::reacts_to<resend_atom, std::vector<std::string>>,
+  caf::reacts_to<expire_atom, std::vector<std::string>>,
+  // Every provider's counters.
+  caf::replies_to<stats_atom>::with<std::vector<provider_stats>>,
+  // Internal: load unfinished orders from the store (start-up and after a restart).
+  caf::reacts_to<recover_atom>>;
+
 /// Intake: validates, applies idempotency, persists, acknowledges, hands orders on.
 using intake_actor = caf::typed_actor<
   // One order; replies with the stored order once durable, or a topup error.

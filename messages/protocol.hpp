@@ -99,6 +99,56 @@ struct query_reply {
   std::string detail;
 };
 
+/// A recharge actor's periodic account of its load, for routing.
+struct provider_report {
+  std::string provider;
+  uint64_t queued = 0;
+  uint64_t in_flight = 0;
+  uint64_t waiting = 0;
+  bool accepting = true;   ///< breaker not open
+  double latency_ms = 50;  ///< recent typical call latency
+};
+
+/// Counters of one recharge actor.
+struct provider_stats {
+  std::string provider;
+  uint64_t calls = 0;
+  uint64_t queries = 0;
+  uint64_t succeeded = 0;
+  uint64_t failed = 0;         ///< final failures (refunded)
+  uint64_t expired = 0;        ///< closed at the deadline without a call
+  uint64_t retries = 0;        ///< transient failures retried
+  uint64_t unknown = 0;        ///< calls whose outcome was lost
+  uint64_t failed_over = 0;    ///< orders handed to another provider
+  uint64_t queued = 0;
+  uint64_t in_flight = 0;
+  std::string breaker;
+};
+
+/// An order the deadline actor reminds about.
+struct deadline_entry {
+  std::string order_id;
+  int64_t deadline_ms = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, provider_report& x) {
+  return f(caf::meta::type_name("provider_report"), x.provider, x.queued, x.in_flight, x.waiting,
+           x.accepting, x.latency_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, provider_stats& x) {
+  return f(caf::meta::type_name("provider_stats"), x.provider, x.calls, x.queries, x.succeeded,
+           x.failed, x.expired, x.retries, x.unknown, x.failed_over, x.queued, x.in_flight,
+           x.breaker);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, deadline_entry& x) {
+  return f(caf::meta::type_name("deadline_entry"), x.order_id, x.deadline_ms);
+}
+
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, transition& x) {
   return f(caf::meta::type_name("transition"), x.order_id, x.from, x.event, x.at_ms, x.provider,
@@ -165,6 +215,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::store_stats))
   CAF_ADD_TYPE_ID(topup, (topup::intake_stats))
   CAF_ADD_TYPE_ID(topup, (topup::transition))
+  CAF_ADD_TYPE_ID(topup, (topup::provider_report))
+  CAF_ADD_TYPE_ID(topup, (topup::provider_stats))
+  CAF_ADD_TYPE_ID(topup, (topup::deadline_entry))
   CAF_ADD_TYPE_ID(topup, (topup::recharge_call))
   CAF_ADD_TYPE_ID(topup, (topup::recharge_reply))
   CAF_ADD_TYPE_ID(topup, (topup::query_reply))
@@ -185,6 +238,19 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   // recharge -> provider adapters
   CAF_ADD_ATOM(topup, topup, recharge_atom, "recharge")
   CAF_ADD_ATOM(topup, topup, query_atom, "query")
+  // router <-> recharge actors
+  CAF_ADD_ATOM(topup, topup, recover_atom, "recover")
+  CAF_ADD_ATOM(topup, topup, release_atom, "release")
+  CAF_ADD_ATOM(topup, topup, done_atom, "done")
+  CAF_ADD_ATOM(topup, topup, reroute_atom, "reroute")
+  CAF_ADD_ATOM(topup, topup, report_atom, "report")
+  // router <-> deadline actor
+  CAF_ADD_ATOM(topup, topup, track_atom, "track")
+  CAF_ADD_ATOM(topup, topup, resend_atom, "resend")
+  CAF_ADD_ATOM(topup, topup, expire_atom, "expire")
+  // timers an actor sends itself
+  CAF_ADD_ATOM(topup, topup, pump_atom, "pump")
+  CAF_ADD_ATOM(topup, topup, tick_atom, "tick")
   // store / provider ledger -> itself: commit what has gathered
   CAF_ADD_ATOM(topup, topup, commit_atom, "commit")
 

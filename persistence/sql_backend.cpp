@@ -3,6 +3,9 @@
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <chrono>
+#include <thread>
+
 namespace topup {
 
 std::string describe_database_error(const std::exception& error) {
@@ -41,8 +44,19 @@ std::unique_ptr<soci::session> open_sqlite(const store_config& cfg) {
 
 std::unique_ptr<soci::session> open_session(const store_config& cfg) {
   try {
-    if (cfg.backend == store_config::backend_kind::sqlite)
-      return open_sqlite(cfg);
+    if (cfg.backend == store_config::backend_kind::sqlite) {
+      // Two connections creating a new file at once can see "database is locked" while
+      // setting it up, before the busy timeout applies: try again for a while.
+      for (int attempt = 1;; ++attempt) {
+        try {
+          return open_sqlite(cfg);
+        } catch (const soci::sqlite3_soci_error& error) {
+          if (error.result() != 5 /* SQLITE_BUSY */ || attempt >= 20)
+            throw;
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
+      }
+    }
     return std::make_unique<soci::session>(soci::postgresql, cfg.postgresql_connection);
   } catch (const store_error&) {
     throw;

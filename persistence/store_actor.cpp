@@ -111,9 +111,12 @@ void enqueue_write(self_pointer self, store_state::pending_write write, size_t r
   }
 }
 
+/// Reads see every write that reached the store before them: pending writes commit first.
+/// (A restarted router loads unfinished orders; an order inserted just before must be there.)
 template <class Read>
 auto read_or_unavailable(self_pointer self, Read read) -> caf::expected<decltype(read())> {
   auto& st = self->state;
+  commit(self);
   if (!ensure_open(self))
     return unavailable(st);
   try {

@@ -1,0 +1,367 @@
+#include "actors/recharge.hpp"
+
+#include "messages/errors.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace topup {
+namespace {
+
+using self_pointer = recharge_actor::stateful_pointer<recharge_state>;
+
+void pump(self_pointer self);
+
+int64_t wall_now(self_pointer self) {
+  return self->state.time->wall_ms();
+}
+
+mono_time mono_now(self_pointer self) {
+  return self->state.time->now();
+}
+
+/// Writes one state change; runs `then` once it is durable. While the store is unavailable
+/// the change waits in `unwritten` and is tried again on the next pump, so an outcome the
+/// provider reported is never lost. A refused change (the stored order moved on) drops the
+/// order from this actor.
+void write(self_pointer self, transition change, std::function<void()> then,
+           std::function<void()> refused = {}) {
+  auto& st = self->state;
+  self->request(st.store, st.options.store_timeout, transition_atom::value,
+                std::vector<transition>{change})
+    .then(
+      [=](std::vector<bool>& applied) {
+        if (!applied.empty() && applied[0]) {
+          then();
+          return;
+        }
+        spdlog::warn("recharge {} refused {} of order {}: its stored state moved on",
+                     self->state.options.provider, to_string(change.event), change.order_id);
+        if (refused)
+          refused();
+      },
+      [=](caf::error& error) {
+        spdlog::warn("recharge {} cannot write {} of order {} yet: {}",
+                     self->state.options.provider, to_string(change.event), change.order_id,
+                     describe(error));
+        self->state.unwritten.emplace_back(change, then);
+        pump(self);
+      });
+}
+
+transition change_of(self_pointer self, const order& o, order_event event) {
+  transition t;
+  t.order_id = o.id;
+  t.from = o.status;
+  t.event = event;
+  t.at_ms = wall_now(self);
+  t.provider = self->state.options.provider;
+  t.attempt_no = o.attempts;
+  return t;
+}
+
+void report_done(self_pointer self, const std::string& id) {
+  self->send(self->state.router, done_atom::value, std::vector<std::string>{id});
+}
+
+/// Ends an order: succeeded, or failed and refunded.
+void finish(self_pointer self, order o, order_event event, std::string txn, std::string detail) {
+  auto change = change_of(self, o, event);
+  change.provider_txn = std::move(txn);
+  change.detail = std::move(detail);
+  auto& stats = self->state.stats;
+  if (event == order_event::succeed)
+    stats.succeeded++;
+  else if (event == order_event::expire)
+    stats.expired++;
+  else
+    stats.failed++;
+  auto id = o.id;
+  write(self, change, [=] { report_done(self, id); }, [=] { report_done(self, id); });
+}
+
+/// Whether another attempt can still time out before the deadline after the shortest backoff.
+bool time_for_retry(self_pointer self, const order& o) {
+  const auto& lane = self->state.options.lane;
+  auto earliest_start = wall_now(self) + lane.retry_base.count() / 2;
+  return earliest_start + lane.call_timeout.count() <= o.deadline_ms;
+}
+
+void hand_over(self_pointer self, std::vector<order> orders) {
+  if (orders.empty())
+    return;
+  self->state.stats.failed_over += orders.size();
+  self->send(self->state.router, reroute_atom::value, std::move(orders),
+             self->state.options.provider);
+}
+
+/// The provider did not recharge (transient failure, or a query found nothing): retry if the
+/// deadline leaves time, here or, while the breaker is open, on a failover provider.
+void after_failure(self_pointer self, order o, std::string detail) {
+  if (!time_for_retry(self, o)) {
+    finish(self, std::move(o), order_event::fail_final, "", "no time left to retry: " + detail);
+    return;
+  }
+  auto change = change_of(self, o, order_event::fail_retryable);
+  change.detail = detail;
+  self->state.stats.retries++;
+  write(self, change, [=]() mutable {
+    o.status = order_status::accepted;
+    o.last_error = detail;
+    if (self->state.lane->breaker_open(mono_now(self)))
+      hand_over(self, {std::move(o)});
+    else
+      self->state.lane->retry_later(std::move(o), mono_now(self));
+    pump(self);
+  });
+}
+
+void schedule_query(self_pointer self, order o) {
+  auto at = mono_now(self) + self->state.options.lane.query_interval;
+  self->state.lane->query_later(std::move(o), at);
+  pump(self);
+}
+
+/// The call gave no answer in time: the outcome is unknown until a query says otherwise.
+void outcome_lost(self_pointer self, order o, std::string detail) {
+  self->state.stats.unknown++;
+  if (o.status == order_status::unknown) {
+    schedule_query(self, std::move(o));
+    return;
+  }
+  auto change = change_of(self, o, order_event::lose_outcome);
+  change.detail = detail;
+  write(self, change, [=]() mutable {
+    o.status = order_status::unknown;
+    schedule_query(self, std::move(o));
+  });
+}
+
+void observe_latency(self_pointer self, mono_time started) {
+  auto elapsed = std::chrono::duration<double, std::milli>(mono_now(self) - started).count();
+  auto& average = self->state.latency_ms;
+  average = 0.9 * average + 0.1 * elapsed;
+}
+
+void call(self_pointer self, order o) {
+  auto& st = self->state;
+  st.stats.calls++;
+  recharge_call request{provider_request_id(o.id, st.options.provider), o.id, o.phone,
+                        o.amount_fen};
+  auto started = mono_now(self);
+  self->request(st.provider, caf::duration{st.options.lane.call_timeout}, recharge_atom::value,
+                std::move(request))
+    .then(
+      [=](recharge_reply& reply) mutable {
+        observe_latency(self, started);
+        bool healthy = reply.outcome != recharge_outcome::transient_failure;
+        self->state.lane->call_finished(mono_now(self), healthy);
+        switch (reply.outcome) {
+          case recharge_outcome::success:
+            finish(self, std::move(o), order_event::succeed, reply.provider_txn, "");
+            break;
+          case recharge_outcome::permanent_failure:
+            finish(self, std::move(o), order_event::fail_final, "", reply.detail);
+            break;
+          case recharge_outcome::transient_failure:
+            after_failure(self, std::move(o), reply.detail);
+            break;
+        }
+        pump(self);
+      },
+      [=](caf::error& error) mutable {
+        // A timeout, or the adapter died: the request may have reached the provider.
+        self->state.lane->call_finished(mono_now(self), false);
+        outcome_lost(self, std::move(o), "no answer: " + describe(error));
+        pump(self);
+      });
+}
+
+void start_attempt(self_pointer self, order o) {
+  auto change = change_of(self, o, order_event::dispatch);
+  change.attempt_no = o.attempts + 1;
+  change.request_id = provider_request_id(o.id, self->state.options.provider);
+  self->request(self->state.store, self->state.options.store_timeout, transition_atom::value,
+                std::vector<transition>{change})
+    .then(
+      [=](std::vector<bool>& applied) mutable {
+        if (applied.empty() || !applied[0]) {
+          // Someone else moved this order on: it is not ours to call.
+          self->state.lane->slot_unused();
+          spdlog::warn("recharge {} dropped order {}: stored state moved on",
+                       self->state.options.provider, o.id);
+          report_done(self, o.id);
+          pump(self);
+          return;
+        }
+        o.status = order_status::dispatched;
+        o.attempts = change.attempt_no;
+        o.provider = self->state.options.provider;
+        call(self, std::move(o));
+      },
+      [=](caf::error&) mutable {
+        // Not written ahead, so not called: safe to try again later.
+        self->state.lane->slot_unused();
+        self->state.lane->retry_later(std::move(o), mono_now(self));
+        pump(self);
+      });
+}
+
+void query(self_pointer self, order o) {
+  auto& st = self->state;
+  st.stats.queries++;
+  auto request_id = provider_request_id(o.id, st.options.provider);
+  self->request(st.provider, caf::duration{st.options.lane.call_timeout}, query_atom::value,
+                request_id)
+    .then(
+      [=](query_reply& reply) mutable {
+        bool answered = reply.outcome != query_outcome::query_failed;
+        self->state.lane->call_finished(mono_now(self), answered);
+        switch (reply.outcome) {
+          case query_outcome::recharged:
+            finish(self, std::move(o), order_event::succeed, reply.provider_txn, "");
+            break;
+          case query_outcome::not_recharged:
+            after_failure(self, std::move(o), "provider did not recharge: " + reply.detail);
+            break;
+          case query_outcome::query_failed:
+            outcome_lost(self, std::move(o), "status query failed: " + reply.detail);
+            break;
+        }
+        pump(self);
+      },
+      [=](caf::error& error) mutable {
+        self->state.lane->call_finished(mono_now(self), false);
+        outcome_lost(self, std::move(o), "status query unanswered: " + describe(error));
+        pump(self);
+      });
+}
+
+void arm_timer(self_pointer self) {
+  auto& st = self->state;
+  auto now = mono_now(self);
+  auto wakeup = st.lane->next_wakeup(now);
+  if (!st.unwritten.empty()) {
+    auto retry = now + st.options.store_retry;
+    if (!wakeup || retry < *wakeup)
+      wakeup = retry;
+  }
+  if (!wakeup || (st.timer_due && *st.timer_due <= *wakeup && *st.timer_due > now))
+    return;
+  st.timer_due = *wakeup;
+  auto delay = std::chrono::duration_cast<std::chrono::microseconds>(*wakeup - now);
+  if (delay < std::chrono::microseconds{100})
+    delay = std::chrono::microseconds{100};
+  self->delayed_send(self, delay, pump_atom::value, ++st.timer_generation);
+}
+
+void pump(self_pointer self) {
+  auto& st = self->state;
+  auto now = mono_now(self);
+  if (!st.unwritten.empty() && (!st.timer_due || *st.timer_due <= now)) {
+    auto retry = std::move(st.unwritten);
+    st.unwritten.clear();
+    for (auto& [change, then] : retry)
+      write(self, change, then);
+  }
+  bool open = st.lane->breaker_open(now);
+  if (open && !st.breaker_was_open) {
+    spdlog::warn("recharge {} breaker opened: failing its queue over", st.options.provider);
+    hand_over(self, st.lane->release_all());
+  } else if (!open && st.breaker_was_open) {
+    spdlog::info("recharge {} breaker no longer open", st.options.provider);
+  }
+  st.breaker_was_open = open;
+  auto work = st.lane->take_work(now, wall_now(self));
+  for (auto& o : work.expired)
+    finish(self, std::move(o), o.status == order_status::accepted ? order_event::expire
+                                                                  : order_event::fail_final,
+           "", "deadline reached before an attempt could finish");
+  for (auto& o : work.queries)
+    query(self, std::move(o));
+  for (auto& o : work.calls)
+    start_attempt(self, std::move(o));
+  arm_timer(self);
+}
+
+} // namespace
+
+std::string provider_request_id(const std::string& order_id, const std::string& provider) {
+  return order_id + "@" + provider;
+}
+
+recharge_options make_recharge_options(const provider_config& provider,
+                                       const deadline_config& deadline) {
+  recharge_options options;
+  options.provider = provider.name;
+  options.lane.rate = provider.rate;
+  options.lane.burst = provider.burst;
+  options.lane.concurrency = provider.concurrency;
+  options.lane.call_timeout = milliseconds{provider.timeout_ms};
+  options.lane.query_interval = milliseconds{deadline.query_interval_ms};
+  return options;
+}
+
+recharge_actor::behavior_type recharge(self_pointer self, recharge_options options,
+                                       std::shared_ptr<const clock> time, store_actor store,
+                                       router_actor router, provider_factory make_provider) {
+  auto& st = self->state;
+  st.lane = std::make_unique<provider_lane>(options.lane, time->now(),
+                                            std::hash<std::string>{}(options.provider));
+  st.stats.provider = options.provider;
+  st.options = std::move(options);
+  st.time = std::move(time);
+  st.store = std::move(store);
+  st.router = std::move(router);
+  st.provider = make_provider(self->system());
+  self->link_to(st.provider);
+  self->send(self, report_atom::value);
+  return {
+    [=](dispatch_atom, std::vector<order>& orders, bool urgent) {
+      for (auto& o : orders)
+        self->state.lane->enqueue(std::move(o), urgent);
+      pump(self);
+    },
+    [=](recover_atom, std::vector<order>& in_flight) {
+      // Their calls may have reached the provider: ask before anything else.
+      for (auto& o : in_flight)
+        self->state.lane->query_later(std::move(o), mono_now(self));
+      pump(self);
+    },
+    [=](release_atom, const std::string& id) {
+      std::vector<order> released;
+      if (auto o = self->state.lane->release(id))
+        released.push_back(std::move(*o));
+      return released;
+    },
+    [=](expire_atom, const std::vector<std::string>& ids) {
+      for (const auto& id : ids)
+        if (auto o = self->state.lane->release(id))
+          finish(self, std::move(*o), order_event::expire, "",
+                 "deadline reached while waiting for the provider");
+    },
+    [=](stats_atom) {
+      auto& state = self->state;
+      auto load = state.lane->load(mono_now(self));
+      state.stats.queued = load.queued;
+      state.stats.in_flight = load.in_flight;
+      state.stats.breaker = std::string{to_string(load.breaker)};
+      return state.stats;
+    },
+    [=](pump_atom, uint64_t generation) {
+      if (generation != self->state.timer_generation)
+        return;
+      self->state.timer_due.reset();
+      pump(self);
+    },
+    [=](report_atom) {
+      auto& state = self->state;
+      auto load = state.lane->load(mono_now(self));
+      provider_report report{state.options.provider, load.queued, load.in_flight, load.waiting,
+                             load.breaker != circuit_breaker::state::open, state.latency_ms};
+      self->send(state.router, report_atom::value, std::move(report));
+      self->delayed_send(self, state.options.report_interval, report_atom::value);
+    },
+  };
+}
+
+} // namespace topup

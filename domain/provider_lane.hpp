@@ -1,0 +1,104 @@
+#pragma once
+
+#include "domain/circuit_breaker.hpp"
+#include "domain/clock.hpp"
+#include "domain/edf_queue.hpp"
+#include "domain/order.hpp"
+#include "domain/token_bucket.hpp"
+
+#include <map>
+#include <optional>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace topup {
+
+struct lane_settings {
+  double rate = 100;
+  double burst = 10;
+  size_t concurrency = 64;
+  milliseconds call_timeout{2000};
+  milliseconds query_interval{1000};
+  milliseconds retry_base{200};
+  milliseconds retry_cap{5000};
+  uint32_t breaker_threshold = 5;
+  milliseconds breaker_open_for{2000};
+};
+
+/// What a lane reports to routing.
+struct lane_load {
+  size_t queued = 0;     ///< waiting for a call slot
+  size_t in_flight = 0;  ///< calls and queries running
+  size_t waiting = 0;    ///< in retry backoff or waiting for a status query
+  circuit_breaker::state breaker = circuit_breaker::state::closed;
+};
+
+/// The scheduling of one provider's calls, without any I/O: which orders to call next
+/// (earliest deadline first, urgent re-sends first), within the token bucket and the
+/// concurrency cap, behind a circuit breaker; retries after backoff with jitter; status
+/// queries of unknown outcomes, which go before new calls and count against the same limits.
+/// The recharge actor executes what take_work() returns and reports back.
+class provider_lane {
+public:
+  provider_lane(lane_settings settings, mono_time now, uint64_t seed = 1);
+
+  /// Queues an order to call; false when the lane already holds it.
+  bool enqueue(order o, bool urgent);
+
+  /// Takes an order out of the queue or its retry wait (to serve it elsewhere).
+  std::optional<order> release(const std::string& id);
+
+  /// Takes every queued and retry-waiting order out (the breaker opened: fail them over).
+  std::vector<order> release_all();
+
+  /// Re-queues an order after a transient failure, after exponential backoff with jitter.
+  void retry_later(order o, mono_time now);
+
+  /// Queries the outcome of the order's last attempt at `at`.
+  void query_later(order o, mono_time at);
+
+  struct work {
+    std::vector<order> queries;  ///< query now (token and slot taken)
+    std::vector<order> calls;    ///< start an attempt now (token and slot taken)
+    std::vector<order> expired;  ///< no attempt can finish before their deadline any more
+  };
+
+  /// Everything that can start now. `now_ms` is wall time, compared with stored deadlines:
+  /// an attempt must be able to time out before its order's deadline.
+  work take_work(mono_time now, int64_t now_ms);
+
+  /// A call or query started by take_work() ended. `provider_healthy` is false for
+  /// connection errors, timeouts and transient failures: they feed the breaker.
+  void call_finished(mono_time now, bool provider_healthy);
+
+  /// A slot taken by take_work() that was not used for a call after all.
+  void slot_unused();
+
+  /// When take_work() may have something new, if ever without further input.
+  std::optional<mono_time> next_wakeup(mono_time now) const;
+
+  bool holds(const std::string& id) const;
+  bool breaker_open(mono_time now) const;
+  lane_load load(mono_time now) const;
+  const lane_settings& settings() const { return settings_; }
+
+private:
+  using timed_orders = std::multimap<mono_time, order>;
+
+  void move_due_retries(mono_time now);
+  bool can_start(mono_time now) const;
+
+  lane_settings settings_;
+  token_bucket tokens_;
+  circuit_breaker breaker_;
+  edf_queue<std::string, order> queue_;
+  timed_orders retries_;
+  std::unordered_map<std::string, timed_orders::iterator> retry_index_;
+  timed_orders queries_;
+  size_t in_flight_ = 0;
+  std::mt19937_64 random_;
+};
+
+} // namespace topup

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace topup {
+
+/// What routing knows of one provider: configuration plus the load its recharge actor last
+/// reported.
+struct provider_view {
+  std::string name;
+  std::vector<std::string> carriers;
+  size_t preference = 0;  ///< position in the configuration: lower is preferred
+  double rate = 1;        ///< calls per second
+  size_t concurrency = 1;
+  size_t queued = 0;      ///< orders waiting in its queue
+  size_t in_flight = 0;   ///< calls running
+  bool accepting = true;  ///< breaker not open
+  double latency_ms = 50; ///< typical call latency
+
+  bool serves(const std::string& carrier) const;
+};
+
+/// How long until an order handed to this provider now would be finished, in ms: the queue
+/// ahead drains at the provider's effective throughput (its rate, or fewer when the
+/// concurrency cap over the latency is the tighter bound), plus one call's latency.
+double predicted_completion_ms(const provider_view& view);
+
+enum class routing_goal {
+  preferred,  ///< new orders: the most preferred provider that finishes within the budget
+  fastest,    ///< re-sends near the deadline: the earliest predicted completion
+};
+
+/// Picks the provider for an order of `carrier`, by index into `views`.
+/// preferred: among providers serving the carrier with a closed breaker, the most preferred
+/// whose predicted completion is within `budget_ms`; if none is, the fastest of them.
+/// fastest: the earliest predicted completion among those with a closed breaker.
+/// When every serving provider's breaker is open the most preferred serving one is chosen
+/// (the order waits for its half-open probe). `exclude` (a provider that just failed the
+/// order) is avoided unless it is the only one serving the carrier.
+/// Nothing when no provider serves the carrier.
+std::optional<size_t> choose_provider(const std::vector<provider_view>& views,
+                                      const std::string& carrier, routing_goal goal,
+                                      double budget_ms, const std::string& exclude = "");
+
+} // namespace topup

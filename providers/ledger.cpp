@@ -1,0 +1,149 @@
+#include "providers/ledger.hpp"
+
+#include "persistence/sql_backend.hpp"
+
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <filesystem>
+
+namespace topup {
+namespace {
+
+/// Rows fetched per round trip when reading counts.
+constexpr size_t fetch_chunk = 1000;
+
+/// Runs a database operation, turning SOCI's exceptions into log-safe ledger_errors.
+template <class F>
+auto guarded(const std::string& what, F&& operation) -> decltype(operation()) {
+  try {
+    return operation();
+  } catch (const ledger_error&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw ledger_error("ledger " + what + ": " + describe_database_error(error));
+  }
+}
+
+std::unique_ptr<soci::session> open_sqlite(const std::string& path, int busy_timeout_s) {
+  bool in_memory = path.empty();
+  auto db = in_memory ? std::string{":memory:"} : "\"" + path + "\"";
+  auto session = std::make_unique<soci::session>(
+    soci::sqlite3,
+    "db=" + db + " timeout=" + std::to_string(busy_timeout_s) + " synchronous=normal");
+  std::string mode;
+  *session << "PRAGMA journal_mode=WAL", soci::into(mode);
+  // An in-memory database has no WAL; it answers "memory" and needs none.
+  if (!in_memory && mode != "wal")
+    throw ledger_error("ledger: cannot switch " + path + " to WAL (journal mode " + mode + ")");
+  // No unique constraint, on purpose: see the class comment.
+  *session << "CREATE TABLE IF NOT EXISTS recharges ("
+              " request_id TEXT NOT NULL, order_id TEXT NOT NULL, provider TEXT NOT NULL,"
+              " provider_txn TEXT NOT NULL, at_ms BIGINT NOT NULL)";
+  // Status queries look rows up by request id.
+  *session << "CREATE INDEX IF NOT EXISTS recharges_by_request ON recharges (request_id)";
+  return session;
+}
+
+} // namespace
+
+uint64_t count_duplicates(const recharge_counts& counts) {
+  uint64_t duplicates = 0;
+  for (const auto& entry : counts)
+    if (entry.second > 1)
+      ++duplicates;
+  return duplicates;
+}
+
+ledger::ledger(const std::string& path, int busy_timeout_s)
+  : target_(path.empty() ? "sqlite::memory:" : "sqlite:" + path) {
+  session_ = guarded("cannot open " + target_, [&] { return open_sqlite(path, busy_timeout_s); });
+}
+
+ledger::~ledger() = default;
+
+void ledger::record(const std::vector<ledger_record>& records) {
+  if (records.empty())
+    return;
+  std::vector<std::string> request_ids, order_ids, providers, txns;
+  std::vector<long long> at_ms;
+  for (const auto& r : records) {
+    request_ids.push_back(r.request_id);
+    order_ids.push_back(r.order_id);
+    providers.push_back(r.provider);
+    txns.push_back(r.provider_txn);
+    at_ms.push_back(r.at_ms);
+  }
+  guarded("write of " + std::to_string(records.size()) + " recharges", [&] {
+    soci::transaction transaction{*session_};
+    *session_ << "INSERT INTO recharges (request_id, order_id, provider, provider_txn, at_ms)"
+                 " VALUES (:request_id, :order_id, :provider, :provider_txn, :at_ms)",
+      soci::use(request_ids), soci::use(order_ids), soci::use(providers), soci::use(txns),
+      soci::use(at_ms);
+    transaction.commit();
+  });
+}
+
+std::optional<std::string> ledger::find(const std::string& request_id) {
+  return guarded("lookup", [&]() -> std::optional<std::string> {
+    std::string txn;
+    *session_ << "SELECT provider_txn FROM recharges WHERE request_id = :request_id"
+                 " ORDER BY rowid LIMIT 1",
+      soci::use(request_id), soci::into(txn);
+    if (!session_->got_data())
+      return std::nullopt;
+    return txn;
+  });
+}
+
+uint64_t ledger::count() {
+  return guarded("count", [&] {
+    long long rows = 0;
+    *session_ << "SELECT COUNT(*) FROM recharges", soci::into(rows);
+    return static_cast<uint64_t>(rows);
+  });
+}
+
+uint64_t ledger::duplicates() {
+  return guarded("duplicate count", [&] {
+    long long orders = 0;
+    *session_ << "SELECT COUNT(*) FROM (SELECT order_id FROM recharges GROUP BY order_id"
+                 " HAVING COUNT(*) > 1)",
+      soci::into(orders);
+    return static_cast<uint64_t>(orders);
+  });
+}
+
+recharge_counts ledger::recharges_per_order() {
+  recharge_counts counts;
+  guarded("count per order", [&] {
+    std::vector<std::string> order_ids(fetch_chunk);
+    std::vector<long long> rows(fetch_chunk);
+    soci::statement statement =
+      (session_->prepare << "SELECT order_id, COUNT(*) FROM recharges GROUP BY order_id",
+       soci::into(order_ids), soci::into(rows));
+    statement.execute();
+    // Bulk fetch: each fetch() refills the vectors (resized to what it got) until none is left.
+    while (statement.fetch()) {
+      for (size_t i = 0; i < order_ids.size(); ++i)
+        counts[order_ids[i]] += static_cast<uint64_t>(rows[i]);
+      order_ids.resize(fetch_chunk);
+      rows.resize(fetch_chunk);
+    }
+  });
+  return counts;
+}
+
+recharge_counts ledger::recharges_per_order(const std::vector<std::string>& paths) {
+  recharge_counts total;
+  for (const auto& path : paths) {
+    if (path.empty() || !std::filesystem::exists(path))
+      throw ledger_error("ledger: no ledger file at '" + path + "'");
+    ledger file{path};
+    for (const auto& [order_id, rows] : file.recharges_per_order())
+      total[order_id] += rows;
+  }
+  return total;
+}
+
+} // namespace topup
