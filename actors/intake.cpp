@@ -132,6 +132,11 @@ intake_actor::behavior_type intake(self_pointer self, intake_options options,
       return promise;
     },
     [=](stats_atom) { return self->state.stats; },
+    [=](caf::update_atom, store_actor& new_store, order_sink_actor& new_sink) {
+      self->state.store = std::move(new_store);
+      self->state.sink = std::move(new_sink);
+      return true;
+    },
   };
 }
 

@@ -25,6 +25,14 @@ public:
   bool would_allow(mono_time now) const;
 
   void record_success();
+
+  /// The admitted probe was not made after all: let another one go.
+  void probe_abandoned() { probe_in_flight_ = false; }
+
+  /// When an open breaker turns half-open.
+  mono_time reopens_at() const { return opened_at_ + open_for_; }
+
+  bool probe_in_flight() const { return probe_in_flight_; }
   void record_failure(mono_time now);
 
   /// The state as of `now` (open turns half-open when its time is up).

@@ -25,7 +25,7 @@ void deadline_schedule::push(entry e) {
 void deadline_schedule::track(std::string order_id, int64_t deadline_ms, int64_t now_ms) {
   uint32_t stage = 0;
   auto last = static_cast<uint32_t>(resend_before_deadline_ms_.size());
-  while (stage < last && due_at(deadline_ms, stage) <= now_ms)
+  while (stage < last && due_at(deadline_ms, stage) < now_ms)
     ++stage;
   push({due_at(deadline_ms, stage), deadline_ms, stage, std::move(order_id)});
 }

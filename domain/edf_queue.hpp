@@ -1,11 +1,13 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <optional>
 #include <tuple>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace topup {
 
@@ -48,6 +50,19 @@ public:
     if (position == positions_.end())
       return std::nullopt;
     return take(entries_.find(position->second));
+  }
+
+  /// Removes and returns every entry whose deadline is at most `latest_deadline_ms`, urgent
+  /// or not (an urgent entry ahead does not hide a normal one that is due).
+  std::vector<entry> take_due(int64_t latest_deadline_ms) {
+    std::vector<entry> due;
+    for (int urgency_class : {0, 1}) {
+      auto it = entries_.lower_bound(rank{urgency_class, std::numeric_limits<int64_t>::min(), 0});
+      while (it != entries_.end() && std::get<0>(it->first) == urgency_class
+             && std::get<1>(it->first) <= latest_deadline_ms)
+        due.push_back(take(it++));
+    }
+    return due;
   }
 
   bool contains(const Id& id) const { return positions_.count(id) != 0; }

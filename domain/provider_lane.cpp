@@ -25,9 +25,20 @@ std::optional<order> provider_lane::release(const std::string& id) {
   auto waiting = retry_index_.find(id);
   if (waiting == retry_index_.end())
     return std::nullopt;
-  order o = std::move(waiting->second->second);
-  retries_.erase(waiting->second);
-  retry_index_.erase(waiting);
+  return take_retry(waiting);
+}
+
+order provider_lane::take_retry(
+  std::unordered_map<std::string, timed_orders::iterator>::iterator indexed) {
+  order o = std::move(indexed->second->second);
+  auto [first, last] = retry_deadlines_.equal_range(o.deadline_ms);
+  for (auto it = first; it != last; ++it)
+    if (it->second == o.id) {
+      retry_deadlines_.erase(it);
+      break;
+    }
+  retries_.erase(indexed->second);
+  retry_index_.erase(indexed);
   return o;
 }
 
@@ -39,10 +50,17 @@ std::vector<order> provider_lane::release_all() {
     released.push_back(std::move(o));
   retries_.clear();
   retry_index_.clear();
-  return released;
+  retry_deadlines_.clear();
+  return released;  // orders waiting for a status query stay: their outcome is unknown
+}
+
+mono_time provider_lane::steady_at(int64_t wall_ms) const {
+  return mono_time{} + milliseconds{wall_ms - wall_minus_steady_ms_.value_or(0)};
 }
 
 void provider_lane::retry_later(order o, mono_time now) {
+  if (holds(o.id))
+    return;
   auto exponent = std::min(std::max(o.attempts, 1) - 1, 16);
   auto ceiling = std::min<int64_t>(settings_.retry_cap.count(),
                                    settings_.retry_base.count() * (int64_t{1} << exponent));
@@ -51,22 +69,25 @@ void provider_lane::retry_later(order o, mono_time now) {
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   auto delay = milliseconds{static_cast<int64_t>(std::llround(ceiling * jitter(random_)))};
   auto id = o.id;
-  auto where = retries_.emplace(now + delay, std::move(o));
-  retry_index_[id] = where;
+  retry_deadlines_.emplace(o.deadline_ms, id);
+  retry_index_[id] = retries_.emplace(now + delay, std::move(o));
 }
 
 void provider_lane::query_later(order o, mono_time at) {
-  queries_.emplace(at, std::move(o));
+  auto id = o.id;
+  if (auto old = query_index_.find(id); old != query_index_.end()) {
+    queries_.erase(old->second);
+    query_index_.erase(old);
+  }
+  query_index_[id] = queries_.emplace(at, std::move(o));
 }
 
 void provider_lane::move_due_retries(mono_time now) {
   while (!retries_.empty() && retries_.begin()->first <= now) {
-    auto& [due, o] = *retries_.begin();
-    retry_index_.erase(o.id);
+    auto o = take_retry(retry_index_.find(retries_.begin()->second.id));
     auto id = o.id;
     auto deadline = o.deadline_ms;
     queue_.push(std::move(id), deadline, std::move(o), false);
-    retries_.erase(retries_.begin());
   }
 }
 
@@ -76,20 +97,29 @@ bool provider_lane::can_start(mono_time now) const {
 
 provider_lane::work provider_lane::take_work(mono_time now, int64_t now_ms) {
   work next;
+  wall_minus_steady_ms_ =
+    now_ms - std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
   move_due_retries(now);
   while (!queries_.empty() && queries_.begin()->first <= now && can_start(now)) {
     tokens_.try_take(now);
     ++in_flight_;
-    next.queries.push_back(std::move(queries_.begin()->second));
+    auto& o = queries_.begin()->second;
+    query_index_.erase(o.id);
+    next.queries.push_back(std::move(o));
     queries_.erase(queries_.begin());
   }
-  while (const auto* head = queue_.peek()) {
-    if (now_ms + settings_.call_timeout.count() > head->deadline_ms) {
-      next.expired.push_back(std::move(queue_.pop()->value));
-      continue;
-    }
-    if (!can_start(now) || !breaker_.allow(now))
+  // An order that can no longer time out before its deadline is failed now, wherever it is
+  // in the queue or its backoff.
+  auto latest_deadline = now_ms + settings_.call_timeout.count() - 1;
+  for (auto& late : queue_.take_due(latest_deadline))
+    next.expired.push_back(std::move(late.value));
+  while (!retry_deadlines_.empty() && retry_deadlines_.begin()->first <= latest_deadline)
+    next.expired.push_back(take_retry(retry_index_.find(retry_deadlines_.begin()->second)));
+  while (!queue_.empty() && can_start(now)) {
+    bool half_open = breaker_.current(now) == circuit_breaker::state::half_open;
+    if (!breaker_.allow(now))
       break;
+    probe_out_ = half_open;
     tokens_.try_take(now);
     ++in_flight_;
     next.calls.push_back(std::move(queue_.pop()->value));
@@ -100,6 +130,7 @@ provider_lane::work provider_lane::take_work(mono_time now, int64_t now_ms) {
 void provider_lane::call_finished(mono_time now, bool provider_healthy) {
   if (in_flight_ > 0)
     --in_flight_;
+  probe_out_ = false;
   if (provider_healthy)
     breaker_.record_success();
   else
@@ -109,6 +140,11 @@ void provider_lane::call_finished(mono_time now, bool provider_healthy) {
 void provider_lane::slot_unused() {
   if (in_flight_ > 0)
     --in_flight_;
+  if (probe_out_) {
+    // A returned slot is taken right after take_work(): if a probe went out, it is this one.
+    breaker_.probe_abandoned();
+    probe_out_ = false;
+  }
 }
 
 std::optional<mono_time> provider_lane::next_wakeup(mono_time now) const {
@@ -122,18 +158,32 @@ std::optional<mono_time> provider_lane::next_wakeup(mono_time now) const {
   bool has_due_query = !queries_.empty() && queries_.begin()->first <= now;
   if (!queries_.empty() && !has_due_query)
     consider(queries_.begin()->first);
-  bool has_calls = !queue_.empty();
-  if ((has_calls || has_due_query) && in_flight_ < settings_.concurrency) {
-    auto ready = now + tokens_.wait_time(now);
-    if (has_calls && !has_due_query && breaker_.current(now) == circuit_breaker::state::open)
-      ready = std::max(ready, now + settings_.breaker_open_for / 4);
-    consider(ready);
+  if (wall_minus_steady_ms_) {
+    // The last chance to start of the most urgent waiting order; then take_work() fails it.
+    auto chance_ends = [&](int64_t deadline_ms) {
+      consider(steady_at(deadline_ms - settings_.call_timeout.count() + 1));
+    };
+    if (auto head = queue_.peek())
+      chance_ends(head->deadline_ms);
+    if (!retry_deadlines_.empty())
+      chance_ends(retry_deadlines_.begin()->first);
+  }
+  bool slot_free = in_flight_ < settings_.concurrency;
+  auto breaker = breaker_.current(now);
+  if (slot_free && has_due_query)
+    consider(now + tokens_.wait_time(now));
+  if (slot_free && !queue_.empty()) {
+    if (breaker == circuit_breaker::state::open)
+      consider(breaker_.reopens_at());
+    else if (breaker_.would_allow(now))
+      consider(now + tokens_.wait_time(now));
+    // half-open with the probe out: its result (call_finished) decides what comes next
   }
   return wakeup;
 }
 
 bool provider_lane::holds(const std::string& id) const {
-  return queue_.contains(id) || retry_index_.count(id) != 0;
+  return queue_.contains(id) || retry_index_.count(id) != 0 || query_index_.count(id) != 0;
 }
 
 bool provider_lane::breaker_open(mono_time now) const {

@@ -53,10 +53,12 @@ public:
   /// Takes every queued and retry-waiting order out (the breaker opened: fail them over).
   std::vector<order> release_all();
 
-  /// Re-queues an order after a transient failure, after exponential backoff with jitter.
+  /// Re-queues an order after a transient failure, after exponential backoff with jitter,
+  /// but no later than its last chance to start. Ignored for an order the lane holds already.
   void retry_later(order o, mono_time now);
 
-  /// Queries the outcome of the order's last attempt at `at`.
+  /// Queries the outcome of the order's last attempt at `at`. Until it is known the order is
+  /// held here: it cannot be enqueued again or released elsewhere.
   void query_later(order o, mono_time at);
 
   struct work {
@@ -76,7 +78,9 @@ public:
   /// A slot taken by take_work() that was not used for a call after all.
   void slot_unused();
 
-  /// When take_work() may have something new, if ever without further input.
+  /// When take_work() may have something new, if ever without further input: a token for a
+  /// queued order or due query, a retry or query coming due, the breaker turning half-open,
+  /// or the last chance of the most urgent queued order to start.
   std::optional<mono_time> next_wakeup(mono_time now) const;
 
   bool holds(const std::string& id) const;
@@ -88,7 +92,11 @@ private:
   using timed_orders = std::multimap<mono_time, order>;
 
   void move_due_retries(mono_time now);
+  /// Takes an order out of the retry wait.
+  order take_retry(std::unordered_map<std::string, timed_orders::iterator>::iterator indexed);
   bool can_start(mono_time now) const;
+  /// The steady time at which wall time `wall_ms` is reached, from the last take_work().
+  mono_time steady_at(int64_t wall_ms) const;
 
   lane_settings settings_;
   token_bucket tokens_;
@@ -96,8 +104,15 @@ private:
   edf_queue<std::string, order> queue_;
   timed_orders retries_;
   std::unordered_map<std::string, timed_orders::iterator> retry_index_;
+  /// Orders in retry backoff by deadline, so one whose last chance to start passes during
+  /// its backoff is failed then, not when its retry comes due.
+  std::multimap<int64_t, std::string> retry_deadlines_;
   timed_orders queries_;
+  std::unordered_map<std::string, timed_orders::iterator> query_index_;
   size_t in_flight_ = 0;
+  bool probe_out_ = false;  ///< the half-open breaker's probe is one of the calls in flight
+  /// Wall ms minus steady ms, learnt at each take_work(): orders carry wall-clock deadlines.
+  std::optional<int64_t> wall_minus_steady_ms_;
   std::mt19937_64 random_;
 };
 

@@ -31,6 +31,8 @@ std::optional<failure> as_failure(const caf::error& error) {
 }
 
 std::string describe(const caf::error& error) {
+  if (!error)
+    return "no error";
   if (auto f = as_failure(error))
     return f->describe();
   if (error.category() == caf::atom("system"))

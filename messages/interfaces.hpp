@@ -75,7 +75,8 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<expire_atom, std::vector<std::string>>,
   // Every provider's counters.
   caf::replies_to<stats_atom>::with<std::vector<provider_stats>>,
-  // Internal: load unfinished orders from the store (start-up and after a restart).
+  // From the supervisor, once intake dispatches here: load unfinished orders from the store
+  // and serve them (start-up and after a restart).
   caf::reacts_to<recover_atom>>;
 
 /// Intake: validates, applies idempotency, persists, acknowledges, hands orders on.
@@ -84,6 +85,9 @@ using intake_actor = caf::typed_actor<
   caf::replies_to<submit_atom, order_request>::with<order>,
   // Many orders in one message, each answered on its own, in the same order.
   caf::replies_to<submit_atom, std::vector<order_request>>::with<std::vector<submit_result>>,
-  caf::replies_to<stats_atom>::with<intake_stats>>;
+  caf::replies_to<stats_atom>::with<intake_stats>,
+  // From the supervisor after a restart: the store and router to use from now on. The reply
+  // tells the supervisor that later dispatches go to the new router.
+  caf::replies_to<caf::update_atom, store_actor, order_sink_actor>::with<bool>>;
 
 } // namespace topup

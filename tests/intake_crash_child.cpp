@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <unistd.h>
 
@@ -51,31 +52,37 @@ void write_ack_line(const std::string& text) {
 
 struct driver_state {
   static constexpr const char* name = "crash_driver";
+  intake_actor intake;
   uint64_t next_ref = 0;
 };
 
-/// Keeps `requests_in_flight` submissions outstanding forever: every answer sends the next.
-caf::behavior driver(caf::stateful_actor<driver_state>* self, intake_actor intake) {
-  auto submit_next = [=](auto& submit_again) -> void {
-    auto n = self->state.next_ref++;
-    auto request = testing::valid_request("crash-" + std::to_string(n), n);
-    self->request(intake, submit_timeout, submit_atom::value, std::move(request))
-      .then(
-        [=](const order& acked) {
-          write_ack_line(acked.id + " " + acked.client_ref + "\n");
-          submit_again(submit_again);
-        },
-        [=](const caf::error& error) {
-          std::fprintf(stderr, "intake_crash_child: crash-%llu not acknowledged: %s\n",
-                       static_cast<unsigned long long>(n), describe(error).c_str());
-          submit_again(submit_again);
-        });
-  };
+using driver_pointer = caf::stateful_actor<driver_state>*;
+
+/// Submits the next order; its answer, ack or error, submits another, so the number of
+/// requests in flight never changes.
+void submit_next(driver_pointer self) {
+  auto n = self->state.next_ref++;
+  auto request = testing::valid_request("crash-" + std::to_string(n), n);
+  self->request(self->state.intake, submit_timeout, submit_atom::value, std::move(request))
+    .then(
+      [=](const order& acked) {
+        write_ack_line(acked.id + " " + acked.client_ref + "\n");
+        submit_next(self);
+      },
+      [=](const caf::error& error) {
+        std::fprintf(stderr, "intake_crash_child: crash-%llu not acknowledged: %s\n",
+                     static_cast<unsigned long long>(n), describe(error).c_str());
+        submit_next(self);
+      });
+}
+
+caf::behavior driver(driver_pointer self, intake_actor intake) {
+  self->state.intake = std::move(intake);
   return {
     // The start signal: fill the window once; the answers keep it full.
     [=](submit_atom) {
       for (size_t i = 0; i < requests_in_flight; ++i)
-        submit_next(submit_next);
+        submit_next(self);
     },
   };
 }
@@ -122,5 +129,6 @@ int main(int argc, char** argv) {
   // The driver runs until the parent kills this process; getting past here is a failure.
   self->wait_for(submitter);
   std::fprintf(stderr, "intake_crash_child: the driver stopped\n");
+  // Not `return`: ~actor_system would wait forever for the store and intake.
   std::_Exit(1);
 }

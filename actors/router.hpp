@@ -1,0 +1,54 @@
+#pragma once
+
+#include "actors/recharge.hpp"
+#include "config/config.hpp"
+#include "domain/clock.hpp"
+#include "domain/routing.hpp"
+#include "messages/interfaces.hpp"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace topup {
+
+struct engine_options {
+  std::vector<provider_config> providers;
+  deadline_config deadline;
+  /// How each provider's adapter is made, by provider name.
+  std::map<std::string, provider_factory> adapters;
+  /// Pause before loading again when the store cannot be read at start-up.
+  milliseconds recover_retry{1000};
+};
+
+/// Builds the adapters the configuration names (simulated providers; HTTP ones later).
+std::map<std::string, provider_factory> configured_adapters(const config& cfg,
+                                                            std::shared_ptr<const clock> time);
+
+struct router_state {
+  static constexpr const char* name = "router";
+  engine_options options;
+  std::shared_ptr<const clock> time;
+  store_actor store;
+  deadline_actor reminders;
+  std::vector<recharge_actor> lanes;  ///< by provider index, as in options.providers
+  std::vector<provider_view> views;   ///< by provider index
+  std::unordered_map<std::string, size_t> provider_index;
+  /// Every unfinished order of this node and the provider serving it.
+  std::unordered_map<std::string, uint16_t> owner;
+  double budget_ms = 120000;  ///< a new order should finish before its first re-send point
+  bool recovered = false;
+};
+
+/// The router: spawns the deadline actor and one recharge actor per provider, linked to it
+/// (if one fails, the group restarts and rebuilds from the store), loads every unfinished
+/// order from the store at start, and routes orders: new ones to the preferred provider that
+/// can finish them in time, failed-over ones away from a failing provider, re-sent ones to
+/// the earliest predicted completion.
+router_actor::behavior_type router(router_actor::stateful_pointer<router_state> self,
+                                   engine_options options, std::shared_ptr<const clock> time,
+                                   store_actor store);
+
+} // namespace topup

@@ -1,0 +1,132 @@
+#include "actors/supervisor.hpp"
+
+#include "messages/errors.hpp"
+#include "persistence/store_actor.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace topup {
+namespace {
+
+using self_pointer = caf::stateful_actor<supervisor_state>*;
+
+enum child : int { store_child = 0, router_child = 1, intake_child = 2 };
+
+caf::actor_addr address_of(self_pointer self, int which) {
+  auto& st = self->state;
+  switch (which) {
+    case store_child: return st.store.address();
+    case router_child: return st.router.address();
+    default: return st.intake.address();
+  }
+}
+
+/// The router starts serving once intake is known to dispatch to it: every order committed
+/// before then is in the router's load from the store, every later one reaches it from
+/// intake (the router ignores an order it already holds).
+void start_serving(self_pointer self) {
+  auto& st = self->state;
+  self->request(st.intake, std::chrono::seconds(30), caf::update_atom::value, st.store,
+                order_sink_actor{st.router})
+    .then([=](bool) { self->send(self->state.router, recover_atom::value); },
+          [=](caf::error& error) {
+            // Intake is gone too; its restart will call start_serving again.
+            spdlog::warn("supervisor could not update intake: {}", to_string(error));
+          });
+}
+
+void start(self_pointer self, int which) {
+  auto& st = self->state;
+  auto& system = self->system();
+  switch (which) {
+    case store_child:
+      st.store = spawn_store(system, st.options.store, st.time);
+      self->monitor(st.store);
+      break;
+    case router_child:
+      st.router = system.spawn(router, st.options.engine, st.time, st.store);
+      self->monitor(st.router);
+      break;
+    default:
+      st.intake = system.spawn(intake, st.options.intake, st.time, st.store,
+                               order_sink_actor{st.router});
+      self->monitor(st.intake);
+      break;
+  }
+}
+
+void stop(self_pointer self, int which) {
+  auto address = address_of(self, which);
+  if (!address)
+    return;
+  self->demonitor(address);
+  self->send_exit(address, caf::exit_reason::kill);
+}
+
+} // namespace
+
+supervisor_state::~supervisor_state() {
+  for (const auto& child : {caf::actor_cast<caf::actor>(intake), caf::actor_cast<caf::actor>(router),
+                            caf::actor_cast<caf::actor>(store)})
+    if (child)
+      caf::anon_send_exit(child, caf::exit_reason::kill);
+}
+
+supervisor_options make_supervisor_options(const config& cfg, std::shared_ptr<const clock> time) {
+  supervisor_options options;
+  options.store = cfg.store;
+  options.engine.providers = cfg.providers;
+  options.engine.deadline = cfg.deadline;
+  options.engine.adapters = configured_adapters(cfg, std::move(time));
+  options.intake.rules = make_validation_rules(cfg);
+  options.intake.deadline_limit_ms = cfg.deadline.limit_ms;
+  options.intake.max_in_flight = cfg.store.max_pending_writes;
+  options.intake.node_name = cfg.node.name;
+  return options;
+}
+
+caf::behavior supervisor(self_pointer self, supervisor_options options,
+                         std::shared_ptr<const clock> time) {
+  self->state.options = std::move(options);
+  self->state.time = std::move(time);
+  for (int which : {store_child, router_child, intake_child})
+    start(self, which);
+  start_serving(self);
+  self->set_down_handler([=](caf::down_msg& down) {
+    auto& st = self->state;
+    int failed = -1;
+    for (int which : {store_child, router_child, intake_child})
+      if (down.source == address_of(self, which))
+        failed = which;
+    if (failed < 0)
+      return;
+    auto now = st.time->now();
+    st.restarts.push_back(now);
+    while (!st.restarts.empty() && now - st.restarts.front() > st.options.restart_window)
+      st.restarts.pop_front();
+    if (st.restarts.size() > st.options.max_restarts) {
+      spdlog::critical("supervisor gives up: {} restarts within {} ms (last: {})",
+                       st.restarts.size(), st.options.restart_window.count(),
+                       to_string(down.reason));
+      self->quit(make_error(errc::unavailable, "restart intensity exceeded"));
+      return;
+    }
+    ++st.restart_count;
+    spdlog::error("supervisor restarts child {} after: {}", failed, to_string(down.reason));
+    // Intake holds no order state and is the node's entry point: it survives restarts of
+    // the others and is told their new handles.
+    if (failed == store_child)
+      stop(self, router_child);
+    for (int which = failed; which <= router_child; ++which)
+      start(self, which);
+    if (failed == intake_child)
+      start(self, intake_child);
+    start_serving(self);
+  });
+  return {
+    [=](caf::get_atom) { return self->state.intake; },
+    [=](stats_atom) { return self->state.restart_count; },
+  };
+}
+
+} // namespace topup

@@ -1,0 +1,52 @@
+#pragma once
+
+#include "actors/intake.hpp"
+#include "actors/router.hpp"
+#include "config/config.hpp"
+#include "domain/clock.hpp"
+#include "messages/interfaces.hpp"
+
+#include <deque>
+#include <memory>
+
+namespace topup {
+
+struct supervisor_options {
+  store_config store;
+  engine_options engine;
+  intake_options intake;
+  /// Restart intensity: more than max_restarts within restart_window stops the node.
+  size_t max_restarts = 5;
+  milliseconds restart_window{10000};
+};
+
+/// Options for a whole node from its configuration.
+supervisor_options make_supervisor_options(const config& cfg, std::shared_ptr<const clock> time);
+
+struct supervisor_state {
+  static constexpr const char* name = "supervisor";
+  supervisor_options options;
+  std::shared_ptr<const clock> time;
+  /// Children in start order. A failed store restarts with the router (which holds its
+  /// handle); intake, the entry point, survives and is told the new handles.
+  store_actor store;
+  router_actor router;
+  intake_actor intake;
+  std::deque<mono_time> restarts;
+  uint64_t restart_count = 0;
+
+  /// Children are not linked to the supervisor (it must outlive their failures), so its own
+  /// end takes them down.
+  ~supervisor_state();
+};
+
+/// Spawns and watches the node's actors: the store, the router (which links the deadline
+/// and recharge actors to itself) and intake. A child that fails is restarted, and rebuilds
+/// its state from the store; more than max_restarts failures within restart_window stop the
+/// supervisor with an error, and the node exits non-zero.
+///
+/// `(get_atom)` answers the current intake handle; `(stats_atom)` the number of restarts.
+caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor_options options,
+                         std::shared_ptr<const clock> time);
+
+} // namespace topup

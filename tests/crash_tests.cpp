@@ -1,0 +1,268 @@
+// DESIGN.md guarantee 1, "durable before ack", tested the hard way: a child process
+// (intake_crash_child) submits orders through the real store and intake and prints each ack;
+// we SIGKILL it at several points and check that every order it acknowledged is in the file.
+
+#define BOOST_TEST_MODULE crash_tests
+#include <boost/test/unit_test.hpp>
+
+#include "persistence/order_store.hpp"
+#include "tests/test_support.hpp"
+
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <poll.h>
+#include <set>
+#include <signal.h>
+#include <spawn.h>
+#include <string>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <vector>
+
+extern char** environ;
+
+using namespace topup;
+using namespace topup::testing;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+/// Every wait on the child ends by then: a hung child fails the test instead of ctest's timeout.
+constexpr auto wait_limit = std::chrono::seconds(60);
+
+std::string errno_text(const char* what) {
+  return std::string{what} + ": " + std::strerror(errno);
+}
+
+/// A running intake_crash_child whose stdout is a pipe to us. The destructor kills and reaps
+/// it, so a failed assertion never leaves a process writing into a removed directory.
+class child_process {
+public:
+  explicit child_process(std::vector<std::string> args) {
+    int ends[2];
+    if (::pipe2(ends, O_CLOEXEC) != 0)
+      throw std::runtime_error(errno_text("pipe2"));
+    read_fd_ = ends[0];
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    // dup2 clears close-on-exec on the copy, so only fd 1 reaches the child.
+    posix_spawn_file_actions_adddup2(&actions, ends[1], STDOUT_FILENO);
+    std::vector<char*> argv;
+    for (auto& arg : args)
+      argv.push_back(arg.data());
+    argv.push_back(nullptr);
+    auto failed = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    // Our copy of the write end must go, or the pipe never reports EOF after the kill.
+    ::close(ends[1]);
+    if (failed != 0) {
+      ::close(read_fd_);
+      throw std::runtime_error("cannot start " + args[0] + ": " + std::strerror(failed));
+    }
+  }
+
+  ~child_process() {
+    kill_and_reap();
+    ::close(read_fd_);
+  }
+
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  int stdout_fd() const { return read_fd_; }
+
+  /// SIGKILL unless already reaped, then waits for it; returns how it ended, for messages.
+  std::string kill_and_reap() {
+    if (pid_ <= 0)
+      return ended_;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+    if (WIFSIGNALED(status))
+      ended_ = "killed by signal " + std::to_string(WTERMSIG(status));
+    else
+      ended_ = "exited with status " + std::to_string(WEXITSTATUS(status));
+    return ended_;
+  }
+
+private:
+  pid_t pid_ = -1;
+  int read_fd_ = -1;
+  std::string ended_;
+};
+
+/// Collects the complete lines arriving on a file descriptor; a trailing partial line is not
+/// a line (its write did not finish, so it reports nothing).
+class line_reader {
+public:
+  explicit line_reader(int fd) : fd_(fd) {}
+
+  /// Reads until `count` lines have arrived in total, end of file or `deadline`, whichever
+  /// comes first. True when the count was reached.
+  bool read_until(size_t count, steady::time_point deadline) {
+    char buffer[65536];
+    while (lines_.size() < count && !at_end_) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+      if (left.count() <= 0)
+        return false;
+      pollfd readable{fd_, POLLIN, 0};
+      auto ready = ::poll(&readable, 1, static_cast<int>(left.count()));
+      if (ready < 0 && errno == EINTR)
+        continue;
+      if (ready < 0)
+        throw std::runtime_error(errno_text("poll"));
+      if (ready == 0)
+        return false;
+      auto got = ::read(fd_, buffer, sizeof buffer);
+      if (got < 0 && errno == EINTR)
+        continue;
+      if (got < 0)
+        throw std::runtime_error(errno_text("read"));
+      if (got == 0)
+        at_end_ = true;
+      split(buffer, static_cast<size_t>(got));
+    }
+    return lines_.size() >= count;
+  }
+
+  /// Reads what a dead writer left in the pipe. True when end of file came before `deadline`.
+  bool read_to_end(steady::time_point deadline) {
+    read_until(static_cast<size_t>(-1), deadline);
+    return at_end_;
+  }
+
+  const std::vector<std::string>& lines() const { return lines_; }
+
+private:
+  void split(const char* data, size_t size) {
+    partial_.append(data, size);
+    size_t start = 0;
+    for (auto end = partial_.find('\n'); end != std::string::npos;
+         end = partial_.find('\n', start)) {
+      lines_.push_back(partial_.substr(start, end - start));
+      start = end + 1;
+    }
+    partial_.erase(0, start);
+  }
+
+  int fd_;
+  bool at_end_ = false;
+  std::string partial_;
+  std::vector<std::string> lines_;
+};
+
+struct acknowledgement {
+  std::string id;
+  std::string client_ref;
+};
+
+std::vector<acknowledgement> parse_acks(const std::vector<std::string>& lines) {
+  std::vector<acknowledgement> acks;
+  for (const auto& line : lines) {
+    auto space = line.find(' ');
+    BOOST_REQUIRE_MESSAGE(space != std::string::npos && space > 0 && space + 1 < line.size()
+                            && line.find(' ', space + 1) == std::string::npos,
+                          "malformed ack line '" << line << "'");
+    acks.push_back({line.substr(0, space), line.substr(space + 1)});
+  }
+  return acks;
+}
+
+/// What the database says about each acknowledged order; empty when all are there intact.
+std::vector<std::string> missing_or_wrong(order_store& db,
+                                          const std::vector<acknowledgement>& acks) {
+  std::vector<std::string> problems;
+  for (const auto& ack : acks) {
+    auto stored = db.find_by_id(ack.id);
+    if (!stored)
+      problems.push_back(ack.id + " (" + ack.client_ref + ") is missing");
+    else if (stored->client_ref != ack.client_ref)
+      problems.push_back(ack.id + " has client ref " + stored->client_ref + ", acked as "
+                         + ack.client_ref);
+  }
+  return problems;
+}
+
+std::string first_few(const std::vector<std::string>& problems) {
+  std::string text;
+  for (size_t i = 0; i < problems.size() && i < 5; ++i)
+    text += "\n  " + problems[i];
+  return text;
+}
+
+void check_sigkill_after(size_t acks_before_kill, const std::string& synchronous) {
+  temp_dir dir;
+  auto db_path = dir.file("orders.db");
+  std::vector<acknowledgement> acks;
+  {
+    child_process child{{INTAKE_CRASH_CHILD, db_path, synchronous}};
+    line_reader reader{child.stdout_fd()};
+    auto reached = reader.read_until(acks_before_kill, steady::now() + wait_limit);
+    auto ended = child.kill_and_reap();
+    BOOST_REQUIRE_MESSAGE(reached, "the child acknowledged only " << reader.lines().size()
+                                     << " of " << acks_before_kill << " orders, then "
+                                     << ended);
+    // Lines still in the pipe were acknowledged before the kill too.
+    BOOST_REQUIRE_MESSAGE(reader.read_to_end(steady::now() + wait_limit),
+                          "no end of file on the child's stdout after its death");
+    acks = parse_acks(reader.lines());
+  }
+  BOOST_TEST_MESSAGE("killed after " << acks_before_kill << " acks seen; " << acks.size()
+                                     << " acks in total (synchronous=" << synchronous << ")");
+
+  std::set<std::string> acked_ids, acked_refs;
+  for (const auto& ack : acks) {
+    acked_ids.insert(ack.id);
+    acked_refs.insert(ack.client_ref);
+  }
+  BOOST_TEST(acked_ids.size() == acks.size(), "an order id was acknowledged twice");
+  BOOST_TEST(acked_refs.size() == acks.size(), "a client ref was acknowledged twice");
+
+  store_config cfg;
+  cfg.sqlite_path = db_path;
+  cfg.synchronous = synchronous == "full" ? sqlite_synchronous::full : sqlite_synchronous::normal;
+  {
+    order_store reopened{cfg};
+    auto problems = missing_or_wrong(reopened, acks);
+    BOOST_TEST(problems.empty(), problems.size() << " of " << acks.size()
+                                   << " acknowledged orders lost or changed:"
+                                   << first_few(problems));
+  }
+  soci::session sql{soci::sqlite3, "db=" + db_path + " timeout=5"};
+  long long rows = 0, distinct_refs = 0;
+  sql << "SELECT COUNT(*), COUNT(DISTINCT client_ref) FROM orders", soci::into(rows),
+    soci::into(distinct_refs);
+  BOOST_TEST(rows == distinct_refs, "a client ref is stored under two ids");
+  BOOST_TEST(rows >= static_cast<long long>(acks.size()));
+}
+
+} // namespace
+
+// A kill only exposes an early ack when it lands between the ack and the commit, a window of
+// microseconds to a millisecond; each case therefore kills at many points.
+BOOST_AUTO_TEST_SUITE(sigkill_loses_no_acknowledged_order)
+
+BOOST_AUTO_TEST_CASE(right_after_start_up) {
+  for (size_t acks : {1, 50, 300})
+    check_sigkill_after(acks, "normal");
+}
+
+BOOST_AUTO_TEST_CASE(under_sustained_load) {
+  for (size_t acks : {1000, 2000, 3000, 5000, 8000, 12000, 16000, 20000})
+    check_sigkill_after(acks, "normal");
+}
+
+BOOST_AUTO_TEST_CASE(with_synchronous_full) {
+  for (size_t acks : {500, 2000, 3500, 5000})
+    check_sigkill_after(acks, "full");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,359 @@
+#define BOOST_TEST_MODULE engine_tests
+#include <boost/test/unit_test.hpp>
+
+// The engine end to end in one process, on scaled time: deadlines of a few seconds, simulated
+// providers with millisecond latencies and their ledgers on disk, a real SQLite store.
+
+#include "actors/supervisor.hpp"
+#include "messages/errors.hpp"
+#include "providers/ledger.hpp"
+#include "providers/simulated_provider.hpp"
+#include "tests/test_support.hpp"
+
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+using namespace topup;
+using namespace topup::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+simulated_adapter_config sim(const temp_dir& dir, const std::string& name, double success = 1,
+                             double transient = 0, double unknown = 0, double permanent = 0) {
+  simulated_adapter_config adapter;
+  adapter.latency.distribution = latency_config::distribution_kind::lognormal;
+  adapter.latency.median_ms = 3;
+  adapter.latency.p99_ms = 30;
+  adapter.outcomes = {success, transient, permanent, unknown};
+  adapter.ledger_path = dir.file("ledger-" + name + ".db");
+  adapter.seed = std::hash<std::string>{}(name);
+  return adapter;
+}
+
+provider_config provider(const std::string& name, std::vector<std::string> carriers,
+                         simulated_adapter_config adapter, double rate = 2000,
+                         std::vector<std::string> failover = {}) {
+  provider_config p;
+  p.name = name;
+  p.carriers = std::move(carriers);
+  p.rate = rate;
+  p.burst = std::max(1.0, rate / 10);
+  p.concurrency = 64;
+  p.timeout_ms = 200;
+  p.failover = std::move(failover);
+  p.adapter = adapter;
+  return p;
+}
+
+/// The WORKLOAD.md providers, healthy, with a deadline of `limit_ms`.
+config workload_config(const temp_dir& dir, int64_t limit_ms = 4000) {
+  config cfg;
+  cfg.node.name = "engine-test";
+  cfg.store = sqlite_store(dir);
+  cfg.deadline.limit_ms = limit_ms;
+  cfg.deadline.resend_at_ms = {limit_ms * 2 / 3, limit_ms * 8 / 9};
+  cfg.deadline.query_interval_ms = 50;
+  cfg.carriers = {{"cmcc", {"138", "139", "150"}},
+                  {"cucc", {"130", "131", "186"}},
+                  {"ctcc", {"133", "153", "189"}}};
+  cfg.amounts_fen = {1000, 2000, 3000, 5000, 10000, 20000};
+  cfg.providers = {provider("p-cmcc", {"cmcc"}, sim(dir, "p-cmcc"), 2000, {"p-agg"}),
+                   provider("p-cucc", {"cucc"}, sim(dir, "p-cucc"), 2000, {"p-agg"}),
+                   provider("p-ctcc", {"ctcc"}, sim(dir, "p-ctcc"), 2000, {"p-agg"}),
+                   provider("p-agg", {"cmcc", "cucc", "ctcc"}, sim(dir, "p-agg"), 2000)};
+  return cfg;
+}
+
+void set_sim(config& cfg, const std::string& name, simulated_adapter_config adapter) {
+  for (auto& p : cfg.providers)
+    if (p.name == name)
+      p.adapter = adapter;
+}
+
+/// Requests spread over the three carriers: phone prefixes 138 / 130 / 133.
+order_request request_for(size_t i, const std::string& prefix_tag = "o") {
+  static const char* prefixes[] = {"138", "130", "133"};
+  char phone[16];
+  std::snprintf(phone, sizeof phone, "%s%08zu", prefixes[i % 3], i);
+  return {prefix_tag + "-" + std::to_string(i), phone, 1000};
+}
+
+struct final_state {
+  std::string status;
+  int64_t accepted_at_ms = 0;
+  int64_t deadline_ms = 0;
+  int64_t updated_at_ms = 0;
+};
+
+struct engine_fixture : actor_fixture {
+  temp_dir dir;
+  config cfg = workload_config(dir);
+  std::shared_ptr<system_clock> clock = std::make_shared<system_clock>();
+  caf::actor node;
+  intake_actor intake;
+  std::vector<std::string> accepted_ids;
+
+  ~engine_fixture() { stop(); }
+
+  void start(supervisor_options options) {
+    node = system.spawn(supervisor, std::move(options), clock);
+    refresh_intake();
+  }
+
+  void start() { start(make_supervisor_options(cfg, clock)); }
+
+  void refresh_intake() {
+    self->request(node, 5s, caf::get_atom::value)
+      .receive([&](intake_actor& handle) { intake = handle; },
+               [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  }
+
+  void stop() {
+    if (!node)
+      return;
+    self->send_exit(node, caf::exit_reason::user_shutdown);
+    self->wait_for(node);
+    node = nullptr;
+  }
+
+  /// Submits n orders in batches of 100, all acknowledged.
+  void submit(size_t n, size_t first = 0, std::chrono::milliseconds pause_per_batch = 0ms) {
+    for (size_t start_at = first; start_at < first + n; start_at += 100) {
+      std::vector<order_request> batch;
+      for (size_t i = start_at; i < std::min(first + n, start_at + 100); ++i)
+        batch.push_back(request_for(i));
+      self->request(intake, 10s, submit_atom::value, batch)
+        .receive(
+          [&](std::vector<submit_result>& results) {
+            for (auto& r : results) {
+              BOOST_REQUIRE_MESSAGE(!r.error, describe(r.error));
+              accepted_ids.push_back(r.accepted.id);
+            }
+          },
+          [](caf::error& e) { BOOST_FAIL(describe(e)); });
+      if (pause_per_batch > 0ms)
+        std::this_thread::sleep_for(pause_per_batch);
+    }
+  }
+
+  std::map<std::string, final_state> orders() {
+    soci::session session{soci::sqlite3, "db=" + cfg.store.sqlite_path + " timeout=5"};
+    soci::rowset<soci::row> rows = session.prepare
+                                   << "SELECT id, status, accepted_at_ms, deadline_ms,"
+                                      " updated_at_ms FROM orders";
+    std::map<std::string, final_state> all;
+    for (const auto& row : rows)
+      all[row.get<std::string>(0)] = {row.get<std::string>(1), row.get<long long>(2),
+                                      row.get<long long>(3), row.get<long long>(4)};
+    return all;
+  }
+
+  /// Polls the store until every order is succeeded or failed (or the time is up).
+  std::map<std::string, final_state> wait_until_final(std::chrono::seconds limit) {
+    auto until = std::chrono::steady_clock::now() + limit;
+    std::map<std::string, final_state> all;
+    while (std::chrono::steady_clock::now() < until) {
+      all = orders();
+      bool done = std::all_of(all.begin(), all.end(), [](const auto& entry) {
+        return entry.second.status == "succeeded" || entry.second.status == "failed";
+      });
+      if (done && all.size() >= accepted_ids.size())
+        return all;
+      std::this_thread::sleep_for(100ms);
+    }
+    return all;
+  }
+
+  std::vector<std::string> ledgers() const {
+    std::vector<std::string> paths;
+    for (const auto& p : cfg.providers)
+      paths.push_back(std::get<simulated_adapter_config>(p.adapter).ledger_path);
+    return paths;
+  }
+
+  recharge_counts recharges() { return ledger::recharges_per_order(ledgers()); }
+};
+
+/// Checks the guarantees on a finished run: every acknowledged order is final, none is
+/// recharged twice, succeeded ones exactly once and failed ones never, and every order was
+/// final by its deadline (plus `grace_ms`).
+void check_guarantees(engine_fixture& f, const std::map<std::string, final_state>& all,
+                      int64_t grace_ms = 1000) {
+  auto recharged = f.recharges();
+  BOOST_TEST(count_duplicates(recharged) == 0u);
+  size_t not_final = 0, late = 0, wrong_money = 0;
+  for (const auto& id : f.accepted_ids) {
+    auto found = all.find(id);
+    BOOST_REQUIRE_MESSAGE(found != all.end(), "acknowledged order " << id << " is lost");
+    const auto& o = found->second;
+    if (o.status != "succeeded" && o.status != "failed")
+      ++not_final;
+    if (o.updated_at_ms > o.deadline_ms + grace_ms)
+      ++late;
+    auto times = recharged.count(id) ? recharged.at(id) : 0;
+    if ((o.status == "succeeded" && times != 1) || (o.status == "failed" && times != 0))
+      ++wrong_money;
+  }
+  BOOST_TEST(not_final == 0u);
+  BOOST_TEST(late == 0u);
+  BOOST_TEST(wrong_money == 0u);
+}
+
+size_t count_status(const std::map<std::string, final_state>& all, const std::string& status) {
+  return static_cast<size_t>(std::count_if(all.begin(), all.end(), [&](const auto& entry) {
+    return entry.second.status == status;
+  }));
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(engine, engine_fixture)
+
+BOOST_AUTO_TEST_CASE(healthy_providers_recharge_every_order_once) {
+  start();
+  submit(600);
+  auto all = wait_until_final(20s);
+  check_guarantees(*this, all);
+  BOOST_TEST(count_status(all, "succeeded") == 600u);
+}
+
+BOOST_AUTO_TEST_CASE(the_workload_fault_mix_ends_every_order_without_duplicates) {
+  // W2 scaled down: 75 % success, 20 % transient, 5 % unknown everywhere; p-cucc is down for
+  // the first second; deadlines of 4 s.
+  for (auto name : {"p-cmcc", "p-cucc", "p-ctcc", "p-agg"}) {
+    auto adapter = sim(dir, name, 0.75, 0.20, 0.05);
+    if (std::string{name} == "p-cucc")
+      adapter.outages = {{0, 1.0}};
+    set_sim(cfg, name, adapter);
+  }
+  start();
+  submit(1500, 0, 20ms);
+  auto all = wait_until_final(30s);
+  check_guarantees(*this, all);
+  auto succeeded = count_status(all, "succeeded");
+  BOOST_TEST_MESSAGE("succeeded " << succeeded << " of 1500");
+  BOOST_TEST(succeeded >= 1470u);  // retries and queries rescue nearly everything
+}
+
+BOOST_AUTO_TEST_CASE(orders_of_a_provider_that_is_down_fail_over) {
+  auto down = sim(dir, "p-cucc");
+  down.outages = {{0, 3600}};
+  set_sim(cfg, "p-cucc", down);
+  start();
+  submit(300);
+  auto all = wait_until_final(20s);
+  check_guarantees(*this, all);
+  BOOST_TEST(count_status(all, "succeeded") == 300u);
+  auto recharged = recharges();
+  ledger agg{std::get<simulated_adapter_config>(cfg.providers[3].adapter).ledger_path};
+  BOOST_TEST(agg.count() >= 100u);  // every cucc order went to the aggregator
+}
+
+BOOST_AUTO_TEST_CASE(unknown_outcomes_are_resolved_by_query_never_by_a_second_recharge) {
+  // Every call times out (200 ms); the provider performed half of them. With 1 s deadlines
+  // there is time for about three rounds of call, timeout and query.
+  cfg.deadline.limit_ms = 1000;
+  cfg.deadline.resend_at_ms = {600, 900};
+  for (auto name : {"p-cmcc", "p-cucc", "p-ctcc", "p-agg"})
+    set_sim(cfg, name, sim(dir, name, 0, 0, 1.0));
+  start();
+  submit(150);
+  auto all = wait_until_final(20s);
+  check_guarantees(*this, all, 300);
+  auto succeeded = count_status(all, "succeeded");
+  BOOST_TEST(succeeded > 30u);
+  BOOST_TEST(succeeded < 150u);
+}
+
+BOOST_AUTO_TEST_CASE(waiting_orders_are_closed_at_their_deadline) {
+  // One slow provider for every carrier: 5 calls a second, 2 s deadlines.
+  cfg.deadline.limit_ms = 2000;
+  cfg.deadline.resend_at_ms = {1200, 1600};
+  cfg.providers = {provider("p-slow", {"cmcc", "cucc", "ctcc"}, sim(dir, "p-slow"), 5)};
+  start();
+  submit(60);
+  auto all = wait_until_final(10s);
+  check_guarantees(*this, all, 500);
+  auto succeeded = count_status(all, "succeeded");
+  BOOST_TEST(succeeded >= 5u);
+  BOOST_TEST(succeeded <= 20u);
+  BOOST_TEST(count_status(all, "failed") == 60u - succeeded);
+}
+
+BOOST_AUTO_TEST_CASE(a_crashed_recharge_group_restarts_and_completes_every_order_once) {
+  auto options = make_supervisor_options(cfg, clock);
+  // Remember the adapters so the test can crash one mid-load.
+  auto adapters = std::make_shared<std::vector<provider_actor>>();
+  auto guard = std::make_shared<std::mutex>();
+  for (auto& [name, factory] : options.engine.adapters)
+    factory = [inner = factory, adapters, guard](caf::actor_system& sys) {
+      auto adapter = inner(sys);
+      std::lock_guard<std::mutex> lock{*guard};
+      adapters->push_back(adapter);
+      return adapter;
+    };
+  start(options);
+  submit(300);
+  {
+    std::lock_guard<std::mutex> lock{*guard};
+    BOOST_REQUIRE(!adapters->empty());
+    self->send_exit(adapters->front(), caf::make_error(caf::sec::runtime_error, "injected"));
+  }
+  // Intake, the entry point, survives the restart of the recharge group.
+  submit(300, 300);
+  auto all = wait_until_final(20s);
+  check_guarantees(*this, all);
+  BOOST_TEST(count_status(all, "succeeded") == 600u);
+  self->request(node, 5s, stats_atom::value)
+    .receive([](uint64_t restarts) { BOOST_TEST(restarts >= 1u); },
+             [](caf::error& e) { BOOST_FAIL(describe(e)); });
+}
+
+BOOST_AUTO_TEST_CASE(restart_intensity_exceeded_stops_the_node_with_an_error) {
+  auto options = make_supervisor_options(cfg, clock);
+  options.max_restarts = 3;
+  options.engine.adapters["p-cmcc"] = [](caf::actor_system&) -> provider_actor {
+    throw std::runtime_error("adapter cannot start");
+  };
+  node = system.spawn(supervisor, std::move(options), clock);
+  self->monitor(node);
+  caf::error reason;
+  self->receive([&](caf::down_msg& down) { reason = down.reason; },
+                caf::after(10s) >> [] { BOOST_FAIL("the supervisor kept restarting"); });
+  auto f = as_failure(reason);
+  BOOST_REQUIRE(f);
+  BOOST_TEST(f->reason == "restart intensity exceeded");
+  node = nullptr;
+}
+
+BOOST_AUTO_TEST_CASE(a_node_restarted_on_its_store_finishes_the_orders_it_held) {
+  // Slow providers so that orders are still waiting or in flight when the node stops.
+  for (auto& p : cfg.providers) {
+    p.rate = 50;
+    p.burst = 5;
+  }
+  start();
+  submit(300);
+  std::this_thread::sleep_for(300ms);
+  stop();
+  auto midway = orders();
+  BOOST_TEST(count_status(midway, "accepted") + count_status(midway, "dispatched")
+               + count_status(midway, "unknown")
+             > 0u);
+  for (auto& p : cfg.providers) {
+    p.rate = 2000;
+    p.burst = 200;
+  }
+  start();
+  auto all = wait_until_final(20s);
+  check_guarantees(*this, all);
+  BOOST_TEST(count_status(all, "succeeded") == 300u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
