@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace topup {
 namespace {
 
@@ -26,64 +28,142 @@ submit_result settle(intake_state& st, insert_outcome& outcome, const order_requ
   return {make_error(reference_conflict(outcome.stored, request)), order{}, false};
 }
 
-/// Validates each request; returns the orders to write and fills `results` for the rest.
-std::vector<order> admit(self_pointer self, const std::vector<order_request>& requests,
-                         std::vector<submit_result>& results, std::vector<size_t>& positions) {
+/// Validates each request: the rejected get their error now, the admitted join the gathered
+/// orders and count as in flight from this moment, so a burst cannot overshoot the limit.
+waiting_submit admit(self_pointer self, std::vector<order_request> requests) {
   auto& st = self->state;
-  std::vector<order> orders;
+  waiting_submit submit;
+  submit.results.resize(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
     auto checked = validate(requests[i], st.options.rules);
     if (auto f = std::get_if<failure>(&checked)) {
       st.stats.rejected++;
-      results[i].error = make_error(*f);
+      submit.results[i].error = make_error(*f);
       continue;
     }
-    if (st.stats.in_flight + orders.size() >= st.options.max_in_flight) {
+    if (st.stats.in_flight >= st.options.max_in_flight) {
       st.stats.overloaded++;
-      results[i].error = make_error(errc::overloaded,
-                                    std::to_string(st.stats.in_flight)
-                                      + " orders are already waiting to be stored");
+      submit.results[i].error = make_error(errc::overloaded,
+                                           std::to_string(st.stats.in_flight)
+                                             + " orders are already waiting to be stored");
       continue;
     }
-    orders.push_back(make_order(std::get<validated_request>(checked), st.ids->next(),
-                                st.time->wall_ms(), st.options.deadline_limit_ms));
-    positions.push_back(i);
+    st.gathered.push_back(make_order(std::get<validated_request>(checked), st.ids->next(),
+                                     st.time->wall_ms(), st.options.deadline_limit_ms));
+    st.stats.in_flight++;
+    submit.positions.push_back(i);
   }
-  return orders;
+  submit.requests = std::move(requests);
+  return submit;
 }
 
-/// Writes the admitted orders, then fills their results, hands new ones on and calls `done`.
-template <class Done>
-void persist(self_pointer self, std::vector<order> orders, std::vector<order_request> requests,
-             std::vector<submit_result> results, std::vector<size_t> positions, Done done) {
+/// Answers a submit whose results are all known.
+void answer(waiting_submit& submit) {
+  if (auto single = std::get_if<waiting_submit::single_reply>(&submit.reply)) {
+    auto& result = submit.results.front();
+    if (result.error)
+      single->deliver(std::move(result.error));
+    else
+      single->deliver(std::move(result.accepted));
+    return;
+  }
+  std::get<waiting_submit::batch_reply>(submit.reply).deliver(std::move(submit.results));
+}
+
+/// Fills in the results from the store's outcomes (one per gathered order, in the same order),
+/// hands the new orders on in one message and answers every submit.
+void stored(self_pointer self, std::vector<waiting_submit>& waiting,
+            std::vector<insert_outcome>& outcomes) {
   auto& st = self->state;
-  auto count = orders.size();
-  st.stats.in_flight += count;
+  st.stats.in_flight -= outcomes.size();
+  // Copied for the sink only if there is one: the answers keep their own.
+  bool hand_on = static_cast<bool>(st.sink);
+  std::vector<order> fresh;
+  if (hand_on)
+    fresh.reserve(outcomes.size());
+  auto outcome = outcomes.begin();
+  for (auto& submit : waiting)
+    for (auto i : submit.positions) {
+      auto& result = submit.results[i];
+      result = settle(st, *outcome++, submit.requests[i]);
+      if (hand_on && !result.error && !result.existing)
+        fresh.push_back(result.accepted);
+    }
+  if (!fresh.empty()) {
+    if (st.options.events && st.options.events->watched()) {
+      std::vector<order_update> accepted;
+      for (const auto& o : fresh)
+        accepted.push_back({o, "accept"});
+      st.options.events->publish(std::move(accepted));
+    }
+    self->send(st.sink, dispatch_atom::value, std::move(fresh));
+  }
+  for (auto& submit : waiting)
+    answer(submit);
+}
+
+/// Answers every gathered order of a failed insert with the same error.
+void not_stored(self_pointer self, std::vector<waiting_submit>& waiting, size_t count,
+                const caf::error& reason) {
+  auto& st = self->state;
+  st.stats.in_flight -= count;
+  st.stats.unavailable += count;
+  for (auto& submit : waiting) {
+    for (auto i : submit.positions)
+      submit.results[i].error = reason;
+    answer(submit);
+  }
+}
+
+/// Sends every gathered order to the store in one insert.
+void flush(self_pointer self) {
+  auto& st = self->state;
+  if (st.gathered.empty())
+    return;
+  auto count = st.gathered.size();
+  // Shared by both handlers: one of them answers the submits.
+  auto waiting = std::make_shared<std::vector<waiting_submit>>(std::move(st.waiting));
+  st.waiting.clear();
+  auto orders = std::move(st.gathered);
+  st.gathered.clear();
+  // The next pass is likely as busy as this one: growing from nothing moves every order
+  // several times.
+  st.gathered.reserve(std::min(count, st.options.max_gathered));
   self->request(st.store, st.options.store_timeout, insert_atom::value, std::move(orders))
     .then(
-      [=](std::vector<insert_outcome>& outcomes) mutable {
-        auto& state = self->state;
-        state.stats.in_flight -= count;
-        std::vector<order> fresh;
-        for (size_t k = 0; k < outcomes.size() && k < positions.size(); ++k) {
-          auto i = positions[k];
-          results[i] = settle(state, outcomes[k], requests[i]);
-          if (!results[i].error && !results[i].existing)
-            fresh.push_back(results[i].accepted);
-        }
-        if (!fresh.empty() && state.sink)
-          self->send(state.sink, dispatch_atom::value, std::move(fresh));
-        done(std::move(results));
+      [=](std::vector<insert_outcome>& outcomes) {
+        // Outcomes are matched to orders by position: a miscount would answer clients with
+        // other clients' orders.
+        if (outcomes.size() != count)
+          not_stored(self, *waiting, count,
+                     make_error(errc::unavailable,
+                                "the store answered " + std::to_string(outcomes.size())
+                                  + " outcomes for " + std::to_string(count) + " orders"));
+        else
+          stored(self, *waiting, outcomes);
       },
-      [=](caf::error& error) mutable {
-        auto& state = self->state;
-        state.stats.in_flight -= count;
-        state.stats.unavailable += count;
-        auto reason = as_failure(error) ? error : make_error(errc::unavailable, describe(error));
-        for (auto i : positions)
-          results[i].error = reason;
-        done(std::move(results));
+      [=](caf::error& error) {
+        not_stored(self, *waiting, count,
+                   as_failure(error) ? error : make_error(errc::unavailable, describe(error)));
       });
+}
+
+/// Parks a submit with admitted orders until the store has them and returns the promise of
+/// its answer. The flush is queued behind every message already in the mailbox, so the
+/// orders of all of them ride one insert.
+template <class... Ts>
+caf::typed_response_promise<Ts...> wait_for_store(self_pointer self, waiting_submit submit) {
+  auto& st = self->state;
+  auto promise = self->make_response_promise<Ts...>();
+  submit.reply = promise;
+  st.waiting.push_back(std::move(submit));
+  if (st.gathered.size() >= st.options.max_gathered) {
+    flush(self);
+  } else if (!st.flush_scheduled) {
+    st.flush_scheduled = true;
+    self->send(self, caf::flush_atom::value);
+  }
+  return promise;
 }
 
 } // namespace
@@ -99,37 +179,25 @@ intake_actor::behavior_type intake(self_pointer self, intake_options options,
   st.sink = std::move(sink);
   return {
     [=](submit_atom, order_request& request) -> caf::result<order> {
-      std::vector<order_request> requests{std::move(request)};
-      std::vector<submit_result> results(1);
-      std::vector<size_t> positions;
-      auto orders = admit(self, requests, results, positions);
-      if (orders.empty())
-        return std::move(results[0].error);
-      auto promise = self->make_response_promise<order>();
-      persist(self, std::move(orders), std::move(requests), std::move(results),
-              std::move(positions), [promise](std::vector<submit_result> done) mutable {
-                if (done[0].error)
-                  promise.deliver(std::move(done[0].error));
-                else
-                  promise.deliver(std::move(done[0].accepted));
-              });
-      return promise;
+      std::vector<order_request> requests;
+      requests.push_back(std::move(request));
+      auto submit = admit(self, std::move(requests));
+      if (submit.positions.empty())
+        return std::move(submit.results.front().error);
+      return wait_for_store<order>(self, std::move(submit));
     },
     [=](submit_atom, std::vector<order_request>& requests)
       -> caf::result<std::vector<submit_result>> {
       if (requests.empty())
         return make_error(errc::invalid_argument, "a batch needs at least one order");
-      std::vector<submit_result> results(requests.size());
-      std::vector<size_t> positions;
-      auto orders = admit(self, requests, results, positions);
-      if (orders.empty())
-        return results;
-      auto promise = self->make_response_promise<std::vector<submit_result>>();
-      persist(self, std::move(orders), std::move(requests), std::move(results),
-              std::move(positions), [promise](std::vector<submit_result> done) mutable {
-                promise.deliver(std::move(done));
-              });
-      return promise;
+      auto submit = admit(self, std::move(requests));
+      if (submit.positions.empty())
+        return std::move(submit.results);
+      return wait_for_store<std::vector<submit_result>>(self, std::move(submit));
+    },
+    [=](caf::flush_atom) {
+      self->state.flush_scheduled = false;
+      flush(self);
     },
     [=](stats_atom) { return self->state.stats; },
     [=](caf::update_atom, store_actor& new_store, order_sink_actor& new_sink) {

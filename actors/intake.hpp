@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/watch_hub.hpp"
 #include "domain/clock.hpp"
 #include "domain/order_id.hpp"
 #include "domain/validation.hpp"
@@ -7,6 +8,8 @@
 
 #include <memory>
 #include <string>
+#include <variant>
+#include <vector>
 
 namespace topup {
 
@@ -19,6 +22,23 @@ struct intake_options {
   /// How long a write may take before the client is told `unavailable`. Longer than the
   /// store's busy timeout, so a slow commit is answered by the store itself.
   caf::duration store_timeout = caf::duration{std::chrono::seconds(60)};
+  /// Gathered orders that go to the store at once instead of at the end of the mailbox
+  /// pass, so under a flood the store commits while intake still reads. The store's
+  /// max_batch by default, the size at which it commits without waiting either.
+  size_t max_gathered = 2000;
+  /// Where new orders are published for watching clients; may be null.
+  std::shared_ptr<event_feed> events;
+};
+
+/// A submit message whose admitted orders wait for the store. Its rejected orders already
+/// have their errors in `results`; the store's outcomes fill in the rest.
+struct waiting_submit {
+  using single_reply = caf::typed_response_promise<order>;
+  using batch_reply = caf::typed_response_promise<std::vector<submit_result>>;
+  std::vector<order_request> requests;
+  std::vector<submit_result> results;  ///< one per request, in the message's order
+  std::vector<size_t> positions;       ///< the request of each gathered order, in gathering order
+  std::variant<single_reply, batch_reply> reply;
 };
 
 struct intake_state {
@@ -29,11 +49,19 @@ struct intake_state {
   order_sink_actor sink;  ///< may be invalid: accepted orders then stay in the store only
   std::unique_ptr<order_id_generator> ids;
   intake_stats stats;
+  /// Admitted orders of every submit handled since the last flush, for one store insert: in
+  /// CAF 0.17 each pending request costs its sender O(requests pending) per reply, so one
+  /// request per submit bounded intake, not the store's commits.
+  std::vector<order> gathered;
+  std::vector<waiting_submit> waiting;  ///< the submits `gathered` came from, in that order
+  bool flush_scheduled = false;
 };
 
 /// Intake: validates, assigns id and deadline, persists through the store (which applies
 /// idempotency on the client reference with a unique constraint), acknowledges only once
-/// durable, then hands new orders to the sink.
+/// durable, then hands new orders to the sink. Orders from every submit already in the
+/// mailbox are written with one store request, as the store commits every write in its
+/// mailbox in one transaction.
 intake_actor::behavior_type intake(intake_actor::stateful_pointer<intake_state> self,
                                    intake_options options, std::shared_ptr<const clock> time,
                                    store_actor store, order_sink_actor sink);

@@ -19,11 +19,27 @@ mono_time mono_now(self_pointer self) {
   return self->state.time->now();
 }
 
-/// Writes one state change; runs `then` once it is durable. While the store is unavailable
-/// the change waits in `unwritten` and is tried again on the next pump, so an outcome the
-/// provider reported is never lost. A refused change (the stored order moved on) drops the
-/// order from this actor.
-void write(self_pointer self, transition change, std::function<void()> then,
+/// Tells watching clients about a change the store applied.
+void publish(self_pointer self, const order& before, const transition& change) {
+  const auto& events = self->state.options.events;
+  if (!events || !events->watched())
+    return;
+  order after = before;
+  if (auto status = next_status(change.from, change.event))
+    after.status = *status;
+  after.provider = change.provider;
+  after.attempts = std::max(after.attempts, change.attempt_no);
+  after.updated_at_ms = change.at_ms;
+  if (!change.detail.empty())
+    after.last_error = change.detail;
+  events->publish({{std::move(after), std::string{to_string(change.event)}}});
+}
+
+/// Writes one state change of `before`; runs `then` once it is durable. While the store is
+/// unavailable the change waits in `unwritten` and is tried again on the next pump, so an
+/// outcome the provider reported is never lost. A refused change (the stored order moved
+/// on) drops the order from this actor.
+void write(self_pointer self, order before, transition change, std::function<void()> then,
            std::function<void()> refused = {}) {
   auto& st = self->state;
   self->request(st.store, st.options.store_timeout, transition_atom::value,
@@ -31,6 +47,7 @@ void write(self_pointer self, transition change, std::function<void()> then,
     .then(
       [=](std::vector<bool>& applied) {
         if (!applied.empty() && applied[0]) {
+          publish(self, before, change);
           then();
           return;
         }
@@ -43,7 +60,7 @@ void write(self_pointer self, transition change, std::function<void()> then,
         spdlog::warn("recharge {} cannot write {} of order {} yet: {}",
                      self->state.options.provider, to_string(change.event), change.order_id,
                      describe(error));
-        self->state.unwritten.emplace_back(change, then);
+        self->state.unwritten.push_back({before, change, then});
         pump(self);
       });
 }
@@ -76,7 +93,7 @@ void finish(self_pointer self, order o, order_event event, std::string txn, std:
   else
     stats.failed++;
   auto id = o.id;
-  write(self, change, [=] { report_done(self, id); }, [=] { report_done(self, id); });
+  write(self, o, change, [=] { report_done(self, id); }, [=] { report_done(self, id); });
 }
 
 /// Whether another attempt can still time out before the deadline after the shortest backoff.
@@ -104,7 +121,7 @@ void after_failure(self_pointer self, order o, std::string detail) {
   auto change = change_of(self, o, order_event::fail_retryable);
   change.detail = detail;
   self->state.stats.retries++;
-  write(self, change, [=]() mutable {
+  write(self, o, change, [=]() mutable {
     o.status = order_status::accepted;
     o.last_error = detail;
     if (self->state.lane->breaker_open(mono_now(self)))
@@ -130,7 +147,7 @@ void outcome_lost(self_pointer self, order o, std::string detail) {
   }
   auto change = change_of(self, o, order_event::lose_outcome);
   change.detail = detail;
-  write(self, change, [=]() mutable {
+  write(self, o, change, [=]() mutable {
     o.status = order_status::unknown;
     schedule_query(self, std::move(o));
   });
@@ -176,6 +193,40 @@ void call(self_pointer self, order o) {
       });
 }
 
+/// Re-reads an order whose dispatch was refused and continues from what the store holds:
+/// an attempt in flight is queried by its provider's lane, a waiting order is served again,
+/// a final one is done.
+void follow_stored_state(self_pointer self, order o) {
+  auto id = o.id;
+  self->request(self->state.store, self->state.options.store_timeout, caf::get_atom::value, id)
+    .then(
+      [=](order& stored) {
+        switch (stored.status) {
+          case order_status::dispatched:
+          case order_status::unknown:
+            spdlog::warn("recharge {} found order {} in flight at {} from before a restart: "
+                         "querying it",
+                         self->state.options.provider, id, stored.provider);
+            self->send(self->state.router, recover_atom::value, std::vector<order>{stored});
+            break;
+          case order_status::accepted:
+            self->state.lane->retry_later(std::move(stored), mono_now(self));
+            pump(self);
+            break;
+          case order_status::succeeded:
+          case order_status::failed:
+            report_done(self, id);
+            break;
+        }
+      },
+      [=](caf::error& error) mutable {
+        spdlog::warn("recharge {} cannot read order {} yet: {}", self->state.options.provider,
+                     id, describe(error));
+        self->state.lane->retry_later(std::move(o), mono_now(self));
+        pump(self);
+      });
+}
+
 void start_attempt(self_pointer self, order o) {
   auto change = change_of(self, o, order_event::dispatch);
   change.attempt_no = o.attempts + 1;
@@ -185,14 +236,14 @@ void start_attempt(self_pointer self, order o) {
     .then(
       [=](std::vector<bool>& applied) mutable {
         if (applied.empty() || !applied[0]) {
-          // Someone else moved this order on: it is not ours to call.
+          // Not ours to call: the stored order moved on, e.g. an actor of the engine before
+          // a restart dispatched it. The store says what to do with it.
           self->state.lane->slot_unused();
-          spdlog::warn("recharge {} dropped order {}: stored state moved on",
-                       self->state.options.provider, o.id);
-          report_done(self, o.id);
+          follow_stored_state(self, std::move(o));
           pump(self);
           return;
         }
+        publish(self, o, change);
         o.status = order_status::dispatched;
         o.attempts = change.attempt_no;
         o.provider = self->state.options.provider;
@@ -260,8 +311,8 @@ void pump(self_pointer self) {
   if (!st.unwritten.empty() && (!st.timer_due || *st.timer_due <= now)) {
     auto retry = std::move(st.unwritten);
     st.unwritten.clear();
-    for (auto& [change, then] : retry)
-      write(self, change, then);
+    for (auto& pending : retry)
+      write(self, std::move(pending.before), std::move(pending.change), std::move(pending.then));
   }
   bool open = st.lane->breaker_open(now);
   if (open && !st.breaker_was_open) {
@@ -346,6 +397,10 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       state.stats.in_flight = load.in_flight;
       state.stats.breaker = std::string{to_string(load.breaker)};
       return state.stats;
+    },
+    [=](caf::close_atom) {
+      self->state.lane->stop_calls();
+      spdlog::info("recharge {} starts no new calls", self->state.options.provider);
     },
     [=](pump_atom, uint64_t generation) {
       if (generation != self->state.timer_generation)

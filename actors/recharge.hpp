@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/watch_hub.hpp"
 #include "config/config.hpp"
 #include "domain/clock.hpp"
 #include "domain/provider_lane.hpp"
@@ -23,6 +24,8 @@ struct recharge_options {
   /// How long to wait before writing again when the store is unavailable.
   milliseconds store_retry{200};
   caf::duration store_timeout = caf::duration{std::chrono::seconds(60)};
+  /// Where state changes are published for watching clients; may be null.
+  std::shared_ptr<event_feed> events;
 };
 
 /// Builds the options of one provider's recharge actor from configuration.
@@ -42,8 +45,13 @@ struct recharge_state {
   bool breaker_was_open = false;
   double latency_ms = 50;  ///< moving average of call latency, for routing
   provider_stats stats;
-  /// State changes the store could not take yet, with what to do once they are written.
-  std::vector<std::pair<transition, std::function<void()>>> unwritten;
+  /// A state change the store could not take yet, with what to do once it is written.
+  struct unwritten_change {
+    order before;
+    transition change;
+    std::function<void()> then;
+  };
+  std::vector<unwritten_change> unwritten;
 };
 
 /// The recharge actor of one provider. Every call is written ahead (dispatch transition)

@@ -52,22 +52,13 @@ void route_new(self_pointer self, std::vector<order> orders) {
   });
 }
 
-/// Start-up: accepted orders are routed afresh; orders with an attempt in flight go back to
-/// the provider of that attempt, which queries it before anything else.
-void recover(self_pointer self, std::vector<order> orders) {
+/// Orders with an attempt in flight go back to the provider of that attempt, which queries
+/// them before anything else. Returns how many were handed on.
+size_t hand_in_flight(self_pointer self, std::vector<order> orders) {
   auto& st = self->state;
-  // A second recovery (intake restarted) finds most orders already served here.
-  orders.erase(std::remove_if(orders.begin(), orders.end(),
-                              [&](const order& o) { return st.owner.count(o.id) != 0; }),
-               orders.end());
-  std::vector<order> waiting;
-  std::vector<std::vector<order>> in_flight(st.lanes.size());
-  self->send(st.reminders, track_atom::value, reminders_for(orders));
+  std::vector<std::vector<order>> per_provider(st.lanes.size());
+  size_t handed = 0;
   for (auto& o : orders) {
-    if (o.status == order_status::accepted) {
-      waiting.push_back(std::move(o));
-      continue;
-    }
     auto known = st.provider_index.find(o.provider);
     if (known == st.provider_index.end()) {
       spdlog::error("router cannot query order {}: its attempt went to provider '{}', which is "
@@ -76,20 +67,80 @@ void recover(self_pointer self, std::vector<order> orders) {
       continue;
     }
     st.owner[o.id] = static_cast<uint16_t>(known->second);
-    in_flight[known->second].push_back(std::move(o));
+    per_provider[known->second].push_back(std::move(o));
+    ++handed;
   }
-  size_t queried = 0;
-  for (size_t i = 0; i < in_flight.size(); ++i) {
-    queried += in_flight[i].size();
-    if (!in_flight[i].empty())
-      self->send(st.lanes[i], recover_atom::value, std::move(in_flight[i]));
-  }
+  for (size_t i = 0; i < per_provider.size(); ++i)
+    if (!per_provider[i].empty())
+      self->send(st.lanes[i], recover_atom::value, std::move(per_provider[i]));
+  return handed;
+}
+
+/// Start-up: accepted orders are routed afresh; orders with an attempt in flight go back to
+/// the provider of that attempt.
+void recover(self_pointer self, std::vector<order> orders) {
+  auto& st = self->state;
+  // A second recovery (intake restarted) finds most orders already served here.
+  orders.erase(std::remove_if(orders.begin(), orders.end(),
+                              [&](const order& o) { return st.owner.count(o.id) != 0; }),
+               orders.end());
+  self->send(st.reminders, track_atom::value, reminders_for(orders));
+  std::vector<order> waiting;
+  std::vector<order> in_flight;
+  for (auto& o : orders)
+    (o.status == order_status::accepted ? waiting : in_flight).push_back(std::move(o));
+  auto queried = hand_in_flight(self, std::move(in_flight));
   auto routed = waiting.size();
   route(self, std::move(waiting), false, [&](const order& o) {
     return choose_provider(st.views, o.carrier, routing_goal::preferred, st.budget_ms);
   });
   spdlog::info("router recovered {} waiting orders and {} with an attempt in flight", routed,
                queried);
+}
+
+/// Why an order that is not waiting in a queue cannot be cancelled (or that it is unknown).
+void explain_refused_cancel(self_pointer self, const std::string& id,
+                            caf::typed_response_promise<order> promise) {
+  self->request(self->state.store, std::chrono::seconds(10), caf::get_atom::value, id)
+    .then(
+      [=](order& o) mutable {
+        promise.deliver(make_error(errc::illegal_transition,
+                                   "order " + id + " is " + std::string{to_string(o.status)}
+                                     + "; only an order waiting for a provider can be cancelled"));
+      },
+      [=](caf::error& error) mutable { promise.deliver(error); });
+}
+
+/// Cancels an order taken out of its queue: failed (refunded) in the store, or put back.
+void cancel_waiting(self_pointer self, order o, recharge_actor lane,
+                    caf::typed_response_promise<order> promise) {
+  transition change;
+  change.order_id = o.id;
+  change.from = o.status;
+  change.event = order_event::cancel;
+  change.at_ms = self->state.time->wall_ms();
+  change.detail = "cancelled by the client";
+  self->request(self->state.store, std::chrono::seconds(30), transition_atom::value,
+                std::vector<transition>{change})
+    .then(
+      [=](std::vector<bool>& applied) mutable {
+        if (applied.empty() || !applied[0]) {
+          self->send(lane, dispatch_atom::value, std::vector<order>{o}, false);
+          explain_refused_cancel(self, o.id, promise);
+          return;
+        }
+        self->state.owner.erase(o.id);
+        o.status = order_status::failed;
+        o.updated_at_ms = change.at_ms;
+        o.last_error = change.detail;
+        if (auto& events = self->state.options.events)
+          events->publish({{o, "cancel"}});
+        promise.deliver(std::move(o));
+      },
+      [=](caf::error& error) mutable {
+        self->send(lane, dispatch_atom::value, std::vector<order>{o}, false);
+        promise.deliver(error);
+      });
 }
 
 } // namespace
@@ -131,10 +182,10 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
     view.rate = provider.rate;
     view.concurrency = provider.concurrency;
     st.views.push_back(view);
-    st.lanes.push_back(self->spawn<caf::linked>(recharge,
-                                                make_recharge_options(provider, options.deadline),
-                                                time, store, router_actor{self},
-                                                adapter->second));
+    auto lane_options = make_recharge_options(provider, options.deadline);
+    lane_options.events = options.events;
+    st.lanes.push_back(self->spawn<caf::linked>(recharge, std::move(lane_options), time, store,
+                                                router_actor{self}, adapter->second));
   }
   st.options = std::move(options);
   return {
@@ -209,6 +260,33 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
             },
             [=](caf::error& error) mutable { promise.deliver(error); });
       return promise;
+    },
+    [=](cancel_atom, const std::string& id) -> caf::result<order> {
+      auto promise = self->make_response_promise<order>();
+      auto owner = self->state.owner.find(id);
+      if (owner == self->state.owner.end()) {
+        explain_refused_cancel(self, id, promise);
+        return promise;
+      }
+      auto lane = self->state.lanes[owner->second];
+      self->request(lane, std::chrono::seconds(10), release_atom::value, id)
+        .then(
+          [=](std::vector<order>& released) mutable {
+            if (released.empty()) {
+              explain_refused_cancel(self, id, promise);
+              return;
+            }
+            cancel_waiting(self, std::move(released.front()), lane, promise);
+          },
+          [=](caf::error& error) mutable { promise.deliver(error); });
+      return promise;
+    },
+    [=](caf::close_atom) {
+      for (auto& lane : self->state.lanes)
+        self->send(lane, caf::close_atom::value);
+    },
+    [=](recover_atom, std::vector<order>& in_flight) {
+      hand_in_flight(self, std::move(in_flight));
     },
     [=](recover_atom) {
       self->request(self->state.store, std::chrono::seconds(120), load_atom::value)

@@ -21,6 +21,8 @@ struct engine_options {
   std::map<std::string, provider_factory> adapters;
   /// Pause before loading again when the store cannot be read at start-up.
   milliseconds recover_retry{1000};
+  /// Where state changes are published for watching clients; may be null.
+  std::shared_ptr<event_feed> events;
 };
 
 /// Builds the adapters the configuration names (simulated providers; HTTP ones later).

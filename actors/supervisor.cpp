@@ -82,6 +82,10 @@ supervisor_options make_supervisor_options(const config& cfg, std::shared_ptr<co
   options.intake.deadline_limit_ms = cfg.deadline.limit_ms;
   options.intake.max_in_flight = cfg.store.max_pending_writes;
   options.intake.node_name = cfg.node.name;
+  options.intake.max_gathered = cfg.store.max_batch;
+  options.events = std::make_shared<event_feed>();
+  options.engine.events = options.events;
+  options.intake.events = options.events;
   return options;
 }
 
@@ -124,7 +128,10 @@ caf::behavior supervisor(self_pointer self, supervisor_options options,
     start_serving(self);
   });
   return {
-    [=](caf::get_atom) { return self->state.intake; },
+    [=](caf::get_atom) {
+      auto& st = self->state;
+      return node_handles{st.store, st.router, st.intake};
+    },
     [=](stats_atom) { return self->state.restart_count; },
   };
 }

@@ -2,6 +2,7 @@
 
 #include "actors/intake.hpp"
 #include "actors/router.hpp"
+#include "actors/watch_hub.hpp"
 #include "config/config.hpp"
 #include "domain/clock.hpp"
 #include "messages/interfaces.hpp"
@@ -11,10 +12,26 @@
 
 namespace topup {
 
+/// The node's current actors, as the gateway reaches them.
+struct node_handles {
+  store_actor store;
+  router_actor router;
+  intake_actor intake;
+};
+
+} // namespace topup
+
+// node_handles never leaves the process: it is exchanged between local actors only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(topup::node_handles)
+
+namespace topup {
+
 struct supervisor_options {
   store_config store;
   engine_options engine;
   intake_options intake;
+  /// Where state changes are published for watching clients; may be null.
+  std::shared_ptr<event_feed> events;
   /// Restart intensity: more than max_restarts within restart_window stops the node.
   size_t max_restarts = 5;
   milliseconds restart_window{10000};
@@ -45,7 +62,7 @@ struct supervisor_state {
 /// its state from the store; more than max_restarts failures within restart_window stop the
 /// supervisor with an error, and the node exits non-zero.
 ///
-/// `(get_atom)` answers the current intake handle; `(stats_atom)` the number of restarts.
+/// `(get_atom)` answers the current node_handles; `(stats_atom)` the number of restarts.
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor_options options,
                          std::shared_ptr<const clock> time);
 

@@ -115,7 +115,7 @@ provider_lane::work provider_lane::take_work(mono_time now, int64_t now_ms) {
     next.expired.push_back(std::move(late.value));
   while (!retry_deadlines_.empty() && retry_deadlines_.begin()->first <= latest_deadline)
     next.expired.push_back(take_retry(retry_index_.find(retry_deadlines_.begin()->second)));
-  while (!queue_.empty() && can_start(now)) {
+  while (!calls_stopped_ && !queue_.empty() && can_start(now)) {
     bool half_open = breaker_.current(now) == circuit_breaker::state::half_open;
     if (!breaker_.allow(now))
       break;
@@ -172,7 +172,7 @@ std::optional<mono_time> provider_lane::next_wakeup(mono_time now) const {
   auto breaker = breaker_.current(now);
   if (slot_free && has_due_query)
     consider(now + tokens_.wait_time(now));
-  if (slot_free && !queue_.empty()) {
+  if (slot_free && !queue_.empty() && !calls_stopped_) {
     if (breaker == circuit_breaker::state::open)
       consider(breaker_.reopens_at());
     else if (breaker_.would_allow(now))

@@ -23,7 +23,10 @@ struct lane_settings {
   milliseconds query_interval{1000};
   milliseconds retry_base{200};
   milliseconds retry_cap{5000};
-  uint32_t breaker_threshold = 5;
+  /// Failures in a row that open the breaker. High enough that a provider failing a quarter
+  /// of its calls (the W2 workload) never trips it by chance (0.25^20 ~ 1e-12), while one
+  /// that fails every call (an outage) trips it within milliseconds.
+  uint32_t breaker_threshold = 20;
   milliseconds breaker_open_for{2000};
 };
 
@@ -66,6 +69,10 @@ public:
     std::vector<order> calls;    ///< start an attempt now (token and slot taken)
     std::vector<order> expired;  ///< no attempt can finish before their deadline any more
   };
+
+  /// From now on take_work() starts no new calls (the node is stopping); status queries
+  /// and expiries go on.
+  void stop_calls() { calls_stopped_ = true; }
 
   /// Everything that can start now. `now_ms` is wall time, compared with stored deadlines:
   /// an attempt must be able to time out before its order's deadline.
@@ -110,7 +117,8 @@ private:
   timed_orders queries_;
   std::unordered_map<std::string, timed_orders::iterator> query_index_;
   size_t in_flight_ = 0;
-  bool probe_out_ = false;  ///< the half-open breaker's probe is one of the calls in flight
+  bool probe_out_ = false;
+  bool calls_stopped_ = false;  ///< the half-open breaker's probe is one of the calls in flight
   /// Wall ms minus steady ms, learnt at each take_work(): orders carry wall-clock deadlines.
   std::optional<int64_t> wall_minus_steady_ms_;
   std::mt19937_64 random_;

@@ -21,6 +21,10 @@ using store_actor = caf::typed_actor<
   caf::replies_to<find_ref_atom, std::string>::with<order>,
   // Every order not yet final, in one bulk read (start-up recovery).
   caf::replies_to<load_atom>::with<std::vector<order>>,
+  // The newest orders matching a filter.
+  caf::replies_to<list_atom, order_filter>::with<std::vector<order>>,
+  // Orders by status.
+  caf::replies_to<stats_atom, list_atom>::with<std::vector<status_count>>,
   caf::replies_to<stats_atom>::with<store_stats>,
   // Internal (sent to itself): commit the writes gathered since the last commit.
   caf::reacts_to<commit_atom>>;
@@ -50,6 +54,8 @@ using recharge_actor = caf::typed_actor<
   // These orders reached their deadline: close those still waiting.
   caf::reacts_to<expire_atom, std::vector<std::string>>,
   caf::replies_to<stats_atom>::with<provider_stats>,
+  // The node is stopping: start no new calls, let running ones finish.
+  caf::reacts_to<caf::close_atom>,
   // Internal timers: serve the queue; report load to the router.
   caf::reacts_to<pump_atom, uint64_t>,
   caf::reacts_to<report_atom>>;
@@ -75,6 +81,13 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<expire_atom, std::vector<std::string>>,
   // Every provider's counters.
   caf::replies_to<stats_atom>::with<std::vector<provider_stats>>,
+  // Cancels an order still waiting for its first call; error illegal_transition otherwise.
+  caf::replies_to<cancel_atom, std::string>::with<order>,
+  // The node is stopping: every recharge actor starts no new calls.
+  caf::reacts_to<caf::close_atom>,
+  // From a recharge actor that found an order in flight from an earlier incarnation of the
+  // engine: each goes to the lane of its attempt's provider, which queries it first.
+  caf::reacts_to<recover_atom, std::vector<order>>,
   // From the supervisor, once intake dispatches here: load unfinished orders from the store
   // and serve them (start-up and after a restart).
   caf::reacts_to<recover_atom>>;
@@ -88,6 +101,36 @@ using intake_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<intake_stats>,
   // From the supervisor after a restart: the store and router to use from now on. The reply
   // tells the supervisor that later dispatches go to the new router.
-  caf::replies_to<caf::update_atom, store_actor, order_sink_actor>::with<bool>>;
+  caf::replies_to<caf::update_atom, store_actor, order_sink_actor>::with<bool>,
+  // Internal (sent to itself): write the orders gathered since the last flush in one insert.
+  caf::reacts_to<caf::flush_atom>>;
+
+} // namespace topup
+
+namespace topup {
+
+/// Watch subscriptions: engine actors notify it of every state change; it forwards each to
+/// the clients watching that order (or all orders) until they unwatch or go down.
+using watch_hub_actor = caf::typed_actor<
+  caf::reacts_to<notify_atom, std::vector<order_update>>,
+  // Subscribes a client actor to one order id, or to all orders with an empty id.
+  caf::replies_to<watch_atom, caf::actor, std::string>::with<bool>,
+  caf::reacts_to<unwatch_atom, caf::actor>>;
+
+/// The node's published entry actor: the whole remote protocol of topup. Clients connect
+/// with remote_actor<gateway_actor>, which checks this interface, then say hello.
+using gateway_actor = caf::typed_actor<
+  // Protocol versions: the client's in, the node's and its name out.
+  caf::replies_to<hello_atom, uint32_t>::with<uint32_t, std::string>,
+  caf::replies_to<submit_atom, order_request>::with<order>,
+  caf::replies_to<submit_atom, std::vector<order_request>>::with<std::vector<submit_result>>,
+  caf::replies_to<caf::get_atom, std::string>::with<order>,
+  caf::replies_to<find_ref_atom, std::string>::with<order>,
+  caf::replies_to<list_atom, order_filter>::with<std::vector<order>>,
+  caf::replies_to<stats_atom>::with<node_stats>,
+  caf::replies_to<cancel_atom, std::string>::with<order>,
+  // The subscriber receives (event_atom, order_update) for each change.
+  caf::replies_to<watch_atom, caf::actor, std::string>::with<bool>,
+  caf::reacts_to<unwatch_atom, caf::actor>>;
 
 } // namespace topup

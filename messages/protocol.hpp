@@ -99,6 +99,26 @@ struct query_reply {
   std::string detail;
 };
 
+/// What `list` returns: the most recent orders matching every non-empty field.
+struct order_filter {
+  std::string status;    ///< e.g. "failed"; empty: any
+  std::string carrier;
+  std::string provider;
+  int64_t since_ms = 0;  ///< accepted at or after
+  uint32_t limit = 100;  ///< at most this many, newest first (capped at 10,000)
+};
+
+/// One state change of one order, as watchers receive it.
+struct order_update {
+  order snapshot;     ///< the order after the change
+  std::string event;  ///< "accept", or the order_event name ("succeed", "expire", ...)
+};
+
+struct status_count {
+  std::string status;
+  uint64_t count = 0;
+};
+
 /// A recharge actor's periodic account of its load, for routing.
 struct provider_report {
   std::string provider;
@@ -125,11 +145,44 @@ struct provider_stats {
   std::string breaker;
 };
 
+/// Everything `stats` reports about a node.
+struct node_stats {
+  std::string node;
+  uint32_t protocol = 0;
+  uint64_t restarts = 0;  ///< actor restarts by the supervisor since start
+  intake_stats intake;
+  store_stats store;
+  std::vector<status_count> orders;  ///< orders in the store by status
+  std::vector<provider_stats> providers;
+};
+
 /// An order the deadline actor reminds about.
 struct deadline_entry {
   std::string order_id;
   int64_t deadline_ms = 0;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_filter& x) {
+  return f(caf::meta::type_name("order_filter"), x.status, x.carrier, x.provider, x.since_ms,
+           x.limit);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_update& x) {
+  return f(caf::meta::type_name("order_update"), x.snapshot, x.event);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_count& x) {
+  return f(caf::meta::type_name("status_count"), x.status, x.count);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, node_stats& x) {
+  return f(caf::meta::type_name("node_stats"), x.node, x.protocol, x.restarts, x.intake, x.store,
+           x.orders, x.providers);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_report& x) {
@@ -215,6 +268,15 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::store_stats))
   CAF_ADD_TYPE_ID(topup, (topup::intake_stats))
   CAF_ADD_TYPE_ID(topup, (topup::transition))
+  // Vectors that travel as message elements need their own ids, or a remote peer sees an
+  // invalid type and refuses the gateway's interface.
+  CAF_ADD_TYPE_ID(topup, (std::vector<topup::order_request>))
+  CAF_ADD_TYPE_ID(topup, (std::vector<topup::order>))
+  CAF_ADD_TYPE_ID(topup, (std::vector<topup::submit_result>))
+  CAF_ADD_TYPE_ID(topup, (topup::order_filter))
+  CAF_ADD_TYPE_ID(topup, (topup::order_update))
+  CAF_ADD_TYPE_ID(topup, (topup::status_count))
+  CAF_ADD_TYPE_ID(topup, (topup::node_stats))
   CAF_ADD_TYPE_ID(topup, (topup::provider_report))
   CAF_ADD_TYPE_ID(topup, (topup::provider_stats))
   CAF_ADD_TYPE_ID(topup, (topup::deadline_entry))
@@ -222,8 +284,17 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::recharge_reply))
   CAF_ADD_TYPE_ID(topup, (topup::query_reply))
 
-  // client -> intake
+  // client -> node (the gateway)
+  CAF_ADD_ATOM(topup, topup, hello_atom, "hello")
   CAF_ADD_ATOM(topup, topup, submit_atom, "submit")
+  CAF_ADD_ATOM(topup, topup, list_atom, "list")
+  CAF_ADD_ATOM(topup, topup, cancel_atom, "cancel")
+  CAF_ADD_ATOM(topup, topup, watch_atom, "watch")
+  CAF_ADD_ATOM(topup, topup, unwatch_atom, "unwatch")
+  // node -> watching client: an order changed
+  CAF_ADD_ATOM(topup, topup, event_atom, "event")
+  // engine actors -> watch hub
+  CAF_ADD_ATOM(topup, topup, notify_atom, "notify")
   // intake -> store
   CAF_ADD_ATOM(topup, topup, insert_atom, "insert")
   CAF_ADD_ATOM(topup, topup, find_ref_atom, "findref")

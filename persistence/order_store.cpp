@@ -56,6 +56,19 @@ order order_from(const soci::row& row) {
   return o;
 }
 
+/// An integer column of an expression (COUNT(*)), whose type SOCI reports differently per
+/// backend.
+long long integer_at(const soci::row& row, std::size_t column) {
+  switch (row.get_properties(column).get_data_type()) {
+    case soci::dt_integer: return row.get<int>(column);
+    case soci::dt_long_long: return row.get<long long>(column);
+    case soci::dt_unsigned_long_long:
+      return static_cast<long long>(row.get<unsigned long long>(column));
+    case soci::dt_double: return static_cast<long long>(row.get<double>(column));
+    default: return std::stoll(row.get<std::string>(column));
+  }
+}
+
 /// Runs a database operation, turning SOCI's exceptions into log-safe store_errors.
 template <class F>
 auto guarded(const char* what, F&& operation) -> decltype(operation()) {
@@ -249,6 +262,40 @@ std::vector<order> order_store::load_unfinished() {
     for (const auto& row : rows)
       orders.push_back(order_from(row));
     return orders;
+  });
+}
+
+std::vector<order> order_store::list(const order_filter& filter) {
+  return guarded("listing orders", [&] {
+    // Every condition is always present and disabled by an empty value, so there is one
+    // statement text whatever the filter (no SQL assembled from input).
+    std::string status = filter.status, carrier = filter.carrier, provider = filter.provider;
+    long long since = filter.since_ms;
+    int limit = static_cast<int>(std::min<uint32_t>(std::max<uint32_t>(filter.limit, 1), 10000));
+    std::vector<order> orders;
+    soci::rowset<soci::row> rows =
+      (session_->prepare << "SELECT " << order_columns
+                         << " FROM orders WHERE (:status = '' OR status = :status)"
+                            " AND (:carrier = '' OR carrier = :carrier)"
+                            " AND (:provider = '' OR provider = :provider)"
+                            " AND accepted_at_ms >= :since"
+                            " ORDER BY accepted_at_ms DESC, id DESC LIMIT :limit",
+       soci::use(status, "status"), soci::use(carrier, "carrier"),
+       soci::use(provider, "provider"), soci::use(since, "since"), soci::use(limit, "limit"));
+    for (const auto& row : rows)
+      orders.push_back(order_from(row));
+    return orders;
+  });
+}
+
+std::vector<status_count> order_store::count_by_status() {
+  return guarded("counting orders by status", [&] {
+    std::vector<status_count> counts;
+    soci::rowset<soci::row> rows =
+      (session_->prepare << "SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status");
+    for (const auto& row : rows)
+      counts.push_back({row.get<std::string>(0), static_cast<uint64_t>(integer_at(row, 1))});
+    return counts;
   });
 }
 

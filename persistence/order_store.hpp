@@ -52,6 +52,12 @@ public:
 
   uint64_t count_orders();
 
+  /// The newest orders (by acceptance) matching every non-empty field of the filter.
+  std::vector<order> list(const order_filter& filter);
+
+  /// How many orders are in each status.
+  std::vector<status_count> count_by_status();
+
 private:
   struct statements;
   void begin();

@@ -24,38 +24,42 @@ std::string describe_target(const store_config& cfg) {
   return "postgresql";
 }
 
-namespace {
-
-std::unique_ptr<soci::session> open_sqlite(const store_config& cfg) {
-  auto synchronous = cfg.synchronous == sqlite_synchronous::full ? "full" : "normal";
-  auto session = std::make_unique<soci::session>(
-    soci::sqlite3, "db=\"" + cfg.sqlite_path + "\" timeout=" + std::to_string(cfg.busy_timeout_s)
-                     + " synchronous=" + synchronous);
-  std::string mode;
-  *session << "PRAGMA journal_mode=WAL", soci::into(mode);
-  if (mode != "wal")
-    throw store_error("sqlite: cannot switch " + cfg.sqlite_path + " to WAL (journal mode "
-                      + mode + ")");
-  *session << "PRAGMA foreign_keys=ON";
-  return session;
+std::unique_ptr<soci::session> open_sqlite_wal(const std::string& path,
+                                               const std::string& synchronous,
+                                               int busy_timeout_s) {
+  bool in_memory = path == ":memory:";
+  auto open_once = [&] {
+    auto session = std::make_unique<soci::session>(
+      soci::sqlite3, "db=\"" + path + "\" timeout=" + std::to_string(busy_timeout_s)
+                       + " synchronous=" + synchronous);
+    std::string mode;
+    *session << "PRAGMA journal_mode=WAL", soci::into(mode);
+    // An in-memory database has no WAL; it answers "memory" and needs none.
+    if (mode != "wal" && !in_memory)
+      throw store_error("sqlite: cannot switch " + path + " to WAL (journal mode " + mode + ")");
+    return session;
+  };
+  // A connection setting up the file while another one holds it (creating it, or a
+  // process that is just dying) sees "database is locked" before the busy timeout applies.
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return open_once();
+    } catch (const soci::sqlite3_soci_error& error) {
+      if (error.result() != 5 /* SQLITE_BUSY */ || attempt >= 40)
+        throw;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
 }
-
-} // namespace
 
 std::unique_ptr<soci::session> open_session(const store_config& cfg) {
   try {
     if (cfg.backend == store_config::backend_kind::sqlite) {
-      // Two connections creating a new file at once can see "database is locked" while
-      // setting it up, before the busy timeout applies: try again for a while.
-      for (int attempt = 1;; ++attempt) {
-        try {
-          return open_sqlite(cfg);
-        } catch (const soci::sqlite3_soci_error& error) {
-          if (error.result() != 5 /* SQLITE_BUSY */ || attempt >= 20)
-            throw;
-          std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        }
-      }
+      auto session = open_sqlite_wal(
+        cfg.sqlite_path, cfg.synchronous == sqlite_synchronous::full ? "full" : "normal",
+        cfg.busy_timeout_s);
+      *session << "PRAGMA foreign_keys=ON";
+      return session;
     }
     return std::make_unique<soci::session>(soci::postgresql, cfg.postgresql_connection);
   } catch (const store_error&) {

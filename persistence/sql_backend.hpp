@@ -25,6 +25,13 @@ public:
 /// a busy timeout. Throws store_error.
 std::unique_ptr<soci::session> open_session(const store_config& cfg);
 
+/// Opens an SQLite file (or ":memory:") in WAL mode with the given synchronous level and
+/// busy timeout, trying again for a while when another connection holds it. Throws
+/// soci::soci_error or store_error.
+std::unique_ptr<soci::session> open_sqlite_wal(const std::string& path,
+                                               const std::string& synchronous,
+                                               int busy_timeout_s);
+
 /// A log-safe description of an exception thrown by SOCI.
 std::string describe_database_error(const std::exception& error);
 

@@ -182,6 +182,18 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
         return std::move(loaded.error());
       return std::move(*loaded);
     },
+    [=](list_atom, const order_filter& filter) -> caf::result<std::vector<order>> {
+      auto listed = read_or_unavailable(self, [&] { return self->state.db->list(filter); });
+      if (!listed)
+        return std::move(listed.error());
+      return std::move(*listed);
+    },
+    [=](stats_atom, list_atom) -> caf::result<std::vector<status_count>> {
+      auto counts = read_or_unavailable(self, [&] { return self->state.db->count_by_status(); });
+      if (!counts)
+        return std::move(counts.error());
+      return std::move(*counts);
+    },
     [=](stats_atom) { return self->state.stats; },
   };
 }

@@ -26,16 +26,7 @@ auto guarded(const std::string& what, F&& operation) -> decltype(operation()) {
 }
 
 std::unique_ptr<soci::session> open_sqlite(const std::string& path, int busy_timeout_s) {
-  bool in_memory = path.empty();
-  auto db = in_memory ? std::string{":memory:"} : "\"" + path + "\"";
-  auto session = std::make_unique<soci::session>(
-    soci::sqlite3,
-    "db=" + db + " timeout=" + std::to_string(busy_timeout_s) + " synchronous=normal");
-  std::string mode;
-  *session << "PRAGMA journal_mode=WAL", soci::into(mode);
-  // An in-memory database has no WAL; it answers "memory" and needs none.
-  if (!in_memory && mode != "wal")
-    throw ledger_error("ledger: cannot switch " + path + " to WAL (journal mode " + mode + ")");
+  auto session = open_sqlite_wal(path.empty() ? ":memory:" : path, "normal", busy_timeout_s);
   // No unique constraint, on purpose: see the class comment.
   *session << "CREATE TABLE IF NOT EXISTS recharges ("
               " request_id TEXT NOT NULL, order_id TEXT NOT NULL, provider TEXT NOT NULL,"

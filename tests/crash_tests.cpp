@@ -6,25 +6,16 @@
 #include <boost/test/unit_test.hpp>
 
 #include "persistence/order_store.hpp"
+#include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
 
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
-#include <fcntl.h>
-#include <poll.h>
 #include <set>
-#include <signal.h>
-#include <spawn.h>
 #include <string>
-#include <sys/wait.h>
-#include <unistd.h>
 #include <vector>
-
-extern char** environ;
 
 using namespace topup;
 using namespace topup::testing;
@@ -35,129 +26,6 @@ using steady = std::chrono::steady_clock;
 
 /// Every wait on the child ends by then: a hung child fails the test instead of ctest's timeout.
 constexpr auto wait_limit = std::chrono::seconds(60);
-
-std::string errno_text(const char* what) {
-  return std::string{what} + ": " + std::strerror(errno);
-}
-
-/// A running intake_crash_child whose stdout is a pipe to us. The destructor kills and reaps
-/// it, so a failed assertion never leaves a process writing into a removed directory.
-class child_process {
-public:
-  explicit child_process(std::vector<std::string> args) {
-    int ends[2];
-    if (::pipe2(ends, O_CLOEXEC) != 0)
-      throw std::runtime_error(errno_text("pipe2"));
-    read_fd_ = ends[0];
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    // dup2 clears close-on-exec on the copy, so only fd 1 reaches the child.
-    posix_spawn_file_actions_adddup2(&actions, ends[1], STDOUT_FILENO);
-    std::vector<char*> argv;
-    for (auto& arg : args)
-      argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    auto failed = posix_spawn(&pid_, argv[0], &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    // Our copy of the write end must go, or the pipe never reports EOF after the kill.
-    ::close(ends[1]);
-    if (failed != 0) {
-      ::close(read_fd_);
-      throw std::runtime_error("cannot start " + args[0] + ": " + std::strerror(failed));
-    }
-  }
-
-  ~child_process() {
-    kill_and_reap();
-    ::close(read_fd_);
-  }
-
-  child_process(const child_process&) = delete;
-  child_process& operator=(const child_process&) = delete;
-
-  int stdout_fd() const { return read_fd_; }
-
-  /// SIGKILL unless already reaped, then waits for it; returns how it ended, for messages.
-  std::string kill_and_reap() {
-    if (pid_ <= 0)
-      return ended_;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
-    }
-    pid_ = -1;
-    if (WIFSIGNALED(status))
-      ended_ = "killed by signal " + std::to_string(WTERMSIG(status));
-    else
-      ended_ = "exited with status " + std::to_string(WEXITSTATUS(status));
-    return ended_;
-  }
-
-private:
-  pid_t pid_ = -1;
-  int read_fd_ = -1;
-  std::string ended_;
-};
-
-/// Collects the complete lines arriving on a file descriptor; a trailing partial line is not
-/// a line (its write did not finish, so it reports nothing).
-class line_reader {
-public:
-  explicit line_reader(int fd) : fd_(fd) {}
-
-  /// Reads until `count` lines have arrived in total, end of file or `deadline`, whichever
-  /// comes first. True when the count was reached.
-  bool read_until(size_t count, steady::time_point deadline) {
-    char buffer[65536];
-    while (lines_.size() < count && !at_end_) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
-      if (left.count() <= 0)
-        return false;
-      pollfd readable{fd_, POLLIN, 0};
-      auto ready = ::poll(&readable, 1, static_cast<int>(left.count()));
-      if (ready < 0 && errno == EINTR)
-        continue;
-      if (ready < 0)
-        throw std::runtime_error(errno_text("poll"));
-      if (ready == 0)
-        return false;
-      auto got = ::read(fd_, buffer, sizeof buffer);
-      if (got < 0 && errno == EINTR)
-        continue;
-      if (got < 0)
-        throw std::runtime_error(errno_text("read"));
-      if (got == 0)
-        at_end_ = true;
-      split(buffer, static_cast<size_t>(got));
-    }
-    return lines_.size() >= count;
-  }
-
-  /// Reads what a dead writer left in the pipe. True when end of file came before `deadline`.
-  bool read_to_end(steady::time_point deadline) {
-    read_until(static_cast<size_t>(-1), deadline);
-    return at_end_;
-  }
-
-  const std::vector<std::string>& lines() const { return lines_; }
-
-private:
-  void split(const char* data, size_t size) {
-    partial_.append(data, size);
-    size_t start = 0;
-    for (auto end = partial_.find('\n'); end != std::string::npos;
-         end = partial_.find('\n', start)) {
-      lines_.push_back(partial_.substr(start, end - start));
-      start = end + 1;
-    }
-    partial_.erase(0, start);
-  }
-
-  int fd_;
-  bool at_end_ = false;
-  std::string partial_;
-  std::vector<std::string> lines_;
-};
 
 struct acknowledgement {
   std::string id;

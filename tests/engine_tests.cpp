@@ -110,7 +110,7 @@ struct engine_fixture : actor_fixture {
 
   void refresh_intake() {
     self->request(node, 5s, caf::get_atom::value)
-      .receive([&](intake_actor& handle) { intake = handle; },
+      .receive([&](node_handles& handles) { intake = handles.intake; },
                [](caf::error& e) { BOOST_FAIL(describe(e)); });
   }
 
@@ -192,8 +192,10 @@ void check_guarantees(engine_fixture& f, const std::map<std::string, final_state
     auto found = all.find(id);
     BOOST_REQUIRE_MESSAGE(found != all.end(), "acknowledged order " << id << " is lost");
     const auto& o = found->second;
-    if (o.status != "succeeded" && o.status != "failed")
+    if (o.status != "succeeded" && o.status != "failed") {
       ++not_final;
+      BOOST_TEST_MESSAGE("not final: " << id << " " << o.status);
+    }
     if (o.updated_at_ms > o.deadline_ms + grace_ms)
       ++late;
     auto times = recharged.count(id) ? recharged.at(id) : 0;

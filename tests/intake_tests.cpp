@@ -10,6 +10,7 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <mutex>
 #include <set>
 
 using namespace topup;
@@ -25,6 +26,30 @@ order_sink_actor::behavior_type collector(order_sink_actor::pointer, caf::actor 
   }};
 }
 
+/// The sizes of the insert requests a store received.
+struct insert_log {
+  std::mutex mutex;
+  std::vector<size_t> sizes;
+
+  std::vector<size_t> snapshot() {
+    std::lock_guard<std::mutex> guard{mutex};
+    return sizes;
+  }
+};
+
+/// Stands in front of the real store and logs each insert request, so a test sees how many
+/// store requests intake's orders took. Intake sends the store nothing else.
+caf::behavior logging_store(caf::event_based_actor* self, store_actor real,
+                            std::shared_ptr<insert_log> log) {
+  return {[=](insert_atom atom, std::vector<order>& orders) {
+    {
+      std::lock_guard<std::mutex> guard{log->mutex};
+      log->sizes.push_back(orders.size());
+    }
+    return self->delegate(real, atom, std::move(orders));
+  }};
+}
+
 struct intake_fixture : actor_fixture {
   temp_dir dir;
   store_config store_cfg = sqlite_store(dir);
@@ -32,16 +57,18 @@ struct intake_fixture : actor_fixture {
   store_actor store;
   order_sink_actor sink;
   intake_actor intake;
+  std::vector<caf::actor> proxies;  ///< stand-ins in front of the store, see log_inserts
 
   intake_fixture() { start(); }
 
   ~intake_fixture() { stop(); }
 
-  void start(size_t max_in_flight = 200000) {
+  void start(size_t max_in_flight = 200000, size_t max_gathered = 2000) {
     intake_options options;
     options.rules = workload_rules();
     options.deadline_limit_ms = 180000;
     options.max_in_flight = max_in_flight;
+    options.max_gathered = max_gathered;
     options.node_name = "test";
     store = spawn_store(system, store_cfg, clock);
     wait_until_opened(self, store);
@@ -50,11 +77,27 @@ struct intake_fixture : actor_fixture {
   }
 
   void stop() {
-    for (auto handle : {caf::actor_cast<caf::actor>(intake), caf::actor_cast<caf::actor>(sink),
-                        caf::actor_cast<caf::actor>(store)}) {
+    std::vector<caf::actor> actors{caf::actor_cast<caf::actor>(intake)};
+    actors.insert(actors.end(), proxies.begin(), proxies.end());
+    proxies.clear();
+    actors.push_back(caf::actor_cast<caf::actor>(sink));
+    actors.push_back(caf::actor_cast<caf::actor>(store));
+    for (const auto& handle : actors) {
       self->send_exit(handle, caf::exit_reason::user_shutdown);
       self->wait_for(handle);
     }
+  }
+
+  /// Points intake at a store that logs its insert requests (stopped with the fixture's own).
+  std::shared_ptr<insert_log> log_inserts() {
+    auto log = std::make_shared<insert_log>();
+    auto proxy = system.spawn(logging_store, store, log);
+    proxies.push_back(proxy);
+    bool swapped = false;
+    self->request(intake, 10s, caf::update_atom::value, caf::actor_cast<store_actor>(proxy), sink)
+      .receive([&](bool ok) { swapped = ok; }, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+    BOOST_REQUIRE(swapped);
+    return log;
   }
 
   caf::expected<order> submit(const order_request& request) {
@@ -70,6 +113,14 @@ struct intake_fixture : actor_fixture {
     auto f = as_failure(result.error());
     BOOST_REQUIRE_MESSAGE(f, error_text(result));
     return f->code;
+  }
+
+  uint64_t store_commits() {
+    uint64_t commits = 0;
+    self->request(store, 10s, stats_atom::value)
+      .receive([&](store_stats& stats) { commits = stats.commits; },
+               [](caf::error& e) { BOOST_FAIL(describe(e)); });
+    return commits;
   }
 
   long long rows() {
@@ -209,6 +260,140 @@ BOOST_AUTO_TEST_CASE(acknowledged_orders_are_in_the_file_after_teardown) {
   BOOST_TEST(reopened.count_orders() == acknowledged.size());
 }
 
+BOOST_AUTO_TEST_CASE(concurrent_single_orders_share_store_requests_and_get_their_own_answers) {
+  auto log = log_inserts();
+  auto commits_before = store_commits();
+  constexpr size_t count = 2000;
+  std::vector<decltype(self->request(intake, 10s, submit_atom::value, order_request{}))> answers;
+  for (size_t i = 0; i < count; ++i)
+    answers.push_back(
+      self->request(intake, 10s, submit_atom::value, valid_request("c-" + std::to_string(i), i)));
+  std::set<std::string> ids;
+  for (size_t i = 0; i < count; ++i)
+    answers[i].receive(
+      [&](order& o) {
+        BOOST_TEST(o.client_ref == "c-" + std::to_string(i));
+        BOOST_TEST(o.phone == valid_request("", i).phone);
+        ids.insert(o.id);
+      },
+      [&](caf::error& e) { BOOST_FAIL("c-" << i << ": " << describe(e)); });
+  BOOST_TEST(ids.size() == count);
+  BOOST_TEST(dispatched(count).size() == count);
+  auto inserts = log->snapshot();
+  size_t logged = 0;
+  for (auto size : inserts)
+    logged += size;
+  BOOST_TEST(logged == count);
+  // One request per order would be 2000; submits that meet in intake's mailbox share one
+  // (a handful in practice; the bound leaves room for a slow machine).
+  BOOST_TEST(inserts.size() * 10 < count, inserts.size() << " store requests");
+  BOOST_TEST((store_commits() - commits_before) * 10 < count);
+  BOOST_TEST(rows() == static_cast<long long>(count));
+}
+
+BOOST_AUTO_TEST_CASE(batches_and_singles_in_one_burst_are_each_answered_in_place) {
+  using batch_results = std::vector<submit_result>;
+  auto single = [&](const order_request& request) {
+    return self->request(intake, 10s, submit_atom::value, request);
+  };
+  auto batch = [&](std::vector<order_request> requests) {
+    return self->request(intake, 10s, submit_atom::value, std::move(requests));
+  };
+  // Sent before any answer, so they share inserts; every answer must still be its own.
+  auto first = single(valid_request("i-1", 1));
+  auto mixed = batch({valid_request("i-2", 2), valid_request("i-1", 1), {"i-x", "123", 1000},
+                      valid_request("i-3", 3)});
+  auto conflicting = single(valid_request("i-3", 3, 2000));
+  auto invalid = single({"i-y", "13800138000", 1234});
+  auto later = batch({valid_request("i-4", 4), valid_request("i-2", 2)});
+
+  order first_order;
+  first.receive([&](order& o) { first_order = o; }, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  batch_results mixed_results;
+  mixed.receive([&](batch_results& r) { mixed_results = std::move(r); },
+                [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  conflicting.receive([](order&) { BOOST_FAIL("a conflicting reference was accepted"); },
+                      [](caf::error& e) {
+                        BOOST_TEST((as_failure(e)->code == errc::duplicate_reference));
+                      });
+  invalid.receive([](order&) { BOOST_FAIL("an invalid amount was accepted"); },
+                  [](caf::error& e) {
+                    BOOST_TEST((as_failure(e)->code == errc::unsupported_amount));
+                  });
+  batch_results later_results;
+  later.receive([&](batch_results& r) { later_results = std::move(r); },
+                [](caf::error& e) { BOOST_FAIL(describe(e)); });
+
+  BOOST_TEST(first_order.client_ref == "i-1");
+  BOOST_REQUIRE_EQUAL(mixed_results.size(), 4u);
+  BOOST_TEST(!mixed_results[0].error);
+  BOOST_TEST(mixed_results[0].accepted.client_ref == "i-2");
+  BOOST_TEST(!mixed_results[0].existing);
+  BOOST_TEST(!mixed_results[1].error);
+  BOOST_TEST(mixed_results[1].existing);
+  BOOST_TEST(mixed_results[1].accepted.id == first_order.id);
+  BOOST_TEST((as_failure(mixed_results[2].error)->code == errc::invalid_phone));
+  BOOST_TEST(!mixed_results[3].error);
+  BOOST_TEST(mixed_results[3].accepted.client_ref == "i-3");
+  BOOST_REQUIRE_EQUAL(later_results.size(), 2u);
+  BOOST_TEST(!later_results[0].error);
+  BOOST_TEST(later_results[0].accepted.client_ref == "i-4");
+  BOOST_TEST(later_results[1].existing);
+  BOOST_TEST(later_results[1].accepted.id == mixed_results[0].accepted.id);
+  BOOST_TEST(rows() == 4);
+
+  std::set<std::string> handed_on;
+  for (const auto& o : dispatched(4))
+    handed_on.insert(o.id);
+  BOOST_TEST(handed_on == (std::set<std::string>{first_order.id, mixed_results[0].accepted.id,
+                                                 mixed_results[3].accepted.id,
+                                                 later_results[0].accepted.id}));
+  BOOST_TEST(nothing_dispatched_within(300ms));  // resubmissions are not handed on again
+}
+
+BOOST_AUTO_TEST_CASE(no_store_request_carries_more_than_max_gathered_single_orders) {
+  stop();
+  start(/*max_in_flight=*/200000, /*max_gathered=*/3);
+  auto log = log_inserts();
+  constexpr int count = 20;
+  for (int i = 0; i < count; ++i)
+    self->send(intake, submit_atom::value, valid_request("g-" + std::to_string(i), 1));
+  int answers = 0;
+  self->receive_for(answers, count)([](order&) {},
+                                    [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  auto inserts = log->snapshot();
+  size_t logged = 0;
+  for (auto size : inserts) {
+    BOOST_TEST(size <= 3u);
+    logged += size;
+  }
+  BOOST_TEST(logged == static_cast<size_t>(count));
+}
+
+BOOST_AUTO_TEST_CASE(intake_writes_to_the_store_and_sink_it_was_last_given) {
+  temp_dir other_dir;
+  auto other_store = spawn_store(system, sqlite_store(other_dir), clock);
+  wait_until_opened(self, other_store);
+  auto other_sink = system.spawn(collector, caf::actor{self});
+  self->send_exit(sink, caf::exit_reason::user_shutdown);  // only the new sink may report
+  self->wait_for(sink);
+  bool swapped = false;
+  self->request(intake, 10s, caf::update_atom::value, other_store, other_sink)
+    .receive([&](bool ok) { swapped = ok; }, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  BOOST_REQUIRE(swapped);
+  auto accepted = submit(valid_request("u-1", 1));
+  BOOST_REQUIRE_MESSAGE(accepted, error_text(accepted));
+  BOOST_TEST(dispatched(1).size() == 1u);
+  BOOST_TEST(rows() == 0);
+  for (auto handle : {caf::actor_cast<caf::actor>(other_sink),
+                      caf::actor_cast<caf::actor>(other_store)}) {
+    self->send_exit(handle, caf::exit_reason::user_shutdown);
+    self->wait_for(handle);
+  }
+  order_store other{sqlite_store(other_dir)};
+  BOOST_TEST(other.find_by_id(accepted->id).has_value());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(intake_back_pressure, intake_fixture)
@@ -231,11 +416,61 @@ BOOST_AUTO_TEST_CASE(a_locked_store_gives_overloaded_then_unavailable_then_recov
   BOOST_TEST(rows() == 1);
 }
 
+BOOST_AUTO_TEST_CASE(orders_waiting_to_be_gathered_count_as_in_flight) {
+  stop();
+  store_cfg.busy_timeout_s = 30;  // the lock below must not time the orders out
+  start(/*max_in_flight=*/10);
+  soci::session blocker{soci::sqlite3, "db=" + store_cfg.sqlite_path + " timeout=5"};
+  blocker << "BEGIN EXCLUSIVE";
+  // One burst: the first ten fill intake's slots before any of them reaches the store.
+  for (int i = 0; i < 30; ++i)
+    self->send(intake, submit_atom::value, valid_request("o-" + std::to_string(i), 1));
+  std::vector<order_request> batch{valid_request("o-b1", 2), valid_request("o-b2", 3)};
+  self->send(intake, submit_atom::value, batch);
+  int overloaded = 0;
+  int answers = 0;
+  self->receive_for(answers, 21)(
+    [](order&) { BOOST_FAIL("a locked store cannot acknowledge"); },
+    [&](caf::error& e) {
+      BOOST_TEST((as_failure(e)->code == errc::overloaded));
+      overloaded++;
+    },
+    [&](std::vector<submit_result>& results) {
+      BOOST_REQUIRE_EQUAL(results.size(), 2u);
+      for (const auto& result : results)
+        BOOST_TEST((as_failure(result.error)->code == errc::overloaded));
+    });
+  BOOST_TEST(overloaded == 20);
+  blocker << "ROLLBACK";
+  std::set<std::string> refs;
+  answers = 0;
+  self->receive_for(answers, 10)([&](order& o) { refs.insert(o.client_ref); },
+                                 [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  BOOST_TEST(refs.size() == 10u);
+  BOOST_TEST(refs.count("o-0") == 1u);
+  BOOST_TEST(refs.count("o-9") == 1u);
+  BOOST_TEST(rows() == 10);
+}
+
 BOOST_AUTO_TEST_CASE(a_store_that_cannot_open_gives_unavailable) {
   stop();
   store_cfg.sqlite_path = dir.file("no-such-dir/orders.db");
   start();
   BOOST_TEST((submit_error(valid_request("r-1", 1)) == errc::unavailable));
+  // A batch sharing the failed insert with a single: every admitted order gets the error,
+  // the invalid one keeps its own.
+  auto single = self->request(intake, 10s, submit_atom::value, valid_request("r-2", 2));
+  std::vector<order_request> requests{valid_request("r-3", 3), {"r-4", "1", 1000}};
+  auto batch = self->request(intake, 10s, submit_atom::value, requests);
+  single.receive([](order&) { BOOST_FAIL("stored without a store"); },
+                 [](caf::error& e) { BOOST_TEST((as_failure(e)->code == errc::unavailable)); });
+  batch.receive(
+    [](std::vector<submit_result>& results) {
+      BOOST_REQUIRE_EQUAL(results.size(), 2u);
+      BOOST_TEST((as_failure(results[0].error)->code == errc::unavailable));
+      BOOST_TEST((as_failure(results[1].error)->code == errc::invalid_phone));
+    },
+    [](caf::error& e) { BOOST_FAIL(describe(e)); });
 }
 
 BOOST_AUTO_TEST_SUITE_END()

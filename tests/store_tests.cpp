@@ -177,6 +177,36 @@ BOOST_AUTO_TEST_CASE(illegal_and_unknown_orders_are_refused_without_writing) {
   BOOST_TEST(count_rows("attempts") == 0);
 }
 
+BOOST_AUTO_TEST_CASE(lists_filter_and_count_orders) {
+  order_store db{cfg};
+  auto a = sample_order("a", "r-a", 1, order_status::succeeded);
+  auto b = sample_order("b", "r-b", 2, order_status::failed);
+  auto c = sample_order("c", "r-c", 3, order_status::failed);
+  b.accepted_at_ms += 10;
+  c.accepted_at_ms += 20;
+  c.carrier = "cucc";
+  db.insert({a, b, c});
+  auto ids = [](const std::vector<order>& orders) {
+    std::vector<std::string> out;
+    for (const auto& o : orders)
+      out.push_back(o.id);
+    return out;
+  };
+  BOOST_TEST(ids(db.list({})) == (std::vector<std::string>{"c", "b", "a"}));
+  BOOST_TEST(ids(db.list({"failed", "", "", 0, 100})) == (std::vector<std::string>{"c", "b"}));
+  BOOST_TEST(ids(db.list({"failed", "cmcc", "", 0, 100})) == (std::vector<std::string>{"b"}));
+  BOOST_TEST(ids(db.list({"", "", "", a.accepted_at_ms + 5, 100}))
+             == (std::vector<std::string>{"c", "b"}));
+  BOOST_TEST(ids(db.list({"", "", "", 0, 1})) == (std::vector<std::string>{"c"}));
+  BOOST_TEST(db.list({"'; DROP TABLE orders; --", "", "", 0, 100}).empty());
+  auto counts = db.count_by_status();
+  BOOST_REQUIRE_EQUAL(counts.size(), 2u);
+  BOOST_TEST(counts[0].status == "failed");
+  BOOST_TEST(counts[0].count == 2u);
+  BOOST_TEST(counts[1].status == "succeeded");
+  BOOST_TEST(counts[1].count == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(unfinished_orders_load_in_one_read) {
   order_store db{cfg};
   db.insert({sample_order("a", "r-a", 1, order_status::accepted),

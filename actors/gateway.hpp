@@ -1,0 +1,33 @@
+#pragma once
+
+#include "actors/supervisor.hpp"
+#include "actors/watch_hub.hpp"
+#include "messages/interfaces.hpp"
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace topup {
+
+struct gateway_state {
+  static constexpr const char* name = "gateway";
+  std::string node_name;
+  caf::actor supervisor;
+  watch_hub_actor hub;
+  std::optional<node_handles> handles;  ///< cached; dropped when one of them goes down
+  /// Cleared when the node starts shutting down: new orders are refused from then on.
+  std::shared_ptr<std::atomic<bool>> accepting;
+};
+
+/// The node's published entry actor: the remote protocol (messages/interfaces.hpp,
+/// gateway_actor). It forwards each request to the actor that answers it (intake, store,
+/// router, watch hub), which replies to the client directly; the handles come from the
+/// supervisor and are fetched again after a restart.
+gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
+                                     std::string node_name, caf::actor supervisor,
+                                     watch_hub_actor hub,
+                                     std::shared_ptr<std::atomic<bool>> accepting);
+
+} // namespace topup

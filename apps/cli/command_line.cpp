@@ -1,0 +1,290 @@
+#include "apps/cli/command_line.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <fstream>
+#include <ostream>
+
+namespace topup::cli {
+namespace {
+
+constexpr const char* description =
+  "topup-cli: the command-line client of a topup node. Submits top-up orders (one, or many "
+  "from a file, pipelined), shows orders and node statistics, follows order changes live, "
+  "and cancels orders that have not been dispatched yet.";
+
+constexpr const char* output_notes =
+  "Output: results on stdout, one line per result; --json makes each line one JSON object\n"
+  "with every field (human output masks phone numbers; JSON carries them in full).\n"
+  "Diagnostics, the summary of a file submission and the progress bar (only when stderr is\n"
+  "a terminal) go to stderr.\n"
+  "\n"
+  "Order files (submit --file FILE, or - for stdin), one order per line:\n"
+  "  CSV:        client_ref,phone,amount_fen  (header optional; if present, columns in any\n"
+  "              order; fields may be \"quoted\"; blank lines and #-lines are skipped)\n"
+  "  JSON lines: {\"client_ref\":\"r-1\",\"phone\":\"13800138000\",\"amount_fen\":1000}\n"
+  "A malformed line is reported with its line number and nothing is sent (exit 2); with\n"
+  "--skip-malformed the other lines are sent and the exit code is still at least 2.\n"
+  "Every order gets one result line, in input order: accepted, existing (the reference was\n"
+  "already used with the same content), rejected, unknown (sent but unanswered) or not_sent.\n"
+  "\n";
+
+/// Reports a usage error the way CLI11 does and returns the bad-input result.
+command_line usage_error(std::ostream& err, const std::string& message) {
+  err << "topup-cli: error: " << message << "\nRun with --help for more information.\n";
+  return {std::nullopt, exit_code::bad_input};
+}
+
+CLI::Validator validator_of(std::function<std::string(const std::string&)> check,
+                            std::string what) {
+  return CLI::Validator([check = std::move(check)](std::string& text) { return check(text); },
+                        std::move(what));
+}
+
+std::string check_duration(const std::string& text) {
+  auto d = parse_duration(text);
+  return d ? std::string{} : d.error;
+}
+
+std::string check_node(const std::string& text) {
+  auto address = parse_node_address(text);
+  return address ? std::string{} : address.error;
+}
+
+bool readable(const std::string& path) {
+  std::ifstream file{path};
+  return file.good();
+}
+
+std::vector<std::string> status_names() {
+  std::vector<std::string> names;
+  for (auto status : all_order_statuses)
+    names.emplace_back(to_string(status));
+  return names;
+}
+
+/// Checks what CLI11 cannot express; returns an error message or nothing.
+std::optional<std::string> check_options(const cli_options& options, bool has_ref,
+                                         bool has_phone, bool has_amount) {
+  if (options.tls.enabled) {
+    // CAF 0.17 terminates the process when it has a CA file but no certificate, so a partial
+    // TLS configuration must never reach it.
+    const std::pair<const char*, const std::string*> files[] = {
+      {"--ca", &options.tls.ca_file},
+      {"--cert", &options.tls.certificate},
+      {"--key", &options.tls.key}};
+    for (const auto& [flag, path] : files) {
+      if (path->empty())
+        return std::string{"--tls needs --ca, --cert and --key; "} + flag + " is missing";
+      if (!readable(*path))
+        return std::string{flag} + " " + *path + ": cannot read the file";
+    }
+  }
+  switch (options.command) {
+    case command_kind::submit: {
+      auto single = has_ref || has_phone || has_amount;
+      if (single && !options.order_file.empty())
+        return std::string{"submit takes either --ref/--phone/--amount or --file, not both"};
+      if (!single && options.order_file.empty())
+        return std::string{"submit needs --ref, --phone and --amount (one order) or --file"};
+      if (single && !(has_ref && has_phone && has_amount))
+        return std::string{"submit of one order needs all of --ref, --phone and --amount"};
+      if (!options.order_file.empty() && options.order_file != "-"
+          && !readable(options.order_file))
+        return "--file " + options.order_file + ": cannot read the file";
+      break;
+    }
+    case command_kind::status:
+      if (options.order_id.empty() == options.client_ref.empty())
+        return std::string{"status takes an order ID or --ref REF (one of them)"};
+      break;
+    default:
+      break;
+  }
+  return std::nullopt;
+}
+
+} // namespace
+
+std::string_view to_string(command_kind command) {
+  switch (command) {
+    case command_kind::submit: return "submit";
+    case command_kind::status: return "status";
+    case command_kind::list: return "list";
+    case command_kind::stats: return "stats";
+    case command_kind::watch: return "watch";
+    case command_kind::cancel: return "cancel";
+  }
+  return "stats";
+}
+
+command_line parse_command_line(int argc, const char* const* argv, int64_t now_ms,
+                                std::ostream& out, std::ostream& err) {
+  cli_options options;
+  std::string node_text = options.node.to_string();
+  std::string timeout_text = "10s";
+  std::string connection_timeout_text = "5s";
+  bool utc = false;
+  bool quiet = false;
+  bool verbose = false;
+
+  CLI::App app{description, "topup-cli"};
+  app.footer(std::string{output_notes} + exit_codes_help());
+  app.require_subcommand(1);
+  // Global options may also follow the subcommand: `topup-cli stats --json`.
+  app.fallthrough();
+
+  app.add_option("--node", node_text, "The node's gateway, HOST:PORT ([IPV6]:PORT)")
+    ->envname("TOPUP_NODE")
+    ->capture_default_str()
+    ->type_name("HOST:PORT")
+    ->check(validator_of(check_node, ""))
+    ->group("Connection");
+  app.add_option("--timeout", timeout_text,
+                 "How long each request waits for the node's answer (500ms, 10s, 2m; a bare "
+                 "number is seconds)")
+    ->capture_default_str()
+    ->type_name("DURATION")
+    ->check(validator_of(check_duration, ""))
+    ->group("Connection");
+  app.add_option("--connection-timeout", connection_timeout_text,
+                 "A connection silent this long (not even a heartbeat) counts as lost; longer "
+                 "than the heartbeat interval of client and node (1s)")
+    ->capture_default_str()
+    ->type_name("DURATION")
+    ->check(validator_of(check_duration, ""))
+    ->group("Connection");
+  auto tls_flag = app.add_flag("--tls", options.tls.enabled,
+                               "Connect with mutual TLS (needs --ca, --cert and --key)")
+                    ->group("Connection");
+  app.add_option("--ca", options.tls.ca_file,
+                 "PEM file of the CA that signed the node's certificate")
+    ->type_name("FILE")
+    ->needs(tls_flag)
+    ->group("Connection");
+  app.add_option("--cert", options.tls.certificate, "PEM file of this client's certificate")
+    ->type_name("FILE")
+    ->needs(tls_flag)
+    ->group("Connection");
+  app.add_option("--key", options.tls.key, "PEM file of this client's private key")
+    ->type_name("FILE")
+    ->needs(tls_flag)
+    ->group("Connection");
+  app.add_flag("--json", options.json, "One JSON object per line on stdout")->group("Output");
+  app.add_flag("--utc", utc, "Show and read times in UTC instead of local time")->group("Output");
+  auto quiet_flag =
+    app.add_flag("-q,--quiet", quiet, "Only errors on stderr (no summary, no progress bar)")
+      ->group("Output");
+  app.add_flag("-v,--verbose", verbose, "Debug messages on stderr")
+    ->excludes(quiet_flag)
+    ->group("Output");
+
+  bool has_ref = false, has_phone = false, has_amount = false;
+  order_request single;
+  std::string format_text = "auto";
+  auto submit = app.add_subcommand("submit", "Submit one order, or many from a file or stdin");
+  auto ref_option = submit->add_option("--ref", single.client_ref,
+                                       "Client reference: the idempotency key of the order")
+                        ->type_name("REF");
+  auto phone_option = submit->add_option("--phone", single.phone, "Mobile number, 11 digits")
+                          ->type_name("PHONE");
+  auto amount_option =
+    submit->add_option("--amount", single.amount_fen, "Amount in fen (1000 = 10 yuan)")
+                           ->type_name("FEN");
+  submit->add_option("--file", options.order_file,
+                     "Orders to submit, CSV or JSON lines; - reads stdin")
+    ->type_name("FILE");
+  submit->add_option("--format", format_text, "Format of --file")
+    ->capture_default_str()
+    ->check(CLI::IsMember({"auto", "csv", "jsonl"}));
+  submit->add_option("--batch", options.batch_size, "Orders per submit message")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 10000));
+  submit->add_option("--in-flight", options.batches_in_flight,
+                     "Submit messages awaiting an answer at once")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 64));
+  submit->add_flag("--skip-malformed", options.skip_malformed,
+                   "Send the well-formed lines of a file that has malformed ones");
+
+  auto status = app.add_subcommand("status", "Show one order, by ID or by client reference");
+  status->add_option("id", options.order_id, "Order ID")->type_name("ID");
+  status->add_option("--ref", options.client_ref, "Client reference instead of an ID")
+    ->type_name("REF");
+
+  std::string status_filter, since_text;
+  auto list = app.add_subcommand("list", "List the newest orders matching all given filters");
+  list->add_option("--status", status_filter, "Only orders in this state")
+    ->type_name("STATUS")
+    ->check(CLI::IsMember(status_names()));
+  list->add_option("--carrier", options.filter.carrier, "Only this carrier (e.g. cmcc)")
+    ->type_name("CARRIER");
+  list->add_option("--provider", options.filter.provider, "Only orders last tried on this provider")
+    ->type_name("PROVIDER");
+  list->add_option("--since", since_text,
+                   "Only orders accepted at or after: 2024-05-01T12:00[:SS][Z|+08:00], "
+                   "milliseconds since the epoch, or a duration ago (15m, 2h, 1d)")
+    ->type_name("TIME");
+  list->add_option("--limit", options.filter.limit, "At most this many orders, newest first")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 10000));
+
+  app.add_subcommand("stats", "Show the node's counters: intake, store, orders, providers");
+
+  auto watch = app.add_subcommand(
+    "watch", "Print order changes as they happen until Ctrl-C (exit 0). With an ID, print the "
+             "order's current state first and stop once it is final");
+  watch->add_option("id", options.order_id, "Order ID; without it, every order")
+    ->type_name("ID");
+  watch->add_option("--count", options.event_count, "Stop after this many changes (0: no limit)")
+    ->capture_default_str();
+
+  auto cancel =
+    app.add_subcommand("cancel", "Cancel an order that is still waiting for its first call");
+  cancel->add_option("id", options.order_id, "Order ID")->type_name("ID")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    auto code = app.exit(error, out, err);
+    return {std::nullopt, code == 0 ? exit_code::ok : exit_code::bad_input};
+  }
+
+  const std::pair<CLI::App*, command_kind> commands[] = {
+    {submit, command_kind::submit}, {status, command_kind::status},
+    {list, command_kind::list},     {watch, command_kind::watch},
+    {cancel, command_kind::cancel}};
+  options.command = command_kind::stats;
+  for (const auto& [sub, kind] : commands)
+    if (sub->parsed())
+      options.command = kind;
+
+  options.node = *parse_node_address(node_text).value;
+  options.timeout = *parse_duration(timeout_text).value;
+  options.connection_timeout = *parse_duration(connection_timeout_text).value;
+  if (options.timeout.count() == 0)
+    return usage_error(err, "--timeout must be longer than 0: every request needs a limit");
+  if (options.connection_timeout.count() <= heartbeat_interval_ms)
+    return usage_error(err, "--connection-timeout must be longer than the heartbeat interval ("
+                              + std::to_string(heartbeat_interval_ms) + " ms)");
+  options.zone = utc ? time_zone::utc : time_zone::local;
+  options.level = quiet ? verbosity::quiet : verbose ? verbosity::verbose : verbosity::normal;
+  options.format = *input_format_from_string(format_text);
+  has_ref = ref_option->count() > 0;
+  has_phone = phone_option->count() > 0;
+  has_amount = amount_option->count() > 0;
+  if (has_ref || has_phone || has_amount)
+    options.single_order = single;
+  options.filter.status = status_filter;
+  if (!since_text.empty()) {
+    auto since = parse_time_point(since_text, now_ms, options.zone);
+    if (!since)
+      return usage_error(err, "--since " + since.error);
+    options.filter.since_ms = *since.value;
+  }
+  if (auto problem = check_options(options, has_ref, has_phone, has_amount))
+    return usage_error(err, *problem);
+  return {std::move(options), exit_code::ok};
+}
+
+} // namespace topup::cli

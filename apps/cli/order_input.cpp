@@ -1,0 +1,313 @@
+#include "apps/cli/order_input.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdint>
+#include <istream>
+#include <variant>
+
+namespace topup::cli {
+namespace {
+
+constexpr std::array<std::string_view, 3> column_names{"client_ref", "phone", "amount_fen"};
+constexpr std::string_view utf8_bom = "\xEF\xBB\xBF";
+constexpr std::string_view blanks = " \t";
+
+std::string_view trim(std::string_view text) {
+  auto first = text.find_first_not_of(blanks);
+  if (first == std::string_view::npos)
+    return {};
+  auto last = text.find_last_not_of(blanks);
+  return text.substr(first, last - first + 1);
+}
+
+bool is_blank(std::string_view line) {
+  return trim(line).empty();
+}
+
+bool is_comment(std::string_view line) {
+  auto text = trim(line);
+  return !text.empty() && text.front() == '#';
+}
+
+/// A whole signed decimal integer, or nothing (no blanks, no fraction, no overflow).
+std::optional<int64_t> parse_integer(std::string_view text) {
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
+    return std::nullopt;
+  return value;
+}
+
+/// Splits one CSV line into trimmed fields; returns an error sentence for bad quoting.
+std::variant<std::vector<std::string>, std::string> split_csv(std::string_view line) {
+  std::vector<std::string> fields;
+  size_t pos = 0;
+  while (true) {
+    while (pos < line.size() && blanks.find(line[pos]) != std::string_view::npos)
+      ++pos;
+    std::string field;
+    if (pos < line.size() && line[pos] == '"') {
+      auto opened_at = pos + 1;
+      ++pos;
+      bool closed = false;
+      while (pos < line.size()) {
+        if (line[pos] == '"') {
+          if (pos + 1 < line.size() && line[pos + 1] == '"') {
+            field += '"';
+            pos += 2;
+            continue;
+          }
+          ++pos;
+          closed = true;
+          break;
+        }
+        field += line[pos++];
+      }
+      if (!closed)
+        return "the quote opened at column " + std::to_string(opened_at) + " is not closed";
+      while (pos < line.size() && blanks.find(line[pos]) != std::string_view::npos)
+        ++pos;
+      if (pos < line.size() && line[pos] != ',')
+        return "unexpected text after the quoted field ending before column "
+               + std::to_string(pos + 1);
+    } else {
+      auto comma = line.find(',', pos);
+      auto raw = line.substr(pos, comma == std::string_view::npos ? line.size() - pos
+                                                                   : comma - pos);
+      if (raw.find('"') != std::string_view::npos)
+        return "a quote inside an unquoted field (column " + std::to_string(pos + 1)
+               + "); quote the whole field and double the quote";
+      field = std::string{trim(raw)};
+      pos += raw.size();
+    }
+    fields.push_back(std::move(field));
+    if (pos >= line.size())
+      return fields;
+    ++pos;  // the comma
+  }
+}
+
+std::string join_column_names() {
+  std::string text;
+  for (auto name : column_names) {
+    if (!text.empty())
+      text += ",";
+    text += name;
+  }
+  return text;
+}
+
+/// The reader of one input: keeps the format, the CSV column layout and the results.
+class reader {
+public:
+  explicit reader(input_format format) {
+    result_.format = format;
+  }
+
+  void feed(size_t line_no, std::string_view line) {
+    if (line_no == 1 && line.substr(0, utf8_bom.size()) == utf8_bom)
+      line.remove_prefix(utf8_bom.size());
+    if (!line.empty() && line.back() == '\r')
+      line.remove_suffix(1);
+    if (is_blank(line))
+      return;
+    if (result_.format == input_format::auto_detect) {
+      if (is_comment(line))
+        return;
+      result_.format = trim(line).front() == '{' ? input_format::jsonl : input_format::csv;
+    }
+    if (result_.format == input_format::jsonl)
+      read_json_line(line_no, line);
+    else if (!is_comment(line))
+      read_csv_line(line_no, line);
+  }
+
+  order_input take() {
+    return std::move(result_);
+  }
+
+private:
+  void problem(size_t line_no, std::string message) {
+    result_.problems.push_back({line_no, std::move(message)});
+  }
+
+  void read_csv_line(size_t line_no, std::string_view line) {
+    auto split = split_csv(line);
+    if (auto why = std::get_if<std::string>(&split)) {
+      problem(line_no, *why);
+      return;
+    }
+    auto& fields = std::get<std::vector<std::string>>(split);
+    if (!layout_decided_) {
+      layout_decided_ = true;
+      if (read_csv_header(line_no, fields))
+        return;
+    }
+    if (failed_header_)
+      return;
+    if (fields.size() != columns_.size()) {
+      problem(line_no, "expected " + std::to_string(columns_.size()) + " fields ("
+                         + join_column_names() + "), found " + std::to_string(fields.size()));
+      return;
+    }
+    numbered_request numbered{line_no, {}};
+    auto& request = numbered.request;
+    for (size_t i = 0; i < fields.size(); ++i) {
+      auto& value = fields[i];
+      switch (columns_[i]) {
+        case 0:
+          request.client_ref = std::move(value);
+          break;
+        case 1:
+          request.phone = std::move(value);
+          break;
+        default:
+          if (!read_amount(line_no, value, request))
+            return;
+      }
+    }
+    result_.orders.push_back(std::move(numbered));
+  }
+
+  bool read_amount(size_t line_no, const std::string& value, order_request& request) {
+    if (value.empty()) {
+      problem(line_no, "amount_fen is empty");
+      return false;
+    }
+    auto amount = parse_integer(value);
+    if (!amount) {
+      problem(line_no, "amount_fen '" + value + "' is not a whole number of fen");
+      return false;
+    }
+    request.amount_fen = *amount;
+    return true;
+  }
+
+  /// True if `fields` is a header (problems in it are reported); false for a data line.
+  bool read_csv_header(size_t line_no, const std::vector<std::string>& fields) {
+    bool names_a_column = false;
+    bool has_digit = false;
+    for (const auto& field : fields) {
+      for (auto name : column_names)
+        names_a_column |= field == name;
+      has_digit |= field.find_first_of("0123456789") != std::string::npos;
+    }
+    if (!names_a_column && has_digit)
+      return false;  // data; the columns stay in their default order
+    std::vector<int> columns;
+    std::string trouble;
+    for (const auto& field : fields) {
+      int index = -1;
+      for (size_t i = 0; i < column_names.size(); ++i)
+        if (field == column_names[i])
+          index = static_cast<int>(i);
+      if (index < 0)
+        trouble = "unknown column '" + field + "'";
+      else if (std::find(columns.begin(), columns.end(), index) != columns.end())
+        trouble = "column '" + field + "' appears twice";
+      columns.push_back(index);
+    }
+    if (trouble.empty() && columns.size() != column_names.size())
+      trouble = "columns missing";
+    if (!trouble.empty()) {
+      problem(line_no, "bad header: " + trouble + "; expected the columns " + join_column_names()
+                         + " (in any order)");
+      // Reading the data with a guessed layout would only add confusing errors.
+      failed_header_ = true;
+      return true;
+    }
+    columns_ = std::move(columns);
+    return true;
+  }
+
+  void read_json_line(size_t line_no, std::string_view line) {
+    nlohmann::json object;
+    try {
+      object = nlohmann::json::parse(line);
+    } catch (const nlohmann::json::parse_error& error) {
+      // what() is "[json.exception.parse_error.101] parse error at line 1, column 7: ...".
+      std::string_view text = error.what();
+      if (auto at = text.find("] "); at != std::string_view::npos)
+        text.remove_prefix(at + 2);
+      problem(line_no, "not JSON: " + std::string{text});
+      return;
+    }
+    if (!object.is_object()) {
+      problem(line_no,
+              "expected a JSON object {\"client_ref\":...,\"phone\":...,\"amount_fen\":...}");
+      return;
+    }
+    for (const auto& [key, value] : object.items())
+      if (std::find(column_names.begin(), column_names.end(), key) == column_names.end()) {
+        problem(line_no, "unknown key \"" + key + "\"; expected " + join_column_names());
+        return;
+      }
+    numbered_request numbered{line_no, {}};
+    auto& request = numbered.request;
+    auto text_field = [&](std::string_view key, std::string& into) {
+      auto it = object.find(key);
+      if (it == object.end()) {
+        problem(line_no, "missing key \"" + std::string{key} + "\"");
+        return false;
+      }
+      if (!it->is_string()) {
+        problem(line_no, "\"" + std::string{key} + "\" must be a string");
+        return false;
+      }
+      into = it->get<std::string>();
+      return true;
+    };
+    if (!text_field("client_ref", request.client_ref) || !text_field("phone", request.phone))
+      return;
+    auto amount = object.find("amount_fen");
+    if (amount == object.end()) {
+      problem(line_no, "missing key \"amount_fen\"");
+      return;
+    }
+    if (!amount->is_number_integer()
+        || (amount->is_number_unsigned()
+            && amount->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))) {
+      problem(line_no, "\"amount_fen\" must be a whole number of fen");
+      return;
+    }
+    request.amount_fen = amount->get<int64_t>();
+    result_.orders.push_back(std::move(numbered));
+  }
+
+  order_input result_;
+  bool layout_decided_ = false;
+  bool failed_header_ = false;
+  std::vector<int> columns_{0, 1, 2};  ///< index into column_names, per CSV field
+};
+
+} // namespace
+
+std::string_view to_string(input_format format) {
+  switch (format) {
+    case input_format::auto_detect: return "auto";
+    case input_format::csv: return "csv";
+    case input_format::jsonl: return "jsonl";
+  }
+  return "auto";
+}
+
+std::optional<input_format> input_format_from_string(std::string_view name) {
+  for (auto format : {input_format::auto_detect, input_format::csv, input_format::jsonl})
+    if (to_string(format) == name)
+      return format;
+  return std::nullopt;
+}
+
+order_input read_orders(std::istream& in, input_format format) {
+  reader lines{format};
+  std::string line;
+  for (size_t line_no = 1; std::getline(in, line); ++line_no)
+    lines.feed(line_no, line);
+  return lines.take();
+}
+
+} // namespace topup::cli

@@ -1,0 +1,292 @@
+#include "apps/cli/output.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+
+namespace topup::cli {
+namespace {
+
+std::tm broken_down(int64_t epoch_ms, time_zone zone) {
+  // Floor division, so times before the epoch do not round towards it.
+  auto seconds = static_cast<std::time_t>(epoch_ms / 1000 - (epoch_ms % 1000 < 0 ? 1 : 0));
+  std::tm tm{};
+  if (zone == time_zone::utc)
+    gmtime_r(&seconds, &tm);
+  else
+    localtime_r(&seconds, &tm);
+  return tm;
+}
+
+std::string strftime_of(int64_t epoch_ms, time_zone zone, const char* format) {
+  auto tm = broken_down(epoch_ms, zone);
+  char text[64];
+  auto length = std::strftime(text, sizeof text, format, &tm);
+  return std::string(text, length);
+}
+
+bool is_number(std::string_view text) {
+  return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+std::string with_newline(std::string text) {
+  text += '\n';
+  return text;
+}
+
+/// The reason of a failure as shown next to an order: the phone in it masked.
+std::string masked_reason(const failure_report& failure, std::string_view phone) {
+  return mask_phone_in(failure.message, phone);
+}
+
+} // namespace
+
+std::string format_clock(int64_t epoch_ms, time_zone zone) {
+  return strftime_of(epoch_ms, zone, "%H:%M:%S");
+}
+
+std::string format_clock_ms(int64_t epoch_ms, time_zone zone) {
+  auto millis = ((epoch_ms % 1000) + 1000) % 1000;
+  return format_clock(epoch_ms, zone) + fmt::format(".{:03}", millis);
+}
+
+std::string format_date_time(int64_t epoch_ms, time_zone zone) {
+  return strftime_of(epoch_ms, zone, "%Y-%m-%d %H:%M:%S");
+}
+
+std::string mask_phone_in(std::string text, std::string_view phone) {
+  if (phone.empty())
+    return text;
+  auto masked = mask_phone(phone);
+  for (auto at = text.find(phone); at != std::string::npos;
+       at = text.find(phone, at + masked.size()))
+    text.replace(at, phone.size(), masked);
+  return text;
+}
+
+nlohmann::ordered_json to_json(const order& x) {
+  return {
+    {"id", x.id},
+    {"client_ref", x.client_ref},
+    {"phone", x.phone},
+    {"carrier", x.carrier},
+    {"amount_fen", x.amount_fen},
+    {"provider", x.provider},
+    {"status", std::string{to_string(x.status)}},
+    {"attempts", x.attempts},
+    {"accepted_at_ms", x.accepted_at_ms},
+    {"deadline_ms", x.deadline_ms},
+    {"updated_at_ms", x.updated_at_ms},
+    {"last_error", x.last_error},
+  };
+}
+
+nlohmann::ordered_json to_json(const order_update& x) {
+  return {{"event", x.event}, {"order", to_json(x.snapshot)}};
+}
+
+nlohmann::ordered_json to_json(const node_stats& x) {
+  nlohmann::ordered_json orders = nlohmann::ordered_json::object();
+  for (const auto& count : x.orders)
+    orders[count.status] = count.count;
+  nlohmann::ordered_json providers = nlohmann::ordered_json::array();
+  for (const auto& p : x.providers)
+    providers.push_back({
+      {"provider", p.provider},
+      {"breaker", p.breaker},
+      {"calls", p.calls},
+      {"queries", p.queries},
+      {"succeeded", p.succeeded},
+      {"failed", p.failed},
+      {"expired", p.expired},
+      {"retries", p.retries},
+      {"unknown", p.unknown},
+      {"failed_over", p.failed_over},
+      {"queued", p.queued},
+      {"in_flight", p.in_flight},
+    });
+  return {
+    {"node", x.node},
+    {"protocol", x.protocol},
+    {"restarts", x.restarts},
+    {"intake",
+     {
+       {"accepted", x.intake.accepted},
+       {"existing", x.intake.existing},
+       {"rejected", x.intake.rejected},
+       {"overloaded", x.intake.overloaded},
+       {"unavailable", x.intake.unavailable},
+       {"in_flight", x.intake.in_flight},
+     }},
+    {"store",
+     {
+       {"healthy", x.store.healthy},
+       {"commits", x.store.commits},
+       {"rows_written", x.store.rows_written},
+       {"failed_commits", x.store.failed_commits},
+       {"pending_writes", x.store.pending_writes},
+     }},
+    {"orders", std::move(orders)},
+    {"providers", std::move(providers)},
+  };
+}
+
+nlohmann::ordered_json to_json(const submission& x) {
+  nlohmann::ordered_json object{{"outcome", std::string{to_string(x.outcome)}}};
+  if (x.line > 0)
+    object["line"] = x.line;
+  object["client_ref"] = x.request.client_ref;
+  if (x.outcome == submit_outcome::accepted || x.outcome == submit_outcome::existing)
+    object["order"] = to_json(x.stored);
+  else
+    object.update(to_json(x.failure));
+  return object;
+}
+
+nlohmann::ordered_json to_json(const failure_report& x) {
+  return {{"error", {{"code", x.kind}, {"message", x.message}}}};
+}
+
+std::string describe_order(const order& x, time_zone zone) {
+  auto text = fmt::format("{} ref={} {} {} {} fen {} attempts={}", x.id, x.client_ref,
+                          mask_phone(x.phone), x.carrier.empty() ? "-" : x.carrier,
+                          x.amount_fen, to_string(x.status), x.attempts);
+  if (!x.provider.empty())
+    text += " provider=" + x.provider;
+  text += " accepted " + format_date_time(x.accepted_at_ms, zone);
+  text += " deadline " + format_clock(x.deadline_ms, zone);
+  if (!x.last_error.empty())
+    text += " last_error: " + mask_phone_in(x.last_error, x.phone);
+  return text;
+}
+
+std::string render(const submission& x, const output_style& style) {
+  if (style.json)
+    return with_newline(to_json(x).dump());
+  std::string text{to_string(x.outcome)};
+  if (x.outcome == submit_outcome::accepted || x.outcome == submit_outcome::existing) {
+    const auto& o = x.stored;
+    text += fmt::format(" {} ref={} {} {} fen", o.id, o.client_ref, mask_phone(o.phone),
+                        o.amount_fen);
+    if (x.outcome == submit_outcome::existing)
+      text += fmt::format(" status={}", to_string(o.status));
+    text += " deadline " + format_clock(o.deadline_ms, style.zone);
+    return with_newline(std::move(text));
+  }
+  if (x.line > 0)
+    text += fmt::format(" line {}", x.line);
+  const auto& r = x.request;
+  text += fmt::format(" ref={} {} {} fen: {}", r.client_ref, mask_phone(r.phone), r.amount_fen,
+                      masked_reason(x.failure, r.phone));
+  return with_newline(std::move(text));
+}
+
+std::string render(const order& x, const output_style& style) {
+  return with_newline(style.json ? to_json(x).dump() : describe_order(x, style.zone));
+}
+
+std::string render(const order_update& x, const output_style& style) {
+  if (style.json)
+    return with_newline(to_json(x).dump());
+  return with_newline(fmt::format("{} {:<12} {}",
+                                  format_clock_ms(x.snapshot.updated_at_ms, style.zone), x.event,
+                                  describe_order(x.snapshot, style.zone)));
+}
+
+std::string render(const std::vector<order>& orders, const output_style& style) {
+  std::string text;
+  if (style.json) {
+    for (const auto& x : orders)
+      text += with_newline(to_json(x).dump());
+    return text;
+  }
+  if (orders.empty())
+    return "no orders match\n";
+  text_table table{{"ID", "REF", "PHONE", "CARRIER", "AMOUNT_FEN", "STATUS", "ATTEMPTS",
+                    "PROVIDER", "ACCEPTED", "DEADLINE", "LAST_ERROR"}};
+  for (const auto& x : orders)
+    table.add_row({x.id, x.client_ref, mask_phone(x.phone), x.carrier,
+                   std::to_string(x.amount_fen), std::string{to_string(x.status)},
+                   std::to_string(x.attempts), x.provider,
+                   format_date_time(x.accepted_at_ms, style.zone),
+                   format_clock(x.deadline_ms, style.zone), mask_phone_in(x.last_error, x.phone)});
+  return table.render();
+}
+
+std::string render(const node_stats& x, const output_style& style) {
+  if (style.json)
+    return with_newline(to_json(x).dump());
+  std::string text = fmt::format("node {} (protocol {}), {} actor restarts\n", x.node,
+                                 x.protocol, x.restarts);
+  const auto& in = x.intake;
+  text += fmt::format("intake: {} accepted, {} existing, {} rejected, {} overloaded, "
+                      "{} unavailable, {} in flight\n",
+                      in.accepted, in.existing, in.rejected, in.overloaded, in.unavailable,
+                      in.in_flight);
+  const auto& st = x.store;
+  text += fmt::format("store: {}, {} commits, {} rows written, {} failed commits, "
+                      "{} pending writes\n",
+                      st.healthy ? "healthy" : "UNHEALTHY", st.commits, st.rows_written,
+                      st.failed_commits, st.pending_writes);
+  std::string by_status;
+  for (const auto& count : x.orders)
+    by_status += fmt::format("{}{} {}", by_status.empty() ? "" : ", ", count.count, count.status);
+  text += "orders: " + (by_status.empty() ? std::string{"none"} : by_status) + "\n";
+  if (x.providers.empty())
+    return text + "providers: none\n";
+  text_table table{{"PROVIDER", "BREAKER", "CALLS", "QUERIES", "SUCCEEDED", "FAILED", "EXPIRED",
+                    "RETRIES", "UNKNOWN", "FAILED_OVER", "QUEUED", "IN_FLIGHT"}};
+  for (const auto& p : x.providers)
+    table.add_row({p.provider, p.breaker, std::to_string(p.calls), std::to_string(p.queries),
+                   std::to_string(p.succeeded), std::to_string(p.failed),
+                   std::to_string(p.expired), std::to_string(p.retries),
+                   std::to_string(p.unknown), std::to_string(p.failed_over),
+                   std::to_string(p.queued), std::to_string(p.in_flight)});
+  return text + "providers:\n" + table.render("  ");
+}
+
+std::string render(const failure_report& x, const output_style& style) {
+  return with_newline(style.json ? to_json(x).dump() : x.message);
+}
+
+text_table::text_table(std::vector<std::string> headers) : headers_(std::move(headers)) {}
+
+void text_table::add_row(std::vector<std::string> cells) {
+  cells.resize(headers_.size());
+  rows_.push_back(std::move(cells));
+}
+
+std::string text_table::render(std::string_view indent) const {
+  auto columns = headers_.size();
+  std::vector<size_t> widths(columns);
+  // A column is numeric when it has numbers and nothing else (empty cells aside).
+  std::vector<bool> numeric(columns);
+  for (size_t c = 0; c < columns; ++c) {
+    widths[c] = headers_[c].size();
+    bool has_number = false, has_text = false;
+    for (const auto& row : rows_) {
+      widths[c] = std::max(widths[c], row[c].size());
+      has_number |= is_number(row[c]);
+      has_text |= !row[c].empty() && !is_number(row[c]);
+    }
+    numeric[c] = has_number && !has_text;
+  }
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string text{indent};
+    for (size_t c = 0; c < columns; ++c) {
+      auto padding = std::string(widths[c] - cells[c].size(), ' ');
+      if (c > 0)
+        text += "  ";
+      text += numeric[c] ? padding + cells[c] : cells[c] + padding;
+    }
+    text.erase(text.find_last_not_of(' ') + 1);
+    return with_newline(std::move(text));
+  };
+  auto text = line(headers_);
+  for (const auto& row : rows_)
+    text += line(row);
+  return text;
+}
+
+} // namespace topup::cli

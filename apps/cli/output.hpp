@@ -1,0 +1,88 @@
+#pragma once
+
+// What topup-cli prints on stdout: human-readable lines and tables (phone numbers masked),
+// or with --json one JSON object per line carrying every field (phones in full: scripts need
+// them). Pure functions from values to text, so tests pin the exact output.
+
+#include "apps/cli/arguments.hpp"
+#include "apps/cli/exit_codes.hpp"
+#include "apps/cli/submission.hpp"
+#include "messages/protocol.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace topup::cli {
+
+struct output_style {
+  bool json = false;
+  time_zone zone = time_zone::local;
+};
+
+/// "12:03:04" of a time in milliseconds since the epoch.
+std::string format_clock(int64_t epoch_ms, time_zone zone);
+
+/// "12:03:04.250".
+std::string format_clock_ms(int64_t epoch_ms, time_zone zone);
+
+/// "2024-05-01 12:03:04".
+std::string format_date_time(int64_t epoch_ms, time_zone zone);
+
+/// `text` with every occurrence of `phone` masked: the node's error reasons may quote the
+/// number, and human output never shows one in full.
+std::string mask_phone_in(std::string text, std::string_view phone);
+
+// The JSON objects of --json output. Keys keep the order of the struct they come from
+// (ordered_json), so a line reads like the struct; every field is included.
+nlohmann::ordered_json to_json(const order& x);
+/// {"event":"succeed","order":{...}}
+nlohmann::ordered_json to_json(const order_update& x);
+/// Orders by status become one object {"accepted":3,...}; providers an array.
+nlohmann::ordered_json to_json(const node_stats& x);
+/// {"outcome":"accepted","line":7,"client_ref":"R","order":{...}}, or instead of "order" the
+/// "error" of a rejected, unknown or not_sent order; "line" only for orders from a file.
+nlohmann::ordered_json to_json(const submission& x);
+/// {"error":{"code":"not_found","message":"not_found: ..."}}
+nlohmann::ordered_json to_json(const failure_report& x);
+
+/// One order on one line: "o-1 ref=R 138****0000 cmcc 1000 fen succeeded attempts=1
+/// provider=p-cmcc accepted 2024-05-01 12:00:00 deadline 12:03:00", then the last error.
+std::string describe_order(const order& x, time_zone zone);
+
+/// A submission: "accepted o-1 ref=R 138****0000 1000 fen deadline 12:03:04", "rejected
+/// line 7 ref=R 138****0000 1000 fen: invalid_phone: ...", or its JSON object.
+std::string render(const submission& x, const output_style& style);
+
+/// An order (status, cancel): describe_order, or its JSON object.
+std::string render(const order& x, const output_style& style);
+
+/// A watched change: "12:00:01.234 succeed  o-1 ref=R ...", or {"event":..,"order":{..}}.
+std::string render(const order_update& x, const output_style& style);
+
+/// `list`: a table with a header, "no orders match" when empty; or one JSON object per order
+/// (nothing when empty). Ends with a newline unless empty.
+std::string render(const std::vector<order>& orders, const output_style& style);
+
+/// `stats`: a few summary lines and a table of providers; or one JSON object.
+std::string render(const node_stats& x, const output_style& style);
+
+/// A failed command: its message, or its JSON object.
+std::string render(const failure_report& x, const output_style& style);
+
+/// A plain text table: columns separated by two spaces, numeric columns right-aligned, no
+/// trailing blanks.
+class text_table {
+public:
+  explicit text_table(std::vector<std::string> headers);
+  void add_row(std::vector<std::string> cells);
+  std::string render(std::string_view indent = {}) const;
+
+private:
+  std::vector<std::string> headers_;
+  std::vector<std::vector<std::string>> rows_;
+};
+
+} // namespace topup::cli

@@ -1,0 +1,656 @@
+#define BOOST_TEST_MODULE node_tests
+#include <boost/test/unit_test.hpp>
+
+// The real topup-node, driven over CAF's remote actor protocol as topup-cli drives it: each
+// test starts the node binary on a configuration in a temp dir (SQLite store, the four
+// WORKLOAD providers simulated with millisecond latencies, ledgers on disk, port 0), connects
+// a client actor system to its gateway and checks the protocol end to end, including what a
+// client sees when the node stops or dies, and how the node treats its configuration.
+
+#include "messages/errors.hpp"
+#include "providers/ledger.hpp"
+#include "tests/process_support.hpp"
+#include "tests/test_support.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <signal.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace topup;
+using namespace topup::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+/// Every request to the node; generous because the machine is shared.
+constexpr auto request_timeout = std::chrono::seconds(10);
+
+/// How long orders of a healthy node (2 ms providers) may take to become final.
+constexpr auto finish_limit = std::chrono::seconds(30);
+
+/// A node started from a configuration in a temp dir, and a client connected to it. The
+/// node is killed and reaped when the fixture goes, whatever the test did.
+struct node_fixture {
+  temp_dir dir;
+  nlohmann::json node_cfg = test_node_config(dir.path());
+  std::string config_path = dir.file("node.json");
+  std::string log_path = dir.file("node.log");
+  std::optional<node_process> node;
+  client_config client_cfg;
+  caf::actor_system system{client_cfg};
+  caf::scoped_actor self{system};
+  gateway_actor gateway;
+
+  /// Writes node_cfg, starts the node (with `extra_args` on its command line) and connects.
+  void start(const std::vector<std::string>& extra_args = {}) {
+    write_json(config_path, node_cfg);
+    node.reset();
+    node.emplace(TOPUP_NODE, config_path, log_path, extra_args);
+    auto connected = connect_gateway(system, node->port());
+    BOOST_REQUIRE_MESSAGE(connected, "cannot connect to the node on port "
+                                       << node->port() << ": " << error_text(connected));
+    gateway = *connected;
+  }
+
+  /// SIGTERM; requires the node to exit with status 0 within `timeout`.
+  void stop(std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+    auto code = node->terminate(timeout);
+    auto ended = node->process().ended();
+    BOOST_REQUIRE_MESSAGE(code == 0, "topup-node " << ended << " after SIGTERM; its log ends:\n"
+                                                   << tail_of(log_path));
+  }
+
+  /// One request to the gateway, its reply or error.
+  template <class T, class... Ts>
+  caf::expected<T> ask(Ts&&... xs) {
+    caf::expected<T> result{caf::make_error(caf::sec::request_timeout)};
+    self->request(gateway, request_timeout, std::forward<Ts>(xs)...)
+      .receive([&](T& value) { result = std::move(value); },
+               [&](caf::error& error) { result = std::move(error); });
+    return result;
+  }
+
+  caf::expected<order> submit(const order_request& request) {
+    return ask<order>(submit_atom::value, request);
+  }
+
+  caf::expected<std::vector<submit_result>> submit(const std::vector<order_request>& requests) {
+    return ask<std::vector<submit_result>>(submit_atom::value, requests);
+  }
+
+  caf::expected<order> get(const std::string& id) {
+    return ask<order>(caf::get_atom::value, id);
+  }
+
+  /// Submits and requires the order to be accepted.
+  order accepted(const order_request& request) {
+    auto result = submit(request);
+    BOOST_REQUIRE_MESSAGE(result, "order " << request.client_ref
+                                           << " was not accepted: " << error_text(result));
+    return *result;
+  }
+
+  /// Polls until every order in `ids` is final; their last state. Fails the test (with the
+  /// states seen) when that takes longer than `limit`.
+  std::map<std::string, order> wait_until_final(const std::vector<std::string>& ids,
+                                                steady::duration limit = finish_limit) {
+    std::map<std::string, order> last;
+    auto until = steady::now() + limit;
+    for (;;) {
+      bool all_final = true;
+      for (const auto& id : ids) {
+        auto found = get(id);
+        BOOST_REQUIRE_MESSAGE(found, "get " << id << " failed: " << error_text(found));
+        last[id] = *found;
+        all_final = all_final && is_final(found->status);
+      }
+      if (all_final)
+        return last;
+      if (steady::now() >= until) {
+        std::string states;
+        for (const auto& [id, o] : last)
+          states += " " + id + "=" + std::string{to_string(o.status)};
+        BOOST_FAIL("orders not final within the limit:" << states);
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+};
+
+/// The name of the topup error code an expected holds: "none" for a value, "other" for an
+/// error that is not a topup error. (Names print well in Boost.Test messages.)
+template <class T>
+std::string code_of(const caf::expected<T>& result) {
+  if (result)
+    return "none";
+  auto f = as_failure(result.error());
+  return f ? std::string{to_string(f->code)} : "other";
+}
+
+std::string status_name(order_status status) {
+  return std::string{to_string(status)};
+}
+
+/// A request for a valid order with a number of `prefix` (138: cmcc, 130: cucc, 133: ctcc...).
+order_request request_with_prefix(const std::string& ref, const std::string& prefix, uint64_t n,
+                                  int64_t amount = 1000) {
+  auto digits = std::to_string(10000000 + n % 10000000);
+  return {ref, prefix + digits, amount};
+}
+
+std::vector<std::string> ids_of(const std::vector<order>& orders) {
+  std::vector<std::string> ids;
+  for (const auto& o : orders)
+    ids.push_back(o.id);
+  return ids;
+}
+
+/// Runs topup-node with `args` to its end; its exit code (nothing: it did not end in time).
+std::optional<int> run_node(std::vector<std::string> args, const std::string& stderr_path,
+                            std::string* out = nullptr) {
+  args.insert(args.begin(), TOPUP_NODE);
+  child_process child{args, stderr_path};
+  line_reader reader{child.stdout_fd()};
+  reader.read_to_end(steady::now() + 30s);
+  if (!child.wait_for_exit(steady::now() + 10s))
+    return std::nullopt;
+  if (out)
+    for (const auto& line : reader.lines())
+      *out += line + "\n";
+  return child.exit_code();
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(remote_protocol, node_fixture)
+
+BOOST_AUTO_TEST_CASE(hello_returns_the_protocol_version_and_the_node_name) {
+  start();
+  std::optional<uint32_t> version;
+  std::string name;
+  caf::error failed;
+  self->request(gateway, request_timeout, hello_atom::value, protocol_version)
+    .receive(
+      [&](uint32_t v, std::string& n) {
+        version = v;
+        name = std::move(n);
+      },
+      [&](caf::error& error) { failed = std::move(error); });
+  BOOST_REQUIRE_MESSAGE(version.has_value(), "hello failed: " << describe(failed));
+  BOOST_TEST(*version == protocol_version);
+  BOOST_TEST(name == "test-node");
+}
+
+BOOST_AUTO_TEST_CASE(one_order_is_accepted_with_its_carrier) {
+  start();
+  auto cmcc = accepted(request_with_prefix("one-cmcc", "138", 1, 2000));
+  BOOST_TEST(!cmcc.id.empty());
+  BOOST_TEST(cmcc.client_ref == "one-cmcc");
+  BOOST_TEST(cmcc.phone == "13810000001");
+  BOOST_TEST(cmcc.amount_fen == 2000);
+  BOOST_TEST(cmcc.carrier == "cmcc");
+  BOOST_TEST(cmcc.deadline_ms == cmcc.accepted_at_ms + 6000);
+  BOOST_TEST(status_name(cmcc.status) == "accepted");
+  BOOST_TEST(accepted(request_with_prefix("one-cucc", "186", 2)).carrier == "cucc");
+  BOOST_TEST(accepted(request_with_prefix("one-ctcc", "189", 3)).carrier == "ctcc");
+}
+
+BOOST_AUTO_TEST_CASE(a_batch_with_one_bad_phone_is_answered_order_by_order) {
+  start();
+  std::vector<order_request> batch{request_with_prefix("batch-1", "139", 11),
+                                    {"batch-2", "1380013800", 1000},  // 10 digits
+                                    request_with_prefix("batch-3", "131", 13)};
+  auto results = submit(batch);
+  BOOST_REQUIRE_MESSAGE(results, "batch refused as a whole: " << error_text(results));
+  BOOST_REQUIRE_EQUAL(results->size(), 3u);
+  const auto& first = (*results)[0];
+  const auto& bad = (*results)[1];
+  const auto& third = (*results)[2];
+  BOOST_TEST(!first.error, describe(first.error));
+  BOOST_TEST(first.accepted.client_ref == "batch-1");
+  BOOST_TEST(first.accepted.carrier == "cmcc");
+  BOOST_TEST(!first.existing);
+  BOOST_TEST(!third.error, describe(third.error));
+  BOOST_TEST(third.accepted.client_ref == "batch-3");
+  BOOST_TEST(third.accepted.carrier == "cucc");
+  BOOST_TEST(first.accepted.id != third.accepted.id);
+  auto failure = as_failure(bad.error);
+  BOOST_REQUIRE_MESSAGE(failure.has_value(), "the bad phone got: " << describe(bad.error));
+  BOOST_TEST(std::string{to_string(failure->code)} == "invalid_phone", describe(bad.error));
+  BOOST_TEST(!failure->reason.empty());
+  BOOST_TEST(failure->reason.find("10 digits") != std::string::npos, failure->reason);
+  // The bad order changed nothing: its reference is unknown to the node.
+  auto stored = ask<order>(find_ref_atom::value, std::string{"batch-2"});
+  BOOST_TEST(code_of(stored) == "not_found", error_text(stored));
+}
+
+BOOST_AUTO_TEST_CASE(a_resubmission_returns_the_same_order_and_other_content_is_a_conflict) {
+  start();
+  auto request = request_with_prefix("again-1", "150", 21, 5000);
+  auto original = accepted(request);
+  auto resubmitted = accepted(request);
+  BOOST_TEST(resubmitted.id == original.id);
+  BOOST_TEST(resubmitted.accepted_at_ms == original.accepted_at_ms);
+  auto in_batch = submit(std::vector<order_request>{request});
+  BOOST_REQUIRE_MESSAGE(in_batch, error_text(in_batch));
+  BOOST_REQUIRE_EQUAL(in_batch->size(), 1u);
+  BOOST_TEST(!in_batch->front().error, describe(in_batch->front().error));
+  BOOST_TEST(in_batch->front().existing);
+  BOOST_TEST(in_batch->front().accepted.id == original.id);
+
+  auto other_amount = request;
+  other_amount.amount_fen = 10000;
+  auto conflict = submit(other_amount);
+  BOOST_TEST(code_of(conflict) == "duplicate_reference", error_text(conflict));
+  auto stored = get(original.id);
+  BOOST_REQUIRE_MESSAGE(stored, error_text(stored));
+  BOOST_TEST(stored->amount_fen == 5000);
+}
+
+BOOST_AUTO_TEST_CASE(orders_are_found_by_id_and_by_reference) {
+  start();
+  auto o = accepted(request_with_prefix("find-me", "133", 31, 3000));
+  auto by_id = get(o.id);
+  BOOST_REQUIRE_MESSAGE(by_id, error_text(by_id));
+  BOOST_TEST(by_id->id == o.id);
+  BOOST_TEST(by_id->client_ref == "find-me");
+  BOOST_TEST(by_id->phone == o.phone);
+  BOOST_TEST(by_id->amount_fen == 3000);
+  BOOST_TEST(by_id->carrier == "ctcc");
+  auto by_ref = ask<order>(find_ref_atom::value, std::string{"find-me"});
+  BOOST_REQUIRE_MESSAGE(by_ref, error_text(by_ref));
+  BOOST_TEST(by_ref->id == o.id);
+  BOOST_TEST(code_of(get("no-such-order")) == "not_found");
+  BOOST_TEST(code_of(ask<order>(find_ref_atom::value, std::string{"no-such-ref"}))
+             == "not_found");
+}
+
+BOOST_AUTO_TEST_CASE(list_filters_by_status_once_the_orders_have_finished) {
+  start();
+  std::vector<order> orders{accepted(request_with_prefix("list-1", "138", 41)),
+                            accepted(request_with_prefix("list-2", "130", 42)),
+                            accepted(request_with_prefix("list-3", "153", 43))};
+  auto ids = ids_of(orders);
+  for (const auto& [id, o] : wait_until_final(ids))
+    BOOST_TEST(status_name(o.status) == "succeeded", id);
+  order_filter succeeded;
+  succeeded.status = "succeeded";
+  auto listed = ask<std::vector<order>>(list_atom::value, succeeded);
+  BOOST_REQUIRE_MESSAGE(listed, error_text(listed));
+  auto listed_ids = ids_of(*listed);
+  BOOST_TEST(std::set<std::string>(listed_ids.begin(), listed_ids.end())
+               == std::set<std::string>(ids.begin(), ids.end()),
+             "listed " << listed->size() << " succeeded orders");
+  for (const auto& o : *listed)
+    BOOST_TEST(status_name(o.status) == "succeeded");
+  order_filter failed;
+  failed.status = "failed";
+  auto none = ask<std::vector<order>>(list_atom::value, failed);
+  BOOST_REQUIRE_MESSAGE(none, error_text(none));
+  BOOST_TEST(none->empty());
+  order_filter limited;
+  limited.limit = 2;
+  auto two = ask<std::vector<order>>(list_atom::value, limited);
+  BOOST_REQUIRE_MESSAGE(two, error_text(two));
+  BOOST_TEST(two->size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(stats_show_the_orders_by_status_and_four_providers) {
+  start();
+  std::vector<order> orders{accepted(request_with_prefix("stats-1", "138", 51)),
+                            accepted(request_with_prefix("stats-2", "131", 52)),
+                            accepted(request_with_prefix("stats-3", "133", 53)),
+                            accepted(request_with_prefix("stats-4", "139", 54))};
+  wait_until_final(ids_of(orders));
+  auto stats = ask<node_stats>(stats_atom::value);
+  BOOST_REQUIRE_MESSAGE(stats, error_text(stats));
+  BOOST_TEST(stats->node == "test-node");
+  BOOST_TEST(stats->protocol == protocol_version);
+  BOOST_TEST(stats->intake.accepted == 4u);
+  std::map<std::string, uint64_t> by_status;
+  for (const auto& count : stats->orders)
+    by_status[count.status] += count.count;
+  BOOST_TEST(by_status["succeeded"] == 4u);
+  uint64_t others = 0;
+  for (const auto& [status, count] : by_status)
+    if (status != "succeeded")
+      others += count;
+  BOOST_TEST(others == 0u);
+  std::set<std::string> names;
+  uint64_t succeeded = 0;
+  for (const auto& p : stats->providers) {
+    names.insert(p.provider);
+    succeeded += p.succeeded;
+  }
+  BOOST_TEST(stats->providers.size() == 4u);
+  BOOST_TEST(names == std::set<std::string>(workload_providers.begin(), workload_providers.end()));
+  BOOST_TEST(succeeded == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(a_watcher_receives_the_changes_of_a_new_order_up_to_succeed) {
+  start();
+  caf::scoped_actor watcher{system};
+  auto subscribed = ask<bool>(watch_atom::value, caf::actor_cast<caf::actor>(watcher),
+                              std::string{});
+  BOOST_REQUIRE_MESSAGE(subscribed, error_text(subscribed));
+  BOOST_TEST(*subscribed);
+  auto o = accepted(request_with_prefix("watched", "186", 61));
+  std::vector<order_update> updates;
+  bool finished = false;
+  auto until = steady::now() + finish_limit;
+  while (!finished && steady::now() < until) {
+    watcher->receive(
+      [&](event_atom, order_update& update) {
+        if (update.snapshot.id != o.id)
+          return;
+        finished = is_final(update.snapshot.status);
+        updates.push_back(std::move(update));
+      },
+      caf::after(std::chrono::milliseconds(200)) >> [] {});
+  }
+  std::string seen;
+  for (const auto& u : updates)
+    seen += " " + u.event + "->" + std::string{to_string(u.snapshot.status)};
+  BOOST_TEST_MESSAGE("events of " << o.id << ":" << seen);
+  BOOST_REQUIRE_MESSAGE(finished, "no final event within the limit; saw:" << seen);
+  BOOST_TEST(updates.front().event == "dispatch", seen);
+  BOOST_TEST(updates.back().event == "succeed", seen);
+  BOOST_TEST(status_name(updates.back().snapshot.status) == "succeeded");
+  BOOST_TEST(updates.back().snapshot.client_ref == "watched");
+  BOOST_TEST(!updates.back().snapshot.provider.empty());
+  self->send(gateway, unwatch_atom::value, caf::actor_cast<caf::actor>(watcher));
+}
+
+BOOST_AUTO_TEST_CASE(cancelling_a_succeeded_order_is_an_illegal_transition) {
+  start();
+  auto o = accepted(request_with_prefix("done-already", "138", 71));
+  auto final_state = wait_until_final({o.id});
+  BOOST_REQUIRE(status_name(final_state[o.id].status) == "succeeded");
+  auto cancelled = ask<order>(cancel_atom::value, o.id);
+  BOOST_TEST(code_of(cancelled) == "illegal_transition", error_text(cancelled));
+  auto after = get(o.id);
+  BOOST_REQUIRE_MESSAGE(after, error_text(after));
+  BOOST_TEST(status_name(after->status) == "succeeded");
+  BOOST_TEST(code_of(ask<order>(cancel_atom::value, std::string{"no-such-order"}))
+             != "none");
+}
+
+BOOST_AUTO_TEST_CASE(a_waiting_order_is_cancelled_and_never_recharged) {
+  // Every provider serving cucc takes one call a second, so orders behind the first wait.
+  for (const auto& name : {"p-cucc", "p-agg"}) {
+    auto& provider = provider_entry(node_cfg, name);
+    provider["rate"] = 1;
+    provider["burst"] = 1;
+    provider["concurrency"] = 1;
+  }
+  start();
+  std::vector<order_request> batch;
+  for (uint64_t i = 0; i < 6; ++i)
+    batch.push_back(request_with_prefix("slow-" + std::to_string(i), "130", 80 + i));
+  auto results = submit(batch);
+  BOOST_REQUIRE_MESSAGE(results, error_text(results));
+  BOOST_REQUIRE_EQUAL(results->size(), batch.size());
+  std::vector<std::string> ids;
+  for (const auto& r : *results) {
+    BOOST_REQUIRE_MESSAGE(!r.error, describe(r.error));
+    ids.push_back(r.accepted.id);
+  }
+  // The newest orders wait longest; one of them is certainly still waiting.
+  std::optional<order> cancelled;
+  for (auto id = ids.rbegin(); id != ids.rend() && !cancelled; ++id) {
+    auto answer = ask<order>(cancel_atom::value, *id);
+    if (answer) {
+      cancelled = *answer;
+      break;
+    }
+    BOOST_TEST_MESSAGE("cancel of " << *id << ": " << error_text(answer));
+    BOOST_TEST(code_of(answer) == "illegal_transition", error_text(answer));
+  }
+  BOOST_REQUIRE_MESSAGE(cancelled, "no order could be cancelled");
+  BOOST_TEST(status_name(cancelled->status) == "failed");
+  BOOST_TEST(!cancelled->last_error.empty());
+  auto stored = get(cancelled->id);
+  BOOST_REQUIRE_MESSAGE(stored, error_text(stored));
+  BOOST_TEST(status_name(stored->status) == "failed");
+  auto twice = ask<order>(cancel_atom::value, cancelled->id);
+  BOOST_TEST(code_of(twice) == "illegal_transition", error_text(twice));
+
+  // The others run their course; then the node stops and its ledgers are read.
+  auto final_states = wait_until_final(ids);
+  BOOST_TEST(status_name(final_states[cancelled->id].status) == "failed");
+  stop();
+  auto recharges = ledger::recharges_per_order(ledger_paths(dir.path()));
+  BOOST_TEST(recharges.count(cancelled->id) == 0u, "the cancelled order was recharged");
+  BOOST_TEST(count_duplicates(recharges) == 0u);
+  for (const auto& [id, o] : final_states) {
+    auto times = recharges.count(id) ? recharges.at(id) : 0;
+    BOOST_TEST(times == (o.status == order_status::succeeded ? 1u : 0u),
+               id << " is " << to_string(o.status) << " and was recharged " << times << " times");
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_SUITE(node_life, node_fixture)
+
+BOOST_AUTO_TEST_CASE(sigterm_stops_the_node_with_exit_code_0) {
+  start();
+  std::vector<order> orders;
+  for (uint64_t i = 0; i < 5; ++i)
+    orders.push_back(accepted(request_with_prefix("term-" + std::to_string(i), "138", 90 + i)));
+  auto sent = steady::now();
+  auto code = node->terminate(15s);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - sent);
+  BOOST_TEST_MESSAGE("the node stopped " << took.count() << " ms after SIGTERM");
+  auto ended = node->process().ended();
+  BOOST_REQUIRE_MESSAGE(code.has_value(), "topup-node " << ended << " after SIGTERM; its log ends:\n"
+                                                        << tail_of(log_path));
+  BOOST_TEST(*code == 0);
+  BOOST_TEST(tail_of(log_path).find("stopping on SIGTERM") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(sigterm_during_provider_calls_loses_nothing) {
+  // Slow providers with a queue: 200 ms calls, two at a time, 20 a second.
+  for (auto& provider : node_cfg["providers"]) {
+    provider["rate"] = 20;
+    provider["burst"] = 1;
+    provider["concurrency"] = 2;
+    provider["timeout_ms"] = 1000;
+    provider["adapter"]["latency"] = {{"distribution", "fixed"}, {"fixed_ms", 200}};
+  }
+  node_cfg["deadline"] = {{"limit_ms", 30000}, {"resend_at_ms", {20000, 25000}}};
+  const std::vector<std::string> drain{"--drain-ms", "1000"};
+  start(drain);
+  std::vector<order_request> batch;
+  for (uint64_t i = 0; i < 30; ++i)
+    batch.push_back(request_with_prefix("drain-" + std::to_string(i), "138", 200 + i));
+  auto results = submit(batch);
+  BOOST_REQUIRE_MESSAGE(results, error_text(results));
+  std::vector<std::string> ids;
+  for (const auto& r : *results) {
+    BOOST_REQUIRE_MESSAGE(!r.error, describe(r.error));
+    ids.push_back(r.accepted.id);
+  }
+  uint64_t in_flight = 0;
+  for (auto until = steady::now() + 10s; in_flight == 0 && steady::now() < until;) {
+    auto stats = ask<node_stats>(stats_atom::value);
+    BOOST_REQUIRE_MESSAGE(stats, error_text(stats));
+    for (const auto& p : stats->providers)
+      in_flight += p.in_flight;
+    if (in_flight == 0)
+      std::this_thread::sleep_for(5ms);
+  }
+  BOOST_REQUIRE_MESSAGE(in_flight > 0, "no provider call started");
+
+  // The drain is bounded by --drain-ms; calls still running then are queried next time.
+  auto sent = steady::now();
+  auto code = node->terminate(15s);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - sent);
+  BOOST_TEST_MESSAGE("SIGTERM with " << in_flight << " calls in flight: the node stopped after "
+                                     << took.count() << " ms");
+  auto ended = node->process().ended();
+  BOOST_REQUIRE_MESSAGE(code == 0, "topup-node " << ended << " after SIGTERM; its log ends:\n"
+                                                 << tail_of(log_path));
+  BOOST_TEST(took.count() < 10000);
+
+  // Restarted on the same files, it finishes every order exactly once.
+  start(drain);
+  auto final_states = wait_until_final(ids);
+  stop();
+  auto recharges = ledger::recharges_per_order(ledger_paths(dir.path()));
+  BOOST_TEST(count_duplicates(recharges) == 0u);
+  for (const auto& [id, o] : final_states) {
+    auto times = recharges.count(id) ? recharges.at(id) : 0;
+    BOOST_TEST(times == (o.status == order_status::succeeded ? 1u : 0u),
+               id << " is " << to_string(o.status) << " and was recharged " << times << " times");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_client_notices_a_dead_node_and_reaches_it_again_after_a_restart) {
+  auto port = free_port();
+  node_cfg = test_node_config(dir.path(), port);
+  start();
+  BOOST_REQUIRE_EQUAL(node->port(), port);
+  std::vector<order> orders{accepted(request_with_prefix("survive-1", "138", 101)),
+                            accepted(request_with_prefix("survive-2", "130", 102)),
+                            accepted(request_with_prefix("survive-3", "133", 103))};
+  auto before = wait_until_final(ids_of(orders));
+
+  // SIGKILL: requests to a dead remote actor only time out in CAF 0.17, but a monitor of
+  // its proxy reports the lost connection at once.
+  self->monitor(gateway);
+  node->kill();
+  auto killed = steady::now();
+  bool down = false;
+  self->receive(
+    [&](caf::down_msg& msg) { down = msg.source == gateway.address(); },
+    caf::after(std::chrono::seconds(10)) >> [] {});
+  auto noticed = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - killed);
+  BOOST_REQUIRE_MESSAGE(down, "no down_msg for the gateway within 10 s of SIGKILL");
+  BOOST_TEST_MESSAGE("down_msg " << noticed.count() << " ms after SIGKILL");
+  bool refused = false;
+  self->request(gateway, std::chrono::seconds(2), hello_atom::value, protocol_version)
+    .receive([&](uint32_t, std::string&) {}, [&](caf::error&) { refused = true; });
+  BOOST_TEST(refused, "a request to the dead node was answered");
+
+  // The same files and port: the same address works again, with the orders.
+  node.reset();
+  node.emplace(TOPUP_NODE, config_path, log_path);
+  BOOST_REQUIRE_EQUAL(node->port(), port);
+  auto again = connect_gateway(system, port, 10s, gateway.address());
+  BOOST_REQUIRE_MESSAGE(again, "cannot reconnect: " << error_text(again));
+  gateway = *again;
+  std::optional<uint32_t> version;
+  caf::error failed;
+  self->request(gateway, request_timeout, hello_atom::value, protocol_version)
+    .receive([&](uint32_t v, std::string&) { version = v; },
+             [&](caf::error& error) { failed = std::move(error); });
+  BOOST_REQUIRE_MESSAGE(version.has_value(), "hello failed: " << describe(failed));
+  BOOST_TEST(*version == protocol_version);
+  for (const auto& o : orders) {
+    auto stored = get(o.id);
+    BOOST_REQUIRE_MESSAGE(stored, o.id << ": " << error_text(stored));
+    BOOST_TEST(stored->client_ref == o.client_ref);
+    BOOST_TEST(status_name(stored->status) == status_name(before[o.id].status));
+  }
+  // And it takes new orders.
+  auto after = accepted(request_with_prefix("survive-4", "186", 104));
+  BOOST_TEST(status_name(wait_until_final({after.id})[after.id].status) == "succeeded");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(configuration)
+
+BOOST_AUTO_TEST_CASE(a_bad_field_stops_the_node_with_exit_code_2_naming_its_path) {
+  struct bad_case {
+    std::string expected_path;
+    std::function<void(nlohmann::json&)> spoil;
+  };
+  std::vector<bad_case> cases{
+    {"/providers/1/rate", [](nlohmann::json& cfg) { cfg["providers"][1]["rate"] = 0; }},
+    {"/node/listen/prot", [](nlohmann::json& cfg) { cfg["node"]["listen"]["prot"] = 1; }},
+    {"/deadline/resend_at_ms/0",
+     [](nlohmann::json& cfg) { cfg["deadline"]["resend_at_ms"] = {7000}; }},
+  };
+  for (const auto& c : cases) {
+    temp_dir dir;
+    auto cfg = test_node_config(dir.path());
+    c.spoil(cfg);
+    write_json(dir.file("node.json"), cfg);
+    auto log = dir.file("stderr.txt");
+    auto code = run_node({"--config", dir.file("node.json")}, log);
+    auto message = tail_of(log);
+    BOOST_TEST_MESSAGE("stderr: " << message);
+    BOOST_TEST(code.value_or(-1) == 2, c.expected_path << ": exit " << (code ? *code : -1));
+    BOOST_TEST(message.find(c.expected_path + ":") != std::string::npos,
+               "stderr does not name " << c.expected_path << ": " << message);
+    // Nothing was started: no store file.
+    BOOST_TEST(!std::filesystem::exists(dir.file("orders.db")));
+    auto checked = run_node({"--check", "--config", dir.file("node.json")}, log);
+    BOOST_TEST(checked.value_or(-1) == 2, "--check of " << c.expected_path);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(check_accepts_the_shipped_single_node_configuration) {
+  temp_dir dir;
+  std::string out;
+  auto code = run_node({"--check", "--config", TOPUP_SINGLE_NODE_CONFIG}, dir.file("stderr.txt"),
+                       &out);
+  BOOST_TEST(code.value_or(-1) == 0, "exit " << (code ? *code : -1) << "; stderr: "
+                                << tail_of(dir.file("stderr.txt")));
+  BOOST_TEST(out.find("is valid") != std::string::npos, out);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(probe)
+void slow(nlohmann::json& node_cfg) {
+  for (auto& provider : node_cfg["providers"]) {
+    provider["rate"] = 20;
+    provider["burst"] = 1;
+    provider["concurrency"] = 2;
+    provider["timeout_ms"] = 1000;
+    provider["adapter"]["latency"] = {{"distribution", "fixed"}, {"fixed_ms", 200}};
+  }
+  node_cfg["deadline"] = {{"limit_ms", 30000}, {"resend_at_ms", {20000, 25000}}};
+}
+// mode 0: fresh node, all final, SIGTERM. mode 1: first stop SIGTERM mid-calls, restart, final, SIGTERM.
+// mode 2: first stop SIGKILL mid-calls. mode 3: first stop SIGTERM after all final, restart, SIGTERM.
+void probe_run(int mode, int n) {
+  node_fixture f;
+  slow(f.node_cfg);
+  f.start();
+  std::vector<order_request> batch;
+  for (uint64_t i = 0; i < 30; ++i)
+    batch.push_back(request_with_prefix("p-" + std::to_string(i), "138", 200 + i));
+  auto results = f.submit(batch);
+  std::vector<std::string> ids;
+  for (const auto& r : *results) ids.push_back(r.accepted.id);
+  if (mode == 0) { f.wait_until_final(ids); }
+  else {
+    if (mode == 3) f.wait_until_final(ids); else std::this_thread::sleep_for(300ms);
+    if (mode == 2) f.node->kill(); else { auto c = f.node->terminate(15s); BOOST_TEST_MESSAGE("first stop " << c.value_or(-1)); }
+    f.start();
+    f.wait_until_final(ids);
+  }
+  auto t0 = steady::now();
+  auto code = f.node->terminate(8s);
+  auto ended = f.node->process().ended();
+  BOOST_TEST_MESSAGE("mode " << mode << " run " << n << ": " << ended << " after " << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now()-t0).count() << " ms");
+  BOOST_TEST(code.value_or(-1) == 0);
+}
+BOOST_AUTO_TEST_CASE(p0) { for (int i = 0; i < 30; ++i) probe_run(0, i); }
+BOOST_AUTO_TEST_CASE(p1) { for (int i = 0; i < 8; ++i) probe_run(1, i); }
+BOOST_AUTO_TEST_CASE(p2) { for (int i = 0; i < 8; ++i) probe_run(2, i); }
+BOOST_AUTO_TEST_CASE(p3) { for (int i = 0; i < 30; ++i) probe_run(3, i); }
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,0 +1,111 @@
+#define BOOST_TEST_MODULE tls_tests
+#include <boost/test/unit_test.hpp>
+
+// A real topup-node publishing through CAF's OpenSSL module, and the real topup-cli
+// connecting to it, with certificates made at test time by the openssl command line: a CA,
+// a server and a client certificate it signed, and a client certificate of another CA.
+
+#include "tests/process_support.hpp"
+#include "tests/test_support.hpp"
+
+#include <cstdlib>
+
+using namespace topup::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+/// Runs a shell command; fails the test when it does not exit 0.
+void run(const std::string& command) {
+  int status = std::system((command + " >/dev/null 2>&1").c_str());
+  BOOST_TEST_REQUIRE(status == 0, "command failed: " << command);
+}
+
+/// A CA ("<name>-ca") and, signed by it, a certificate "<name>-<who>" for 127.0.0.1.
+void make_ca(const temp_dir& dir, const std::string& name) {
+  auto ca = dir.file(name + "-ca");
+  run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name + "-ca -keyout "
+      + ca + ".key -out " + ca + ".pem");
+}
+
+void make_certificate(const temp_dir& dir, const std::string& ca_name, const std::string& who) {
+  auto ca = dir.file(ca_name + "-ca");
+  auto cert = dir.file(ca_name + "-" + who);
+  run("openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout " + cert + ".key -out "
+      + cert + ".csr");
+  run("openssl x509 -req -days 2 -in " + cert + ".csr -CA " + ca + ".pem -CAkey " + ca
+      + ".key -CAcreateserial -out " + cert + ".pem");
+}
+
+struct tls_fixture {
+  temp_dir dir;
+  std::unique_ptr<node_process> node;
+
+  tls_fixture() {
+    make_ca(dir, "good");
+    make_ca(dir, "rogue");
+    make_certificate(dir, "good", "server");
+    make_certificate(dir, "good", "client");
+    make_certificate(dir, "rogue", "client");
+    auto cfg = test_node_config(dir.path());
+    cfg["node"]["tls"] = {{"certificate", dir.file("good-server.pem")},
+                          {"key", dir.file("good-server.key")},
+                          {"ca_file", dir.file("good-ca.pem")}};
+    write_json(dir.file("node.json"), cfg);
+    node = std::make_unique<node_process>(TOPUP_NODE, dir.file("node.json"), dir.file("node.log"));
+  }
+
+  /// Runs topup-cli `stats` with `tls_args`; its exit code (nothing if it hung).
+  std::optional<int> cli_stats(const std::vector<std::string>& tls_args) {
+    std::vector<std::string> args{TOPUP_CLI, "--node", "127.0.0.1:" + std::to_string(node->port()),
+                                  "--timeout", "5s", "--json"};
+    args.insert(args.end(), tls_args.begin(), tls_args.end());
+    args.push_back("stats");
+    child_process cli{args, dir.file("cli.log")};
+    line_reader output{cli.stdout_fd()};
+    output.read_to_end(std::chrono::steady_clock::now() + 30s);
+    if (!cli.wait_for_exit(std::chrono::steady_clock::now() + 30s))
+      return std::nullopt;
+    last_output = output.lines();
+    return cli.exit_code();
+  }
+
+  std::vector<std::string> tls_as(const std::string& ca_name) {
+    return {"--tls", "--ca", dir.file("good-ca.pem"), "--cert", dir.file(ca_name + "-client.pem"),
+            "--key", dir.file(ca_name + "-client.key")};
+  }
+
+  std::vector<std::string> last_output;
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(mutual_tls, tls_fixture)
+
+BOOST_AUTO_TEST_CASE(a_client_with_a_certificate_of_the_nodes_ca_is_served) {
+  auto code = cli_stats(tls_as("good"));
+  BOOST_TEST((code == 0), tail_of(dir.file("cli.log")));
+  BOOST_REQUIRE(!last_output.empty());
+  BOOST_TEST(last_output.front().find("\"node\"") != std::string::npos, last_output.front());
+}
+
+BOOST_AUTO_TEST_CASE(a_client_certificate_of_another_ca_is_refused) {
+  auto code = cli_stats(tls_as("rogue"));
+  BOOST_TEST((code == 3), "exit " << (code ? std::to_string(*code) : "none") << "; "
+                                  << tail_of(dir.file("cli.log")));
+  // The node keeps serving valid clients after refusing one.
+  BOOST_TEST((cli_stats(tls_as("good")) == 0));
+}
+
+BOOST_AUTO_TEST_CASE(a_plain_client_is_refused_by_a_tls_node) {
+  auto code = cli_stats({});
+  BOOST_TEST((code == 3), "exit " << (code ? std::to_string(*code) : "none") << "; "
+                                  << tail_of(dir.file("cli.log")));
+}
+
+BOOST_AUTO_TEST_CASE(tls_without_a_client_certificate_is_a_clear_argument_error) {
+  auto code = cli_stats({"--tls", "--ca", dir.file("good-ca.pem")});
+  BOOST_TEST((code == 2), tail_of(dir.file("cli.log")));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
