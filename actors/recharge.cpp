@@ -385,10 +385,19 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       return released;
     },
     [=](expire_atom, const std::vector<std::string>& ids) {
-      for (const auto& id : ids)
-        if (auto o = self->state.lane->release(id))
+      for (const auto& id : ids) {
+        if (auto o = self->state.lane->release(id)) {
           finish(self, std::move(*o), order_event::expire, "",
                  "deadline reached while waiting for the provider");
+        } else if (self->state.lane->holds(id)) {
+          // Still held but not releasable: its outcome is unknown. It stays `unknown` and is
+          // queried on; money moves only once the provider answers.
+          self->state.stats.unknown_at_deadline++;
+          spdlog::warn("recharge {}: order {} reached its deadline with an unknown outcome; "
+                       "it needs reconciliation and is queried until {} answers",
+                       self->state.options.provider, id, self->state.options.provider);
+        }
+      }
     },
     [=](stats_atom) {
       auto& state = self->state;

@@ -140,6 +140,7 @@ struct provider_stats {
   uint64_t retries = 0;        ///< transient failures retried
   uint64_t unknown = 0;        ///< calls whose outcome was lost
   uint64_t failed_over = 0;    ///< orders handed to another provider
+  uint64_t unknown_at_deadline = 0;  ///< outcomes still unknown at the deadline: reconcile
   uint64_t queued = 0;
   uint64_t in_flight = 0;
   std::string breaker;
@@ -193,8 +194,8 @@ typename Inspector::result_type inspect(Inspector& f, provider_report& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_stats& x) {
   return f(caf::meta::type_name("provider_stats"), x.provider, x.calls, x.queries, x.succeeded,
-           x.failed, x.expired, x.retries, x.unknown, x.failed_over, x.queued, x.in_flight,
-           x.breaker);
+           x.failed, x.expired, x.retries, x.unknown, x.failed_over, x.unknown_at_deadline,
+           x.queued, x.in_flight, x.breaker);
 }
 
 template <class Inspector>
