@@ -16,6 +16,7 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 using namespace topup;
 
@@ -142,7 +143,17 @@ int run(const config& cfg, milliseconds drain_timeout) {
   system.middleman().unpublish(entry, *published);
   stop_all();
   spdlog::info("node {} stopped", cfg.node.name);
-  return supervisor_failed ? exit_failed : exit_ok;
+  auto code = supervisor_failed ? exit_failed : exit_ok;
+  // ~actor_system waits for every actor and thread. After a client was connected, CAF 0.17
+  // sometimes keeps one middleman thread referenced and that wait never ends; everything
+  // durable is written by now, so a bounded wait ends the process with the right code.
+  std::thread([code] {
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    spdlog::warn("node: the actor system did not shut down within 5 s; exiting anyway");
+    spdlog::default_logger()->flush();
+    std::_Exit(code);
+  }).detach();
+  return code;
 }
 
 } // namespace

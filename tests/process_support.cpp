@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
-#include <cstdlib> // DEBUG
 #include <fcntl.h>
 #include <fstream>
 #include <netinet/in.h>
@@ -292,7 +291,6 @@ node_process::node_process(const std::string& binary, const std::string& config_
 std::optional<int> node_process::terminate(std::chrono::milliseconds timeout) {
   child_.send_signal(SIGTERM);
   if (!child_.wait_for_exit(steady::now() + timeout)) {
-    std::system(("gdb -p " + std::to_string(child_.pid()) + " -batch -ex 'thread apply all bt' > /tmp/h7/stack-" + std::to_string(child_.pid()) + ".txt 2>&1").c_str()); // DEBUG
     child_.kill_and_reap();
     return std::nullopt;
   }
