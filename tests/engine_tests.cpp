@@ -252,7 +252,6 @@ BOOST_AUTO_TEST_CASE(orders_of_a_provider_that_is_down_fail_over) {
   auto all = wait_until_final(20s);
   check_guarantees(*this, all);
   BOOST_TEST(count_status(all, "succeeded") == 300u);
-  auto recharged = recharges();
   ledger agg{std::get<simulated_adapter_config>(cfg.providers[3].adapter).ledger_path};
   BOOST_TEST(agg.count() >= 100u);  // every cucc order went to the aggregator
 }
