@@ -1,5 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
+#include "tests/time_support.hpp"
+
 #include "domain/circuit_breaker.hpp"
 #include "domain/clock.hpp"
 
@@ -8,14 +10,12 @@
 #include <string>
 
 using namespace topup;
+using topup::testing::at_ms;
+using topup::testing::t0;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 
 namespace {
-
-const mono_time t0{};
-
-mono_time at_ms(int64_t ms) { return t0 + milliseconds(ms); }
 
 using state = circuit_breaker::state;
 

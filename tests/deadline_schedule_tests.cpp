@@ -133,10 +133,8 @@ BOOST_AUTO_TEST_CASE(tracking_just_before_a_resend_point_keeps_it) {
   BOOST_TEST(next_due(s) == D - 60'000);
 }
 
-// QUESTIONABLE (off by one): track() documents that re-send points *already past* are skipped,
-// but a point exactly at now_ms is skipped too (`due_at(...) <= now_ms` in track), so an order
-// (re-)tracked at the very millisecond of a re-send point, e.g. when timers are re-armed after
-// a restart, silently loses that re-send. take_due(now_ms) would have delivered it.
+// Only re-send points already past are skipped: an order (re-)tracked at the very millisecond
+// of a re-send point, e.g. when timers are re-armed after a restart, still gets that re-send.
 BOOST_AUTO_TEST_CASE(tracking_exactly_at_a_resend_point_still_resends) {
   auto s = standard();
   s.track("a", D, D - 60'000);

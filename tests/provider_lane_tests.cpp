@@ -1,5 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
+#include "tests/time_support.hpp"
+
 #include "domain/clock.hpp"
 #include "domain/order.hpp"
 #include "domain/provider_lane.hpp"
@@ -17,16 +19,16 @@
 #include <vector>
 
 using namespace topup;
+using topup::testing::at_ms;
+using topup::testing::t0;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 
 namespace {
 
-const mono_time t0{};
 /// Wall time (ms since the epoch) at t0; deadlines are expressed against it.
 constexpr int64_t wall0 = 1'700'000'000'000;
 
-mono_time at_ms(int64_t ms) { return t0 + milliseconds(ms); }
 int64_t wall(int64_t ms) { return wall0 + ms; }
 
 /// An order with a deadline `deadline_in_ms` after wall0.
@@ -338,10 +340,8 @@ BOOST_AUTO_TEST_CASE(expired_orders_are_returned_while_the_breaker_is_open) {
   BOOST_TEST(w.calls.empty());
 }
 
-// BUG: take_work() only looks at the head of the queue for expiry. An urgent entry at the
-// head that cannot start (no token, no slot, or breaker open) hides a normal entry behind it
-// whose deadline is already too close, so the doomed order is not failed "at that moment"
-// (DESIGN.md) but only once the urgent one has left.
+// An urgent entry at the head that cannot start must not hide a normal entry behind it whose
+// deadline is already too close: that order is failed at that moment (DESIGN.md).
 BOOST_AUTO_TEST_CASE(an_expired_order_behind_an_urgent_one_is_still_reported) {
   lane_settings s = roomy();
   s.rate = 1;
@@ -501,9 +501,8 @@ BOOST_AUTO_TEST_CASE(a_retry_too_late_to_start_comes_back_expired) {
   BOOST_TEST(ids(w.expired) == (strings{"r"}), boost::test_tools::per_element());
 }
 
-// QUESTIONABLE: an order sitting in retry backoff is only checked for expiry when its retry
-// comes due. With retry_cap 5 s its latest start (deadline - call_timeout) can pass up to 5 s
-// before the lane says so, so it is failed late instead of "at that moment" (DESIGN.md).
+// An order in retry backoff is failed when its latest start (deadline - call_timeout) passes,
+// not when its retry comes due, which can be up to retry_cap later.
 BOOST_AUTO_TEST_CASE(an_order_in_retry_backoff_expires_at_its_latest_start) {
   provider_lane lane{roomy(), t0};
   lane.retry_later(make_order("r", 2050, 6), t0);  // retry in 2.5..5 s, latest start at 50 ms
@@ -622,9 +621,8 @@ BOOST_AUTO_TEST_CASE(enqueue_refuses_an_id_already_held) {
   BOOST_TEST(lane.enqueue(make_order("r", far), true));
 }
 
-// QUESTIONABLE (guarantee 3): holds() ignores orders waiting for a status query, so an
-// order whose last outcome is unknown can be enqueued (e.g. re-sent by the deadline actor) and
-// called again before the query has told whether the first call recharged the number.
+// Guarantee 3: an order whose last outcome is unknown must not be enqueued (e.g. re-sent)
+// and called again before the query has told whether the first call recharged the number.
 BOOST_AUTO_TEST_CASE(enqueue_refuses_an_order_waiting_for_its_status_query) {
   provider_lane lane{roomy(), t0};
   lane.query_later(make_order("u", far), at_ms(1000));
@@ -633,10 +631,9 @@ BOOST_AUTO_TEST_CASE(enqueue_refuses_an_order_waiting_for_its_status_query) {
   BOOST_TEST(take(lane, 0).calls.empty(), "called while its outcome is unknown");
 }
 
-// BUG: retry_later() does not check whether the lane already holds the order. With a copy
-// already queued (a re-send that arrived while the failing call was in flight), the lane ends
-// up with two copies; retry_index_ is overwritten, release() takes only one of them, and the
-// other is called later anyway (after the order may have moved to another provider).
+// A copy already queued (a re-send that arrived while the failing call was in flight) must
+// not become a second copy: release() would take only one, and the other would be called
+// after the order may have moved to another provider.
 BOOST_AUTO_TEST_CASE(retry_later_of_an_order_already_held_keeps_a_single_copy) {
   provider_lane lane{roomy(), t0};
   lane.enqueue(make_order("o", far), true);
@@ -765,10 +762,8 @@ BOOST_AUTO_TEST_CASE(the_probe_is_not_spent_while_no_slot_or_token_is_free) {
   BOOST_TEST(ids(w.calls) == (strings{"c"}), boost::test_tools::per_element());
 }
 
-// BUG: if the slot taken for the half-open probe is handed back with slot_unused() (the actor
-// decided not to make that call), the breaker still believes a probe is in flight and no call
-// is ever admitted again: provider_lane::slot_unused() only decrements in_flight_ and nothing
-// clears circuit_breaker::probe_in_flight_.
+// A probe slot handed back with slot_unused() (the actor did not make that call) must let
+// another probe go out; otherwise the breaker waits forever for a result that never comes.
 BOOST_AUTO_TEST_CASE(an_unused_probe_slot_lets_another_probe_go_out) {
   lane_settings s = roomy();
   s.breaker_threshold = 1;
@@ -878,10 +873,8 @@ BOOST_AUTO_TEST_CASE(next_wakeup_while_the_breaker_is_open_is_a_later_poll) {
   BOOST_TEST((*wake <= at_ms(2000)), "would sleep past the half-open time");
 }
 
-// BUG: while the half-open probe is in flight and orders are queued, next_wakeup() returns
-// `now` (tokens and slots are free, and the breaker is half-open rather than open), but
-// take_work() returns nothing until the probe's result arrives: an actor that re-arms its timer
-// at next_wakeup() spins. Nothing can happen without further input, so it should be none.
+// While the half-open probe is in flight nothing can start until its result arrives, so
+// next_wakeup() must not say `now`: an actor re-arming its timer there would spin.
 BOOST_AUTO_TEST_CASE(next_wakeup_while_the_probe_is_in_flight_is_not_now) {
   lane_settings s = roomy();
   s.breaker_threshold = 1;

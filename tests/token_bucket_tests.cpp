@@ -1,5 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
+#include "tests/time_support.hpp"
+
 #include "domain/clock.hpp"
 #include "domain/token_bucket.hpp"
 
@@ -10,14 +12,12 @@
 #include <vector>
 
 using namespace topup;
+using topup::testing::at_ms;
+using topup::testing::t0;
 using std::chrono::milliseconds;
 using std::chrono::nanoseconds;
 
 namespace {
-
-const mono_time t0{};
-
-mono_time at_ms(int64_t ms) { return t0 + milliseconds(ms); }
 
 /// Takes tokens at `now` until refused; returns how many were granted.
 int drain(token_bucket& bucket, mono_time now) {
