@@ -10,6 +10,7 @@ namespace {
 using self_pointer = recharge_actor::stateful_pointer<recharge_state>;
 
 void pump(self_pointer self);
+void follow_stored_state(self_pointer self, order o);
 
 int64_t wall_now(self_pointer self) {
   return self->state.time->wall_ms();
@@ -38,9 +39,8 @@ void publish(self_pointer self, const order& before, const transition& change) {
 /// Writes one state change of `before`; runs `then` once it is durable. While the store is
 /// unavailable the change waits in `unwritten` and is tried again on the next pump, so an
 /// outcome the provider reported is never lost. A refused change (the stored order moved
-/// on) drops the order from this actor.
-void write(self_pointer self, order before, transition change, std::function<void()> then,
-           std::function<void()> refused = {}) {
+/// on, e.g. by an actor of the engine before a restart) continues from the stored state.
+void write(self_pointer self, order before, transition change, std::function<void()> then) {
   auto& st = self->state;
   self->request(st.store, st.options.store_timeout, transition_atom::value,
                 std::vector<transition>{change})
@@ -53,8 +53,7 @@ void write(self_pointer self, order before, transition change, std::function<voi
         }
         spdlog::warn("recharge {} refused {} of order {}: its stored state moved on",
                      self->state.options.provider, to_string(change.event), change.order_id);
-        if (refused)
-          refused();
+        follow_stored_state(self, before);
       },
       [=](caf::error& error) {
         spdlog::warn("recharge {} cannot write {} of order {} yet: {}",
@@ -93,7 +92,7 @@ void finish(self_pointer self, order o, order_event event, std::string txn, std:
   else
     stats.failed++;
   auto id = o.id;
-  write(self, o, change, [=] { report_done(self, id); }, [=] { report_done(self, id); });
+  write(self, o, change, [=] { report_done(self, id); });
 }
 
 /// Whether another attempt can still time out before the deadline after the shortest backoff.
@@ -193,7 +192,7 @@ void call(self_pointer self, order o) {
       });
 }
 
-/// Re-reads an order whose dispatch was refused and continues from what the store holds:
+/// Re-reads an order whose change was refused and continues from what the store holds:
 /// an attempt in flight is queried by its provider's lane, a waiting order is served again,
 /// a final one is done.
 void follow_stored_state(self_pointer self, order o) {
