@@ -32,7 +32,6 @@ public:
   /// When an open breaker turns half-open.
   mono_time reopens_at() const { return opened_at_ + open_for_; }
 
-  bool probe_in_flight() const { return probe_in_flight_; }
   void record_failure(mono_time now);
 
   /// The state as of `now` (open turns half-open when its time is up).
