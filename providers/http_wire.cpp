@@ -1,0 +1,192 @@
+#include "providers/http_wire.hpp"
+
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <charconv>
+
+namespace topup::http_wire {
+namespace {
+
+using json = nlohmann::json;
+
+json parse_object(std::string_view body, const char* what) {
+  auto parsed = json::parse(body.begin(), body.end(), nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object())
+    throw wire_error(std::string{what} + ": body is not a JSON object");
+  return parsed;
+}
+
+std::string string_field(const json& object, const char* what, const char* key) {
+  auto found = object.find(key);
+  if (found == object.end() || !found->is_string())
+    throw wire_error(std::string{what} + ": \"" + key + "\" must be a string");
+  return found->get<std::string>();
+}
+
+std::string optional_string(const json& object, const char* key) {
+  auto found = object.find(key);
+  return found != object.end() && found->is_string() ? found->get<std::string>() : std::string{};
+}
+
+std::string to_hex(const unsigned char* bytes, size_t size) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string hex(size * 2, '0');
+  for (size_t i = 0; i < size; ++i) {
+    hex[2 * i] = digits[bytes[i] >> 4];
+    hex[2 * i + 1] = digits[bytes[i] & 0x0f];
+  }
+  return hex;
+}
+
+} // namespace
+
+std::string sign(std::string_view secret, std::string_view timestamp, std::string_view body) {
+  std::string message;
+  message.reserve(timestamp.size() + 1 + body.size());
+  message.append(timestamp).append("\n").append(body);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_size = 0;
+  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
+           reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest,
+           &digest_size) == nullptr)
+    throw std::runtime_error("HMAC-SHA256 failed in OpenSSL");
+  return to_hex(digest, digest_size);
+}
+
+bool verify(std::string_view secret, std::string_view timestamp, std::string_view body,
+            std::string_view signature) {
+  auto expected = sign(secret, timestamp, body);
+  return signature.size() == expected.size()
+         && CRYPTO_memcmp(signature.data(), expected.data(), expected.size()) == 0;
+}
+
+bool timestamp_fresh(std::string_view timestamp, int64_t now_ms) {
+  int64_t sent_ms = 0;
+  auto [end, error] = std::from_chars(timestamp.data(), timestamp.data() + timestamp.size(),
+                                      sent_ms);
+  if (error != std::errc{} || end != timestamp.data() + timestamp.size())
+    return false;
+  auto skew = sent_ms > now_ms ? sent_ms - now_ms : now_ms - sent_ms;
+  return skew <= signature_max_skew.count();
+}
+
+std::string recharge_request_body(const recharge_call& call) {
+  return json{{"request_id", call.request_id},
+              {"order_id", call.order_id},
+              {"phone", call.phone},
+              {"amount_fen", call.amount_fen}}
+    .dump();
+}
+
+recharge_call parse_recharge_request(std::string_view body) {
+  const char* what = "recharge request";
+  auto object = parse_object(body, what);
+  recharge_call call;
+  call.request_id = string_field(object, what, "request_id");
+  call.order_id = string_field(object, what, "order_id");
+  call.phone = string_field(object, what, "phone");
+  auto amount = object.find("amount_fen");
+  if (amount == object.end() || !amount->is_number_integer())
+    throw wire_error("recharge request: \"amount_fen\" must be an integer");
+  call.amount_fen = amount->get<int64_t>();
+  return call;
+}
+
+std::string query_request_body(const std::string& request_id) {
+  return json{{"request_id", request_id}}.dump();
+}
+
+std::string parse_query_request(std::string_view body) {
+  return string_field(parse_object(body, "query request"), "query request", "request_id");
+}
+
+std::string recharge_response_body(const recharge_reply& reply) {
+  switch (reply.outcome) {
+    case recharge_outcome::success:
+      return json{{"result", "success"}, {"txn", reply.provider_txn}}.dump();
+    case recharge_outcome::transient_failure:
+    case recharge_outcome::permanent_failure:
+      break;
+  }
+  return json{{"result", "failed"},
+              {"retryable", reply.outcome == recharge_outcome::transient_failure},
+              {"detail", reply.detail}}
+    .dump();
+}
+
+recharge_reply parse_recharge_response(std::string_view body) {
+  const char* what = "recharge response";
+  auto object = parse_object(body, what);
+  auto result = string_field(object, what, "result");
+  if (result == "success")
+    return {recharge_outcome::success, string_field(object, what, "txn"), std::string{}};
+  if (result == "failed") {
+    auto retryable = object.find("retryable");
+    if (retryable == object.end() || !retryable->is_boolean())
+      throw wire_error("recharge response: \"retryable\" must be a boolean");
+    return {retryable->get<bool>() ? recharge_outcome::transient_failure
+                                   : recharge_outcome::permanent_failure,
+            std::string{}, optional_string(object, "detail")};
+  }
+  throw wire_error("recharge response: unknown result \"" + result + "\"");
+}
+
+std::string query_response_body(const query_reply& reply) {
+  switch (reply.outcome) {
+    case query_outcome::recharged:
+      return json{{"result", "recharged"}, {"txn", reply.provider_txn}}.dump();
+    case query_outcome::not_recharged:
+      return json{{"result", "not_recharged"}}.dump();
+    case query_outcome::query_failed:
+      break;
+  }
+  throw std::invalid_argument("query_failed has no response body");
+}
+
+query_reply parse_query_response(std::string_view body) {
+  const char* what = "query response";
+  auto object = parse_object(body, what);
+  auto result = string_field(object, what, "result");
+  if (result == "recharged")
+    return {query_outcome::recharged, string_field(object, what, "txn"), std::string{}};
+  if (result == "not_recharged")
+    return {query_outcome::not_recharged, std::string{}, std::string{}};
+  throw wire_error("query response: unknown result \"" + result + "\"");
+}
+
+endpoint parse_base_url(std::string_view url) {
+  constexpr std::string_view scheme = "http://";
+  if (url.substr(0, scheme.size()) != scheme)
+    throw wire_error("base URL must start with http:// (got \"" + std::string{url} + "\")");
+  auto rest = url.substr(scheme.size());
+  auto slash = rest.find('/');
+  auto authority = rest.substr(0, slash);
+  endpoint result;
+  if (slash != std::string_view::npos) {
+    result.path_prefix = std::string{rest.substr(slash)};
+    while (!result.path_prefix.empty() && result.path_prefix.back() == '/')
+      result.path_prefix.pop_back();
+  }
+  auto colon = authority.rfind(':');
+  if (colon == std::string_view::npos) {
+    result.host = std::string{authority};
+    result.port = "80";
+  } else {
+    result.host = std::string{authority.substr(0, colon)};
+    result.port = std::string{authority.substr(colon + 1)};
+    unsigned port_number = 0;
+    auto [end, error] = std::from_chars(result.port.data(),
+                                        result.port.data() + result.port.size(), port_number);
+    if (result.port.empty() || error != std::errc{} || end != result.port.data() + result.port.size()
+        || port_number == 0 || port_number > 65535)
+      throw wire_error("base URL has an invalid port \"" + result.port + "\"");
+  }
+  if (result.host.empty())
+    throw wire_error("base URL names no host (got \"" + std::string{url} + "\")");
+  return result;
+}
+
+} // namespace topup::http_wire
