@@ -20,11 +20,8 @@ mono_time mono_now(self_pointer self) {
   return self->state.time->now();
 }
 
-/// Tells watching clients about a change the store applied.
-void publish(self_pointer self, const order& before, const transition& change) {
-  const auto& events = self->state.options.events;
-  if (!events || !events->watched())
-    return;
+/// The order as watching clients see it once `change` is applied.
+order_update update_of(const order& before, const transition& change) {
   order after = before;
   if (auto status = next_status(change.from, change.event))
     after.status = *status;
@@ -33,7 +30,75 @@ void publish(self_pointer self, const order& before, const transition& change) {
   after.updated_at_ms = change.at_ms;
   if (!change.detail.empty())
     after.last_error = change.detail;
-  events->publish({{std::move(after), std::string{to_string(change.event)}}});
+  return {std::move(after), std::string{to_string(change.event)}};
+}
+
+/// Queues a flush behind every message already in the mailbox, so that the changes their
+/// handlers make ride one store request.
+void schedule_flush(self_pointer self) {
+  auto& st = self->state;
+  if (st.flush_scheduled)
+    return;
+  st.flush_scheduled = true;
+  self->send(self, caf::flush_atom::value);
+}
+
+/// Writes the gathered changes in one request and reports finished orders to the router.
+void flush(self_pointer self) {
+  auto& st = self->state;
+  st.flush_scheduled = false;
+  if (!st.finished.empty()) {
+    self->send(st.router, done_atom::value, std::move(st.finished));
+    st.finished.clear();
+  }
+  if (st.outbox.empty())
+    return;
+  auto batch = std::make_shared<std::vector<recharge_state::pending_change>>(
+    std::move(st.outbox));
+  st.outbox.clear();
+  std::vector<transition> changes;
+  changes.reserve(batch->size());
+  for (const auto& pending : *batch)
+    changes.push_back(pending.change);
+  self->request(st.store, st.options.store_timeout, transition_atom::value, std::move(changes))
+    .then(
+      [=](std::vector<bool>& applied) {
+        const auto& events = self->state.options.events;
+        if (events && events->watched()) {
+          std::vector<order_update> updates;
+          for (size_t i = 0; i < batch->size() && i < applied.size(); ++i)
+            if (applied[i])
+              updates.push_back(update_of((*batch)[i].before, (*batch)[i].change));
+          events->publish(std::move(updates));
+        }
+        for (size_t i = 0; i < batch->size(); ++i) {
+          auto& pending = (*batch)[i];
+          if (i < applied.size() && applied[i]) {
+            pending.applied();
+          } else {
+            spdlog::warn("recharge {} refused {} of order {}: its stored state moved on",
+                         self->state.options.provider, to_string(pending.change.event),
+                         pending.change.order_id);
+            pending.refused();
+          }
+        }
+      },
+      [=](caf::error& error) {
+        spdlog::warn("recharge {} cannot write {} state changes yet: {}",
+                     self->state.options.provider, batch->size(), describe(error));
+        for (auto& pending : *batch)
+          pending.unavailable();
+      });
+}
+
+/// Queues one state change for the next flush.
+void submit_change(self_pointer self, recharge_state::pending_change pending) {
+  auto& st = self->state;
+  st.outbox.push_back(std::move(pending));
+  if (st.outbox.size() >= st.options.max_write_batch)
+    flush(self);
+  else
+    schedule_flush(self);
 }
 
 /// Writes one state change of `before`; runs `then` once it is durable. While the store is
@@ -41,27 +106,13 @@ void publish(self_pointer self, const order& before, const transition& change) {
 /// outcome the provider reported is never lost. A refused change (the stored order moved
 /// on, e.g. by an actor of the engine before a restart) continues from the stored state.
 void write(self_pointer self, order before, transition change, std::function<void()> then) {
-  auto& st = self->state;
-  self->request(st.store, st.options.store_timeout, transition_atom::value,
-                std::vector<transition>{change})
-    .then(
-      [=](std::vector<bool>& applied) {
-        if (!applied.empty() && applied[0]) {
-          publish(self, before, change);
-          then();
-          return;
-        }
-        spdlog::warn("recharge {} refused {} of order {}: its stored state moved on",
-                     self->state.options.provider, to_string(change.event), change.order_id);
-        follow_stored_state(self, before);
-      },
-      [=](caf::error& error) {
-        spdlog::warn("recharge {} cannot write {} of order {} yet: {}",
-                     self->state.options.provider, to_string(change.event), change.order_id,
-                     describe(error));
-        self->state.unwritten.push_back({before, change, then});
-        pump(self);
-      });
+  recharge_state::pending_change pending{before, change, then, nullptr, nullptr};
+  pending.refused = [=] { follow_stored_state(self, before); };
+  pending.unavailable = [=] {
+    self->state.unwritten.push_back({before, change, then, nullptr, nullptr});
+    pump(self);
+  };
+  submit_change(self, std::move(pending));
 }
 
 transition change_of(self_pointer self, const order& o, order_event event) {
@@ -76,7 +127,8 @@ transition change_of(self_pointer self, const order& o, order_event event) {
 }
 
 void report_done(self_pointer self, const std::string& id) {
-  self->send(self->state.router, done_atom::value, std::vector<std::string>{id});
+  self->state.finished.push_back(id);
+  schedule_flush(self);
 }
 
 /// Ends an order: succeeded, or failed and refunded.
@@ -230,30 +282,27 @@ void start_attempt(self_pointer self, order o) {
   auto change = change_of(self, o, order_event::dispatch);
   change.attempt_no = o.attempts + 1;
   change.request_id = provider_request_id(o.id, self->state.options.provider);
-  self->request(self->state.store, self->state.options.store_timeout, transition_atom::value,
-                std::vector<transition>{change})
-    .then(
-      [=](std::vector<bool>& applied) mutable {
-        if (applied.empty() || !applied[0]) {
-          // Not ours to call: the stored order moved on, e.g. an actor of the engine before
-          // a restart dispatched it. The store says what to do with it.
-          self->state.lane->slot_unused();
-          follow_stored_state(self, std::move(o));
-          pump(self);
-          return;
-        }
-        publish(self, o, change);
-        o.status = order_status::dispatched;
-        o.attempts = change.attempt_no;
-        o.provider = self->state.options.provider;
-        call(self, std::move(o));
-      },
-      [=](caf::error&) mutable {
-        // Not written ahead, so not called: safe to try again later.
-        self->state.lane->slot_unused();
-        self->state.lane->retry_later(std::move(o), mono_now(self));
-        pump(self);
-      });
+  recharge_state::pending_change pending{o, change, nullptr, nullptr, nullptr};
+  pending.applied = [=]() mutable {
+    o.status = order_status::dispatched;
+    o.attempts = change.attempt_no;
+    o.provider = self->state.options.provider;
+    call(self, std::move(o));
+  };
+  pending.refused = [=] {
+    // Not ours to call: the stored order moved on, e.g. an actor of the engine before a
+    // restart dispatched it. The store says what to do with it.
+    self->state.lane->slot_unused();
+    follow_stored_state(self, o);
+    pump(self);
+  };
+  pending.unavailable = [=]() mutable {
+    // Not written ahead, so not called: safe to try again later.
+    self->state.lane->slot_unused();
+    self->state.lane->retry_later(std::move(o), mono_now(self));
+    pump(self);
+  };
+  submit_change(self, std::move(pending));
 }
 
 void query(self_pointer self, order o) {
@@ -311,7 +360,7 @@ void pump(self_pointer self) {
     auto retry = std::move(st.unwritten);
     st.unwritten.clear();
     for (auto& pending : retry)
-      write(self, std::move(pending.before), std::move(pending.change), std::move(pending.then));
+      write(self, std::move(pending.before), std::move(pending.change), std::move(pending.applied));
   }
   bool open = st.lane->breaker_open(now);
   if (open && !st.breaker_was_open) {
@@ -416,6 +465,7 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       self->state.timer_due.reset();
       pump(self);
     },
+    [=](caf::flush_atom) { flush(self); },
     [=](report_atom) {
       auto& state = self->state;
       auto load = state.lane->load(mono_now(self));

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,8 @@ struct recharge_options {
   /// How long to wait before writing again when the store is unavailable.
   milliseconds store_retry{200};
   caf::duration store_timeout = caf::duration{std::chrono::seconds(60)};
+  /// State changes per store request at most; more wait for the next flush.
+  size_t max_write_batch = 1000;
   /// Where state changes are published for watching clients; may be null.
   std::shared_ptr<event_feed> events;
 };
@@ -45,13 +48,22 @@ struct recharge_state {
   bool breaker_was_open = false;
   double latency_ms = 50;  ///< moving average of call latency, for routing
   provider_stats stats;
-  /// A state change the store could not take yet, with what to do once it is written.
-  struct unwritten_change {
+  /// A state change on its way to the store, and what to do with the store's answer.
+  struct pending_change {
     order before;
     transition change;
-    std::function<void()> then;
+    std::function<void()> applied;      ///< written (and published)
+    std::function<void()> refused;      ///< the stored order was not in change.from
+    std::function<void()> unavailable;  ///< the store did not answer; nothing was written
   };
-  std::vector<unwritten_change> unwritten;
+  /// Changes gathered during one pass over the mailbox, written in one request at the flush
+  /// queued behind that pass: one store round trip for many orders.
+  std::vector<pending_change> outbox;
+  /// Orders finished since the last flush, reported to the router in one message with it.
+  std::vector<std::string> finished;
+  bool flush_scheduled = false;
+  /// Changes the store could not take yet, written again on the next pump.
+  std::vector<pending_change> unwritten;
 };
 
 /// The recharge actor of one provider. Every call is written ahead (dispatch transition)

@@ -56,7 +56,9 @@ using recharge_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<provider_stats>,
   // The node is stopping: start no new calls, let running ones finish.
   caf::reacts_to<caf::close_atom>,
-  // Internal timers: serve the queue; report load to the router.
+  // Internal: write the state changes gathered in this mailbox pass; serve the queue; report
+  // load to the router.
+  caf::reacts_to<caf::flush_atom>,
   caf::reacts_to<pump_atom, uint64_t>,
   caf::reacts_to<report_atom>>;
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,6 +75,7 @@ struct simulated_provider_state {
 
   recharge_queue recharges;
   query_queue queries;
+  std::set<time_point> wakeups;  ///< ticks with a reminder scheduled (see wake_after)
   simulated_provider_counters counters;
 
   ~simulated_provider_state();
