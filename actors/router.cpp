@@ -2,6 +2,7 @@
 
 #include "actors/deadline.hpp"
 #include "messages/errors.hpp"
+#include "providers/http_provider.hpp"
 #include "providers/simulated_provider.hpp"
 
 #include <spdlog/spdlog.h>
@@ -153,6 +154,12 @@ std::map<std::string, provider_factory> configured_adapters(const config& cfg,
       adapters[provider.name] = [name = provider.name, sim = *simulated,
                                  time](caf::actor_system& system) {
         return spawn_simulated_provider(system, name, sim, time);
+      };
+    } else if (auto http = std::get_if<http_adapter_config>(&provider.adapter)) {
+      adapters[provider.name] = [name = provider.name, http = *http,
+                                 call_timeout = milliseconds{provider.timeout_ms},
+                                 time](caf::actor_system& system) {
+        return spawn_http_provider(system, name, http, call_timeout, time);
       };
     }
   }

@@ -1,5 +1,7 @@
 #include "config/config.hpp"
 
+#include "config/json_reader.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -23,9 +25,7 @@ const provider_config* config::find_provider(const std::string& name) const {
   return nullptr;
 }
 
-namespace {
-
-using nlohmann::json;
+namespace json_config {
 
 std::string type_name(const json& value) {
   if (value.is_number_integer())
@@ -35,7 +35,6 @@ std::string type_name(const json& value) {
   return std::string{"a"} + (value.is_array() || value.is_object() ? "n " : " ") + value.type_name();
 }
 
-/// A key as a JSON pointer token: "~" and "/" escaped (RFC 6901).
 std::string pointer_token(const std::string& key) {
   std::string token;
   for (char c : key) {
@@ -49,91 +48,52 @@ std::string pointer_token(const std::string& key) {
   return token;
 }
 
-/// Reads one JSON object field by field, remembering which keys were read so that any key
-/// left over (a typo, an option that does not exist) is reported instead of ignored.
-class object_reader {
-public:
-  object_reader(const json& object, std::string path) : object_(object), path_(std::move(path)) {
-    if (!object.is_object())
-      throw config_error(path_, "expected an object, got " + type_name(object));
-  }
-
-  std::string path_of(const std::string& key) const { return path_ + "/" + pointer_token(key); }
-
-  bool has(const std::string& key) const { return object_.contains(key); }
-
-  const json* find(const std::string& key) {
-    auto it = object_.find(key);
-    if (it == object_.end())
-      return nullptr;
-    read_.insert(key);
-    return &*it;
-  }
-
-  const json& require(const std::string& key) {
-    if (auto value = find(key))
-      return *value;
-    throw config_error(path_of(key), "required field is missing");
-  }
-
-  std::string string(const std::string& key, std::string fallback) {
-    auto value = find(key);
-    return value ? as_string(*value, path_of(key)) : fallback;
-  }
-
-  std::string required_string(const std::string& key) {
-    return as_string(require(key), path_of(key));
-  }
-
-  int64_t integer(const std::string& key, int64_t fallback) {
-    auto value = find(key);
-    return value ? as_integer(*value, path_of(key)) : fallback;
-  }
-
-  double number(const std::string& key, double fallback) {
-    auto value = find(key);
-    return value ? as_number(*value, path_of(key)) : fallback;
-  }
-
-  /// Fails on every key that no read asked for.
-  void finish() const {
-    for (const auto& item : object_.items())
-      if (read_.count(item.key()) == 0)
-        throw config_error(path_of(item.key()), "unknown field");
-  }
-
-  static std::string as_string(const json& value, const std::string& path) {
-    if (!value.is_string())
-      throw config_error(path, "expected a string, got " + type_name(value));
-    return value.get<std::string>();
-  }
-
-  static int64_t as_integer(const json& value, const std::string& path) {
-    if (!value.is_number_integer())
-      throw config_error(path, "expected an integer, got " + type_name(value));
-    if (value.is_number_unsigned()
-        && value.get<uint64_t>() > static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
-      throw config_error(path, "integer is too large");
-    return value.get<int64_t>();
-  }
-
-  static double as_number(const json& value, const std::string& path) {
-    if (!value.is_number())
-      throw config_error(path, "expected a number, got " + type_name(value));
-    return value.get<double>();
-  }
-
-private:
-  const json& object_;
-  std::string path_;
-  std::set<std::string> read_;
-};
-
 const json& as_array(const json& value, const std::string& path) {
   if (!value.is_array())
     throw config_error(path, "expected an array, got " + type_name(value));
   return value;
 }
+
+json parse_document(const std::string& text) {
+  // A key given twice in one object would silently keep the last value: refuse it.
+  std::vector<std::set<std::string>> keys_per_object;
+  auto refuse_duplicate_keys = [&](int, json::parse_event_t event, json& parsed) {
+    if (event == json::parse_event_t::object_start)
+      keys_per_object.emplace_back();
+    else if (event == json::parse_event_t::object_end)
+      keys_per_object.pop_back();
+    else if (event == json::parse_event_t::key
+             && !keys_per_object.back().insert(parsed.get<std::string>()).second)
+      throw config_error("", "key \"" + parsed.get<std::string>()
+                               + "\" appears twice in one object");
+    return true;
+  };
+  try {
+    return json::parse(text, refuse_duplicate_keys, true, /*ignore_comments=*/true);
+  } catch (const json::parse_error& error) {
+    throw config_error("", std::string{"not valid JSON: "} + error.what());
+  }
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  std::error_code ignored;
+  if (!in || std::filesystem::is_directory(path, ignored))
+    throw config_error("", "cannot read configuration file '" + path + "'");
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+} // namespace json_config
+
+namespace {
+
+using json_config::as_array;
+using json_config::json;
+using json_config::object_reader;
+using json_config::pointer_token;
+
 
 std::vector<std::string> string_list(const json& value, const std::string& path) {
   std::vector<std::string> out;
@@ -302,6 +262,48 @@ deadline_config read_deadline(const json& value, const std::string& path) {
   require_positive(deadline.query_interval_ms, reader.path_of("query_interval_ms"));
   reader.finish();
   return deadline;
+}
+
+/// "host:port" with a non-empty host and a port from 1 to 65535.
+void check_address(const std::string& address, const std::string& path) {
+  auto colon = address.rfind(':');
+  auto port = colon == std::string::npos ? std::string{} : address.substr(colon + 1);
+  bool digits = !port.empty() && port.size() <= 5
+                && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (colon == 0 || !digits || std::stoi(port) < 1 || std::stoi(port) > 65535)
+    throw config_error(path, "'" + address + "' is not host:port with a port from 1 to 65535");
+}
+
+cluster_config read_cluster(const json& value, const std::string& path,
+                            const store_config& store) {
+  cluster_config cluster;
+  object_reader reader{value, path};
+  if (auto seeds = reader.find("seeds")) {
+    cluster.seeds = string_list(*seeds, reader.path_of("seeds"));
+    for (size_t i = 0; i < cluster.seeds.size(); ++i)
+      check_address(cluster.seeds[i], reader.path_of("seeds") + "/" + std::to_string(i));
+    require_unique(cluster.seeds, reader.path_of("seeds"));
+  }
+  cluster.heartbeat_interval_ms =
+    reader.integer("heartbeat_interval_ms", cluster.heartbeat_interval_ms);
+  require_positive(cluster.heartbeat_interval_ms, reader.path_of("heartbeat_interval_ms"));
+  // A node renews its leases and its membership row once per heartbeat: both must outlast
+  // the interval, or a healthy node would lose them between two heartbeats.
+  auto must_outlast_heartbeat = [&](const char* key, int64_t& field) {
+    field = reader.integer(key, field);
+    if (field <= cluster.heartbeat_interval_ms)
+      throw config_error(reader.path_of(key),
+                         "must be longer than heartbeat_interval_ms ("
+                           + std::to_string(cluster.heartbeat_interval_ms) + ", got "
+                           + std::to_string(field) + ")");
+  };
+  must_outlast_heartbeat("down_after_ms", cluster.down_after_ms);
+  must_outlast_heartbeat("lease_ttl_ms", cluster.lease_ttl_ms);
+  reader.finish();
+  if (store.backend != store_config::backend_kind::postgresql)
+    throw config_error(path, "a cluster needs the postgresql store backend (/store/backend is"
+                             " 'sqlite'): its nodes share one database");
+  return cluster;
 }
 
 std::map<std::string, std::vector<std::string>> read_carriers(const json& value,
@@ -519,25 +521,7 @@ void check_references(const config& cfg) {
 } // namespace
 
 config parse_config(const std::string& json_text) {
-  json document;
-  // A key given twice in one object would silently keep the last value: refuse it.
-  std::vector<std::set<std::string>> keys_per_object;
-  auto refuse_duplicate_keys = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start)
-      keys_per_object.emplace_back();
-    else if (event == json::parse_event_t::object_end)
-      keys_per_object.pop_back();
-    else if (event == json::parse_event_t::key
-             && !keys_per_object.back().insert(parsed.get<std::string>()).second)
-      throw config_error("", "key \"" + parsed.get<std::string>()
-                               + "\" appears twice in one object");
-    return true;
-  };
-  try {
-    document = json::parse(json_text, refuse_duplicate_keys, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& error) {
-    throw config_error("", std::string{"not valid JSON: "} + error.what());
-  }
+  auto document = json_config::parse_document(json_text);
   config cfg;
   object_reader reader{document, ""};
   if (auto node = reader.find("node"))
@@ -546,6 +530,8 @@ config parse_config(const std::string& json_text) {
     cfg.store = read_store(*store, "/store");
   if (auto deadline = reader.find("deadline"))
     cfg.deadline = read_deadline(*deadline, "/deadline");
+  if (auto cluster = reader.find("cluster"))
+    cfg.cluster = read_cluster(*cluster, "/cluster", cfg.store);
   cfg.carriers = read_carriers(reader.require("carriers"), "/carriers");
   cfg.amounts_fen = integer_list(reader.require("amounts_fen"), "/amounts_fen");
   if (cfg.amounts_fen.empty())
@@ -571,14 +557,16 @@ config parse_config(const std::string& json_text) {
   return cfg;
 }
 
+simulated_adapter_config parse_simulated_adapter(const nlohmann::json& object,
+                                                 const std::string& path) {
+  object_reader reader{object, path};
+  auto sim = read_simulated(reader);
+  reader.finish();
+  return sim;
+}
+
 config load_config_file(const std::string& path) {
-  std::ifstream in{path};
-  std::error_code ignored;
-  if (!in || std::filesystem::is_directory(path, ignored))
-    throw config_error("", "cannot read configuration file '" + path + "'");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_config(text.str());
+  return parse_config(json_config::read_file(path));
 }
 
 validation_rules make_validation_rules(const config& cfg) {

@@ -2,8 +2,11 @@
 
 #include "domain/validation.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <variant>
@@ -58,6 +61,15 @@ struct deadline_config {
   int64_t limit_ms = 180000;
   std::vector<int64_t> resend_at_ms{120000, 160000};
   int64_t query_interval_ms = 1000;  ///< between status queries of an unknown outcome
+};
+
+/// A node of a cluster: several nodes sharing one PostgreSQL database, each provider's
+/// recharge actor running on exactly one live node under a lease.
+struct cluster_config {
+  std::vector<std::string> seeds;       ///< "host:port" of nodes to contact first
+  int64_t heartbeat_interval_ms = 1000; ///< how often a node writes its membership row
+  int64_t down_after_ms = 5000;         ///< a node silent this long is down
+  int64_t lease_ttl_ms = 5000;          ///< a provider lease not renewed this long expires
 };
 
 struct latency_config {
@@ -117,6 +129,7 @@ struct config {
   std::vector<int64_t> amounts_fen;
   field_limits limits;
   std::vector<provider_config> providers;
+  std::optional<cluster_config> cluster;  ///< absent: a single node
 
   const provider_config* find_provider(const std::string& name) const;
 };
@@ -124,6 +137,12 @@ struct config {
 /// Parses and checks a configuration. JSON comments are allowed. Unknown keys, wrong types,
 /// missing required fields and impossible values throw config_error naming the field.
 config parse_config(const std::string& json_text);
+
+/// Parses the object of one simulated adapter found at JSON pointer `path` (for errors): the
+/// fields of a "simulated" entry of a provider's "adapter" except "type". Checked as strictly
+/// as parse_config; programs that simulate providers themselves read their models with it.
+simulated_adapter_config parse_simulated_adapter(const nlohmann::json& object,
+                                                 const std::string& path);
 
 /// Reads a file and parses it; a missing or unreadable file is a config_error too.
 config load_config_file(const std::string& path);

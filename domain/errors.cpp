@@ -6,7 +6,7 @@
 namespace topup {
 namespace {
 
-constexpr std::array<std::pair<errc, std::string_view>, 14> names{{
+constexpr std::array<std::pair<errc, std::string_view>, 15> names{{
   {errc::none, "none"},
   {errc::invalid_phone, "invalid_phone"},
   {errc::unknown_carrier, "unknown_carrier"},
@@ -21,6 +21,7 @@ constexpr std::array<std::pair<errc, std::string_view>, 14> names{{
   {errc::invalid_argument, "invalid_argument"},
   {errc::shutting_down, "shutting_down"},
   {errc::stale_owner, "stale_owner"},
+  {errc::outcome_unknown, "outcome_unknown"},
 }};
 
 } // namespace

@@ -24,6 +24,7 @@ enum class errc : uint8_t {
   invalid_argument = 11,    ///< a request that makes no sense (e.g. empty batch)
   shutting_down = 12,       ///< the node is stopping and takes no new orders
   stale_owner = 13,         ///< a node wrote for a provider it no longer owns
+  outcome_unknown = 14,     ///< a provider call may have been performed; only a query can tell
 };
 
 /// Stable snake_case name of a code, e.g. "invalid_phone".

@@ -52,6 +52,21 @@ const std::vector<std::vector<std::string>> migrations{
     "CREATE INDEX order_events_by_order ON order_events (order_id)",
     "CREATE INDEX orders_by_status_deadline ON orders (status, deadline_ms)",
   },
+  // 3: the cluster. Nodes heartbeat their row; each provider's lease names the node running
+  //    its recharge actor and an epoch that only grows (rows are never deleted, so an epoch
+  //    is never handed out twice).
+  {
+    "CREATE TABLE cluster_members ("
+    " node TEXT PRIMARY KEY,"
+    " address TEXT NOT NULL,"
+    " incarnation BIGINT NOT NULL,"
+    " heartbeat_at_ms BIGINT NOT NULL)",
+    "CREATE TABLE provider_leases ("
+    " provider TEXT PRIMARY KEY,"
+    " owner TEXT NOT NULL,"
+    " epoch BIGINT NOT NULL,"
+    " expires_at_ms BIGINT NOT NULL)",
+  },
 };
 
 } // namespace

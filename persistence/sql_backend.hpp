@@ -38,4 +38,17 @@ std::string describe_database_error(const std::exception& error);
 /// "sqlite:/path/to.db" or "postgresql:<host/db>" for log lines.
 std::string describe_target(const store_config& cfg);
 
+/// Runs a database operation, turning SOCI's exceptions into log-safe store_errors whose
+/// text starts with `what` ("renewing a lease: sqlite error 5: database is locked").
+template <class F>
+auto with_store_errors(const char* what, F&& operation) -> decltype(operation()) {
+  try {
+    return operation();
+  } catch (const store_error&) {
+    throw;
+  } catch (const std::exception& error) {
+    throw store_error(std::string{what} + ": " + describe_database_error(error));
+  }
+}
+
 } // namespace topup

@@ -95,6 +95,30 @@ uint64_t ledger::count() {
   });
 }
 
+std::vector<ledger_record> ledger::records() {
+  std::vector<ledger_record> rows;
+  guarded("read of all recharges", [&] {
+    std::vector<std::string> request_ids(fetch_chunk), order_ids(fetch_chunk),
+      providers(fetch_chunk), txns(fetch_chunk);
+    std::vector<long long> at_ms(fetch_chunk);
+    soci::statement statement =
+      (session_->prepare << "SELECT request_id, order_id, provider, provider_txn, at_ms"
+                            " FROM recharges ORDER BY rowid",
+       soci::into(request_ids), soci::into(order_ids), soci::into(providers), soci::into(txns),
+       soci::into(at_ms));
+    statement.execute();
+    while (statement.fetch()) {
+      for (size_t i = 0; i < request_ids.size(); ++i)
+        rows.push_back({std::move(request_ids[i]), std::move(order_ids[i]),
+                        std::move(providers[i]), std::move(txns[i]), at_ms[i]});
+      for (auto* column : {&request_ids, &order_ids, &providers, &txns})
+        column->resize(fetch_chunk);
+      at_ms.resize(fetch_chunk);
+    }
+  });
+  return rows;
+}
+
 uint64_t ledger::duplicates() {
   return guarded("duplicate count", [&] {
     long long orders = 0;

@@ -65,6 +65,10 @@ public:
   /// Rows in the ledger: real recharges.
   uint64_t count();
 
+  /// Every row, oldest first: what a restarted provider needs to recognise requests it
+  /// already performed.
+  std::vector<ledger_record> records();
+
   /// Orders with more than one row in this ledger.
   uint64_t duplicates();
 

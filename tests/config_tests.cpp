@@ -625,3 +625,87 @@ BOOST_AUTO_TEST_CASE(rules_from_the_shipped_file_cover_every_configured_prefix) 
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(cluster_section)
+
+namespace {
+
+/// The valid document on PostgreSQL with `cluster` as its cluster section.
+json cluster_document(json cluster) {
+  auto doc = with("/store/backend", "postgresql");
+  doc["store"]["postgresql"] = json{{"connection", "dbname=topup"}};
+  doc["cluster"] = std::move(cluster);
+  return doc;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(without_a_cluster_section_the_node_runs_alone) {
+  BOOST_TEST(!parse_config(valid_document().dump()).cluster);
+}
+
+BOOST_AUTO_TEST_CASE(every_cluster_field_is_read) {
+  auto cfg = parse_config(cluster_document(json::parse(R"({
+    "seeds": ["10.0.0.1:4242", "node-b.internal:4243"],
+    "heartbeat_interval_ms": 500, "down_after_ms": 3000, "lease_ttl_ms": 2000
+  })")).dump());
+  BOOST_REQUIRE(cfg.cluster);
+  BOOST_TEST((cfg.cluster->seeds
+              == std::vector<std::string>{"10.0.0.1:4242", "node-b.internal:4243"}));
+  BOOST_TEST(cfg.cluster->heartbeat_interval_ms == 500);
+  BOOST_TEST(cfg.cluster->down_after_ms == 3000);
+  BOOST_TEST(cfg.cluster->lease_ttl_ms == 2000);
+}
+
+BOOST_AUTO_TEST_CASE(an_empty_cluster_section_takes_the_defaults) {
+  auto cfg = parse_config(cluster_document(json::object()).dump());
+  BOOST_REQUIRE(cfg.cluster);
+  BOOST_TEST(cfg.cluster->seeds.empty());
+  BOOST_TEST(cfg.cluster->heartbeat_interval_ms == 1000);
+  BOOST_TEST(cfg.cluster->down_after_ms == 5000);
+  BOOST_TEST(cfg.cluster->lease_ttl_ms == 5000);
+}
+
+BOOST_AUTO_TEST_CASE(a_cluster_on_sqlite_is_rejected) {
+  auto doc = valid_document();
+  doc["cluster"] = json::object();
+  expect_rejected(doc, "/cluster", "needs the postgresql store backend");
+}
+
+BOOST_AUTO_TEST_CASE(unknown_and_mistyped_cluster_fields_are_rejected) {
+  expect_rejected(cluster_document({{"heartbeat_ms", 100}}), "/cluster/heartbeat_ms",
+                  "unknown field");
+  expect_rejected(cluster_document("yes"), "/cluster", "expected an object, got a string");
+  expect_rejected(cluster_document({{"seeds", "a:1"}}), "/cluster/seeds",
+                  "expected an array, got a string");
+  expect_rejected(cluster_document({{"lease_ttl_ms", "5s"}}), "/cluster/lease_ttl_ms",
+                  "expected an integer, got a string");
+}
+
+BOOST_AUTO_TEST_CASE(leases_and_liveness_must_outlast_a_heartbeat) {
+  expect_rejected(cluster_document({{"heartbeat_interval_ms", 0}}),
+                  "/cluster/heartbeat_interval_ms", "must be > 0");
+  expect_rejected(cluster_document({{"heartbeat_interval_ms", 2000}, {"lease_ttl_ms", 2000}}),
+                  "/cluster/lease_ttl_ms", "must be longer than heartbeat_interval_ms (2000");
+  expect_rejected(cluster_document({{"heartbeat_interval_ms", 2000}, {"down_after_ms", 1500}}),
+                  "/cluster/down_after_ms", "must be longer than heartbeat_interval_ms (2000");
+  BOOST_TEST(parse_config(cluster_document({{"heartbeat_interval_ms", 2000},
+                                            {"lease_ttl_ms", 2001}, {"down_after_ms", 2001}})
+                            .dump())
+               .cluster->lease_ttl_ms
+             == 2001);
+}
+
+BOOST_AUTO_TEST_CASE(seeds_must_be_distinct_host_port_pairs) {
+  for (auto bad : {"node-b", ":4242", "node-b:", "node-b:0", "node-b:65536", "node-b:42a",
+                   "node-b:1234567"}) {
+    BOOST_TEST_CONTEXT("seed " << bad) {
+      expect_rejected(cluster_document({{"seeds", {"node-a:4242", bad}}}), "/cluster/seeds/1",
+                      "is not host:port");
+    }
+  }
+  expect_rejected(cluster_document({{"seeds", {"node-a:4242", "node-a:4242"}}}),
+                  "/cluster/seeds/1", "listed twice");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

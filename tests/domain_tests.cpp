@@ -7,7 +7,7 @@
 using namespace topup;
 
 BOOST_AUTO_TEST_CASE(error_names_round_trip) {
-  for (int code = 0; code <= static_cast<int>(errc::stale_owner); ++code) {
+  for (int code = 0; code <= static_cast<int>(errc::outcome_unknown); ++code) {
     auto value = static_cast<errc>(code);
     auto name = to_string(value);
     BOOST_TEST(name != "unrecognized_error");

@@ -99,7 +99,12 @@ struct engine_fixture : actor_fixture {
   intake_actor intake;
   std::vector<std::string> accepted_ids;
 
-  ~engine_fixture() { stop(); }
+  ~engine_fixture() {
+    stop();
+    // The store may still be restarting after the supervisor gave up: its files must
+    // outlive it (SQLite maps the WAL index; removing the directory under it faults).
+    system.registry().await_running_count_equal(1);  // the scoped actor `self`
+  }
 
   void start(supervisor_options options) {
     node = system.spawn(supervisor, std::move(options), clock);

@@ -46,7 +46,8 @@ struct backend_fixture {
     cfg.backend = store_config::backend_kind::postgresql;
     cfg.postgresql_connection = connection;
     auto session = open_session(cfg);
-    *session << "DROP TABLE IF EXISTS order_events, attempts, orders, schema_version CASCADE";
+    *session << "DROP TABLE IF EXISTS provider_leases, cluster_members, order_events, attempts,"
+                " orders, schema_version CASCADE";
 #else
     cfg = sqlite_store(dir);
 #endif

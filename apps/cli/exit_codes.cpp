@@ -23,7 +23,7 @@ size_t rank(exit_code code) {
 
 /// Topup errors a node answers with because of a bug on its side rather than the request.
 bool is_node_fault(errc code) {
-  return code == errc::none || code == errc::stale_owner;
+  return code == errc::none || code == errc::stale_owner || code == errc::outcome_unknown;
 }
 
 /// CAF system errors meaning the node could not be reached or stopped answering.

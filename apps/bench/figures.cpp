@@ -1,0 +1,146 @@
+#include "apps/bench/figures.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+namespace topup::bench {
+
+namespace {
+
+double to_ms(latency_histogram::duration d) {
+  return std::chrono::duration<double, std::milli>(d).count();
+}
+
+nlohmann::json to_json(const latency_summary& s) {
+  return {{"count", s.count}, {"p50", s.p50_ms}, {"p90", s.p90_ms}, {"p99", s.p99_ms},
+          {"max", s.max_ms}};
+}
+
+double share(uint64_t part, uint64_t whole) {
+  return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
+}
+
+double per_second(uint64_t count, double seconds) {
+  return seconds > 0 ? static_cast<double>(count) / seconds : 0.0;
+}
+
+template <class T>
+nlohmann::json optional_json(const std::optional<T>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json(nullptr);
+}
+
+} // namespace
+
+bool is_terminal(const stored_order& row) {
+  return row.status == "succeeded" || row.status == "failed";
+}
+
+latency_summary summarize(const latency_histogram& histogram) {
+  return {histogram.count(), to_ms(histogram.quantile(0.50)), to_ms(histogram.quantile(0.90)),
+          to_ms(histogram.quantile(0.99)), to_ms(histogram.max())};
+}
+
+latency_histogram make_completion_histogram() {
+  return latency_histogram{std::chrono::microseconds(100), std::chrono::seconds(600), 1.01};
+}
+
+completion_figures compute_completion(const std::vector<stored_order>& rows,
+                                      uint64_t acknowledged, const workload& w,
+                                      int64_t load_start_ms,
+                                      const std::string& failover_provider) {
+  completion_figures f;
+  f.stored = rows.size();
+  for (const auto& row : rows) {
+    if (row.provider == failover_provider)
+      ++f.via_failover;
+    if (!is_terminal(row))
+      continue;
+    ++f.terminal;
+    auto took_ms = row.updated_at_ms - row.accepted_at_ms;
+    auto took = std::chrono::milliseconds(std::max<int64_t>(took_ms, 0));
+    f.all.record(took);
+    if (took_ms <= w.deadline_ms + w.grace_ms)
+      ++f.terminal_within_deadline;
+    if (row.status == "succeeded") {
+      ++f.succeeded;
+      f.successes.record(took);
+      if (took_ms <= w.deadline_ms)
+        ++f.succeeded_within_deadline;
+    } else {
+      ++f.failed;
+    }
+    auto since_start = std::max<int64_t>(row.updated_at_ms - load_start_ms, 0);
+    f.last_completion_ms = std::max(f.last_completion_ms, since_start);
+    auto bin = static_cast<size_t>(since_start / 1000);
+    if (f.completions_per_second.size() <= bin)
+      f.completions_per_second.resize(bin + 1, 0);
+    ++f.completions_per_second[bin];
+  }
+  f.lost = acknowledged > f.terminal ? acknowledged - f.terminal : 0;
+  return f;
+}
+
+nlohmann::json to_json(const run_report& r, const completion_figures& f) {
+  const auto& w = r.load;
+  nlohmann::json params{{"loop", w.loop == loop_kind::closed ? "closed" : "open"},
+                        {"orders", w.orders},
+                        {"batch", w.batch},
+                        {"deadline_ms", w.deadline_ms},
+                        {"grace_ms", w.grace_ms}};
+  if (w.loop == loop_kind::closed)
+    params["outstanding"] = w.outstanding;
+  else
+    params["rate"] = w.rate;
+  if (w.kill_at_s)
+    params["kill_at_s"] = *w.kill_at_s;
+  if (w.restart_at_s)
+    params["restart_at_s"] = *w.restart_at_s;
+  auto completed_s = static_cast<double>(f.last_completion_ms) / 1000.0;
+  return {
+    {"workload", w.name},
+    {"mode", r.mode},
+    {"params", params},
+    {"offered", r.offered},
+    {"accepted", r.acknowledged},
+    {"refused", r.refused},
+    {"retries", r.retries},
+    {"load_seconds", r.load_seconds},
+    {"run_seconds", r.run_seconds},
+    {"node_start_to_load_ms", r.node_start_to_load_ms},
+    {"accepted_per_s", per_second(r.acknowledged, r.load_seconds)},
+    {"completed", f.terminal},
+    {"completed_per_s", per_second(f.terminal, completed_s)},
+    {"succeeded", f.succeeded},
+    {"failed", f.failed},
+    {"lost", f.lost},
+    {"duplicates", optional_json(r.duplicates)},
+    {"ledger_recharges", optional_json(r.ledger_recharges)},
+    {"share_succeeded_within_deadline", share(f.succeeded_within_deadline, r.acknowledged)},
+    {"share_terminal_within_deadline", share(f.terminal_within_deadline, r.acknowledged)},
+    {"accept_latency_ms", to_json(r.accept_latency)},
+    {"completion_ms", to_json(summarize(f.all))},
+    {"completion_succeeded_ms", to_json(summarize(f.successes))},
+    {"failover_orders", f.via_failover},
+    {"max_provider_calls_per_1s", optional_json(r.max_calls_per_second)},
+    {"peak_rss_kib", optional_json(r.peak_rss_kib)},
+    {"node_starts", r.node_starts},
+    {"reconnects", r.reconnects},
+    {"failed_connects", r.failed_connects},
+    {"completion_wait_timed_out", r.completion_wait_timed_out},
+    {"ref_prefix", r.ref_prefix},
+  };
+}
+
+uint64_t max_in_window(std::vector<int64_t>& times_ms, int64_t window_ms) {
+  std::sort(times_ms.begin(), times_ms.end());
+  uint64_t best = 0;
+  size_t first = 0;
+  for (size_t last = 0; last < times_ms.size(); ++last) {
+    while (times_ms[last] - times_ms[first] >= window_ms)
+      ++first;
+    best = std::max<uint64_t>(best, last - first + 1);
+  }
+  return best;
+}
+
+} // namespace topup::bench

@@ -1,0 +1,92 @@
+#pragma once
+
+// The figures WORKLOAD.md names, computed from what the node's store says of each order
+// (exact even across a crash) and what the bench saw of its submissions.
+
+#include "apps/bench/workload.hpp"
+#include "apps/latency_histogram.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace topup::bench {
+
+/// One order row of the node's store, as far as the figures need it.
+struct stored_order {
+  std::string status;       ///< "accepted", "dispatched", "unknown", "succeeded", "failed"
+  std::string provider;     ///< provider of the latest attempt
+  int64_t accepted_at_ms = 0;
+  int64_t updated_at_ms = 0;  ///< for a terminal order: when its final state was written
+};
+
+bool is_terminal(const stored_order& row);
+
+/// Quantiles of one latency histogram, in milliseconds.
+struct latency_summary {
+  uint64_t count = 0;
+  double p50_ms = 0, p90_ms = 0, p99_ms = 0, max_ms = 0;
+};
+latency_summary summarize(const latency_histogram& histogram);
+
+/// A histogram wide enough for completion times (up to ten minutes).
+latency_histogram make_completion_histogram();
+
+struct completion_figures {
+  uint64_t stored = 0;     ///< acknowledged orders found in the store
+  uint64_t terminal = 0;
+  uint64_t succeeded = 0;
+  uint64_t failed = 0;
+  uint64_t lost = 0;       ///< acknowledged, never terminal (missing from the store counts too)
+  uint64_t succeeded_within_deadline = 0;  ///< succeeded within deadline_ms of accept
+  uint64_t terminal_within_deadline = 0;   ///< terminal within deadline_ms + grace_ms
+  uint64_t via_failover = 0;  ///< orders whose latest attempt went to the failover provider
+  latency_histogram all = make_completion_histogram();        ///< accept -> terminal
+  latency_histogram successes = make_completion_histogram();  ///< same, successes only
+  /// Terminal orders per second of the run, bin i = [i, i+1) s after the load started.
+  std::vector<uint64_t> completions_per_second;
+  int64_t last_completion_ms = 0;  ///< after the load started
+};
+
+/// Folds the store rows of acknowledged orders into the figures. `acknowledged` is how many
+/// orders the bench had acknowledged (rows missing from the store are lost too);
+/// `load_start_ms` is wall time; `failover_provider` is the provider that takes over.
+completion_figures compute_completion(const std::vector<stored_order>& rows,
+                                      uint64_t acknowledged, const workload& w,
+                                      int64_t load_start_ms,
+                                      const std::string& failover_provider = "p-agg");
+
+/// Everything one run reports besides the completion figures.
+struct run_report {
+  workload load;
+  std::string mode;          ///< "remote" or "in-process"
+  uint64_t offered = 0;      ///< orders generated
+  uint64_t acknowledged = 0;
+  uint64_t refused = 0;
+  uint64_t retries = 0;
+  double load_seconds = 0;   ///< first offer to last acknowledgement
+  double run_seconds = 0;    ///< first offer to the end of waiting for completion
+  double node_start_to_load_ms = 0;
+  latency_summary accept_latency;
+  std::optional<uint64_t> duplicates;        ///< from the ledgers, when readable
+  std::optional<uint64_t> ledger_recharges;
+  std::optional<uint64_t> peak_rss_kib;      ///< node's VmHWM (max over its processes)
+  std::optional<uint64_t> max_calls_per_second;  ///< most recharge calls a provider began in 1 s
+  uint64_t node_starts = 0;
+  uint64_t reconnects = 0;       ///< connections made again after the node was lost
+  uint64_t failed_connects = 0;  ///< attempts to connect while the node was away
+  bool completion_wait_timed_out = false;
+  std::string ref_prefix;
+};
+
+/// The one JSON object a run prints: the workload's parameters and every figure.
+nlohmann::json to_json(const run_report& report, const completion_figures& figures);
+
+/// Most events in any window [t, t + window_ms) among `times_ms`
+/// (any order; sorted in place).
+uint64_t max_in_window(std::vector<int64_t>& times_ms, int64_t window_ms);
+
+} // namespace topup::bench

@@ -1,0 +1,93 @@
+#include "apps/bench/store_reader.hpp"
+
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <map>
+#include <stdexcept>
+
+namespace topup::bench {
+
+namespace {
+
+/// The reference prefix as a LIKE pattern: prefixes are [a-z0-9-], which LIKE takes
+/// literally, so a '%' suffices.
+std::string like_prefix(const std::string& ref_prefix) {
+  return ref_prefix + "%";
+}
+
+/// soci_error's what() carries SQL and bound values; the message alone is safe to show.
+[[noreturn]] void fail(const char* what, const soci::soci_error& error) {
+  throw std::runtime_error(std::string{what} + ": " + error.get_error_message());
+}
+
+} // namespace
+
+store_reader::store_reader(const std::string& sqlite_path) {
+  try {
+    session_ = std::make_unique<soci::session>(soci::sqlite3,
+                                               "db=" + sqlite_path + " timeout=5");
+  } catch (const soci::soci_error& error) {
+    fail(("cannot open the store " + sqlite_path).c_str(), error);
+  }
+}
+
+store_reader::~store_reader() = default;
+
+uint64_t store_reader::count_terminal(const std::string& ref_prefix) {
+  long long count = 0;
+  auto pattern = like_prefix(ref_prefix);
+  try {
+    *session_ << "SELECT COUNT(*) FROM orders WHERE client_ref LIKE :p"
+                 " AND status IN ('succeeded', 'failed')",
+      soci::use(pattern), soci::into(count);
+  } catch (const soci::soci_error& error) {
+    fail("cannot count terminal orders", error);
+  }
+  return static_cast<uint64_t>(count);
+}
+
+std::vector<std::pair<std::string, stored_order>>
+store_reader::orders(const std::string& ref_prefix) {
+  std::vector<std::pair<std::string, stored_order>> result;
+  auto pattern = like_prefix(ref_prefix);
+  try {
+    soci::rowset<soci::row> rows =
+      (session_->prepare << "SELECT client_ref, status, provider, accepted_at_ms, updated_at_ms"
+                            " FROM orders WHERE client_ref LIKE :p",
+       soci::use(pattern));
+    for (const auto& row : rows) {
+      stored_order order;
+      order.status = row.get<std::string>(1);
+      order.provider = row.get<std::string>(2);
+      order.accepted_at_ms = row.get<long long>(3);
+      order.updated_at_ms = row.get<long long>(4);
+      result.emplace_back(row.get<std::string>(0), std::move(order));
+    }
+  } catch (const soci::soci_error& error) {
+    fail("cannot read the orders", error);
+  }
+  return result;
+}
+
+std::vector<std::vector<int64_t>>
+store_reader::call_starts_by_provider(const std::string& ref_prefix) {
+  std::map<std::string, std::vector<int64_t>> by_provider;
+  auto pattern = like_prefix(ref_prefix);
+  try {
+    soci::rowset<soci::row> rows =
+      (session_->prepare << "SELECT a.provider, a.started_at_ms FROM attempts a"
+                            " JOIN orders o ON o.id = a.order_id WHERE o.client_ref LIKE :p",
+       soci::use(pattern));
+    for (const auto& row : rows)
+      by_provider[row.get<std::string>(0)].push_back(row.get<long long>(1));
+  } catch (const soci::soci_error& error) {
+    fail("cannot read the attempts", error);
+  }
+  std::vector<std::vector<int64_t>> result;
+  for (auto& [provider, starts] : by_provider)
+    result.push_back(std::move(starts));
+  return result;
+}
+
+} // namespace topup::bench

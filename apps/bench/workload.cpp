@@ -1,0 +1,53 @@
+#include "apps/bench/workload.hpp"
+
+namespace topup::bench {
+
+double workload::duration_s() const {
+  return rate > 0 ? static_cast<double>(orders) / rate : 0.0;
+}
+
+std::optional<workload> workload_named(const std::string& name) {
+  workload w;
+  w.name = name;
+  if (name == "w1") {
+    w.loop = loop_kind::closed;
+    w.orders = 200000;
+    w.outstanding = 256;
+    return w;
+  }
+  if (name == "w2" || name == "w3") {
+    w.loop = loop_kind::open;
+    w.rate = name == "w2" ? 500 : 200;
+    w.orders = static_cast<uint64_t>(w.rate * 60);
+    // At a few hundred orders a second, each tick's due orders travel in one message.
+    w.batch = 64;
+    if (name == "w3") {
+      w.kill_at_s = 20;
+      w.restart_at_s = 25;
+    }
+    return w;
+  }
+  return std::nullopt;
+}
+
+std::string describe_workloads() {
+  return "Workloads (shared/WORKLOAD.md):\n"
+         "  w1  throughput: 200,000 orders in a closed loop, at most 256 outstanding, sent in\n"
+         "      messages of --batch orders; node config config/bench-w1.json (providers\n"
+         "      unlimited, 1 ms fixed latency, 100% success). Figures: accepted/s (durable\n"
+         "      ack), completed/s, accept latency, completion time p50/p90/p99/max, peak RSS.\n"
+         "      --in-process runs the engine inside the bench (no network hop) for comparison.\n"
+         "  w2  SLA under faults: open loop, 500 orders/s for 60 s (30,000 orders); node config\n"
+         "      config/bench-w2.json (rate limits, lognormal latency, 75/20/5 outcomes, p-cucc\n"
+         "      down from 10 s to 40 s after the node starts). Figures: share succeeded and\n"
+         "      share terminal within 180 s of accept (1 s grace for orders closed at their\n"
+         "      deadline), lost, duplicates (providers' ledgers), completion time, failover.\n"
+         "  w3  crash: w2's providers at 200 orders/s for 60 s; the bench SIGKILLs the node at\n"
+         "      t=20 s and starts it again at t=25 s on the same files, retrying every\n"
+         "      rejected or unanswered submission with its client reference until acknowledged.\n"
+         "      Needs --node-binary (the bench owns the node). Figures as w2.\n"
+         "t is measured from the start of the load, which begins as soon as the node is up: the\n"
+         "providers' outage windows count from the node's start.\n";
+}
+
+} // namespace topup::bench

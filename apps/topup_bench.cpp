@@ -1,0 +1,792 @@
+// topup-bench: the load generator of shared/WORKLOAD.md (see `topup-bench --help`). Drives a
+// node over the remote protocol (or, with --in-process, an engine in its own actor system),
+// then reads the node's store and the providers' ledgers for the figures, and prints them as
+// one JSON line on stdout.
+//
+// The workload logic (pacing, bookkeeping, figures, output) lives in apps/bench/ and is
+// unit-tested without an actor system (tests/bench_tests.cpp); this file is the plumbing: the
+// node's process, the connection, one driver actor, and the main loop's timeline.
+
+#include "actors/gateway.hpp"
+#include "actors/supervisor.hpp"
+#include "actors/watch_hub.hpp"
+#include "apps/app_support.hpp"
+#include "apps/bench/figures.hpp"
+#include "apps/bench/node_launcher.hpp"
+#include "apps/bench/order_generator.hpp"
+#include "apps/bench/pacing.hpp"
+#include "apps/bench/progress_line.hpp"
+#include "apps/bench/store_reader.hpp"
+#include "apps/bench/svg_chart.hpp"
+#include "apps/bench/workload.hpp"
+#include "config/config.hpp"
+#include "messages/errors.hpp"
+#include "messages/interfaces.hpp"
+#include "providers/ledger.hpp"
+
+#include <CLI/CLI.hpp>
+#include <caf/io/all.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+using namespace topup;
+using namespace topup::bench;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_failed = 1;  ///< the run could not be carried out
+constexpr int exit_usage = 2;
+
+using bench_tick_atom = caf::atom_constant<caf::atom("btick")>;
+/// How often the driver looks at the schedule and sends what is due or queued.
+constexpr auto tick_interval = std::chrono::milliseconds(5);
+
+struct bench_options {
+  std::string workload_name;
+  std::optional<uint64_t> orders, outstanding, batch;
+  std::optional<double> rate, duration_s, kill_at_s, restart_at_s;
+  std::optional<int64_t> deadline_ms;
+  std::string node_binary, config_path, connect, run_dir, svg_path;
+  int64_t node_pid = 0;
+  bool in_process = false;
+  uint64_t seed = 1;
+  int64_t submit_timeout_ms = 10000;
+  std::optional<double> completion_wait_s;
+  std::string log_level = "warn";
+};
+
+int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+double seconds_between(steady_time from, steady_time to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+// --- the driver actor -------------------------------------------------------------------------
+
+/// What the driver and the main loop share. The book is the driver's; main reads it under
+/// the lock for progress and figures.
+struct shared_book {
+  explicit shared_book(uint64_t total, steady_time start) : book(total, start) {}
+  std::mutex mutex;
+  submission_book book;
+  std::atomic<bool> connected{false};
+  std::string first_refusal;
+};
+
+struct driver_state {
+  static constexpr const char* name = "bench_driver";
+  workload load;
+  std::shared_ptr<shared_book> shared;
+  std::shared_ptr<const order_generator> orders;
+  gateway_actor gateway;
+  steady_time start;
+  std::chrono::milliseconds submit_timeout{10000};
+};
+
+using driver_pointer = caf::stateful_actor<driver_state>*;
+
+answer classify(const submit_result& result, std::string& first_refusal) {
+  if (!result.error)
+    return answer::acknowledged;
+  if (auto failure = as_failure(result.error)) {
+    switch (failure->code) {
+      case errc::overloaded:
+      case errc::unavailable:
+      case errc::shutting_down: return answer::retry;
+      default: break;
+    }
+  }
+  if (first_refusal.empty())
+    first_refusal = describe(result.error);
+  return answer::refused;
+}
+
+/// Offers what the loop allows now and sends everything queued, in messages of `batch`.
+void pump(driver_pointer self) {
+  auto& st = self->state;
+  auto& shared = *st.shared;
+  std::vector<submission_book::batch> batches;
+  {
+    std::lock_guard<std::mutex> lock{shared.mutex};
+    auto& book = shared.book;
+    auto now = steady_clock::now();
+    if (st.load.loop == loop_kind::open) {
+      open_loop_schedule schedule{st.load.rate, st.load.orders};
+      auto due = schedule.due_by(seconds_between(st.start, now));
+      if (due > book.offered())
+        book.offer(due - book.offered(), now);
+    }
+    if (!st.gateway)
+      return;
+    for (;;) {
+      if (st.load.loop == loop_kind::closed)
+        book.offer(closed_loop_quota(st.load.outstanding, book.outstanding(), st.load.batch,
+                                     book.total() - book.offered()),
+                   now);
+      auto next = book.take(st.load.batch);
+      if (next.orders.empty())
+        break;
+      batches.push_back(std::move(next));
+    }
+  }
+  for (auto& batch : batches) {
+    std::vector<order_request> requests;
+    requests.reserve(batch.orders.size());
+    for (auto n : batch.orders)
+      requests.push_back(st.orders->nth(n));
+    auto id = batch.id;
+    self->request(st.gateway, st.submit_timeout, submit_atom::value, std::move(requests))
+      .then(
+        [self, id](std::vector<submit_result>& results) {
+          auto& shared_state = *self->state.shared;
+          bool retrying = false;
+          {
+            std::lock_guard<std::mutex> lock{shared_state.mutex};
+            std::vector<answer> answers;
+            answers.reserve(results.size());
+            for (const auto& result : results) {
+              answers.push_back(classify(result, shared_state.first_refusal));
+              retrying |= answers.back() == answer::retry;
+            }
+            shared_state.book.answered(id, answers, steady_clock::now());
+          }
+          // Orders the node pushed back wait for the next tick: a short pause, not a spin.
+          if (!retrying)
+            pump(self);
+        },
+        [self, id](caf::error&) {
+          std::lock_guard<std::mutex> lock{self->state.shared->mutex};
+          self->state.shared->book.unanswered(id);
+        });
+  }
+}
+
+caf::behavior driver(driver_pointer self, workload load, std::shared_ptr<shared_book> shared,
+                     std::shared_ptr<const order_generator> orders, steady_time start,
+                     std::chrono::milliseconds submit_timeout) {
+  auto& st = self->state;
+  st.load = std::move(load);
+  st.shared = std::move(shared);
+  st.orders = std::move(orders);
+  st.start = start;
+  st.submit_timeout = submit_timeout;
+  self->set_down_handler([self](caf::down_msg& down) {
+    auto& state = self->state;
+    if (down.source != state.gateway.address())
+      return;
+    // Requests to a dead proxy end only at their timeout: give them up now and offer their
+    // orders again once connected anew (answers that still come are ignored).
+    state.gateway = nullptr;
+    state.shared->connected = false;
+    std::lock_guard<std::mutex> lock{state.shared->mutex};
+    state.shared->book.disconnected();
+  });
+  self->send(self, bench_tick_atom::value);
+  return {
+    [self](bench_tick_atom) {
+      pump(self);
+      self->delayed_send(self, tick_interval, bench_tick_atom::value);
+    },
+    [self](gateway_actor& gateway) {
+      self->state.gateway = std::move(gateway);
+      self->monitor(self->state.gateway);
+      pump(self);
+    },
+  };
+}
+
+// --- connecting -------------------------------------------------------------------------------
+
+/// Connects and checks the protocol, trying again until `timeout`.
+std::optional<gateway_actor> connect_node(caf::actor_system& system, const std::string& host,
+                                          uint16_t port, std::chrono::milliseconds timeout,
+                                          const caf::actor_addr& stale = {},
+                                          bool quiet = false) {
+  caf::scoped_actor self{system};
+  auto until = steady_clock::now() + timeout;
+  std::string last_error = "no attempt";
+  while (steady_clock::now() < until) {
+    auto gateway = system.middleman().remote_actor<gateway_actor>(host, port);
+    // The middleman caches a proxy per host:port until it noticed the old node is gone.
+    if (gateway && (!stale || gateway->address() != stale)) {
+      bool ok = false;
+      self->request(*gateway, std::chrono::seconds(5), hello_atom::value, protocol_version)
+        .receive(
+          [&](uint32_t node_protocol, std::string&) {
+            ok = node_protocol == protocol_version;
+            if (!ok)
+              last_error = "node speaks protocol " + std::to_string(node_protocol);
+          },
+          [&](caf::error& error) { last_error = system.render(error); });
+      if (ok)
+        return *gateway;
+    } else if (!gateway) {
+      last_error = system.render(gateway.error());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  if (quiet)
+    spdlog::debug("cannot connect to the node at {}:{}: {}", host, port, last_error);
+  else
+    spdlog::error("cannot connect to the node at {}:{}: {}", host, port, last_error);
+  return std::nullopt;
+}
+
+// --- the engine inside the bench (--in-process) -----------------------------------------------
+
+struct in_process_engine {
+  in_process_engine(caf::actor_system& system, const config& cfg) : self(system) {
+    auto time = std::make_shared<system_clock>();
+    auto options = make_supervisor_options(cfg, time);
+    auto events = options.events;
+    supervisor_actor = system.spawn(supervisor, std::move(options), time);
+    hub = system.spawn(watch_hub, events);
+    events->attach(hub);
+    entry = system.spawn(gateway, cfg.node.name, supervisor_actor, hub,
+                         std::make_shared<std::atomic<bool>>(true));
+  }
+  void stop() {
+    for (auto handle : {caf::actor_cast<caf::actor>(entry), caf::actor_cast<caf::actor>(hub),
+                        supervisor_actor})
+      self->send_exit(handle, caf::exit_reason::user_shutdown);
+  }
+  caf::scoped_actor self;
+  caf::actor supervisor_actor;
+  watch_hub_actor hub;
+  gateway_actor entry;
+};
+
+// --- run ----------------------------------------------------------------------------------------
+
+/// Relative store and ledger paths of the configuration, made absolute under `dir` (where
+/// the bench runs the node).
+void anchor_paths(config& cfg, const fs::path& dir) {
+  auto anchor = [&](std::string& path) {
+    if (!path.empty() && fs::path{path}.is_relative())
+      path = (dir / path).lexically_normal().string();
+  };
+  anchor(cfg.store.sqlite_path);
+  for (auto& provider : cfg.providers)
+    if (auto sim = std::get_if<simulated_adapter_config>(&provider.adapter))
+      anchor(sim->ledger_path);
+}
+
+std::vector<std::string> ledger_files(const config& cfg) {
+  std::vector<std::string> files;
+  for (const auto& provider : cfg.providers)
+    if (auto sim = std::get_if<simulated_adapter_config>(&provider.adapter))
+      if (!sim->ledger_path.empty())
+        files.push_back(sim->ledger_path);
+  return files;
+}
+
+workload build_workload(const bench_options& o) {
+  auto w = *workload_named(o.workload_name);
+  if (o.rate)
+    w.rate = *o.rate;
+  if (o.duration_s && w.loop == loop_kind::open)
+    w.orders = static_cast<uint64_t>(w.rate * *o.duration_s);
+  if (o.orders)
+    w.orders = *o.orders;
+  if (o.outstanding)
+    w.outstanding = *o.outstanding;
+  if (o.batch)
+    w.batch = *o.batch;
+  if (o.kill_at_s)
+    w.kill_at_s = *o.kill_at_s;
+  if (o.restart_at_s)
+    w.restart_at_s = *o.restart_at_s;
+  if (o.deadline_ms)
+    w.deadline_ms = *o.deadline_ms;
+  return w;
+}
+
+class bench_run {
+public:
+  bench_run(bench_options options, workload load, config cfg, fs::path run_dir)
+    : o_(std::move(options)), load_(std::move(load)), cfg_(std::move(cfg)),
+      run_dir_(std::move(run_dir)),
+      orders_(std::make_shared<order_generator>(
+        run_ref_prefix(load_.name, static_cast<uint64_t>(wall_now_ms())), o_.seed)),
+      throttle_(::isatty(STDERR_FILENO) == 1) {}
+
+  int run();
+
+  /// Kills a node this run started and that still runs (after a failure).
+  void kill_node() {
+    if (node_)
+      node_->kill();
+  }
+
+private:
+  bool start_node();
+  void note_peak_rss();
+  void show_progress(steady_time now, const std::string& phase, bool force = false);
+  uint64_t terminal_now();
+  void wait_for_completion();
+  void stop_node();
+  int report();
+
+  bench_options o_;
+  workload load_;
+  config cfg_;
+  fs::path run_dir_;
+  std::shared_ptr<order_generator> orders_;
+  progress_throttle throttle_;
+
+  std::unique_ptr<caf::actor_system_config> caf_cfg_;
+  std::unique_ptr<caf::actor_system> system_;
+  std::unique_ptr<in_process_engine> engine_;
+  std::unique_ptr<node_launcher> node_;
+  std::string host_;
+  uint16_t port_ = 0;
+  uint64_t node_starts_ = 0;
+  uint64_t reconnects_ = 0;
+  uint64_t failed_connects_ = 0;
+  std::optional<uint64_t> peak_rss_;
+  std::unique_ptr<store_reader> store_;
+
+  std::shared_ptr<shared_book> shared_;
+  caf::actor driver_;
+  steady_time start_;
+  int64_t start_wall_ms_ = 0;
+  double node_start_to_load_ms_ = 0;
+  bool wait_timed_out_ = false;
+  uint64_t last_done_ = 0;
+  steady_time last_done_poll_{};
+  uint64_t rate_base_ = 0;
+  steady_time rate_at_{};
+  double rate_ = 0;
+};
+
+bool bench_run::start_node() {
+  try {
+    node_ = std::make_unique<node_launcher>(o_.node_binary, fs::absolute(o_.config_path),
+                                            run_dir_.string(), (run_dir_ / "node.log").string());
+  } catch (const std::exception& error) {
+    spdlog::error("{}", error.what());
+    return false;
+  }
+  ++node_starts_;
+  host_ = node_->host();
+  port_ = node_->port();
+  return true;
+}
+
+void bench_run::note_peak_rss() {
+  std::optional<uint64_t> now;
+  if (engine_)
+    now = peak_rss_kib(::getpid());
+  else if (node_ && node_->pid() > 0)
+    now = peak_rss_kib(node_->pid());
+  else if (o_.node_pid > 0)
+    now = peak_rss_kib(static_cast<pid_t>(o_.node_pid));
+  if (now)
+    peak_rss_ = std::max(peak_rss_.value_or(0), *now);
+}
+
+uint64_t bench_run::terminal_now() {
+  auto now = steady_clock::now();
+  if (now - last_done_poll_ < std::chrono::seconds(1))
+    return last_done_;
+  last_done_poll_ = now;
+  try {
+    if (!store_ && fs::exists(cfg_.store.sqlite_path))
+      store_ = std::make_unique<store_reader>(cfg_.store.sqlite_path);
+    if (store_)
+      last_done_ = store_->count_terminal(orders_->ref_prefix());
+  } catch (const std::exception& error) {
+    spdlog::debug("progress: {}", error.what());
+  }
+  return last_done_;
+}
+
+void bench_run::show_progress(steady_time now, const std::string& phase, bool force) {
+  progress_sample sample;
+  {
+    std::lock_guard<std::mutex> lock{shared_->mutex};
+    const auto& book = shared_->book;
+    sample.offered = book.offered();
+    sample.accepted = book.acknowledged();
+    sample.in_flight = book.in_flight();
+    sample.total = book.total();
+  }
+  if (now - rate_at_ >= std::chrono::seconds(1)) {
+    rate_ = static_cast<double>(sample.accepted - rate_base_) / seconds_between(rate_at_, now);
+    rate_base_ = sample.accepted;
+    rate_at_ = now;
+  }
+  sample.done = terminal_now();
+  sample.rate = rate_;
+  sample.elapsed_s = seconds_between(start_, now);
+  sample.phase = phase;
+  if (!throttle_.due(now) && !force)
+    return;
+  auto line = render_progress_line(sample);
+  if (throttle_.terminal())
+    std::cerr << '\r' << line << "\033[K" << std::flush;
+  else
+    std::cerr << "topup-bench: " << line << std::endl;
+}
+
+void bench_run::wait_for_completion() {
+  uint64_t acked = 0;
+  steady_time last_ack;
+  {
+    std::lock_guard<std::mutex> lock{shared_->mutex};
+    acked = shared_->book.acknowledged();
+    last_ack = start_ + shared_->book.last_ack();
+  }
+  // Every acknowledged order has a final state by its deadline (plus grace); a little more
+  // for the last commits and the store reader's view.
+  auto limit = o_.completion_wait_s
+                 ? std::chrono::duration_cast<steady_clock::duration>(
+                   std::chrono::duration<double>(*o_.completion_wait_s))
+                 : std::chrono::milliseconds(load_.deadline_ms + load_.grace_ms + 10000);
+  auto until = last_ack + limit;
+  last_done_poll_ = {};
+  while (terminal_now() < acked) {
+    auto now = steady_clock::now();
+    if (now >= until) {
+      wait_timed_out_ = true;
+      break;
+    }
+    note_peak_rss();
+    show_progress(now, "draining");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  show_progress(steady_clock::now(), "done", true);
+  if (throttle_.terminal())
+    std::cerr << '\n';
+}
+
+void bench_run::stop_node() {
+  note_peak_rss();
+  if (driver_)
+    caf::anon_send_exit(driver_, caf::exit_reason::user_shutdown);
+  if (engine_)
+    engine_->stop();
+  if (node_) {
+    auto code = node_->stop(std::chrono::seconds(20));
+    if (code != 0)
+      spdlog::warn("the node did not stop cleanly on SIGTERM (see {})",
+                   (run_dir_ / "node.log").string());
+  }
+}
+
+int bench_run::run() {
+  caf_cfg_ = std::make_unique<caf::actor_system_config>();
+  configure_caf(*caf_cfg_, o_.in_process ? cfg_.node.scheduler_threads : 2,
+                cfg_.node.heartbeat_interval_ms, cfg_.node.connection_timeout_ms);
+  system_ = std::make_unique<caf::actor_system>(*caf_cfg_);
+
+  steady_time node_ready;
+  std::optional<gateway_actor> gateway;
+  if (o_.in_process) {
+    engine_ = std::make_unique<in_process_engine>(*system_, cfg_);
+    node_ready = steady_clock::now();
+    gateway = engine_->entry;
+  } else {
+    if (!o_.node_binary.empty()) {
+      if (!start_node())
+        return exit_failed;
+      node_ready = node_->ready_at();
+    } else {
+      auto colon = o_.connect.rfind(':');
+      host_ = o_.connect.substr(0, colon);
+      port_ = static_cast<uint16_t>(std::stoul(o_.connect.substr(colon + 1)));
+    }
+    gateway = connect_node(*system_, host_, port_, std::chrono::seconds(10));
+    if (!gateway) {
+      stop_node();
+      return exit_failed;
+    }
+    if (o_.node_binary.empty())
+      node_ready = steady_clock::now();
+  }
+  start_ = steady_clock::now();
+  start_wall_ms_ = wall_now_ms();
+  node_start_to_load_ms_ = std::chrono::duration<double, std::milli>(start_ - node_ready).count();
+  if (node_)
+    spdlog::info("load starts {:.0f} ms after the node reported listening (provider outage "
+                 "windows count from the node's start)",
+                 node_start_to_load_ms_);
+  rate_at_ = start_;
+  shared_ = std::make_shared<shared_book>(load_.orders, start_);
+  driver_ = system_->spawn(driver, load_, shared_, orders_, start_,
+                           std::chrono::milliseconds(o_.submit_timeout_ms));
+  shared_->connected = true;
+  caf::anon_send(driver_, *gateway);
+
+  // The load: progress, the W3 timeline, reconnects.
+  bool killed = false, restarted = false;
+  auto next_connect = start_;
+  bool node_lost = false;
+  steady_time node_lost_at;
+  // A node that went away without a planned kill gets this long to come back.
+  const auto lost_node_limit = std::chrono::seconds(30);
+  for (;;) {
+    auto now = steady_clock::now();
+    auto t = seconds_between(start_, now);
+    {
+      std::lock_guard<std::mutex> lock{shared_->mutex};
+      if (shared_->book.finished())
+        break;
+    }
+    if (node_ && load_.kill_at_s && !killed && t >= *load_.kill_at_s) {
+      note_peak_rss();
+      node_->kill();
+      killed = true;
+      spdlog::info("t={:.1f}s: node killed (SIGKILL)", t);
+    }
+    if (node_ && killed && load_.restart_at_s && !restarted && t >= *load_.restart_at_s) {
+      restarted = true;
+      if (!start_node()) {
+        stop_node();
+        return exit_failed;
+      }
+      spdlog::info("t={:.1f}s: node restarted, listening on {}:{}", t, host_, port_);
+    }
+    auto node_up = !node_ || node_->pid() > 0;
+    if (!shared_->connected && !engine_ && now >= next_connect) {
+      // Lost the node (killed, or the connection broke): keep trying, as a client that does
+      // not know when it comes back would; orders due meanwhile queue in the driver.
+      auto stale = gateway ? gateway->address() : caf::actor_addr{};
+      auto again = connect_node(*system_, host_, port_, std::chrono::milliseconds(200), stale,
+                                /*quiet=*/true);
+      if (again) {
+        gateway = again;
+        ++reconnects_;
+        spdlog::info("t={:.1f}s: connected to the node again", t);
+        shared_->connected = true;
+        caf::anon_send(driver_, *gateway);
+      } else {
+        ++failed_connects_;
+        next_connect = now + std::chrono::milliseconds(100);
+        if (!node_lost) {
+          node_lost = true;
+          node_lost_at = now;
+        }
+        auto planned_gap = killed && !restarted && load_.restart_at_s;
+        if (!planned_gap && now - node_lost_at > lost_node_limit) {
+          spdlog::error("the node at {}:{} is gone for more than {} s; giving up", host_, port_,
+                        std::chrono::duration_cast<std::chrono::seconds>(lost_node_limit).count());
+          break;
+        }
+      }
+    }
+    if (shared_->connected)
+      node_lost = false;
+    note_peak_rss();
+    show_progress(now, node_up ? "load" : "node down");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  wait_for_completion();
+  stop_node();
+  return report();
+}
+
+int bench_run::report() {
+  run_report r;
+  r.load = load_;
+  r.mode = o_.in_process ? "in-process" : "remote";
+  {
+    std::lock_guard<std::mutex> lock{shared_->mutex};
+    const auto& book = shared_->book;
+    r.offered = book.offered();
+    r.acknowledged = book.acknowledged();
+    r.refused = book.refused();
+    r.retries = book.retries();
+    r.load_seconds = std::chrono::duration<double>(book.last_ack()).count();
+    r.accept_latency = summarize(book.ack_latency());
+    if (!shared_->first_refusal.empty())
+      spdlog::error("{} orders refused; the first: {}", book.refused(), shared_->first_refusal);
+  }
+  r.run_seconds = seconds_between(start_, steady_clock::now());
+  r.node_start_to_load_ms = node_start_to_load_ms_;
+  r.peak_rss_kib = peak_rss_;
+  r.node_starts = node_starts_;
+  r.reconnects = reconnects_;
+  r.failed_connects = failed_connects_;
+  r.completion_wait_timed_out = wait_timed_out_;
+  r.ref_prefix = orders_->ref_prefix();
+
+  std::vector<stored_order> rows;
+  try {
+    store_reader reader{cfg_.store.sqlite_path};
+    for (auto& [ref, row] : reader.orders(orders_->ref_prefix()))
+      if (auto n = orders_->number_of(ref); n && shared_->book.is_acknowledged(*n))
+        rows.push_back(std::move(row));
+    uint64_t most = 0;
+    for (auto& starts : reader.call_starts_by_provider(orders_->ref_prefix()))
+      most = std::max(most, max_in_window(starts, 1000));
+    r.max_calls_per_second = most;
+  } catch (const std::exception& error) {
+    spdlog::error("cannot read the store {}: {}", cfg_.store.sqlite_path, error.what());
+  }
+  try {
+    auto counts = ledger::recharges_per_order(ledger_files(cfg_));
+    uint64_t recharges = 0;
+    for (const auto& [order, count] : counts)
+      recharges += count;
+    r.duplicates = count_duplicates(counts);
+    r.ledger_recharges = recharges;
+  } catch (const std::exception& error) {
+    spdlog::warn("no duplicate count: {}", error.what());
+  }
+  auto figures = compute_completion(rows, r.acknowledged, load_, start_wall_ms_);
+  std::cout << to_json(r, figures).dump() << std::endl;
+
+  if (!o_.svg_path.empty()) {
+    chart_input chart;
+    chart.title = load_.name + " " + r.mode + ": " + std::to_string(r.acknowledged)
+                  + " orders accepted, " + std::to_string(figures.terminal) + " terminal";
+    chart.completions_per_second = figures.completions_per_second;
+    chart.completion = &figures.all;
+    if (load_.kill_at_s)
+      chart.markers_s.push_back(*load_.kill_at_s);
+    if (load_.restart_at_s)
+      chart.markers_s.push_back(*load_.restart_at_s);
+    std::ofstream out{o_.svg_path};
+    out << render_svg(chart);
+    if (!out)
+      spdlog::error("cannot write {}", o_.svg_path);
+  }
+  return r.acknowledged == r.offered && r.offered == load_.orders ? exit_ok : exit_failed;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"topup-bench: runs a workload of shared/WORKLOAD.md against a topup node and "
+               "prints its figures as one JSON line on stdout (progress on stderr)."};
+  bench_options o;
+  app.add_option("-w,--workload", o.workload_name, "w1, w2 or w3 (see below)")
+    ->required()
+    ->check(CLI::IsMember({"w1", "w2", "w3"}));
+  app.add_option("--node-binary", o.node_binary,
+                 "start this topup-node with --config in --run-dir, stop it with SIGTERM at "
+                 "the end (w3: SIGKILL and restart it)");
+  app.add_option("-c,--config", o.config_path,
+                 "the node's JSON configuration (config/bench-wN.json); the bench reads the "
+                 "store and ledger paths from it, relative ones under --run-dir")
+    ->required()
+    ->check(CLI::ExistingFile);
+  app.add_option("--connect", o.connect,
+                 "HOST:PORT of a running node instead of starting one (not for w3)");
+  app.add_option("--node-pid", o.node_pid, "with --connect: the node's pid, for its peak RSS");
+  app.add_flag("--in-process", o.in_process,
+               "run the engine inside the bench (no network hop), to compare with w1 remote");
+  app.add_option("--run-dir", o.run_dir,
+                 "directory for the node's store, ledgers and log (must not hold an earlier "
+                 "run's store; default: a new directory under the system's temp dir)");
+  app.add_option("--orders", o.orders, "orders to submit (w1: 200000; w2/w3: rate x duration)");
+  app.add_option("--outstanding", o.outstanding, "closed loop: orders in flight (w1: 256)");
+  app.add_option("--batch", o.batch, "orders per submit message at most (default 64)")
+    ->check(CLI::PositiveNumber);
+  app.add_option("--rate", o.rate, "open loop: orders per second (w2: 500, w3: 200)")
+    ->check(CLI::PositiveNumber);
+  app.add_option("--duration", o.duration_s, "open loop: seconds of load (60)")
+    ->check(CLI::PositiveNumber);
+  app.add_option("--kill-at", o.kill_at_s, "seconds after load start to SIGKILL the node (w3: 20)");
+  app.add_option("--restart-at", o.restart_at_s, "seconds after load start to restart it (w3: 25)");
+  app.add_option("--deadline-ms", o.deadline_ms,
+                 "the deadline the 'within' shares use; match the node's deadline.limit_ms "
+                 "(180000)");
+  app.add_option("--completion-wait", o.completion_wait_s,
+                 "after the last ack, wait at most this many seconds for every order to be "
+                 "terminal (default: deadline + grace + 10 s)");
+  app.add_option("--submit-timeout-ms", o.submit_timeout_ms,
+                 "a submit message unanswered this long is sent again (10000)")
+    ->check(CLI::PositiveNumber);
+  app.add_option("--seed", o.seed, "picks the phones and amounts of the orders (1)");
+  app.add_option("--svg", o.svg_path,
+                 "write an SVG chart: completions per second over time, completion-time CDF");
+  app.add_option("--log-level", o.log_level, "stderr log level: info shows the timeline (warn)");
+  app.footer(describe_workloads()
+             + "\nThe JSON line holds the parameters and: accepted, accepted_per_s, completed, "
+               "completed_per_s, succeeded, failed, lost, duplicates, shares within the "
+               "deadline, accept_latency_ms and completion_ms (p50/p90/p99/max), "
+               "failover_orders (latest attempt on p-agg), max_provider_calls_per_1s (recharge "
+               "calls from the store's attempt rows; status queries not included), "
+               "peak_rss_kib (VmHWM), retries.\n"
+               "Exit codes: 0 every order acknowledged, 1 the run failed or orders were not "
+               "acknowledged, 2 bad usage.");
+  CLI11_PARSE(app, argc, argv);
+
+  auto modes = int{!o.node_binary.empty()} + int{!o.connect.empty()} + int{o.in_process};
+  if (modes != 1) {
+    std::cerr << "topup-bench: give exactly one of --node-binary, --connect, --in-process\n";
+    return exit_usage;
+  }
+  if (o.workload_name == "w3" && o.node_binary.empty()) {
+    std::cerr << "topup-bench: w3 kills and restarts the node: it needs --node-binary\n";
+    return exit_usage;
+  }
+  if (!o.connect.empty() && o.connect.rfind(':') == std::string::npos) {
+    std::cerr << "topup-bench: --connect takes HOST:PORT\n";
+    return exit_usage;
+  }
+  log_to_stderr("topup-bench", o.log_level);
+  // The node runs in the run directory: a relative path would be looked up there.
+  if (!o.node_binary.empty())
+    o.node_binary = fs::absolute(o.node_binary).string();
+  auto load = build_workload(o);
+  config cfg;
+  try {
+    cfg = load_config_file(o.config_path);
+  } catch (const config_error& error) {
+    std::cerr << "topup-bench: configuration " << o.config_path << ": " << error.what() << "\n";
+    return exit_usage;
+  }
+  fs::path run_dir;
+  if (!o.run_dir.empty())
+    run_dir = fs::absolute(o.run_dir);
+  else if (o.connect.empty())
+    run_dir = fs::temp_directory_path() / ("topup-bench-" + load.name + "-"
+                                           + std::to_string(wall_now_ms()));
+  else
+    run_dir = fs::current_path();
+  anchor_paths(cfg, run_dir);
+  if (o.connect.empty()) {
+    if (fs::exists(cfg.store.sqlite_path)) {
+      std::cerr << "topup-bench: " << cfg.store.sqlite_path
+                << " exists: give a --run-dir without an earlier run's store\n";
+      return exit_usage;
+    }
+    std::error_code ignored;
+    fs::create_directories(fs::path{cfg.store.sqlite_path}.parent_path(), ignored);
+    for (const auto& file : ledger_files(cfg))
+      fs::create_directories(fs::path{file}.parent_path(), ignored);
+  }
+  spdlog::info("run directory {}", run_dir.string());
+
+  int code = exit_failed;
+  auto run = std::make_unique<bench_run>(o, load, cfg, run_dir);
+  try {
+    code = run->run();
+  } catch (const std::exception& error) {
+    spdlog::error("{}", error.what());
+  }
+  run->kill_node();
+  // The run is deliberately not destroyed: ~actor_system waits for every actor, and a
+  // middleman thread of CAF 0.17 sometimes stays referenced after a remote connection (see
+  // topup_node.cpp). Everything is printed by now.
+  run.release();
+  std::cout.flush();
+  spdlog::default_logger()->flush();
+  std::_Exit(code);
+}

@@ -1,0 +1,68 @@
+#pragma once
+
+// Who is in the cluster: nodes announce themselves by heartbeating a row in the shared
+// database; a node whose heartbeat is older than `down_after_ms` is down. Every node reads
+// the same rows and judges them against the same clock (the database's), so every node
+// computes the same live set.
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace topup {
+
+/// One node's row in the membership table.
+struct member_record {
+  std::string node;         ///< the node's configured name, unique in the cluster
+  std::string address;      ///< "host:port" of its published entry actor
+  int64_t incarnation = 0;  ///< when this process started (ms): a restart has a new one
+  int64_t heartbeat_at_ms = 0;
+
+  friend bool operator==(const member_record& a, const member_record& b) {
+    return a.node == b.node && a.address == b.address && a.incarnation == b.incarnation
+           && a.heartbeat_at_ms == b.heartbeat_at_ms;
+  }
+};
+
+/// True when the member has heartbeated within the last `down_after_ms`: a member is down
+/// from the moment exactly `down_after_ms` have passed since its last heartbeat.
+bool is_live(const member_record& member, int64_t now_ms, int64_t down_after_ms);
+
+/// The live members at one moment, sorted by node name (so every node lists them alike).
+class membership_view {
+public:
+  membership_view() = default;
+
+  /// Keeps the live rows of `rows`. A node listed twice (which the table's primary key
+  /// prevents) counts once, with its latest heartbeat.
+  membership_view(std::vector<member_record> rows, int64_t now_ms, int64_t down_after_ms);
+
+  const std::vector<member_record>& members() const { return live_; }
+
+  /// The live node names, sorted.
+  std::vector<std::string> nodes() const;
+
+  bool contains(const std::string& node) const;
+  const member_record* find(const std::string& node) const;
+  size_t size() const { return live_.size(); }
+  bool empty() const { return live_.empty(); }
+
+private:
+  std::vector<member_record> live_;
+};
+
+/// What changed between two views, for the log. Each list is sorted.
+struct membership_change {
+  std::vector<std::string> joined;     ///< live now, not before
+  std::vector<std::string> left;       ///< live before, not now
+  std::vector<std::string> restarted;  ///< live in both, with a new incarnation
+
+  bool empty() const { return joined.empty() && left.empty() && restarted.empty(); }
+
+  /// "joined node-3; left node-1" (empty when nothing changed).
+  std::string describe() const;
+};
+
+membership_change compare(const membership_view& before, const membership_view& after);
+
+} // namespace topup

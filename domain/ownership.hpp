@@ -1,0 +1,64 @@
+#pragma once
+
+// Which node runs each provider's recharge actor. The owner is chosen by rendezvous
+// (highest random weight) hashing over the live nodes: every node computes the same owner
+// from the same live set, with no coordination, and when a node joins or leaves only the
+// providers it gains or loses move. The choice is only a plan: a node runs a provider once
+// it holds that provider's lease in the database, whose epoch fences its writes.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace topup {
+
+/// A provider's lease as stored: who holds it, under which epoch, until when (database
+/// clock, ms). Epochs only grow, so a write tagged with an old epoch is recognisably stale.
+struct lease {
+  std::string provider;
+  std::string owner;
+  int64_t epoch = 0;
+  int64_t expires_at_ms = 0;
+
+  friend bool operator==(const lease& a, const lease& b) {
+    return a.provider == b.provider && a.owner == b.owner && a.epoch == b.epoch
+           && a.expires_at_ms == b.expires_at_ms;
+  }
+};
+
+/// FNV-1a, 64 bits: fixed arithmetic on the bytes, so the same on every machine, compiler
+/// and build (std::hash promises none of that).
+uint64_t stable_hash(std::string_view bytes);
+
+/// The weight of `node` for `provider`: FNV-1a of "node\nprovider", finished with the
+/// splitmix64 mixer so that names differing in one character get unrelated weights.
+uint64_t rendezvous_weight(std::string_view node, std::string_view provider);
+
+/// The live node with the highest weight for the provider (ties, practically impossible,
+/// go to the smaller name). Nothing when no node is live.
+std::optional<std::string> rendezvous_owner(std::string_view provider,
+                                            const std::vector<std::string>& live_nodes);
+
+/// What one node should do with its leases after a membership or configuration change.
+struct ownership_plan {
+  std::vector<std::string> acquire;  ///< providers it should own but holds no lease for
+  std::vector<lease> keep;           ///< held leases it should go on renewing
+  std::vector<lease> release;        ///< held leases another node should own now: drain the
+                                     ///< provider, then release so the new owner acquires
+
+  bool changes_nothing() const { return acquire.empty() && release.empty(); }
+};
+
+/// Plans ownership for node `self`: for each provider, its rendezvous owner among
+/// `live_nodes`. `held` are the leases `self` holds (others' leases in it are ignored).
+/// A node that is not in `live_nodes` itself (its own heartbeat is stale to the others)
+/// owns nothing: it releases every lease, because the live nodes are planning without it.
+/// A held lease for a provider no longer configured is released. Each list is sorted by
+/// provider.
+ownership_plan plan_ownership(const std::string& self, std::vector<std::string> providers,
+                              const std::vector<std::string>& live_nodes,
+                              const std::vector<lease>& held);
+
+} // namespace topup

@@ -1,0 +1,300 @@
+// topup-bench's pure pieces: the open-loop schedule and closed-loop window, the submission
+// book (retries with the same order, stale answers after a disconnect), the order generator
+// against WORKLOAD.md's prefixes and amounts, the figures (incl. the 1 s grace rule), the
+// histogram's percentiles, the JSON line and the SVG.
+
+#define BOOST_TEST_MODULE bench_tests
+#include <boost/test/unit_test.hpp>
+
+#include "apps/bench/figures.hpp"
+#include "apps/bench/node_launcher.hpp"
+#include "apps/bench/order_generator.hpp"
+#include "apps/bench/pacing.hpp"
+#include "apps/bench/progress_line.hpp"
+#include "apps/bench/svg_chart.hpp"
+#include "apps/bench/workload.hpp"
+
+#include <set>
+#include <unistd.h>
+
+using namespace topup;
+using namespace topup::bench;
+using namespace std::chrono_literals;
+
+BOOST_AUTO_TEST_SUITE(pacing)
+
+BOOST_AUTO_TEST_CASE(open_loop_sends_on_a_fixed_schedule_and_stops_at_the_total) {
+  open_loop_schedule schedule{500, 30000};
+  BOOST_TEST(schedule.due_by(-1) == 0u);
+  BOOST_TEST(schedule.due_by(0) == 1u);        // order 0 is due at once
+  BOOST_TEST(schedule.due_by(0.0019) == 1u);
+  BOOST_TEST(schedule.due_by(0.002) == 2u);    // one every 2 ms
+  BOOST_TEST(schedule.due_by(1.0) == 501u);
+  BOOST_TEST(schedule.due_by(59.999) == 30000u);
+  BOOST_TEST(schedule.due_by(1000) == 30000u);
+  BOOST_TEST(schedule.due_at(500) == 1.0);
+}
+
+BOOST_AUTO_TEST_CASE(closed_loop_keeps_at_most_the_limit_outstanding) {
+  BOOST_TEST(closed_loop_quota(256, 0, 64, 1000) == 64u);
+  BOOST_TEST(closed_loop_quota(256, 200, 64, 1000) == 56u);
+  BOOST_TEST(closed_loop_quota(256, 256, 64, 1000) == 0u);
+  BOOST_TEST(closed_loop_quota(256, 300, 64, 1000) == 0u);
+  BOOST_TEST(closed_loop_quota(256, 0, 64, 10) == 10u);
+}
+
+BOOST_AUTO_TEST_CASE(book_acknowledges_retries_and_refuses) {
+  auto start = steady_clock::now();
+  submission_book book{5, start};
+  BOOST_TEST(book.offer(10, start) == 5u);
+  auto first = book.take(3);
+  BOOST_TEST(first.orders == (std::vector<uint64_t>{0, 1, 2}));
+  BOOST_TEST(book.in_flight() == 3u);
+  BOOST_TEST(book.queued() == 2u);
+  BOOST_TEST(book.answered(first.id, {answer::acknowledged, answer::retry, answer::refused},
+                           start + 10ms));
+  BOOST_TEST(book.acknowledged() == 1u);
+  BOOST_TEST(book.refused() == 1u);
+  BOOST_TEST(book.retries() == 1u);
+  BOOST_TEST(book.is_acknowledged(0));
+  // The retried order goes first, with the same number (same client reference).
+  auto second = book.take(10);
+  BOOST_TEST(second.orders == (std::vector<uint64_t>{1, 3, 4}));
+  BOOST_TEST(!book.finished());
+  BOOST_TEST(book.answered(second.id, std::vector<answer>(3, answer::acknowledged),
+                           start + 30ms));
+  BOOST_TEST(book.finished());
+  BOOST_TEST(book.ack_latency().count() == 4u);
+  // Latency runs from the first offer, across the retry.
+  BOOST_TEST((book.ack_latency().max() >= 30ms));
+  BOOST_TEST((book.ack_latency().max() < 31ms));
+  BOOST_TEST((book.last_ack() == 30ms));
+}
+
+BOOST_AUTO_TEST_CASE(a_disconnect_requeues_what_was_in_flight_and_ignores_late_answers) {
+  auto start = steady_clock::now();
+  submission_book book{4, start};
+  book.offer(4, start);
+  auto a = book.take(2);
+  auto b = book.take(2);
+  BOOST_TEST(book.outstanding() == 4u);
+  book.disconnected();
+  BOOST_TEST(book.in_flight() == 0u);
+  BOOST_TEST(book.queued() == 4u);
+  BOOST_TEST(!book.answered(a.id, {answer::acknowledged, answer::acknowledged}, start));
+  BOOST_TEST(!book.unanswered(b.id));
+  BOOST_TEST(book.acknowledged() == 0u);
+  auto again = book.take(10);
+  BOOST_TEST(again.orders == (std::vector<uint64_t>{0, 1, 2, 3}));
+  // An unanswered batch (timeout) queues again too; a short answer retries the rest.
+  BOOST_TEST(book.unanswered(again.id));
+  auto last = book.take(10);
+  BOOST_TEST(book.answered(last.id, {answer::acknowledged}, start));
+  BOOST_TEST(book.acknowledged() == 1u);
+  BOOST_TEST(book.queued() == 3u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(orders)
+
+BOOST_AUTO_TEST_CASE(generated_orders_follow_the_workload_and_repeat_for_a_retry) {
+  order_generator generator{"w2-abc-", 7};
+  std::set<std::string> refs, prefixes;
+  std::set<int64_t> amounts;
+  const std::set<std::string> workload{"138", "139", "150", "130", "131",
+                                       "186", "133", "153", "189"};
+  for (uint64_t n = 0; n < 5000; ++n) {
+    auto request = generator.nth(n);
+    BOOST_TEST(request.phone.size() == 11u);
+    BOOST_TEST(request.phone.find_first_not_of("0123456789") == std::string::npos);
+    BOOST_TEST(workload.count(request.phone.substr(0, 3)) == 1u);
+    prefixes.insert(request.phone.substr(0, 3));
+    amounts.insert(request.amount_fen);
+    refs.insert(request.client_ref);
+    BOOST_TEST((generator.number_of(request.client_ref) == std::optional<uint64_t>{n}));
+  }
+  BOOST_TEST(refs.size() == 5000u);
+  BOOST_TEST(prefixes == workload);
+  BOOST_TEST(amounts == (std::set<int64_t>{1000, 2000, 3000, 5000, 10000, 20000}));
+  auto again = generator.nth(42);
+  BOOST_TEST(again.phone == generator.nth(42).phone);
+  BOOST_TEST(again.amount_fen == generator.nth(42).amount_fen);
+  BOOST_TEST(!generator.number_of("w2-abd-1"));
+  BOOST_TEST(!generator.number_of("w2-abc-"));
+  BOOST_TEST(!generator.number_of("w2-abc-12x"));
+}
+
+BOOST_AUTO_TEST_CASE(run_prefixes_differ_between_runs) {
+  BOOST_TEST(run_ref_prefix("w1", 0) == "w1-0-");
+  BOOST_TEST(run_ref_prefix("w1", 36) == "w1-10-");
+  BOOST_TEST(run_ref_prefix("w3", 1764000000000) != run_ref_prefix("w3", 1764000000001));
+}
+
+BOOST_AUTO_TEST_CASE(workloads_carry_workload_md_parameters) {
+  auto w1 = *workload_named("w1");
+  BOOST_TEST((w1.loop == loop_kind::closed));
+  BOOST_TEST(w1.orders == 200000u);
+  BOOST_TEST(w1.outstanding == 256u);
+  auto w2 = *workload_named("w2");
+  BOOST_TEST((w2.loop == loop_kind::open));
+  BOOST_TEST(w2.orders == 30000u);
+  BOOST_TEST(w2.duration_s() == 60.0);
+  BOOST_TEST(!w2.kill_at_s);
+  auto w3 = *workload_named("w3");
+  BOOST_TEST(w3.orders == 12000u);
+  BOOST_TEST(*w3.kill_at_s == 20.0);
+  BOOST_TEST(*w3.restart_at_s == 25.0);
+  BOOST_TEST(!workload_named("w4"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(figures)
+
+stored_order row(const char* status, int64_t accepted, int64_t updated,
+                 const char* provider = "p-cmcc") {
+  return {status, provider, accepted, updated};
+}
+
+BOOST_AUTO_TEST_CASE(histogram_percentiles_are_within_one_bucket) {
+  auto histogram = make_completion_histogram();
+  for (int ms = 1; ms <= 1000; ++ms)
+    histogram.record(std::chrono::milliseconds(ms));
+  auto s = summarize(histogram);
+  BOOST_TEST(s.count == 1000u);
+  BOOST_TEST(s.p50_ms >= 500.0);
+  BOOST_TEST(s.p50_ms <= 500.0 * 1.01 + 0.001);
+  BOOST_TEST(s.p90_ms >= 900.0);
+  BOOST_TEST(s.p90_ms <= 900.0 * 1.01 + 0.001);
+  BOOST_TEST(s.p99_ms >= 990.0);
+  BOOST_TEST(s.p99_ms <= 1000.0);
+  BOOST_TEST(s.max_ms == 1000.0);
+  // Long completions (minutes) fit too.
+  histogram.record(std::chrono::seconds(181));
+  BOOST_TEST(summarize(histogram).max_ms == 181000.0);
+}
+
+BOOST_AUTO_TEST_CASE(grace_counts_an_order_closed_just_after_its_deadline_as_terminal) {
+  workload w = *workload_named("w2");
+  const int64_t start = 1'000'000;
+  std::vector<stored_order> rows{
+    row("succeeded", start, start + 50),
+    row("succeeded", start, start + 180'000),           // at the deadline: within
+    row("succeeded", start, start + 180'400),           // a success late is not within
+    row("failed", start, start + 180'400),              // refund at 180.4 s: terminal within
+    row("failed", start, start + 181'001, "p-agg"),     // beyond the grace: not within
+    row("unknown", start, start + 2'000, "p-agg"),      // never terminal: lost
+  };
+  auto f = compute_completion(rows, 7, w, start);  // one acknowledged order is not stored
+  BOOST_TEST(f.stored == 6u);
+  BOOST_TEST(f.terminal == 5u);
+  BOOST_TEST(f.succeeded == 3u);
+  BOOST_TEST(f.failed == 2u);
+  BOOST_TEST(f.lost == 2u);
+  BOOST_TEST(f.succeeded_within_deadline == 2u);
+  BOOST_TEST(f.terminal_within_deadline == 4u);
+  BOOST_TEST(f.via_failover == 2u);
+  BOOST_TEST(f.all.count() == 5u);
+  BOOST_TEST(f.successes.count() == 3u);
+  BOOST_TEST(f.completions_per_second.size() == 182u);
+  BOOST_TEST(f.completions_per_second[0] == 1u);
+  BOOST_TEST(f.completions_per_second[180] == 3u);
+  BOOST_TEST(f.last_completion_ms == 181'001);
+}
+
+BOOST_AUTO_TEST_CASE(sliding_window_finds_the_busiest_second) {
+  std::vector<int64_t> times{2500, 0, 999, 1000, 1999, 2000, 2001};
+  // [1999, 2999) holds 1999, 2000, 2001 and 2500; 2999 would be the next window.
+  BOOST_TEST(max_in_window(times, 1000) == 4u);
+  std::vector<int64_t> none;
+  BOOST_TEST(max_in_window(none, 1000) == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(json_line_holds_parameters_and_every_figure) {
+  run_report r;
+  r.load = *workload_named("w3");
+  r.mode = "remote";
+  r.offered = r.acknowledged = 4;
+  r.load_seconds = 2;
+  r.duplicates = 0;
+  r.peak_rss_kib = 1234;
+  std::vector<stored_order> rows{row("succeeded", 0, 100), row("failed", 0, 200),
+                                 row("succeeded", 0, 300), row("accepted", 0, 0)};
+  auto j = to_json(r, compute_completion(rows, 4, r.load, 0));
+  auto line = j.dump();
+  BOOST_TEST(line.find('\n') == std::string::npos);
+  BOOST_TEST(j["workload"] == "w3");
+  BOOST_TEST(j["params"]["loop"] == "open");
+  BOOST_TEST(j["params"]["rate"] == 200.0);
+  BOOST_TEST(j["params"]["kill_at_s"] == 20.0);
+  BOOST_TEST(j["accepted"] == 4);
+  BOOST_TEST(j["accepted_per_s"] == 2.0);
+  BOOST_TEST(j["completed"] == 3);
+  BOOST_TEST(j["completed_per_s"] == 10.0);  // 3 in 0.3 s
+  BOOST_TEST(j["lost"] == 1);
+  BOOST_TEST(j["duplicates"] == 0);
+  BOOST_TEST(j["peak_rss_kib"] == 1234);
+  BOOST_TEST(j["ledger_recharges"].is_null());
+  BOOST_TEST(j["share_succeeded_within_deadline"] == 0.5);
+  BOOST_TEST(j["share_terminal_within_deadline"] == 0.75);
+  for (auto key : {"completion_ms", "completion_succeeded_ms", "accept_latency_ms"})
+    for (auto q : {"p50", "p90", "p99", "max", "count"})
+      BOOST_TEST(j[key].contains(q), key << "." << q);
+  BOOST_TEST(j["completion_succeeded_ms"]["count"] == 2);
+  for (auto key : {"failover_orders", "retries", "refused", "node_starts", "run_seconds",
+                   "load_seconds", "node_start_to_load_ms", "max_provider_calls_per_1s",
+                   "completion_wait_timed_out", "mode", "offered", "reconnects",
+                   "failed_connects"})
+    BOOST_TEST(j.contains(key), key);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(output)
+
+BOOST_AUTO_TEST_CASE(svg_is_one_document_with_both_panels) {
+  auto histogram = make_completion_histogram();
+  for (int ms = 10; ms <= 500; ms += 10)
+    histogram.record(std::chrono::milliseconds(ms));
+  chart_input input;
+  input.title = "w3 <remote>";
+  input.completions_per_second = {10, 200, 180, 0, 50};
+  input.completion = &histogram;
+  input.markers_s = {2, 3};
+  auto svg = render_svg(input);
+  BOOST_TEST(svg.rfind("<svg", 0) == 0u);
+  BOOST_TEST(svg.find("</svg>") != std::string::npos);
+  BOOST_TEST(svg.find("w3 &lt;remote&gt;") != std::string::npos);
+  BOOST_TEST(svg.find("<polyline") != std::string::npos);
+  BOOST_TEST(svg.find("stroke-dasharray") != std::string::npos);
+  BOOST_TEST(svg.find("p99") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(progress_line_and_throttle) {
+  progress_sample s;
+  s.total = 200;
+  s.done = 100;
+  s.accepted = 150;
+  s.phase = "load";
+  auto line = render_progress_line(s, 10);
+  BOOST_TEST(line.rfind("[#####-----]  50% load", 0) == 0u, line);
+  BOOST_TEST(line.find("acc 150") != std::string::npos);
+  progress_throttle plain{false};
+  auto t0 = progress_throttle::clock::now();
+  BOOST_TEST(plain.due(t0));
+  BOOST_TEST(!plain.due(t0 + 4s));
+  BOOST_TEST(plain.due(t0 + 5s));
+  progress_throttle terminal{true};
+  BOOST_TEST(terminal.due(t0));
+  BOOST_TEST(terminal.due(t0 + 300ms));
+}
+
+BOOST_AUTO_TEST_CASE(peak_rss_is_read_from_vm_hwm) {
+  BOOST_TEST((parse_vm_hwm_kib("Name:\tx\nVmPeak:\t 9 kB\nVmHWM:\t  131236 kB\nVmRSS: 1 kB\n")
+              == std::optional<uint64_t>{131236}));
+  BOOST_TEST(!parse_vm_hwm_kib("Name:\tx\n"));
+  BOOST_TEST(peak_rss_kib(::getpid()).value_or(0) > 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
