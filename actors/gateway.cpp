@@ -2,6 +2,8 @@
 
 #include "messages/errors.hpp"
 
+#include <spdlog/spdlog.h>
+
 namespace topup {
 namespace {
 
@@ -21,8 +23,9 @@ void with_handles(self_pointer self, Use use, Fail fail) {
     .then(
       [=](node_handles& handles) mutable {
         for (const auto& address : {handles.store.address(), handles.router.address(),
-                                    handles.intake.address()})
-          self->monitor(address);
+                                    handles.intake.address(), handles.cluster.address()})
+          if (address)
+            self->monitor(address);
         self->state.handles = handles;
         use(handles);
       },
@@ -81,13 +84,37 @@ void gather_stats(self_pointer self, const node_handles& handles,
           part_failed);
 }
 
+/// The members as the cluster actor sees them; a single node is its only member, serving
+/// every provider.
+void gather_members(self_pointer self, const node_handles& handles,
+                    caf::typed_response_promise<std::vector<member_info>> promise) {
+  if (handles.cluster) {
+    promise.delegate(handles.cluster, members_atom::value);
+    return;
+  }
+  self->request(handles.router, local_timeout, stats_atom::value)
+    .then(
+      [=](std::vector<provider_stats>& providers) mutable {
+        member_info alone;
+        alone.node = self->state.node_name;
+        alone.address = self->state.address;
+        alone.live = true;
+        for (const auto& provider : providers)
+          alone.providers.push_back(provider.provider);
+        promise.deliver(std::vector<member_info>{std::move(alone)});
+      },
+      [=](caf::error& error) mutable { promise.deliver(error); });
+}
+
 } // namespace
 
 gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
-                                     caf::actor supervisor, watch_hub_actor hub,
+                                     std::string address, caf::actor supervisor,
+                                     watch_hub_actor hub,
                                      std::shared_ptr<std::atomic<bool>> accepting) {
   auto& st = self->state;
   st.node_name = std::move(node_name);
+  st.address = std::move(address);
   st.supervisor = std::move(supervisor);
   st.hub = std::move(hub);
   st.accepting = std::move(accepting);
@@ -145,6 +172,25 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
     },
     [=](unwatch_atom, caf::actor& client) {
       self->send(self->state.hub, unwatch_atom::value, std::move(client));
+    },
+    [=](members_atom) {
+      auto promise = self->make_response_promise<std::vector<member_info>>();
+      with_handles(
+        self, [=](const node_handles& handles) { gather_members(self, handles, promise); },
+        [=](const caf::error& error) mutable { promise.deliver(error); });
+      return promise;
+    },
+    [=](forward_atom, std::vector<order>& orders, const std::string& provider) {
+      with_handles(
+        self,
+        [=](const node_handles& handles) {
+          self->send(handles.router, forward_atom::value, orders, provider);
+        },
+        [=](const caf::error& error) {
+          // They are in the store: this node's router loads them when it takes them over.
+          spdlog::debug("gateway: {} forwarded orders not handed on: {}", orders.size(),
+                        describe(error));
+        });
     },
   };
 }

@@ -14,6 +14,7 @@ namespace topup {
 struct gateway_state {
   static constexpr const char* name = "gateway";
   std::string node_name;
+  std::string address;  ///< "host:port" clients reach this gateway at
   caf::actor supervisor;
   watch_hub_actor hub;
   std::optional<node_handles> handles;  ///< cached; dropped when one of them goes down
@@ -24,9 +25,11 @@ struct gateway_state {
 /// The node's published entry actor: the remote protocol (messages/interfaces.hpp,
 /// gateway_actor). It forwards each request to the actor that answers it (intake, store,
 /// router, watch hub), which replies to the client directly; the handles come from the
-/// supervisor and are fetched again after a restart.
+/// supervisor and are fetched again after a restart. In cluster mode, `members` is the
+/// cluster actor's view and orders forwarded by other members go to the current router.
 gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
-                                     std::string node_name, caf::actor supervisor,
+                                     std::string node_name, std::string address,
+                                     caf::actor supervisor,
                                      watch_hub_actor hub,
                                      std::shared_ptr<std::atomic<bool>> accepting);
 

@@ -282,6 +282,8 @@ void start_attempt(self_pointer self, order o) {
   auto change = change_of(self, o, order_event::dispatch);
   change.attempt_no = o.attempts + 1;
   change.request_id = provider_request_id(o.id, self->state.options.provider);
+  change.lease_owner = self->state.options.lease_owner;
+  change.lease_epoch = self->state.options.lease_epoch;
   recharge_state::pending_change pending{o, change, nullptr, nullptr, nullptr};
   pending.applied = [=]() mutable {
     o.status = order_status::dispatched;
@@ -313,8 +315,11 @@ void query(self_pointer self, order o) {
                 request_id)
     .then(
       [=](query_reply& reply) mutable {
-        bool answered = reply.outcome != query_outcome::query_failed;
-        self->state.lane->call_finished(mono_now(self), answered);
+        // Only a recharge the provider performed speaks for its health: "not recharged"
+        // after a lost call means it dropped the recharge, and a provider that drops every
+        // one must open the breaker (its orders then fail over) although it answers queries.
+        bool healthy = reply.outcome == query_outcome::recharged;
+        self->state.lane->call_finished(mono_now(self), healthy);
         switch (reply.outcome) {
           case query_outcome::recharged:
             finish(self, std::move(o), order_event::succeed, reply.provider_txn, "");
@@ -379,6 +384,11 @@ void pump(self_pointer self) {
     query(self, std::move(o));
   for (auto& o : work.calls)
     start_attempt(self, std::move(o));
+  if (!st.drain_waiters.empty() && st.lane->load(now).in_flight == 0) {
+    for (auto& waiter : st.drain_waiters)
+      waiter.deliver(true);
+    st.drain_waiters.clear();
+  }
   arm_timer(self);
 }
 
@@ -466,6 +476,14 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       pump(self);
     },
     [=](caf::flush_atom) { flush(self); },
+    [=](released_atom) -> caf::result<bool> {
+      auto& state = self->state;
+      state.lane->stop_calls();
+      if (state.lane->load(mono_now(self)).in_flight == 0)
+        return true;
+      state.drain_waiters.push_back(self->make_response_promise<bool>());
+      return state.drain_waiters.back();
+    },
     [=](report_atom) {
       auto& state = self->state;
       auto load = state.lane->load(mono_now(self));

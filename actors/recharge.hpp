@@ -27,6 +27,10 @@ struct recharge_options {
   caf::duration store_timeout = caf::duration{std::chrono::seconds(60)};
   /// State changes per store request at most; more wait for the next flush.
   size_t max_write_batch = 1000;
+  /// Cluster: the lease this node holds on the provider; every dispatch is written under it
+  /// (see transition::lease_owner). Empty owner: a single node.
+  std::string lease_owner;
+  int64_t lease_epoch = 0;
   /// Where state changes are published for watching clients; may be null.
   std::shared_ptr<event_feed> events;
 };
@@ -62,6 +66,8 @@ struct recharge_state {
   /// Orders finished since the last flush, reported to the router in one message with it.
   std::vector<std::string> finished;
   bool flush_scheduled = false;
+  /// Answered once no call is in flight (the node gives the provider up).
+  std::vector<caf::typed_response_promise<bool>> drain_waiters;
   /// Changes the store could not take yet, written again on the next pump.
   std::vector<pending_change> unwritten;
 };

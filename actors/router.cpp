@@ -7,6 +7,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <map>
+
 namespace topup {
 namespace {
 
@@ -20,6 +23,24 @@ std::vector<deadline_entry> reminders_for(const std::vector<order>& orders) {
   return entries;
 }
 
+bool clustered(self_pointer self) {
+  return static_cast<bool>(self->state.options.cluster);
+}
+
+/// Cluster: orders for a provider another node holds go to that node; this node keeps no
+/// track of them.
+void forward_to_owner(self_pointer self, size_t provider, std::vector<order> orders) {
+  auto& st = self->state;
+  if (!clustered(self)) {
+    spdlog::error("router has no lane for provider {}", st.options.providers[provider].name);
+    return;
+  }
+  for (const auto& o : orders)
+    st.owner.erase(o.id);
+  self->send(st.options.cluster, forward_atom::value, std::move(orders),
+             st.options.providers[provider].name);
+}
+
 /// Sends each provider its share of `orders`, picking providers with `choose`.
 template <class Choose>
 void route(self_pointer self, std::vector<order> orders, bool urgent, Choose choose) {
@@ -31,12 +52,19 @@ void route(self_pointer self, std::vector<order> orders, bool urgent, Choose cho
       spdlog::error("router has no provider for carrier {} (order {})", o.carrier, o.id);
       continue;
     }
-    st.owner[o.id] = static_cast<uint16_t>(*index);
     per_provider[*index].push_back(std::move(o));
   }
-  for (size_t i = 0; i < per_provider.size(); ++i)
-    if (!per_provider[i].empty())
-      self->send(st.lanes[i], dispatch_atom::value, std::move(per_provider[i]), urgent);
+  for (size_t i = 0; i < per_provider.size(); ++i) {
+    if (per_provider[i].empty())
+      continue;
+    if (!st.lanes[i]) {
+      forward_to_owner(self, i, std::move(per_provider[i]));
+      continue;
+    }
+    for (const auto& o : per_provider[i])
+      st.owner[o.id] = static_cast<uint16_t>(i);
+    self->send(st.lanes[i], dispatch_atom::value, std::move(per_provider[i]), urgent);
+  }
 }
 
 void route_new(self_pointer self, std::vector<order> orders) {
@@ -67,13 +95,20 @@ size_t hand_in_flight(self_pointer self, std::vector<order> orders) {
                     o.id, o.provider);
       continue;
     }
-    st.owner[o.id] = static_cast<uint16_t>(known->second);
     per_provider[known->second].push_back(std::move(o));
     ++handed;
   }
-  for (size_t i = 0; i < per_provider.size(); ++i)
-    if (!per_provider[i].empty())
-      self->send(st.lanes[i], recover_atom::value, std::move(per_provider[i]));
+  for (size_t i = 0; i < per_provider.size(); ++i) {
+    if (per_provider[i].empty())
+      continue;
+    if (!st.lanes[i]) {
+      forward_to_owner(self, i, std::move(per_provider[i]));
+      continue;
+    }
+    for (const auto& o : per_provider[i])
+      st.owner[o.id] = static_cast<uint16_t>(i);
+    self->send(st.lanes[i], recover_atom::value, std::move(per_provider[i]));
+  }
   return handed;
 }
 
@@ -97,6 +132,160 @@ void recover(self_pointer self, std::vector<order> orders) {
   });
   spdlog::info("router recovered {} waiting orders and {} with an attempt in flight", routed,
                queried);
+}
+
+void spawn_lane(self_pointer self, size_t index, int64_t epoch) {
+  auto& st = self->state;
+  const auto& provider = st.options.providers[index];
+  auto lane_options = make_recharge_options(provider, st.options.deadline);
+  lane_options.events = st.options.events;
+  if (clustered(self)) {
+    lane_options.lease_owner = st.options.node_name;
+    lane_options.lease_epoch = epoch;
+  }
+  st.lanes[index] = self->spawn<caf::linked>(recharge, std::move(lane_options), st.time, st.store,
+                                             router_actor{self},
+                                             st.options.adapters.at(provider.name));
+  st.lease_epochs[index] = epoch;
+}
+
+/// Cluster: the lane of a provider this node gives up stops calling; once no call of it is
+/// in flight, the lease is released to the next owner, which takes its orders over from the
+/// store. This node forgets them now: their next owner serves them.
+void retire_lane(self_pointer self, size_t index) {
+  auto& st = self->state;
+  auto lane = st.lanes[index];
+  auto provider = st.options.providers[index].name;
+  auto epoch = st.lease_epochs[index];
+  st.lanes[index] = nullptr;
+  st.lease_epochs[index] = 0;
+  for (auto i = st.owner.begin(); i != st.owner.end();)
+    i = i->second == index ? st.owner.erase(i) : std::next(i);
+  st.retiring.push_back(lane);
+  spdlog::info("router gives up provider {} (epoch {}): finishing its calls", provider, epoch);
+  self->request(lane, std::chrono::minutes(2), released_atom::value)
+    .then(
+      [=](bool) {
+        self->send(self->state.options.cluster, released_atom::value, provider, epoch);
+        spdlog::info("router released provider {} (epoch {})", provider, epoch);
+        self->unlink_from(lane);
+        self->send_exit(lane, caf::exit_reason::user_shutdown);
+        auto& retiring = self->state.retiring;
+        retiring.erase(std::remove(retiring.begin(), retiring.end(), lane), retiring.end());
+      },
+      [=](caf::error& error) {
+        // The lease expires by itself; the fence stops this lane's writes meanwhile.
+        spdlog::error("router could not drain provider {}: {}", provider, describe(error));
+      });
+}
+
+/// Cluster: the unfinished orders of newly held providers come from the store: those whose
+/// latest attempt was there, and those never attempted whose carrier prefers one of them.
+void adopt(self_pointer self, const std::vector<size_t>& providers) {
+  auto& st = self->state;
+  unfinished_filter filter;
+  std::map<std::string, size_t> preferred;  // carrier -> its most preferred provider
+  for (const auto& view : st.views)
+    for (const auto& carrier : view.carriers)
+      preferred.emplace(carrier, view.preference);
+  for (auto index : providers)
+    filter.providers.push_back(st.options.providers[index].name);
+  for (const auto& [carrier, index] : preferred)
+    if (std::find(providers.begin(), providers.end(), index) != providers.end())
+      filter.carriers.push_back(carrier);
+  self->request(st.store, std::chrono::seconds(120), load_atom::value, filter)
+    .then([=](std::vector<order>& orders) { recover(self, std::move(orders)); },
+          [=](caf::error& error) {
+            spdlog::error("router cannot take over the orders of its new providers yet: {}",
+                          describe(error));
+            self->delayed_send(self, self->state.options.recover_retry, recover_atom::value);
+          });
+}
+
+/// Cluster: serve exactly the providers whose lease this node holds, under their epochs.
+void apply_ownership(self_pointer self, const std::vector<provider_lease>& leases) {
+  auto& st = self->state;
+  std::vector<int64_t> wanted(st.lanes.size(), 0);
+  for (const auto& lease : leases) {
+    auto index = st.provider_index.find(lease.provider);
+    if (index != st.provider_index.end())
+      wanted[index->second] = lease.epoch;
+  }
+  std::vector<size_t> gained;
+  for (size_t i = 0; i < st.lanes.size(); ++i) {
+    if (st.lanes[i] && st.lease_epochs[i] != wanted[i])
+      retire_lane(self, i);
+    if (!st.lanes[i] && wanted[i] != 0) {
+      spawn_lane(self, i, wanted[i]);
+      spdlog::info("router takes provider {} (epoch {})", st.options.providers[i].name,
+                   wanted[i]);
+      gained.push_back(i);
+    }
+  }
+  if (!gained.empty())
+    adopt(self, gained);
+}
+
+/// Cluster: orders another node forwarded to `provider` because this node holds it. Served
+/// there (in-flight ones by the lane of their attempt) when this node still holds it; the
+/// others stay in the store for the provider's next owner.
+void take_forwarded(self_pointer self, std::vector<order> orders, const std::string& provider) {
+  auto& st = self->state;
+  auto local_lane = [&](const std::string& name) -> std::optional<size_t> {
+    auto index = st.provider_index.find(name);
+    if (index == st.provider_index.end() || !st.lanes[index->second])
+      return std::nullopt;
+    return index->second;
+  };
+  auto target = local_lane(provider);
+  std::vector<order> waiting;
+  std::vector<order> in_flight;
+  for (auto& o : orders) {
+    if (st.owner.count(o.id) != 0)
+      continue;  // held here already
+    bool here = o.status == order_status::accepted ? target.has_value()
+                                                   : local_lane(o.provider).has_value();
+    if (!here) {
+      spdlog::debug("router does not hold the provider of forwarded order {}; its owner takes "
+                    "it over from the store",
+                    o.id);
+      continue;
+    }
+    (o.status == order_status::accepted ? waiting : in_flight).push_back(std::move(o));
+  }
+  self->send(st.reminders, track_atom::value, reminders_for(waiting));
+  self->send(st.reminders, track_atom::value, reminders_for(in_flight));
+  hand_in_flight(self, std::move(in_flight));
+  route(self, std::move(waiting), false, [&](const order&) { return target; });
+}
+
+/// Cluster: orders this node accepted (or held) that reached their deadline while no lane
+/// here holds them. Whoever serves them closes them at the deadline too; this is the net
+/// for an order that fell between owners (forwarded while its provider changed hands): an
+/// order still waiting is closed, and anything else is refused by the store unchanged.
+void expire_unheld(self_pointer self, const std::vector<std::string>& ids) {
+  auto& st = self->state;
+  std::vector<transition> changes;
+  for (const auto& id : ids) {
+    transition change;
+    change.order_id = id;
+    change.from = order_status::accepted;
+    change.event = order_event::expire;
+    change.at_ms = st.time->wall_ms();
+    change.detail = "deadline reached before a provider took the order";
+    changes.push_back(std::move(change));
+  }
+  self->request(st.store, std::chrono::seconds(60), transition_atom::value, std::move(changes))
+    .then(
+      [=](std::vector<bool>& applied) {
+        auto closed = std::count(applied.begin(), applied.end(), true);
+        if (closed > 0)
+          spdlog::warn("router closed {} orders at their deadline that no provider took", closed);
+      },
+      [=](caf::error& error) {
+        spdlog::error("router could not close {} orders at their deadline: {}", ids.size(),
+                      describe(error));
+      });
 }
 
 /// Why an order that is not waiting in a queue cannot be cancelled (or that it is unknown).
@@ -178,8 +367,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
                                           router_actor{self});
   for (size_t i = 0; i < options.providers.size(); ++i) {
     const auto& provider = options.providers[i];
-    auto adapter = options.adapters.find(provider.name);
-    if (adapter == options.adapters.end())
+    if (options.adapters.count(provider.name) == 0)
       throw std::invalid_argument("no adapter for provider " + provider.name);
     st.provider_index[provider.name] = i;
     provider_view view;
@@ -189,12 +377,22 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
     view.rate = provider.rate;
     view.concurrency = provider.concurrency;
     st.views.push_back(view);
-    auto lane_options = make_recharge_options(provider, options.deadline);
-    lane_options.events = options.events;
-    st.lanes.push_back(self->spawn<caf::linked>(recharge, std::move(lane_options), time, store,
-                                                router_actor{self}, adapter->second));
   }
   st.options = std::move(options);
+  st.lanes.resize(st.options.providers.size());
+  st.lease_epochs.resize(st.options.providers.size(), 0);
+  if (clustered(self)) {
+    // Lanes start as the cluster actor hands out leases; a restarted router asks for the
+    // current ones.
+    self->request(st.options.cluster, std::chrono::seconds(30), own_atom::value)
+      .then([=](std::vector<provider_lease>& leases) { apply_ownership(self, leases); },
+            [=](caf::error& error) {
+              spdlog::error("router cannot learn this node's providers: {}", describe(error));
+            });
+  } else {
+    for (size_t i = 0; i < st.lanes.size(); ++i)
+      spawn_lane(self, i, 0);
+  }
   return {
     [=](dispatch_atom, std::vector<order>& orders) { route_new(self, std::move(orders)); },
     [=](done_atom, const std::vector<std::string>& ids) {
@@ -244,20 +442,31 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
     [=](expire_atom, const std::vector<std::string>& ids) {
       auto& state = self->state;
       std::vector<std::vector<std::string>> per_provider(state.lanes.size());
+      std::vector<std::string> unheld;
       for (const auto& id : ids) {
         auto owner = state.owner.find(id);
         if (owner != state.owner.end())
           per_provider[owner->second].push_back(id);
+        else
+          unheld.push_back(id);
       }
+      if (clustered(self) && !unheld.empty())
+        expire_unheld(self, unheld);
       for (size_t i = 0; i < per_provider.size(); ++i)
-        if (!per_provider[i].empty())
+        if (!per_provider[i].empty() && state.lanes[i])
           self->send(state.lanes[i], expire_atom::value, std::move(per_provider[i]));
     },
     [=](stats_atom) -> caf::result<std::vector<provider_stats>> {
       auto promise = self->make_response_promise<std::vector<provider_stats>>();
       auto gathered = std::make_shared<std::vector<provider_stats>>();
-      auto expected = self->state.lanes.size();
-      for (auto& lane : self->state.lanes)
+      auto& lanes = self->state.lanes;
+      auto expected = static_cast<size_t>(
+        std::count_if(lanes.begin(), lanes.end(), [](const auto& lane) { return bool{lane}; }));
+      if (expected == 0)
+        return std::vector<provider_stats>{};
+      for (auto& lane : lanes) {
+        if (!lane)
+          continue;
         self->request(lane, std::chrono::seconds(5), stats_atom::value)
           .then(
             [=](provider_stats& stats) mutable {
@@ -266,6 +475,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
                 promise.deliver(std::move(*gathered));
             },
             [=](caf::error& error) mutable { promise.deliver(error); });
+      }
       return promise;
     },
     [=](cancel_atom, const std::string& id) -> caf::result<order> {
@@ -290,12 +500,28 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
     },
     [=](caf::close_atom) {
       for (auto& lane : self->state.lanes)
-        self->send(lane, caf::close_atom::value);
+        if (lane)
+          self->send(lane, caf::close_atom::value);
+    },
+    [=](own_atom, const std::vector<provider_lease>& leases) { apply_ownership(self, leases); },
+    [=](forward_atom, std::vector<order>& orders, const std::string& provider) {
+      take_forwarded(self, std::move(orders), provider);
     },
     [=](recover_atom, std::vector<order>& in_flight) {
       hand_in_flight(self, std::move(in_flight));
     },
     [=](recover_atom) {
+      if (clustered(self)) {
+        // Only the orders of the providers held here: the others are their owners' to serve.
+        std::vector<size_t> held;
+        for (size_t i = 0; i < self->state.lanes.size(); ++i)
+          if (self->state.lanes[i])
+            held.push_back(i);
+        self->state.recovered = true;
+        if (!held.empty())
+          adopt(self, held);
+        return;
+      }
       self->request(self->state.store, std::chrono::seconds(120), load_atom::value)
         .then(
           [=](std::vector<order>& orders) {

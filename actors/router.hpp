@@ -23,6 +23,12 @@ struct engine_options {
   milliseconds recover_retry{1000};
   /// Where state changes are published for watching clients; may be null.
   std::shared_ptr<event_feed> events;
+  /// Cluster mode: the node's cluster actor. The router then serves only the providers whose
+  /// lease this node holds (own_atom) and forwards other orders through it. Null: a single
+  /// node serving every provider.
+  cluster_actor cluster;
+  /// Cluster mode: this node's name, written with every dispatch as the lease owner.
+  std::string node_name;
 };
 
 /// Builds the adapters the configuration names (simulated providers; HTTP ones later).
@@ -35,7 +41,12 @@ struct router_state {
   std::shared_ptr<const clock> time;
   store_actor store;
   deadline_actor reminders;
-  std::vector<recharge_actor> lanes;  ///< by provider index, as in options.providers
+  /// By provider index, as in options.providers. In cluster mode only the providers whose
+  /// lease this node holds have a lane; the others are null and their orders are forwarded.
+  std::vector<recharge_actor> lanes;
+  std::vector<int64_t> lease_epochs;  ///< by provider index; 0: not held (cluster mode)
+  /// Lanes of providers no longer held, finishing their calls before the lease goes.
+  std::vector<recharge_actor> retiring;
   std::vector<provider_view> views;   ///< by provider index
   std::unordered_map<std::string, size_t> provider_index;
   /// Every unfinished order of this node and the provider serving it.

@@ -10,13 +10,14 @@ namespace {
 
 using self_pointer = caf::stateful_actor<supervisor_state>*;
 
-enum child : int { store_child = 0, router_child = 1, intake_child = 2 };
+enum child : int { store_child = 0, router_child = 1, intake_child = 2, cluster_child = 3 };
 
 caf::actor_addr address_of(self_pointer self, int which) {
   auto& st = self->state;
   switch (which) {
     case store_child: return st.store.address();
     case router_child: return st.router.address();
+    case cluster_child: return st.cluster.address();
     default: return st.intake.address();
   }
 }
@@ -46,6 +47,14 @@ void start(self_pointer self, int which) {
     case router_child:
       st.router = system.spawn(router, st.options.engine, st.time, st.store);
       self->monitor(st.router);
+      // Ownership changes go to the router serving now.
+      if (st.cluster)
+        self->send(st.cluster, caf::update_atom::value, st.router);
+      break;
+    case cluster_child:
+      st.cluster = spawn_cluster(system, *st.options.cluster, st.time);
+      self->monitor(st.cluster);
+      st.options.engine.cluster = st.cluster;
       break;
     default:
       st.intake = system.spawn(intake, st.options.intake, st.time, st.store,
@@ -66,8 +75,11 @@ void stop(self_pointer self, int which) {
 } // namespace
 
 supervisor_state::~supervisor_state() {
-  for (const auto& child : {caf::actor_cast<caf::actor>(intake), caf::actor_cast<caf::actor>(router),
-                            caf::actor_cast<caf::actor>(store)})
+  // The cluster actor goes last: its end releases the node's leases, which the router
+  // must have stopped using.
+  for (const auto& child :
+       {caf::actor_cast<caf::actor>(intake), caf::actor_cast<caf::actor>(router),
+        caf::actor_cast<caf::actor>(store), caf::actor_cast<caf::actor>(cluster)})
     if (child)
       caf::anon_send_exit(child, caf::exit_reason::kill);
 }
@@ -75,6 +87,14 @@ supervisor_state::~supervisor_state() {
 supervisor_options make_supervisor_options(const config& cfg, std::shared_ptr<const clock> time) {
   supervisor_options options;
   options.store = cfg.store;
+  if (cfg.cluster) {
+    // A node paused inside a group commit must not hold the lease rows its fence locked
+    // beyond the lease's time to live: the next owner waits on them (cluster.hpp).
+    options.store = with_bounded_waits(cfg.store, milliseconds{0},
+                                       milliseconds{cfg.cluster->lease_ttl_ms});
+    options.cluster = make_cluster_options(cfg, time->wall_ms());
+    options.engine.node_name = cfg.node.name;
+  }
   options.engine.providers = cfg.providers;
   options.engine.deadline = cfg.deadline;
   options.engine.adapters = configured_adapters(cfg, std::move(time));
@@ -93,13 +113,16 @@ caf::behavior supervisor(self_pointer self, supervisor_options options,
                          std::shared_ptr<const clock> time) {
   self->state.options = std::move(options);
   self->state.time = std::move(time);
+  // The cluster actor first: the router it is handed to asks it for the node's leases.
+  if (self->state.options.cluster)
+    start(self, cluster_child);
   for (int which : {store_child, router_child, intake_child})
     start(self, which);
   start_serving(self);
   self->set_down_handler([=](caf::down_msg& down) {
     auto& st = self->state;
     int failed = -1;
-    for (int which : {store_child, router_child, intake_child})
+    for (int which : {store_child, router_child, intake_child, cluster_child})
       if (down.source == address_of(self, which))
         failed = which;
     if (failed < 0)
@@ -119,8 +142,13 @@ caf::behavior supervisor(self_pointer self, supervisor_options options,
     spdlog::error("supervisor restarts child {} after: {}", failed, to_string(down.reason));
     // Intake holds no order state and is the node's entry point: it survives restarts of
     // the others and is told their new handles.
-    if (failed == store_child)
+    // The router holds the store's and the cluster actor's handles: it restarts with either.
+    if (failed == store_child || failed == cluster_child)
       stop(self, router_child);
+    if (failed == cluster_child) {
+      start(self, cluster_child);
+      start(self, router_child);
+    }
     for (int which = failed; which <= router_child; ++which)
       start(self, which);
     if (failed == intake_child)
@@ -130,7 +158,7 @@ caf::behavior supervisor(self_pointer self, supervisor_options options,
   return {
     [=](caf::get_atom) {
       auto& st = self->state;
-      return node_handles{st.store, st.router, st.intake};
+      return node_handles{st.store, st.router, st.intake, st.cluster};
     },
     [=](stats_atom) { return self->state.restart_count; },
   };

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/cluster.hpp"
 #include "actors/intake.hpp"
 #include "actors/router.hpp"
 #include "actors/watch_hub.hpp"
@@ -9,6 +10,7 @@
 
 #include <deque>
 #include <memory>
+#include <optional>
 
 namespace topup {
 
@@ -17,6 +19,7 @@ struct node_handles {
   store_actor store;
   router_actor router;
   intake_actor intake;
+  cluster_actor cluster;  ///< null on a single node
 };
 
 } // namespace topup
@@ -32,6 +35,8 @@ struct supervisor_options {
   intake_options intake;
   /// Where state changes are published for watching clients; may be null.
   std::shared_ptr<event_feed> events;
+  /// Cluster mode: the cluster actor's options. Absent: a single node.
+  std::optional<cluster_options> cluster;
   /// Restart intensity: more than max_restarts within restart_window stops the node.
   size_t max_restarts = 5;
   milliseconds restart_window{10000};
@@ -45,7 +50,11 @@ struct supervisor_state {
   supervisor_options options;
   std::shared_ptr<const clock> time;
   /// Children in start order. A failed store restarts with the router (which holds its
-  /// handle); intake, the entry point, survives and is told the new handles.
+  /// handle); intake, the entry point, survives and is told the new handles. The cluster
+  /// actor (cluster mode) starts first and survives restarts of the others: it holds the
+  /// node's leases, and each new router is told to it. If it fails, it restarts with the
+  /// router (which holds its handle), like the store.
+  cluster_actor cluster;
   store_actor store;
   router_actor router;
   intake_actor intake;
@@ -57,10 +66,12 @@ struct supervisor_state {
   ~supervisor_state();
 };
 
-/// Spawns and watches the node's actors: the store, the router (which links the deadline
-/// and recharge actors to itself) and intake. A child that fails is restarted, and rebuilds
-/// its state from the store; more than max_restarts failures within restart_window stop the
-/// supervisor with an error, and the node exits non-zero.
+/// Spawns and watches the node's actors: in cluster mode the cluster actor, then the store,
+/// the router (which links the deadline and recharge actors to itself) and intake. A child
+/// that fails is restarted, and rebuilds its state from the store (the cluster actor: from
+/// the lease table, re-acquiring under new epochs); more than max_restarts failures within
+/// restart_window stop the supervisor with an error, and the node exits non-zero. Each
+/// router started is handed to the cluster actor (update_atom).
 ///
 /// `(get_atom)` answers the current node_handles; `(stats_atom)` the number of restarts.
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor_options options,

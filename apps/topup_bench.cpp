@@ -1,7 +1,9 @@
 // topup-bench: the load generator of shared/WORKLOAD.md (see `topup-bench --help`). Drives a
 // node over the remote protocol (or, with --in-process, an engine in its own actor system),
-// then reads the node's store and the providers' ledgers for the figures, and prints them as
-// one JSON line on stdout.
+// with its providers simulated in the node or played by topup-provider-sim, then reads the
+// node's store and the providers' ledgers for the figures, and prints them as one JSON line
+// on stdout. SIGINT/SIGTERM stop the run: the node and simulator it started are stopped and
+// the figures so far printed (exit 130).
 //
 // The workload logic (pacing, bookkeeping, figures, output) lives in apps/bench/ and is
 // unit-tested without an actor system (tests/bench_tests.cpp); this file is the plumbing: the
@@ -12,19 +14,26 @@
 #include "actors/watch_hub.hpp"
 #include "apps/app_support.hpp"
 #include "apps/bench/figures.hpp"
-#include "apps/bench/node_launcher.hpp"
 #include "apps/bench/order_generator.hpp"
 #include "apps/bench/pacing.hpp"
 #include "apps/bench/progress_line.hpp"
+#include "apps/bench/provider_setup.hpp"
+#include "apps/bench/server_process.hpp"
 #include "apps/bench/store_reader.hpp"
 #include "apps/bench/svg_chart.hpp"
 #include "apps/bench/workload.hpp"
 #include "config/config.hpp"
+#include "config/json_reader.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
 #include "providers/ledger.hpp"
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
@@ -32,6 +41,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <csignal>
 #include <mutex>
 #include <thread>
 #include <unistd.h>
@@ -45,6 +55,22 @@ namespace {
 constexpr int exit_ok = 0;
 constexpr int exit_failed = 1;  ///< the run could not be carried out
 constexpr int exit_usage = 2;
+constexpr int exit_interrupted = 130;  ///< stopped by SIGINT/SIGTERM, as shells report Ctrl-C
+
+/// Set by SIGINT/SIGTERM; every wait of the run looks at it.
+std::atomic<bool> stop_requested{false};
+
+extern "C" void request_stop(int) {
+  stop_requested = true;
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = request_stop;
+  sigemptyset(&action.sa_mask);
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
 
 using bench_tick_atom = caf::atom_constant<caf::atom("btick")>;
 /// How often the driver looks at the schedule and sends what is due or queued.
@@ -56,6 +82,8 @@ struct bench_options {
   std::optional<double> rate, duration_s, kill_at_s, restart_at_s;
   std::optional<int64_t> deadline_ms;
   std::string node_binary, config_path, connect, run_dir, svg_path;
+  std::string provider_sim_binary;
+  bool in_node_providers = false;
   int64_t node_pid = 0;
   bool in_process = false;
   uint64_t seed = 1;
@@ -245,6 +273,37 @@ std::optional<gateway_actor> connect_node(caf::actor_system& system, const std::
   return std::nullopt;
 }
 
+// --- the provider simulator ------------------------------------------------------------------
+
+/// GET `target` from an HTTP server on `host`:`port`; the body of a 200 answer, throws
+/// otherwise.
+std::string http_get(const std::string& host, uint16_t port, const std::string& target) {
+  namespace beast = boost::beast;
+  namespace http = beast::http;
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::resolver resolver{io};
+  boost::asio::ip::tcp::socket socket{io};
+  boost::asio::connect(socket, resolver.resolve(host, std::to_string(port)));
+  http::request<http::empty_body> request{http::verb::get, target, 11};
+  request.set(http::field::host, host);
+  http::write(socket, request);
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  http::read(socket, buffer, response);
+  if (response.result() != http::status::ok)
+    throw std::runtime_error("GET " + target + " answered "
+                             + std::to_string(response.result_int()));
+  return response.body();
+}
+
+void write_json_file(const fs::path& path, const nlohmann::json& value) {
+  std::ofstream out{path, std::ios::trunc};
+  out << value.dump(2) << "\n";
+  out.close();
+  if (!out)
+    throw std::runtime_error("cannot write " + path.string());
+}
+
 // --- the engine inside the bench (--in-process) -----------------------------------------------
 
 struct in_process_engine {
@@ -255,7 +314,7 @@ struct in_process_engine {
     supervisor_actor = system.spawn(supervisor, std::move(options), time);
     hub = system.spawn(watch_hub, events);
     events->attach(hub);
-    entry = system.spawn(gateway, cfg.node.name, supervisor_actor, hub,
+    entry = system.spawn(gateway, cfg.node.name, gateway_address(cfg.node), supervisor_actor, hub,
                          std::make_shared<std::atomic<bool>>(true));
   }
   void stop() {
@@ -318,39 +377,51 @@ class bench_run {
 public:
   bench_run(bench_options options, workload load, config cfg, fs::path run_dir)
     : o_(std::move(options)), load_(std::move(load)), cfg_(std::move(cfg)),
-      run_dir_(std::move(run_dir)),
+      run_dir_(std::move(run_dir)), node_config_path_(fs::absolute(o_.config_path)),
       orders_(std::make_shared<order_generator>(
         run_ref_prefix(load_.name, static_cast<uint64_t>(wall_now_ms())), o_.seed)),
       throttle_(::isatty(STDERR_FILENO) == 1) {}
 
   int run();
 
-  /// Kills a node this run started and that still runs (after a failure).
-  void kill_node() {
+  /// Kills a node and simulator this run started and that still run (after a failure).
+  void kill_children() {
     if (node_)
       node_->kill();
+    if (sim_)
+      sim_->kill();
   }
 
 private:
+  bool start_provider_sim();
   bool start_node();
+  bool interrupted() const { return stop_requested.load(); }
+  void run_load(std::optional<gateway_actor> gateway);
+  void hold_restart();
+  void fetch_sim_ledger();
   void note_peak_rss();
   void show_progress(steady_time now, const std::string& phase, bool force = false);
   uint64_t terminal_now();
   void wait_for_completion();
   void stop_node();
   int report();
+  int report_hold();
 
   bench_options o_;
   workload load_;
   config cfg_;
   fs::path run_dir_;
+  fs::path node_config_path_;  ///< the file the node is started with
   std::shared_ptr<order_generator> orders_;
   progress_throttle throttle_;
 
   std::unique_ptr<caf::actor_system_config> caf_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<in_process_engine> engine_;
-  std::unique_ptr<node_launcher> node_;
+  std::unique_ptr<server_process> node_;
+  std::unique_ptr<server_process> sim_;
+  std::optional<ledger_summary> sim_ledger_;
+  hold_report hold_;
   std::string host_;
   uint16_t port_ = 0;
   uint64_t node_starts_ = 0;
@@ -367,15 +438,57 @@ private:
   bool wait_timed_out_ = false;
   uint64_t last_done_ = 0;
   steady_time last_done_poll_{};
+  bool interrupted_ = false;
   uint64_t rate_base_ = 0;
   steady_time rate_at_{};
   double rate_ = 0;
 };
 
-bool bench_run::start_node() {
+bool bench_run::start_provider_sim() {
   try {
-    node_ = std::make_unique<node_launcher>(o_.node_binary, fs::absolute(o_.config_path),
-                                            run_dir_.string(), (run_dir_ / "node.log").string());
+    // The providers the configuration simulates in the node, played by the simulator instead.
+    auto node_document = json_config::parse_document(json_config::read_file(o_.config_path));
+    auto sim_config_path = run_dir_ / "provider-sim.json";
+    fs::create_directories(run_dir_ / "data");
+    write_json_file(sim_config_path,
+                    sim_config_for(node_document,
+                                   (run_dir_ / "data" / "provider-ledger.db").string()));
+    sim_ = std::make_unique<server_process>(
+      "topup-provider-sim",
+      std::vector<std::string>{o_.provider_sim_binary, "--config", sim_config_path.string()},
+      run_dir_.string(), (run_dir_ / "provider-sim.log").string());
+    auto base_url = "http://" + sim_->host() + ":" + std::to_string(sim_->port());
+    node_config_path_ = run_dir_ / "node-config.json";
+    write_json_file(node_config_path_, with_http_providers(std::move(node_document), base_url));
+    cfg_ = load_config_file(node_config_path_.string());
+    anchor_paths(cfg_, run_dir_);
+    spdlog::info("provider simulator listening at {}, node configuration {}", base_url,
+                 node_config_path_.string());
+    return true;
+  } catch (const std::exception& error) {
+    spdlog::error("cannot run the providers out of process: {}", error.what());
+    return false;
+  }
+}
+
+void bench_run::fetch_sim_ledger() {
+  if (!sim_ || sim_->pid() <= 0)
+    return;
+  try {
+    sim_ledger_ = parse_ledger_summary(http_get(sim_->host(), sim_->port(), "/ledger"));
+  } catch (const std::exception& error) {
+    spdlog::error("cannot read the provider simulator's ledger: {}", error.what());
+  }
+}
+
+bool bench_run::start_node() {
+  std::vector<std::string> command{o_.node_binary, "--config", node_config_path_.string()};
+  // The hold workload waits for the router's recovery line, logged at info.
+  if (load_.name == "hold")
+    command.insert(command.end(), {"--log-level", "info"});
+  try {
+    node_ = std::make_unique<server_process>("topup-node", std::move(command), run_dir_.string(),
+                                             (run_dir_ / "node.log").string());
   } catch (const std::exception& error) {
     spdlog::error("{}", error.what());
     return false;
@@ -399,6 +512,9 @@ void bench_run::note_peak_rss() {
 }
 
 uint64_t bench_run::terminal_now() {
+  // Counting a million pending orders every second would only slow the node that holds them.
+  if (load_.name == "hold")
+    return 0;
   auto now = steady_clock::now();
   if (now - last_done_poll_ < std::chrono::seconds(1))
     return last_done_;
@@ -458,7 +574,7 @@ void bench_run::wait_for_completion() {
                  : std::chrono::milliseconds(load_.deadline_ms + load_.grace_ms + 10000);
   auto until = last_ack + limit;
   last_done_poll_ = {};
-  while (terminal_now() < acked) {
+  while (terminal_now() < acked && !interrupted()) {
     auto now = steady_clock::now();
     if (now >= until) {
       wait_timed_out_ = true;
@@ -485,6 +601,12 @@ void bench_run::stop_node() {
       spdlog::warn("the node did not stop cleanly on SIGTERM (see {})",
                    (run_dir_ / "node.log").string());
   }
+  if (sim_) {
+    fetch_sim_ledger();
+    if (sim_->stop(std::chrono::seconds(10)) != 0)
+      spdlog::warn("the provider simulator did not stop cleanly on SIGTERM (see {})",
+                   (run_dir_ / "provider-sim.log").string());
+  }
 }
 
 int bench_run::run() {
@@ -493,6 +615,8 @@ int bench_run::run() {
                 cfg_.node.heartbeat_interval_ms, cfg_.node.connection_timeout_ms);
   system_ = std::make_unique<caf::actor_system>(*caf_cfg_);
 
+  if (!o_.provider_sim_binary.empty() && !start_provider_sim())
+    return exit_failed;
   steady_time node_ready;
   std::optional<gateway_actor> gateway;
   if (o_.in_process) {
@@ -501,8 +625,10 @@ int bench_run::run() {
     gateway = engine_->entry;
   } else {
     if (!o_.node_binary.empty()) {
-      if (!start_node())
+      if (!start_node()) {
+        stop_node();
         return exit_failed;
+      }
       node_ready = node_->ready_at();
     } else {
       auto colon = o_.connect.rfind(':');
@@ -520,7 +646,11 @@ int bench_run::run() {
   start_ = steady_clock::now();
   start_wall_ms_ = wall_now_ms();
   node_start_to_load_ms_ = std::chrono::duration<double, std::milli>(start_ - node_ready).count();
-  if (node_)
+  if (sim_)
+    spdlog::info("load starts {:.0f} ms after the provider simulator reported listening (its "
+                 "outage windows count from its start)",
+                 std::chrono::duration<double, std::milli>(start_ - sim_->ready_at()).count());
+  else if (node_)
     spdlog::info("load starts {:.0f} ms after the node reported listening (provider outage "
                  "windows count from the node's start)",
                  node_start_to_load_ms_);
@@ -530,7 +660,22 @@ int bench_run::run() {
                            std::chrono::milliseconds(o_.submit_timeout_ms));
   shared_->connected = true;
   caf::anon_send(driver_, *gateway);
+  run_load(gateway);
+  interrupted_ = interrupted();
+  if (load_.name == "hold") {
+    if (!interrupted_)
+      hold_restart();
+    stop_node();
+    return report_hold();
+  }
+  if (!interrupted_)
+    wait_for_completion();
+  interrupted_ = interrupted();
+  stop_node();
+  return report();
+}
 
+void bench_run::run_load(std::optional<gateway_actor> gateway) {
   // The load: progress, the W3 timeline, reconnects.
   bool killed = false, restarted = false;
   auto next_connect = start_;
@@ -538,7 +683,7 @@ int bench_run::run() {
   steady_time node_lost_at;
   // A node that went away without a planned kill gets this long to come back.
   const auto lost_node_limit = std::chrono::seconds(30);
-  for (;;) {
+  while (!interrupted()) {
     auto now = steady_clock::now();
     auto t = seconds_between(start_, now);
     {
@@ -554,10 +699,8 @@ int bench_run::run() {
     }
     if (node_ && killed && load_.restart_at_s && !restarted && t >= *load_.restart_at_s) {
       restarted = true;
-      if (!start_node()) {
-        stop_node();
-        return exit_failed;
-      }
+      if (!start_node())
+        break;
       spdlog::info("t={:.1f}s: node restarted, listening on {}:{}", t, host_, port_);
     }
     auto node_up = !node_ || node_->pid() > 0;
@@ -594,9 +737,69 @@ int bench_run::run() {
     show_progress(now, node_up ? "load" : "node down");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
-  wait_for_completion();
-  stop_node();
-  return report();
+  if (throttle_.terminal())
+    std::cerr << '\n';
+}
+
+void bench_run::hold_restart() {
+  if (!node_ || node_->pid() <= 0) {
+    spdlog::error("the node is gone before its restart");
+    return;
+  }
+  hold_.rss_kib = status_kib(node_->pid(), "VmRSS");
+  hold_.peak_rss_kib = peak_rss_kib(node_->pid());
+  caf::anon_send_exit(driver_, caf::exit_reason::user_shutdown);
+  driver_ = nullptr;
+  node_->kill();
+  spdlog::info("node holding the orders killed (SIGKILL), RSS {} KiB; restarting it",
+               hold_.rss_kib.value_or(0));
+  // Only what the new process logs counts: the log so far is skipped.
+  auto log_path = run_dir_ / "node.log";
+  std::error_code no_log;
+  auto log_offset = fs::file_size(log_path, no_log);
+  if (no_log)
+    log_offset = 0;
+  if (!start_node())
+    return;
+  auto restarted_at = node_->started_at();
+  hold_.restart_listening_ms =
+    std::chrono::duration<double, std::milli>(node_->ready_at() - restarted_at).count();
+  // The router logs its recovery once it read and queued every pending order.
+  const auto limit = std::chrono::minutes(10);
+  std::ifstream node_log{log_path};
+  node_log.seekg(static_cast<std::streamoff>(log_offset));
+  std::string partial;
+  while (!interrupted() && node_->pid() > 0 && steady_clock::now() - restarted_at < limit) {
+    std::string line;
+    while (std::getline(node_log, line)) {
+      if (node_log.eof()) {  // a line still being written
+        partial += line;
+        break;
+      }
+      partial += line;
+      if (auto recovery = parse_router_recovery(partial)) {
+        hold_.recovered = recovery;
+        hold_.restart_recovered_ms =
+          std::chrono::duration<double, std::milli>(steady_clock::now() - restarted_at).count();
+      }
+      partial.clear();
+    }
+    if (hold_.recovered)
+      break;
+    node_log.clear();
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!hold_.recovered) {
+    spdlog::error("the restarted node did not log its recovery (see {})", log_path.string());
+    return;
+  }
+  spdlog::info("restarted node recovered {} waiting orders and {} in flight after {:.0f} ms",
+               hold_.recovered->waiting, hold_.recovered->in_flight,
+               *hold_.restart_recovered_ms);
+  // Queuing what was recovered may allocate a little longer than the log line.
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  hold_.rss_after_restart_kib = status_kib(node_->pid(), "VmRSS");
+  hold_.peak_rss_after_restart_kib = peak_rss_kib(node_->pid());
 }
 
 int bench_run::report() {
@@ -623,6 +826,12 @@ int bench_run::report() {
   r.failed_connects = failed_connects_;
   r.completion_wait_timed_out = wait_timed_out_;
   r.ref_prefix = orders_->ref_prefix();
+  r.interrupted = interrupted_;
+  if (sim_) {
+    r.providers = "provider-sim";
+    r.provider_start_to_load_ms =
+      std::chrono::duration<double, std::milli>(start_ - sim_->ready_at()).count();
+  }
 
   std::vector<stored_order> rows;
   try {
@@ -630,22 +839,34 @@ int bench_run::report() {
     for (auto& [ref, row] : reader.orders(orders_->ref_prefix()))
       if (auto n = orders_->number_of(ref); n && shared_->book.is_acknowledged(*n))
         rows.push_back(std::move(row));
-    uint64_t most = 0;
-    for (auto& starts : reader.call_starts_by_provider(orders_->ref_prefix()))
-      most = std::max(most, max_in_window(starts, 1000));
-    r.max_calls_per_second = most;
+    if (!sim_) {
+      uint64_t most = 0;
+      for (auto& starts : reader.call_starts_by_provider(orders_->ref_prefix()))
+        most = std::max(most, max_in_window(starts, 1000));
+      r.max_calls_per_second = most;
+    }
   } catch (const std::exception& error) {
     spdlog::error("cannot read the store {}: {}", cfg_.store.sqlite_path, error.what());
   }
-  try {
-    auto counts = ledger::recharges_per_order(ledger_files(cfg_));
-    uint64_t recharges = 0;
-    for (const auto& [order, count] : counts)
-      recharges += count;
-    r.duplicates = count_duplicates(counts);
-    r.ledger_recharges = recharges;
-  } catch (const std::exception& error) {
-    spdlog::warn("no duplicate count: {}", error.what());
+  if (sim_) {
+    // The simulator counts status queries too, and its ledger outlived every node process.
+    if (sim_ledger_) {
+      r.duplicates = sim_ledger_->duplicates;
+      r.ledger_recharges = sim_ledger_->total_recharges;
+      r.max_calls_per_second = sim_ledger_->max_calls_in_1s_window();
+      r.provider_ledger = to_json(*sim_ledger_);
+    }
+  } else {
+    try {
+      auto counts = ledger::recharges_per_order(ledger_files(cfg_));
+      uint64_t recharges = 0;
+      for (const auto& [order, count] : counts)
+        recharges += count;
+      r.duplicates = count_duplicates(counts);
+      r.ledger_recharges = recharges;
+    } catch (const std::exception& error) {
+      spdlog::warn("no duplicate count: {}", error.what());
+    }
   }
   auto figures = compute_completion(rows, r.acknowledged, load_, start_wall_ms_);
   std::cout << to_json(r, figures).dump() << std::endl;
@@ -665,7 +886,32 @@ int bench_run::report() {
     if (!out)
       spdlog::error("cannot write {}", o_.svg_path);
   }
+  if (interrupted_)
+    return exit_interrupted;
   return r.acknowledged == r.offered && r.offered == load_.orders ? exit_ok : exit_failed;
+}
+
+int bench_run::report_hold() {
+  auto& r = hold_;
+  r.load = load_;
+  r.interrupted = interrupted();
+  r.ref_prefix = orders_->ref_prefix();
+  {
+    std::lock_guard<std::mutex> lock{shared_->mutex};
+    const auto& book = shared_->book;
+    r.offered = book.offered();
+    r.acknowledged = book.acknowledged();
+    r.refused = book.refused();
+    r.retries = book.retries();
+    r.load_seconds = std::chrono::duration<double>(book.last_ack()).count();
+    r.accept_latency = summarize(book.ack_latency());
+    if (!shared_->first_refusal.empty())
+      spdlog::error("{} orders refused; the first: {}", book.refused(), shared_->first_refusal);
+  }
+  std::cout << to_json(r).dump() << std::endl;
+  if (r.interrupted)
+    return exit_interrupted;
+  return r.acknowledged == load_.orders && r.recovered ? exit_ok : exit_failed;
 }
 
 } // namespace
@@ -674,9 +920,9 @@ int main(int argc, char** argv) {
   CLI::App app{"topup-bench: runs a workload of shared/WORKLOAD.md against a topup node and "
                "prints its figures as one JSON line on stdout (progress on stderr)."};
   bench_options o;
-  app.add_option("-w,--workload", o.workload_name, "w1, w2 or w3 (see below)")
+  app.add_option("-w,--workload", o.workload_name, "w1, w2, w3 or hold (see below)")
     ->required()
-    ->check(CLI::IsMember({"w1", "w2", "w3"}));
+    ->check(CLI::IsMember({"w1", "w2", "w3", "hold"}));
   app.add_option("--node-binary", o.node_binary,
                  "start this topup-node with --config in --run-dir, stop it with SIGTERM at "
                  "the end (w3: SIGKILL and restart it)");
@@ -685,6 +931,14 @@ int main(int argc, char** argv) {
                  "store and ledger paths from it, relative ones under --run-dir")
     ->required()
     ->check(CLI::ExistingFile);
+  app.add_option("--provider-sim-binary", o.provider_sim_binary,
+                 "run the configuration's simulated providers out of process: start this "
+                 "topup-provider-sim first (configuration written to the run directory), give "
+                 "the node http adapters to it, read duplicates and the busiest second from "
+                 "its GET /ledger, stop it at the end (required for w3, optional for w2)");
+  app.add_flag("--in-node-providers", o.in_node_providers,
+               "w3 only: keep the providers simulated inside the node (their ledgers and "
+               "outage windows restart with it), instead of --provider-sim-binary");
   app.add_option("--connect", o.connect,
                  "HOST:PORT of a running node instead of starting one (not for w3)");
   app.add_option("--node-pid", o.node_pid, "with --connect: the node's pid, for its peak RSS");
@@ -693,9 +947,11 @@ int main(int argc, char** argv) {
   app.add_option("--run-dir", o.run_dir,
                  "directory for the node's store, ledgers and log (must not hold an earlier "
                  "run's store; default: a new directory under the system's temp dir)");
-  app.add_option("--orders", o.orders, "orders to submit (w1: 200000; w2/w3: rate x duration)");
-  app.add_option("--outstanding", o.outstanding, "closed loop: orders in flight (w1: 256)");
-  app.add_option("--batch", o.batch, "orders per submit message at most (default 64)")
+  app.add_option("--orders", o.orders,
+                 "orders to submit (w1: 200000; w2/w3: rate x duration; hold: 1000000)");
+  app.add_option("--outstanding", o.outstanding,
+                 "closed loop: orders in flight (w1: 256, hold: 4000)");
+  app.add_option("--batch", o.batch, "orders per submit message at most (64; hold: 500)")
     ->check(CLI::PositiveNumber);
   app.add_option("--rate", o.rate, "open loop: orders per second (w2: 500, w3: 200)")
     ->check(CLI::PositiveNumber);
@@ -721,10 +977,18 @@ int main(int argc, char** argv) {
                "completed_per_s, succeeded, failed, lost, duplicates, shares within the "
                "deadline, accept_latency_ms and completion_ms (p50/p90/p99/max), "
                "failover_orders (latest attempt on p-agg), max_provider_calls_per_1s (recharge "
-               "calls from the store's attempt rows; status queries not included), "
+               "calls from the store's attempt rows, status queries not included; with "
+               "--provider-sim-binary the simulator's count of calls and queries), "
+               "providers (node or provider-sim), provider_ledger (the simulator's counts per "
+               "provider), interrupted, "
                "peak_rss_kib (VmHWM), retries.\n"
+               "hold prints accepted, accepted_per_s, rss_kib and peak_rss_kib (VmRSS/VmHWM "
+               "holding the orders), restart_listening_ms, restart_recovered_ms, recovered "
+               "(waiting, in_flight), rss_after_restart_kib, peak_rss_after_restart_kib.\n"
+               "SIGINT/SIGTERM: stop offering, stop the node and simulator, print the figures "
+               "so far, exit 130.\n"
                "Exit codes: 0 every order acknowledged, 1 the run failed or orders were not "
-               "acknowledged, 2 bad usage.");
+               "acknowledged, 2 bad usage, 130 interrupted.");
   CLI11_PARSE(app, argc, argv);
 
   auto modes = int{!o.node_binary.empty()} + int{!o.connect.empty()} + int{o.in_process};
@@ -732,8 +996,23 @@ int main(int argc, char** argv) {
     std::cerr << "topup-bench: give exactly one of --node-binary, --connect, --in-process\n";
     return exit_usage;
   }
-  if (o.workload_name == "w3" && o.node_binary.empty()) {
-    std::cerr << "topup-bench: w3 kills and restarts the node: it needs --node-binary\n";
+  if ((o.workload_name == "w3" || o.workload_name == "hold") && o.node_binary.empty()) {
+    std::cerr << "topup-bench: " << o.workload_name
+              << " kills and restarts the node: it needs --node-binary\n";
+    return exit_usage;
+  }
+  if (o.workload_name == "w3" && o.provider_sim_binary.empty() && !o.in_node_providers) {
+    std::cerr << "topup-bench: w3 runs its providers out of process: give "
+                 "--provider-sim-binary (or --in-node-providers for the old variant)\n";
+    return exit_usage;
+  }
+  if (!o.provider_sim_binary.empty() && o.in_node_providers) {
+    std::cerr << "topup-bench: give --provider-sim-binary or --in-node-providers, not both\n";
+    return exit_usage;
+  }
+  if (!o.provider_sim_binary.empty() && (!o.connect.empty() || o.workload_name == "hold")) {
+    std::cerr << "topup-bench: --provider-sim-binary needs a node the bench starts (not "
+                 "--connect, not hold)\n";
     return exit_usage;
   }
   if (!o.connect.empty() && o.connect.rfind(':') == std::string::npos) {
@@ -744,6 +1023,8 @@ int main(int argc, char** argv) {
   // The node runs in the run directory: a relative path would be looked up there.
   if (!o.node_binary.empty())
     o.node_binary = fs::absolute(o.node_binary).string();
+  if (!o.provider_sim_binary.empty())
+    o.provider_sim_binary = fs::absolute(o.provider_sim_binary).string();
   auto load = build_workload(o);
   config cfg;
   try {
@@ -774,6 +1055,7 @@ int main(int argc, char** argv) {
   }
   spdlog::info("run directory {}", run_dir.string());
 
+  install_stop_handlers();
   int code = exit_failed;
   auto run = std::make_unique<bench_run>(o, load, cfg, run_dir);
   try {
@@ -781,7 +1063,7 @@ int main(int argc, char** argv) {
   } catch (const std::exception& error) {
     spdlog::error("{}", error.what());
   }
-  run->kill_node();
+  run->kill_children();
   // The run is deliberately not destroyed: ~actor_system waits for every actor, and a
   // middleman thread of CAF 0.17 sometimes stays referenced after a remote connection (see
   // topup_node.cpp). Everything is printed by now.

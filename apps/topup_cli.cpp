@@ -350,6 +350,15 @@ void start_command(client_pointer self) {
           },
           fail_with(self, "stats"));
       return;
+    case command_kind::members:
+      self->request(st.gateway, options.timeout, members_atom::value)
+        .then(
+          [self](std::vector<member_info>& members) {
+            emit(self, render(members, self->state.style));
+            finish(self, exit_code::ok);
+          },
+          fail_with(self, "members"));
+      return;
     case command_kind::status:
       if (!options.order_id.empty())
         self->request(st.gateway, options.timeout, caf::get_atom::value, options.order_id)

@@ -84,7 +84,8 @@ int run(const config& cfg, milliseconds drain_timeout) {
   self->monitor(supervisor_actor);
   auto hub = system.spawn(watch_hub, events);
   events->attach(hub);
-  auto entry = system.spawn(gateway, cfg.node.name, supervisor_actor, hub, accepting);
+  auto entry = system.spawn(gateway, cfg.node.name, gateway_address(cfg.node), supervisor_actor,
+                            hub, accepting);
   auto stop_all = [&] {
     for (auto handle : {caf::actor_cast<caf::actor>(entry), caf::actor_cast<caf::actor>(hub),
                         supervisor_actor})
@@ -183,6 +184,13 @@ int main(int argc, char** argv) {
     cfg = load_config_file(config_path);
   } catch (const config_error& error) {
     std::cerr << "topup-node: configuration " << config_path << ": " << error.what() << "\n";
+    return exit_bad_config;
+  }
+  // The members find each other at the address each writes into the membership table: the
+  // configured one, so it cannot be a port chosen at start.
+  if (cfg.cluster && cfg.node.port == 0) {
+    std::cerr << "topup-node: configuration " << config_path
+              << ": /node/port: a cluster node needs a fixed port (got 0)\n";
     return exit_bad_config;
   }
   if (check_only) {

@@ -21,6 +21,8 @@ using store_actor = caf::typed_actor<
   caf::replies_to<find_ref_atom, std::string>::with<order>,
   // Every order not yet final, in one bulk read (start-up recovery).
   caf::replies_to<load_atom>::with<std::vector<order>>,
+  // The unfinished orders a node takes over with providers (cluster failover).
+  caf::replies_to<load_atom, unfinished_filter>::with<std::vector<order>>,
   // The newest orders matching a filter.
   caf::replies_to<list_atom, order_filter>::with<std::vector<order>>,
   // Orders by status.
@@ -56,6 +58,9 @@ using recharge_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<provider_stats>,
   // The node is stopping: start no new calls, let running ones finish.
   caf::reacts_to<caf::close_atom>,
+  // Cluster: the node gives the provider up. Start no new calls; answer once no call is in
+  // flight, so that the provider's next owner never overlaps with a call of this one.
+  caf::replies_to<released_atom>::with<bool>,
   // Internal: write the state changes gathered in this mailbox pass; serve the queue; report
   // load to the router.
   caf::reacts_to<caf::flush_atom>,
@@ -92,7 +97,35 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<recover_atom, std::vector<order>>,
   // From the supervisor, once intake dispatches here: load unfinished orders from the store
   // and serve them (start-up and after a restart).
-  caf::reacts_to<recover_atom>>;
+  caf::reacts_to<recover_atom>,
+  // Cluster, from the cluster actor: the providers whose lease this node holds now, with
+  // their epochs. The router serves exactly these: it starts a lane for a new one (taking
+  // over its unfinished orders from the store, in-flight ones queried first) and closes the
+  // lane of one no longer listed, answering released_atom to the cluster actor once no call
+  // of that lane is in flight.
+  caf::reacts_to<own_atom, std::vector<provider_lease>>,
+  // Cluster, from another node: orders for a provider this node holds, and its name. Served
+  // there when this node still holds it; otherwise dropped (they are in the store: the
+  // provider's next owner takes them over, and the accepting node's deadline closes them).
+  caf::reacts_to<forward_atom, std::vector<order>, std::string>>;
+
+/// Cluster membership and provider ownership of one node (actors/cluster): heartbeats and
+/// leases in the shared database, connections to the other members' gateways.
+using cluster_actor = caf::typed_actor<
+  // The members as this node sees them.
+  caf::replies_to<members_atom>::with<std::vector<member_info>>,
+  // The leases this node holds now (a router asks at start, then follows own_atom).
+  caf::replies_to<own_atom>::with<std::vector<provider_lease>>,
+  // From the supervisor: the router to tell about ownership from now on.
+  caf::reacts_to<caf::update_atom, router_actor>,
+  // From the router: no call of this provider is in flight here any more; the lease of
+  // this epoch may be released to its next owner.
+  caf::reacts_to<released_atom, std::string, int64_t>,
+  // From the router: orders for a provider another node holds; sent to that node's gateway
+  // (dropped when no live node holds it: its next owner takes them over from the store).
+  caf::reacts_to<forward_atom, std::vector<order>, std::string>,
+  // Internal timer: heartbeat, read members, plan and apply ownership.
+  caf::reacts_to<tick_atom>>;
 
 /// Intake: validates, applies idempotency, persists, acknowledges, hands orders on.
 using intake_actor = caf::typed_actor<
@@ -133,6 +166,10 @@ using gateway_actor = caf::typed_actor<
   caf::replies_to<cancel_atom, std::string>::with<order>,
   // The subscriber receives (event_atom, order_update) for each change.
   caf::replies_to<watch_atom, caf::actor, std::string>::with<bool>,
-  caf::reacts_to<unwatch_atom, caf::actor>>;
+  caf::reacts_to<unwatch_atom, caf::actor>,
+  // The cluster's members as this node sees them (a single node: itself alone).
+  caf::replies_to<members_atom>::with<std::vector<member_info>>,
+  // From another node of the cluster: orders for a provider this node holds, and its name.
+  caf::reacts_to<forward_atom, std::vector<order>, std::string>>;
 
 } // namespace topup

@@ -62,6 +62,11 @@ struct transition {
   std::string request_id;    ///< dispatch only
   std::string provider_txn;  ///< succeed only
   std::string detail;        ///< failure reason; becomes the order's last_error
+  /// Cluster only, dispatch only: the lease the writing node holds on `provider`. The store
+  /// applies the dispatch only while that lease is live with this epoch, so a node that lost
+  /// its lease (paused, partitioned) cannot start an attempt. Empty: a single node, no fence.
+  std::string lease_owner{};
+  int64_t lease_epoch = 0;
 };
 
 /// One real recharge asked of a provider. request_id is stable per (order, provider), so a
@@ -157,11 +162,49 @@ struct node_stats {
   std::vector<provider_stats> providers;
 };
 
+/// A provider this node holds the lease of, and under which epoch.
+struct provider_lease {
+  std::string provider;
+  int64_t epoch = 0;
+};
+
+/// One member of the cluster as a node sees it.
+struct member_info {
+  std::string node;
+  std::string address;              ///< host:port of its gateway
+  bool live = false;
+  int64_t heartbeat_age_ms = 0;     ///< since its last heartbeat, by the database clock
+  std::vector<std::string> providers;  ///< whose lease it holds
+};
+
+/// Which unfinished orders a node takes over with a provider: those whose latest attempt
+/// was at one of `providers`, and those never attempted whose carrier is in `carriers`.
+struct unfinished_filter {
+  std::vector<std::string> providers;
+  std::vector<std::string> carriers;
+};
+
 /// An order the deadline actor reminds about.
 struct deadline_entry {
   std::string order_id;
   int64_t deadline_ms = 0;
 };
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, provider_lease& x) {
+  return f(caf::meta::type_name("provider_lease"), x.provider, x.epoch);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, member_info& x) {
+  return f(caf::meta::type_name("member_info"), x.node, x.address, x.live, x.heartbeat_age_ms,
+           x.providers);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unfinished_filter& x) {
+  return f(caf::meta::type_name("unfinished_filter"), x.providers, x.carriers);
+}
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_filter& x) {
@@ -206,7 +249,7 @@ typename Inspector::result_type inspect(Inspector& f, deadline_entry& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, transition& x) {
   return f(caf::meta::type_name("transition"), x.order_id, x.from, x.event, x.at_ms, x.provider,
-           x.attempt_no, x.request_id, x.provider_txn, x.detail);
+           x.attempt_no, x.request_id, x.provider_txn, x.detail, x.lease_owner, x.lease_epoch);
 }
 
 template <class Inspector>
@@ -284,6 +327,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::recharge_call))
   CAF_ADD_TYPE_ID(topup, (topup::recharge_reply))
   CAF_ADD_TYPE_ID(topup, (topup::query_reply))
+  CAF_ADD_TYPE_ID(topup, (topup::provider_lease))
+  CAF_ADD_TYPE_ID(topup, (topup::member_info))
+  CAF_ADD_TYPE_ID(topup, (std::vector<topup::member_info>))
+  CAF_ADD_TYPE_ID(topup, (std::vector<topup::provider_lease>))
+  CAF_ADD_TYPE_ID(topup, (topup::unfinished_filter))
 
   // client -> node (the gateway)
   CAF_ADD_ATOM(topup, topup, hello_atom, "hello")
@@ -325,6 +373,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_ATOM(topup, topup, tick_atom, "tick")
   // store / provider ledger -> itself: commit what has gathered
   CAF_ADD_ATOM(topup, topup, commit_atom, "commit")
+  // cluster: membership, provider ownership, orders forwarded to a provider's owner
+  CAF_ADD_ATOM(topup, topup, members_atom, "members")
+  CAF_ADD_ATOM(topup, topup, own_atom, "own")
+  CAF_ADD_ATOM(topup, topup, released_atom, "released")
+  CAF_ADD_ATOM(topup, topup, forward_atom, "forward")
 
 CAF_END_TYPE_ID_BLOCK(topup)
 

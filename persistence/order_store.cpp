@@ -2,10 +2,13 @@
 
 #include "domain/order_state_machine.hpp"
 
+#include "persistence/lease_store.hpp"
 #include "persistence/schema.hpp"
 #include "persistence/sql_backend.hpp"
 
 #include <soci/soci.h>
+
+#include <algorithm>
 
 namespace topup {
 namespace {
@@ -92,23 +95,35 @@ struct order_store::statements {
   std::string id, from, to, event, provider, request_id, provider_txn, detail;
   long long at_ms = 0;
   int attempt_no = 0;
+  lease_fence fence;  ///< the lease a fenced dispatch claims
   soci::statement update_order;
+  /// update_order that applies only while `fence` is a live lease (cluster dispatches).
+  soci::statement update_order_fenced;
   soci::statement start_attempt;
   soci::statement finish_attempt;
   soci::statement add_event;
   soci::statement insert;
 
-  explicit statements(soci::session& session)
-    : update_order((session.prepare << "UPDATE orders SET status = :to,"
-                                       " provider = CASE WHEN :provider = '' THEN provider"
-                                       " ELSE :provider END,"
-                                       " attempts = CASE WHEN :attempt_no > attempts"
-                                       " THEN :attempt_no ELSE attempts END,"
-                                       " updated_at_ms = :at_ms, last_error = :detail"
-                                       " WHERE id = :id AND status = :from",
-                    soci::use(to, "to"), soci::use(provider, "provider"),
-                    soci::use(attempt_no, "attempt_no"), soci::use(at_ms, "at_ms"),
-                    soci::use(detail, "detail"), soci::use(id, "id"), soci::use(from, "from"))),
+  static constexpr const char* update_order_sql =
+    "UPDATE orders SET status = :to,"
+    " provider = CASE WHEN :provider = '' THEN provider ELSE :provider END,"
+    " attempts = CASE WHEN :attempt_no > attempts THEN :attempt_no ELSE attempts END,"
+    " updated_at_ms = :at_ms, last_error = :detail"
+    " WHERE id = :id AND status = :from";
+
+  template <class Statement>
+  static auto& bind_update(Statement&& statement, statements& st) {
+    return (statement, soci::use(st.to, "to"), soci::use(st.provider, "provider"),
+            soci::use(st.attempt_no, "attempt_no"), soci::use(st.at_ms, "at_ms"),
+            soci::use(st.detail, "detail"), soci::use(st.id, "id"), soci::use(st.from, "from"));
+  }
+
+  statements(soci::session& session, store_config::backend_kind backend)
+    : update_order(bind_update(session.prepare << update_order_sql, *this)),
+      update_order_fenced(use_lease_fence(
+        bind_update(session.prepare << update_order_sql << " AND " << lease_fence_sql(backend),
+                    *this),
+        fence)),
       start_attempt((session.prepare << "INSERT INTO attempts (order_id, attempt_no, provider,"
                                         " request_id, started_at_ms)"
                                         " VALUES (:id, :attempt_no, :provider, :request_id, :at_ms)",
@@ -140,7 +155,7 @@ struct order_store::statements {
 order_store::order_store(const store_config& cfg) : session_(open_session(cfg)) {
   guarded("migrating the schema", [&] { migrate(*session_); });
   statements_ = guarded("preparing statements",
-                        [&] { return std::make_unique<statements>(*session_); });
+                        [&] { return std::make_unique<statements>(*session_, cfg.backend); });
 }
 
 order_store::~order_store() = default;
@@ -194,8 +209,12 @@ std::vector<bool> order_store::apply_rows(const std::vector<transition>& changes
       st.detail = change.detail;
       st.at_ms = change.at_ms;
       st.attempt_no = change.attempt_no;
-      st.update_order.execute(true);
-      if (st.update_order.get_affected_rows() != 1) {
+      bool fenced = change.event == order_event::dispatch && !change.lease_owner.empty();
+      auto& update = fenced ? st.update_order_fenced : st.update_order;
+      if (fenced)
+        st.fence = {change.provider, change.lease_owner, change.lease_epoch};
+      update.execute(true);
+      if (update.get_affected_rows() != 1) {
         applied.push_back(false);
         continue;
       }
@@ -263,6 +282,20 @@ std::vector<order> order_store::load_unfinished() {
       orders.push_back(order_from(row));
     return orders;
   });
+}
+
+std::vector<order> order_store::load_unfinished(const unfinished_filter& filter) {
+  auto orders = load_unfinished();
+  auto listed = [](const std::vector<std::string>& names, const std::string& name) {
+    return std::find(names.begin(), names.end(), name) != names.end();
+  };
+  orders.erase(std::remove_if(orders.begin(), orders.end(),
+                              [&](const order& o) {
+                                return o.provider.empty() ? !listed(filter.carriers, o.carrier)
+                                                          : !listed(filter.providers, o.provider);
+                              }),
+               orders.end());
+  return orders;
 }
 
 std::vector<order> order_store::list(const order_filter& filter) {

@@ -50,6 +50,9 @@ public:
   /// Every order that is not final, in one query.
   std::vector<order> load_unfinished();
 
+  /// The unfinished orders a node takes over with providers: see unfinished_filter.
+  std::vector<order> load_unfinished(const unfinished_filter& filter);
+
   uint64_t count_orders();
 
   /// The newest orders (by acceptance) matching every non-empty field of the filter.

@@ -182,6 +182,13 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
         return std::move(loaded.error());
       return std::move(*loaded);
     },
+    [=](load_atom, const unfinished_filter& filter) -> caf::result<std::vector<order>> {
+      auto loaded =
+        read_or_unavailable(self, [&] { return self->state.db->load_unfinished(filter); });
+      if (!loaded)
+        return std::move(loaded.error());
+      return std::move(*loaded);
+    },
     [=](list_atom, const order_filter& filter) -> caf::result<std::vector<order>> {
       auto listed = read_or_unavailable(self, [&] { return self->state.db->list(filter); });
       if (!listed)

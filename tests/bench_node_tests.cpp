@@ -1,6 +1,7 @@
-// topup-bench end to end: a scaled-down W1 against a topup-node the bench starts itself, and
-// the figures of its JSON line checked against what must hold (every order acknowledged and
-// completed, none lost, none recharged twice).
+// topup-bench end to end: a scaled-down W1 against a topup-node the bench starts itself, a
+// scaled-down W3 with its providers out of process in topup-provider-sim, and a run stopped
+// by SIGINT; the figures of the JSON line checked against what must hold (every order
+// acknowledged and completed, none lost, none recharged twice).
 
 #define BOOST_TEST_MODULE bench_node_tests
 #include <boost/test/unit_test.hpp>
@@ -10,11 +11,33 @@
 
 #include <nlohmann/json.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 using namespace topup;
 using namespace topup::testing;
+
+namespace {
+
+/// True when some process of ours has `file` open (seen in /proc/<pid>/fd).
+bool open_by_any_process(const std::filesystem::path& file) {
+  namespace fs = std::filesystem;
+  auto target = fs::weakly_canonical(file);
+  std::error_code error;
+  for (const auto& process : fs::directory_iterator{"/proc", error}) {
+    std::error_code unreadable;
+    for (const auto& fd : fs::directory_iterator{process.path() / "fd", unreadable}) {
+      std::error_code gone;
+      if (fs::read_symlink(fd.path(), gone) == target)
+        return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
 
 BOOST_AUTO_TEST_CASE(scaled_down_w1_accepts_and_completes_every_order) {
   temp_dir dir;
@@ -58,4 +81,68 @@ BOOST_AUTO_TEST_CASE(a_run_directory_with_an_earlier_store_is_refused) {
   BOOST_REQUIRE(bench.wait_for_exit(std::chrono::steady_clock::now() + std::chrono::seconds(20)));
   BOOST_TEST((bench.exit_code() == std::optional<int>{2}));
   BOOST_TEST(tail_of(log).find("exists") != std::string::npos, tail_of(log));
+}
+
+BOOST_AUTO_TEST_CASE(scaled_down_w3_keeps_the_provider_ledger_across_the_kill) {
+  temp_dir dir;
+  auto run_dir = dir.path() / "run";
+  auto log = (dir.path() / "bench.log").string();
+  child_process bench{{TOPUP_BENCH, "-w", "w3", "--rate", "100", "--duration", "5",
+                       "--kill-at", "2", "--restart-at", "3", "--node-binary", TOPUP_NODE,
+                       "--provider-sim-binary", TOPUP_PROVIDER_SIM, "-c", TOPUP_BENCH_W3_CONFIG,
+                       "--run-dir", run_dir.string(), "--completion-wait", "60"},
+                      log};
+  line_reader out{bench.stdout_fd()};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
+  BOOST_REQUIRE_MESSAGE(out.read_to_end(deadline), "topup-bench did not finish: " << tail_of(log));
+  BOOST_REQUIRE(bench.wait_for_exit(deadline));
+  BOOST_TEST((bench.exit_code() == std::optional<int>{0}), bench.ended() << "\n" << tail_of(log));
+  BOOST_REQUIRE_MESSAGE(out.lines().size() == 1u, "one JSON line expected:\n" << tail_of(log));
+  auto figures = nlohmann::json::parse(out.lines().front());
+  BOOST_TEST(figures["providers"] == "provider-sim");
+  BOOST_TEST(figures["accepted"] == 500);
+  BOOST_TEST(figures["node_starts"] == 2);
+  BOOST_TEST(figures["lost"] == 0);
+  BOOST_TEST(figures["duplicates"] == 0);
+  // Every order succeeded exactly once in the one ledger, whichever node process called.
+  BOOST_TEST(figures["ledger_recharges"] == figures["succeeded"]);
+  BOOST_TEST(figures["max_provider_calls_per_1s"].get<uint64_t>() > 0u);
+  BOOST_TEST(figures["provider_ledger"]["p-cmcc"]["calls"].get<uint64_t>() > 0u);
+  BOOST_TEST(figures["provider_start_to_load_ms"].get<double>() >= 0.0);
+  // The simulator was stopped with SIGTERM (it logs its counters then), not left running.
+  BOOST_TEST(tail_of((run_dir / "provider-sim.log").string()).find("stops on signal")
+               != std::string::npos,
+             tail_of((run_dir / "provider-sim.log").string()));
+}
+
+BOOST_AUTO_TEST_CASE(sigint_stops_the_run_and_prints_the_figures_so_far) {
+  temp_dir dir;
+  auto run_dir = dir.path() / "run";
+  auto log = (dir.path() / "bench.log").string();
+  child_process bench{{TOPUP_BENCH, "-w", "w1", "--orders", "100000000", "--node-binary",
+                       TOPUP_NODE, "-c", TOPUP_BENCH_W1_CONFIG, "--run-dir", run_dir.string(),
+                       "--log-level", "info"},
+                      log};
+  // Interrupted once orders are acknowledged: its progress line (every 5 s) says so.
+  auto acknowledged_some = [&] {
+    auto text = tail_of(log);
+    auto at = text.rfind(" acc ");
+    return at != std::string::npos && text.compare(at, 7, " acc 0 ") != 0;
+  };
+  auto started = std::chrono::steady_clock::now() + std::chrono::seconds(40);
+  while (!acknowledged_some() && std::chrono::steady_clock::now() < started)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  bench.send_signal(SIGINT);
+  line_reader out{bench.stdout_fd()};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  BOOST_REQUIRE_MESSAGE(out.read_to_end(deadline), "topup-bench did not stop: " << tail_of(log));
+  BOOST_REQUIRE(bench.wait_for_exit(deadline));
+  BOOST_TEST((bench.exit_code() == std::optional<int>{130}), bench.ended() << "\n" << tail_of(log));
+  BOOST_REQUIRE_MESSAGE(out.lines().size() == 1u, "one JSON line expected:\n" << tail_of(log));
+  auto figures = nlohmann::json::parse(out.lines().front());
+  BOOST_TEST(figures["interrupted"] == true);
+  BOOST_TEST(figures["accepted"].get<uint64_t>() > 0u);
+  BOOST_TEST(figures["accepted"].get<uint64_t>() < 100000000u);
+  // The node was stopped, not left behind holding its store.
+  BOOST_TEST(!open_by_any_process(run_dir / "data" / "topup.db"));
 }

@@ -7,12 +7,17 @@
 #include <boost/test/unit_test.hpp>
 
 #include "apps/bench/figures.hpp"
-#include "apps/bench/node_launcher.hpp"
 #include "apps/bench/order_generator.hpp"
 #include "apps/bench/pacing.hpp"
 #include "apps/bench/progress_line.hpp"
+#include "apps/bench/provider_setup.hpp"
+#include "apps/bench/server_process.hpp"
 #include "apps/bench/svg_chart.hpp"
 #include "apps/bench/workload.hpp"
+#include "apps/process/child_process.hpp"
+#include "apps/provider_sim/sim_config.hpp"
+#include "config/config.hpp"
+#include "config/json_reader.hpp"
 
 #include <set>
 #include <unistd.h>
@@ -146,6 +151,12 @@ BOOST_AUTO_TEST_CASE(workloads_carry_workload_md_parameters) {
   BOOST_TEST(*w3.kill_at_s == 20.0);
   BOOST_TEST(*w3.restart_at_s == 25.0);
   BOOST_TEST(!workload_named("w4"));
+  auto hold = *workload_named("hold");
+  BOOST_TEST((hold.loop == loop_kind::closed));
+  BOOST_TEST(hold.orders == 1000000u);
+  BOOST_TEST(hold.batch == 500u);
+  BOOST_TEST(hold.outstanding > hold.batch);  // several batches in flight
+  BOOST_TEST(!hold.kill_at_s);  // the hold run kills the node itself, once all are accepted
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -295,6 +306,156 @@ BOOST_AUTO_TEST_CASE(peak_rss_is_read_from_vm_hwm) {
               == std::optional<uint64_t>{131236}));
   BOOST_TEST(!parse_vm_hwm_kib("Name:\tx\n"));
   BOOST_TEST(peak_rss_kib(::getpid()).value_or(0) > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(any_status_field_is_read_in_kib) {
+  const std::string status = "Name:\tx\nVmHWM:\t  131236 kB\nVmRSS:\t   802816 kB\n";
+  BOOST_TEST((parse_status_kib(status, "VmRSS") == std::optional<uint64_t>{802816}));
+  BOOST_TEST((parse_status_kib(status, "VmHWM") == std::optional<uint64_t>{131236}));
+  BOOST_TEST(!parse_status_kib(status, "VmSwap"));
+  BOOST_TEST(!parse_status_kib("VmRSSX:\t 5 kB\n", "VmRSS"));
+  BOOST_TEST(status_kib(::getpid(), "VmRSS").value_or(0) > 0u);
+}
+
+BOOST_AUTO_TEST_CASE(listening_lines_give_host_and_port) {
+  auto address = process::parse_listening_line("listening on 127.0.0.1:4242");
+  BOOST_REQUIRE(address);
+  BOOST_TEST(address->host == "127.0.0.1");
+  BOOST_TEST(address->port == 4242u);
+  BOOST_TEST(process::parse_listening_line("listening on ::1:9100").value().host == "::1");
+  auto tls = process::parse_listening_line("listening on 127.0.0.1:4243 (tls)");
+  BOOST_REQUIRE(tls);
+  BOOST_TEST(tls->host == "127.0.0.1");
+  BOOST_TEST(tls->port == 4243u);
+  BOOST_TEST(!process::parse_listening_line("listening on 127.0.0.1:0"));
+  BOOST_TEST(!process::parse_listening_line("listening on 127.0.0.1:70000"));
+  BOOST_TEST(!process::parse_listening_line("listening on 127.0.0.1:42x"));
+  BOOST_TEST(!process::parse_listening_line("listening on :42"));
+  BOOST_TEST(!process::parse_listening_line("error: port in use"));
+}
+
+BOOST_AUTO_TEST_CASE(the_router_recovery_line_gives_its_counts) {
+  auto recovery = parse_router_recovery(
+    "[2026-11-25 16:00:00.123] [topup-node] [info] router recovered 999996 waiting orders and 4 "
+    "with an attempt in flight");
+  BOOST_REQUIRE(recovery);
+  BOOST_TEST(recovery->waiting == 999996u);
+  BOOST_TEST(recovery->in_flight == 4u);
+  BOOST_TEST(!parse_router_recovery("[info] node bench-hold ready: 4 providers"));
+  BOOST_TEST(!parse_router_recovery("router recovered many waiting orders and 4 with"));
+}
+
+BOOST_AUTO_TEST_CASE(hold_figures_name_memory_and_restart_times) {
+  hold_report r;
+  r.load = *workload_named("hold");
+  r.acknowledged = 1000;
+  r.load_seconds = 2;
+  r.rss_kib = 5000;
+  r.restart_recovered_ms = 7600;
+  r.recovered = router_recovery{996, 4};
+  auto j = to_json(r);
+  BOOST_TEST(j["workload"] == "hold");
+  BOOST_TEST(j["accepted_per_s"] == 500.0);
+  BOOST_TEST(j["rss_kib"] == 5000);
+  BOOST_TEST(j["restart_recovered_ms"] == 7600.0);
+  BOOST_TEST(j["recovered"]["waiting"] == 996);
+  BOOST_TEST(j["peak_rss_after_restart_kib"].is_null());
+  BOOST_TEST(j["params"]["batch"] == 500);
+}
+
+// -- providers out of process -------------------------------------------------------------------
+
+nlohmann::json bench_w3_config() {
+  return json_config::parse_document(json_config::read_file(TOPUP_BENCH_W3_CONFIG));
+}
+
+BOOST_AUTO_TEST_CASE(the_simulator_plays_the_simulated_providers_of_a_bench_config) {
+  auto node = bench_w3_config();
+  auto sim = sim_config_for(node, "/tmp/run/data/provider-ledger.db");
+  BOOST_TEST(sim["listen"] == "127.0.0.1:0");
+  BOOST_TEST(sim["ledger"] == "/tmp/run/data/provider-ledger.db");
+  BOOST_REQUIRE(sim["providers"].size() == 4u);
+  std::set<std::string> names;
+  for (const auto& provider : sim["providers"]) {
+    names.insert(provider["name"].get<std::string>());
+    BOOST_TEST(!provider["model"].contains("type"));
+    BOOST_TEST(!provider["model"].contains("ledger"));
+    BOOST_TEST(provider["secret"] == sim_secret(provider["name"]));
+  }
+  BOOST_TEST((names == std::set<std::string>{"p-agg", "p-cmcc", "p-ctcc", "p-cucc"}));
+  // What the simulator itself makes of it: WORKLOAD.md W2/W3's providers.
+  auto parsed = provider_sim::parse_sim_config(sim.dump());
+  BOOST_REQUIRE(parsed.providers.size() == 4u);
+  std::set<uint64_t> seeds;
+  for (const auto& provider : parsed.providers) {
+    const auto& model = provider.model;
+    BOOST_TEST(model.latency.median_ms == 50.0);
+    BOOST_TEST(model.latency.p99_ms == 500.0);
+    BOOST_TEST(model.outcomes.success == 0.75);
+    BOOST_TEST(model.outcomes.transient == 0.20);
+    BOOST_TEST(model.outcomes.unknown == 0.05);
+    BOOST_TEST(model.unknown_success_probability == 0.5);
+    BOOST_TEST(model.outages.size() == (provider.name == "p-cucc" ? 1u : 0u));
+    seeds.insert(model.seed);
+  }
+  BOOST_TEST(seeds.size() == 4u);  // each provider draws its own numbers
+  const auto& cucc = parsed.providers[1];
+  BOOST_REQUIRE(cucc.name == "p-cucc");
+  BOOST_TEST(cucc.model.outages.front().from_s == 10.0);
+  BOOST_TEST(cucc.model.outages.front().to_s == 40.0);
+}
+
+BOOST_AUTO_TEST_CASE(the_node_reaches_the_simulator_through_http_adapters) {
+  auto node = with_http_providers(bench_w3_config(), "http://127.0.0.1:9123");
+  auto cfg = parse_config(node.dump());
+  BOOST_REQUIRE(cfg.providers.size() == 4u);
+  for (const auto& provider : cfg.providers) {
+    auto http = std::get_if<http_adapter_config>(&provider.adapter);
+    BOOST_REQUIRE(http);
+    BOOST_TEST(http->base_url == "http://127.0.0.1:9123/" + provider.name);
+    BOOST_TEST(http->secret == sim_secret(provider.name));
+  }
+  // Rate limits, concurrency and failover stay the node's.
+  BOOST_TEST(cfg.find_provider("p-cmcc")->rate == 300.0);
+  BOOST_TEST(cfg.find_provider("p-agg")->rate == 200.0);
+  BOOST_TEST(cfg.find_provider("p-cucc")->failover == std::vector<std::string>{"p-agg"});
+}
+
+BOOST_AUTO_TEST_CASE(a_config_without_simulated_providers_cannot_go_out_of_process) {
+  auto node = with_http_providers(bench_w3_config(), "http://127.0.0.1:9123");
+  BOOST_CHECK_THROW(sim_config_for(node, "ledger.db"), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(the_ledger_summary_gives_duplicates_and_the_busiest_second) {
+  auto summary = parse_ledger_summary(R"({"total_recharges": 120, "orders": 118, "duplicates": 2,
+    "providers": {
+      "p-cmcc": {"calls": 90, "queries": 7, "recharges": 70, "deduplicated": 1,
+                 "refused_outage": 0, "max_calls_in_1s_window": 31, "down": false},
+      "p-cucc": {"calls": 60, "queries": 3, "recharges": 50, "deduplicated": 0,
+                 "refused_outage": 20, "max_calls_in_1s_window": 44, "down": true}}})");
+  BOOST_TEST(summary.total_recharges == 120u);
+  BOOST_TEST(summary.orders == 118u);
+  BOOST_TEST(summary.duplicates == 2u);
+  BOOST_REQUIRE(summary.providers.size() == 2u);
+  BOOST_TEST(summary.max_calls_in_1s_window() == 44u);
+  auto j = to_json(summary);
+  BOOST_TEST(j["p-cucc"]["refused_outage"] == 20);
+  BOOST_TEST(j["p-cmcc"]["queries"] == 7);
+}
+
+BOOST_AUTO_TEST_CASE(a_ledger_summary_missing_counts_is_refused_by_name) {
+  BOOST_CHECK_THROW(parse_ledger_summary("not json"), std::runtime_error);
+  BOOST_CHECK_THROW(parse_ledger_summary("[]"), std::runtime_error);
+  try {
+    parse_ledger_summary(R"({"total_recharges": 1, "orders": 1, "duplicates": 0,
+      "providers": {"p-agg": {"calls": 1, "queries": 0, "recharges": 1, "deduplicated": 0,
+                              "refused_outage": 0}}})");
+    BOOST_FAIL("a summary without max_calls_in_1s_window was accepted");
+  } catch (const std::runtime_error& error) {
+    std::string text = error.what();
+    BOOST_TEST(text.find("max_calls_in_1s_window") != std::string::npos, text);
+    BOOST_TEST(text.find("p-agg") != std::string::npos, text);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

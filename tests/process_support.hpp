@@ -1,9 +1,10 @@
 #pragma once
 
-// Tests that run real processes: a child started with posix_spawn whose stdout we read and
-// that is always killed and reaped, and the pieces every out-of-process node test needs (a
-// node configuration in a temp dir, a running topup-node, a CAF client of its gateway).
+// Tests that run real processes: the pieces every out-of-process node test needs (a node
+// configuration in a temp dir, a running topup-node, a CAF client of its gateway) on top of
+// the child process of apps/process, which is always killed and reaped.
 
+#include "apps/process/child_process.hpp"
 #include "messages/interfaces.hpp"
 
 #include <caf/all.hpp>
@@ -20,77 +21,11 @@
 
 namespace topup::testing {
 
-/// "what: <strerror(errno)>".
-std::string errno_text(const char* what);
-
-/// A running child process whose stdout is a pipe to us; its stderr goes to a file, or to
-/// ours. The destructor kills and reaps it, so a failed assertion never leaves a process
-/// behind (writing into a removed directory, holding a port).
-class child_process {
-public:
-  /// Starts args[0] (a path) with `args`. With `stderr_path` set the child's stderr is
-  /// appended to that file. No other descriptor of ours reaches the child.
-  explicit child_process(std::vector<std::string> args, const std::string& stderr_path = {});
-  ~child_process();
-
-  child_process(const child_process&) = delete;
-  child_process& operator=(const child_process&) = delete;
-
-  int stdout_fd() const { return read_fd_; }
-  pid_t pid() const { return pid_; }
-
-  /// True until the child has been reaped.
-  bool running() const { return pid_ > 0; }
-
-  /// Sends `signal` unless the child was reaped already.
-  void send_signal(int signal);
-
-  /// SIGKILL unless already reaped, then waits for it; returns how it ended, for messages.
-  std::string kill_and_reap();
-
-  /// Waits until the child ends on its own or `deadline` passes; true when it ended (and
-  /// was reaped). The child keeps running on false.
-  bool wait_for_exit(std::chrono::steady_clock::time_point deadline);
-
-  /// The exit status of a child that exited normally; nothing while it runs or when a
-  /// signal ended it.
-  std::optional<int> exit_code() const { return exit_code_; }
-
-  /// "exited with status 0", "killed by signal 9", or "running".
-  std::string ended() const { return running() ? "running" : ended_; }
-
-private:
-  void reaped(int status);
-
-  pid_t pid_ = -1;
-  int read_fd_ = -1;
-  std::optional<int> exit_code_;
-  std::string ended_;
-};
-
-/// Collects the complete lines arriving on a file descriptor; a trailing partial line is not
-/// a line (its write did not finish, so it reports nothing).
-class line_reader {
-public:
-  explicit line_reader(int fd) : fd_(fd) {}
-
-  /// Reads until `count` lines have arrived in total, end of file or `deadline`, whichever
-  /// comes first. True when the count was reached.
-  bool read_until(size_t count, std::chrono::steady_clock::time_point deadline);
-
-  /// Reads what a dead writer left in the pipe. True when end of file came before `deadline`.
-  bool read_to_end(std::chrono::steady_clock::time_point deadline);
-
-  const std::vector<std::string>& lines() const { return lines_; }
-
-private:
-  void split(const char* data, size_t size);
-
-  int fd_;
-  bool at_end_ = false;
-  std::string partial_;
-  std::vector<std::string> lines_;
-};
+// The generic child-process pieces (apps/process/child_process.hpp), under the names the
+// tests use.
+using process::child_process;
+using process::errno_text;
+using process::line_reader;
 
 /// The last `max_bytes` of a text file (a child's log), for failure messages.
 std::string tail_of(const std::string& path, size_t max_bytes = 3000);

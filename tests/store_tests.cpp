@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "messages/errors.hpp"
+#include "persistence/lease_store.hpp"
 #include "persistence/order_store.hpp"
 #include "persistence/schema.hpp"
 #include "persistence/sql_backend.hpp"
@@ -220,6 +221,64 @@ BOOST_AUTO_TEST_CASE(unfinished_orders_load_in_one_read) {
   for (const auto& o : unfinished)
     ids.insert(o.id);
   BOOST_TEST((ids == std::set<std::string>{"a", "d", "u"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_fenced_dispatch_applies_only_under_the_live_lease_it_names) {
+  order_store db{cfg};
+  lease_store leases{cfg};
+  db.insert({sample_order("o-1", "r-1")});
+  transition dispatch{"o-1", order_status::accepted, order_event::dispatch, 10, "p-cmcc", 1,
+                      "o-1@p-cmcc", "", ""};
+  dispatch.lease_owner = "node-a";
+  dispatch.lease_epoch = 1;
+  // Nobody holds p-cmcc yet: the dispatch is refused and writes nothing.
+  BOOST_TEST(db.apply({dispatch}) == std::vector<bool>{false});
+  BOOST_TEST(count_rows("attempts") == 0);
+
+  auto held = leases.try_acquire("p-cmcc", "node-a", 60000);
+  BOOST_REQUIRE(held);
+  // Another node's lease, or an old epoch of this one, does not pass the fence either.
+  dispatch.lease_epoch = held->epoch;
+  dispatch.lease_owner = "node-b";
+  BOOST_TEST(db.apply({dispatch}) == std::vector<bool>{false});
+  dispatch.lease_owner = "node-a";
+  dispatch.lease_epoch = held->epoch + 1;
+  BOOST_TEST(db.apply({dispatch}) == std::vector<bool>{false});
+  BOOST_TEST(count_rows("attempts") == 0);
+
+  dispatch.lease_epoch = held->epoch;
+  BOOST_TEST(db.apply({dispatch}) == std::vector<bool>{true});
+  BOOST_TEST(count_rows("attempts") == 1);
+
+  // Once released, the same lease fences off a later dispatch of this node.
+  db.insert({sample_order("o-2", "r-2")});
+  BOOST_TEST(leases.release("p-cmcc", "node-a", held->epoch));
+  auto second = dispatch;
+  second.order_id = "o-2";
+  second.request_id = "o-2@p-cmcc";
+  BOOST_TEST(db.apply({second}) == std::vector<bool>{false});
+  BOOST_TEST((db.find_by_id("o-2")->status == order_status::accepted));
+}
+
+BOOST_AUTO_TEST_CASE(a_takeover_loads_the_orders_of_its_providers_and_carriers) {
+  order_store db{cfg};
+  auto waiting_cmcc = sample_order("w-cmcc", "r-1");
+  auto waiting_cucc = sample_order("w-cucc", "r-2");
+  waiting_cucc.carrier = "cucc";
+  auto retried_at_agg = sample_order("r-agg", "r-3");
+  retried_at_agg.provider = "p-agg";
+  auto in_flight_cmcc = sample_order("d-cmcc", "r-4", 4, order_status::dispatched);
+  in_flight_cmcc.provider = "p-cmcc";
+  auto done_cmcc = sample_order("s-cmcc", "r-5", 5, order_status::succeeded);
+  done_cmcc.provider = "p-cmcc";
+  db.insert({waiting_cmcc, waiting_cucc, retried_at_agg, in_flight_cmcc, done_cmcc});
+  auto taken = db.load_unfinished(unfinished_filter{{"p-cmcc"}, {"cmcc"}});
+  std::set<std::string> ids;
+  for (const auto& o : taken)
+    ids.insert(o.id);
+  // Not the cucc order (another carrier), not the one last tried at p-agg (p-agg's owner
+  // has it), not the finished one.
+  BOOST_TEST((ids == std::set<std::string>{"w-cmcc", "d-cmcc"}));
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_database_is_migrated_to_the_current_schema) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <sstream>
 
 namespace topup::bench {
 
@@ -122,11 +123,57 @@ nlohmann::json to_json(const run_report& r, const completion_figures& f) {
     {"completion_succeeded_ms", to_json(summarize(f.successes))},
     {"failover_orders", f.via_failover},
     {"max_provider_calls_per_1s", optional_json(r.max_calls_per_second)},
+    {"providers", r.providers},
+    {"provider_start_to_load_ms", optional_json(r.provider_start_to_load_ms)},
+    {"provider_ledger", r.provider_ledger},
+    {"interrupted", r.interrupted},
     {"peak_rss_kib", optional_json(r.peak_rss_kib)},
     {"node_starts", r.node_starts},
     {"reconnects", r.reconnects},
     {"failed_connects", r.failed_connects},
     {"completion_wait_timed_out", r.completion_wait_timed_out},
+    {"ref_prefix", r.ref_prefix},
+  };
+}
+
+std::optional<router_recovery> parse_router_recovery(const std::string& log_line) {
+  const std::string marker = "router recovered ";
+  auto at = log_line.find(marker);
+  if (at == std::string::npos)
+    return std::nullopt;
+  std::istringstream words{log_line.substr(at + marker.size())};
+  router_recovery recovery;
+  std::string waiting, orders, and_word;
+  if (!(words >> recovery.waiting >> waiting >> orders >> and_word >> recovery.in_flight)
+      || waiting != "waiting" || orders != "orders" || and_word != "and")
+    return std::nullopt;
+  return recovery;
+}
+
+nlohmann::json to_json(const hold_report& r) {
+  nlohmann::json recovered = nullptr;
+  if (r.recovered)
+    recovered = {{"waiting", r.recovered->waiting}, {"in_flight", r.recovered->in_flight}};
+  return {
+    {"workload", r.load.name},
+    {"mode", "remote"},
+    {"params", {{"orders", r.load.orders}, {"batch", r.load.batch},
+                {"outstanding", r.load.outstanding}}},
+    {"offered", r.offered},
+    {"accepted", r.acknowledged},
+    {"refused", r.refused},
+    {"retries", r.retries},
+    {"load_seconds", r.load_seconds},
+    {"accepted_per_s", per_second(r.acknowledged, r.load_seconds)},
+    {"accept_latency_ms", to_json(r.accept_latency)},
+    {"rss_kib", optional_json(r.rss_kib)},
+    {"peak_rss_kib", optional_json(r.peak_rss_kib)},
+    {"restart_listening_ms", optional_json(r.restart_listening_ms)},
+    {"restart_recovered_ms", optional_json(r.restart_recovered_ms)},
+    {"recovered", recovered},
+    {"rss_after_restart_kib", optional_json(r.rss_after_restart_kib)},
+    {"peak_rss_after_restart_kib", optional_json(r.peak_rss_after_restart_kib)},
+    {"interrupted", r.interrupted},
     {"ref_prefix", r.ref_prefix},
   };
 }

@@ -74,7 +74,16 @@ struct run_report {
   std::optional<uint64_t> duplicates;        ///< from the ledgers, when readable
   std::optional<uint64_t> ledger_recharges;
   std::optional<uint64_t> peak_rss_kib;      ///< node's VmHWM (max over its processes)
-  std::optional<uint64_t> max_calls_per_second;  ///< most recharge calls a provider began in 1 s
+  /// Most calls one provider saw in 1 s: recharge calls from the store's attempt rows
+  /// (providers "node"), or recharges and status queries as the simulator counted them
+  /// (providers "provider-sim").
+  std::optional<uint64_t> max_calls_per_second;
+  std::string providers = "node";  ///< "node" (simulated in the node) or "provider-sim"
+  /// Providers out of process: from the simulator's start (its outage windows count from
+  /// there) to the load's start.
+  std::optional<double> provider_start_to_load_ms;
+  nlohmann::json provider_ledger;  ///< providers out of process: the simulator's counts
+  bool interrupted = false;        ///< stopped by SIGINT/SIGTERM: the figures so far
   uint64_t node_starts = 0;
   uint64_t reconnects = 0;       ///< connections made again after the node was lost
   uint64_t failed_connects = 0;  ///< attempts to connect while the node was away
@@ -84,6 +93,37 @@ struct run_report {
 
 /// The one JSON object a run prints: the workload's parameters and every figure.
 nlohmann::json to_json(const run_report& report, const completion_figures& figures);
+
+/// What the router of a restarted node logs once it has read its pending orders back.
+struct router_recovery {
+  uint64_t waiting = 0;    ///< orders queued for a provider again
+  uint64_t in_flight = 0;  ///< orders with an attempt in flight, handed to status queries
+};
+
+/// Finds "router recovered N waiting orders and M with an attempt in flight" in a log line.
+std::optional<router_recovery> parse_router_recovery(const std::string& log_line);
+
+/// The hold workload: a node holding many pending orders, killed and restarted on its store.
+struct hold_report {
+  workload load;
+  uint64_t offered = 0;
+  uint64_t acknowledged = 0;
+  uint64_t refused = 0;
+  uint64_t retries = 0;
+  double load_seconds = 0;
+  latency_summary accept_latency;
+  std::optional<uint64_t> rss_kib;       ///< VmRSS holding the orders, before the kill
+  std::optional<uint64_t> peak_rss_kib;  ///< VmHWM then
+  std::optional<double> restart_listening_ms;  ///< restart to "listening on"
+  std::optional<double> restart_recovered_ms;  ///< restart to the router's recovery line
+  std::optional<router_recovery> recovered;
+  std::optional<uint64_t> rss_after_restart_kib;       ///< VmRSS once recovered
+  std::optional<uint64_t> peak_rss_after_restart_kib;  ///< VmHWM once recovered
+  bool interrupted = false;
+  std::string ref_prefix;
+};
+
+nlohmann::json to_json(const hold_report& report);
 
 /// Most events in any window [t, t + window_ms) among `times_ms`
 /// (any order; sorted in place).

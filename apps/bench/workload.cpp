@@ -27,6 +27,14 @@ std::optional<workload> workload_named(const std::string& name) {
     }
     return w;
   }
+  if (name == "hold") {
+    // Submitting is not what is measured: big messages, several in flight.
+    w.loop = loop_kind::closed;
+    w.orders = 1000000;
+    w.batch = 500;
+    w.outstanding = 4000;
+    return w;
+  }
   return std::nullopt;
 }
 
@@ -46,8 +54,17 @@ std::string describe_workloads() {
          "      t=20 s and starts it again at t=25 s on the same files, retrying every\n"
          "      rejected or unanswered submission with its client reference until acknowledged.\n"
          "      Needs --node-binary (the bench owns the node). Figures as w2.\n"
+         "      With --provider-sim-binary (required for w3 unless --in-node-providers) the\n"
+         "      providers run out of process in topup-provider-sim, started before the node:\n"
+         "      its ledger survives the kill and p-cucc's outage counts from the load's start.\n"
+         "  hold  a node holding many pending orders (--orders, default 1,000,000) with\n"
+         "      config/bench-hold.json (providers that practically never complete): submits\n"
+         "      them (batches of 500, 4,000 outstanding), records the node's VmRSS/VmHWM,\n"
+         "      SIGKILLs it, restarts it on the same store and measures the time until its\n"
+         "      router logged that it recovered them, and the peak RSS after the restart.\n"
          "t is measured from the start of the load, which begins as soon as the node is up: the\n"
-         "providers' outage windows count from the node's start.\n";
+         "providers' outage windows count from the start of whichever process plays them (the node,\n"
+         "or topup-provider-sim).\n";
 }
 
 } // namespace topup::bench

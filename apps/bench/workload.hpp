@@ -15,7 +15,7 @@ enum class loop_kind {
 };
 
 struct workload {
-  std::string name;              ///< "w1", "w2", "w3"
+  std::string name;              ///< "w1", "w2", "w3", "hold"
   loop_kind loop = loop_kind::closed;
   uint64_t orders = 0;           ///< orders to submit in all
   uint64_t outstanding = 256;    ///< closed loop: orders submitted and not yet answered, at most

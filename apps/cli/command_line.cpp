@@ -114,6 +114,7 @@ std::string_view to_string(command_kind command) {
     case command_kind::stats: return "stats";
     case command_kind::watch: return "watch";
     case command_kind::cancel: return "cancel";
+    case command_kind::members: return "members";
   }
   return "stats";
 }
@@ -243,6 +244,10 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
     app.add_subcommand("cancel", "Cancel an order that is still waiting for its first call");
   cancel->add_option("id", options.order_id, "Order ID")->type_name("ID")->required();
 
+  auto members = app.add_subcommand(
+    "members", "Show the cluster's members as the node sees them: address, liveness, "
+               "heartbeat age and the providers each owns");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -253,7 +258,7 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
   const std::pair<CLI::App*, command_kind> commands[] = {
     {submit, command_kind::submit}, {status, command_kind::status},
     {list, command_kind::list},     {watch, command_kind::watch},
-    {cancel, command_kind::cancel}};
+    {cancel, command_kind::cancel}, {members, command_kind::members}};
   options.command = command_kind::stats;
   for (const auto& [sub, kind] : commands)
     if (sub->parsed())

@@ -20,7 +20,7 @@ namespace topup::cli {
 /// cli_options::connection_timeout, which must be longer.
 constexpr int64_t heartbeat_interval_ms = 1000;
 
-enum class command_kind { submit, status, list, stats, watch, cancel };
+enum class command_kind { submit, status, list, stats, watch, cancel, members };
 
 std::string_view to_string(command_kind command);
 

@@ -246,6 +246,38 @@ std::string render(const node_stats& x, const output_style& style) {
   return text + "providers:\n" + table.render("  ");
 }
 
+nlohmann::ordered_json to_json(const member_info& x) {
+  return {
+    {"node", x.node},
+    {"address", x.address},
+    {"live", x.live},
+    {"heartbeat_age_ms", x.heartbeat_age_ms},
+    {"providers", x.providers},
+  };
+}
+
+std::string render(const std::vector<member_info>& members, const output_style& style) {
+  if (style.json) {
+    std::string text;
+    for (const auto& member : members)
+      text += with_newline(to_json(member).dump());
+    return text;
+  }
+  if (members.empty())
+    return "no members\n";
+  text_table table{{"NODE", "ADDRESS", "STATE", "HEARTBEAT_AGE_MS", "PROVIDERS"}};
+  size_t live = 0;
+  for (const auto& member : members) {
+    live += member.live ? 1 : 0;
+    std::string providers;
+    for (const auto& provider : member.providers)
+      providers += (providers.empty() ? "" : ",") + provider;
+    table.add_row({member.node, member.address, member.live ? "live" : "down",
+                   std::to_string(member.heartbeat_age_ms), providers});
+  }
+  return table.render() + fmt::format("{} of {} members live\n", live, members.size());
+}
+
 std::string render(const failure_report& x, const output_style& style) {
   return with_newline(style.json ? to_json(x).dump() : x.message);
 }

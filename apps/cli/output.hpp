@@ -69,6 +69,14 @@ std::string render(const std::vector<order>& orders, const output_style& style);
 /// `stats`: a few summary lines and a table of providers; or one JSON object.
 std::string render(const node_stats& x, const output_style& style);
 
+/// {"node":"node-1","address":"127.0.0.1:4251","live":true,"heartbeat_age_ms":120,
+///  "providers":["p-cmcc"]}
+nlohmann::ordered_json to_json(const member_info& x);
+
+/// `members`: a table (NODE, ADDRESS, STATE, HEARTBEAT_AGE_MS, PROVIDERS) and a summary
+/// line; or one JSON object per member.
+std::string render(const std::vector<member_info>& members, const output_style& style);
+
 /// A failed command: its message, or its JSON object.
 std::string render(const failure_report& x, const output_style& style);
 

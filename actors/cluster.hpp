@@ -1,0 +1,112 @@
+#pragma once
+
+// The cluster actor of one node: membership (heartbeats in the shared database), provider
+// ownership (leases with epochs, planned by rendezvous hashing over the live members), and
+// connections to the other members' gateways for forwarding orders.
+
+#include "config/config.hpp"
+#include "domain/clock.hpp"
+#include "domain/membership.hpp"
+#include "domain/ownership.hpp"
+#include "messages/interfaces.hpp"
+#include "persistence/lease_store.hpp"
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace topup {
+
+struct cluster_options {
+  std::string node_name;
+  /// "host:port" of this node's gateway, written into the membership table: what the other
+  /// members connect to.
+  std::string address;
+  /// When this process started (ms since the epoch): a restart is a new incarnation.
+  int64_t incarnation = 0;
+  /// Every configured provider (the node plans ownership over all of them).
+  std::vector<std::string> providers;
+  /// How long a disowned provider may drain (the router answers released_atom once no call
+  /// of it is in flight) before its lease is released anyway: calls end within the
+  /// provider's call timeout, so a router that never answers cannot block the next owner.
+  milliseconds drain_limit{10000};
+  /// How long connecting to another member's gateway may take (the middleman's connection
+  /// timeout, plus a margin).
+  milliseconds connect_timeout{6000};
+  cluster_config cluster;
+  store_config store;
+};
+
+/// "host:port" of a node's gateway as the other members and clients reach it (an IPv6 host
+/// in brackets).
+std::string gateway_address(const node_config& node);
+
+/// PostgreSQL waits a cluster node must bound. A node paused (SIGSTOP, a long GC-like stall,
+/// a frozen VM) in the middle of a transaction keeps its row locks: the fence share-locks the
+/// lease row in every attempt write, so the next owner's acquire would wait for the paused
+/// node forever, and a cluster actor blocked in it stops heartbeating. With
+/// `idle_in_transaction` the server ends such a session (its uncommitted writes roll back,
+/// and the node was not told they were durable, so it made no call for them); with
+/// `lock_timeout` a statement gives up waiting for a lock. Zero leaves a limit unset. Both
+/// travel in the connection string (libpq "options"); SQLite is returned unchanged.
+store_config with_bounded_waits(store_config store, milliseconds lock_timeout,
+                                milliseconds idle_in_transaction);
+
+/// The cluster options of a node from its configuration (cfg.cluster must be set).
+cluster_options make_cluster_options(const config& cfg, int64_t incarnation);
+
+struct cluster_state {
+  static constexpr const char* name = "cluster";
+
+  /// A held lease and when (this node's monotonic clock) it was last confirmed: renewed, or
+  /// acquired. Past confirmed + lease_ttl_ms it may have expired in the database.
+  struct held_lease {
+    lease granted;
+    mono_time confirmed{};
+  };
+
+  cluster_options options;
+  std::shared_ptr<const clock> time;
+  std::unique_ptr<lease_store> db;  ///< null while the database cannot be reached
+  router_actor router;
+
+  /// Leases the router serves (the set told with own_atom).
+  std::map<std::string, held_lease> owned;
+  /// Leases of providers another node should own now, still renewed until the router has
+  /// drained them (released_atom) or drain_limit has passed; not in the router's set.
+  std::map<std::string, held_lease> draining;
+  std::map<std::string, mono_time> drain_started;
+
+  /// The membership table as last read, with the database clock of that read.
+  member_snapshot last_read;
+  membership_view view;
+  /// Live lease holders by provider, as last read.
+  std::map<std::string, std::string> holders;
+
+  /// Gateways of the other members by address, connected and monitored.
+  std::map<std::string, gateway_actor> peers;
+  std::set<std::string> connecting;
+
+  ~cluster_state();
+};
+
+/// The cluster actor (messages/interfaces.hpp, cluster_actor). Every heartbeat_interval_ms
+/// it heartbeats, reads the members, plans ownership and applies the plan: it acquires the
+/// leases of the providers it should own, renews those it keeps (a failed renew drops the
+/// lease at once) and, for a provider another node should own now, first takes it out of
+/// the router's set and releases the lease only once the router has drained it, so the old
+/// and the new owner never overlap. While the database cannot be reached it keeps ticking;
+/// leases not confirmed within lease_ttl_ms are taken from the router (the fence would
+/// refuse their writes anyway). Its end (a clean stop) releases every lease and removes the
+/// node's membership row, so the others take over at once.
+///
+/// Spawn it detached (spawn_cluster): it blocks on the database.
+cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_state> self,
+                                     cluster_options options, std::shared_ptr<const clock> time);
+
+cluster_actor spawn_cluster(caf::actor_system& system, cluster_options options,
+                            std::shared_ptr<const clock> time);
+
+} // namespace topup

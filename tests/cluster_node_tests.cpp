@@ -1,0 +1,525 @@
+#define BOOST_TEST_MODULE cluster_node_tests
+#include <boost/test/unit_test.hpp>
+
+// Three real topup-nodes on 127.0.0.1 sharing one PostgreSQL database (the throwaway server
+// CTest starts, emptied before each test). The four simulated providers run inside whichever
+// node owns them, but each provider's ledger is one file shared by all three nodes, so the
+// ledger is the provider's ground truth whichever node calls it: an order with two rows was
+// recharged twice. Checked: every provider owned by exactly one live member; orders
+// submitted to every node complete once; a SIGKILLed owner's provider moves to a survivor in
+// bounded time and nothing is lost or duplicated; a SIGSTOPped owner loses its lease and,
+// resumed, recharges nothing under its old epoch, then rejoins.
+
+#include "domain/order.hpp"
+#include "domain/ownership.hpp"
+#include "messages/errors.hpp"
+#include "persistence/sql_backend.hpp"
+#include "providers/ledger.hpp"
+#include "tests/process_support.hpp"
+#include "tests/test_support.hpp"
+
+#include <soci/soci.h>
+
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace topup;
+using namespace topup::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+constexpr int64_t heartbeat_interval_ms = 200;
+constexpr int64_t down_after_ms = 1000;
+constexpr int64_t lease_ttl_ms = 1000;
+/// Beyond down_after + lease_ttl: a tick or two, a takeover's reads, a loaded machine.
+constexpr int64_t takeover_slack_ms = 4000;
+
+constexpr auto request_timeout = 5s;
+constexpr size_t node_count = 3;
+
+/// The test's PostgreSQL server with no topup tables: each test migrates its own.
+store_config empty_database() {
+  auto connection = std::getenv("TOPUP_TEST_POSTGRES");
+  BOOST_TEST_REQUIRE(connection != nullptr, "TOPUP_TEST_POSTGRES is not set");
+  store_config cfg;
+  cfg.backend = store_config::backend_kind::postgresql;
+  cfg.postgresql_connection = connection;
+  auto session = open_session(cfg);
+  *session << "DROP TABLE IF EXISTS provider_leases, cluster_members, order_events, attempts,"
+              " orders, schema_version CASCADE";
+  return cfg;
+}
+
+/// The i-th order of a run; `cmcc_share` of 10 orders go to cmcc numbers (served by p-cmcc,
+/// the busiest provider then), the others to cucc and ctcc in turn.
+order_request make_request(const std::string& tag, size_t i, size_t cmcc_share = 4) {
+  static const std::vector<std::string> cmcc{"138", "139", "150"};
+  static const std::vector<std::string> others{"130", "131", "186", "133", "153", "189"};
+  const auto& prefixes = i % 10 < cmcc_share ? cmcc : others;
+  char phone[16];
+  std::snprintf(phone, sizeof phone, "%s%08zu", prefixes[i % prefixes.size()].c_str(),
+                i % 100000000);
+  return {tag + "-" + std::to_string(i), phone, 1000};
+}
+
+std::string node_name(size_t i) { return "node-" + std::to_string(i + 1); }
+
+/// Who owns each provider in one node's view of the members.
+struct ownership_view {
+  std::set<std::string> live;
+  std::map<std::string, std::vector<std::string>> owners;  ///< provider -> live owners
+
+  /// `expected_live` are the members, and every provider is owned by exactly one of them:
+  /// its rendezvous owner (what every node plans alike).
+  bool settled(const std::set<std::string>& expected_live) const {
+    if (live != expected_live)
+      return false;
+    std::vector<std::string> nodes(live.begin(), live.end());
+    for (const auto& provider : workload_providers) {
+      auto it = owners.find(provider);
+      if (it == owners.end() || it->second != std::vector{*rendezvous_owner(provider, nodes)})
+        return false;
+    }
+    return true;
+  }
+
+  std::string owner_of(const std::string& provider) const {
+    auto it = owners.find(provider);
+    return it == owners.end() || it->second.empty() ? std::string{} : it->second.front();
+  }
+
+  std::string describe() const {
+    std::string text = "live:";
+    for (const auto& node : live)
+      text += " " + node;
+    for (const auto& [provider, nodes] : owners) {
+      text += "; " + provider + " ->";
+      for (const auto& node : nodes)
+        text += " " + node;
+    }
+    return text;
+  }
+};
+
+/// What the client learnt: acknowledged orders by id.
+struct client_books {
+  std::map<std::string, std::string> ref_by_id;
+  size_t unanswered = 0;  ///< batches without an answer (their orders may or may not exist)
+  std::vector<std::string> problems;
+};
+
+struct cluster_fixture {
+  temp_dir dir;
+  store_config database = empty_database();
+  std::vector<uint16_t> ports;
+  std::vector<std::unique_ptr<node_process>> nodes{node_count};
+  std::vector<std::optional<gateway_actor>> gateways{node_count};
+  client_config client_cfg;
+  caf::actor_system system{client_cfg};
+  caf::scoped_actor self{system};
+
+  cluster_fixture() {
+    for (size_t i = 0; i < node_count; ++i)
+      ports.push_back(free_port());
+  }
+
+  ~cluster_fixture() {
+    for (auto& node : nodes)
+      if (node)
+        node->kill();
+  }
+
+  /// The configuration of node i: test_node_config with the shared ledgers in `dir`, the
+  /// test's PostgreSQL, and the other two nodes as seeds.
+  nlohmann::json node_config(size_t i) {
+    auto cfg = test_node_config(dir.path(), ports[i]);
+    cfg["node"]["name"] = node_name(i);
+    cfg["store"] = {{"backend", "postgresql"},
+                    {"postgresql", {{"connection", database.postgresql_connection}}}};
+    auto seeds = nlohmann::json::array();
+    for (size_t j = 0; j < node_count; ++j)
+      if (j != i)
+        seeds.push_back("127.0.0.1:" + std::to_string(ports[j]));
+    cfg["cluster"] = {{"seeds", seeds},
+                      {"heartbeat_interval_ms", heartbeat_interval_ms},
+                      {"down_after_ms", down_after_ms},
+                      {"lease_ttl_ms", lease_ttl_ms}};
+    return cfg;
+  }
+
+  void start(size_t i, const nlohmann::json& cfg) {
+    auto config_path = dir.file(node_name(i) + ".json");
+    write_json(config_path, cfg);
+    nodes[i] = std::make_unique<node_process>(TOPUP_NODE, config_path,
+                                              dir.file(node_name(i) + ".log"));
+  }
+
+  void start_all(const std::function<void(nlohmann::json&)>& adjust = {}) {
+    for (size_t i = 0; i < node_count; ++i) {
+      auto cfg = node_config(i);
+      if (adjust)
+        adjust(cfg);
+      start(i, cfg);
+    }
+  }
+
+  size_t index_of(const std::string& name) const {
+    for (size_t i = 0; i < node_count; ++i)
+      if (node_name(i) == name)
+        return i;
+    BOOST_FAIL("no node is named '" + name + "'");
+    return 0;
+  }
+
+  std::set<std::string> names_except(std::optional<size_t> left_out = std::nullopt) const {
+    std::set<std::string> names;
+    for (size_t i = 0; i < node_count; ++i)
+      if (i != left_out)
+        names.insert(node_name(i));
+    return names;
+  }
+
+  gateway_actor& gateway(size_t i) {
+    if (!gateways[i]) {
+      auto connected = connect_gateway(system, ports[i], 10s);
+      BOOST_TEST_REQUIRE(static_cast<bool>(connected),
+                         node_name(i) << " cannot be reached: " << error_text(connected)
+                                      << "\n" << tail_of(nodes[i]->log_path()));
+      gateways[i] = *connected;
+    }
+    return *gateways[i];
+  }
+
+  /// Node i's view of the members; nothing when it does not answer.
+  std::optional<ownership_view> members(size_t i) {
+    std::optional<ownership_view> view;
+    self->request(gateway(i), request_timeout, members_atom::value)
+      .receive(
+        [&](std::vector<member_info>& members) {
+          view.emplace();
+          for (const auto& member : members) {
+            if (!member.live)
+              continue;
+            view->live.insert(member.node);
+            for (const auto& provider : member.providers)
+              view->owners[provider].push_back(member.node);
+          }
+        },
+        [&](caf::error&) { gateways[i].reset(); });
+    return view;
+  }
+
+  /// Polls node i until its view is settled on `live`; the last view seen otherwise.
+  /// Views in between may show a provider at its old owner still (draining) and the new
+  /// one not yet.
+  std::pair<bool, ownership_view> wait_until_settled(size_t asking,
+                                                     const std::set<std::string>& live,
+                                                     std::chrono::milliseconds timeout) {
+    auto until = steady::now() + timeout;
+    ownership_view last;
+    for (;;) {
+      if (auto view = members(asking)) {
+        last = *view;
+        if (last.settled(live))
+          return {true, last};
+      }
+      if (steady::now() >= until)
+        return {false, last};
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+
+  /// Every node in `asking` sees `live` as the members and the same single owner of each
+  /// provider; that ownership.
+  ownership_view require_settled(const std::vector<size_t>& asking,
+                                 const std::set<std::string>& live,
+                                 std::chrono::milliseconds timeout = 20s) {
+    std::optional<ownership_view> agreed;
+    for (auto i : asking) {
+      auto [settled, view] = wait_until_settled(i, live, timeout);
+      BOOST_TEST_REQUIRE(settled, node_name(i) << " never settled; last view: "
+                                               << view.describe() << logs());
+      if (agreed)
+        BOOST_TEST_REQUIRE(view.owners == agreed->owners,
+                           node_name(i) << " sees " << view.describe() << ", another node "
+                                        << agreed->describe());
+      agreed = view;
+    }
+    return *agreed;
+  }
+
+  /// Submits `requests` to node i in one message, booking what is acknowledged; those
+  /// refused for now (overloaded, unavailable: a store still opening) are sent again for a
+  /// while.
+  void submit(size_t i, std::vector<order_request> requests, client_books& books) {
+    auto until = steady::now() + 10s;
+    while (!requests.empty()) {
+      requests = submit_once(i, requests, books);
+      if (requests.empty() || steady::now() >= until)
+        break;
+      std::this_thread::sleep_for(100ms);
+    }
+    for (const auto& request : requests)
+      books.problems.push_back(request.client_ref + " refused for 10 s");
+  }
+
+  /// One submit message; the orders refused for now.
+  std::vector<order_request> submit_once(size_t i, const std::vector<order_request>& requests,
+                                         client_books& books) {
+    std::vector<order_request> refused;
+    self->request(gateway(i), request_timeout, submit_atom::value, requests)
+      .receive(
+        [&](std::vector<submit_result>& results) {
+          if (results.size() != requests.size()) {
+            books.problems.push_back("a batch got " + std::to_string(results.size())
+                                     + " results for " + std::to_string(requests.size()));
+            return;
+          }
+          for (size_t k = 0; k < results.size(); ++k) {
+            if (!results[k].error) {
+              books.ref_by_id[results[k].accepted.id] = requests[k].client_ref;
+              continue;
+            }
+            auto failure = as_failure(results[k].error);
+            if (failure
+                && (failure->code == errc::overloaded || failure->code == errc::unavailable))
+              refused.push_back(requests[k]);
+            else
+              books.problems.push_back(requests[k].client_ref + " refused: "
+                                       + describe(results[k].error));
+          }
+        },
+        [&](caf::error&) {
+          // Lost with its node (or too slow): these orders may or may not exist.
+          books.unanswered++;
+          gateways[i].reset();
+        });
+    return refused;
+  }
+
+  /// Waits until every acknowledged order is final, asking node `asking`; the orders by id
+  /// as last read (those not final among them when the time ran out).
+  std::map<std::string, order> wait_until_final(size_t asking, const client_books& books,
+                                                std::chrono::milliseconds timeout) {
+    auto until = steady::now() + timeout;
+    std::map<std::string, order> orders;
+    std::set<std::string> open;
+    for (const auto& [id, ref] : books.ref_by_id)
+      open.insert(id);
+    while (!open.empty()) {
+      for (auto it = open.begin(); it != open.end();) {
+        bool final = false;
+        self->request(gateway(asking), request_timeout, caf::get_atom::value, *it)
+          .receive(
+            [&](order& x) {
+              final = is_final(x.status);
+              orders[x.id] = std::move(x);
+            },
+            [&](caf::error&) {});
+        it = final ? open.erase(it) : std::next(it);
+      }
+      if (open.empty() || steady::now() >= until)
+        break;
+      std::this_thread::sleep_for(250ms);
+    }
+    return orders;
+  }
+
+  /// Ledger rows per order over the providers whose ledger exists (a provider never called
+  /// has none). p-cmcc is called in every test, so its file must exist.
+  recharge_counts recharges() {
+    std::vector<std::string> paths;
+    for (const auto& path : ledger_paths(dir.path()))
+      if (std::filesystem::exists(path))
+        paths.push_back(path);
+    BOOST_TEST_REQUIRE(!paths.empty(), "no provider ledger was written");
+    return ledger::recharges_per_order(paths);
+  }
+
+  /// The end state every test requires: each acknowledged order final; recharged exactly
+  /// once when succeeded and never when failed; no order anywhere recharged twice.
+  void check_outcome(size_t asking, const client_books& books,
+                     std::chrono::milliseconds timeout) {
+    for (const auto& problem : books.problems)
+      BOOST_TEST_ERROR(problem);
+    BOOST_TEST_REQUIRE(!books.ref_by_id.empty(), "no order was acknowledged");
+    auto orders = wait_until_final(asking, books, timeout);
+    size_t not_final = 0, succeeded = 0;
+    for (const auto& [id, ref] : books.ref_by_id) {
+      auto it = orders.find(id);
+      if (it == orders.end() || !is_final(it->second.status)) {
+        if (not_final++ < 5)
+          BOOST_TEST_MESSAGE("order " << id << " (" << ref << ") not final: "
+                             << (it == orders.end() ? "not found"
+                                                    : std::string{to_string(it->second.status)}));
+        continue;
+      }
+      succeeded += it->second.status == order_status::succeeded ? 1 : 0;
+    }
+    BOOST_TEST(not_final == 0u, not_final << " of " << books.ref_by_id.size()
+                                          << " acknowledged orders are not final"
+                                          << (not_final ? logs() : std::string{}));
+    auto counts = recharges();
+    BOOST_TEST(count_duplicates(counts) == 0u, "orders recharged twice: "
+                                                   << count_duplicates(counts));
+    size_t mismatched = 0;
+    for (const auto& [id, x] : orders) {
+      if (!is_final(x.status))
+        continue;
+      auto rows = counts.count(id) ? counts.at(id) : 0;
+      uint64_t expected = x.status == order_status::succeeded ? 1 : 0;
+      if (rows != expected && mismatched++ < 5)
+        BOOST_TEST_MESSAGE("order " << id << " is " << to_string(x.status) << " with " << rows
+                                    << " ledger rows");
+    }
+    BOOST_TEST(mismatched == 0u, mismatched << " final orders disagree with the ledgers");
+    BOOST_TEST_MESSAGE(books.ref_by_id.size() << " acknowledged, " << succeeded
+                                              << " succeeded, " << books.unanswered
+                                              << " batches unanswered");
+  }
+
+  std::string logs() {
+    std::string text;
+    for (size_t i = 0; i < node_count; ++i)
+      if (nodes[i])
+        text += "\n--- " + node_name(i) + " ---\n" + tail_of(nodes[i]->log_path(), 1500);
+    return text;
+  }
+};
+
+std::vector<size_t> all_nodes() { return {0, 1, 2}; }
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(cluster_of_three_nodes, cluster_fixture)
+
+BOOST_AUTO_TEST_CASE(orders_submitted_to_every_node_complete_once) {
+  start_all();
+  auto ownership = require_settled(all_nodes(), names_except());
+  BOOST_TEST_MESSAGE("ownership: " << ownership.describe());
+
+  client_books books;
+  constexpr size_t per_node = 120, batch = 40;
+  size_t n = 0;
+  for (size_t round = 0; round < per_node / batch; ++round)
+    for (size_t i = 0; i < node_count; ++i) {
+      std::vector<order_request> requests;
+      for (size_t k = 0; k < batch; ++k)
+        requests.push_back(make_request("all", n++));
+      submit(i, requests, books);
+    }
+  BOOST_TEST(books.ref_by_id.size() == per_node * node_count, logs());
+  check_outcome(0, books, 30s);
+  auto counts = recharges();
+  size_t recharged = 0;
+  for (const auto& [id, ref] : books.ref_by_id)
+    recharged += counts.count(id) ? 1 : 0;
+  // Every provider succeeds every call here, so every order is recharged exactly once.
+  BOOST_TEST(recharged == books.ref_by_id.size(), logs());
+}
+
+BOOST_AUTO_TEST_CASE(killed_owner_of_the_busiest_provider_loses_and_duplicates_nothing) {
+  // p-cmcc is the busiest provider (most orders are cmcc); its calls take a while so that
+  // many are in flight or queued when its owner dies.
+  start_all([](nlohmann::json& cfg) {
+    auto& cmcc = provider_entry(cfg, "p-cmcc");
+    cmcc["rate"] = 200;
+    cmcc["burst"] = 20;
+    cmcc["adapter"]["latency"] = {{"distribution", "fixed"}, {"fixed_ms", 100}};
+  });
+  auto ownership = require_settled(all_nodes(), names_except());
+  auto victim = index_of(ownership.owner_of("p-cmcc"));
+  std::vector<size_t> survivors;
+  for (size_t i = 0; i < node_count; ++i)
+    if (i != victim)
+      survivors.push_back(i);
+  BOOST_TEST_MESSAGE("ownership: " << ownership.describe() << "; killing " << node_name(victim));
+
+  client_books books;
+  size_t n = 0;
+  auto submit_round = [&](const std::vector<size_t>& to) {
+    for (auto i : to) {
+      std::vector<order_request> requests;
+      for (size_t k = 0; k < 20; ++k)
+        requests.push_back(make_request("kill", n++, 7));
+      submit(i, requests, books);
+    }
+  };
+  for (int round = 0; round < 10; ++round) {
+    submit_round(all_nodes());
+    std::this_thread::sleep_for(50ms);
+  }
+  auto killed_at = steady::now();
+  nodes[victim]->kill();
+  gateways[victim].reset();
+  for (int round = 0; round < 10; ++round) {
+    submit_round(survivors);
+    std::this_thread::sleep_for(50ms);
+  }
+
+  auto bound = std::chrono::milliseconds(down_after_ms + lease_ttl_ms + takeover_slack_ms);
+  auto after = require_settled(survivors, names_except(victim),
+                               bound - std::chrono::duration_cast<std::chrono::milliseconds>(
+                                         steady::now() - killed_at));
+  BOOST_TEST(after.owner_of("p-cmcc") != node_name(victim));
+  BOOST_TEST_MESSAGE("after the kill: " << after.describe() << " within "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(
+                          steady::now() - killed_at).count() << " ms");
+  check_outcome(survivors.front(), books, 40s);
+}
+
+BOOST_AUTO_TEST_CASE(paused_owner_loses_its_lease_and_recharges_nothing_when_resumed) {
+  // A slow p-cmcc keeps a queue at its owner, so the paused owner still has orders to call
+  // when it resumes.
+  start_all([](nlohmann::json& cfg) {
+    auto& cmcc = provider_entry(cfg, "p-cmcc");
+    cmcc["rate"] = 40;
+    cmcc["burst"] = 4;
+    cmcc["adapter"]["latency"] = {{"distribution", "fixed"}, {"fixed_ms", 20}};
+  });
+  auto ownership = require_settled(all_nodes(), names_except());
+  auto paused = index_of(ownership.owner_of("p-cmcc"));
+  std::vector<size_t> others;
+  for (size_t i = 0; i < node_count; ++i)
+    if (i != paused)
+      others.push_back(i);
+  BOOST_TEST_MESSAGE("ownership: " << ownership.describe() << "; pausing " << node_name(paused));
+
+  client_books books;
+  std::vector<order_request> requests;
+  for (size_t n = 0; n < 120; ++n)
+    requests.push_back(make_request("pause", n, 10));
+  submit(paused, requests, books);
+  BOOST_TEST_REQUIRE(books.ref_by_id.size() == requests.size(), logs());
+
+  nodes[paused]->process().send_signal(SIGSTOP);
+  gateways[paused].reset();
+  auto taken = require_settled(others, names_except(paused),
+                               std::chrono::milliseconds(down_after_ms + lease_ttl_ms
+                                                         + takeover_slack_ms));
+  BOOST_TEST(taken.owner_of("p-cmcc") != node_name(paused));
+  // Past the paused node's lease for certain, and with the new owner at work.
+  std::this_thread::sleep_for(std::chrono::milliseconds(lease_ttl_ms));
+  nodes[paused]->process().send_signal(SIGCONT);
+
+  // It rejoins, and ownership settles over three members again.
+  auto rejoined = require_settled(all_nodes(), names_except(), 20s);
+  BOOST_TEST_MESSAGE("after resuming: " << rejoined.describe());
+  check_outcome(others.front(), books, 40s);
+}
+
+BOOST_AUTO_TEST_SUITE_END()

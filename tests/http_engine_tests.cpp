@@ -1,0 +1,485 @@
+#define BOOST_TEST_MODULE http_engine_tests
+#include <boost/test/unit_test.hpp>
+
+// The engine end to end over HTTP: a real topup-node whose providers are "http" adapters
+// talking to real topup-provider-sim processes on 127.0.0.1. Order states come from the
+// node's gateway; what was really recharged comes from the simulators' GET /ledger, the
+// ground truth: one recharge per succeeded order, at the provider of its last attempt, none
+// for the others, never a duplicate. Timings are scaled down (6 s deadlines with re-sends at
+// 4 s and 5 s, 300 ms call timeouts, queries every 200 ms; see test_node_config).
+
+#include "actors/recharge.hpp"
+#include "apps/provider_sim/sim_config.hpp"
+#include "config/config.hpp"
+#include "tests/process_support.hpp"
+#include "tests/test_support.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+using namespace topup;
+using namespace topup::testing;
+using namespace std::chrono_literals;
+using nlohmann::json;
+
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using steady = std::chrono::steady_clock;
+
+constexpr auto request_timeout = std::chrono::seconds(10);
+
+/// Longer than any order's 6 s deadline plus the queries an unknown outcome may still need.
+constexpr auto finish_limit = std::chrono::seconds(20);
+
+std::string secret_of(const std::string& provider) {
+  return provider + "-secret";
+}
+
+/// A provider of a simulator's configuration: 2 ms answers, `outcomes` drawn per call.
+json sim_provider(const std::string& name, const json& outcomes,
+                  double unknown_success_probability = 0.5) {
+  return {{"name", name},
+          {"secret", secret_of(name)},
+          {"model",
+           {{"latency", {{"distribution", "fixed"}, {"fixed_ms", 2}}},
+            {"outcomes", outcomes},
+            {"unknown_success_probability", unknown_success_probability},
+            {"seed", 7}}}};
+}
+
+const json always_success = {{"success", 1}};
+
+/// GET `target` of the simulator on 127.0.0.1:`port`: its JSON body. Fails the test unless
+/// a 200 arrives within 5 s.
+json sim_get(uint16_t port, const std::string& target) {
+  asio::io_context io;
+  beast::tcp_stream stream{io};
+  http::request<http::empty_body> request{http::verb::get, target, 11};
+  request.set(http::field::host, "127.0.0.1");
+  beast::flat_buffer buffer;
+  http::response<http::string_body> response;
+  beast::error_code failure;
+  stream.expires_after(5s);  // bounds every step below
+  stream.async_connect({asio::ip::make_address("127.0.0.1"), port}, [&](beast::error_code ec) {
+    if (ec) {
+      failure = ec;
+      return;
+    }
+    http::async_write(stream, request, [&](beast::error_code write_ec, size_t) {
+      if (write_ec) {
+        failure = write_ec;
+        return;
+      }
+      http::async_read(stream, buffer, response,
+                       [&](beast::error_code read_ec, size_t) { failure = read_ec; });
+    });
+  });
+  io.run();
+  BOOST_REQUIRE_MESSAGE(!failure, "GET " << target << " on port " << port << ": "
+                                         << failure.message());
+  BOOST_REQUIRE_MESSAGE(response.result_int() == 200u,
+                        "GET " << target << " answered " << response.result_int() << ": "
+                               << response.body());
+  return json::parse(response.body());
+}
+
+/// A running topup-provider-sim playing `providers`, its configuration, ledger and log in
+/// `dir` under `tag`. Started on any free port, or on `port` to come back where a node
+/// expects it; it announces "listening on HOST:PORT" like topup-node, hence node_process.
+class provider_sim_process {
+public:
+  provider_sim_process(const temp_dir& dir, const std::string& tag, const json& providers,
+                       uint16_t port = 0)
+    : config_path_(dir.file(tag + ".json")), ledger_path_(dir.file(tag + "-ledger.db")),
+      log_path_(dir.file(tag + ".log")) {
+    write_json(config_path_, {{"providers", providers}});
+    start(port);
+  }
+
+  uint16_t port() const { return port_; }
+  const std::string& log_path() const { return log_path_; }
+
+  /// The base_url of `provider` at this simulator.
+  std::string base_url(const std::string& provider) const {
+    return "http://127.0.0.1:" + std::to_string(port_) + "/" + provider;
+  }
+
+  /// SIGKILL: every connection to it is refused until restart().
+  void kill() { process_->kill(); }
+
+  /// A new process on the same port and ledger file.
+  void restart() { start(port_); }
+
+  /// GET /ledger?detail=1.
+  json ledger() const { return sim_get(port_, "/ledger?detail=1"); }
+
+private:
+  void start(uint16_t port) {
+    process_.reset();
+    process_.emplace(TOPUP_PROVIDER_SIM, config_path_, log_path_,
+                     std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(port),
+                                              "--ledger", ledger_path_});
+    port_ = process_->port();
+  }
+
+  std::string config_path_;
+  std::string ledger_path_;
+  std::string log_path_;
+  std::optional<node_process> process_;
+  uint16_t port_ = 0;
+};
+
+/// A request for a valid order with a number of `prefix` (138: cmcc, 130: cucc, 133: ctcc).
+order_request request_with_prefix(const std::string& ref, const std::string& prefix,
+                                  uint64_t n) {
+  return {ref, prefix + std::to_string(10000000 + n % 10000000), 1000};
+}
+
+std::string status_name(order_status status) {
+  return std::string{to_string(status)};
+}
+
+/// The simulators (one or two) and a topup-node whose providers all call them; everything
+/// is killed and reaped when the fixture goes.
+struct http_engine_fixture {
+  temp_dir dir;
+  nlohmann::json node_cfg = test_node_config(dir.path());
+  std::string config_path = dir.file("node.json");
+  std::optional<node_process> node;
+  client_config client_cfg;
+  caf::actor_system system{client_cfg};
+  caf::scoped_actor self{system};
+  gateway_actor gateway;
+  uint64_t submitted = 0;
+
+  /// Makes `provider` of the node an http adapter of `sim`, signing with `secret`.
+  void call_over_http(const std::string& provider, const provider_sim_process& sim,
+                      const std::string& secret = {}) {
+    provider_entry(node_cfg, provider)["adapter"]
+      = {{"type", "http"},
+         {"base_url", sim.base_url(provider)},
+         {"secret", secret.empty() ? secret_of(provider) : secret}};
+  }
+
+  void start_node() {
+    write_json(config_path, node_cfg);
+    node.emplace(TOPUP_NODE, config_path, dir.file("node.log"));
+    auto connected = connect_gateway(system, node->port());
+    BOOST_REQUIRE_MESSAGE(connected, "cannot connect to the node on port "
+                                       << node->port() << ": " << error_text(connected));
+    gateway = *connected;
+  }
+
+  template <class T, class... Ts>
+  caf::expected<T> ask(Ts&&... xs) {
+    caf::expected<T> result{caf::make_error(caf::sec::request_timeout)};
+    self->request(gateway, request_timeout, std::forward<Ts>(xs)...)
+      .receive([&](T& value) { result = std::move(value); },
+               [&](caf::error& error) { result = std::move(error); });
+    return result;
+  }
+
+  /// Submits `count` orders with numbers of `prefix`; their ids.
+  std::vector<std::string> submit(const std::string& prefix, size_t count) {
+    std::vector<std::string> ids;
+    for (size_t i = 0; i < count; ++i) {
+      ++submitted;
+      auto ref = "http-" + std::to_string(submitted);
+      auto result = ask<order>(submit_atom::value, request_with_prefix(ref, prefix, submitted));
+      BOOST_REQUIRE_MESSAGE(result, "order " << ref << " was not accepted: "
+                                             << error_text(result));
+      ids.push_back(result->id);
+    }
+    return ids;
+  }
+
+  /// Polls until every order in `ids` is final; their last state. Fails the test, with the
+  /// states seen, when that takes longer than finish_limit.
+  std::map<std::string, order> wait_until_final(const std::vector<std::string>& ids) {
+    std::map<std::string, order> last;
+    auto until = steady::now() + finish_limit;
+    for (;;) {
+      bool all_final = true;
+      for (const auto& id : ids) {
+        auto found = ask<order>(caf::get_atom::value, id);
+        BOOST_REQUIRE_MESSAGE(found, "get " << id << " failed: " << error_text(found));
+        last[id] = *found;
+        all_final = all_final && is_final(found->status);
+      }
+      if (all_final)
+        return last;
+      if (steady::now() >= until) {
+        std::string states;
+        for (const auto& [id, o] : last)
+          states += " " + id + "=" + status_name(o.status) + "@" + o.provider;
+        BOOST_FAIL("orders not final within the limit:" << states);
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+  }
+
+  provider_stats stats_of(const std::string& provider) {
+    auto stats = ask<node_stats>(stats_atom::value);
+    BOOST_REQUIRE_MESSAGE(stats, "stats failed: " << error_text(stats));
+    for (const auto& p : stats->providers)
+      if (p.provider == provider)
+        return p;
+    BOOST_FAIL("no provider " << provider << " in the node's stats");
+    return {};
+  }
+
+  /// Polls the node's stats until `provider`'s breaker is `state` ("open", "closed"), at
+  /// most `limit`; whether it was seen.
+  bool breaker_seen(const std::string& provider, const std::string& state,
+                    steady::duration limit) {
+    auto until = steady::now() + limit;
+    while (stats_of(provider).breaker != state) {
+      if (steady::now() >= until)
+        return false;
+      std::this_thread::sleep_for(20ms);
+    }
+    return true;
+  }
+};
+
+/// The ledgers of `sims` against `orders`, which must be every order the node was given:
+/// each succeeded order recharged exactly once, at the provider of its last attempt; no
+/// row for any other order; no duplicates.
+void check_ledgers(const std::vector<const provider_sim_process*>& sims,
+                   const std::map<std::string, order>& orders) {
+  json by_provider = json::object();
+  uint64_t rows = 0;
+  for (const auto* sim : sims) {
+    auto summary = sim->ledger();
+    BOOST_TEST(summary.at("duplicates") == 0, summary.dump());
+    rows += summary.at("total_recharges").get<uint64_t>();
+    for (const auto& [name, counters] : summary.at("providers").items())
+      by_provider[name] = counters.at("recharges_by_request");
+  }
+  uint64_t succeeded = 0;
+  for (const auto& [id, o] : orders) {
+    if (o.status != order_status::succeeded)
+      continue;
+    ++succeeded;
+    auto request_id = provider_request_id(id, o.provider);
+    auto recharges = by_provider.value(o.provider, json::object()).value(request_id, 0);
+    BOOST_TEST(recharges == 1, "order " << id << " recharged " << recharges << " times at "
+                                        << o.provider);
+  }
+  BOOST_TEST(rows == succeeded, "the ledgers hold " << rows << " recharges for " << succeeded
+                                                    << " succeeded orders");
+}
+
+std::map<std::string, order> merged(std::map<std::string, order> a,
+                                    const std::map<std::string, order>& b) {
+  a.insert(b.begin(), b.end());
+  return a;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(the_shipped_http_configuration_calls_the_shipped_simulator) {
+  auto node_cfg = load_config_file(TOPUP_SINGLE_NODE_HTTP_CONFIG);
+  auto sim_cfg = provider_sim::load_sim_config(TOPUP_PROVIDER_SIM_CONFIG);
+  auto address = "http://" + sim_cfg.listen.host + ":" + std::to_string(sim_cfg.listen.port);
+  BOOST_TEST(node_cfg.providers.size() == sim_cfg.providers.size());
+  for (const auto& provider : node_cfg.providers) {
+    const auto* http = std::get_if<http_adapter_config>(&provider.adapter);
+    BOOST_REQUIRE_MESSAGE(http, provider.name << " is not an http adapter");
+    BOOST_TEST(http->base_url == address + "/" + provider.name);
+    auto played = std::find_if(sim_cfg.providers.begin(), sim_cfg.providers.end(),
+                               [&](const auto& p) { return p.name == provider.name; });
+    BOOST_REQUIRE_MESSAGE(played != sim_cfg.providers.end(),
+                          provider.name << " is not played by the simulator");
+    BOOST_TEST(http->secret == played->secret, provider.name);
+  }
+}
+
+BOOST_FIXTURE_TEST_SUITE(engine_over_http, http_engine_fixture)
+
+BOOST_AUTO_TEST_CASE(every_order_succeeds_once_at_providers_that_always_succeed) {
+  json providers = json::array();
+  for (const auto& name : workload_providers)
+    providers.push_back(sim_provider(name, always_success));
+  provider_sim_process sim{dir, "sim", providers};
+  for (const auto& name : workload_providers)
+    call_over_http(name, sim);
+  start_node();
+
+  std::vector<std::string> ids;
+  for (const auto& prefix : {"138", "130", "133"}) {
+    auto some = submit(prefix, 8);
+    ids.insert(ids.end(), some.begin(), some.end());
+  }
+  auto orders = wait_until_final(ids);
+  std::map<std::string, std::string> provider_of_carrier{
+    {"cmcc", "p-cmcc"}, {"cucc", "p-cucc"}, {"ctcc", "p-ctcc"}};
+  for (const auto& [id, o] : orders) {
+    BOOST_TEST(status_name(o.status) == "succeeded", id << ": " << o.last_error);
+    BOOST_TEST(o.provider == provider_of_carrier[o.carrier], id);
+    BOOST_TEST(o.attempts == 1, id);
+  }
+  check_ledgers({&sim}, orders);
+  auto summary = sim.ledger();
+  BOOST_TEST(summary.at("total_recharges") == ids.size());
+  BOOST_TEST(summary.at("orders") == ids.size());
+  BOOST_TEST(summary.at("providers").at("p-agg").at("calls") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(permanent_failures_are_refunded_and_transient_ones_fail_over) {
+  provider_sim_process sim{dir, "sim",
+                           json::array({sim_provider("p-cmcc", {{"permanent", 1}}),
+                                         sim_provider("p-cucc", {{"transient", 1}}),
+                                         sim_provider("p-ctcc", always_success),
+                                         sim_provider("p-agg", always_success)})};
+  for (const auto& name : workload_providers)
+    call_over_http(name, sim);
+  start_node();
+
+  auto refused = wait_until_final(submit("139", 4));
+  auto retried = wait_until_final(submit("131", 4));
+  for (const auto& [id, o] : refused) {
+    // Final at once: a permanent failure is not tried elsewhere, though p-agg serves cmcc.
+    BOOST_TEST(status_name(o.status) == "failed", id);
+    BOOST_TEST(o.provider == "p-cmcc", id);
+    BOOST_TEST(o.attempts == 1, id);
+  }
+  for (const auto& [id, o] : retried) {
+    BOOST_TEST(status_name(o.status) == "succeeded", id << ": " << o.last_error);
+    BOOST_TEST(o.provider == "p-agg", id);
+    BOOST_TEST(o.attempts > 1, id);
+  }
+  BOOST_TEST(stats_of("p-cucc").retries > 0u);
+  auto summary = sim.ledger();
+  BOOST_TEST(summary.at("providers").at("p-cmcc").at("answered_failed") == 4);
+  BOOST_TEST(summary.at("providers").at("p-cucc").at("answered_failed") > 4);
+  BOOST_TEST(summary.at("providers").at("p-cucc").at("recharges") == 0);
+  check_ledgers({&sim}, merged(refused, retried));
+}
+
+BOOST_AUTO_TEST_CASE(unanswered_calls_go_unknown_and_queries_settle_them) {
+  // p-cmcc performs every call but never answers; p-cucc never answers and never performs.
+  provider_sim_process sim{dir, "sim",
+                           json::array({sim_provider("p-cmcc", {{"unknown", 1}}, 1.0),
+                                         sim_provider("p-cucc", {{"unknown", 1}}, 0.0),
+                                         sim_provider("p-ctcc", always_success),
+                                         sim_provider("p-agg", always_success)})};
+  for (const auto& name : workload_providers)
+    call_over_http(name, sim);
+  start_node();
+
+  auto performed_ids = submit("150", 4);
+  auto lost_ids = submit("186", 4);
+  auto performed = wait_until_final(performed_ids);
+  auto lost = wait_until_final(lost_ids);
+  for (const auto& [id, o] : performed) {
+    // Recharged by the first call, found by the query: no second attempt anywhere.
+    BOOST_TEST(status_name(o.status) == "succeeded", id << ": " << o.last_error);
+    BOOST_TEST(o.provider == "p-cmcc", id);
+    BOOST_TEST(o.attempts == 1, id);
+  }
+  BOOST_TEST(stats_of("p-cmcc").unknown >= performed_ids.size());
+  BOOST_TEST(stats_of("p-cucc").unknown >= lost_ids.size());
+  for (const auto& [id, o] : lost) {
+    // Each query says "not recharged", so the order may be tried again: at p-cucc, which
+    // loses it again, until a re-send moves it to p-agg; or it runs out of time.
+    BOOST_TEST((o.status == order_status::failed || o.provider == "p-agg"),
+               id << " " << status_name(o.status) << " at " << o.provider);
+    BOOST_TEST(o.attempts >= 2, id << ": tried again after the query, not just abandoned");
+  }
+  auto summary = sim.ledger();
+  BOOST_TEST(summary.at("providers").at("p-cmcc").at("unknown_performed") >= 4);
+  BOOST_TEST(summary.at("providers").at("p-cucc").at("recharges") == 0);
+  BOOST_TEST(summary.at("providers").at("p-cucc").at("unanswered") >= 4);
+  check_ledgers({&sim}, merged(performed, lost));
+}
+
+BOOST_AUTO_TEST_CASE(a_killed_provider_trips_the_breaker_until_it_is_back) {
+  provider_sim_process carriers_sim{dir, "carriers",
+                                    json::array({sim_provider("p-cmcc", always_success),
+                                                  sim_provider("p-cucc", always_success),
+                                                  sim_provider("p-ctcc", always_success)})};
+  provider_sim_process aggregator_sim{dir, "aggregator",
+                                      json::array({sim_provider("p-agg", always_success)})};
+  for (const auto& name : {"p-cmcc", "p-cucc", "p-ctcc"})
+    call_over_http(name, carriers_sim);
+  call_over_http("p-agg", aggregator_sim);
+  start_node();
+
+  auto before = wait_until_final(submit("138", 3));
+  for (const auto& [id, o] : before)
+    BOOST_TEST(o.provider == "p-cmcc", id << " " << status_name(o.status));
+
+  carriers_sim.kill();
+  auto during_ids = submit("138", 10);
+  BOOST_TEST(breaker_seen("p-cmcc", "open", 5s), "p-cmcc's breaker did not open");
+  auto during = wait_until_final(during_ids);
+  for (const auto& [id, o] : during) {
+    BOOST_TEST(status_name(o.status) == "succeeded", id << ": " << o.last_error);
+    BOOST_TEST(o.provider == "p-agg", id);
+  }
+
+  carriers_sim.restart();
+  // The breaker lets a probe through 2 s after it opened; new orders go to p-cmcc again
+  // from then on, and the first success closes it.
+  std::vector<std::string> after_ids;
+  auto until = steady::now() + 10s;
+  bool closed = false;
+  while (!closed && steady::now() < until) {
+    auto one = submit("138", 1);
+    after_ids.push_back(one.front());
+    std::this_thread::sleep_for(200ms);
+    closed = stats_of("p-cmcc").breaker == "closed";
+  }
+  BOOST_TEST(closed, "p-cmcc's breaker still " << stats_of("p-cmcc").breaker
+                                               << " 10 s after its provider came back");
+  auto after_more = submit("138", 3);
+  after_ids.insert(after_ids.end(), after_more.begin(), after_more.end());
+  auto after = wait_until_final(after_ids);
+  size_t at_cmcc = 0;
+  for (const auto& [id, o] : after) {
+    BOOST_TEST(status_name(o.status) == "succeeded", id << ": " << o.last_error);
+    at_cmcc += o.provider == "p-cmcc" ? 1 : 0;
+  }
+  BOOST_TEST(at_cmcc >= after_more.size());
+  // The restarted simulator counts the rows of its first run from the shared ledger file.
+  check_ledgers({&carriers_sim, &aggregator_sim}, merged(merged(before, during), after));
+}
+
+BOOST_AUTO_TEST_CASE(a_wrong_secret_is_refused_and_nothing_is_recharged) {
+  json providers = json::array();
+  for (const auto& name : workload_providers)
+    providers.push_back(sim_provider(name, always_success));
+  provider_sim_process sim{dir, "sim", providers};
+  for (const auto& name : workload_providers)
+    call_over_http(name, sim);
+  call_over_http("p-ctcc", sim, "not-the-secret");
+  start_node();
+
+  auto orders = wait_until_final(submit("153", 4));
+  for (const auto& [id, o] : orders) {
+    BOOST_TEST(status_name(o.status) == "succeeded", id << ": " << o.last_error);
+    BOOST_TEST(o.provider == "p-agg", id);
+  }
+  BOOST_TEST(stats_of("p-ctcc").succeeded == 0u);
+  auto ctcc = sim.ledger().at("providers").at("p-ctcc");
+  BOOST_TEST(ctcc.at("refused_auth") >= 4, ctcc.dump());
+  BOOST_TEST(ctcc.at("recharges") == 0, ctcc.dump());
+  check_ledgers({&sim}, orders);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
