@@ -41,6 +41,24 @@ void forward_to_owner(self_pointer self, size_t provider, std::vector<order> ord
              st.options.providers[provider].name);
 }
 
+/// Hands each provider's share to its lane with `send` (the router holds those orders from
+/// now on), or to the provider's owner when another node holds it.
+template <class Send>
+void hand_to_lanes(self_pointer self, std::vector<std::vector<order>> per_provider, Send send) {
+  auto& st = self->state;
+  for (size_t i = 0; i < per_provider.size(); ++i) {
+    if (per_provider[i].empty())
+      continue;
+    if (!st.lanes[i]) {
+      forward_to_owner(self, i, std::move(per_provider[i]));
+      continue;
+    }
+    for (const auto& o : per_provider[i])
+      st.owner[o.id] = static_cast<uint16_t>(i);
+    send(st.lanes[i], std::move(per_provider[i]));
+  }
+}
+
 /// Sends each provider its share of `orders`, picking providers with `choose`.
 template <class Choose>
 void route(self_pointer self, std::vector<order> orders, bool urgent, Choose choose) {
@@ -54,17 +72,9 @@ void route(self_pointer self, std::vector<order> orders, bool urgent, Choose cho
     }
     per_provider[*index].push_back(std::move(o));
   }
-  for (size_t i = 0; i < per_provider.size(); ++i) {
-    if (per_provider[i].empty())
-      continue;
-    if (!st.lanes[i]) {
-      forward_to_owner(self, i, std::move(per_provider[i]));
-      continue;
-    }
-    for (const auto& o : per_provider[i])
-      st.owner[o.id] = static_cast<uint16_t>(i);
-    self->send(st.lanes[i], dispatch_atom::value, std::move(per_provider[i]), urgent);
-  }
+  hand_to_lanes(self, std::move(per_provider), [&](const recharge_actor& lane, auto share) {
+    self->send(lane, dispatch_atom::value, std::move(share), urgent);
+  });
 }
 
 void route_new(self_pointer self, std::vector<order> orders) {
@@ -98,17 +108,9 @@ size_t hand_in_flight(self_pointer self, std::vector<order> orders) {
     per_provider[known->second].push_back(std::move(o));
     ++handed;
   }
-  for (size_t i = 0; i < per_provider.size(); ++i) {
-    if (per_provider[i].empty())
-      continue;
-    if (!st.lanes[i]) {
-      forward_to_owner(self, i, std::move(per_provider[i]));
-      continue;
-    }
-    for (const auto& o : per_provider[i])
-      st.owner[o.id] = static_cast<uint16_t>(i);
-    self->send(st.lanes[i], recover_atom::value, std::move(per_provider[i]));
-  }
+  hand_to_lanes(self, std::move(per_provider), [&](const recharge_actor& lane, auto share) {
+    self->send(lane, recover_atom::value, std::move(share));
+  });
   return handed;
 }
 

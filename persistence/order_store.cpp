@@ -72,18 +72,6 @@ long long integer_at(const soci::row& row, std::size_t column) {
   }
 }
 
-/// Runs a database operation, turning SOCI's exceptions into log-safe store_errors.
-template <class F>
-auto guarded(const char* what, F&& operation) -> decltype(operation()) {
-  try {
-    return operation();
-  } catch (const store_error&) {
-    throw;
-  } catch (const std::exception& error) {
-    throw store_error(std::string{what} + ": " + describe_database_error(error));
-  }
-}
-
 } // namespace
 
 /// Prepared once per session and re-executed: parsing SQL per row would cost more than
@@ -153,19 +141,19 @@ struct order_store::statements {
 };
 
 order_store::order_store(const store_config& cfg) : session_(open_session(cfg)) {
-  guarded("migrating the schema", [&] { migrate(*session_); });
-  statements_ = guarded("preparing statements",
+  with_store_errors("migrating the schema", [&] { migrate(*session_); });
+  statements_ = with_store_errors("preparing statements",
                         [&] { return std::make_unique<statements>(*session_, cfg.backend); });
 }
 
 order_store::~order_store() = default;
 
 void order_store::begin() {
-  guarded("starting a transaction", [&] { session_->begin(); });
+  with_store_errors("starting a transaction", [&] { session_->begin(); });
 }
 
 void order_store::commit() {
-  guarded("committing", [&] { session_->commit(); });
+  with_store_errors("committing", [&] { session_->commit(); });
 }
 
 void order_store::rollback() noexcept {
@@ -189,7 +177,7 @@ std::vector<bool> order_store::apply(const std::vector<transition>& changes) {
 }
 
 std::vector<bool> order_store::apply_rows(const std::vector<transition>& changes) {
-  return guarded("applying state changes", [&] {
+  return with_store_errors("applying state changes", [&] {
     std::vector<bool> applied;
     applied.reserve(changes.size());
     auto& st = *statements_;
@@ -231,7 +219,7 @@ std::vector<bool> order_store::apply_rows(const std::vector<transition>& changes
 }
 
 std::vector<insert_outcome> order_store::insert_rows(const std::vector<order>& orders) {
-  return guarded("inserting orders", [&] {
+  return with_store_errors("inserting orders", [&] {
     std::vector<insert_outcome> outcomes;
     outcomes.reserve(orders.size());
     for (const auto& o : orders) {
@@ -252,7 +240,7 @@ std::vector<insert_outcome> order_store::insert_rows(const std::vector<order>& o
 
 std::optional<order> order_store::find_one(const std::string& where_column,
                                            const std::string& value) {
-  return guarded("reading an order", [&]() -> std::optional<order> {
+  return with_store_errors("reading an order", [&]() -> std::optional<order> {
     soci::row row;
     *session_ << "SELECT " << order_columns << " FROM orders WHERE " << where_column
               << " = :value",
@@ -272,7 +260,7 @@ std::optional<order> order_store::find_by_ref(const std::string& client_ref) {
 }
 
 std::vector<order> order_store::load_unfinished() {
-  return guarded("loading unfinished orders", [&] {
+  return with_store_errors("loading unfinished orders", [&] {
     std::vector<order> orders;
     soci::rowset<soci::row> rows =
       (session_->prepare << "SELECT " << order_columns
@@ -299,7 +287,7 @@ std::vector<order> order_store::load_unfinished(const unfinished_filter& filter)
 }
 
 std::vector<order> order_store::list(const order_filter& filter) {
-  return guarded("listing orders", [&] {
+  return with_store_errors("listing orders", [&] {
     // Every condition is always present and disabled by an empty value, so there is one
     // statement text whatever the filter (no SQL assembled from input).
     std::string status = filter.status, carrier = filter.carrier, provider = filter.provider;
@@ -322,7 +310,7 @@ std::vector<order> order_store::list(const order_filter& filter) {
 }
 
 std::vector<status_count> order_store::count_by_status() {
-  return guarded("counting orders by status", [&] {
+  return with_store_errors("counting orders by status", [&] {
     std::vector<status_count> counts;
     soci::rowset<soci::row> rows =
       (session_->prepare << "SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status");
@@ -333,7 +321,7 @@ std::vector<status_count> order_store::count_by_status() {
 }
 
 uint64_t order_store::count_orders() {
-  return guarded("counting orders", [&] {
+  return with_store_errors("counting orders", [&] {
     long long count = 0;
     *session_ << "SELECT COUNT(*) FROM orders", soci::into(count);
     return static_cast<uint64_t>(count);
