@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 namespace topup {
@@ -116,7 +117,18 @@ size_t hand_in_flight(self_pointer self, std::vector<order> orders) {
 
 /// Start-up: accepted orders are routed afresh; orders with an attempt in flight go back to
 /// the provider of that attempt.
-void recover(self_pointer self, std::vector<order> orders) {
+/// How many orders a recovery handed on.
+struct recovered_counts {
+  size_t waiting = 0;
+  size_t in_flight = 0;
+};
+
+void log_recovered(const recovered_counts& counts) {
+  spdlog::info("router recovered {} waiting orders and {} with an attempt in flight",
+               counts.waiting, counts.in_flight);
+}
+
+recovered_counts recover(self_pointer self, std::vector<order> orders) {
   auto& st = self->state;
   // A second recovery (intake restarted) finds most orders already served here.
   orders.erase(std::remove_if(orders.begin(), orders.end(),
@@ -127,13 +139,40 @@ void recover(self_pointer self, std::vector<order> orders) {
   std::vector<order> in_flight;
   for (auto& o : orders)
     (o.status == order_status::accepted ? waiting : in_flight).push_back(std::move(o));
-  auto queried = hand_in_flight(self, std::move(in_flight));
-  auto routed = waiting.size();
+  recovered_counts counts{waiting.size(), hand_in_flight(self, std::move(in_flight))};
   route(self, std::move(waiting), false, [&](const order& o) {
     return choose_provider(st.views, o.carrier, routing_goal::preferred, st.budget_ms);
   });
-  spdlog::info("router recovered {} waiting orders and {} with an attempt in flight", routed,
-               queried);
+  return counts;
+}
+
+/// Orders per page of the start-up recovery: a backlog of millions is read and handed on a
+/// page at a time, never held whole in one more copy.
+constexpr uint32_t recovery_page_size = 50000;
+
+/// Recovers the unfinished orders after (deadline_ms, id), a page at a time, and logs the
+/// total once the last page is handed on.
+void recover_from(self_pointer self, int64_t after_deadline_ms, std::string after_id,
+                  recovered_counts so_far) {
+  self->request(self->state.store, std::chrono::seconds(120), load_atom::value,
+                after_deadline_ms, after_id, recovery_page_size)
+    .then(
+      [=](std::vector<order>& page) {
+        self->state.recovered = true;
+        auto last = page.empty() ? std::optional<order>{} : std::optional<order>{page.back()};
+        auto full = page.size() == recovery_page_size;
+        auto counts = recover(self, std::move(page));
+        auto total = recovered_counts{so_far.waiting + counts.waiting,
+                                      so_far.in_flight + counts.in_flight};
+        if (full && last)
+          recover_from(self, last->deadline_ms, last->id, total);
+        else
+          log_recovered(total);
+      },
+      [=](caf::error& error) {
+        spdlog::error("router cannot load unfinished orders yet: {}", describe(error));
+        self->delayed_send(self, self->state.options.recover_retry, recover_atom::value);
+      });
 }
 
 void spawn_lane(self_pointer self, size_t index, int64_t epoch) {
@@ -196,7 +235,7 @@ void adopt(self_pointer self, const std::vector<size_t>& providers) {
     if (std::find(providers.begin(), providers.end(), index) != providers.end())
       filter.carriers.push_back(carrier);
   self->request(st.store, std::chrono::seconds(120), load_atom::value, filter)
-    .then([=](std::vector<order>& orders) { recover(self, std::move(orders)); },
+    .then([=](std::vector<order>& orders) { log_recovered(recover(self, std::move(orders))); },
           [=](caf::error& error) {
             spdlog::error("router cannot take over the orders of its new providers yet: {}",
                           describe(error));
@@ -524,16 +563,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
           adopt(self, held);
         return;
       }
-      self->request(self->state.store, std::chrono::seconds(120), load_atom::value)
-        .then(
-          [=](std::vector<order>& orders) {
-            self->state.recovered = true;
-            recover(self, std::move(orders));
-          },
-          [=](caf::error& error) {
-            spdlog::error("router cannot load unfinished orders yet: {}", describe(error));
-            self->delayed_send(self, self->state.options.recover_retry, recover_atom::value);
-          });
+      recover_from(self, std::numeric_limits<int64_t>::min(), std::string{}, {});
     },
   };
 }

@@ -21,6 +21,9 @@ using store_actor = caf::typed_actor<
   caf::replies_to<find_ref_atom, std::string>::with<order>,
   // Every order not yet final, in one bulk read (start-up recovery).
   caf::replies_to<load_atom>::with<std::vector<order>>,
+  // The next page of unfinished orders after (deadline_ms, id), by deadline: start-up
+  // recovery of a large backlog.
+  caf::replies_to<load_atom, int64_t, std::string, uint32_t>::with<std::vector<order>>,
   // The unfinished orders a node takes over with providers (cluster failover).
   caf::replies_to<load_atom, unfinished_filter>::with<std::vector<order>>,
   // The newest orders matching a filter.

@@ -272,6 +272,26 @@ std::vector<order> order_store::load_unfinished() {
   });
 }
 
+std::vector<order> order_store::load_unfinished_page(int64_t after_deadline_ms,
+                                                     const std::string& after_id,
+                                                     uint32_t limit) {
+  return with_store_errors("loading unfinished orders", [&] {
+    std::vector<order> orders;
+    long long deadline = after_deadline_ms;
+    int rows_wanted = static_cast<int>(std::max<uint32_t>(limit, 1));
+    soci::rowset<soci::row> rows =
+      (session_->prepare << "SELECT " << order_columns
+                         << " FROM orders WHERE status IN ('accepted', 'dispatched', 'unknown')"
+                            " AND (deadline_ms > :deadline OR (deadline_ms = :deadline AND id > :id))"
+                            " ORDER BY deadline_ms, id LIMIT :limit",
+       soci::use(deadline, "deadline"), soci::use(after_id, "id"),
+       soci::use(rows_wanted, "limit"));
+    for (const auto& row : rows)
+      orders.push_back(order_from(row));
+    return orders;
+  });
+}
+
 std::vector<order> order_store::load_unfinished(const unfinished_filter& filter) {
   auto orders = load_unfinished();
   auto listed = [](const std::vector<std::string>& names, const std::string& name) {

@@ -50,6 +50,12 @@ public:
   /// Every order that is not final, in one query.
   std::vector<order> load_unfinished();
 
+  /// At most `limit` unfinished orders after (after_deadline_ms, after_id) in the order of
+  /// (deadline_ms, id): start-up recovery reads a large backlog page by page, so that it
+  /// never holds all of it in one more copy.
+  std::vector<order> load_unfinished_page(int64_t after_deadline_ms, const std::string& after_id,
+                                          uint32_t limit);
+
   /// The unfinished orders a node takes over with providers: see unfinished_filter.
   std::vector<order> load_unfinished(const unfinished_filter& filter);
 

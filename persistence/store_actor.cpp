@@ -182,6 +182,15 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
         return std::move(loaded.error());
       return std::move(*loaded);
     },
+    [=](load_atom, int64_t after_deadline_ms, const std::string& after_id,
+        uint32_t limit) -> caf::result<std::vector<order>> {
+      auto loaded = read_or_unavailable(self, [&] {
+        return self->state.db->load_unfinished_page(after_deadline_ms, after_id, limit);
+      });
+      if (!loaded)
+        return std::move(loaded.error());
+      return std::move(*loaded);
+    },
     [=](load_atom, const unfinished_filter& filter) -> caf::result<std::vector<order>> {
       auto loaded =
         read_or_unavailable(self, [&] { return self->state.db->load_unfinished(filter); });

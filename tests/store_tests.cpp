@@ -13,6 +13,7 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <fstream>
+#include <limits>
 
 using namespace topup;
 using namespace topup::testing;
@@ -258,6 +259,32 @@ BOOST_AUTO_TEST_CASE(a_fenced_dispatch_applies_only_under_the_live_lease_it_name
   second.request_id = "o-2@p-cmcc";
   BOOST_TEST(db.apply({second}) == std::vector<bool>{false});
   BOOST_TEST((db.find_by_id("o-2")->status == order_status::accepted));
+}
+
+BOOST_AUTO_TEST_CASE(unfinished_orders_page_by_deadline_then_id_each_once) {
+  order_store db{cfg};
+  std::vector<order> orders;
+  for (int i = 0; i < 7; ++i) {
+    // Deadlines repeat, so the id must break ties for no order to be skipped or repeated.
+    auto o = sample_order("o-" + std::to_string(i), "r-" + std::to_string(i), i + 1,
+                          i == 3 ? order_status::succeeded : order_status::accepted);
+    o.deadline_ms = 1000 + (i / 3) * 10;
+    orders.push_back(o);
+  }
+  db.insert(orders);
+  std::vector<std::string> seen;
+  int64_t after_deadline = std::numeric_limits<int64_t>::min();
+  std::string after_id;
+  for (int page = 0; page < 10; ++page) {
+    auto rows = db.load_unfinished_page(after_deadline, after_id, 2);
+    for (const auto& o : rows)
+      seen.push_back(o.id);
+    if (rows.size() < 2)
+      break;
+    after_deadline = rows.back().deadline_ms;
+    after_id = rows.back().id;
+  }
+  BOOST_TEST((seen == std::vector<std::string>{"o-0", "o-1", "o-2", "o-4", "o-5", "o-6"}));
 }
 
 BOOST_AUTO_TEST_CASE(a_takeover_loads_the_orders_of_its_providers_and_carriers) {
