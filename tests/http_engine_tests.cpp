@@ -447,6 +447,9 @@ BOOST_AUTO_TEST_CASE(a_killed_provider_trips_the_breaker_until_it_is_back) {
   }
   BOOST_TEST(closed, "p-cmcc's breaker still " << stats_of("p-cmcc").breaker
                                                << " 10 s after its provider came back");
+  // The router routes by the lanes' reports (every 100 ms): give it one to learn the breaker
+  // closed before counting where new orders go.
+  std::this_thread::sleep_for(300ms);
   auto after_more = submit("138", 3);
   after_ids.insert(after_ids.end(), after_more.begin(), after_more.end());
   auto after = wait_until_final(after_ids);
