@@ -406,6 +406,9 @@ private:
   void stop_node();
   int report();
   int report_hold();
+  /// Copies what the order book knows (offers, acks, retries, ack latency) into a report.
+  template <class Report>
+  void take_intake_figures(Report& r);
 
   bench_options o_;
   workload load_;
@@ -802,22 +805,25 @@ void bench_run::hold_restart() {
   hold_.peak_rss_after_restart_kib = peak_rss_kib(node_->pid());
 }
 
+template <class Report>
+void bench_run::take_intake_figures(Report& r) {
+  std::lock_guard<std::mutex> lock{shared_->mutex};
+  const auto& book = shared_->book;
+  r.offered = book.offered();
+  r.acknowledged = book.acknowledged();
+  r.refused = book.refused();
+  r.retries = book.retries();
+  r.load_seconds = std::chrono::duration<double>(book.last_ack()).count();
+  r.accept_latency = summarize(book.ack_latency());
+  if (!shared_->first_refusal.empty())
+    spdlog::error("{} orders refused; the first: {}", book.refused(), shared_->first_refusal);
+}
+
 int bench_run::report() {
   run_report r;
   r.load = load_;
   r.mode = o_.in_process ? "in-process" : "remote";
-  {
-    std::lock_guard<std::mutex> lock{shared_->mutex};
-    const auto& book = shared_->book;
-    r.offered = book.offered();
-    r.acknowledged = book.acknowledged();
-    r.refused = book.refused();
-    r.retries = book.retries();
-    r.load_seconds = std::chrono::duration<double>(book.last_ack()).count();
-    r.accept_latency = summarize(book.ack_latency());
-    if (!shared_->first_refusal.empty())
-      spdlog::error("{} orders refused; the first: {}", book.refused(), shared_->first_refusal);
-  }
+  take_intake_figures(r);
   r.run_seconds = seconds_between(start_, steady_clock::now());
   r.node_start_to_load_ms = node_start_to_load_ms_;
   r.peak_rss_kib = peak_rss_;
@@ -896,18 +902,7 @@ int bench_run::report_hold() {
   r.load = load_;
   r.interrupted = interrupted();
   r.ref_prefix = orders_->ref_prefix();
-  {
-    std::lock_guard<std::mutex> lock{shared_->mutex};
-    const auto& book = shared_->book;
-    r.offered = book.offered();
-    r.acknowledged = book.acknowledged();
-    r.refused = book.refused();
-    r.retries = book.retries();
-    r.load_seconds = std::chrono::duration<double>(book.last_ack()).count();
-    r.accept_latency = summarize(book.ack_latency());
-    if (!shared_->first_refusal.empty())
-      spdlog::error("{} orders refused; the first: {}", book.refused(), shared_->first_refusal);
-  }
+  take_intake_figures(r);
   std::cout << to_json(r).dump() << std::endl;
   if (r.interrupted)
     return exit_interrupted;
