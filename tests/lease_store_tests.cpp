@@ -6,6 +6,7 @@
 #include "persistence/order_store.hpp"
 #include "persistence/schema.hpp"
 #include "persistence/sql_backend.hpp"
+#include "tests/backend_fixture.hpp"
 #include "tests/test_support.hpp"
 
 #include <soci/soci.h>
@@ -21,28 +22,6 @@ using namespace topup::testing;
 namespace {
 
 constexpr int64_t long_ttl_ms = 60'000;
-
-/// The backend under test: SQLite in a temp dir, or (built as lease_store_tests_postgresql)
-/// the throwaway server CTest starts, wiped before each test.
-struct backend_fixture {
-  temp_dir dir;
-  store_config cfg;
-
-  backend_fixture() {
-#ifdef TOPUP_STORE_TEST_POSTGRESQL
-    auto connection = std::getenv("TOPUP_TEST_POSTGRES");
-    BOOST_TEST_REQUIRE(connection != nullptr, "TOPUP_TEST_POSTGRES is not set");
-    cfg.backend = store_config::backend_kind::postgresql;
-    cfg.postgresql_connection = connection;
-    *open_session(cfg) << "DROP TABLE IF EXISTS provider_leases, cluster_members, order_events,"
-                          " attempts, orders, schema_version CASCADE";
-#else
-    cfg = sqlite_store(dir);
-#endif
-  }
-
-  bool postgresql() const { return cfg.backend == store_config::backend_kind::postgresql; }
-};
 
 /// Waits (bounded) until the database clock has passed `at_ms`.
 void wait_for_database_time(lease_store& store, int64_t at_ms) {

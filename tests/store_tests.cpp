@@ -7,6 +7,7 @@
 #include "persistence/schema.hpp"
 #include "persistence/sql_backend.hpp"
 #include "persistence/store_actor.hpp"
+#include "tests/backend_fixture.hpp"
 #include "tests/test_support.hpp"
 
 #include <soci/soci.h>
@@ -34,34 +35,6 @@ order sample_order(const std::string& id, const std::string& ref, uint64_t n = 1
   o.updated_at_ms = o.accepted_at_ms;
   return o;
 }
-
-/// The backend under test: SQLite in a temp dir, or (built as store_tests_postgresql) the
-/// throwaway server CTest starts, wiped before each test.
-struct backend_fixture {
-  temp_dir dir;
-  store_config cfg;
-
-  backend_fixture() {
-#ifdef TOPUP_STORE_TEST_POSTGRESQL
-    auto connection = std::getenv("TOPUP_TEST_POSTGRES");
-    BOOST_TEST_REQUIRE(connection != nullptr, "TOPUP_TEST_POSTGRES is not set");
-    cfg.backend = store_config::backend_kind::postgresql;
-    cfg.postgresql_connection = connection;
-    auto session = open_session(cfg);
-    *session << "DROP TABLE IF EXISTS provider_leases, cluster_members, order_events, attempts,"
-                " orders, schema_version CASCADE";
-#else
-    cfg = sqlite_store(dir);
-#endif
-  }
-
-  long long count_rows(const std::string& table = "orders") {
-    auto session = open_session(cfg);
-    long long count = 0;
-    *session << "SELECT COUNT(*) FROM " + table, soci::into(count);
-    return count;
-  }
-};
 
 } // namespace
 
