@@ -11,6 +11,7 @@
 #include "actors/recharge.hpp"
 #include "apps/provider_sim/sim_config.hpp"
 #include "config/config.hpp"
+#include "tests/order_polling.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
 
@@ -210,26 +211,9 @@ struct http_engine_fixture {
   /// Polls until every order in `ids` is final; their last state. Fails the test, with the
   /// states seen, when that takes longer than finish_limit.
   std::map<std::string, order> wait_until_final(const std::vector<std::string>& ids) {
-    std::map<std::string, order> last;
-    auto until = steady::now() + finish_limit;
-    for (;;) {
-      bool all_final = true;
-      for (const auto& id : ids) {
-        auto found = ask<order>(caf::get_atom::value, id);
-        BOOST_REQUIRE_MESSAGE(found, "get " << id << " failed: " << error_text(found));
-        last[id] = *found;
-        all_final = all_final && is_final(found->status);
-      }
-      if (all_final)
-        return last;
-      if (steady::now() >= until) {
-        std::string states;
-        for (const auto& [id, o] : last)
-          states += " " + id + "=" + status_name(o.status) + "@" + o.provider;
-        BOOST_FAIL("orders not final within the limit:" << states);
-      }
-      std::this_thread::sleep_for(50ms);
-    }
+    return testing::wait_until_final(ids, finish_limit, [&](const std::string& id) {
+      return ask<order>(caf::get_atom::value, id);
+    });
   }
 
   provider_stats stats_of(const std::string& provider) {

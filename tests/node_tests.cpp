@@ -9,6 +9,7 @@
 
 #include "messages/errors.hpp"
 #include "providers/ledger.hpp"
+#include "tests/order_polling.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
 
@@ -107,26 +108,7 @@ struct node_fixture {
   /// states seen) when that takes longer than `limit`.
   std::map<std::string, order> wait_until_final(const std::vector<std::string>& ids,
                                                 steady::duration limit = finish_limit) {
-    std::map<std::string, order> last;
-    auto until = steady::now() + limit;
-    for (;;) {
-      bool all_final = true;
-      for (const auto& id : ids) {
-        auto found = get(id);
-        BOOST_REQUIRE_MESSAGE(found, "get " << id << " failed: " << error_text(found));
-        last[id] = *found;
-        all_final = all_final && is_final(found->status);
-      }
-      if (all_final)
-        return last;
-      if (steady::now() >= until) {
-        std::string states;
-        for (const auto& [id, o] : last)
-          states += " " + id + "=" + std::string{to_string(o.status)};
-        BOOST_FAIL("orders not final within the limit:" << states);
-      }
-      std::this_thread::sleep_for(50ms);
-    }
+    return testing::wait_until_final(ids, limit, [&](const std::string& id) { return get(id); });
   }
 };
 
