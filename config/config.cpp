@@ -224,6 +224,11 @@ store_config read_store(const json& value, const std::string& path) {
   if (auto postgresql = reader.find("postgresql")) {
     object_reader pg_reader{*postgresql, reader.path_of("postgresql")};
     store.postgresql_connection = pg_reader.required_string("connection");
+    auto readers = pg_reader.integer("read_connections",
+                                     static_cast<int64_t>(store.read_connections));
+    require_range<int64_t>(readers, 0, store_config::max_read_connections,
+                           pg_reader.path_of("read_connections"));
+    store.read_connections = static_cast<size_t>(readers);
     pg_reader.finish();
   }
   if (store.backend == backend::postgresql && store.postgresql_connection.empty())

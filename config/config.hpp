@@ -53,6 +53,12 @@ struct store_config {
   sqlite_synchronous synchronous = sqlite_synchronous::normal;
   int busy_timeout_s = 5;  ///< how long a write waits for another connection's lock
   std::string postgresql_connection;
+  /// PostgreSQL: sessions that serve reads beside the one that group-commits writes, so that
+  /// a long read (a takeover's load, a count over many rows) never holds up a commit.
+  /// 0: reads run on the write session, between commits (as on SQLite, which has one).
+  size_t read_connections = 4;
+  /// Each is a server process on PostgreSQL, and every node of a cluster opens its own.
+  static constexpr int64_t max_read_connections = 64;
   size_t max_batch = 2000;            ///< rows per group commit at most
   size_t max_pending_writes = 200000; ///< beyond this, intake answers `overloaded`
 };

@@ -3,6 +3,7 @@
 #include "domain/order_state_machine.hpp"
 
 #include "persistence/lease_store.hpp"
+#include "persistence/postgresql_batch.hpp"
 #include "persistence/schema.hpp"
 #include "persistence/sql_backend.hpp"
 
@@ -140,25 +141,32 @@ struct order_store::statements {
               soci::use(row.last_error))) {}
 };
 
-order_store::order_store(const store_config& cfg) : session_(open_session(cfg)) {
-  with_store_errors("migrating the schema", [&] { migrate(*session_); });
+order_reader::order_reader(const store_config& cfg, const std::string& application_name)
+  : session_(open_session(cfg, application_name)) {}
+
+order_reader::~order_reader() = default;
+
+order_store::order_store(const store_config& cfg) : order_reader(cfg, "topup-store-writer") {
+  with_store_errors("migrating the schema", [&] { migrate(session()); });
   statements_ = with_store_errors("preparing statements",
-                        [&] { return std::make_unique<statements>(*session_, cfg.backend); });
+                        [&] { return std::make_unique<statements>(session(), cfg.backend); });
+  if (cfg.backend == store_config::backend_kind::postgresql)
+    batch_writer_ = std::make_unique<postgresql_batch_writer>(session());
 }
 
 order_store::~order_store() = default;
 
 void order_store::begin() {
-  with_store_errors("starting a transaction", [&] { session_->begin(); });
+  with_store_errors("starting a transaction", [&] { session().begin(); });
 }
 
 void order_store::commit() {
-  with_store_errors("committing", [&] { session_->commit(); });
+  with_store_errors("committing", [&] { session().commit(); });
 }
 
 void order_store::rollback() noexcept {
   try {
-    session_->rollback();
+    session().rollback();
   } catch (...) {
     // The connection is dropped by the caller after a failure; nothing more to undo here.
   }
@@ -178,6 +186,8 @@ std::vector<bool> order_store::apply(const std::vector<transition>& changes) {
 
 std::vector<bool> order_store::apply_rows(const std::vector<transition>& changes) {
   return with_store_errors("applying state changes", [&] {
+    if (batch_writer_)
+      return batch_writer_->apply(changes);
     std::vector<bool> applied;
     applied.reserve(changes.size());
     auto& st = *statements_;
@@ -222,10 +232,20 @@ std::vector<insert_outcome> order_store::insert_rows(const std::vector<order>& o
   return with_store_errors("inserting orders", [&] {
     std::vector<insert_outcome> outcomes;
     outcomes.reserve(orders.size());
-    for (const auto& o : orders) {
-      statements_->row.assign(o);
-      statements_->insert.execute(true);
-      if (statements_->insert.get_affected_rows() == 1) {
+    std::vector<bool> inserted;
+    if (batch_writer_)
+      inserted = batch_writer_->insert(orders);
+    for (size_t i = 0; i < orders.size(); ++i) {
+      const auto& o = orders[i];
+      bool fresh = false;
+      if (batch_writer_) {
+        fresh = inserted[i];
+      } else {
+        statements_->row.assign(o);
+        statements_->insert.execute(true);
+        fresh = statements_->insert.get_affected_rows() == 1;
+      }
+      if (fresh) {
         outcomes.push_back({true, o});
         continue;
       }
@@ -238,32 +258,32 @@ std::vector<insert_outcome> order_store::insert_rows(const std::vector<order>& o
   });
 }
 
-std::optional<order> order_store::find_one(const std::string& where_column,
-                                           const std::string& value) {
+std::optional<order> order_reader::find_one(const std::string& where_column,
+                                            const std::string& value) {
   return with_store_errors("reading an order", [&]() -> std::optional<order> {
     soci::row row;
-    *session_ << "SELECT " << order_columns << " FROM orders WHERE " << where_column
+    session() << "SELECT " << order_columns << " FROM orders WHERE " << where_column
               << " = :value",
       soci::use(value), soci::into(row);
-    if (!session_->got_data())
+    if (!session().got_data())
       return std::nullopt;
     return order_from(row);
   });
 }
 
-std::optional<order> order_store::find_by_id(const std::string& id) {
+std::optional<order> order_reader::find_by_id(const std::string& id) {
   return find_one("id", id);
 }
 
-std::optional<order> order_store::find_by_ref(const std::string& client_ref) {
+std::optional<order> order_reader::find_by_ref(const std::string& client_ref) {
   return find_one("client_ref", client_ref);
 }
 
-std::vector<order> order_store::load_unfinished() {
+std::vector<order> order_reader::load_unfinished() {
   return with_store_errors("loading unfinished orders", [&] {
     std::vector<order> orders;
     soci::rowset<soci::row> rows =
-      (session_->prepare << "SELECT " << order_columns
+      (session().prepare << "SELECT " << order_columns
                          << " FROM orders WHERE status IN ('accepted', 'dispatched', 'unknown')"
                             " ORDER BY deadline_ms");
     for (const auto& row : rows)
@@ -272,15 +292,15 @@ std::vector<order> order_store::load_unfinished() {
   });
 }
 
-std::vector<order> order_store::load_unfinished_page(int64_t after_deadline_ms,
-                                                     const std::string& after_id,
-                                                     uint32_t limit) {
+std::vector<order> order_reader::load_unfinished_page(int64_t after_deadline_ms,
+                                                      const std::string& after_id,
+                                                      uint32_t limit) {
   return with_store_errors("loading unfinished orders", [&] {
     std::vector<order> orders;
     long long deadline = after_deadline_ms;
     int rows_wanted = static_cast<int>(std::max<uint32_t>(limit, 1));
     soci::rowset<soci::row> rows =
-      (session_->prepare << "SELECT " << order_columns
+      (session().prepare << "SELECT " << order_columns
                          << " FROM orders WHERE status IN ('accepted', 'dispatched', 'unknown')"
                             " AND (deadline_ms > :deadline OR (deadline_ms = :deadline AND id > :id))"
                             " ORDER BY deadline_ms, id LIMIT :limit",
@@ -292,7 +312,7 @@ std::vector<order> order_store::load_unfinished_page(int64_t after_deadline_ms,
   });
 }
 
-std::vector<order> order_store::load_unfinished(const unfinished_filter& filter) {
+std::vector<order> order_reader::load_unfinished(const unfinished_filter& filter) {
   auto orders = load_unfinished();
   auto listed = [](const std::vector<std::string>& names, const std::string& name) {
     return std::find(names.begin(), names.end(), name) != names.end();
@@ -306,7 +326,7 @@ std::vector<order> order_store::load_unfinished(const unfinished_filter& filter)
   return orders;
 }
 
-std::vector<order> order_store::list(const order_filter& filter) {
+std::vector<order> order_reader::list(const order_filter& filter) {
   return with_store_errors("listing orders", [&] {
     // Every condition is always present and disabled by an empty value, so there is one
     // statement text whatever the filter (no SQL assembled from input).
@@ -315,7 +335,7 @@ std::vector<order> order_store::list(const order_filter& filter) {
     int limit = static_cast<int>(std::min<uint32_t>(std::max<uint32_t>(filter.limit, 1), 10000));
     std::vector<order> orders;
     soci::rowset<soci::row> rows =
-      (session_->prepare << "SELECT " << order_columns
+      (session().prepare << "SELECT " << order_columns
                          << " FROM orders WHERE (:status = '' OR status = :status)"
                             " AND (:carrier = '' OR carrier = :carrier)"
                             " AND (:provider = '' OR provider = :provider)"
@@ -329,21 +349,21 @@ std::vector<order> order_store::list(const order_filter& filter) {
   });
 }
 
-std::vector<status_count> order_store::count_by_status() {
+std::vector<status_count> order_reader::count_by_status() {
   return with_store_errors("counting orders by status", [&] {
     std::vector<status_count> counts;
     soci::rowset<soci::row> rows =
-      (session_->prepare << "SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status");
+      (session().prepare << "SELECT status, COUNT(*) FROM orders GROUP BY status ORDER BY status");
     for (const auto& row : rows)
       counts.push_back({row.get<std::string>(0), static_cast<uint64_t>(integer_at(row, 1))});
     return counts;
   });
 }
 
-uint64_t order_store::count_orders() {
+uint64_t order_reader::count_orders() {
   return with_store_errors("counting orders", [&] {
     long long count = 0;
-    *session_ << "SELECT COUNT(*) FROM orders", soci::into(count);
+    session() << "SELECT COUNT(*) FROM orders", soci::into(count);
     return static_cast<uint64_t>(count);
   });
 }

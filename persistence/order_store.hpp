@@ -15,34 +15,22 @@ class session;
 
 namespace topup {
 
-/// Orders in the database: opening and migrating it, inserting in batches, reading back.
-/// Blocking; used only from the store actor's own thread. Every failure is a store_error
-/// whose message is safe to log (no SQL, no bound values).
-class order_store {
+class postgresql_batch_writer;
+
+/// Reads of orders on a session of their own. Blocking; used from one thread at a time.
+/// Every failure is a store_error whose message is safe to log (no SQL, no bound values).
+/// It neither creates nor migrates the schema: that is the order_store's job, and a reader
+/// only serves once the store that writes has opened the database.
+class order_reader {
 public:
-  /// Opens (creating if needed) and migrates the database.
-  explicit order_store(const store_config& cfg);
-  ~order_store();
+  /// Opens a session. On PostgreSQL the server lists it under `application_name`
+  /// (pg_stat_activity), so that an operator can tell the store's connections apart.
+  explicit order_reader(const store_config& cfg,
+                        const std::string& application_name = "topup-store-reader");
+  ~order_reader();
 
-  order_store(const order_store&) = delete;
-  order_store& operator=(const order_store&) = delete;
-
-  /// Inserts the orders in one transaction, in order. An order whose client reference
-  /// already exists (in the database or earlier in this batch) is not written; its outcome
-  /// holds the stored row. All or nothing: on error nothing of the batch is written.
-  std::vector<insert_outcome> insert(const std::vector<order>& orders);
-
-  /// Applies state changes in one transaction; see `transition`. Each result is true when
-  /// applied, false when refused (stored status differs from `from`, or illegal event).
-  std::vector<bool> apply(const std::vector<transition>& changes);
-
-  /// Runs `work` (calls to insert_rows / apply_rows) in one transaction: all or nothing.
-  template <class Work>
-  void in_transaction(Work&& work);
-
-  /// insert() and apply() without their own transaction, for use inside in_transaction.
-  std::vector<insert_outcome> insert_rows(const std::vector<order>& orders);
-  std::vector<bool> apply_rows(const std::vector<transition>& changes);
+  order_reader(const order_reader&) = delete;
+  order_reader& operator=(const order_reader&) = delete;
 
   std::optional<order> find_by_id(const std::string& id);
   std::optional<order> find_by_ref(const std::string& client_ref);
@@ -67,15 +55,50 @@ public:
   /// How many orders are in each status.
   std::vector<status_count> count_by_status();
 
+protected:
+  soci::session& session() { return *session_; }
+
+private:
+  std::optional<order> find_one(const std::string& where_column, const std::string& value);
+
+  std::unique_ptr<soci::session> session_;
+};
+
+/// Orders in the database: opening and migrating it, inserting in batches, reading back
+/// (on the same session, so a read sees the writes before it). Blocking; used only from the
+/// store actor's own thread. Every failure is a store_error whose message is safe to log.
+class order_store : public order_reader {
+public:
+  /// Opens (creating if needed) and migrates the database.
+  explicit order_store(const store_config& cfg);
+  ~order_store();
+
+  /// Inserts the orders in one transaction, in order. An order whose client reference
+  /// already exists (in the database or earlier in this batch) is not written; its outcome
+  /// holds the stored row. All or nothing: on error nothing of the batch is written.
+  std::vector<insert_outcome> insert(const std::vector<order>& orders);
+
+  /// Applies state changes in one transaction; see `transition`. Each result is true when
+  /// applied, false when refused (stored status differs from `from`, or illegal event).
+  std::vector<bool> apply(const std::vector<transition>& changes);
+
+  /// Runs `work` (calls to insert_rows / apply_rows) in one transaction: all or nothing.
+  template <class Work>
+  void in_transaction(Work&& work);
+
+  /// insert() and apply() without their own transaction, for use inside in_transaction.
+  std::vector<insert_outcome> insert_rows(const std::vector<order>& orders);
+  std::vector<bool> apply_rows(const std::vector<transition>& changes);
+
 private:
   struct statements;
   void begin();
   void commit();
   void rollback() noexcept;
-  std::optional<order> find_one(const std::string& where_column, const std::string& value);
 
-  std::unique_ptr<soci::session> session_;
   std::unique_ptr<statements> statements_;
+  /// PostgreSQL: writes a batch in a few statements instead of several per row.
+  std::unique_ptr<postgresql_batch_writer> batch_writer_;
 };
 
 template <class Work>

@@ -69,6 +69,53 @@ const std::vector<std::vector<std::string>> migrations{
   },
 };
 
+/// The key of the PostgreSQL advisory lock that serialises the migrations of a database:
+/// any fixed number, the same in every build ("topup" in ASCII).
+constexpr long long migration_lock_key = 0x746f707570;
+
+/// One migration step's transaction, holding the database's migration lock until it ends:
+/// nodes starting together on an empty database take turns instead of racing to create the
+/// same tables (and failing until a retry finds them). PostgreSQL: a transaction-level
+/// advisory lock, released by the commit or rollback. SQLite: BEGIN IMMEDIATE takes the
+/// database's write lock before the version is read, so no other connection can apply a
+/// step between that read and this step's writes.
+class migration_transaction {
+public:
+  explicit migration_transaction(soci::session& session) : session_(session) {
+    if (session.get_backend_name() == "postgresql") {
+      session.begin();
+      open_ = true;
+      long long key = migration_lock_key;
+      session << "SELECT pg_advisory_xact_lock(:key)", soci::use(key);
+    } else {
+      session << "BEGIN IMMEDIATE";
+      open_ = true;
+    }
+  }
+
+  ~migration_transaction() {
+    if (!open_)
+      return;
+    try {
+      session_.rollback();
+    } catch (...) {
+      // The caller drops a session whose migration failed; nothing more to undo here.
+    }
+  }
+
+  migration_transaction(const migration_transaction&) = delete;
+  migration_transaction& operator=(const migration_transaction&) = delete;
+
+  void commit() {
+    open_ = false;
+    session_.commit();
+  }
+
+private:
+  soci::session& session_;
+  bool open_ = false;
+};
+
 } // namespace
 
 int schema_version(soci::session& session) {
@@ -80,16 +127,22 @@ int schema_version(soci::session& session) {
 }
 
 void migrate(soci::session& session, int target) {
-  int version = schema_version(session);
-  if (version > static_cast<int>(migrations.size()))
-    throw store_error("the database has schema version " + std::to_string(version)
-                      + ", newer than this build understands ("
-                      + std::to_string(migrations.size()) + ")");
-  for (int step = version + 1; step <= target; ++step) {
-    soci::transaction transaction{session};
+  // The version is read again under the lock before each step: another node may have
+  // applied it while this one waited.
+  for (;;) {
+    migration_transaction transaction{session};
+    int version = schema_version(session);
+    if (version > static_cast<int>(migrations.size()))
+      throw store_error("the database has schema version " + std::to_string(version)
+                        + ", newer than this build understands ("
+                        + std::to_string(migrations.size()) + ")");
+    if (version >= target) {
+      transaction.commit();
+      return;
+    }
+    int step = version + 1;
     for (const auto& statement : migrations[static_cast<size_t>(step - 1)])
       session << statement;
-    session << "DELETE FROM schema_version";
     session << "INSERT INTO schema_version (version) VALUES (:v)", soci::use(step);
     transaction.commit();
   }

@@ -12,7 +12,10 @@ constexpr int current_schema_version = 3;
 int schema_version(soci::session& session);
 
 /// Applies the forward migrations from the recorded version up to `target`, each in its own
-/// transaction. Throws store_error for a database newer than this build.
+/// transaction that records its step as one more schema_version row (a database migrated by
+/// an older build keeps the single row it had). Safe when several processes migrate one
+/// database at once: each step is applied once, under a lock (see schema.cpp). Throws
+/// store_error for a database newer than this build.
 void migrate(soci::session& session, int target = current_schema_version);
 
 } // namespace topup

@@ -52,7 +52,8 @@ std::unique_ptr<soci::session> open_sqlite_wal(const std::string& path,
   }
 }
 
-std::unique_ptr<soci::session> open_session(const store_config& cfg) {
+std::unique_ptr<soci::session> open_session(const store_config& cfg,
+                                            const std::string& application_name) {
   try {
     if (cfg.backend == store_config::backend_kind::sqlite) {
       auto session = open_sqlite_wal(
@@ -64,7 +65,14 @@ std::unique_ptr<soci::session> open_session(const store_config& cfg) {
       *session << "PRAGMA cache_size=-32768";
       return session;
     }
-    return std::make_unique<soci::session>(soci::postgresql, cfg.postgresql_connection);
+    auto session = std::make_unique<soci::session>(soci::postgresql, cfg.postgresql_connection);
+    // A SET after connecting works whatever form the connection string has (keywords or URI).
+    if (!application_name.empty()) {
+      std::string applied;
+      *session << "SELECT set_config('application_name', :name, false)",
+        soci::use(application_name), soci::into(applied);
+    }
+    return session;
   } catch (const store_error&) {
     throw;
   } catch (const std::exception& error) {

@@ -22,8 +22,10 @@ public:
 };
 
 /// Opens a session for the configured backend. SQLite: WAL, the configured synchronous level,
-/// a busy timeout. Throws store_error.
-std::unique_ptr<soci::session> open_session(const store_config& cfg);
+/// a busy timeout. PostgreSQL: named `application_name` (when not empty) in the server's
+/// pg_stat_activity. Throws store_error.
+std::unique_ptr<soci::session> open_session(const store_config& cfg,
+                                            const std::string& application_name = {});
 
 /// Opens an SQLite file (or ":memory:") in WAL mode with the given synchronous level and
 /// busy timeout, trying again for a while when another connection holds it. Throws

@@ -10,33 +10,17 @@ namespace {
 
 using self_pointer = store_actor::stateful_pointer<store_state>;
 
-/// Opens the database if it is closed. Returns false (and the store answers `unavailable`)
+/// The write session, opened if it is closed; null (and the store answers `unavailable`)
 /// while it cannot be opened.
-bool ensure_open(self_pointer self) {
+order_store* open_writer(self_pointer self) {
   auto& st = self->state;
-  if (st.db)
-    return true;
-  if (st.open_failed_once && st.time->now() - st.last_open_failure < store_reopen_interval)
-    return false;
-  try {
-    st.db = std::make_unique<order_store>(st.cfg);
-    if (st.open_failed_once)
-      spdlog::info("store reopened {}", describe_target(st.cfg));
-    st.open_failed_once = false;
-    st.stats.healthy = true;
-    return true;
-  } catch (const std::exception& error) {
-    st.last_failure = error.what();
-    st.last_open_failure = st.time->now();
-    st.open_failed_once = true;
-    st.stats.healthy = false;
-    spdlog::error("store cannot open the database: {}", st.last_failure);
-    return false;
-  }
+  auto db = st.db.open();
+  st.stats.healthy = db != nullptr;
+  return db;
 }
 
 caf::error unavailable(const store_state& st) {
-  return make_error(errc::unavailable, "the order store cannot write: " + st.last_failure);
+  return make_error(errc::unavailable, "the order store cannot write: " + st.db.last_failure());
 }
 
 /// Answers every write of a failed batch with the same error.
@@ -55,30 +39,30 @@ void commit(self_pointer self) {
   auto rows = st.batch_rows;
   st.batch_rows = 0;
   st.stats.pending_writes = 0;
-  if (!ensure_open(self)) {
+  auto db = open_writer(self);
+  if (!db) {
     fail_batch(batch, unavailable(st));
     return;
   }
   std::vector<std::vector<insert_outcome>> inserted;
   std::vector<std::vector<bool>> applied;
   try {
-    st.db->in_transaction([&] {
+    db->in_transaction([&] {
       for (auto& pending : batch) {
         if (auto insert = std::get_if<store_state::pending_insert>(&pending))
-          inserted.push_back(st.db->insert_rows(insert->orders));
+          inserted.push_back(db->insert_rows(insert->orders));
         else
           applied.push_back(
-            st.db->apply_rows(std::get<store_state::pending_transitions>(pending).changes));
+            db->apply_rows(std::get<store_state::pending_transitions>(pending).changes));
       }
     });
   } catch (const std::exception& error) {
     // The transaction rolled back: nothing of this batch is stored. The session is dropped
     // so the next write starts from a fresh connection.
-    st.last_failure = error.what();
+    const auto& failure = st.db.drop(error);
     st.stats.failed_commits++;
     st.stats.healthy = false;
-    st.db.reset();
-    spdlog::error("store commit of {} rows failed: {}", rows, st.last_failure);
+    spdlog::error("store commit of {} rows failed: {}", rows, failure);
     fail_batch(batch, unavailable(st));
     return;
   }
@@ -111,37 +95,76 @@ void enqueue_write(self_pointer self, store_state::pending_write write, size_t r
   }
 }
 
-/// Reads see every write that reached the store before them: pending writes commit first.
-/// (A restarted router loads unfinished orders; an order inserted just before must be there.)
-template <class Read>
-auto read_or_unavailable(self_pointer self, Read read) -> caf::expected<decltype(read())> {
+/// The reader with the fewest reads in hand, searching from the one after the last chosen
+/// so that idle readers take turns.
+store_state::reader& least_busy_reader(store_state& st) {
+  auto count = st.readers.size();
+  auto chosen = st.next_reader % count;
+  for (size_t i = 1; i < count; ++i) {
+    auto candidate = (st.next_reader + i) % count;
+    if (st.readers[candidate].queued->load(std::memory_order_relaxed)
+        < st.readers[chosen].queued->load(std::memory_order_relaxed))
+      chosen = candidate;
+  }
+  st.next_reader = chosen + 1;
+  return st.readers[chosen];
+}
+
+/// Serves a read after the writes before it: pending writes commit first (a restarted
+/// router loads unfinished orders; an order inserted just before must be there). Then a
+/// reader runs `request` (PostgreSQL), or the store runs `query` on its own session.
+template <class Query, class... Request>
+auto read(self_pointer self, Query query, Request&&... request)
+  -> decltype(query(std::declval<order_reader&>())) {
   auto& st = self->state;
   commit(self);
-  if (!ensure_open(self))
-    return unavailable(st);
+  auto db = open_writer(self);
+  if (!db)
+    return store_reads::unavailable(st.db.last_failure());
+  if (!st.readers.empty()) {
+    auto& reader = least_busy_reader(st);
+    reader.queued->fetch_add(1, std::memory_order_relaxed);
+    return self->delegate(reader.actor, std::forward<Request>(request)...);
+  }
   try {
-    return read();
+    return query(*db);
   } catch (const std::exception& error) {
-    st.last_failure = error.what();
-    st.db.reset();
-    spdlog::error("store read failed: {}", st.last_failure);
-    return unavailable(st);
+    const auto& failure = st.db.drop(error);
+    spdlog::error("store read failed: {}", failure);
+    return store_reads::unavailable(failure);
   }
 }
 
-caf::result<order> found_or_not(std::optional<order> found, const std::string& what) {
-  if (!found)
-    return make_error(errc::not_found, "no order with " + what);
-  return std::move(*found);
+/// PostgreSQL: the read connections, spawned with the store and stopped with it.
+void spawn_readers(self_pointer self, const std::shared_ptr<const clock>& time) {
+  auto& st = self->state;
+  if (st.cfg.backend != store_config::backend_kind::postgresql)
+    return;
+  for (size_t i = 0; i < st.cfg.read_connections; ++i) {
+    auto queued = std::make_shared<std::atomic<uint32_t>>(0);
+    auto actor = spawn_store_reader(self, st.cfg, time, "store reader " + std::to_string(i + 1),
+                                    queued);
+    st.readers.push_back({std::move(actor), std::move(queued)});
+  }
+  // Linked readers stop when the store fails; this stops them when it ends normally too.
+  std::vector<caf::actor_addr> readers;
+  for (const auto& reader : st.readers)
+    readers.push_back(reader.actor.address());
+  self->attach_functor([readers] {
+    for (const auto& reader : readers)
+      if (auto handle = caf::actor_cast<caf::actor>(reader))
+        caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  });
 }
 
 } // namespace
 
 store_actor::behavior_type store(self_pointer self, store_config cfg,
                                  std::shared_ptr<const clock> time) {
-  self->state.cfg = std::move(cfg);
-  self->state.time = std::move(time);
-  ensure_open(self);
+  self->state.cfg = cfg;
+  self->state.db = lazy_database<order_store>{std::move(cfg), time, "store"};
+  open_writer(self);
+  spawn_readers(self, time);
   return {
     [=](insert_atom, std::vector<order>& orders) -> caf::result<std::vector<insert_outcome>> {
       if (orders.empty())
@@ -163,52 +186,26 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
       self->state.commit_scheduled = false;
       commit(self);
     },
-    [=](caf::get_atom, const std::string& id) -> caf::result<order> {
-      auto found = read_or_unavailable(self, [&] { return self->state.db->find_by_id(id); });
-      if (!found)
-        return std::move(found.error());
-      return found_or_not(std::move(*found), "id " + id);
+    [=](caf::get_atom get, const std::string& id) {
+      return read(self, store_reads::by_id(id), get, id);
     },
-    [=](find_ref_atom, const std::string& client_ref) -> caf::result<order> {
-      auto found = read_or_unavailable(self,
-                                       [&] { return self->state.db->find_by_ref(client_ref); });
-      if (!found)
-        return std::move(found.error());
-      return found_or_not(std::move(*found), "client reference " + client_ref);
+    [=](find_ref_atom find_ref, const std::string& client_ref) {
+      return read(self, store_reads::by_client_ref(client_ref), find_ref, client_ref);
     },
-    [=](load_atom) -> caf::result<std::vector<order>> {
-      auto loaded = read_or_unavailable(self, [&] { return self->state.db->load_unfinished(); });
-      if (!loaded)
-        return std::move(loaded.error());
-      return std::move(*loaded);
+    [=](load_atom load) { return read(self, store_reads::unfinished(), load); },
+    [=](load_atom load, int64_t after_deadline_ms, const std::string& after_id,
+        uint32_t limit) {
+      return read(self, store_reads::unfinished_page(after_deadline_ms, after_id, limit), load,
+                  after_deadline_ms, after_id, limit);
     },
-    [=](load_atom, int64_t after_deadline_ms, const std::string& after_id,
-        uint32_t limit) -> caf::result<std::vector<order>> {
-      auto loaded = read_or_unavailable(self, [&] {
-        return self->state.db->load_unfinished_page(after_deadline_ms, after_id, limit);
-      });
-      if (!loaded)
-        return std::move(loaded.error());
-      return std::move(*loaded);
+    [=](load_atom load, const unfinished_filter& filter) {
+      return read(self, store_reads::unfinished_of(filter), load, filter);
     },
-    [=](load_atom, const unfinished_filter& filter) -> caf::result<std::vector<order>> {
-      auto loaded =
-        read_or_unavailable(self, [&] { return self->state.db->load_unfinished(filter); });
-      if (!loaded)
-        return std::move(loaded.error());
-      return std::move(*loaded);
+    [=](list_atom list, const order_filter& filter) {
+      return read(self, store_reads::listed(filter), list, filter);
     },
-    [=](list_atom, const order_filter& filter) -> caf::result<std::vector<order>> {
-      auto listed = read_or_unavailable(self, [&] { return self->state.db->list(filter); });
-      if (!listed)
-        return std::move(listed.error());
-      return std::move(*listed);
-    },
-    [=](stats_atom, list_atom) -> caf::result<std::vector<status_count>> {
-      auto counts = read_or_unavailable(self, [&] { return self->state.db->count_by_status(); });
-      if (!counts)
-        return std::move(counts.error());
-      return std::move(*counts);
+    [=](stats_atom stats, list_atom list) {
+      return read(self, store_reads::counts_by_status(), stats, list);
     },
     [=](stats_atom) { return self->state.stats; },
   };

@@ -3,8 +3,11 @@
 #include "config/config.hpp"
 #include "domain/clock.hpp"
 #include "messages/interfaces.hpp"
+#include "persistence/lazy_database.hpp"
 #include "persistence/order_store.hpp"
+#include "persistence/store_reader.hpp"
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <variant>
@@ -25,12 +28,16 @@ struct store_state {
   };
   using pending_write = std::variant<pending_insert, pending_transitions>;
 
+  /// A read connection and how many reads it has not answered yet.
+  struct reader {
+    store_reader_actor actor;
+    std::shared_ptr<std::atomic<uint32_t>> queued;
+  };
+
   store_config cfg;
-  std::shared_ptr<const clock> time;
-  std::unique_ptr<order_store> db;  ///< null while the database cannot be opened
-  mono_time last_open_failure{};
-  bool open_failed_once = false;
-  std::string last_failure;
+  lazy_database<order_store> db;  ///< the session that writes (and, without readers, reads)
+  std::vector<reader> readers;    ///< PostgreSQL: cfg.read_connections; SQLite: none
+  size_t next_reader = 0;         ///< where the search for the least busy reader starts
 
   std::vector<pending_write> batch;  ///< writes that ride the next commit, in arrival order
   size_t batch_rows = 0;
@@ -38,14 +45,13 @@ struct store_state {
   store_stats stats;
 };
 
-/// How long after a failed open the store answers `unavailable` at once instead of trying
-/// again: a broken disk is not hammered once per request.
-constexpr milliseconds store_reopen_interval{500};
-
-/// The store actor: owns the database session and group-commits writes. Every insert that
-/// arrives while a commit runs waits in the mailbox and rides the next transaction; each
-/// requester is answered only once its rows are durable. Spawn it detached (spawn_store):
-/// SOCI calls block.
+/// The store actor: owns the database session that writes and group-commits on it. Every
+/// write that arrives while a commit runs waits in the mailbox and rides the next
+/// transaction; each requester is answered only once its rows are durable. Reads see every
+/// write that reached the store before them: pending writes commit first. On PostgreSQL the
+/// read then runs on one of the store's read connections (store_reader), so that it never
+/// holds up the commits; on SQLite (one file, one writer) on the same session, between
+/// commits. Spawn it detached (spawn_store): SOCI calls block.
 store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,
                                  store_config cfg, std::shared_ptr<const clock> time);
 

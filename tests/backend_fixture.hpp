@@ -16,20 +16,37 @@
 
 namespace topup::testing {
 
+/// The throwaway PostgreSQL server CTest starts for tests labelled postgres, with no topup
+/// tables left: the test migrates its own.
+inline store_config empty_postgresql_store() {
+  auto connection = std::getenv("TOPUP_TEST_POSTGRES");
+  BOOST_TEST_REQUIRE(connection != nullptr, "TOPUP_TEST_POSTGRES is not set");
+  store_config cfg;
+  cfg.backend = store_config::backend_kind::postgresql;
+  cfg.postgresql_connection = connection;
+  *open_session(cfg) << "DROP TABLE IF EXISTS provider_leases, cluster_members, order_events,"
+                        " attempts, orders, schema_version CASCADE";
+  return cfg;
+}
+
 struct backend_fixture {
   temp_dir dir;
   store_config cfg;
 
   backend_fixture() {
 #ifdef TOPUP_STORE_TEST_POSTGRESQL
-    auto connection = std::getenv("TOPUP_TEST_POSTGRES");
-    BOOST_TEST_REQUIRE(connection != nullptr, "TOPUP_TEST_POSTGRES is not set");
-    cfg.backend = store_config::backend_kind::postgresql;
-    cfg.postgresql_connection = connection;
-    *open_session(cfg) << "DROP TABLE IF EXISTS provider_leases, cluster_members, order_events,"
-                          " attempts, orders, schema_version CASCADE";
+    cfg = empty_postgresql_store();
 #else
     cfg = sqlite_store(dir);
+#endif
+  }
+
+  /// Starts again on an empty database: PostgreSQL's tables dropped, or a new SQLite file.
+  void start_empty() {
+#ifdef TOPUP_STORE_TEST_POSTGRESQL
+    cfg = empty_postgresql_store();
+#else
+    cfg.sqlite_path = dir.file("orders-" + std::to_string(++databases_started) + ".db");
 #endif
   }
 
@@ -41,6 +58,9 @@ struct backend_fixture {
     *session << "SELECT COUNT(*) FROM " + table, soci::into(count);
     return count;
   }
+
+private:
+  int databases_started = 0;
 };
 
 } // namespace topup::testing

@@ -261,6 +261,16 @@ BOOST_AUTO_TEST_CASE(postgresql_backend_with_connection_is_accepted) {
   auto cfg = parse_config(doc.dump());
   BOOST_TEST((cfg.store.backend == store_config::backend_kind::postgresql));
   BOOST_TEST(cfg.store.postgresql_connection == "dbname=topup");
+  BOOST_TEST(cfg.store.read_connections == 4u);
+}
+
+BOOST_AUTO_TEST_CASE(postgresql_read_connections_are_configurable_down_to_none) {
+  auto doc = with("/store/backend", "postgresql");
+  for (int readers : {0, 1, 16, 64}) {
+    doc["store"]["postgresql"] =
+      json{{"connection", "dbname=topup"}, {"read_connections", readers}};
+    BOOST_TEST(parse_config(doc.dump()).store.read_connections == static_cast<size_t>(readers));
+  }
 }
 
 BOOST_AUTO_TEST_CASE(tls_with_certificate_and_key_is_enabled) {
@@ -487,6 +497,26 @@ BOOST_AUTO_TEST_CASE(postgresql_backend_needs_a_connection) {
                   "required when backend is 'postgresql'");
   expect_rejected(with("/store/backend", "mysql"), "/store/backend",
                   "'mysql' is not one of: sqlite, postgresql");
+}
+
+BOOST_AUTO_TEST_CASE(postgresql_read_connections_out_of_range_are_rejected) {
+  auto doc = with("/store/backend", "postgresql");
+  auto with_readers = [&](json readers) {
+    doc["store"]["postgresql"] =
+      json{{"connection", "dbname=topup"}, {"read_connections", readers}};
+    return doc;
+  };
+  expect_rejected(with_readers(-1), "/store/postgresql/read_connections",
+                  "must be between 0 and 64 (got -1)");
+  expect_rejected(with_readers(65), "/store/postgresql/read_connections",
+                  "must be between 0 and 64 (got 65)");
+  expect_rejected(with_readers("4"), "/store/postgresql/read_connections",
+                  "expected an integer");
+  expect_rejected(with_readers(2.5), "/store/postgresql/read_connections",
+                  "expected an integer");
+  // SQLite has one session for everything: the key has no place there.
+  expect_rejected(with("/store/sqlite/read_connections", 4), "/store/sqlite/read_connections",
+                  "unknown field");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_log_level_is_rejected_with_the_choices) {

@@ -30,19 +30,6 @@ void wait_for_database_time(lease_store& store, int64_t at_ms) {
   BOOST_TEST_REQUIRE(store.now_ms() > at_ms);
 }
 
-order sample_order(const std::string& id) {
-  order o;
-  o.id = id;
-  o.client_ref = "ref-" + id;
-  o.phone = valid_request(o.client_ref, 7).phone;
-  o.carrier = "cmcc";
-  o.amount_fen = 1000;
-  o.accepted_at_ms = 1'700'000'000'000;
-  o.deadline_ms = o.accepted_at_ms + 180000;
-  o.updated_at_ms = o.accepted_at_ms;
-  return o;
-}
-
 /// Writes attempt `attempt_no` of order `id` only while the fence holds, as the recharge
 /// actor's attempt writes will. Returns the rows written.
 long long fenced_attempt_insert(soci::session& session, store_config::backend_kind backend,
@@ -213,7 +200,7 @@ BOOST_AUTO_TEST_CASE(concurrent_acquires_have_exactly_one_winner) {
 }
 
 BOOST_AUTO_TEST_CASE(the_fence_refuses_an_attempt_write_under_a_stale_epoch) {
-  { order_store{cfg}.insert({sample_order("o-1")}); }
+  { order_store{cfg}.insert({stored_order("o-1", "ref-o-1", 7)}); }
   lease_store leases{cfg};
   auto first = leases.try_acquire("p-cmcc", "node-a", long_ttl_ms);
   BOOST_REQUIRE(first);
@@ -313,7 +300,7 @@ BOOST_AUTO_TEST_SUITE_END()
 BOOST_FIXTURE_TEST_SUITE(leases_on_postgresql, backend_fixture)
 
 BOOST_AUTO_TEST_CASE(a_takeover_waits_for_an_open_fenced_write_to_commit) {
-  { order_store{cfg}.insert({sample_order("o-1")}); }
+  { order_store{cfg}.insert({stored_order("o-1", "ref-o-1", 7)}); }
   lease_store owner{cfg}, rival{cfg};
   auto held = owner.try_acquire("p-cmcc", "node-a", long_ttl_ms);
   BOOST_REQUIRE(held);

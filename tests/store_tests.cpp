@@ -14,34 +14,19 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <fstream>
+#include <future>
 #include <limits>
+#include <numeric>
+#include <set>
+#include <thread>
 
 using namespace topup;
 using namespace topup::testing;
 
-namespace {
-
-order sample_order(const std::string& id, const std::string& ref, uint64_t n = 1,
-                   order_status status = order_status::accepted) {
-  order o;
-  o.id = id;
-  o.client_ref = ref;
-  o.phone = valid_request(ref, n).phone;
-  o.carrier = "cmcc";
-  o.amount_fen = 1000;
-  o.status = status;
-  o.accepted_at_ms = 1'700'000'000'000;
-  o.deadline_ms = o.accepted_at_ms + 180000;
-  o.updated_at_ms = o.accepted_at_ms;
-  return o;
-}
-
-} // namespace
-
 BOOST_FIXTURE_TEST_SUITE(order_store_on_every_backend, backend_fixture)
 
 BOOST_AUTO_TEST_CASE(inserted_orders_survive_reopening_with_every_field) {
-  auto original = sample_order("o-1", "ref-1");
+  auto original = stored_order("o-1", "ref-1");
   original.last_error = "none yet";
   original.attempts = 2;
   {
@@ -68,9 +53,9 @@ BOOST_AUTO_TEST_CASE(inserted_orders_survive_reopening_with_every_field) {
 
 BOOST_AUTO_TEST_CASE(a_known_reference_is_not_written_again_and_returns_the_stored_row) {
   order_store db{cfg};
-  db.insert({sample_order("o-1", "ref-1", 1)});
-  auto outcomes = db.insert({sample_order("o-2", "ref-1", 2), sample_order("o-3", "ref-3"),
-                             sample_order("o-4", "ref-3", 4)});
+  db.insert({stored_order("o-1", "ref-1", 1)});
+  auto outcomes = db.insert({stored_order("o-2", "ref-1", 2), stored_order("o-3", "ref-3"),
+                             stored_order("o-4", "ref-3", 4)});
   BOOST_REQUIRE_EQUAL(outcomes.size(), 3u);
   BOOST_TEST(!outcomes[0].inserted);
   BOOST_TEST(outcomes[0].stored.id == "o-1");
@@ -82,9 +67,9 @@ BOOST_AUTO_TEST_CASE(a_known_reference_is_not_written_again_and_returns_the_stor
 
 BOOST_AUTO_TEST_CASE(a_failed_batch_writes_nothing) {
   order_store db{cfg};
-  db.insert({sample_order("o-1", "ref-1")});
+  db.insert({stored_order("o-1", "ref-1")});
   // Same primary key, new reference: the unique id constraint fails the whole batch.
-  BOOST_CHECK_THROW(db.insert({sample_order("o-2", "ref-2"), sample_order("o-1", "ref-9")}),
+  BOOST_CHECK_THROW(db.insert({stored_order("o-2", "ref-2"), stored_order("o-1", "ref-9")}),
                     store_error);
   BOOST_TEST(db.count_orders() == 1u);
   BOOST_TEST(!db.find_by_id("o-2"));
@@ -92,10 +77,10 @@ BOOST_AUTO_TEST_CASE(a_failed_batch_writes_nothing) {
 
 BOOST_AUTO_TEST_CASE(errors_do_not_leak_phone_numbers) {
   order_store db{cfg};
-  auto o = sample_order("o-1", "ref-1", 12345678);
+  auto o = stored_order("o-1", "ref-1", 12345678);
   db.insert({o});
   try {
-    db.insert({sample_order("o-1", "ref-2", 12345678)});
+    db.insert({stored_order("o-1", "ref-2", 12345678)});
     BOOST_FAIL("expected a store_error");
   } catch (const store_error& error) {
     std::string text = error.what();
@@ -107,7 +92,7 @@ BOOST_AUTO_TEST_CASE(errors_do_not_leak_phone_numbers) {
 
 BOOST_AUTO_TEST_CASE(a_dispatch_writes_the_attempt_ahead_and_an_outcome_finishes_it) {
   order_store db{cfg};
-  db.insert({sample_order("o-1", "r-1")});
+  db.insert({stored_order("o-1", "r-1")});
   transition dispatch{"o-1", order_status::accepted, order_event::dispatch, 10, "p-cmcc", 1,
                       "o-1/p-cmcc", "", ""};
   BOOST_TEST(db.apply({dispatch}) == std::vector<bool>{true});
@@ -139,7 +124,7 @@ BOOST_AUTO_TEST_CASE(a_dispatch_writes_the_attempt_ahead_and_an_outcome_finishes
 
 BOOST_AUTO_TEST_CASE(illegal_and_unknown_orders_are_refused_without_writing) {
   order_store db{cfg};
-  db.insert({sample_order("o-1", "r-1")});
+  db.insert({stored_order("o-1", "r-1")});
   std::vector<transition> changes{
     {"o-1", order_status::accepted, order_event::succeed, 1, "p", 1, "", "t", ""},  // illegal
     {"nope", order_status::accepted, order_event::expire, 1, "", 0, "", "", ""},    // no order
@@ -155,9 +140,9 @@ BOOST_AUTO_TEST_CASE(illegal_and_unknown_orders_are_refused_without_writing) {
 
 BOOST_AUTO_TEST_CASE(lists_filter_and_count_orders) {
   order_store db{cfg};
-  auto a = sample_order("a", "r-a", 1, order_status::succeeded);
-  auto b = sample_order("b", "r-b", 2, order_status::failed);
-  auto c = sample_order("c", "r-c", 3, order_status::failed);
+  auto a = stored_order("a", "r-a", 1, order_status::succeeded);
+  auto b = stored_order("b", "r-b", 2, order_status::failed);
+  auto c = stored_order("c", "r-c", 3, order_status::failed);
   b.accepted_at_ms += 10;
   c.accepted_at_ms += 20;
   c.carrier = "cucc";
@@ -185,11 +170,11 @@ BOOST_AUTO_TEST_CASE(lists_filter_and_count_orders) {
 
 BOOST_AUTO_TEST_CASE(unfinished_orders_load_in_one_read) {
   order_store db{cfg};
-  db.insert({sample_order("a", "r-a", 1, order_status::accepted),
-             sample_order("d", "r-d", 2, order_status::dispatched),
-             sample_order("u", "r-u", 3, order_status::unknown),
-             sample_order("s", "r-s", 4, order_status::succeeded),
-             sample_order("f", "r-f", 5, order_status::failed)});
+  db.insert({stored_order("a", "r-a", 1, order_status::accepted),
+             stored_order("d", "r-d", 2, order_status::dispatched),
+             stored_order("u", "r-u", 3, order_status::unknown),
+             stored_order("s", "r-s", 4, order_status::succeeded),
+             stored_order("f", "r-f", 5, order_status::failed)});
   auto unfinished = db.load_unfinished();
   std::set<std::string> ids;
   for (const auto& o : unfinished)
@@ -200,7 +185,7 @@ BOOST_AUTO_TEST_CASE(unfinished_orders_load_in_one_read) {
 BOOST_AUTO_TEST_CASE(a_fenced_dispatch_applies_only_under_the_live_lease_it_names) {
   order_store db{cfg};
   lease_store leases{cfg};
-  db.insert({sample_order("o-1", "r-1")});
+  db.insert({stored_order("o-1", "r-1")});
   transition dispatch{"o-1", order_status::accepted, order_event::dispatch, 10, "p-cmcc", 1,
                       "o-1@p-cmcc", "", ""};
   dispatch.lease_owner = "node-a";
@@ -225,7 +210,7 @@ BOOST_AUTO_TEST_CASE(a_fenced_dispatch_applies_only_under_the_live_lease_it_name
   BOOST_TEST(count_rows("attempts") == 1);
 
   // Once released, the same lease fences off a later dispatch of this node.
-  db.insert({sample_order("o-2", "r-2")});
+  db.insert({stored_order("o-2", "r-2")});
   BOOST_TEST(leases.release("p-cmcc", "node-a", held->epoch));
   auto second = dispatch;
   second.order_id = "o-2";
@@ -239,7 +224,7 @@ BOOST_AUTO_TEST_CASE(unfinished_orders_page_by_deadline_then_id_each_once) {
   std::vector<order> orders;
   for (int i = 0; i < 7; ++i) {
     // Deadlines repeat, so the id must break ties for no order to be skipped or repeated.
-    auto o = sample_order("o-" + std::to_string(i), "r-" + std::to_string(i), i + 1,
+    auto o = stored_order("o-" + std::to_string(i), "r-" + std::to_string(i), i + 1,
                           i == 3 ? order_status::succeeded : order_status::accepted);
     o.deadline_ms = 1000 + (i / 3) * 10;
     orders.push_back(o);
@@ -262,14 +247,14 @@ BOOST_AUTO_TEST_CASE(unfinished_orders_page_by_deadline_then_id_each_once) {
 
 BOOST_AUTO_TEST_CASE(a_takeover_loads_the_orders_of_its_providers_and_carriers) {
   order_store db{cfg};
-  auto waiting_cmcc = sample_order("w-cmcc", "r-1");
-  auto waiting_cucc = sample_order("w-cucc", "r-2");
+  auto waiting_cmcc = stored_order("w-cmcc", "r-1");
+  auto waiting_cucc = stored_order("w-cucc", "r-2");
   waiting_cucc.carrier = "cucc";
-  auto retried_at_agg = sample_order("r-agg", "r-3");
+  auto retried_at_agg = stored_order("r-agg", "r-3");
   retried_at_agg.provider = "p-agg";
-  auto in_flight_cmcc = sample_order("d-cmcc", "r-4", 4, order_status::dispatched);
+  auto in_flight_cmcc = stored_order("d-cmcc", "r-4", 4, order_status::dispatched);
   in_flight_cmcc.provider = "p-cmcc";
-  auto done_cmcc = sample_order("s-cmcc", "r-5", 5, order_status::succeeded);
+  auto done_cmcc = stored_order("s-cmcc", "r-5", 5, order_status::succeeded);
   done_cmcc.provider = "p-cmcc";
   db.insert({waiting_cmcc, waiting_cucc, retried_at_agg, in_flight_cmcc, done_cmcc});
   auto taken = db.load_unfinished(unfinished_filter{{"p-cmcc"}, {"cmcc"}});
@@ -309,6 +294,40 @@ BOOST_AUTO_TEST_CASE(a_version_1_database_keeps_its_orders_when_migrated) {
   auto session = open_session(cfg);
   BOOST_TEST(schema_version(*session) == current_schema_version);
   BOOST_TEST(count_rows("attempts") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(nodes_opening_an_empty_database_together_apply_each_migration_once) {
+  std::vector<int> every_step(current_schema_version);
+  std::iota(every_step.begin(), every_step.end(), 1);
+  for (int round = 0; round < 3; ++round) {
+    start_empty();
+    // Order stores and lease stores (both migrate on open), released at one instant.
+    std::promise<void> go;
+    std::shared_future<void> started = go.get_future().share();
+    std::vector<std::future<std::string>> opened;
+    for (int node = 0; node < 4; ++node)
+      opened.push_back(std::async(std::launch::async, [this, node, started] {
+        started.wait();
+        try {
+          if (node % 2 == 0)
+            order_store orders{cfg};
+          else
+            lease_store leases{cfg};
+          return std::string{};
+        } catch (const std::exception& error) {
+          return std::string{error.what()};
+        }
+      }));
+    go.set_value();
+    for (auto& node : opened) {
+      auto failure = node.get();
+      BOOST_TEST(failure.empty(), "round " << round << ": " << failure);
+    }
+    auto session = open_session(cfg);
+    std::vector<int> steps(2 * every_step.size() + 1);
+    *session << "SELECT version FROM schema_version ORDER BY version", soci::into(steps);
+    BOOST_TEST(steps == every_step, "round " << round);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(a_database_from_a_newer_build_is_refused) {
@@ -361,7 +380,7 @@ BOOST_AUTO_TEST_CASE(every_concurrent_insert_is_answered_after_its_commit) {
   constexpr int requests = 2000;
   for (int i = 0; i < requests; ++i) {
     auto n = std::to_string(i);
-    self->send(store, insert_atom::value, std::vector<order>{sample_order("o-" + n, "r-" + n, i)});
+    self->send(store, insert_atom::value, std::vector<order>{stored_order("o-" + n, "r-" + n, i)});
   }
   int answered = 0;
   self->receive_for(answered, requests)([&](std::vector<insert_outcome>& outcomes) {
@@ -386,7 +405,7 @@ BOOST_AUTO_TEST_CASE(an_unopenable_store_answers_unavailable_and_stays_alive) {
   auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
   for (int round = 0; round < 3; ++round) {
     self->request(store, std::chrono::seconds(5), insert_atom::value,
-                  std::vector<order>{sample_order("o-1", "r-1")})
+                  std::vector<order>{stored_order("o-1", "r-1")})
       .receive([](std::vector<insert_outcome>&) { BOOST_FAIL("insert must fail"); },
                [](caf::error& e) {
                  auto f = as_failure(e);
@@ -398,7 +417,7 @@ BOOST_AUTO_TEST_CASE(an_unopenable_store_answers_unavailable_and_stays_alive) {
   std::filesystem::create_directory(dir.file("missing-dir"));
   std::this_thread::sleep_for(store_reopen_interval + milliseconds(100));
   self->request(store, std::chrono::seconds(5), insert_atom::value,
-                std::vector<order>{sample_order("o-1", "r-1")})
+                std::vector<order>{stored_order("o-1", "r-1")})
     .receive([](std::vector<insert_outcome>& outcomes) { BOOST_TEST(outcomes[0].inserted); },
              [](caf::error& e) { BOOST_FAIL(describe(e)); });
   self->send_exit(store, caf::exit_reason::user_shutdown);
@@ -406,9 +425,142 @@ BOOST_AUTO_TEST_CASE(an_unopenable_store_answers_unavailable_and_stays_alive) {
 }
 #endif
 
+#ifdef TOPUP_STORE_TEST_POSTGRESQL
+namespace {
+
+/// The server processes of the store's read connections (pg_stat_activity), optionally only
+/// those waiting for a lock.
+std::set<int> reader_backends(soci::session& session, bool waiting_for_lock = false) {
+  std::vector<int> pids(100);
+  std::string lock_only = waiting_for_lock ? "lock" : "";
+  session << "SELECT pid FROM pg_stat_activity WHERE application_name = 'topup-store-reader'"
+             " AND (:lock_only = '' OR wait_event_type = 'Lock')",
+    soci::use(lock_only), soci::into(pids);
+  return {pids.begin(), pids.end()};
+}
+
+/// Waits (bounded) until `count` reader backends satisfy `waiting_for_lock`.
+std::set<int> wait_for_reader_backends(soci::session& session, size_t count,
+                                       bool waiting_for_lock = false) {
+  auto backends = reader_backends(session, waiting_for_lock);
+  for (int i = 0; i < 500 && backends.size() != count; ++i) {
+    std::this_thread::sleep_for(milliseconds(20));
+    backends = reader_backends(session, waiting_for_lock);
+  }
+  return backends;
+}
+
+void insert_through(caf::scoped_actor& self, const store_actor& store,
+                    std::vector<order> orders) {
+  self->request(store, std::chrono::seconds(10), insert_atom::value, std::move(orders))
+    .receive([](std::vector<insert_outcome>&) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(reads_wait_on_their_own_connections_while_the_store_goes_on) {
+  cfg.read_connections = 4;
+  auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
+  std::vector<order> orders;
+  for (int i = 0; i < 4; ++i)
+    orders.push_back(stored_order("o-" + std::to_string(i), "r-" + std::to_string(i), i));
+  insert_through(self, store, orders);
+
+  // Another session holds the orders table, so every read waits for it where it runs.
+  auto holder = open_session(cfg);
+  soci::transaction held{*holder};
+  *holder << "LOCK TABLE orders IN ACCESS EXCLUSIVE MODE";
+  std::vector<decltype(self->request(store, std::chrono::seconds(30), caf::get_atom::value,
+                                     std::string{}))>
+    reads;
+  for (int i = 0; i < 4; ++i)
+    reads.push_back(self->request(store, std::chrono::seconds(30), caf::get_atom::value,
+                                  "o-" + std::to_string(i)));
+  auto observer = open_session(cfg);
+  auto waiting = wait_for_reader_backends(*observer, 4, /*waiting_for_lock=*/true);
+  BOOST_TEST(waiting.size() == 4u, "reads waiting on distinct connections: " << waiting.size());
+
+  // Meanwhile the store answers and commits: stats, and a state change (refused as illegal,
+  // so it needs no lock on the held table) in a transaction of its own.
+  self->request(store, std::chrono::seconds(2), stats_atom::value)
+    .receive([](store_stats& stats) { BOOST_TEST(stats.healthy); },
+             [](caf::error& e) { BOOST_FAIL("stats while reads wait: " << describe(e)); });
+  self->request(store, std::chrono::seconds(2), transition_atom::value,
+                std::vector<transition>{{"o-0", order_status::accepted, order_event::succeed, 5,
+                                         "p-cmcc", 1, "", "txn", ""}})
+    .receive([](std::vector<bool>& applied) { BOOST_TEST(applied == std::vector<bool>{false}); },
+             [](caf::error& e) { BOOST_FAIL("commit while reads wait: " << describe(e)); });
+
+  held.rollback();
+  for (int i = 0; i < 4; ++i)
+    reads[static_cast<size_t>(i)].receive(
+      [&](order& o) { BOOST_TEST(o.id == "o-" + std::to_string(i)); },
+      [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+  self->wait_for(store);
+}
+
+BOOST_AUTO_TEST_CASE(readers_whose_connections_were_killed_read_on_new_ones) {
+  cfg.read_connections = 2;
+  auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
+  insert_through(self, store, {stored_order("o-1", "r-1")});
+  auto get_order = [&] {
+    std::string found;
+    self->request(store, std::chrono::seconds(10), caf::get_atom::value, std::string{"o-1"})
+      .receive([&](order& o) { found = o.id; },
+               [&](caf::error& e) { found = describe(e); });
+    return found;
+  };
+  BOOST_TEST(get_order() == "o-1");
+  auto admin = open_session(cfg);
+  auto killed = wait_for_reader_backends(*admin, 2);
+  BOOST_REQUIRE_EQUAL(killed.size(), 2u);
+  *admin << "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name = 'topup-store-reader'";
+  BOOST_TEST(wait_for_reader_backends(*admin, 0).empty());
+
+  // Every reader finds its connection dead on its next read and reads on a new one.
+  for (int i = 0; i < 6; ++i)
+    BOOST_TEST(get_order() == "o-1", "read " << i);
+  auto reopened = wait_for_reader_backends(*admin, 2);
+  BOOST_TEST(reopened.size() == 2u);
+  for (int pid : reopened)
+    BOOST_TEST(killed.count(pid) == 0u, "backend " << pid << " was terminated");
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+  self->wait_for(store);
+}
+
+BOOST_AUTO_TEST_CASE(a_failing_read_answers_unavailable_without_bound_values_then_recovers) {
+  cfg.read_connections = 2;
+  auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
+  const std::string phone_like_ref = "13812345678";
+  insert_through(self, store, {stored_order("o-1", phone_like_ref)});
+  *open_session(cfg) << "ALTER TABLE orders RENAME TO orders_away";
+  for (int i = 0; i < 2; ++i)
+    self->request(store, std::chrono::seconds(10), find_ref_atom::value, phone_like_ref)
+      .receive([](order&) { BOOST_FAIL("the orders table is away"); },
+               [&](caf::error& e) {
+                 auto failure = as_failure(e);
+                 BOOST_REQUIRE(failure);
+                 BOOST_TEST((failure->code == errc::unavailable));
+                 BOOST_TEST(failure->reason.find("cannot read") != std::string::npos,
+                            failure->reason);
+                 BOOST_TEST(failure->reason.find(phone_like_ref) == std::string::npos,
+                            failure->reason);
+               });
+  *open_session(cfg) << "ALTER TABLE orders_away RENAME TO orders";
+  for (int i = 0; i < 2; ++i)
+    self->request(store, std::chrono::seconds(10), find_ref_atom::value, phone_like_ref)
+      .receive([](order& o) { BOOST_TEST(o.id == "o-1"); },
+               [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+  self->wait_for(store);
+}
+#endif
+
 BOOST_AUTO_TEST_CASE(inserts_and_transitions_share_commits_in_arrival_order) {
   auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
-  self->send(store, insert_atom::value, std::vector<order>{sample_order("o-1", "r-1")});
+  self->send(store, insert_atom::value, std::vector<order>{stored_order("o-1", "r-1")});
   self->send(store, transition_atom::value,
              std::vector<transition>{{"o-1", order_status::accepted, order_event::dispatch, 5,
                                       "p-cmcc", 1, "o-1/p-cmcc", "", ""}});
@@ -421,10 +573,49 @@ BOOST_AUTO_TEST_CASE(inserts_and_transitions_share_commits_in_arrival_order) {
   BOOST_TEST(count_rows("attempts") == 1);
 }
 
+BOOST_AUTO_TEST_CASE(a_read_sees_every_write_sent_before_it) {
+  // On PostgreSQL the reads run on the store's read connections, not on the session that
+  // commits: they must still start after the writes before them are committed.
+  auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
+  constexpr int orders = 200;
+  const auto timeout = std::chrono::seconds(10);
+  for (int i = 0; i < orders; ++i) {
+    auto n = std::to_string(i);
+    auto insert = self->request(store, timeout, insert_atom::value,
+                                std::vector<order>{stored_order("o-" + n, "r-" + n, i)});
+    auto dispatch = self->request(
+      store, timeout, transition_atom::value,
+      std::vector<transition>{{"o-" + n, order_status::accepted, order_event::dispatch, 5,
+                               "p-cmcc", 1, "o-" + n + "/p-cmcc", "", ""}});
+    auto by_id = self->request(store, timeout, caf::get_atom::value, "o-" + n);
+    auto by_ref = self->request(store, timeout, find_ref_atom::value, "r-" + n);
+    auto counts = self->request(store, timeout, stats_atom::value, list_atom::value);
+    // Answers to reads first: a read that ran before the commit would not see the order.
+    by_id.receive(
+      [&](order& o) { BOOST_TEST((o.status == order_status::dispatched), "order " << n); },
+      [&](caf::error& e) { BOOST_FAIL("order " << n << ": " << describe(e)); });
+    by_ref.receive([&](order& o) { BOOST_TEST(o.id == "o-" + n); },
+                   [&](caf::error& e) { BOOST_FAIL("order " << n << ": " << describe(e)); });
+    counts.receive(
+      [&](std::vector<status_count>& by_status) {
+        BOOST_REQUIRE_EQUAL(by_status.size(), 1u);
+        BOOST_TEST(by_status[0].status == "dispatched");
+        BOOST_TEST(by_status[0].count == static_cast<uint64_t>(i + 1));
+      },
+      [&](caf::error& e) { BOOST_FAIL(describe(e)); });
+    insert.receive([](std::vector<insert_outcome>& outcomes) { BOOST_TEST(outcomes[0].inserted); },
+                   [](caf::error& e) { BOOST_FAIL(describe(e)); });
+    dispatch.receive([](std::vector<bool>& applied) { BOOST_TEST(applied[0]); },
+                     [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  }
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+  self->wait_for(store);
+}
+
 BOOST_AUTO_TEST_CASE(reads_find_orders_and_report_missing_ones) {
   auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
   self->request(store, std::chrono::seconds(5), insert_atom::value,
-                std::vector<order>{sample_order("o-1", "r-1")})
+                std::vector<order>{stored_order("o-1", "r-1")})
     .receive([](std::vector<insert_outcome>&) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
   self->request(store, std::chrono::seconds(5), caf::get_atom::value, std::string{"o-1"})
     .receive([](order& o) { BOOST_TEST(o.client_ref == "r-1"); },

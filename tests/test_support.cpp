@@ -57,4 +57,19 @@ order_request valid_request(const std::string& client_ref, uint64_t n, int64_t a
   return {client_ref, phone, amount};
 }
 
+order stored_order(const std::string& id, const std::string& client_ref, uint64_t n,
+                   order_status status) {
+  order o;
+  o.id = id;
+  o.client_ref = client_ref;
+  o.phone = valid_request(client_ref, n).phone;
+  o.carrier = "cmcc";
+  o.amount_fen = 1000;
+  o.status = status;
+  o.accepted_at_ms = 1'700'000'000'000;
+  o.deadline_ms = o.accepted_at_ms + 180000;
+  o.updated_at_ms = o.accepted_at_ms;
+  return o;
+}
+
 } // namespace topup::testing

@@ -65,4 +65,9 @@ void wait_until_opened(Self& self, const Store& store) {
 /// A request for a valid order: phone 138 + 8 digits derived from n.
 order_request valid_request(const std::string& client_ref, uint64_t n = 0, int64_t amount = 1000);
 
+/// An order as intake hands it to the store: the valid_request(ref, n) number, cmcc, 10 yuan,
+/// accepted at a fixed time with the 3-minute deadline.
+order stored_order(const std::string& id, const std::string& client_ref, uint64_t n = 1,
+                   order_status status = order_status::accepted);
+
 } // namespace topup::testing
