@@ -190,6 +190,8 @@ void spawn_lane(self_pointer self, size_t index, int64_t epoch) {
   st.lease_epochs[index] = epoch;
 }
 
+void start_wanted_lanes(self_pointer self);
+
 /// Cluster: the lane of a provider this node gives up stops calling; once no call of it is
 /// in flight, the lease is released to the next owner, which takes its orders over from the
 /// store. This node forgets them now: their next owner serves them.
@@ -202,21 +204,26 @@ void retire_lane(self_pointer self, size_t index) {
   st.lease_epochs[index] = 0;
   for (auto i = st.owner.begin(); i != st.owner.end();)
     i = i->second == index ? st.owner.erase(i) : std::next(i);
-  st.retiring.push_back(lane);
+  st.draining[index] = lane;
   spdlog::info("router gives up provider {} (epoch {}): finishing its calls", provider, epoch);
+  auto drained = [=] {
+    self->unlink_from(lane);
+    self->send_exit(lane, caf::exit_reason::user_shutdown);
+    self->state.draining.erase(index);
+    start_wanted_lanes(self);
+  };
   self->request(lane, std::chrono::minutes(2), released_atom::value)
     .then(
       [=](bool) {
         self->send(self->state.options.cluster, released_atom::value, provider, epoch);
         spdlog::info("router released provider {} (epoch {})", provider, epoch);
-        self->unlink_from(lane);
-        self->send_exit(lane, caf::exit_reason::user_shutdown);
-        auto& retiring = self->state.retiring;
-        retiring.erase(std::remove(retiring.begin(), retiring.end(), lane), retiring.end());
+        drained();
       },
       [=](caf::error& error) {
-        // The lease expires by itself; the fence stops this lane's writes meanwhile.
+        // Every call ends within its provider's timeout, far below this wait: the lane is
+        // stuck, not calling. The lease expires by itself; the fence stops its writes.
         spdlog::error("router could not drain provider {}: {}", provider, describe(error));
+        drained();
       });
 }
 
@@ -243,33 +250,41 @@ void adopt(self_pointer self, const std::vector<size_t>& providers) {
           });
 }
 
-/// Cluster: serve exactly the providers whose lease this node holds, under their epochs.
-void apply_ownership(self_pointer self, const std::vector<provider_lease>& leases) {
+/// Cluster: starts a lane for each provider held under the wanted epoch that has none, unless
+/// an earlier lane of it is still draining, and takes over the orders of those it starts.
+void start_wanted_lanes(self_pointer self) {
   auto& st = self->state;
-  std::vector<int64_t> wanted(st.lanes.size(), 0);
-  for (const auto& lease : leases) {
-    auto index = st.provider_index.find(lease.provider);
-    if (index != st.provider_index.end())
-      wanted[index->second] = lease.epoch;
-  }
   std::vector<size_t> gained;
   for (size_t i = 0; i < st.lanes.size(); ++i) {
-    if (st.lanes[i] && st.lease_epochs[i] != wanted[i])
-      retire_lane(self, i);
-    if (!st.lanes[i] && wanted[i] != 0) {
-      spawn_lane(self, i, wanted[i]);
-      spdlog::info("router takes provider {} (epoch {})", st.options.providers[i].name,
-                   wanted[i]);
-      gained.push_back(i);
-    }
+    if (st.lanes[i] || st.wanted_epochs[i] == 0 || st.draining.count(i) != 0)
+      continue;
+    spawn_lane(self, i, st.wanted_epochs[i]);
+    spdlog::info("router takes provider {} (epoch {})", st.options.providers[i].name,
+                 st.wanted_epochs[i]);
+    gained.push_back(i);
   }
   if (!gained.empty())
     adopt(self, gained);
 }
 
+/// Cluster: serve exactly the providers whose lease this node holds, under their epochs.
+void apply_ownership(self_pointer self, const std::vector<provider_lease>& leases) {
+  auto& st = self->state;
+  std::fill(st.wanted_epochs.begin(), st.wanted_epochs.end(), 0);
+  for (const auto& lease : leases) {
+    auto index = st.provider_index.find(lease.provider);
+    if (index != st.provider_index.end())
+      st.wanted_epochs[index->second] = lease.epoch;
+  }
+  for (size_t i = 0; i < st.lanes.size(); ++i)
+    if (st.lanes[i] && st.lease_epochs[i] != st.wanted_epochs[i])
+      retire_lane(self, i);
+  start_wanted_lanes(self);
+}
+
 /// Cluster: orders another node forwarded to `provider` because this node holds it. Served
-/// there (in-flight ones by the lane of their attempt) when this node still holds it; the
-/// others stay in the store for the provider's next owner.
+/// here (in-flight ones by the lane of their attempt) when this node still holds it; the
+/// others go on to the holder this node knows of.
 void take_forwarded(self_pointer self, std::vector<order> orders, const std::string& provider) {
   auto& st = self->state;
   auto local_lane = [&](const std::string& name) -> std::optional<size_t> {
@@ -281,19 +296,24 @@ void take_forwarded(self_pointer self, std::vector<order> orders, const std::str
   auto target = local_lane(provider);
   std::vector<order> waiting;
   std::vector<order> in_flight;
+  std::map<size_t, std::vector<order>> elsewhere;  // by provider index
   for (auto& o : orders) {
     if (st.owner.count(o.id) != 0)
       continue;  // held here already
+    const auto& serving = o.status == order_status::accepted ? provider : o.provider;
     bool here = o.status == order_status::accepted ? target.has_value()
                                                    : local_lane(o.provider).has_value();
     if (!here) {
-      spdlog::debug("router does not hold the provider of forwarded order {}; its owner takes "
-                    "it over from the store",
-                    o.id);
+      // Its provider changed hands on the way (or this node's lane waits for the old one
+      // to drain): on to the holder this node's cluster actor knows of.
+      if (auto index = st.provider_index.find(serving); index != st.provider_index.end())
+        elsewhere[index->second].push_back(std::move(o));
       continue;
     }
     (o.status == order_status::accepted ? waiting : in_flight).push_back(std::move(o));
   }
+  for (auto& [index, share] : elsewhere)
+    forward_to_owner(self, index, std::move(share));
   self->send(st.reminders, track_atom::value, reminders_for(waiting));
   self->send(st.reminders, track_atom::value, reminders_for(in_flight));
   hand_in_flight(self, std::move(in_flight));
@@ -422,6 +442,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
   st.options = std::move(options);
   st.lanes.resize(st.options.providers.size());
   st.lease_epochs.resize(st.options.providers.size(), 0);
+  st.wanted_epochs.resize(st.options.providers.size(), 0);
   if (clustered(self)) {
     // Lanes start as the cluster actor hands out leases; a restarted router asks for the
     // current ones.

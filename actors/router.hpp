@@ -45,8 +45,14 @@ struct router_state {
   /// lease this node holds have a lane; the others are null and their orders are forwarded.
   std::vector<recharge_actor> lanes;
   std::vector<int64_t> lease_epochs;  ///< by provider index; 0: not held (cluster mode)
-  /// Lanes of providers no longer held, finishing their calls before the lease goes.
-  std::vector<recharge_actor> retiring;
+  /// The epochs of the leases held, by provider index, as the cluster actor last told (0:
+  /// not held). A lane runs under the epoch wanted, once no earlier lane of its provider
+  /// is draining.
+  std::vector<int64_t> wanted_epochs;
+  /// Lanes of providers given up, by provider index, finishing their calls before the lease
+  /// goes. A provider whose lease comes back to this node under a new epoch meanwhile gets
+  /// its new lane only after this one drained: two lanes would double its call rate.
+  std::map<size_t, recharge_actor> draining;
   std::vector<provider_view> views;   ///< by provider index
   std::unordered_map<std::string, size_t> provider_index;
   /// Every unfinished order of this node and the provider serving it.

@@ -26,6 +26,13 @@ uint64_t mix(uint64_t x) {
   return x;
 }
 
+/// Names sorted, without repeats: the assignment must not depend on how the caller listed them.
+std::vector<std::string> sorted_set(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  return names;
+}
+
 } // namespace
 
 uint64_t rendezvous_weight(std::string_view node, std::string_view provider) {
@@ -36,30 +43,53 @@ uint64_t rendezvous_weight(std::string_view node, std::string_view provider) {
   return mix(stable_hash(key));
 }
 
-std::optional<std::string> rendezvous_owner(std::string_view provider,
-                                            const std::vector<std::string>& live_nodes) {
-  const std::string* best = nullptr;
-  uint64_t best_weight = 0;
-  for (const auto& node : live_nodes) {
-    auto weight = rendezvous_weight(node, provider);
-    if (!best || weight > best_weight || (weight == best_weight && node < *best)) {
-      best = &node;
-      best_weight = weight;
-    }
-  }
-  if (!best)
-    return std::nullopt;
-  return *best;
+std::map<std::string, std::string> assign_owners(std::vector<std::string> providers,
+                                                 std::vector<std::string> live_nodes) {
+  providers = sorted_set(std::move(providers));
+  live_nodes = sorted_set(std::move(live_nodes));
+  std::map<std::string, std::string> owner_of;
+  if (live_nodes.empty())
+    return owner_of;
+
+  struct candidate {
+    uint64_t weight;
+    size_t provider;
+    size_t node;
+  };
+  std::vector<candidate> by_weight;
+  by_weight.reserve(providers.size() * live_nodes.size());
+  for (size_t p = 0; p < providers.size(); ++p)
+    for (size_t n = 0; n < live_nodes.size(); ++n)
+      by_weight.push_back({rendezvous_weight(live_nodes[n], providers[p]), p, n});
+  std::sort(by_weight.begin(), by_weight.end(), [](const candidate& a, const candidate& b) {
+    if (a.weight != b.weight)
+      return a.weight > b.weight;
+    return a.provider != b.provider ? a.provider < b.provider : a.node < b.node;
+  });
+
+  auto share = providers.size() / live_nodes.size();
+  std::vector<size_t> owned(live_nodes.size(), 0);
+  std::vector<bool> assigned(providers.size(), false);
+  // First every node fills its share; then each of the providers left over (fewer than the
+  // nodes) goes to a node holding exactly its share, so no node gets two of them.
+  for (auto limit : {share, share + 1})
+    for (const auto& c : by_weight)
+      if (!assigned[c.provider] && owned[c.node] < limit) {
+        assigned[c.provider] = true;
+        ++owned[c.node];
+        owner_of[providers[c.provider]] = live_nodes[c.node];
+      }
+  return owner_of;
 }
 
 ownership_plan plan_ownership(const std::string& self, std::vector<std::string> providers,
                               const std::vector<std::string>& live_nodes,
                               const std::vector<lease>& held) {
-  std::sort(providers.begin(), providers.end());
-  providers.erase(std::unique(providers.begin(), providers.end()), providers.end());
+  providers = sorted_set(std::move(providers));
   bool self_live = std::find(live_nodes.begin(), live_nodes.end(), self) != live_nodes.end();
+  auto owner_of = assign_owners(providers, live_nodes);
   auto mine = [&](const std::string& provider) {
-    return self_live && rendezvous_owner(provider, live_nodes) == self;
+    return self_live && owner_of[provider] == self;
   };
 
   std::vector<lease> own_leases;

@@ -1,13 +1,13 @@
 #pragma once
 
-// Which node runs each provider's recharge actor. The owner is chosen by rendezvous
-// (highest random weight) hashing over the live nodes: every node computes the same owner
-// from the same live set, with no coordination, and when a node joins or leaves only the
-// providers it gains or loses move. The choice is only a plan: a node runs a provider once
-// it holds that provider's lease in the database, whose epoch fences its writes.
+// Which node runs each provider's recharge actor. Owners are chosen by rendezvous (highest
+// random weight) hashing over the live nodes, bounded so that every node owns its share:
+// every node computes the same owners from the same live set, with no coordination. The
+// choice is only a plan: a node runs a provider once it holds that provider's lease in the
+// database, whose epoch fences its writes.
 
 #include <cstdint>
-#include <optional>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -36,10 +36,16 @@ uint64_t stable_hash(std::string_view bytes);
 /// splitmix64 mixer so that names differing in one character get unrelated weights.
 uint64_t rendezvous_weight(std::string_view node, std::string_view provider);
 
-/// The live node with the highest weight for the provider (ties, practically impossible,
-/// go to the smaller name). Nothing when no node is live.
-std::optional<std::string> rendezvous_owner(std::string_view provider,
-                                            const std::vector<std::string>& live_nodes);
+/// The owner of every provider among the live nodes (empty when none is live). Plain
+/// rendezvous hashing gives each provider its highest-weight node, which with a handful of
+/// providers often leaves a node with none (four providers on three nodes: 2, 2, 0). Here
+/// each node owns floor(P/N) or ceil(P/N) providers: (provider, node) pairs are taken by
+/// falling weight, a pair only while its provider is unowned and its node below its share;
+/// the providers left over then go, again by falling weight, to nodes holding one share
+/// each. Ties of weight, practically impossible, go to the smaller names. The result depends
+/// only on the sets of names, never on their order.
+std::map<std::string, std::string> assign_owners(std::vector<std::string> providers,
+                                                 std::vector<std::string> live_nodes);
 
 /// What one node should do with its leases after a membership or configuration change.
 struct ownership_plan {
@@ -51,8 +57,8 @@ struct ownership_plan {
   bool changes_nothing() const { return acquire.empty() && release.empty(); }
 };
 
-/// Plans ownership for node `self`: for each provider, its rendezvous owner among
-/// `live_nodes`. `held` are the leases `self` holds (others' leases in it are ignored).
+/// Plans ownership for node `self`: for each provider, its owner among `live_nodes` by
+/// assign_owners. `held` are the leases `self` holds (others' leases in it are ignored).
 /// A node that is not in `live_nodes` itself (its own heartbeat is stale to the others)
 /// owns nothing: it releases every lease, because the live nodes are planning without it.
 /// A held lease for a provider no longer configured is released. Each list is sorted by

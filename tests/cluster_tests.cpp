@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE cluster_tests
 #include <boost/test/unit_test.hpp>
 
+#include "domain/forward_backlog.hpp"
 #include "domain/membership.hpp"
 #include "domain/ownership.hpp"
 
@@ -30,10 +31,7 @@ std::vector<std::string> synthetic_providers(int count) {
 
 std::map<std::string, std::string> owners(const std::vector<std::string>& providers,
                                           const std::vector<std::string>& live) {
-  std::map<std::string, std::string> owner_of;
-  for (const auto& provider : providers)
-    owner_of[provider] = rendezvous_owner(provider, live).value();
-  return owner_of;
+  return assign_owners(providers, live);
 }
 
 std::map<std::string, int> load(const std::map<std::string, std::string>& owner_of) {
@@ -88,65 +86,77 @@ BOOST_AUTO_TEST_CASE(the_owner_does_not_depend_on_the_order_of_the_live_list) {
 }
 
 BOOST_AUTO_TEST_CASE(no_live_node_means_no_owner) {
-  BOOST_TEST(!rendezvous_owner("p-cmcc", {}));
-  BOOST_TEST(rendezvous_owner("p-cmcc", {"only"}).value() == "only");
+  BOOST_TEST(assign_owners({"p-cmcc"}, {}).empty());
+  auto alone = assign_owners({"p-cmcc", "p-agg"}, {"only"});
+  BOOST_TEST(alone.size() == 2u);
+  BOOST_TEST(alone["p-cmcc"] == "only");
+  BOOST_TEST(alone["p-agg"] == "only");
 }
 
-BOOST_AUTO_TEST_CASE(the_workload_providers_spread_over_three_nodes) {
-  // Pinned: with four providers the spread is whatever the hash gives, so it is stated
-  // here exactly; a hash change shows up as this test failing.
+BOOST_AUTO_TEST_CASE(the_workload_providers_leave_no_node_idle) {
+  // Plain rendezvous hashing gives these four providers to node-1 and node-3 only
+  // (p-agg, p-cucc and p-cmcc, p-ctcc): node-2 would recharge nothing.
   auto owner_of = owners(workload_providers, nodes(3));
-  std::map<std::string, std::string> expected{{"p-agg", "node-1"}, {"p-cucc", "node-1"},
+  std::map<std::string, std::string> expected{{"p-agg", "node-2"}, {"p-cucc", "node-1"},
                                               {"p-cmcc", "node-3"}, {"p-ctcc", "node-3"}};
   BOOST_TEST((owner_of == expected));
-  BOOST_TEST(load(owner_of).size() >= 2u);
+  BOOST_TEST(load(owner_of).size() == 3u);
 }
 
-BOOST_AUTO_TEST_CASE(a_thousand_providers_spread_evenly) {
-  auto providers = synthetic_providers(1000);
-  for (int count : {2, 3, 5, 8}) {
-    auto per_node = load(owners(providers, nodes(count)));
-    BOOST_TEST(per_node.size() == static_cast<size_t>(count));
-    double fair = 1000.0 / count;
-    for (const auto& [node, owned] : per_node) {
-      BOOST_TEST(owned > 0.75 * fair, node << " of " << count << " owns " << owned);
-      BOOST_TEST(owned < 1.25 * fair, node << " of " << count << " owns " << owned);
+BOOST_AUTO_TEST_CASE(every_node_owns_its_share_rounded_down_or_up) {
+  for (int provider_count : {1, 2, 4, 7, 12, 50, 1000}) {
+    auto providers = synthetic_providers(provider_count);
+    for (int count = 1; count <= 8; ++count) {
+      auto owner_of = owners(providers, nodes(count));
+      BOOST_TEST(owner_of.size() == providers.size());
+      auto per_node = load(owner_of);
+      auto share = provider_count / count;
+      int above_share = 0;
+      for (const auto& [node, owned] : per_node) {
+        BOOST_TEST((owned == share || owned == share + 1),
+                   node << " of " << count << " owns " << owned << " of " << provider_count);
+        above_share += owned - share;
+      }
+      if (provider_count >= count)
+        BOOST_TEST(per_node.size() == static_cast<size_t>(count));
+      BOOST_TEST(above_share == provider_count % count);
     }
   }
 }
 
-BOOST_AUTO_TEST_CASE(when_a_node_leaves_only_its_providers_move) {
+BOOST_AUTO_TEST_CASE(when_a_node_leaves_its_providers_move_and_few_others_do) {
+  // Balancing costs a little of rendezvous hashing's minimal movement: a few providers may
+  // change hands between survivors to even their shares out. Each such move drains the old
+  // owner before the new one starts, so it is safe, but it should stay rare.
   auto providers = synthetic_providers(1000);
   auto live = nodes(5);
   auto before = owners(providers, live);
   for (const auto& leaving : live) {
     auto after = owners(providers, without(live, leaving));
-    int moved = 0;
+    int needless = 0;
     for (const auto& provider : providers) {
-      if (before[provider] == leaving) {
+      if (before[provider] == leaving)
         BOOST_TEST(after[provider] != leaving);
-        ++moved;
-      } else {
-        BOOST_TEST(after[provider] == before[provider], provider << " moved needlessly");
-      }
+      else if (after[provider] != before[provider])
+        ++needless;
     }
-    BOOST_TEST(moved == load(before)[leaving]);
+    BOOST_TEST(needless <= 30, needless << " providers moved between survivors of " << leaving);
   }
 }
 
-BOOST_AUTO_TEST_CASE(when_a_node_joins_providers_move_only_to_it) {
+BOOST_AUTO_TEST_CASE(when_a_node_joins_it_gains_its_share_and_few_others_move) {
   auto providers = synthetic_providers(1000);
   auto before = owners(providers, nodes(5));
   auto after = owners(providers, nodes(6));
   int gained = 0;
+  int needless = 0;
   for (const auto& provider : providers) {
     if (after[provider] == before[provider])
       continue;
-    BOOST_TEST(after[provider] == "node-6", provider << " moved between old nodes");
-    ++gained;
+    (after[provider] == "node-6" ? gained : needless)++;
   }
-  BOOST_TEST(gained > 1000 / 6 * 3 / 4);
-  BOOST_TEST(gained < 1000 / 6 * 5 / 4);
+  BOOST_TEST((gained == 1000 / 6 || gained == 1000 / 6 + 1));
+  BOOST_TEST(needless <= 30, needless << " providers moved between the old nodes");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -223,17 +233,16 @@ BOOST_AUTO_TEST_CASE(a_node_acquires_exactly_the_providers_it_is_the_owner_of) {
 }
 
 BOOST_AUTO_TEST_CASE(held_leases_are_kept_or_released_and_missing_ones_acquired) {
-  auto live = nodes(3);
-  auto owner_of = owners(workload_providers, live);  // node-1: p-agg, p-cucc
-  std::vector<lease> held{held_by("node-1", "p-cucc", 4),   // still node-1's
-                          held_by("node-1", "p-cmcc", 2),   // node-3's now
-                          held_by("node-1", "p-retired"),   // no longer configured
-                          held_by("node-2", "p-agg", 9)};   // someone else's: ignored
-  auto plan = plan_ownership("node-1", workload_providers, live, held);
-  BOOST_TEST((plan.acquire == std::vector<std::string>{"p-agg"}));
-  BOOST_TEST((providers_of(plan.keep) == std::vector<std::string>{"p-cucc"}));
+  auto live = nodes(3);  // node-3 owns p-cmcc and p-ctcc
+  std::vector<lease> held{held_by("node-3", "p-ctcc", 4),   // still node-3's
+                          held_by("node-3", "p-cucc", 2),   // node-1's now
+                          held_by("node-3", "p-retired"),   // no longer configured
+                          held_by("node-1", "p-cmcc", 9)};  // someone else's: ignored
+  auto plan = plan_ownership("node-3", workload_providers, live, held);
+  BOOST_TEST((plan.acquire == std::vector<std::string>{"p-cmcc"}));
+  BOOST_TEST((providers_of(plan.keep) == std::vector<std::string>{"p-ctcc"}));
   BOOST_TEST(plan.keep[0].epoch == 4);
-  BOOST_TEST((providers_of(plan.release) == std::vector<std::string>{"p-cmcc", "p-retired"}));
+  BOOST_TEST((providers_of(plan.release) == std::vector<std::string>{"p-cucc", "p-retired"}));
   BOOST_TEST(!plan.changes_nothing());
 }
 
@@ -245,7 +254,9 @@ BOOST_AUTO_TEST_CASE(a_settled_node_changes_nothing) {
                              {held_by("node-3", "p-ctcc"), held_by("node-3", "p-cmcc")});
   BOOST_TEST(plan.changes_nothing());
   BOOST_TEST((providers_of(plan.keep) == std::vector<std::string>{"p-cmcc", "p-ctcc"}));
-  BOOST_TEST(plan_ownership("node-2", providers, live, {}).changes_nothing());
+  BOOST_TEST(plan_ownership("node-2", providers, live, {held_by("node-2", "p-agg")})
+               .changes_nothing());
+  BOOST_TEST(!plan_ownership("node-2", providers, live, {}).changes_nothing());
 }
 
 BOOST_AUTO_TEST_CASE(a_node_missing_from_the_live_set_releases_everything) {
@@ -270,12 +281,12 @@ BOOST_AUTO_TEST_CASE(every_provider_has_exactly_one_planned_owner) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(a_failover_and_a_return_move_exactly_the_returning_nodes_providers) {
+BOOST_AUTO_TEST_CASE(a_returning_node_gets_its_share_and_every_release_finds_a_taker) {
   auto providers = synthetic_providers(300);
   auto all = nodes(3);
   auto survivors = without(all, "node-2");
 
-  // node-2 is down: the survivors take its providers over.
+  // node-2 is down: the survivors hold every provider.
   std::map<std::string, std::vector<lease>> held;
   for (const auto& [provider, owner] : owners(providers, survivors))
     held[owner].push_back(held_by(owner, provider));
@@ -284,18 +295,69 @@ BOOST_AUTO_TEST_CASE(a_failover_and_a_return_move_exactly_the_returning_nodes_pr
     if (owner == "node-2")
       of_node_2.insert(provider);
 
-  // node-2 is back: the survivors release precisely what it gains, and it acquires it.
-  std::set<std::string> released;
-  for (const auto& self : survivors) {
+  // node-2 is back: it acquires its share; each provider a survivor releases is acquired
+  // by exactly one node, and no provider is acquired that nobody releases.
+  std::multiset<std::string> released;
+  std::multiset<std::string> acquired;
+  for (const auto& self : all) {
     auto plan = plan_ownership(self, providers, all, held[self]);
-    BOOST_TEST(plan.acquire.empty());
     for (const auto& l : plan.release)
       released.insert(l.provider);
+    acquired.insert(plan.acquire.begin(), plan.acquire.end());
+    if (self == "node-2")
+      BOOST_TEST((std::set<std::string>(plan.acquire.begin(), plan.acquire.end()) == of_node_2));
   }
-  auto returning = plan_ownership("node-2", providers, all, {});
-  BOOST_TEST(released == of_node_2);
-  BOOST_TEST((std::set<std::string>(returning.acquire.begin(), returning.acquire.end())
-              == of_node_2));
+  BOOST_TEST(released == acquired);
+  BOOST_TEST(of_node_2.size() == 100u);
+  BOOST_TEST(released.size() <= of_node_2.size() + 10,
+             released.size() << " providers move for node-2's " << of_node_2.size());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(forwards_waiting_for_a_holder)
+
+std::vector<order> orders_named(std::initializer_list<const char*> ids) {
+  std::vector<order> orders;
+  for (auto id : ids) {
+    order o;
+    o.id = id;
+    orders.push_back(o);
+  }
+  return orders;
+}
+
+std::vector<std::string> ids_of(const std::vector<order>& orders) {
+  std::vector<std::string> ids;
+  for (const auto& o : orders)
+    ids.push_back(o.id);
+  return ids;
+}
+
+BOOST_AUTO_TEST_CASE(parked_orders_come_back_by_provider_in_order_once) {
+  forward_backlog backlog{10};
+  BOOST_TEST(backlog.park("p-cmcc", orders_named({"a", "b"})) == 0u);
+  BOOST_TEST(backlog.park("p-agg", orders_named({"c"})) == 0u);
+  BOOST_TEST(backlog.park("p-cmcc", orders_named({"d"})) == 0u);
+  BOOST_TEST(backlog.size() == 4u);
+  auto parked = backlog.take_all();
+  BOOST_TEST(parked.size() == 2u);
+  BOOST_TEST((ids_of(parked["p-cmcc"]) == std::vector<std::string>{"a", "b", "d"}));
+  BOOST_TEST((ids_of(parked["p-agg"]) == std::vector<std::string>{"c"}));
+  BOOST_TEST(backlog.empty());
+  BOOST_TEST(backlog.take_all().empty());
+}
+
+BOOST_AUTO_TEST_CASE(beyond_its_capacity_the_backlog_keeps_the_first_and_counts_the_rest) {
+  forward_backlog backlog{3};
+  BOOST_TEST(backlog.park("p-cmcc", orders_named({"a", "b"})) == 0u);
+  BOOST_TEST(backlog.park("p-cucc", orders_named({"c", "d", "e"})) == 2u);
+  BOOST_TEST(backlog.park("p-cucc", orders_named({"f"})) == 1u);
+  BOOST_TEST(backlog.size() == 3u);
+  auto parked = backlog.take_all();
+  BOOST_TEST((ids_of(parked["p-cucc"]) == std::vector<std::string>{"c"}));
+  // Taking them frees the room again.
+  BOOST_TEST(backlog.park("p-cucc", orders_named({"g", "h", "i"})) == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
