@@ -290,6 +290,8 @@ void connect_members(self_pointer self) {
       connect_peer(self, member.address);
 }
 
+void forward_parked(self_pointer self);
+
 void tick(self_pointer self) {
   auto& st = self->state;
   self->delayed_send(self, milliseconds{st.options.cluster.heartbeat_interval_ms},
@@ -309,6 +311,7 @@ void tick(self_pointer self) {
   if (changed)
     tell_router(self);
   connect_members(self);
+  forward_parked(self);
 }
 
 std::vector<member_info> describe_members(const cluster_state& st) {
@@ -327,28 +330,52 @@ std::vector<member_info> describe_members(const cluster_state& st) {
   return members;
 }
 
-/// Orders for a provider this node does not serve go to its holder's gateway.
+/// The other live members; the gateway of each that is connected.
+std::vector<peer_gateway> describe_peers(const cluster_state& st) {
+  std::vector<peer_gateway> peers;
+  for (const auto& member : st.view.members()) {
+    if (member.node == st.options.node_name)
+      continue;
+    peer_gateway peer{member.node, member.address, {}};
+    if (auto connected = st.peers.find(member.address); connected != st.peers.end())
+      peer.gateway = connected->second;
+    peers.push_back(std::move(peer));
+  }
+  return peers;
+}
+
+/// Orders for a provider this node does not serve go to its holder's gateway. While no
+/// live holder is known, or its gateway is not connected yet, they wait in the backlog for
+/// the next tick.
 void forward_orders(self_pointer self, std::vector<order>& orders, const std::string& provider) {
   auto& st = self->state;
+  auto park = [&](const char* why) {
+    spdlog::debug("cluster: {} orders for provider {} wait: {}", orders.size(), provider, why);
+    if (auto dropped = st.parked_forwards.park(provider, std::move(orders)))
+      spdlog::warn("cluster: {} orders for provider {} not kept for forwarding (backlog "
+                   "full); they wait in the store for its next owner",
+                   dropped, provider);
+  };
   auto holder = st.holders.find(provider);
-  if (holder == st.holders.end()) {
-    spdlog::debug("cluster: no node holds provider {}; {} orders wait in the store for its "
-                  "next owner", provider, orders.size());
-    return;
-  }
+  if (holder == st.holders.end())
+    return park("no live node holds it");
   if (holder->second == st.options.node_name) {
-    if (st.owned.count(provider) && st.router)
-      self->send(st.router, forward_atom::value, std::move(orders), provider);
+    if (st.owned.count(provider) == 0 || !st.router)
+      return park("this node is taking it over");
+    self->send(st.router, forward_atom::value, std::move(orders), provider);
     return;
   }
   auto member = st.view.find(holder->second);
   auto peer = member ? st.peers.find(member->address) : st.peers.end();
-  if (peer == st.peers.end()) {
-    spdlog::debug("cluster: holder {} of provider {} is not connected; {} orders wait in the "
-                  "store", holder->second, provider, orders.size());
-    return;
-  }
+  if (peer == st.peers.end())
+    return park("its holder is not connected yet");
   self->send(peer->second, forward_atom::value, std::move(orders), provider);
+}
+
+/// Forwards what waited, now that holders and connections may be known.
+void forward_parked(self_pointer self) {
+  for (auto& [provider, orders] : self->state.parked_forwards.take_all())
+    forward_orders(self, orders, provider);
 }
 
 } // namespace
@@ -466,6 +493,7 @@ cluster_actor::behavior_type cluster(self_pointer self, cluster_options options,
     [=](forward_atom, std::vector<order>& orders, const std::string& provider) {
       forward_orders(self, orders, provider);
     },
+    [=](peers_atom) { return describe_peers(self->state); },
     [=](tick_atom) { tick(self); },
   };
 }

@@ -1,11 +1,13 @@
 #pragma once
 
 // The cluster actor of one node: membership (heartbeats in the shared database), provider
-// ownership (leases with epochs, planned by rendezvous hashing over the live members), and
-// connections to the other members' gateways for forwarding orders.
+// ownership (leases with epochs, planned by balanced rendezvous hashing over the live
+// members), and connections to the other members' gateways for forwarding orders (and, for
+// the gateway and the watch hub, for stats, cancel and watch across the cluster).
 
 #include "config/config.hpp"
 #include "domain/clock.hpp"
+#include "domain/forward_backlog.hpp"
 #include "domain/membership.hpp"
 #include "domain/ownership.hpp"
 #include "messages/interfaces.hpp"
@@ -59,6 +61,9 @@ cluster_options make_cluster_options(const config& cfg, int64_t incarnation);
 
 struct cluster_state {
   static constexpr const char* name = "cluster";
+  /// Bounds the memory of orders waiting for a holder (about 100 MB); beyond it they wait in
+  /// the store only, for the next owner's read and the deadline net.
+  static constexpr size_t max_parked_forwards = 200'000;
 
   /// A held lease and when (this node's monotonic clock) it was last confirmed: renewed, or
   /// acquired. Past confirmed + lease_ttl_ms it may have expired in the database.
@@ -87,6 +92,8 @@ struct cluster_state {
 
   /// Gateways of the other members by address, connected and monitored.
   std::map<std::string, gateway_actor> peers;
+  /// Orders to forward once their provider's holder is known and connected.
+  forward_backlog parked_forwards{max_parked_forwards};
   std::set<std::string> connecting;
 
   ~cluster_state();

@@ -1,8 +1,13 @@
 #include "actors/gateway.hpp"
 
+#include "domain/cluster_cancel.hpp"
+#include "messages/cluster_stats.hpp"
 #include "messages/errors.hpp"
 
 #include <spdlog/spdlog.h>
+
+#include <functional>
+#include <memory>
 
 namespace topup {
 namespace {
@@ -44,44 +49,218 @@ caf::typed_response_promise<Result> forward(self_pointer self, Pick pick, Ts... 
   return promise;
 }
 
+/// Answers with what `answer` delivers to the promise, given the node's current actors.
+template <class Result, class Answer>
+caf::typed_response_promise<Result> answer_with_handles(self_pointer self, Answer answer) {
+  auto promise = self->make_response_promise<Result>();
+  with_handles(
+    self, [=](const node_handles& handles) { answer(handles, promise); },
+    [=](const caf::error& error) mutable { promise.deliver(error); });
+  return promise;
+}
+
 caf::error refusing() {
   return make_error(errc::shutting_down, "the node is shutting down and takes no new orders");
 }
 
-/// Collects the parts of node_stats, answering once all have arrived.
-void gather_stats(self_pointer self, const node_handles& handles,
-                  caf::typed_response_promise<node_stats> promise) {
+/// How long another member (or the cluster actor) may take to answer a read: a paused or
+/// partitioned member must not hold up the answer to the client (whose own timeout is 10 s
+/// by default).
+constexpr auto peer_timeout = std::chrono::seconds(3);
+/// A cancel at another member writes the change to the store before it answers; with the
+/// member list asked first, the answer still comes within the client's 10 s.
+constexpr auto peer_cancel_timeout = std::chrono::seconds(5);
+
+/// Why a member gave no answer, for the client.
+std::string silence_reason(const caf::error& error, std::chrono::seconds bound) {
+  if (error == caf::sec::request_timeout)
+    return "no answer within " + std::to_string(bound.count()) + " s";
+  return describe(error);
+}
+
+using node_stats_done = std::function<void(caf::expected<node_stats>)>;
+
+/// Collects this node's counters, with the store's order counts when `with_orders`, and
+/// hands them (or the first error) to `done` once all have arrived.
+void gather_node_stats(self_pointer self, const node_handles& handles, bool with_orders,
+                       node_stats_done done) {
   auto stats = std::make_shared<node_stats>();
   stats->node = self->state.node_name;
   stats->protocol = protocol_version;
-  auto remaining = std::make_shared<int>(5);
-  auto failed = std::make_shared<bool>(false);
-  auto part_done = [=]() mutable {
-    if (--*remaining == 0 && !*failed)
-      promise.deliver(std::move(*stats));
+  auto remaining = std::make_shared<int>(with_orders ? 5 : 4);
+  auto finished = std::make_shared<bool>(false);
+  auto part_done = [=] {
+    if (--*remaining == 0 && !*finished) {
+      *finished = true;
+      done(std::move(*stats));
+    }
   };
-  auto part_failed = [=](caf::error& error) mutable {
-    if (!*failed)
-      promise.deliver(error);
-    *failed = true;
+  auto part_failed = [=](caf::error& error) {
+    if (!*finished)
+      done(std::move(error));
+    *finished = true;
   };
   self->request(handles.intake, local_timeout, stats_atom::value)
-    .then([=](intake_stats& s) mutable { stats->intake = s; part_done(); }, part_failed);
+    .then([=](intake_stats& s) { stats->intake = s; part_done(); }, part_failed);
   self->request(handles.store, local_timeout, stats_atom::value)
-    .then([=](store_stats& s) mutable { stats->store = s; part_done(); }, part_failed);
-  self->request(handles.store, local_timeout, stats_atom::value, list_atom::value)
-    .then([=](std::vector<status_count>& counts) mutable {
-      stats->orders = std::move(counts);
-      part_done();
-    }, part_failed);
+    .then([=](store_stats& s) { stats->store = s; part_done(); }, part_failed);
+  if (with_orders)
+    self->request(handles.store, local_timeout, stats_atom::value, list_atom::value)
+      .then([=](std::vector<status_count>& counts) {
+        stats->orders = std::move(counts);
+        part_done();
+      }, part_failed);
   self->request(handles.router, local_timeout, stats_atom::value)
-    .then([=](std::vector<provider_stats>& providers) mutable {
+    .then([=](std::vector<provider_stats>& providers) {
       stats->providers = std::move(providers);
       part_done();
     }, part_failed);
   self->request(self->state.supervisor, local_timeout, stats_atom::value)
-    .then([=](uint64_t restarts) mutable { stats->restarts = restarts; part_done(); },
-          part_failed);
+    .then([=](uint64_t restarts) { stats->restarts = restarts; part_done(); }, part_failed);
+}
+
+using peers_done = std::function<void(caf::expected<std::vector<peer_gateway>>)>;
+
+/// The other live members as the cluster actor sees them; none on a single node.
+void with_peers(self_pointer self, const node_handles& handles, peers_done done) {
+  if (!handles.cluster) {
+    done(std::vector<peer_gateway>{});
+    return;
+  }
+  self->request(handles.cluster, peer_timeout, peers_atom::value)
+    .then([=](std::vector<peer_gateway>& peers) { done(std::move(peers)); },
+          [=](caf::error& error) { done(std::move(error)); });
+}
+
+/// The counters of this node and of every other live member: the answer to `stats`.
+void gather_cluster_stats(self_pointer self, const node_handles& handles,
+                          caf::typed_response_promise<cluster_stats> promise) {
+  gather_node_stats(self, handles, true, [=](caf::expected<node_stats> own) mutable {
+    if (!own) {
+      promise.deliver(own.error());
+      return;
+    }
+    with_peers(self, handles, [=](caf::expected<std::vector<peer_gateway>> peers) mutable {
+      struct gathering {
+        std::vector<node_stats> answered;
+        std::vector<unreachable_node> unreachable;
+        size_t waiting = 0;
+      };
+      auto gathered = std::make_shared<gathering>();
+      auto one_settled = [=]() mutable {
+        if (--gathered->waiting == 0)
+          promise.deliver(make_cluster_stats(*own, std::move(gathered->answered),
+                                             std::move(gathered->unreachable)));
+      };
+      std::vector<peer_gateway> members;
+      if (peers)
+        members = std::move(*peers);
+      else
+        gathered->unreachable.push_back(
+          {"(members)", "", "the cluster actor did not say who the members are: "
+                              + silence_reason(peers.error(), peer_timeout)});
+      // One more than the members: the loop below must not finish the answer early.
+      gathered->waiting = members.size() + 1;
+      for (const auto& peer : members) {
+        if (!peer.gateway) {
+          gathered->unreachable.push_back({peer.node, peer.address, "not connected"});
+          one_settled();
+          continue;
+        }
+        self->request(peer.gateway, peer_timeout, stats_atom::value, local_atom::value)
+          .then(
+            [=](node_stats& stats) mutable {
+              gathered->answered.push_back(std::move(stats));
+              one_settled();
+            },
+            [=](caf::error& error) mutable {
+              gathered->unreachable.push_back(
+                {peer.node, peer.address, silence_reason(error, peer_timeout)});
+              one_settled();
+            });
+      }
+      one_settled();
+    });
+  });
+}
+
+/// Cluster: the local router does not hold order `id` waiting; every other live member's
+/// router is asked (the order row does not say whose queue holds it). The first that
+/// cancels it answers; when none does, the order is read again to say why.
+void cancel_at_peers(self_pointer self, const node_handles& handles, const std::string& id,
+                     caf::typed_response_promise<order> promise) {
+  with_peers(self, handles, [=](caf::expected<std::vector<peer_gateway>> peers) mutable {
+    if (!peers) {
+      promise.deliver(make_error(errc::unavailable,
+                                 "cannot tell which members may hold order " + id + ": "
+                                   + silence_reason(peers.error(), peer_timeout)));
+      return;
+    }
+    struct asking {
+      std::vector<silent_member> silent;
+      size_t waiting = 0;
+      bool cancelled = false;
+    };
+    auto state = std::make_shared<asking>();
+    auto explain = [=]() mutable {
+      self->request(handles.store, local_timeout, caf::get_atom::value, id)
+        .then(
+          [=](order& now) mutable {
+            promise.deliver(make_error(refused_cancel(id, now.status, state->silent)));
+          },
+          [=](caf::error& error) mutable { promise.deliver(error); });
+    };
+    auto one_refused = [=]() mutable {
+      if (--state->waiting == 0 && !state->cancelled)
+        explain();
+    };
+    // One more than the members: the loop below must not settle the answer early.
+    state->waiting = peers->size() + 1;
+    for (const auto& peer : *peers) {
+      if (!peer.gateway) {
+        state->silent.push_back({peer.node, "not connected"});
+        one_refused();
+        continue;
+      }
+      self->request(peer.gateway, peer_cancel_timeout, cancel_atom::value, local_atom::value, id)
+        .then(
+          [=](order& cancelled) mutable {
+            if (state->cancelled)
+              return;
+            state->cancelled = true;
+            promise.deliver(std::move(cancelled));
+          },
+          [=](caf::error& error) mutable {
+            auto refusal = as_failure(error);
+            bool not_held = refusal
+                            && (refusal->code == errc::illegal_transition
+                                || refusal->code == errc::not_found);
+            if (!not_held)
+              state->silent.push_back({peer.node, silence_reason(error, peer_cancel_timeout)});
+            one_refused();
+          });
+    }
+    one_refused();
+  });
+}
+
+/// Cancels at the local router; in a cluster, an order it does not hold is looked for at
+/// the other members.
+void cancel_anywhere(self_pointer self, const node_handles& handles, const std::string& id,
+                     caf::typed_response_promise<order> promise) {
+  if (!handles.cluster) {
+    promise.delegate(handles.router, cancel_atom::value, id);
+    return;
+  }
+  self->request(handles.router, local_timeout, cancel_atom::value, id)
+    .then([=](order& cancelled) mutable { promise.deliver(std::move(cancelled)); },
+          [=](caf::error& error) mutable {
+            auto refusal = as_failure(error);
+            if (refusal && refusal->code == errc::illegal_transition)
+              cancel_at_peers(self, handles, id, promise);
+            else
+              promise.deliver(error);
+          });
 }
 
 /// The members as the cluster actor sees them; a single node is its only member, serving
@@ -120,6 +299,8 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
   st.accepting = std::move(accepting);
   // A restarted actor has a new handle: forget the cached ones and ask again next time.
   self->set_down_handler([=](caf::down_msg&) { self->state.handles.reset(); });
+  // The hub finds the other members (to relay their changes) through the supervisor.
+  self->send(st.hub, caf::update_atom::value, st.supervisor);
   return {
     [=](hello_atom, uint32_t) {
       return caf::make_result(protocol_version, self->state.node_name);
@@ -154,17 +335,32 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
         self, [](const node_handles& h) { return h.store; }, list_atom::value,
         std::move(filter));
     },
-    [=](cancel_atom, std::string& id) {
+    [=](cancel_atom, const std::string& id) {
+      return answer_with_handles<order>(self, [=](const node_handles& handles, auto promise) {
+        cancel_anywhere(self, handles, id, promise);
+      });
+    },
+    [=](cancel_atom, local_atom, std::string& id) {
       return forward<order>(
         self, [](const node_handles& h) { return h.router; }, cancel_atom::value,
         std::move(id));
     },
     [=](stats_atom) {
-      auto promise = self->make_response_promise<node_stats>();
-      with_handles(
-        self, [=](const node_handles& handles) { gather_stats(self, handles, promise); },
-        [=](const caf::error& error) mutable { promise.deliver(error); });
-      return promise;
+      return answer_with_handles<cluster_stats>(
+        self, [=](const node_handles& handles, auto promise) {
+          gather_cluster_stats(self, handles, promise);
+        });
+    },
+    [=](stats_atom, local_atom) {
+      return answer_with_handles<node_stats>(
+        self, [=](const node_handles& handles, auto promise) {
+          gather_node_stats(self, handles, false, [=](caf::expected<node_stats> stats) mutable {
+            if (stats)
+              promise.deliver(std::move(*stats));
+            else
+              promise.deliver(stats.error());
+          });
+        });
     },
     [=](watch_atom, caf::actor& client, std::string& order_id) {
       return self->delegate(self->state.hub, watch_atom::value, std::move(client),
@@ -173,12 +369,19 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
     [=](unwatch_atom, caf::actor& client) {
       self->send(self->state.hub, unwatch_atom::value, std::move(client));
     },
+    [=](watch_atom, local_atom, caf::actor& relay, std::vector<std::string>& order_ids) {
+      return self->delegate(self->state.hub, watch_atom::value, local_atom::value,
+                            std::move(relay), std::move(order_ids));
+    },
+    [=](unwatch_atom, local_atom, caf::actor& relay, std::vector<std::string>& order_ids) {
+      self->send(self->state.hub, unwatch_atom::value, local_atom::value, std::move(relay),
+                 std::move(order_ids));
+    },
     [=](members_atom) {
-      auto promise = self->make_response_promise<std::vector<member_info>>();
-      with_handles(
-        self, [=](const node_handles& handles) { gather_members(self, handles, promise); },
-        [=](const caf::error& error) mutable { promise.deliver(error); });
-      return promise;
+      return answer_with_handles<std::vector<member_info>>(
+        self, [=](const node_handles& handles, auto promise) {
+          gather_members(self, handles, promise);
+        });
     },
     [=](forward_atom, std::vector<order>& orders, const std::string& provider) {
       with_handles(

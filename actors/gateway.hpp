@@ -26,7 +26,10 @@ struct gateway_state {
 /// gateway_actor). It forwards each request to the actor that answers it (intake, store,
 /// router, watch hub), which replies to the client directly; the handles come from the
 /// supervisor and are fetched again after a restart. In cluster mode, `members` is the
-/// cluster actor's view and orders forwarded by other members go to the current router.
+/// cluster actor's view and orders forwarded by other members go to the current router;
+/// `stats` adds every other live member's node-local counters (asked with a bound, a silent
+/// member is reported unreachable), and `cancel` of an order the local router does not hold
+/// is tried at the other members' routers. The hub relays watched changes made elsewhere.
 gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
                                      std::string node_name, std::string address,
                                      caf::actor supervisor,

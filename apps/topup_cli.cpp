@@ -344,7 +344,7 @@ void start_command(client_pointer self) {
     case command_kind::stats:
       self->request(st.gateway, options.timeout, stats_atom::value)
         .then(
-          [self](node_stats& stats) {
+          [self](cluster_stats& stats) {
             emit(self, render(stats, self->state.style));
             finish(self, exit_code::ok);
           },

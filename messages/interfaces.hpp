@@ -7,14 +7,9 @@
 
 namespace topup {
 
-/// The store: the only actor that talks to the database (persistence/store_actor).
-using store_actor = caf::typed_actor<
-  // Inserts new orders in one group commit; a row whose client reference exists is not
-  // written and its outcome carries the stored row instead. Replies once durable.
-  caf::replies_to<insert_atom, std::vector<order>>::with<std::vector<insert_outcome>>,
-  // Applies state changes in the same group commit; each is true when applied, false when
-  // refused (the order was not in `from`, or the event is illegal there). Replies once durable.
-  caf::replies_to<transition_atom, std::vector<transition>>::with<std::vector<bool>>,
+/// The store's reads. The store answers them itself on SQLite; on PostgreSQL it hands them to
+/// a pool of readers (persistence/store_reader), each answering exactly as the store would.
+using store_reader_actor = caf::typed_actor<
   // The order with this id; error not_found.
   caf::replies_to<caf::get_atom, std::string>::with<order>,
   // The order with this client reference; error not_found.
@@ -29,7 +24,16 @@ using store_actor = caf::typed_actor<
   // The newest orders matching a filter.
   caf::replies_to<list_atom, order_filter>::with<std::vector<order>>,
   // Orders by status.
-  caf::replies_to<stats_atom, list_atom>::with<std::vector<status_count>>,
+  caf::replies_to<stats_atom, list_atom>::with<std::vector<status_count>>>;
+
+/// The store: the only actor that writes to the database (persistence/store_actor).
+using store_actor = store_reader_actor::extend<
+  // Inserts new orders in one group commit; a row whose client reference exists is not
+  // written and its outcome carries the stored row instead. Replies once durable.
+  caf::replies_to<insert_atom, std::vector<order>>::with<std::vector<insert_outcome>>,
+  // Applies state changes in the same group commit; each is true when applied, false when
+  // refused (the order was not in `from`, or the event is illegal there). Replies once durable.
+  caf::replies_to<transition_atom, std::vector<transition>>::with<std::vector<bool>>,
   caf::replies_to<stats_atom>::with<store_stats>,
   // Internal (sent to itself): commit the writes gathered since the last commit.
   caf::reacts_to<commit_atom>>;
@@ -108,9 +112,51 @@ using router_actor = caf::typed_actor<
   // of that lane is in flight.
   caf::reacts_to<own_atom, std::vector<provider_lease>>,
   // Cluster, from another node: orders for a provider this node holds, and its name. Served
-  // there when this node still holds it; otherwise dropped (they are in the store: the
-  // provider's next owner takes them over, and the accepting node's deadline closes them).
+  // here when this node still holds it; otherwise passed on to the holder it knows of.
   caf::reacts_to<forward_atom, std::vector<order>, std::string>>;
+
+/// The node's published entry actor: the whole remote protocol of topup. Clients connect
+/// with remote_actor<gateway_actor>, which checks this interface, then say hello. In a
+/// cluster, stats, watch and cancel cover every member, whichever node is asked; the
+/// requests marked "from another node" are how the members ask each other, about the
+/// answering node alone (never passed on again).
+using gateway_actor = caf::typed_actor<
+  // Protocol versions: the client's in, the node's and its name out.
+  caf::replies_to<hello_atom, uint32_t>::with<uint32_t, std::string>,
+  caf::replies_to<submit_atom, order_request>::with<order>,
+  caf::replies_to<submit_atom, std::vector<order_request>>::with<std::vector<submit_result>>,
+  caf::replies_to<caf::get_atom, std::string>::with<order>,
+  caf::replies_to<find_ref_atom, std::string>::with<order>,
+  caf::replies_to<list_atom, order_filter>::with<std::vector<order>>,
+  // The counters of this node and of every live member, and their totals; a member that
+  // does not answer in time is listed as unreachable.
+  caf::replies_to<stats_atom>::with<cluster_stats>,
+  // From another node: this node's own counters, without the order counts (the asking node
+  // reads those from the shared store).
+  caf::replies_to<stats_atom, local_atom>::with<node_stats>,
+  // Cancels an order waiting for a provider, at whichever member's router holds it.
+  caf::replies_to<cancel_atom, std::string>::with<order>,
+  // From another node: cancels the order if this node's router holds it waiting.
+  caf::replies_to<cancel_atom, local_atom, std::string>::with<order>,
+  // The subscriber receives (event_atom, order_update) for each change, wherever in the
+  // cluster it is made. Answered once the other members pass the changes on.
+  caf::replies_to<watch_atom, caf::actor, std::string>::with<bool>,
+  caf::reacts_to<unwatch_atom, caf::actor>,
+  // From another node's watch hub: it receives (event_atom, order_update) for the changes
+  // made on this node to these orders (an empty id: every order); unwatch drops some.
+  caf::replies_to<watch_atom, local_atom, caf::actor, std::vector<std::string>>::with<bool>,
+  caf::reacts_to<unwatch_atom, local_atom, caf::actor, std::vector<std::string>>,
+  // The cluster's members as this node sees them (a single node: itself alone).
+  caf::replies_to<members_atom>::with<std::vector<member_info>>,
+  // From another node of the cluster: orders for a provider this node holds, and its name.
+  caf::reacts_to<forward_atom, std::vector<order>, std::string>>;
+
+/// Another live member of the cluster and its gateway (null while not connected).
+struct peer_gateway {
+  std::string node;
+  std::string address;
+  gateway_actor gateway;
+};
 
 /// Cluster membership and provider ownership of one node (actors/cluster): heartbeats and
 /// leases in the shared database, connections to the other members' gateways.
@@ -125,8 +171,10 @@ using cluster_actor = caf::typed_actor<
   // this epoch may be released to its next owner.
   caf::reacts_to<released_atom, std::string, int64_t>,
   // From the router: orders for a provider another node holds; sent to that node's gateway
-  // (dropped when no live node holds it: its next owner takes them over from the store).
+  // (kept until a tick finds a live, connected holder).
   caf::reacts_to<forward_atom, std::vector<order>, std::string>,
+  // The other live members, with the gateways of those connected.
+  caf::replies_to<peers_atom>::with<std::vector<peer_gateway>>,
   // Internal timer: heartbeat, read members, plan and apply ownership.
   caf::reacts_to<tick_atom>>;
 
@@ -147,32 +195,31 @@ using intake_actor = caf::typed_actor<
 
 namespace topup {
 
-/// Watch subscriptions: engine actors notify it of every state change; it forwards each to
-/// the clients watching that order (or all orders) until they unwatch or go down.
+/// Watch subscriptions: engine actors notify it of every state change made on this node; it
+/// forwards each to the clients watching that order (or all orders) until they unwatch or go
+/// down. In a cluster it relays: while its clients watch, it subscribes itself to the changes
+/// made on every other member (for the orders they watch) and hands those to its clients. A
+/// hub passes on to other hubs only the changes made on its own node, so each change reaches
+/// a client once.
 using watch_hub_actor = caf::typed_actor<
   caf::reacts_to<notify_atom, std::vector<order_update>>,
-  // Subscribes a client actor to one order id, or to all orders with an empty id.
-  caf::replies_to<watch_atom, caf::actor, std::string>::with<bool>,
-  caf::reacts_to<unwatch_atom, caf::actor>>;
-
-/// The node's published entry actor: the whole remote protocol of topup. Clients connect
-/// with remote_actor<gateway_actor>, which checks this interface, then say hello.
-using gateway_actor = caf::typed_actor<
-  // Protocol versions: the client's in, the node's and its name out.
-  caf::replies_to<hello_atom, uint32_t>::with<uint32_t, std::string>,
-  caf::replies_to<submit_atom, order_request>::with<order>,
-  caf::replies_to<submit_atom, std::vector<order_request>>::with<std::vector<submit_result>>,
-  caf::replies_to<caf::get_atom, std::string>::with<order>,
-  caf::replies_to<find_ref_atom, std::string>::with<order>,
-  caf::replies_to<list_atom, order_filter>::with<std::vector<order>>,
-  caf::replies_to<stats_atom>::with<node_stats>,
-  caf::replies_to<cancel_atom, std::string>::with<order>,
-  // The subscriber receives (event_atom, order_update) for each change.
+  // Subscribes a client actor to one order id, or to all orders with an empty id; answered
+  // once the other members relay that too (or did not answer in time).
   caf::replies_to<watch_atom, caf::actor, std::string>::with<bool>,
   caf::reacts_to<unwatch_atom, caf::actor>,
-  // The cluster's members as this node sees them (a single node: itself alone).
-  caf::replies_to<members_atom>::with<std::vector<member_info>>,
-  // From another node of the cluster: orders for a provider this node holds, and its name.
-  caf::reacts_to<forward_atom, std::vector<order>, std::string>>;
+  // From another member's hub (through the gateway): it receives the changes made on this
+  // node to these orders (an empty id: every order); unwatch drops some.
+  caf::replies_to<watch_atom, local_atom, caf::actor, std::vector<std::string>>::with<bool>,
+  caf::reacts_to<unwatch_atom, local_atom, caf::actor, std::vector<std::string>>,
+  // From another member's hub: a change made there, for this node's clients.
+  caf::reacts_to<event_atom, order_update>,
+  // From the gateway: the supervisor, through which the hub finds the cluster actor and so
+  // the other members. A hub never told (or on a single node) relays nothing.
+  caf::reacts_to<caf::update_atom, caf::actor>,
+  // Internal timer: subscribe to members that joined since.
+  caf::reacts_to<tick_atom>>;
 
 } // namespace topup
+
+// peer_gateway never leaves the process: the cluster actor hands it to local actors only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<topup::peer_gateway>)

@@ -16,7 +16,7 @@
 namespace topup {
 
 /// Version of the remote protocol; a client checks it before anything else.
-constexpr uint32_t protocol_version = 1;
+constexpr uint32_t protocol_version = 2;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -162,6 +162,25 @@ struct node_stats {
   std::vector<provider_stats> providers;
 };
 
+/// A member of the cluster whose counters did not arrive in time for `stats`.
+struct unreachable_node {
+  std::string node;
+  std::string address;  ///< host:port of its gateway
+  std::string reason;   ///< why: not connected, no answer within the bound, ...
+};
+
+/// Everything `stats` reports: the counters of every live member of the cluster, asked of
+/// them by the node the client asked (a single node is a cluster of one).
+struct cluster_stats {
+  /// The node asked first, then the members that answered, by name. Only the node asked
+  /// carries `orders`: the counts come from the shared store, read once.
+  std::vector<node_stats> nodes{};
+  std::vector<unreachable_node> unreachable{};
+  /// Every counter of `nodes` summed (providers by name), with the order counts of the node
+  /// asked; `node` is empty.
+  node_stats totals{};
+};
+
 /// A provider this node holds the lease of, and under which epoch.
 struct provider_lease {
   std::string provider;
@@ -226,6 +245,16 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_stats& x) {
   return f(caf::meta::type_name("node_stats"), x.node, x.protocol, x.restarts, x.intake, x.store,
            x.orders, x.providers);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, unreachable_node& x) {
+  return f(caf::meta::type_name("unreachable_node"), x.node, x.address, x.reason);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, cluster_stats& x) {
+  return f(caf::meta::type_name("cluster_stats"), x.nodes, x.unreachable, x.totals);
 }
 
 template <class Inspector>
@@ -332,6 +361,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (std::vector<topup::member_info>))
   CAF_ADD_TYPE_ID(topup, (std::vector<topup::provider_lease>))
   CAF_ADD_TYPE_ID(topup, (topup::unfinished_filter))
+  CAF_ADD_TYPE_ID(topup, (topup::unreachable_node))
+  CAF_ADD_TYPE_ID(topup, (topup::cluster_stats))
 
   // client -> node (the gateway)
   CAF_ADD_ATOM(topup, topup, hello_atom, "hello")
@@ -378,6 +409,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_ATOM(topup, topup, own_atom, "own")
   CAF_ADD_ATOM(topup, topup, released_atom, "released")
   CAF_ADD_ATOM(topup, topup, forward_atom, "forward")
+  // cluster: a request one node makes of another about that node alone (its own counters,
+  // its own router's queues, the changes made there), and the connected members' gateways
+  CAF_ADD_ATOM(topup, topup, local_atom, "local")
+  CAF_ADD_ATOM(topup, topup, peers_atom, "peers")
 
 CAF_END_TYPE_ID_BLOCK(topup)
 

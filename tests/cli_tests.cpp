@@ -11,6 +11,7 @@
 #include "apps/cli/output.hpp"
 #include "apps/cli/progress.hpp"
 #include "apps/cli/submission.hpp"
+#include "messages/cluster_stats.hpp"
 #include "messages/errors.hpp"
 
 #include <caf/exit_reason.hpp>
@@ -623,6 +624,79 @@ BOOST_AUTO_TEST_CASE(node_stats_render_as_summary_and_table_or_one_object) {
   BOOST_TEST(text.find("store: UNHEALTHY") != std::string::npos);
   BOOST_TEST(text.find("orders: none\n") != std::string::npos);
   BOOST_TEST(text.find("providers: none\n") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(cluster_stats_render_totals_a_row_per_node_and_the_unreachable) {
+  node_stats asked;
+  asked.node = "node-1";
+  asked.protocol = 2;
+  asked.intake = {10, 1, 0, 0, 0, 0};
+  asked.store = {3, 30, 0, 0, true};
+  asked.orders = {{"succeeded", 30}};
+  provider_stats cmcc;
+  cmcc.provider = "p-cmcc";
+  cmcc.calls = 12;
+  cmcc.succeeded = 12;
+  cmcc.breaker = "closed";
+  asked.providers = {cmcc};
+  node_stats other = asked;
+  other.node = "node-2";
+  other.restarts = 1;
+  other.intake = {20, 0, 2, 0, 0, 3};
+  other.store = {4, 40, 0, 5, true};
+  other.orders = {};
+  other.providers.front().provider = "p-agg";
+  const output_style text{false, time_zone::utc};
+  const output_style json{true, time_zone::utc};
+
+  // A cluster of one shows exactly as one node always has.
+  auto alone = make_cluster_stats(asked, {}, {});
+  BOOST_TEST(render(alone, text) == render(asked, text));
+  BOOST_TEST(render(alone, json) == render(asked, json));
+
+  auto cluster =
+    make_cluster_stats(asked, {other}, {{"node-3", "127.0.0.1:4253", "no answer within 3 s"}});
+  BOOST_TEST(render(cluster, text)
+             == "cluster: 2 of 3 nodes answered, asked node-1 (protocol 2), 1 actor restarts\n"
+                "intake: 30 accepted, 1 existing, 2 rejected, 0 overloaded, 0 unavailable, "
+                "3 in flight\n"
+                "store: healthy, 7 commits, 70 rows written, 0 failed commits, 5 pending writes\n"
+                "orders: 30 succeeded\n"
+                "nodes:\n"
+                "  NODE    RESTARTS  ACCEPTED  EXISTING  REJECTED  OVERLOADED  UNAVAILABLE  "
+                "IN_FLIGHT  STORE    COMMITS  ROWS_WRITTEN  FAILED_COMMITS  PENDING_WRITES\n"
+                "  node-1         0        10         1         0           0            0  "
+                "        0  healthy        3            30               0               0\n"
+                "  node-2         1        20         0         2           0            0  "
+                "        3  healthy        4            40               0               5\n"
+                "unreachable: node-3 at 127.0.0.1:4253: no answer within 3 s\n"
+                "providers:\n"
+                "  PROVIDER  NODE    BREAKER  CALLS  QUERIES  SUCCEEDED  FAILED  EXPIRED  RETRIES  "
+                "UNKNOWN  FAILED_OVER  QUEUED  IN_FLIGHT\n"
+                "  p-cmcc    node-1  closed      12        0         12       0        0        0  "
+                "      0            0       0          0\n"
+                "  p-agg     node-2  closed      12        0         12       0        0        0  "
+                "      0            0       0          0\n");
+
+  // The keys scripts read of one node carry the cluster's totals; then the nodes.
+  auto object = to_json(cluster);
+  BOOST_TEST(object["node"] == "node-1");
+  BOOST_TEST(object["protocol"] == 2);
+  BOOST_TEST(object["restarts"] == 1);
+  BOOST_TEST(object["intake"]["accepted"] == 30);
+  BOOST_TEST(object["store"]["commits"] == 7);
+  BOOST_TEST(object["orders"]["succeeded"] == 30);
+  BOOST_TEST(object["providers"].size() == 2u);
+  BOOST_REQUIRE(object["nodes"].size() == 2u);
+  BOOST_TEST(object["nodes"][1]["node"] == "node-2");
+  BOOST_TEST(object["nodes"][1]["intake"]["accepted"] == 20);
+  BOOST_TEST(!object["nodes"][0].contains("orders"));
+  BOOST_REQUIRE(object["unreachable"].size() == 1u);
+  BOOST_TEST(object["unreachable"][0]["node"] == "node-3");
+  BOOST_TEST(object["unreachable"][0]["address"] == "127.0.0.1:4253");
+  BOOST_TEST(object["unreachable"][0]["reason"] == "no answer within 3 s");
+  auto line = render(cluster, json);
+  BOOST_TEST(line == object.dump() + "\n");
 }
 
 BOOST_AUTO_TEST_CASE(failures_render_as_message_or_error_object) {

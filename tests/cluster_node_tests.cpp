@@ -8,18 +8,23 @@
 // recharged twice. Checked: every provider owned by exactly one live member; orders
 // submitted to every node complete once; a SIGKILLed owner's provider moves to a survivor in
 // bounded time and nothing is lost or duplicated; a SIGSTOPped owner loses its lease and,
-// resumed, recharges nothing under its old epoch, then rejoins.
+// resumed, recharges nothing under its old epoch, then rejoins. Stats, watch and cancel
+// asked of any node cover the whole cluster: every node's counters (a paused one reported
+// unreachable in bounded time), every change of an order seen once wherever it is made, and
+// a cancel performed where the order waits.
 
 #include "domain/order.hpp"
 #include "domain/ownership.hpp"
 #include "messages/errors.hpp"
 #include "persistence/sql_backend.hpp"
 #include "providers/ledger.hpp"
+#include "tests/backend_fixture.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
 
 #include <soci/soci.h>
 
+#include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
@@ -51,19 +56,6 @@ constexpr int64_t takeover_slack_ms = 4000;
 constexpr auto request_timeout = 5s;
 constexpr size_t node_count = 3;
 
-/// The test's PostgreSQL server with no topup tables: each test migrates its own.
-store_config empty_database() {
-  auto connection = std::getenv("TOPUP_TEST_POSTGRES");
-  BOOST_TEST_REQUIRE(connection != nullptr, "TOPUP_TEST_POSTGRES is not set");
-  store_config cfg;
-  cfg.backend = store_config::backend_kind::postgresql;
-  cfg.postgresql_connection = connection;
-  auto session = open_session(cfg);
-  *session << "DROP TABLE IF EXISTS provider_leases, cluster_members, order_events, attempts,"
-              " orders, schema_version CASCADE";
-  return cfg;
-}
-
 /// The i-th order of a run; `cmcc_share` of 10 orders go to cmcc numbers (served by p-cmcc,
 /// the busiest provider then), the others to cucc and ctcc in turn.
 order_request make_request(const std::string& tag, size_t i, size_t cmcc_share = 4) {
@@ -84,14 +76,14 @@ struct ownership_view {
   std::map<std::string, std::vector<std::string>> owners;  ///< provider -> live owners
 
   /// `expected_live` are the members, and every provider is owned by exactly one of them:
-  /// its rendezvous owner (what every node plans alike).
+  /// its planned owner (what every node plans alike).
   bool settled(const std::set<std::string>& expected_live) const {
     if (live != expected_live)
       return false;
-    std::vector<std::string> nodes(live.begin(), live.end());
+    auto planned = assign_owners(workload_providers, {live.begin(), live.end()});
     for (const auto& provider : workload_providers) {
       auto it = owners.find(provider);
-      if (it == owners.end() || it->second != std::vector{*rendezvous_owner(provider, nodes)})
+      if (it == owners.end() || it->second != std::vector{planned[provider]})
         return false;
     }
     return true;
@@ -115,6 +107,48 @@ struct ownership_view {
   }
 };
 
+/// What a watching client received, by order id, in the order received.
+using changes_by_order = std::map<std::string, std::vector<order_update>>;
+
+/// " accept->accepted dispatch->dispatched ...", for messages (the first 20).
+std::string describe_changes(const std::vector<order_update>& changes) {
+  constexpr size_t shown = 20;
+  std::string text;
+  for (size_t i = 0; i < changes.size() && i < shown; ++i)
+    text += " " + changes[i].event + "->" + std::string{to_string(changes[i].snapshot.status)};
+  if (changes.size() > shown)
+    text += " and " + std::to_string(changes.size() - shown) + " more";
+  return text.empty() ? " nothing" : text;
+}
+
+size_t count_of(const std::vector<order_update>& changes, const std::string& event) {
+  auto is_event = [&](const order_update& u) { return u.event == event; };
+  return static_cast<size_t>(std::count_if(changes.begin(), changes.end(), is_event));
+}
+
+/// Receives what `watcher` is sent until every order of `ids` had a final change, and then
+/// for `quiet` more (a duplicate would arrive then); or until `timeout`.
+changes_by_order receive_changes(caf::scoped_actor& watcher, const std::set<std::string>& ids,
+                                 std::chrono::milliseconds timeout,
+                                 std::chrono::milliseconds quiet = 1000ms) {
+  changes_by_order changes;
+  std::set<std::string> open = ids;
+  auto until = steady::now() + timeout;
+  std::optional<steady::time_point> all_final_at;
+  while (steady::now() < until && (!all_final_at || steady::now() < *all_final_at + quiet)) {
+    watcher->receive(
+      [&](event_atom, order_update& update) {
+        if (is_final(update.snapshot.status))
+          open.erase(update.snapshot.id);
+        changes[update.snapshot.id].push_back(std::move(update));
+      },
+      caf::after(std::chrono::milliseconds(100)) >> [] {});
+    if (open.empty() && !all_final_at)
+      all_final_at = steady::now();
+  }
+  return changes;
+}
+
 /// What the client learnt: acknowledged orders by id.
 struct client_books {
   std::map<std::string, std::string> ref_by_id;
@@ -124,7 +158,7 @@ struct client_books {
 
 struct cluster_fixture {
   temp_dir dir;
-  store_config database = empty_database();
+  store_config database = empty_postgresql_store();
   std::vector<uint16_t> ports;
   std::vector<std::unique_ptr<node_process>> nodes{node_count};
   std::vector<std::optional<gateway_actor>> gateways{node_count};
@@ -392,6 +426,48 @@ struct cluster_fixture {
                                               << " batches unanswered");
   }
 
+  /// The whole cluster's stats, asked of node i.
+  caf::expected<cluster_stats> stats_of(size_t i) {
+    caf::expected<cluster_stats> result{caf::make_error(caf::sec::request_timeout)};
+    self->request(gateway(i), 2 * request_timeout, stats_atom::value)
+      .receive([&](cluster_stats& stats) { result = std::move(stats); },
+               [&](caf::error& error) { result = std::move(error); });
+    return result;
+  }
+
+  caf::expected<order> cancel_through(size_t i, const std::string& id) {
+    caf::expected<order> result{caf::make_error(caf::sec::request_timeout)};
+    self->request(gateway(i), 2 * request_timeout, cancel_atom::value, id)
+      .receive([&](order& cancelled) { result = std::move(cancelled); },
+               [&](caf::error& error) { result = std::move(error); });
+    return result;
+  }
+
+  /// Subscribes `watcher` through node i to the changes of `order_id` (every order when
+  /// empty), and requires the node to take the subscription.
+  void watch_through(size_t i, caf::scoped_actor& watcher, const std::string& order_id) {
+    bool subscribed = false;
+    self->request(gateway(i), 2 * request_timeout, watch_atom::value,
+                  caf::actor_cast<caf::actor>(watcher), order_id)
+      .receive([&](bool taken) { subscribed = taken; },
+               [&](caf::error& error) { BOOST_FAIL("watch through " << node_name(i) << ": "
+                                                   << describe(error)); });
+    BOOST_TEST_REQUIRE(subscribed, node_name(i) << " refused the watch");
+  }
+
+  /// The node that owns none of `providers`, in a settled `ownership`.
+  size_t owning_none_of(const ownership_view& ownership, const std::set<std::string>& providers) {
+    for (size_t i = 0; i < node_count; ++i) {
+      bool owns = false;
+      for (const auto& provider : providers)
+        owns = owns || ownership.owner_of(provider) == node_name(i);
+      if (!owns)
+        return i;
+    }
+    BOOST_FAIL("every node owns one of the providers: " << ownership.describe());
+    return 0;
+  }
+
   std::string logs() {
     std::string text;
     for (size_t i = 0; i < node_count; ++i)
@@ -520,6 +596,202 @@ BOOST_AUTO_TEST_CASE(paused_owner_loses_its_lease_and_recharges_nothing_when_res
   auto rejoined = require_settled(all_nodes(), names_except(), 20s);
   BOOST_TEST_MESSAGE("after resuming: " << rejoined.describe());
   check_outcome(others.front(), books, 40s);
+}
+
+BOOST_AUTO_TEST_CASE(stats_asked_of_any_node_cover_every_node) {
+  start_all();
+  auto ownership = require_settled(all_nodes(), names_except());
+  BOOST_TEST_MESSAGE("ownership: " << ownership.describe());
+
+  // A different number of orders through each node, so each node's row can be told apart.
+  client_books books;
+  std::map<std::string, uint64_t> accepted_through;
+  size_t n = 0;
+  for (size_t i = 0; i < node_count; ++i) {
+    std::vector<order_request> requests;
+    for (size_t k = 0; k < 10 * (i + 1); ++k)
+      requests.push_back(make_request("stats", n++));
+    auto before = books.ref_by_id.size();
+    submit(i, requests, books);
+    accepted_through[node_name(i)] = books.ref_by_id.size() - before;
+  }
+  BOOST_TEST(books.ref_by_id.size() == 60u, logs());
+  check_outcome(0, books, 30s);
+
+  for (auto asking : all_nodes()) {
+    auto stats = stats_of(asking);
+    BOOST_REQUIRE_MESSAGE(stats, "stats through " << node_name(asking) << ": "
+                                                  << error_text(stats));
+    for (const auto& silent : stats->unreachable)
+      BOOST_TEST_ERROR(silent.node << " unreachable: " << silent.reason);
+    BOOST_REQUIRE_EQUAL(stats->nodes.size(), node_count);
+    BOOST_TEST(stats->nodes.front().node == node_name(asking));
+    std::map<std::string, uint64_t> accepted_by;
+    std::map<std::string, std::vector<std::string>> serving;
+    for (const auto& node : stats->nodes) {
+      accepted_by[node.node] = node.intake.accepted;
+      for (const auto& provider : node.providers)
+        serving[provider.provider].push_back(node.node);
+    }
+    BOOST_TEST(accepted_by == accepted_through);
+    BOOST_TEST(stats->totals.intake.accepted == books.ref_by_id.size());
+    uint64_t succeeded = 0, recharged = 0;
+    for (const auto& count : stats->totals.orders)
+      succeeded += count.status == "succeeded" ? count.count : 0;
+    for (const auto& provider : stats->totals.providers)
+      recharged += provider.succeeded;
+    BOOST_TEST(succeeded == books.ref_by_id.size());
+    BOOST_TEST(recharged == books.ref_by_id.size());
+    // Each provider's counters come from the one node that runs it.
+    for (const auto& provider : workload_providers)
+      BOOST_TEST((serving[provider] == std::vector<std::string>{ownership.owner_of(provider)}),
+                 provider << " served by " << serving[provider].size() << " nodes");
+  }
+
+  // A member that stops answering is reported, within a bound, and the rest still are.
+  auto paused = node_count - 1;
+  nodes[paused]->process().send_signal(SIGSTOP);
+  auto asked_at = steady::now();
+  auto stats = stats_of(0);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - asked_at);
+  nodes[paused]->process().send_signal(SIGCONT);
+  BOOST_REQUIRE_MESSAGE(stats, "stats with " << node_name(paused) << " paused: "
+                                             << error_text(stats));
+  BOOST_TEST(took.count() < 8000, "stats took " << took.count() << " ms");
+  BOOST_TEST(stats->nodes.size() == node_count - 1);
+  BOOST_REQUIRE_EQUAL(stats->unreachable.size(), 1u);
+  BOOST_TEST(stats->unreachable.front().node == node_name(paused));
+  BOOST_TEST_MESSAGE(node_name(paused) << " paused: " << stats->unreachable.front().reason
+                                       << " after " << took.count() << " ms");
+}
+
+BOOST_AUTO_TEST_CASE(a_watch_through_any_node_sees_every_change_once) {
+  start_all();
+  auto ownership = require_settled(all_nodes(), names_except());
+  // cmcc orders are recharged by p-cmcc's owner; the watches go through the two other
+  // nodes, and orders come in through all three: accepted on a watching node, on the other
+  // one and on the owner, and recharged on the owner. With clients on two nodes, each node
+  // relays to the other: a change passed on twice would show as a duplicate.
+  auto owner = index_of(ownership.owner_of("p-cmcc"));
+  std::vector<size_t> watching{(owner + 1) % node_count, (owner + 2) % node_count};
+  BOOST_TEST_MESSAGE("ownership: " << ownership.describe() << "; watching through "
+                                   << node_name(watching[0]) << " and "
+                                   << node_name(watching[1]));
+  std::vector<std::unique_ptr<caf::scoped_actor>> watchers;
+  for (auto i : watching) {
+    watchers.push_back(std::make_unique<caf::scoped_actor>(system));
+    watch_through(i, *watchers.back(), "");
+  }
+
+  client_books books;
+  std::map<std::string, size_t> accepted_on;
+  for (size_t i = 0; i < node_count; ++i) {
+    auto before = books.ref_by_id;
+    submit(i, {make_request("watch", i, 10)}, books);
+    for (const auto& [id, ref] : books.ref_by_id)
+      if (!before.count(id))
+        accepted_on[id] = i;
+  }
+  BOOST_REQUIRE_EQUAL(accepted_on.size(), node_count);
+  std::set<std::string> ids;
+  for (const auto& [id, node] : accepted_on)
+    ids.insert(id);
+
+  for (size_t w = 0; w < watching.size(); ++w) {
+    auto& watcher = *watchers[w];
+    auto changes = receive_changes(watcher, ids, 30s);
+    self->send(gateway(watching[w]), unwatch_atom::value, caf::actor_cast<caf::actor>(watcher));
+    for (const auto& [id, node] : accepted_on) {
+      const auto& seen = changes[id];
+      auto where = id + " accepted on " + node_name(node) + ", watched through "
+                   + node_name(watching[w]) + ":" + describe_changes(seen);
+      BOOST_TEST_MESSAGE(where);
+      BOOST_REQUIRE_MESSAGE(!seen.empty() && is_final(seen.back().snapshot.status),
+                            where << ": never final" << logs());
+      // Every provider call succeeds here: accepted, dispatched, succeeded, each seen once.
+      BOOST_TEST(count_of(seen, "accept") == 1u, where);
+      BOOST_TEST(count_of(seen, "dispatch") == 1u, where);
+      BOOST_TEST(count_of(seen, "succeed") == 1u, where);
+      BOOST_TEST(seen.size() == 3u, where);
+      BOOST_TEST(seen.back().snapshot.provider == "p-cmcc",
+                 where << ": recharged by " << seen.back().snapshot.provider << ", not at "
+                       << node_name(owner));
+    }
+    // Nothing else was watched, and nothing arrived twice.
+    BOOST_TEST(changes.size() == accepted_on.size());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cancel_through_a_node_holding_no_queue_of_the_order) {
+  // Every provider serving cmcc takes one call a second, so orders behind the first wait
+  // in the queue of p-cmcc's (or p-agg's) owner.
+  start_all([](nlohmann::json& cfg) {
+    for (const auto& name : {"p-cmcc", "p-agg"}) {
+      auto& provider = provider_entry(cfg, name);
+      provider["rate"] = 1;
+      provider["burst"] = 1;
+      provider["concurrency"] = 1;
+    }
+  });
+  auto ownership = require_settled(all_nodes(), names_except());
+  auto asking = owning_none_of(ownership, {"p-cmcc", "p-agg"});
+  BOOST_TEST_MESSAGE("ownership: " << ownership.describe() << "; cancelling through "
+                                   << node_name(asking));
+
+  client_books books;
+  std::vector<order_request> requests;
+  for (size_t k = 0; k < 6; ++k)
+    requests.push_back(make_request("cancel", k, 10));
+  submit(asking, requests, books);
+  BOOST_REQUIRE_EQUAL(books.ref_by_id.size(), requests.size());
+  std::map<std::string, std::string> id_by_ref;
+  for (const auto& [id, ref] : books.ref_by_id)
+    id_by_ref[ref] = id;
+  std::vector<std::string> ids;
+  for (const auto& request : requests)
+    ids.push_back(id_by_ref[request.client_ref]);
+
+  // The newest orders wait longest (seconds); each is watched by id through the same node,
+  // while the cancel happens where the order waits.
+  std::vector<std::string> newest(ids.end() - 3, ids.end());
+  caf::scoped_actor watcher{system};
+  for (const auto& id : newest)
+    watch_through(asking, watcher, id);
+
+  std::optional<order> cancelled;
+  for (auto id = newest.rbegin(); id != newest.rend() && !cancelled; ++id) {
+    auto answer = cancel_through(asking, *id);
+    if (answer) {
+      cancelled = *answer;
+      break;
+    }
+    BOOST_TEST_MESSAGE("cancel of " << *id << ": " << error_text(answer));
+  }
+  BOOST_REQUIRE_MESSAGE(cancelled, "no order could be cancelled" << logs());
+  BOOST_TEST(std::string{to_string(cancelled->status)} == "failed");
+  BOOST_TEST(cancelled->last_error == "cancelled by the client");
+  for (auto i : all_nodes()) {
+    auto again = cancel_through(i, cancelled->id);
+    BOOST_REQUIRE(!again);
+    auto refusal = as_failure(again.error());
+    BOOST_TEST((refusal && refusal->code == errc::illegal_transition),
+               "cancel again through " << node_name(i) << ": " << error_text(again));
+  }
+
+  auto changes = receive_changes(watcher, {newest.begin(), newest.end()}, 30s);
+  for (const auto& id : newest) {
+    const auto& seen = changes[id];
+    BOOST_TEST_MESSAGE(id << ":" << describe_changes(seen));
+    BOOST_TEST(count_of(seen, "cancel") == (id == cancelled->id ? 1u : 0u),
+               id << ":" << describe_changes(seen));
+    BOOST_TEST((!seen.empty() && is_final(seen.back().snapshot.status)),
+               id << " never seen final:" << describe_changes(seen));
+  }
+  BOOST_TEST(changes[cancelled->id].size() == 1u, describe_changes(changes[cancelled->id]));
+  // The others ran their course, and the cancelled order was never recharged.
+  check_outcome(asking, books, 30s);
+  auto counts = recharges();
+  BOOST_TEST(counts.count(cancelled->id) == 0u, "the cancelled order was recharged");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -217,9 +217,9 @@ struct http_engine_fixture {
   }
 
   provider_stats stats_of(const std::string& provider) {
-    auto stats = ask<node_stats>(stats_atom::value);
+    auto stats = ask<cluster_stats>(stats_atom::value);
     BOOST_REQUIRE_MESSAGE(stats, "stats failed: " << error_text(stats));
-    for (const auto& p : stats->providers)
+    for (const auto& p : stats->totals.providers)
       if (p.provider == provider)
         return p;
     BOOST_FAIL("no provider " << provider << " in the node's stats");

@@ -147,7 +147,8 @@ void submit(caf::scoped_actor& self, const gateway_actor& gateway, client_books&
 std::optional<node_stats> stats_of(caf::scoped_actor& self, const gateway_actor& gateway) {
   std::optional<node_stats> stats;
   self->request(gateway, request_timeout, stats_atom::value)
-    .receive([&](node_stats& s) { stats = std::move(s); }, [](caf::error&) {});
+    .receive([&](cluster_stats& s) { stats = std::move(s.nodes.front()); },
+             [](caf::error&) {});
   return stats;
 }
 

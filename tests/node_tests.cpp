@@ -297,8 +297,13 @@ BOOST_AUTO_TEST_CASE(stats_show_the_orders_by_status_and_four_providers) {
                             accepted(request_with_prefix("stats-3", "133", 53)),
                             accepted(request_with_prefix("stats-4", "139", 54))};
   wait_until_final(ids_of(orders));
-  auto stats = ask<node_stats>(stats_atom::value);
-  BOOST_REQUIRE_MESSAGE(stats, error_text(stats));
+  auto cluster = ask<cluster_stats>(stats_atom::value);
+  BOOST_REQUIRE_MESSAGE(cluster, error_text(cluster));
+  // A single node is a cluster of one.
+  BOOST_REQUIRE_EQUAL(cluster->nodes.size(), 1u);
+  BOOST_TEST(cluster->unreachable.empty());
+  BOOST_TEST(cluster->totals.intake.accepted == 4u);
+  const auto* stats = &cluster->nodes.front();
   BOOST_TEST(stats->node == "test-node");
   BOOST_TEST(stats->protocol == protocol_version);
   BOOST_TEST(stats->intake.accepted == 4u);
@@ -471,10 +476,10 @@ BOOST_AUTO_TEST_CASE(sigterm_during_provider_calls_drains_and_loses_nothing) {
   }
   uint64_t in_flight = 0, calls = 0;
   for (auto until = steady::now() + 10s; in_flight == 0 && steady::now() < until;) {
-    auto stats = ask<node_stats>(stats_atom::value);
+    auto stats = ask<cluster_stats>(stats_atom::value);
     BOOST_REQUIRE_MESSAGE(stats, error_text(stats));
     calls = 0;
-    for (const auto& p : stats->providers) {
+    for (const auto& p : stats->totals.providers) {
       in_flight += p.in_flight;
       calls += p.calls;
     }

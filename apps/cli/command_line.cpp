@@ -230,11 +230,13 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
     ->capture_default_str()
     ->check(CLI::Range(1, 10000));
 
-  app.add_subcommand("stats", "Show the node's counters: intake, store, orders, providers");
+  app.add_subcommand("stats", "Show the counters: intake, store, orders, providers; in a "
+                              "cluster, of every node and their totals");
 
   auto watch = app.add_subcommand(
-    "watch", "Print order changes as they happen until Ctrl-C (exit 0). With an ID, print the "
-             "order's current state first and stop once it is final");
+    "watch", "Print order changes as they happen, on any node of a cluster, until Ctrl-C "
+             "(exit 0). With an ID, print the order's current state first and stop once it is "
+             "final");
   watch->add_option("id", options.order_id, "Order ID; without it, every order")
     ->type_name("ID");
   watch->add_option("--count", options.event_count, "Stop after this many changes (0: no limit)")

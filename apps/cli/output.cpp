@@ -35,6 +35,46 @@ std::string with_newline(std::string text) {
   return text;
 }
 
+/// The intake, store and orders lines of `stats`, for one node or a cluster's totals.
+std::string summary_lines(const node_stats& x) {
+  const auto& in = x.intake;
+  auto text = fmt::format("intake: {} accepted, {} existing, {} rejected, {} overloaded, "
+                          "{} unavailable, {} in flight\n",
+                          in.accepted, in.existing, in.rejected, in.overloaded, in.unavailable,
+                          in.in_flight);
+  const auto& st = x.store;
+  text += fmt::format("store: {}, {} commits, {} rows written, {} failed commits, "
+                      "{} pending writes\n",
+                      st.healthy ? "healthy" : "UNHEALTHY", st.commits, st.rows_written,
+                      st.failed_commits, st.pending_writes);
+  std::string by_status;
+  for (const auto& count : x.orders)
+    by_status += fmt::format("{}{} {}", by_status.empty() ? "" : ", ", count.count, count.status);
+  return text + "orders: " + (by_status.empty() ? std::string{"none"} : by_status) + "\n";
+}
+
+/// The providers table of `stats`; a cluster's names the node serving each.
+std::vector<std::string> provider_headers(bool with_node) {
+  std::vector<std::string> headers{"PROVIDER", "BREAKER", "CALLS", "QUERIES", "SUCCEEDED",
+                                   "FAILED", "EXPIRED", "RETRIES", "UNKNOWN", "FAILED_OVER",
+                                   "QUEUED", "IN_FLIGHT"};
+  if (with_node)
+    headers.insert(headers.begin() + 1, "NODE");
+  return headers;
+}
+
+std::vector<std::string> provider_row(const provider_stats& p, const std::string* node) {
+  std::vector<std::string> cells{p.provider, p.breaker, std::to_string(p.calls),
+                                 std::to_string(p.queries), std::to_string(p.succeeded),
+                                 std::to_string(p.failed), std::to_string(p.expired),
+                                 std::to_string(p.retries), std::to_string(p.unknown),
+                                 std::to_string(p.failed_over), std::to_string(p.queued),
+                                 std::to_string(p.in_flight)};
+  if (node)
+    cells.insert(cells.begin() + 1, *node);
+  return cells;
+}
+
 /// The reason of a failure as shown next to an order: the phone in it masked.
 std::string masked_reason(const failure_report& failure, std::string_view phone) {
   return mask_phone_in(failure.message, phone);
@@ -132,6 +172,32 @@ nlohmann::ordered_json to_json(const node_stats& x) {
   };
 }
 
+nlohmann::ordered_json to_json(const unreachable_node& x) {
+  return {{"node", x.node}, {"address", x.address}, {"reason", x.reason}};
+}
+
+nlohmann::ordered_json to_json(const cluster_stats& x) {
+  if (x.nodes.empty())
+    return to_json(x.totals);
+  if (is_single_node(x))
+    return to_json(x.nodes.front());
+  auto object = to_json(x.totals);
+  object["node"] = x.nodes.front().node;
+  object["protocol"] = x.nodes.front().protocol;
+  auto nodes = nlohmann::ordered_json::array();
+  for (const auto& node : x.nodes) {
+    auto counters = to_json(node);
+    counters.erase("orders");  // the store's, shown once above
+    nodes.push_back(std::move(counters));
+  }
+  object["nodes"] = std::move(nodes);
+  auto unreachable = nlohmann::ordered_json::array();
+  for (const auto& node : x.unreachable)
+    unreachable.push_back(to_json(node));
+  object["unreachable"] = std::move(unreachable);
+  return object;
+}
+
 nlohmann::ordered_json to_json(const submission& x) {
   nlohmann::ordered_json object{{"outcome", std::string{to_string(x.outcome)}}};
   if (x.line > 0)
@@ -214,36 +280,62 @@ std::string render(const std::vector<order>& orders, const output_style& style) 
   return table.render();
 }
 
+bool is_single_node(const cluster_stats& x) {
+  return x.nodes.size() == 1 && x.unreachable.empty();
+}
+
 std::string render(const node_stats& x, const output_style& style) {
   if (style.json)
     return with_newline(to_json(x).dump());
-  std::string text = fmt::format("node {} (protocol {}), {} actor restarts\n", x.node,
-                                 x.protocol, x.restarts);
-  const auto& in = x.intake;
-  text += fmt::format("intake: {} accepted, {} existing, {} rejected, {} overloaded, "
-                      "{} unavailable, {} in flight\n",
-                      in.accepted, in.existing, in.rejected, in.overloaded, in.unavailable,
-                      in.in_flight);
-  const auto& st = x.store;
-  text += fmt::format("store: {}, {} commits, {} rows written, {} failed commits, "
-                      "{} pending writes\n",
-                      st.healthy ? "healthy" : "UNHEALTHY", st.commits, st.rows_written,
-                      st.failed_commits, st.pending_writes);
-  std::string by_status;
-  for (const auto& count : x.orders)
-    by_status += fmt::format("{}{} {}", by_status.empty() ? "" : ", ", count.count, count.status);
-  text += "orders: " + (by_status.empty() ? std::string{"none"} : by_status) + "\n";
+  auto text = fmt::format("node {} (protocol {}), {} actor restarts\n", x.node, x.protocol,
+                          x.restarts);
+  text += summary_lines(x);
   if (x.providers.empty())
     return text + "providers: none\n";
-  text_table table{{"PROVIDER", "BREAKER", "CALLS", "QUERIES", "SUCCEEDED", "FAILED", "EXPIRED",
-                    "RETRIES", "UNKNOWN", "FAILED_OVER", "QUEUED", "IN_FLIGHT"}};
+  text_table table{provider_headers(false)};
   for (const auto& p : x.providers)
-    table.add_row({p.provider, p.breaker, std::to_string(p.calls), std::to_string(p.queries),
-                   std::to_string(p.succeeded), std::to_string(p.failed),
-                   std::to_string(p.expired), std::to_string(p.retries),
-                   std::to_string(p.unknown), std::to_string(p.failed_over),
-                   std::to_string(p.queued), std::to_string(p.in_flight)});
+    table.add_row(provider_row(p, nullptr));
   return text + "providers:\n" + table.render("  ");
+}
+
+std::string render(const cluster_stats& x, const output_style& style) {
+  if (style.json)
+    return with_newline(to_json(x).dump());
+  if (x.nodes.empty())
+    return render(x.totals, style);
+  if (is_single_node(x))
+    return render(x.nodes.front(), style);
+  const auto& asked = x.nodes.front();
+  auto text = fmt::format("cluster: {} of {} nodes answered, asked {} (protocol {}), {} actor "
+                          "restarts\n",
+                          x.nodes.size(), x.nodes.size() + x.unreachable.size(), asked.node,
+                          asked.protocol, x.totals.restarts);
+  text += summary_lines(x.totals);
+  text_table nodes{{"NODE", "RESTARTS", "ACCEPTED", "EXISTING", "REJECTED", "OVERLOADED",
+                    "UNAVAILABLE", "IN_FLIGHT", "STORE", "COMMITS", "ROWS_WRITTEN",
+                    "FAILED_COMMITS", "PENDING_WRITES"}};
+  for (const auto& n : x.nodes)
+    nodes.add_row({n.node, std::to_string(n.restarts), std::to_string(n.intake.accepted),
+                   std::to_string(n.intake.existing), std::to_string(n.intake.rejected),
+                   std::to_string(n.intake.overloaded), std::to_string(n.intake.unavailable),
+                   std::to_string(n.intake.in_flight), n.store.healthy ? "healthy" : "UNHEALTHY",
+                   std::to_string(n.store.commits), std::to_string(n.store.rows_written),
+                   std::to_string(n.store.failed_commits),
+                   std::to_string(n.store.pending_writes)});
+  text += "nodes:\n" + nodes.render("  ");
+  for (const auto& n : x.unreachable)
+    text += fmt::format("unreachable: {}{}: {}\n", n.node,
+                        n.address.empty() ? std::string{} : " at " + n.address, n.reason);
+  text_table providers{provider_headers(true)};
+  size_t rows = 0;
+  for (const auto& n : x.nodes)
+    for (const auto& p : n.providers) {
+      providers.add_row(provider_row(p, &n.node));
+      ++rows;
+    }
+  if (rows == 0)
+    return text + "providers: none\n";
+  return text + "providers:\n" + providers.render("  ");
 }
 
 nlohmann::ordered_json to_json(const member_info& x) {

@@ -42,6 +42,15 @@ nlohmann::ordered_json to_json(const order& x);
 nlohmann::ordered_json to_json(const order_update& x);
 /// Orders by status become one object {"accepted":3,...}; providers an array.
 nlohmann::ordered_json to_json(const node_stats& x);
+/// {"node":"node-3","address":"127.0.0.1:4253","reason":"no answer within 3 s"}
+nlohmann::ordered_json to_json(const unreachable_node& x);
+/// True for the stats of one node alone (a single node, or a cluster of one): shown exactly
+/// as a node's.
+bool is_single_node(const cluster_stats& x);
+/// One node alone: its object. A cluster: the same keys carrying the totals ("node" and
+/// "protocol" those of the node asked), then "nodes" (each node's object, without
+/// "orders") and "unreachable".
+nlohmann::ordered_json to_json(const cluster_stats& x);
 /// {"outcome":"accepted","line":7,"client_ref":"R","order":{...}}, or instead of "order" the
 /// "error" of a rejected, unknown or not_sent order; "line" only for orders from a file.
 nlohmann::ordered_json to_json(const submission& x);
@@ -66,8 +75,13 @@ std::string render(const order_update& x, const output_style& style);
 /// (nothing when empty). Ends with a newline unless empty.
 std::string render(const std::vector<order>& orders, const output_style& style);
 
-/// `stats`: a few summary lines and a table of providers; or one JSON object.
+/// `stats` of one node: a few summary lines and a table of providers; or one JSON object.
 std::string render(const node_stats& x, const output_style& style);
+
+/// `stats`: one node alone as above. A cluster: the same summary lines with the totals, a
+/// table of the nodes, a line per unreachable node, and the providers with the node serving
+/// each; or one JSON object.
+std::string render(const cluster_stats& x, const output_style& style);
 
 /// {"node":"node-1","address":"127.0.0.1:4251","live":true,"heartbeat_age_ms":120,
 ///  "providers":["p-cmcc"]}
