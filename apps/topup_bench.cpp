@@ -13,6 +13,7 @@
 #include "actors/supervisor.hpp"
 #include "actors/watch_hub.hpp"
 #include "apps/app_support.hpp"
+#include "apps/bench/cluster_setup.hpp"
 #include "apps/bench/figures.hpp"
 #include "apps/bench/order_generator.hpp"
 #include "apps/bench/pacing.hpp"
@@ -24,8 +25,11 @@
 #include "apps/bench/workload.hpp"
 #include "config/config.hpp"
 #include "config/json_reader.hpp"
+#include "domain/ownership.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
+#include "persistence/lease_store.hpp"
+#include "persistence/sql_backend.hpp"
 #include "providers/ledger.hpp"
 
 #include <CLI/CLI.hpp>
@@ -40,6 +44,7 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <iostream>
 #include <csignal>
 #include <mutex>
@@ -84,6 +89,11 @@ struct bench_options {
   std::string node_binary, config_path, connect, run_dir, svg_path;
   std::string provider_sim_binary;
   bool in_node_providers = false;
+  uint64_t nodes = 1;
+  std::string postgresql;     ///< the cluster's shared store; empty: a single SQLite node
+  std::string kill_owner_of;  ///< cluster w3: the provider whose lease is watched
+  bool kill_owner_only = false;  ///< cluster w3: kill its owner alone, not every node
+  cluster_timing timing;
   int64_t node_pid = 0;
   bool in_process = false;
   uint64_t seed = 1;
@@ -107,10 +117,12 @@ double seconds_between(steady_time from, steady_time to) {
 /// What the driver and the main loop share. The book is the driver's; main reads it under
 /// the lock for progress and figures.
 struct shared_book {
-  explicit shared_book(uint64_t total, steady_time start) : book(total, start) {}
+  shared_book(uint64_t total, steady_time start, size_t nodes)
+    : book(total, start), connected(nodes) {}
   std::mutex mutex;
   submission_book book;
-  std::atomic<bool> connected{false};
+  /// By node: whether the driver has a live connection to its gateway.
+  std::vector<std::atomic<bool>> connected;
   std::string first_refusal;
 };
 
@@ -119,12 +131,29 @@ struct driver_state {
   workload load;
   std::shared_ptr<shared_book> shared;
   std::shared_ptr<const order_generator> orders;
-  gateway_actor gateway;
+  /// By node; null while not connected to it. Submissions go round the connected ones.
+  std::vector<gateway_actor> gateways;
+  size_t next_gateway = 0;
   steady_time start;
   std::chrono::milliseconds submit_timeout{10000};
 };
 
 using driver_pointer = caf::stateful_actor<driver_state>*;
+
+/// The connected gateway whose turn it is; null when none is connected.
+gateway_actor next_gateway(driver_state& st) {
+  for (size_t tried = 0; tried < st.gateways.size(); ++tried) {
+    auto& candidate = st.gateways[st.next_gateway++ % st.gateways.size()];
+    if (candidate)
+      return candidate;
+  }
+  return {};
+}
+
+bool any_connected(const driver_state& st) {
+  return std::any_of(st.gateways.begin(), st.gateways.end(),
+                     [](const gateway_actor& gateway) { return static_cast<bool>(gateway); });
+}
 
 answer classify(const submit_result& result, std::string& first_refusal) {
   if (!result.error)
@@ -157,7 +186,7 @@ void pump(driver_pointer self) {
       if (due > book.offered())
         book.offer(due - book.offered(), now);
     }
-    if (!st.gateway)
+    if (!any_connected(st))
       return;
     for (;;) {
       if (st.load.loop == loop_kind::closed)
@@ -176,7 +205,7 @@ void pump(driver_pointer self) {
     for (auto n : batch.orders)
       requests.push_back(st.orders->nth(n));
     auto id = batch.id;
-    self->request(st.gateway, st.submit_timeout, submit_atom::value, std::move(requests))
+    self->request(next_gateway(st), st.submit_timeout, submit_atom::value, std::move(requests))
       .then(
         [self, id](std::vector<submit_result>& results) {
           auto& shared_state = *self->state.shared;
@@ -207,18 +236,25 @@ caf::behavior driver(driver_pointer self, workload load, std::shared_ptr<shared_
                      std::chrono::milliseconds submit_timeout) {
   auto& st = self->state;
   st.load = std::move(load);
+  st.gateways.resize(shared->connected.size());
   st.shared = std::move(shared);
   st.orders = std::move(orders);
   st.start = start;
   st.submit_timeout = submit_timeout;
   self->set_down_handler([self](caf::down_msg& down) {
     auto& state = self->state;
-    if (down.source != state.gateway.address())
+    auto lost = std::find_if(state.gateways.begin(), state.gateways.end(),
+                             [&](const gateway_actor& gateway) {
+                               return gateway && gateway.address() == down.source;
+                             });
+    if (lost == state.gateways.end())
       return;
     // Requests to a dead proxy end only at their timeout: give them up now and offer their
-    // orders again once connected anew (answers that still come are ignored).
-    state.gateway = nullptr;
-    state.shared->connected = false;
+    // orders again, to the nodes still connected or once connected anew (answers that still
+    // come are ignored; a resubmission of an order another node accepted is answered with
+    // it, by idempotency).
+    *lost = nullptr;
+    state.shared->connected[static_cast<size_t>(lost - state.gateways.begin())] = false;
     std::lock_guard<std::mutex> lock{state.shared->mutex};
     state.shared->book.disconnected();
   });
@@ -228,9 +264,9 @@ caf::behavior driver(driver_pointer self, workload load, std::shared_ptr<shared_
       pump(self);
       self->delayed_send(self, tick_interval, bench_tick_atom::value);
     },
-    [self](gateway_actor& gateway) {
-      self->state.gateway = std::move(gateway);
-      self->monitor(self->state.gateway);
+    [self](uint64_t node, gateway_actor& gateway) {
+      self->monitor(gateway);
+      self->state.gateways.at(node) = std::move(gateway);
       pump(self);
     },
   };
@@ -377,33 +413,40 @@ class bench_run {
 public:
   bench_run(bench_options options, workload load, config cfg, fs::path run_dir)
     : o_(std::move(options)), load_(std::move(load)), cfg_(std::move(cfg)),
-      run_dir_(std::move(run_dir)), node_config_path_(fs::absolute(o_.config_path)),
+      run_dir_(std::move(run_dir)), node_config_paths_{fs::absolute(o_.config_path)},
       orders_(std::make_shared<order_generator>(
         run_ref_prefix(load_.name, static_cast<uint64_t>(wall_now_ms())), o_.seed)),
       throttle_(::isatty(STDERR_FILENO) == 1) {}
 
   int run();
 
-  /// Kills a node and simulator this run started and that still run (after a failure).
+  /// Kills the nodes and simulator this run started and that still run (after a failure).
   void kill_children() {
-    if (node_)
-      node_->kill();
+    for (auto& node : nodes_)
+      if (node)
+        node->kill();
     if (sim_)
       sim_->kill();
   }
 
 private:
+  bool clustered() const { return !o_.postgresql.empty(); }
   bool start_provider_sim();
-  bool start_node();
+  bool prepare_cluster();
+  bool start_node(size_t index);
+  std::string node_log(size_t index) const;
   bool interrupted() const { return stop_requested.load(); }
-  void run_load(std::optional<gateway_actor> gateway);
+  void run_load();
+  void reconnect(size_t index, steady_time now);
+  std::vector<size_t> nodes_to_kill();
+  void watch_failover(steady_time now);
   void hold_restart();
   void fetch_sim_ledger();
   void note_peak_rss();
   void show_progress(steady_time now, const std::string& phase, bool force = false);
   uint64_t terminal_now();
   void wait_for_completion();
-  void stop_node();
+  void stop_nodes();
   int report();
   int report_hold();
   /// Copies what the order book knows (offers, acks, retries, ack latency) into a report.
@@ -412,26 +455,40 @@ private:
 
   bench_options o_;
   workload load_;
-  config cfg_;
+  config cfg_;  ///< the first node's configuration: where the store and ledgers are
   fs::path run_dir_;
-  fs::path node_config_path_;  ///< the file the node is started with
+  std::vector<fs::path> node_config_paths_;  ///< by node: the file it is started with
   std::shared_ptr<order_generator> orders_;
   progress_throttle throttle_;
 
   std::unique_ptr<caf::actor_system_config> caf_cfg_;
   std::unique_ptr<caf::actor_system> system_;
   std::unique_ptr<in_process_engine> engine_;
-  std::unique_ptr<server_process> node_;
+  std::vector<std::unique_ptr<server_process>> nodes_;
   std::unique_ptr<server_process> sim_;
   std::optional<ledger_summary> sim_ledger_;
   hold_report hold_;
-  std::string host_;
-  uint16_t port_ = 0;
+  /// By node: where its gateway listens, the gateway last connected (a reconnect must not
+  /// get the middleman's cached proxy of a killed node back), and since when it is lost.
+  std::vector<std::pair<std::string, uint16_t>> endpoints_;
+  std::vector<caf::actor_addr> last_gateways_;
+  std::vector<std::optional<steady_time>> lost_since_;
+  std::vector<uint64_t> peak_rss_by_node_;
   uint64_t node_starts_ = 0;
   uint64_t reconnects_ = 0;
   uint64_t failed_connects_ = 0;
   std::optional<uint64_t> peak_rss_;
-  std::unique_ptr<store_reader> store_;
+  std::unique_ptr<bench::store_reader> store_;
+
+  // Cluster: the kill of the watched provider's owner and what followed.
+  std::unique_ptr<lease_store> leases_;
+  std::vector<std::string> provider_names_;
+  std::optional<cluster_figures> cluster_;
+  std::vector<size_t> killed_;  ///< the nodes SIGKILLed (W3)
+  int64_t killed_epoch_ = 0;    ///< of the watched provider's lease at the kill
+  steady_time killed_at_{};
+  int64_t killed_at_wall_ms_ = 0;
+  bool restarted_ = false;
 
   std::shared_ptr<shared_book> shared_;
   caf::actor driver_;
@@ -461,15 +518,47 @@ bool bench_run::start_provider_sim() {
       std::vector<std::string>{o_.provider_sim_binary, "--config", sim_config_path.string()},
       run_dir_.string(), (run_dir_ / "provider-sim.log").string());
     auto base_url = "http://" + sim_->host() + ":" + std::to_string(sim_->port());
-    node_config_path_ = run_dir_ / "node-config.json";
-    write_json_file(node_config_path_, with_http_providers(std::move(node_document), base_url));
-    cfg_ = load_config_file(node_config_path_.string());
+    node_config_paths_ = {run_dir_ / "node-config.json"};
+    write_json_file(node_config_paths_[0],
+                    with_http_providers(std::move(node_document), base_url));
+    cfg_ = load_config_file(node_config_paths_[0].string());
     anchor_paths(cfg_, run_dir_);
     spdlog::info("provider simulator listening at {}, node configuration {}", base_url,
-                 node_config_path_.string());
+                 node_config_paths_[0].string());
     return true;
   } catch (const std::exception& error) {
     spdlog::error("cannot run the providers out of process: {}", error.what());
+    return false;
+  }
+}
+
+/// One configuration per node, from the workload's (or the simulator's variant of it): the
+/// nodes share the PostgreSQL store and know each other's ports before any starts.
+bool bench_run::prepare_cluster() {
+  try {
+    auto base = json_config::parse_document(json_config::read_file(node_config_paths_[0]));
+    provider_names_ = provider_names(base);
+    std::vector<uint16_t> ports;
+    for (uint64_t i = 0; i < o_.nodes; ++i)
+      ports.push_back(process::free_port());
+    node_config_paths_.clear();
+    for (size_t i = 0; i < ports.size(); ++i) {
+      auto path = run_dir_ / (bench_node_name(i) + ".json");
+      write_json_file(path, cluster_node_config(base, i, ports, o_.postgresql, o_.timing));
+      node_config_paths_.push_back(path);
+    }
+    cfg_ = load_config_file(node_config_paths_[0].string());
+    anchor_paths(cfg_, run_dir_);
+    leases_ = std::make_unique<lease_store>(cfg_.store);
+    cluster_.emplace();
+    cluster_->nodes = o_.nodes;
+    cluster_->heartbeat_interval_ms = o_.timing.heartbeat_interval_ms;
+    cluster_->down_after_ms = o_.timing.down_after_ms;
+    cluster_->lease_ttl_ms = o_.timing.lease_ttl_ms;
+    cluster_->watched_provider = o_.kill_owner_of;
+    return true;
+  } catch (const std::exception& error) {
+    spdlog::error("cannot set the cluster up: {}", error.what());
     return false;
   }
 }
@@ -484,34 +573,43 @@ void bench_run::fetch_sim_ledger() {
   }
 }
 
-bool bench_run::start_node() {
-  std::vector<std::string> command{o_.node_binary, "--config", node_config_path_.string()};
+std::string bench_run::node_log(size_t index) const {
+  return (run_dir_ / (clustered() ? bench_node_name(index) + ".log" : "node.log")).string();
+}
+
+bool bench_run::start_node(size_t index) {
+  std::vector<std::string> command{o_.node_binary, "--config",
+                                   node_config_paths_.at(index).string()};
   // The hold workload waits for the router's recovery line, logged at info.
   if (load_.name == "hold")
     command.insert(command.end(), {"--log-level", "info"});
   try {
-    node_ = std::make_unique<server_process>("topup-node", std::move(command), run_dir_.string(),
-                                             (run_dir_ / "node.log").string());
+    nodes_.at(index) = std::make_unique<server_process>("topup-node", std::move(command),
+                                                        run_dir_.string(), node_log(index));
   } catch (const std::exception& error) {
     spdlog::error("{}", error.what());
     return false;
   }
   ++node_starts_;
-  host_ = node_->host();
-  port_ = node_->port();
+  endpoints_.at(index) = {nodes_[index]->host(), nodes_[index]->port()};
   return true;
 }
 
 void bench_run::note_peak_rss() {
-  std::optional<uint64_t> now;
-  if (engine_)
-    now = peak_rss_kib(::getpid());
-  else if (node_ && node_->pid() > 0)
-    now = peak_rss_kib(node_->pid());
-  else if (o_.node_pid > 0)
-    now = peak_rss_kib(static_cast<pid_t>(o_.node_pid));
-  if (now)
+  auto note = [&](std::optional<uint64_t> now, std::optional<size_t> node = {}) {
+    if (!now)
+      return;
     peak_rss_ = std::max(peak_rss_.value_or(0), *now);
+    if (node)
+      peak_rss_by_node_.at(*node) = std::max(peak_rss_by_node_.at(*node), *now);
+  };
+  if (engine_)
+    note(peak_rss_kib(::getpid()));
+  else if (o_.node_pid > 0)
+    note(peak_rss_kib(static_cast<pid_t>(o_.node_pid)));
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    if (nodes_[i] && nodes_[i]->pid() > 0)
+      note(peak_rss_kib(nodes_[i]->pid()), i);
 }
 
 uint64_t bench_run::terminal_now() {
@@ -523,8 +621,8 @@ uint64_t bench_run::terminal_now() {
     return last_done_;
   last_done_poll_ = now;
   try {
-    if (!store_ && fs::exists(cfg_.store.sqlite_path))
-      store_ = std::make_unique<store_reader>(cfg_.store.sqlite_path);
+    if (!store_ && (clustered() || fs::exists(cfg_.store.sqlite_path)))
+      store_ = std::make_unique<bench::store_reader>(cfg_.store);
     if (store_)
       last_done_ = store_->count_terminal(orders_->ref_prefix());
   } catch (const std::exception& error) {
@@ -592,17 +690,18 @@ void bench_run::wait_for_completion() {
     std::cerr << '\n';
 }
 
-void bench_run::stop_node() {
+void bench_run::stop_nodes() {
   note_peak_rss();
   if (driver_)
     caf::anon_send_exit(driver_, caf::exit_reason::user_shutdown);
   if (engine_)
     engine_->stop();
-  if (node_) {
-    auto code = node_->stop(std::chrono::seconds(20));
+  for (size_t i = 0; i < nodes_.size(); ++i) {
+    if (!nodes_[i])
+      continue;
+    auto code = nodes_[i]->stop(std::chrono::seconds(20));
     if (code != 0)
-      spdlog::warn("the node did not stop cleanly on SIGTERM (see {})",
-                   (run_dir_ / "node.log").string());
+      spdlog::warn("the node did not stop cleanly on SIGTERM (see {})", node_log(i));
   }
   if (sim_) {
     fetch_sim_ledger();
@@ -620,28 +719,41 @@ int bench_run::run() {
 
   if (!o_.provider_sim_binary.empty() && !start_provider_sim())
     return exit_failed;
+  if (clustered() && !prepare_cluster())
+    return exit_failed;
+  auto node_count = o_.in_process || !o_.connect.empty() ? size_t{1} : size_t{o_.nodes};
+  nodes_.resize(node_count);
+  endpoints_.resize(node_count);
+  last_gateways_.resize(node_count);
+  lost_since_.resize(node_count);
+  peak_rss_by_node_.resize(node_count, 0);
   steady_time node_ready;
-  std::optional<gateway_actor> gateway;
+  std::vector<gateway_actor> gateways(node_count);
   if (o_.in_process) {
     engine_ = std::make_unique<in_process_engine>(*system_, cfg_);
     node_ready = steady_clock::now();
-    gateway = engine_->entry;
+    gateways[0] = engine_->entry;
   } else {
     if (!o_.node_binary.empty()) {
-      if (!start_node()) {
-        stop_node();
-        return exit_failed;
-      }
-      node_ready = node_->ready_at();
+      for (size_t i = 0; i < node_count; ++i)
+        if (!start_node(i)) {
+          stop_nodes();
+          return exit_failed;
+        }
+      node_ready = nodes_.back()->ready_at();
     } else {
       auto colon = o_.connect.rfind(':');
-      host_ = o_.connect.substr(0, colon);
-      port_ = static_cast<uint16_t>(std::stoul(o_.connect.substr(colon + 1)));
+      endpoints_[0] = {o_.connect.substr(0, colon),
+                       static_cast<uint16_t>(std::stoul(o_.connect.substr(colon + 1)))};
     }
-    gateway = connect_node(*system_, host_, port_, std::chrono::seconds(10));
-    if (!gateway) {
-      stop_node();
-      return exit_failed;
+    for (size_t i = 0; i < node_count; ++i) {
+      auto gateway = connect_node(*system_, endpoints_[i].first, endpoints_[i].second,
+                                  std::chrono::seconds(10));
+      if (!gateway) {
+        stop_nodes();
+        return exit_failed;
+      }
+      gateways[i] = *gateway;
     }
     if (o_.node_binary.empty())
       node_ready = steady_clock::now();
@@ -653,37 +765,130 @@ int bench_run::run() {
     spdlog::info("load starts {:.0f} ms after the provider simulator reported listening (its "
                  "outage windows count from its start)",
                  std::chrono::duration<double, std::milli>(start_ - sim_->ready_at()).count());
-  else if (node_)
+  else if (!nodes_.empty() && nodes_[0])
     spdlog::info("load starts {:.0f} ms after the node reported listening (provider outage "
                  "windows count from the node's start)",
                  node_start_to_load_ms_);
   rate_at_ = start_;
-  shared_ = std::make_shared<shared_book>(load_.orders, start_);
+  shared_ = std::make_shared<shared_book>(load_.orders, start_, node_count);
   driver_ = system_->spawn(driver, load_, shared_, orders_, start_,
                            std::chrono::milliseconds(o_.submit_timeout_ms));
-  shared_->connected = true;
-  caf::anon_send(driver_, *gateway);
-  run_load(gateway);
+  for (size_t i = 0; i < node_count; ++i) {
+    last_gateways_[i] = gateways[i].address();
+    shared_->connected[i] = true;
+    caf::anon_send(driver_, uint64_t{i}, gateways[i]);
+  }
+  run_load();
   interrupted_ = interrupted();
   if (load_.name == "hold") {
     if (!interrupted_)
       hold_restart();
-    stop_node();
+    stop_nodes();
     return report_hold();
   }
   if (!interrupted_)
     wait_for_completion();
   interrupted_ = interrupted();
-  stop_node();
+  stop_nodes();
   return report();
 }
 
-void bench_run::run_load(std::optional<gateway_actor> gateway) {
+/// The nodes to SIGKILL: every one (WORKLOAD's W3 kills the whole engine), or in a cluster
+/// with --kill-owner-only the holder of the watched provider's lease alone (a node failure:
+/// the survivors take its providers over).
+std::vector<size_t> bench_run::nodes_to_kill() {
+  std::vector<size_t> every(nodes_.size());
+  std::iota(every.begin(), every.end(), size_t{0});
+  if (!clustered())
+    return every;
+  try {
+    auto holder = leases_->holder(o_.kill_owner_of);
+    if (!holder) {
+      spdlog::error("no node holds provider {} at the kill", o_.kill_owner_of);
+      return o_.kill_owner_only ? std::vector<size_t>{} : every;
+    }
+    killed_epoch_ = holder->epoch;
+    cluster_->killed_node = holder->owner;
+    if (!o_.kill_owner_only)
+      return every;
+    for (size_t i = 0; i < nodes_.size(); ++i)
+      if (bench_node_name(i) == holder->owner)
+        return {i};
+    spdlog::error("provider {} is held by {}, not a node of this run", o_.kill_owner_of,
+                  holder->owner);
+  } catch (const std::exception& error) {
+    spdlog::error("cannot read who holds provider {}: {}", o_.kill_owner_of, error.what());
+  }
+  return {};
+}
+
+/// Cluster, after the kill: when a live node holds the watched provider's lease again (a
+/// newer epoch: a survivor, or when every node was killed a restarted one), and after the
+/// restart, when every provider is held by its planned owner.
+void bench_run::watch_failover(steady_time now) {
+  if (!cluster_ || killed_.empty())
+    return;
+  auto since = [](steady_time from, steady_time to) {
+    return std::chrono::duration<double, std::milli>(to - from).count();
+  };
+  try {
+    if (!cluster_->failover_ms) {
+      auto holder = leases_->holder(o_.kill_owner_of);
+      if (holder && holder->epoch > killed_epoch_) {
+        cluster_->failover_ms = since(killed_at_, now);
+        spdlog::info("provider {} moved from {} to {} {:.0f} ms after the kill",
+                     o_.kill_owner_of, cluster_->killed_node, holder->owner,
+                     *cluster_->failover_ms);
+      }
+    }
+    auto all_back = std::all_of(killed_.begin(), killed_.end(), [&](size_t i) {
+      return nodes_[i] && nodes_[i]->pid() > 0;
+    });
+    if (restarted_ && !cluster_->rebalanced_ms && all_back) {
+      std::vector<std::string> names;
+      for (size_t i = 0; i < nodes_.size(); ++i)
+        names.push_back(bench_node_name(i));
+      auto planned = assign_owners(provider_names_, names);
+      bool settled = std::all_of(planned.begin(), planned.end(), [&](const auto& entry) {
+        auto holder = leases_->holder(entry.first);
+        return holder && holder->owner == entry.second;
+      });
+      if (settled) {
+        cluster_->rebalanced_ms = since(nodes_[killed_.back()]->ready_at(), now);
+        spdlog::info("every provider with its planned owner {:.0f} ms after the restart",
+                     *cluster_->rebalanced_ms);
+      }
+    }
+  } catch (const std::exception& error) {
+    spdlog::debug("cannot read the leases: {}", error.what());
+  }
+}
+
+/// A node lost (killed, or its connection broke): try again, as a client that does not know
+/// when it comes back would; orders meanwhile go to the other nodes or queue in the driver.
+void bench_run::reconnect(size_t index, steady_time now) {
+  auto again = connect_node(*system_, endpoints_[index].first, endpoints_[index].second,
+                            std::chrono::milliseconds(200), last_gateways_[index],
+                            /*quiet=*/true);
+  if (again) {
+    last_gateways_[index] = again->address();
+    lost_since_[index].reset();
+    ++reconnects_;
+    spdlog::info("t={:.1f}s: connected to {}:{} again", seconds_between(start_, now),
+                 endpoints_[index].first, endpoints_[index].second);
+    shared_->connected[index] = true;
+    caf::anon_send(driver_, uint64_t{index}, *again);
+    return;
+  }
+  ++failed_connects_;
+  if (!lost_since_[index])
+    lost_since_[index] = now;
+}
+
+void bench_run::run_load() {
   // The load: progress, the W3 timeline, reconnects.
-  bool killed = false, restarted = false;
-  auto next_connect = start_;
-  bool node_lost = false;
-  steady_time node_lost_at;
+  bool kill_done = false;
+  std::vector<steady_time> next_connect(nodes_.size(), start_);
   // A node that went away without a planned kill gets this long to come back.
   const auto lost_node_limit = std::chrono::seconds(30);
   while (!interrupted()) {
@@ -694,88 +899,95 @@ void bench_run::run_load(std::optional<gateway_actor> gateway) {
       if (shared_->book.finished())
         break;
     }
-    if (node_ && load_.kill_at_s && !killed && t >= *load_.kill_at_s) {
+    if (nodes_[0] && load_.kill_at_s && !kill_done && t >= *load_.kill_at_s) {
+      kill_done = true;
       note_peak_rss();
-      node_->kill();
-      killed = true;
-      spdlog::info("t={:.1f}s: node killed (SIGKILL)", t);
+      killed_ = nodes_to_kill();
+      for (auto i : killed_)
+        nodes_[i]->kill();
+      killed_at_ = steady_clock::now();
+      killed_at_wall_ms_ = wall_now_ms();
+      if (cluster_)
+        cluster_->killed_nodes = killed_.size();
+      spdlog::info("t={:.1f}s: {} of {} nodes killed (SIGKILL)", t, killed_.size(),
+                   nodes_.size());
     }
-    if (node_ && killed && load_.restart_at_s && !restarted && t >= *load_.restart_at_s) {
-      restarted = true;
-      if (!start_node())
+    if (!killed_.empty() && load_.restart_at_s && !restarted_ && t >= *load_.restart_at_s) {
+      restarted_ = true;
+      bool started = true;
+      for (auto i : killed_) {
+        started = started && start_node(i);
+        if (started)
+          spdlog::info("t={:.1f}s: node restarted, listening on {}:{}", t, endpoints_[i].first,
+                       endpoints_[i].second);
+      }
+      if (!started)
         break;
-      spdlog::info("t={:.1f}s: node restarted, listening on {}:{}", t, host_, port_);
     }
-    auto node_up = !node_ || node_->pid() > 0;
-    if (!shared_->connected && !engine_ && now >= next_connect) {
-      // Lost the node (killed, or the connection broke): keep trying, as a client that does
-      // not know when it comes back would; orders due meanwhile queue in the driver.
-      auto stale = gateway ? gateway->address() : caf::actor_addr{};
-      auto again = connect_node(*system_, host_, port_, std::chrono::milliseconds(200), stale,
-                                /*quiet=*/true);
-      if (again) {
-        gateway = again;
-        ++reconnects_;
-        spdlog::info("t={:.1f}s: connected to the node again", t);
-        shared_->connected = true;
-        caf::anon_send(driver_, *gateway);
-      } else {
-        ++failed_connects_;
-        next_connect = now + std::chrono::milliseconds(100);
-        if (!node_lost) {
-          node_lost = true;
-          node_lost_at = now;
-        }
-        auto planned_gap = killed && !restarted && load_.restart_at_s;
-        if (!planned_gap && now - node_lost_at > lost_node_limit) {
-          spdlog::error("the node at {}:{} is gone for more than {} s; giving up", host_, port_,
-                        std::chrono::duration_cast<std::chrono::seconds>(lost_node_limit).count());
-          break;
-        }
+    watch_failover(now);
+    bool all_up = true;
+    bool gave_up = false;
+    for (size_t i = 0; i < nodes_.size(); ++i) {
+      all_up &= !nodes_[i] || nodes_[i]->pid() > 0;
+      if (shared_->connected[i] || engine_ || now < next_connect[i])
+        continue;
+      reconnect(i, now);
+      next_connect[i] = now + std::chrono::milliseconds(100);
+      auto killed = std::find(killed_.begin(), killed_.end(), i) != killed_.end();
+      auto planned_gap = killed && !restarted_ && load_.restart_at_s;
+      if (lost_since_[i] && !planned_gap && now - *lost_since_[i] > lost_node_limit) {
+        spdlog::error("the node at {}:{} is gone for more than {} s; giving up",
+                      endpoints_[i].first, endpoints_[i].second,
+                      std::chrono::duration_cast<std::chrono::seconds>(lost_node_limit).count());
+        gave_up = true;
       }
     }
-    if (shared_->connected)
-      node_lost = false;
+    if (gave_up)
+      break;
     note_peak_rss();
-    show_progress(now, node_up ? "load" : "node down");
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    show_progress(now, all_up ? "load" : "node down");
+    // Finer steps while a failover is timed.
+    auto timing_failover =
+      !killed_.empty() && cluster_ && !(cluster_->failover_ms && cluster_->rebalanced_ms);
+    std::this_thread::sleep_for(std::chrono::milliseconds(timing_failover ? 10 : 50));
   }
   if (throttle_.terminal())
     std::cerr << '\n';
 }
 
 void bench_run::hold_restart() {
-  if (!node_ || node_->pid() <= 0) {
+  auto& node = nodes_[0];
+  if (!node || node->pid() <= 0) {
     spdlog::error("the node is gone before its restart");
     return;
   }
-  hold_.rss_kib = status_kib(node_->pid(), "VmRSS");
-  hold_.peak_rss_kib = peak_rss_kib(node_->pid());
+  hold_.rss_kib = status_kib(node->pid(), "VmRSS");
+  hold_.peak_rss_kib = peak_rss_kib(node->pid());
   caf::anon_send_exit(driver_, caf::exit_reason::user_shutdown);
   driver_ = nullptr;
-  node_->kill();
+  node->kill();
   spdlog::info("node holding the orders killed (SIGKILL), RSS {} KiB; restarting it",
                hold_.rss_kib.value_or(0));
   // Only what the new process logs counts: the log so far is skipped.
-  auto log_path = run_dir_ / "node.log";
+  fs::path log_path = node_log(0);
   std::error_code no_log;
   auto log_offset = fs::file_size(log_path, no_log);
   if (no_log)
     log_offset = 0;
-  if (!start_node())
+  if (!start_node(0))
     return;
-  auto restarted_at = node_->started_at();
+  auto restarted_at = node->started_at();
   hold_.restart_listening_ms =
-    std::chrono::duration<double, std::milli>(node_->ready_at() - restarted_at).count();
+    std::chrono::duration<double, std::milli>(node->ready_at() - restarted_at).count();
   // The router logs its recovery once it read and queued every pending order.
   const auto limit = std::chrono::minutes(10);
-  std::ifstream node_log{log_path};
-  node_log.seekg(static_cast<std::streamoff>(log_offset));
+  std::ifstream log_stream{log_path};
+  log_stream.seekg(static_cast<std::streamoff>(log_offset));
   std::string partial;
-  while (!interrupted() && node_->pid() > 0 && steady_clock::now() - restarted_at < limit) {
+  while (!interrupted() && node->pid() > 0 && steady_clock::now() - restarted_at < limit) {
     std::string line;
-    while (std::getline(node_log, line)) {
-      if (node_log.eof()) {  // a line still being written
+    while (std::getline(log_stream, line)) {
+      if (log_stream.eof()) {  // a line still being written
         partial += line;
         break;
       }
@@ -789,7 +1001,7 @@ void bench_run::hold_restart() {
     }
     if (hold_.recovered)
       break;
-    node_log.clear();
+    log_stream.clear();
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   if (!hold_.recovered) {
@@ -801,8 +1013,8 @@ void bench_run::hold_restart() {
                *hold_.restart_recovered_ms);
   // Queuing what was recovered may allocate a little longer than the log line.
   std::this_thread::sleep_for(std::chrono::seconds(2));
-  hold_.rss_after_restart_kib = status_kib(node_->pid(), "VmRSS");
-  hold_.peak_rss_after_restart_kib = peak_rss_kib(node_->pid());
+  hold_.rss_after_restart_kib = status_kib(node->pid(), "VmRSS");
+  hold_.peak_rss_after_restart_kib = peak_rss_kib(node->pid());
 }
 
 template <class Report>
@@ -822,12 +1034,16 @@ void bench_run::take_intake_figures(Report& r) {
 int bench_run::report() {
   run_report r;
   r.load = load_;
-  r.mode = o_.in_process ? "in-process" : "remote";
+  r.mode = o_.in_process ? "in-process" : clustered() ? "cluster" : "remote";
   take_intake_figures(r);
   r.run_seconds = seconds_between(start_, steady_clock::now());
   r.node_start_to_load_ms = node_start_to_load_ms_;
   r.peak_rss_kib = peak_rss_;
   r.node_starts = node_starts_;
+  if (cluster_) {
+    cluster_->peak_rss_kib = peak_rss_by_node_;
+    r.cluster = cluster_;
+  }
   r.reconnects = reconnects_;
   r.failed_connects = failed_connects_;
   r.completion_wait_timed_out = wait_timed_out_;
@@ -841,7 +1057,7 @@ int bench_run::report() {
 
   std::vector<stored_order> rows;
   try {
-    store_reader reader{cfg_.store.sqlite_path};
+    bench::store_reader reader{cfg_.store};
     for (auto& [ref, row] : reader.orders(orders_->ref_prefix()))
       if (auto n = orders_->number_of(ref); n && shared_->book.is_acknowledged(*n))
         rows.push_back(std::move(row));
@@ -851,8 +1067,11 @@ int bench_run::report() {
         most = std::max(most, max_in_window(starts, 1000));
       r.max_calls_per_second = most;
     }
+    if (r.cluster && !killed_.empty())
+      if (auto first = reader.first_call_after(o_.kill_owner_of, killed_at_wall_ms_))
+        r.cluster->calls_resumed_ms = static_cast<double>(*first - killed_at_wall_ms_);
   } catch (const std::exception& error) {
-    spdlog::error("cannot read the store {}: {}", cfg_.store.sqlite_path, error.what());
+    spdlog::error("cannot read the store {}: {}", describe_target(cfg_.store), error.what());
   }
   if (sim_) {
     // The simulator counts status queries too, and its ledger outlived every node process.
@@ -966,6 +1185,28 @@ int main(int argc, char** argv) {
   app.add_option("--seed", o.seed, "picks the phones and amounts of the orders (1)");
   app.add_option("--svg", o.svg_path,
                  "write an SVG chart: completions per second over time, completion-time CDF");
+  app.add_option("--nodes", o.nodes,
+                 "start this many topup-node processes as one cluster on 127.0.0.1 sharing "
+                 "--postgresql, and spread the submissions over them (1)")
+    ->check(CLI::Range(1, 9));
+  app.add_option("--postgresql", o.postgresql,
+                 "libpq connection string of an empty PostgreSQL database: the nodes run as a "
+                 "cluster on it (required with --nodes above 1)");
+  o.kill_owner_of = "p-cmcc";
+  app.add_option("--kill-owner-of", o.kill_owner_of,
+                 "cluster w3: the provider whose lease is watched after the kill (p-cmcc)");
+  app.add_flag("--kill-owner-only", o.kill_owner_only,
+               "cluster w3: SIGKILL (and restart) only the node holding --kill-owner-of's "
+               "lease, not every node: a node failure the others take over");
+  app.add_option("--heartbeat-ms", o.timing.heartbeat_interval_ms,
+                 "cluster: the nodes' heartbeat_interval_ms (500)")
+    ->check(CLI::PositiveNumber);
+  app.add_option("--down-after-ms", o.timing.down_after_ms,
+                 "cluster: the nodes' down_after_ms (2000)")
+    ->check(CLI::PositiveNumber);
+  app.add_option("--lease-ttl-ms", o.timing.lease_ttl_ms,
+                 "cluster: the nodes' lease_ttl_ms (2000)")
+    ->check(CLI::PositiveNumber);
   app.add_option("--log-level", o.log_level, "stderr log level: info shows the timeline (warn)");
   app.footer(describe_workloads()
              + "\nThe JSON line holds the parameters and: accepted, accepted_per_s, completed, "
@@ -976,7 +1217,13 @@ int main(int argc, char** argv) {
                "--provider-sim-binary the simulator's count of calls and queries), "
                "providers (node or provider-sim), provider_ledger (the simulator's counts per "
                "provider), interrupted, "
-               "peak_rss_kib (VmHWM), retries.\n"
+               "peak_rss_kib (VmHWM), retries, and with --postgresql cluster: nodes, their "
+               "timing, peak_rss_kib per node, and for w3 killed_nodes, killed_node (the "
+               "holder of --kill-owner-of at the kill), failover_ms (SIGKILL to a live node "
+               "holding that lease anew: a survivor, or a restarted node when all were "
+               "killed), "
+               "calls_resumed_ms (to its first call after the kill) and rebalanced_ms (the "
+               "restarted node listening to every provider back with its planned owner).\n"
                "hold prints accepted, accepted_per_s, rss_kib and peak_rss_kib (VmRSS/VmHWM "
                "holding the orders), restart_listening_ms, restart_recovered_ms, recovered "
                "(waiting, in_flight), rss_after_restart_kib, peak_rss_after_restart_kib.\n"
@@ -1010,6 +1257,15 @@ int main(int argc, char** argv) {
                  "--connect, not hold)\n";
     return exit_usage;
   }
+  if (o.nodes > 1 && o.postgresql.empty()) {
+    std::cerr << "topup-bench: several nodes share one store: give --postgresql\n";
+    return exit_usage;
+  }
+  if (!o.postgresql.empty() && (o.node_binary.empty() || o.workload_name == "hold")) {
+    std::cerr << "topup-bench: --postgresql runs a cluster of nodes the bench starts "
+                 "(--node-binary; w1, w2 or w3)\n";
+    return exit_usage;
+  }
   if (!o.connect.empty() && o.connect.rfind(':') == std::string::npos) {
     std::cerr << "topup-bench: --connect takes HOST:PORT\n";
     return exit_usage;
@@ -1038,7 +1294,7 @@ int main(int argc, char** argv) {
     run_dir = fs::current_path();
   anchor_paths(cfg, run_dir);
   if (o.connect.empty()) {
-    if (fs::exists(cfg.store.sqlite_path)) {
+    if (o.postgresql.empty() && fs::exists(cfg.store.sqlite_path)) {
       std::cerr << "topup-bench: " << cfg.store.sqlite_path
                 << " exists: give a --run-dir without an earlier run's store\n";
       return exit_usage;

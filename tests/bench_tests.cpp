@@ -6,6 +6,7 @@
 #define BOOST_TEST_MODULE bench_tests
 #include <boost/test/unit_test.hpp>
 
+#include "apps/bench/cluster_setup.hpp"
 #include "apps/bench/figures.hpp"
 #include "apps/bench/order_generator.hpp"
 #include "apps/bench/pacing.hpp"
@@ -258,6 +259,29 @@ BOOST_AUTO_TEST_CASE(json_line_holds_parameters_and_every_figure) {
                    "completion_wait_timed_out", "mode", "offered", "reconnects",
                    "failed_connects"})
     BOOST_TEST(j.contains(key), key);
+  BOOST_TEST(j["cluster"].is_null());
+}
+
+BOOST_AUTO_TEST_CASE(a_cluster_run_adds_its_nodes_and_failover_times) {
+  run_report r;
+  r.load = *workload_named("w3");
+  r.mode = "cluster";
+  cluster_figures c;
+  c.nodes = 3;
+  c.lease_ttl_ms = 2000;
+  c.peak_rss_kib = {100, 200, 300};
+  c.watched_provider = "p-cmcc";
+  c.killed_node = "bench-node-2";
+  c.failover_ms = 2150.5;
+  r.cluster = c;
+  auto j = to_json(r, compute_completion({}, 0, r.load, 0))["cluster"];
+  BOOST_TEST(j["nodes"] == 3);
+  BOOST_TEST(j["lease_ttl_ms"] == 2000);
+  BOOST_TEST(j["peak_rss_kib"] == nlohmann::json({100, 200, 300}));
+  BOOST_TEST(j["killed_node"] == "bench-node-2");
+  BOOST_TEST(j["failover_ms"] == 2150.5);
+  BOOST_TEST(j["calls_resumed_ms"].is_null());
+  BOOST_TEST(j["rebalanced_ms"].is_null());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -419,6 +443,34 @@ BOOST_AUTO_TEST_CASE(the_node_reaches_the_simulator_through_http_adapters) {
   BOOST_TEST(cfg.find_provider("p-cmcc")->rate == 300.0);
   BOOST_TEST(cfg.find_provider("p-agg")->rate == 200.0);
   BOOST_TEST(cfg.find_provider("p-cucc")->failover == std::vector<std::string>{"p-agg"});
+}
+
+BOOST_AUTO_TEST_CASE(each_cluster_node_gets_its_name_port_seeds_and_the_shared_store) {
+  std::vector<uint16_t> ports{4301, 4302, 4303};
+  cluster_timing timing;
+  timing.lease_ttl_ms = 1500;
+  std::set<std::string> names;
+  for (size_t i = 0; i < ports.size(); ++i) {
+    auto node = cluster_node_config(bench_w3_config(), i, ports, "host=127.0.0.1 dbname=t",
+                                    timing);
+    auto cfg = parse_config(node.dump());  // a valid topup-node configuration
+    names.insert(cfg.node.name);
+    BOOST_TEST(cfg.node.port == ports[i]);
+    BOOST_TEST(cfg.node.host == "127.0.0.1");
+    BOOST_TEST((cfg.store.backend == store_config::backend_kind::postgresql));
+    BOOST_TEST(cfg.store.postgresql_connection == "host=127.0.0.1 dbname=t");
+    BOOST_REQUIRE(cfg.cluster);
+    BOOST_TEST(cfg.cluster->lease_ttl_ms == 1500);
+    BOOST_TEST(cfg.cluster->seeds.size() == 2u);
+    for (const auto& seed : cfg.cluster->seeds)
+      BOOST_TEST(seed != "127.0.0.1:" + std::to_string(ports[i]), "a node seeds itself");
+    BOOST_TEST(cfg.providers.size() == 4u);
+  }
+  BOOST_TEST((names == std::set<std::string>{"bench-node-1", "bench-node-2", "bench-node-3"}));
+  BOOST_CHECK_THROW(cluster_node_config(bench_w3_config(), 3, ports, "x", timing),
+                    std::invalid_argument);
+  BOOST_TEST((provider_names(bench_w3_config())
+              == std::vector<std::string>{"p-cmcc", "p-cucc", "p-ctcc", "p-agg"}));
 }
 
 BOOST_AUTO_TEST_CASE(a_config_without_simulated_providers_cannot_go_out_of_process) {

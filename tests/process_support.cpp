@@ -34,25 +34,6 @@ void write_json(const std::string& path, const nlohmann::json& value) {
     throw std::runtime_error("cannot write " + path);
 }
 
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0)
-    throw std::runtime_error(errno_text("socket"));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0
-      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    auto text = errno_text("bind");
-    ::close(fd);
-    throw std::runtime_error(text);
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 // -- topup-node -------------------------------------------------------------------------------
 
 nlohmann::json test_node_config(const std::filesystem::path& dir, uint16_t port) {

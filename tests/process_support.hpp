@@ -25,6 +25,7 @@ namespace topup::testing {
 // tests use.
 using process::child_process;
 using process::errno_text;
+using process::free_port;
 using process::line_reader;
 
 /// The last `max_bytes` of a text file (a child's log), for failure messages.
@@ -32,9 +33,6 @@ std::string tail_of(const std::string& path, size_t max_bytes = 3000);
 
 /// Writes `value` to `path`, pretty-printed.
 void write_json(const std::string& path, const nlohmann::json& value);
-
-/// A port on 127.0.0.1 that was free a moment ago (bound with port 0, then released).
-uint16_t free_port();
 
 // -- topup-node -------------------------------------------------------------------------------
 

@@ -81,6 +81,20 @@ completion_figures compute_completion(const std::vector<stored_order>& rows,
   return f;
 }
 
+nlohmann::json to_json(const cluster_figures& c) {
+  return {{"nodes", c.nodes},
+          {"heartbeat_interval_ms", c.heartbeat_interval_ms},
+          {"down_after_ms", c.down_after_ms},
+          {"lease_ttl_ms", c.lease_ttl_ms},
+          {"peak_rss_kib", c.peak_rss_kib},
+          {"watched_provider", c.watched_provider},
+          {"killed_nodes", c.killed_nodes},
+          {"killed_node", c.killed_node},
+          {"failover_ms", optional_json(c.failover_ms)},
+          {"calls_resumed_ms", optional_json(c.calls_resumed_ms)},
+          {"rebalanced_ms", optional_json(c.rebalanced_ms)}};
+}
+
 nlohmann::json to_json(const run_report& r, const completion_figures& f) {
   const auto& w = r.load;
   nlohmann::json params{{"loop", w.loop == loop_kind::closed ? "closed" : "open"},
@@ -132,6 +146,7 @@ nlohmann::json to_json(const run_report& r, const completion_figures& f) {
     {"reconnects", r.reconnects},
     {"failed_connects", r.failed_connects},
     {"completion_wait_timed_out", r.completion_wait_timed_out},
+    {"cluster", r.cluster ? to_json(*r.cluster) : nlohmann::json{}},
     {"ref_prefix", r.ref_prefix},
   };
 }

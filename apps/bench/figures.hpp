@@ -60,6 +60,28 @@ completion_figures compute_completion(const std::vector<stored_order>& rows,
                                       const std::string& failover_provider = "p-agg");
 
 /// Everything one run reports besides the completion figures.
+/// A run on several nodes sharing PostgreSQL (topup-bench --nodes), and, when the workload
+/// kills a node, how the cluster coped: times from the SIGKILL (or the restart) on the
+/// bench's clock.
+struct cluster_figures {
+  uint64_t nodes = 0;
+  int64_t heartbeat_interval_ms = 0;
+  int64_t down_after_ms = 0;
+  int64_t lease_ttl_ms = 0;
+  std::vector<uint64_t> peak_rss_kib;  ///< per node, its VmHWM (max over its processes)
+  std::string watched_provider{};      ///< the provider whose lease is watched
+  uint64_t killed_nodes = 0;           ///< how many nodes the kill took down
+  std::string killed_node{};           ///< the watched provider's owner at the kill
+  std::optional<double> failover_ms;   ///< SIGKILL to a live node holding its lease
+  /// SIGKILL to the provider's first call (attempt row) started after it: its queue moving
+  /// again on the new owner.
+  std::optional<double> calls_resumed_ms;
+  /// The killed node listening again to every provider held by its planned owner.
+  std::optional<double> rebalanced_ms;
+};
+
+nlohmann::json to_json(const cluster_figures& figures);
+
 struct run_report {
   workload load;
   std::string mode;          ///< "remote" or "in-process"
@@ -89,6 +111,7 @@ struct run_report {
   uint64_t failed_connects = 0;  ///< attempts to connect while the node was away
   bool completion_wait_timed_out = false;
   std::string ref_prefix;
+  std::optional<cluster_figures> cluster;  ///< --nodes: the cluster's figures
 };
 
 /// The one JSON object a run prints: the workload's parameters and every figure.

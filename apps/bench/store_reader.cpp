@@ -1,7 +1,8 @@
 #include "apps/bench/store_reader.hpp"
 
+#include "persistence/sql_backend.hpp"
+
 #include <soci/soci.h>
-#include <soci/sqlite3/soci-sqlite3.h>
 
 #include <map>
 #include <stdexcept>
@@ -23,14 +24,7 @@ std::string like_prefix(const std::string& ref_prefix) {
 
 } // namespace
 
-store_reader::store_reader(const std::string& sqlite_path) {
-  try {
-    session_ = std::make_unique<soci::session>(soci::sqlite3,
-                                               "db=" + sqlite_path + " timeout=5");
-  } catch (const soci::soci_error& error) {
-    fail(("cannot open the store " + sqlite_path).c_str(), error);
-  }
-}
+store_reader::store_reader(const store_config& store) : session_(open_session(store)) {}
 
 store_reader::~store_reader() = default;
 
@@ -88,6 +82,23 @@ store_reader::call_starts_by_provider(const std::string& ref_prefix) {
   for (auto& [provider, starts] : by_provider)
     result.push_back(std::move(starts));
   return result;
+}
+
+std::optional<int64_t> store_reader::first_call_after(const std::string& provider,
+                                                      int64_t after_ms) {
+  long long first = 0;
+  soci::indicator found = soci::i_null;
+  long long after = after_ms;
+  try {
+    *session_ << "SELECT MIN(started_at_ms) FROM attempts WHERE provider = :provider"
+                 " AND started_at_ms > :after",
+      soci::use(provider), soci::use(after), soci::into(first, found);
+  } catch (const soci::soci_error& error) {
+    fail("cannot read the attempts", error);
+  }
+  if (found != soci::i_ok)
+    return std::nullopt;
+  return first;
 }
 
 } // namespace topup::bench

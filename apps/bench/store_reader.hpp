@@ -1,12 +1,15 @@
 #pragma once
 
-// Reads a node's SQLite store and provider ledgers from the outside, read-only, while the
-// node runs or after it stopped (WAL lets a reader in beside the writer). The store's rows
+// Reads a node's store (its SQLite file, or the PostgreSQL database a cluster shares) from
+// the outside, read-only, while the nodes run or after they stopped (SQLite's WAL lets a
+// reader in beside the writer). The store's rows
 // are the truth about each order, even across a crash of the node.
 
 #include "apps/bench/figures.hpp"
+#include "config/config.hpp"
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,8 +21,8 @@ namespace topup::bench {
 
 class store_reader {
 public:
-  /// Opens the file; throws std::runtime_error (without SQL text) when it cannot.
-  explicit store_reader(const std::string& sqlite_path);
+  /// Opens the database; throws std::runtime_error (without SQL text) when it cannot.
+  explicit store_reader(const store_config& store);
   ~store_reader();
 
   /// Orders whose client reference starts with `ref_prefix`, terminal ones.
@@ -30,6 +33,9 @@ public:
 
   /// Start times of every recorded provider call (attempt rows) of these orders, per provider.
   std::vector<std::vector<int64_t>> call_starts_by_provider(const std::string& ref_prefix);
+
+  /// When the provider's first call (attempt row) after `after_ms` started; nothing if none.
+  std::optional<int64_t> first_call_after(const std::string& provider, int64_t after_ms);
 
 private:
   std::unique_ptr<soci::session> session_;

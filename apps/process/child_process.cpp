@@ -3,10 +3,13 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <thread>
@@ -20,6 +23,25 @@ using steady = std::chrono::steady_clock;
 
 std::string errno_text(const char* what) {
   return std::string{what} + ": " + std::strerror(errno);
+}
+
+uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    throw std::runtime_error(errno_text("socket"));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0
+      || ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    auto text = errno_text("bind");
+    ::close(fd);
+    throw std::runtime_error(text);
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
 }
 
 // -- child_process ----------------------------------------------------------------------------

@@ -17,6 +17,10 @@ namespace topup::process {
 /// "what: <strerror(errno)>".
 std::string errno_text(const char* what);
 
+/// A port on 127.0.0.1 that was free a moment ago (bound with port 0, then released): for
+/// servers that must be told their port before they start (cluster members name each other).
+uint16_t free_port();
+
 /// A running child process whose stdout is a pipe to us; its stderr goes to a file, or to
 /// ours. The destructor kills and reaps it, so a failure never leaves a process behind
 /// (writing into a removed directory, holding a port).
