@@ -407,6 +407,10 @@ recharge_options make_recharge_options(const provider_config& provider,
   options.lane.concurrency = provider.concurrency;
   options.lane.call_timeout = milliseconds{provider.timeout_ms};
   options.lane.query_interval = milliseconds{deadline.query_interval_ms};
+  // The provider's previous lane (another node's before ownership moved, or this node's
+  // before a restart) may have spent its burst within the last second: the limit holds in
+  // every 1-second window only if this one starts with none.
+  options.lane.tokens_at_start = token_bucket::start::empty;
   return options;
 }
 

@@ -7,7 +7,7 @@ namespace topup {
 
 provider_lane::provider_lane(lane_settings settings, mono_time now, uint64_t seed)
   : settings_(settings),
-    tokens_(settings.rate, settings.burst, now),
+    tokens_(settings.rate, settings.burst, now, settings.tokens_at_start),
     breaker_(settings.breaker_threshold, settings.breaker_open_for),
     random_(seed) {}
 

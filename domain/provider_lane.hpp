@@ -28,6 +28,8 @@ struct lane_settings {
   /// that fails every call (an outage) trips it within milliseconds.
   uint32_t breaker_threshold = 20;
   milliseconds breaker_open_for{2000};
+  /// How the rate limit starts (see token_bucket::start).
+  token_bucket::start tokens_at_start = token_bucket::start::full;
 };
 
 /// What a lane reports to routing.

@@ -6,7 +6,7 @@
 
 namespace topup {
 
-token_bucket::token_bucket(double rate_per_second, double burst, mono_time now)
+token_bucket::token_bucket(double rate_per_second, double burst, mono_time now, start fill)
   : rate_(rate_per_second), burst_(burst), theoretical_arrival_(now) {
   if (!(rate_per_second > 0))
     throw std::invalid_argument("token_bucket: rate must be > 0");
@@ -14,6 +14,8 @@ token_bucket::token_bucket(double rate_per_second, double burst, mono_time now)
     throw std::invalid_argument("token_bucket: burst must be >= 1");
   interval_ = nanoseconds{static_cast<int64_t>(std::ceil(1e9 / rate_per_second))};
   tolerance_ = interval_ * static_cast<int64_t>(std::floor(burst));
+  if (fill == start::empty)
+    theoretical_arrival_ = now + tolerance_;
 }
 
 bool token_bucket::try_take(mono_time now) {

@@ -13,8 +13,13 @@ namespace topup {
 /// is rounded up, so rounding can only make the limiter stricter, never looser.
 class token_bucket {
 public:
-  /// Starts full (burst calls available at `now`). rate > 0 and burst >= 1.
-  token_bucket(double rate_per_second, double burst, mono_time now);
+  /// How a new bucket starts: full (burst calls available at once), or empty (the first
+  /// call one interval later). A limiter taking over from another that may have spent its
+  /// burst just now starts empty, so that the two together admit no more than one would.
+  enum class start { full, empty };
+
+  /// rate > 0 and burst >= 1.
+  token_bucket(double rate_per_second, double burst, mono_time now, start fill = start::full);
 
   /// Takes one token if available now.
   bool try_take(mono_time now);

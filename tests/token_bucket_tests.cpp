@@ -29,9 +29,60 @@ int drain(token_bucket& bucket, mono_time now) {
   return taken;
 }
 
+/// The most admissions (times in ms, ascending) in any window [t, t + 1000 ms), sliding the
+/// window from every admission.
+size_t most_in_one_second(const std::vector<int64_t>& admitted_ms) {
+  size_t worst = 0;
+  size_t end = 0;
+  for (size_t begin = 0; begin < admitted_ms.size(); ++begin) {
+    while (end < admitted_ms.size() && admitted_ms[end] < admitted_ms[begin] + 1000)
+      ++end;
+    worst = std::max(worst, end - begin);
+  }
+  return worst;
+}
+
+/// Takes every token `bucket` grants in [from_ms, to_ms), polling each millisecond.
+void take_greedily(token_bucket& bucket, int64_t from_ms, int64_t to_ms,
+                   std::vector<int64_t>& admitted_ms) {
+  for (int64_t ms = from_ms; ms < to_ms; ++ms)
+    while (bucket.try_take(at_ms(ms)))
+      admitted_ms.push_back(ms);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(token_bucket_suite)
+
+BOOST_AUTO_TEST_CASE(starts_empty_with_the_first_token_one_interval_later) {
+  token_bucket bucket{10, 5, t0, token_bucket::start::empty};
+  BOOST_TEST(bucket.available(t0) == 0);
+  BOOST_TEST(!bucket.try_take(t0));
+  BOOST_TEST(bucket.wait_time(t0).count() == 100'000'000);
+  BOOST_TEST(!bucket.try_take(at_ms(99)));
+  BOOST_TEST(bucket.try_take(at_ms(100)));
+  BOOST_TEST(!bucket.try_take(at_ms(100)));
+  // Idle long enough, it holds the whole burst like any other.
+  BOOST_TEST(bucket.available(at_ms(10'000)) == 5);
+}
+
+// A provider's lane moving to another node (or restarting) mid-load: the old limiter spent
+// its burst and then its rate; the new one takes everything it is granted from then on.
+BOOST_AUTO_TEST_CASE(a_limiter_taking_over_empty_keeps_rate_plus_burst_across_the_handover) {
+  const double rate = 300;
+  const double burst = 15;
+  auto handover = [&](token_bucket::start fill) {
+    std::vector<int64_t> admitted_ms;
+    token_bucket previous{rate, burst, t0};
+    take_greedily(previous, 0, 400, admitted_ms);
+    token_bucket next{rate, burst, at_ms(400), fill};
+    take_greedily(next, 400, 3000, admitted_ms);
+    return most_in_one_second(admitted_ms);
+  };
+  BOOST_TEST(static_cast<double>(handover(token_bucket::start::empty)) <= rate + burst);
+  // Starting full, the second burst lands in the same second as the first.
+  BOOST_TEST(static_cast<double>(handover(token_bucket::start::full)) > rate + burst);
+}
 
 BOOST_AUTO_TEST_CASE(starts_full_with_exactly_burst_tokens) {
   token_bucket bucket{10, 5, t0};
@@ -179,15 +230,7 @@ BOOST_AUTO_TEST_CASE(no_one_second_window_admits_more_than_rate_plus_burst) {
         if (bucket.try_take(at_ms(ms)))
           admitted_ms.push_back(ms);
 
-      // Sliding window [start, start + 1000 ms) anchored at every admission.
-      size_t worst = 0;
-      size_t end = 0;
-      for (size_t begin = 0; begin < admitted_ms.size(); ++begin) {
-        while (end < admitted_ms.size() && admitted_ms[end] < admitted_ms[begin] + 1000)
-          ++end;
-        worst = std::max(worst, end - begin);
-      }
-      BOOST_TEST(static_cast<double>(worst) <= rate + burst);
+      BOOST_TEST(static_cast<double>(most_in_one_second(admitted_ms)) <= rate + burst);
 
       auto expected = rate * 10 + burst;
       auto total = static_cast<double>(admitted_ms.size());
