@@ -483,6 +483,13 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
     [=](released_atom) -> caf::result<bool> {
       auto& state = self->state;
       state.lane->stop_calls();
+      // The next owner reads from the store only the orders it would pick this provider for
+      // itself (or whose attempt was here): one failed over to it from another provider
+      // would wait for its deadline. So the waiting orders go with the lease: the router,
+      // holding no lane of this provider now, forwards them to its next holder.
+      if (auto waiting = state.lane->release_all(); !waiting.empty())
+        self->send(state.router, forward_atom::value, std::move(waiting),
+                   state.options.provider);
       if (state.lane->load(mono_now(self)).in_flight == 0)
         return true;
       state.drain_waiters.push_back(self->make_response_promise<bool>());

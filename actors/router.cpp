@@ -191,9 +191,11 @@ void spawn_lane(self_pointer self, size_t index, int64_t epoch) {
 }
 
 void start_wanted_lanes(self_pointer self);
+void take_forwarded(self_pointer self, std::vector<order> orders, const std::string& provider);
 
-/// Cluster: the lane of a provider this node gives up stops calling; once no call of it is
-/// in flight, the lease is released to the next owner, which takes its orders over from the
+/// Cluster: the lane of a provider this node gives up stops calling and hands its waiting
+/// orders back (forward_atom), which go on to the next holder; once no call of it is in
+/// flight, the lease is released to the next owner, which takes the others over from the
 /// store. This node forgets them now: their next owner serves them.
 void retire_lane(self_pointer self, size_t index) {
   auto& st = self->state;
@@ -262,6 +264,8 @@ void start_wanted_lanes(self_pointer self) {
     spdlog::info("router takes provider {} (epoch {})", st.options.providers[i].name,
                  st.wanted_epochs[i]);
     gained.push_back(i);
+    if (auto awaiting = st.awaiting_lane.extract(i))
+      take_forwarded(self, std::move(awaiting.mapped()), st.options.providers[i].name);
   }
   if (!gained.empty())
     adopt(self, gained);
@@ -279,6 +283,14 @@ void apply_ownership(self_pointer self, const std::vector<provider_lease>& lease
   for (size_t i = 0; i < st.lanes.size(); ++i)
     if (st.lanes[i] && st.lease_epochs[i] != st.wanted_epochs[i])
       retire_lane(self, i);
+  for (auto i = st.awaiting_lane.begin(); i != st.awaiting_lane.end();) {
+    if (st.wanted_epochs[i->first] != 0) {
+      ++i;
+      continue;
+    }
+    forward_to_owner(self, i->first, std::move(i->second));
+    i = st.awaiting_lane.erase(i);
+  }
   start_wanted_lanes(self);
 }
 
@@ -304,9 +316,14 @@ void take_forwarded(self_pointer self, std::vector<order> orders, const std::str
     bool here = o.status == order_status::accepted ? target.has_value()
                                                    : local_lane(o.provider).has_value();
     if (!here) {
-      // Its provider changed hands on the way (or this node's lane waits for the old one
-      // to drain): on to the holder this node's cluster actor knows of.
-      if (auto index = st.provider_index.find(serving); index != st.provider_index.end())
+      // Its provider changed hands on the way: on to the holder this node's cluster actor
+      // knows of; or this node holds it again and its lane waits for the old one to drain.
+      auto index = st.provider_index.find(serving);
+      if (index == st.provider_index.end())
+        continue;
+      if (st.wanted_epochs[index->second] != 0)
+        st.awaiting_lane[index->second].push_back(std::move(o));
+      else
         elsewhere[index->second].push_back(std::move(o));
       continue;
     }

@@ -53,6 +53,10 @@ struct router_state {
   /// goes. A provider whose lease comes back to this node under a new epoch meanwhile gets
   /// its new lane only after this one drained: two lanes would double its call rate.
   std::map<size_t, recharge_actor> draining;
+  /// Orders for a provider held here again, by provider index, while its new lane waits for
+  /// the old one to drain: they go to the new lane when it starts (forwarding them would
+  /// only bring them back here).
+  std::map<size_t, std::vector<order>> awaiting_lane;
   std::vector<provider_view> views;   ///< by provider index
   std::unordered_map<std::string, size_t> provider_index;
   /// Every unfinished order of this node and the provider serving it.

@@ -1,0 +1,152 @@
+#define BOOST_TEST_MODULE recharge_tests
+#include <boost/test/unit_test.hpp>
+
+// One provider's recharge actor on a real SQLite store and the simulated provider, with the
+// test standing in for the router: what the lane gives back when its node gives the provider
+// up (cluster ownership moving to another node).
+
+#include "actors/recharge.hpp"
+#include "messages/errors.hpp"
+#include "persistence/store_actor.hpp"
+#include "providers/simulated_provider.hpp"
+#include "tests/test_support.hpp"
+
+#include <set>
+
+using namespace topup;
+using namespace topup::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+constexpr const char* provider_name = "p-test";
+
+struct recharge_fixture : actor_fixture {
+  temp_dir dir;
+  std::shared_ptr<system_clock> clock = std::make_shared<system_clock>();
+  store_actor store = spawn_store(system, sqlite_store(dir), clock);
+  recharge_actor lane;
+
+  recharge_fixture() { wait_until_opened(self, store); }
+
+  ~recharge_fixture() {
+    for (auto handle : {caf::actor_cast<caf::actor>(lane), caf::actor_cast<caf::actor>(store)}) {
+      if (!handle)
+        continue;
+      self->send_exit(handle, caf::exit_reason::user_shutdown);
+      self->wait_for(handle);
+    }
+  }
+
+  /// `count` accepted orders in the store, due a second apart from three minutes on, so
+  /// that the lane (earliest deadline first) calls them in this order.
+  std::vector<order> store_orders(size_t count) {
+    std::vector<order> orders;
+    auto now = clock->wall_ms();
+    for (size_t i = 0; i < count; ++i) {
+      auto o = stored_order("o-" + std::to_string(i), "r-" + std::to_string(i), i);
+      o.accepted_at_ms = now;
+      o.updated_at_ms = now;
+      o.deadline_ms = now + 180000 + static_cast<int64_t>(i) * 1000;
+      orders.push_back(o);
+    }
+    self->request(store, 10s, insert_atom::value, orders)
+      .receive([&](std::vector<insert_outcome>& outcomes) { BOOST_REQUIRE_EQUAL(outcomes.size(), count); },
+               [](caf::error& e) { BOOST_FAIL(describe(e)); });
+    return orders;
+  }
+
+  /// A lane of one call at a time on a provider that answers success after `latency_ms`;
+  /// the test's scoped actor is its router.
+  void start_lane(double latency_ms) {
+    simulated_adapter_config sim;
+    sim.latency.fixed_ms = latency_ms;
+    sim.outcomes = {1, 0, 0, 0};
+    provider_config provider;
+    provider.name = provider_name;
+    provider.carriers = {"cmcc"};
+    provider.rate = 1000;
+    provider.burst = 100;
+    provider.concurrency = 1;
+    provider.timeout_ms = 5000;
+    deadline_config deadline;
+    auto options = make_recharge_options(provider, deadline);
+    lane = system.spawn(recharge, options, clock, store, caf::actor_cast<router_actor>(self),
+                        provider_factory{[=](caf::actor_system& sys) {
+                          return spawn_simulated_provider(sys, provider_name, sim, clock);
+                        }});
+  }
+
+  order_status stored_status(const std::string& id) {
+    order_status status = order_status::accepted;
+    self->request(store, 10s, caf::get_atom::value, id)
+      .receive([&](order& o) { status = o.status; },
+               [](caf::error& e) { BOOST_FAIL(describe(e)); });
+    return status;
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(giving_a_provider_up, recharge_fixture)
+
+// Ownership of a provider moves: the next owner takes over from the store only the orders
+// it would route there itself, so those failed over to this provider from another one must
+// travel with the lease, not stay behind in the old lane until their deadline.
+BOOST_AUTO_TEST_CASE(waiting_orders_go_back_to_the_router_and_the_call_in_flight_finishes) {
+  auto orders = store_orders(5);
+  start_lane(300);
+  self->send(lane, dispatch_atom::value, orders, false);
+  // Give the provider up once the first call runs (the lane reports every 100 ms).
+  size_t in_flight = 0;
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (in_flight == 0 && std::chrono::steady_clock::now() < until)
+    self->receive([&](report_atom, const provider_report& report) { in_flight = report.in_flight; },
+                  caf::after(50ms) >> [] {});
+  BOOST_REQUIRE_EQUAL(in_flight, 1u);
+  bool drained = false;
+  self->request(lane, 10s, released_atom::value)
+    .receive([&](bool answer) { drained = answer; },
+             [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  BOOST_CHECK(drained);
+
+  // The first order was in flight: the lane finished it before answering.
+  BOOST_CHECK(stored_status("o-0") == order_status::succeeded);
+
+  // Reports keep coming every 100 ms: look for the orders given back for a while.
+  std::set<std::string> handed_back;
+  std::string for_provider;
+  until = std::chrono::steady_clock::now() + 5s;
+  while (handed_back.empty() && std::chrono::steady_clock::now() < until)
+    self->receive(
+      [&](forward_atom, std::vector<order>& back, std::string& provider) {
+        for (const auto& o : back)
+          handed_back.insert(o.id);
+        for_provider = provider;
+      },
+      [](report_atom, const provider_report&) {}, [](done_atom, const std::vector<std::string>&) {},
+      caf::after(50ms) >> [] {});
+  BOOST_CHECK_EQUAL(for_provider, provider_name);
+  BOOST_CHECK((handed_back == std::set<std::string>{"o-1", "o-2", "o-3", "o-4"}));
+  // Given back untouched: still waiting for their first call, for the next owner.
+  for (const auto& id : handed_back)
+    BOOST_CHECK(stored_status(id) == order_status::accepted);
+}
+
+BOOST_AUTO_TEST_CASE(a_lane_with_nothing_waiting_answers_at_once_and_gives_nothing_back) {
+  start_lane(1);
+  bool drained = false;
+  self->request(lane, 10s, released_atom::value)
+    .receive([&](bool answer) { drained = answer; },
+             [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  BOOST_CHECK(drained);
+  // Reports keep coming every 100 ms: look at what arrives for a while.
+  bool forwarded = false;
+  auto until = std::chrono::steady_clock::now() + 500ms;
+  while (std::chrono::steady_clock::now() < until)
+    self->receive([&](forward_atom, std::vector<order>&, std::string&) { forwarded = true; },
+                  [](report_atom, const provider_report&) {}, caf::after(50ms) >> [] {});
+  BOOST_CHECK(!forwarded);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
