@@ -8,7 +8,8 @@
 // recharged twice. Checked: every provider owned by exactly one live member; orders
 // submitted to every node complete once; a SIGKILLed owner's provider moves to a survivor in
 // bounded time and nothing is lost or duplicated; a SIGSTOPped owner loses its lease and,
-// resumed, recharges nothing under its old epoch, then rejoins. Stats, watch and cancel
+// resumed, recharges nothing under its old epoch, then rejoins; orders failed over to a
+// provider whose owner gives it up to a joining node still succeed. Stats, watch and cancel
 // asked of any node cover the whole cluster: every node's counters (a paused one reported
 // unreachable in bounded time), every change of an order seen once wherever it is made, and
 // a cancel performed where the order waits.
@@ -792,6 +793,75 @@ BOOST_AUTO_TEST_CASE(cancel_through_a_node_holding_no_queue_of_the_order) {
   check_outcome(asking, books, 30s);
   auto counts = recharges();
   BOOST_TEST(counts.count(cancelled->id) == 0u, "the cancelled order was recharged");
+}
+
+// The orders of a failing provider wait at its failover provider's owner; when that owner
+// gives the failover provider up (a node joins), they go with it. Its next owner would not
+// find them in the store: it reads only the orders it would route to the provider itself.
+BOOST_AUTO_TEST_CASE(orders_failed_over_to_a_provider_that_moves_are_served_by_its_next_owner) {
+  const size_t late = 2;
+  const std::set<std::string> first_two{node_name(0), node_name(1)};
+  auto planned_before = assign_owners(workload_providers, {first_two.begin(), first_two.end()});
+  auto planned_after = assign_owners(workload_providers, {node_name(0), node_name(1),
+                                                          node_name(late)});
+  // These node names put p-cucc and p-agg together, and move only p-agg on the join.
+  BOOST_TEST_REQUIRE(planned_before["p-agg"] == planned_before["p-cucc"]);
+  BOOST_TEST_REQUIRE(planned_after["p-cucc"] == planned_before["p-cucc"]);
+  BOOST_TEST_REQUIRE(planned_after["p-agg"] != planned_before["p-agg"]);
+  auto holder = index_of(planned_before["p-agg"]);
+
+  // p-cucc down all along; p-agg slow, so the failed-over orders queue at its owner. A
+  // deadline of 20 s: an order left behind fails well within the test.
+  auto adjust = [](nlohmann::json& cfg) {
+    cfg["deadline"] = {{"limit_ms", 20000}, {"resend_at_ms", {15000}}, {"query_interval_ms", 200}};
+    provider_entry(cfg, "p-cucc")["adapter"]["outages"] = {{{"from_s", 0}, {"to_s", 3600}}};
+    auto& agg = provider_entry(cfg, "p-agg");
+    agg["rate"] = 10;
+    agg["burst"] = 1;
+  };
+  for (size_t i = 0; i < node_count; ++i)
+    if (i != late) {
+      auto cfg = node_config(i);
+      adjust(cfg);
+      start(i, cfg);
+    }
+  require_settled({0, 1}, first_two);
+
+  client_books books;
+  std::vector<order_request> requests;
+  for (size_t n = 0; n < 60; ++n) {
+    char phone[16];
+    std::snprintf(phone, sizeof phone, "130%08zu", n);
+    requests.push_back({"moved-" + std::to_string(n), phone, 1000});
+  }
+  submit(holder, requests, books);
+  BOOST_TEST_REQUIRE(books.ref_by_id.size() == requests.size(), logs());
+
+  // Wait until the holder's p-agg queue has taken over most of them.
+  uint64_t queued_at_agg = 0;
+  for (auto until = steady::now() + 10s; queued_at_agg < 30 && steady::now() < until;) {
+    if (auto stats = stats_of(holder))
+      for (const auto& node : stats->nodes)
+        if (node.node == node_name(holder))
+          for (const auto& provider : node.providers)
+            if (provider.provider == "p-agg")
+              queued_at_agg = provider.queued;
+    std::this_thread::sleep_for(100ms);
+  }
+  BOOST_TEST_REQUIRE(queued_at_agg >= 30u, "p-agg never queued the failed-over orders" << logs());
+
+  auto cfg = node_config(late);
+  adjust(cfg);
+  start(late, cfg);
+  auto after = require_settled(all_nodes(), names_except());
+  BOOST_TEST(after.owner_of("p-agg") != node_name(holder));
+
+  check_outcome(0, books, 40s);
+  auto orders = wait_until_final(0, books, 1s);
+  auto succeeded = std::count_if(orders.begin(), orders.end(), [](const auto& entry) {
+    return entry.second.status == order_status::succeeded;
+  });
+  BOOST_TEST(static_cast<size_t>(succeeded) == requests.size(), logs());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
