@@ -319,8 +319,12 @@ void take_forwarded(self_pointer self, std::vector<order> orders, const std::str
       // Its provider changed hands on the way: on to the holder this node's cluster actor
       // knows of; or this node holds it again and its lane waits for the old one to drain.
       auto index = st.provider_index.find(serving);
-      if (index == st.provider_index.end())
+      if (index == st.provider_index.end()) {
+        // Nodes configured with different providers: the deadline net closes it.
+        spdlog::error("router got order {} for provider '{}', which this node does not have",
+                      o.id, serving);
         continue;
+      }
       if (st.wanted_epochs[index->second] != 0)
         st.awaiting_lane[index->second].push_back(std::move(o));
       else
