@@ -10,6 +10,7 @@ namespace {
 using self_pointer = recharge_actor::stateful_pointer<recharge_state>;
 
 void pump(self_pointer self);
+void answer_drain_waiters(self_pointer self);
 void follow_stored_state(self_pointer self, order o);
 
 int64_t wall_now(self_pointer self) {
@@ -60,9 +61,11 @@ void flush(self_pointer self) {
   changes.reserve(batch->size());
   for (const auto& pending : *batch)
     changes.push_back(pending.change);
+  st.writes_in_flight++;
   self->request(st.store, st.options.store_timeout, transition_atom::value, std::move(changes))
     .then(
       [=](std::vector<bool>& applied) {
+        self->state.writes_in_flight--;
         const auto& events = self->state.options.events;
         if (events && events->watched()) {
           std::vector<order_update> updates;
@@ -82,8 +85,10 @@ void flush(self_pointer self) {
             pending.refused();
           }
         }
+        answer_drain_waiters(self);
       },
       [=](caf::error& error) {
+        self->state.writes_in_flight--;
         spdlog::warn("recharge {} cannot write {} state changes yet: {}",
                      self->state.options.provider, batch->size(), describe(error));
         for (auto& pending : *batch)
@@ -384,12 +389,32 @@ void pump(self_pointer self) {
     query(self, std::move(o));
   for (auto& o : work.calls)
     start_attempt(self, std::move(o));
-  if (!st.drain_waiters.empty() && st.lane->load(now).in_flight == 0) {
-    for (auto& waiter : st.drain_waiters)
-      waiter.deliver(true);
-    st.drain_waiters.clear();
-  }
+  answer_drain_waiters(self);
   arm_timer(self);
+}
+
+/// Cluster: the orders waiting here go back to the router, which holds no lane of this
+/// provider any more and forwards them to its next holder. That owner reads from the store
+/// only the orders it would pick this provider for itself (or whose attempt was here): one
+/// failed over to it from another provider would otherwise wait for its deadline.
+void hand_back_waiting(self_pointer self) {
+  auto& st = self->state;
+  if (auto waiting = st.lane->release_all(); !waiting.empty())
+    self->send(st.router, forward_atom::value, std::move(waiting), st.options.provider);
+}
+
+/// Cluster: once no call is in flight and every state change is written, the provider's
+/// next owner reads this lane's outcomes from the store: the node may release the lease.
+/// Retries that came due while draining go back first.
+void answer_drain_waiters(self_pointer self) {
+  auto& st = self->state;
+  if (st.drain_waiters.empty() || st.lane->load(mono_now(self)).in_flight != 0
+      || !st.outbox.empty() || !st.unwritten.empty() || st.writes_in_flight != 0)
+    return;
+  hand_back_waiting(self);
+  for (auto& waiter : st.drain_waiters)
+    waiter.deliver(true);
+  st.drain_waiters.clear();
 }
 
 } // namespace
@@ -483,17 +508,11 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
     [=](released_atom) -> caf::result<bool> {
       auto& state = self->state;
       state.lane->stop_calls();
-      // The next owner reads from the store only the orders it would pick this provider for
-      // itself (or whose attempt was here): one failed over to it from another provider
-      // would wait for its deadline. So the waiting orders go with the lease: the router,
-      // holding no lane of this provider now, forwards them to its next holder.
-      if (auto waiting = state.lane->release_all(); !waiting.empty())
-        self->send(state.router, forward_atom::value, std::move(waiting),
-                   state.options.provider);
-      if (state.lane->load(mono_now(self)).in_flight == 0)
-        return true;
-      state.drain_waiters.push_back(self->make_response_promise<bool>());
-      return state.drain_waiters.back();
+      hand_back_waiting(self);
+      auto answer = self->make_response_promise<bool>();
+      state.drain_waiters.push_back(answer);
+      answer_drain_waiters(self);
+      return answer;
     },
     [=](report_atom) {
       auto& state = self->state;

@@ -66,8 +66,11 @@ struct recharge_state {
   /// Orders finished since the last flush, reported to the router in one message with it.
   std::vector<std::string> finished;
   bool flush_scheduled = false;
-  /// Answered once no call is in flight (the node gives the provider up).
+  /// Answered once no call is in flight and every state change is written (the node gives
+  /// the provider up).
   std::vector<caf::typed_response_promise<bool>> drain_waiters;
+  /// Store requests of flushed changes not answered yet.
+  size_t writes_in_flight = 0;
   /// Changes the store could not take yet, written again on the next pump.
   std::vector<pending_change> unwritten;
 };

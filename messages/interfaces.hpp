@@ -65,8 +65,10 @@ using recharge_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<provider_stats>,
   // The node is stopping: start no new calls, let running ones finish.
   caf::reacts_to<caf::close_atom>,
-  // Cluster: the node gives the provider up. Start no new calls; answer once no call is in
-  // flight, so that the provider's next owner never overlaps with a call of this one.
+  // Cluster: the node gives the provider up. Start no new calls; give the waiting orders
+  // back to the router (forward_atom) for the next holder; answer once no call is in flight
+  // and every state change is written, so that the provider's next owner never overlaps
+  // with a call of this one and reads its outcomes from the store.
   caf::replies_to<released_atom>::with<bool>,
   // Internal: write the state changes gathered in this mailbox pass; serve the queue; report
   // load to the router.
