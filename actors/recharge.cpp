@@ -10,6 +10,7 @@ namespace {
 using self_pointer = recharge_actor::stateful_pointer<recharge_state>;
 
 void pump(self_pointer self);
+void send_paced(self_pointer self, outgoing_call outgoing);
 void answer_drain_waiters(self_pointer self);
 void follow_stored_state(self_pointer self, order o);
 
@@ -294,7 +295,7 @@ void start_attempt(self_pointer self, order o) {
     o.status = order_status::dispatched;
     o.attempts = change.attempt_no;
     o.provider = self->state.options.provider;
-    call(self, std::move(o));
+    send_paced(self, {std::move(o), false});
   };
   pending.refused = [=] {
     // Not ours to call: the stored order moved on, e.g. an actor of the engine before a
@@ -349,6 +350,8 @@ void arm_timer(self_pointer self) {
   auto& st = self->state;
   auto now = mono_now(self);
   auto wakeup = st.lane->next_wakeup(now);
+  if (auto paced = st.pacer->next_due(now); paced && (!wakeup || *paced < *wakeup))
+    wakeup = paced;
   if (!st.unwritten.empty()) {
     auto retry = now + st.options.store_retry;
     if (!wakeup || retry < *wakeup)
@@ -363,9 +366,27 @@ void arm_timer(self_pointer self) {
   self->delayed_send(self, delay, pump_atom::value, ++st.timer_generation);
 }
 
+/// Sends the calls and queries whose turn has come.
+void send_due(self_pointer self) {
+  for (auto& outgoing : self->state.pacer->take_due(mono_now(self))) {
+    if (outgoing.is_query)
+      query(self, std::move(outgoing.o));
+    else
+      call(self, std::move(outgoing.o));
+  }
+}
+
+/// A call or query leaves now if the pacer allows, else at its turn (the timer).
+void send_paced(self_pointer self, outgoing_call outgoing) {
+  self->state.pacer->push(std::move(outgoing));
+  send_due(self);
+  arm_timer(self);
+}
+
 void pump(self_pointer self) {
   auto& st = self->state;
   auto now = mono_now(self);
+  send_due(self);
   if (!st.unwritten.empty() && (!st.timer_due || *st.timer_due <= now)) {
     auto retry = std::move(st.unwritten);
     st.unwritten.clear();
@@ -386,7 +407,7 @@ void pump(self_pointer self) {
                                                                   : order_event::fail_final,
            "", "deadline reached before an attempt could finish");
   for (auto& o : work.queries)
-    query(self, std::move(o));
+    send_paced(self, {std::move(o), true});
   for (auto& o : work.calls)
     start_attempt(self, std::move(o));
   answer_drain_waiters(self);
@@ -445,6 +466,8 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
   auto& st = self->state;
   st.lane = std::make_unique<provider_lane>(options.lane, time->now(),
                                             std::hash<std::string>{}(options.provider));
+  st.pacer = std::make_unique<call_pacer<outgoing_call>>(
+    options.lane.rate, options.lane.burst, time->now(), options.lane.tokens_at_start);
   st.stats.provider = options.provider;
   st.options = std::move(options);
   st.time = std::move(time);

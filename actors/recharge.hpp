@@ -2,6 +2,7 @@
 
 #include "actors/watch_hub.hpp"
 #include "config/config.hpp"
+#include "domain/call_pacer.hpp"
 #include "domain/clock.hpp"
 #include "domain/provider_lane.hpp"
 #include "messages/interfaces.hpp"
@@ -39,11 +40,19 @@ struct recharge_options {
 recharge_options make_recharge_options(const provider_config& provider,
                                        const deadline_config& deadline);
 
+/// A recharge call or status query on its way out through the pacer.
+struct outgoing_call {
+  order o;
+  bool is_query = false;
+};
+
 struct recharge_state {
   static constexpr const char* name = "recharge";
   recharge_options options;
   std::shared_ptr<const clock> time;
   std::unique_ptr<provider_lane> lane;
+  /// Calls leave through it: at the provider's limit however their write-ahead delays them.
+  std::unique_ptr<call_pacer<outgoing_call>> pacer;
   provider_actor provider;
   store_actor store;
   router_actor router;

@@ -3,6 +3,7 @@
 #include "tests/time_support.hpp"
 
 #include "domain/clock.hpp"
+#include "domain/call_pacer.hpp"
 #include "domain/token_bucket.hpp"
 
 #include <algorithm>
@@ -277,6 +278,60 @@ BOOST_AUTO_TEST_CASE(many_calls_at_one_instant_get_only_the_burst) {
   for (int i = 0; i < 10'000; ++i)
     granted += bucket.try_take(at_ms(500)) ? 1 : 0;
   BOOST_TEST(granted == 20);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(call_pacer_suite)
+
+// Calls scheduled evenly at the limit but released in clumps (each group commit of their
+// write-ahead lets 90 ms of them go at once, at irregular moments): sent straight on, the
+// provider sees the clumps; through the pacer, rate plus burst at most, in order.
+BOOST_AUTO_TEST_CASE(clumped_calls_leave_no_faster_than_the_limit_and_in_order) {
+  const double rate = 300;
+  const double burst = 15;
+  call_pacer<int> pacer{rate, burst, t0, token_bucket::start::empty};
+  std::vector<int64_t> unpaced_ms, paced_ms;
+  std::vector<int> sent;
+  int next_call = 0;
+  // Commits end at these moments, each releasing the calls scheduled since the previous one
+  // (300 per second: 3 per 10 ms).
+  std::vector<int64_t> commits_ms;
+  for (int64_t ms = 0; ms < 3000; ms += 90)
+    commits_ms.push_back(ms + (ms / 90 % 3) * 40);
+  size_t commit = 0;
+  for (int64_t ms = 0; ms < 6000; ++ms) {
+    if (commit < commits_ms.size() && commits_ms[commit] == ms) {
+      for (int k = 0; k < 27; ++k) {
+        unpaced_ms.push_back(ms);
+        pacer.push(next_call++);
+      }
+      ++commit;
+    }
+    for (int call : pacer.take_due(at_ms(ms))) {
+      paced_ms.push_back(ms);
+      sent.push_back(call);
+    }
+  }
+  BOOST_TEST(static_cast<double>(most_in_one_second(unpaced_ms)) > rate + burst);
+  BOOST_TEST(static_cast<double>(most_in_one_second(paced_ms)) <= rate + burst);
+  BOOST_TEST_REQUIRE(sent.size() == static_cast<size_t>(next_call));
+  for (size_t i = 0; i < sent.size(); ++i)
+    BOOST_TEST_REQUIRE(sent[i] == static_cast<int>(i));
+  BOOST_TEST(pacer.waiting() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(next_due_says_when_the_next_queued_call_may_leave) {
+  call_pacer<int> pacer{10, 1, t0, token_bucket::start::full};
+  BOOST_TEST(!pacer.next_due(t0).has_value());
+  pacer.push(1);
+  pacer.push(2);
+  BOOST_TEST((pacer.next_due(t0) == t0));
+  BOOST_TEST((pacer.take_due(t0) == std::vector<int>{1}));
+  BOOST_TEST((pacer.next_due(t0) == at_ms(100)));
+  BOOST_TEST(pacer.take_due(at_ms(99)).empty());
+  BOOST_TEST((pacer.take_due(at_ms(100)) == std::vector<int>{2}));
+  BOOST_TEST(!pacer.next_due(at_ms(100)).has_value());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
