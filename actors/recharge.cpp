@@ -380,7 +380,8 @@ void send_due(self_pointer self) {
 void send_paced(self_pointer self, outgoing_call outgoing) {
   self->state.pacer->push(std::move(outgoing));
   send_due(self);
-  arm_timer(self);
+  if (self->state.pacer->waiting() > 0)
+    arm_timer(self);
 }
 
 void pump(self_pointer self) {
