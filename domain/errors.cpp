@@ -6,7 +6,7 @@
 namespace topup {
 namespace {
 
-constexpr std::array<std::pair<errc, std::string_view>, 15> names{{
+constexpr std::array<std::pair<errc, std::string_view>, 17> names{{
   {errc::none, "none"},
   {errc::invalid_phone, "invalid_phone"},
   {errc::unknown_carrier, "unknown_carrier"},
@@ -22,6 +22,8 @@ constexpr std::array<std::pair<errc, std::string_view>, 15> names{{
   {errc::shutting_down, "shutting_down"},
   {errc::stale_owner, "stale_owner"},
   {errc::outcome_unknown, "outcome_unknown"},
+  {errc::invalid_text, "invalid_text"},
+  {errc::invalid_amount, "invalid_amount"},
 }};
 
 } // namespace
@@ -38,6 +40,10 @@ std::optional<errc> errc_from_string(std::string_view name) {
     if (text == name)
       return value;
   return std::nullopt;
+}
+
+bool is_retryable(errc code) {
+  return code == errc::overloaded || code == errc::unavailable || code == errc::shutting_down;
 }
 
 std::string failure::describe() const {

@@ -25,7 +25,15 @@ enum class errc : uint8_t {
   shutting_down = 12,       ///< the node is stopping and takes no new orders
   stale_owner = 13,         ///< a node wrote for a provider it no longer owns
   outcome_unknown = 14,     ///< a provider call may have been performed; only a query can tell
+  invalid_text = 15,        ///< a text field is not valid UTF-8, holds a control character,
+                            ///< or (a reference) begins or ends with white space
+  invalid_amount = 16,      ///< an amount written as text is not a plain decimal integer
 };
+
+/// True for the refusals that say "not now" rather than "not this": overloaded, unavailable
+/// and shutting_down. The same request may succeed later (resubmitting is safe: the client
+/// reference makes it idempotent); any other refusal will be repeated.
+bool is_retryable(errc code);
 
 /// Stable snake_case name of a code, e.g. "invalid_phone".
 std::string_view to_string(errc code);

@@ -1,5 +1,7 @@
 #include "domain/order.hpp"
 
+#include "domain/text.hpp"
+
 namespace topup {
 
 std::string_view to_string(order_status status) {
@@ -30,12 +32,17 @@ bool order::same_content(const order_request& request) const {
 }
 
 std::string mask_phone(std::string_view phone) {
-  if (phone.size() < 8)
-    return std::string(phone.size(), '*');
-  std::string masked{phone};
-  for (size_t i = 3; i + 4 < masked.size(); ++i)
-    masked[i] = '*';
-  return masked;
+  // Counted in characters, never bytes: a number typed in full-width digits (or anything
+  // else a client sends) is masked without cutting a character in two.
+  constexpr size_t shown_first = 3;
+  constexpr size_t shown_last = 4;
+  auto length = text::characters(phone);
+  if (length <= shown_first + shown_last)
+    return std::string(length, '*');
+  auto head = text::first_characters(phone, shown_first);
+  auto tail = phone.substr(text::first_characters(phone, length - shown_last).size());
+  return text::printable(head) + std::string(length - shown_first - shown_last, '*')
+         + text::printable(tail);
 }
 
 } // namespace topup

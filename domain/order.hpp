@@ -54,7 +54,9 @@ struct order {
   bool same_content(const order_request& request) const;
 };
 
-/// "138****0000": what logs may show of a phone number.
+/// "138****0000": what logs may show of a phone number. The first three and the last four
+/// characters stay (shown with text::printable) and every character between them becomes
+/// one '*'; with seven characters or fewer, every character does.
 std::string mask_phone(std::string_view phone);
 
 } // namespace topup

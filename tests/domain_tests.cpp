@@ -3,17 +3,41 @@
 
 #include "domain/errors.hpp"
 #include "domain/order.hpp"
+#include "domain/text.hpp"
+
+#include <string>
 
 using namespace topup;
 
 BOOST_AUTO_TEST_CASE(error_names_round_trip) {
-  for (int code = 0; code <= static_cast<int>(errc::outcome_unknown); ++code) {
+  for (int code = 0; code <= static_cast<int>(errc::invalid_amount); ++code) {
     auto value = static_cast<errc>(code);
     auto name = to_string(value);
     BOOST_TEST(name != "unrecognized_error");
     BOOST_TEST((errc_from_string(name) == value));
   }
   BOOST_TEST(!errc_from_string("no_such_error"));
+  BOOST_TEST(to_string(static_cast<errc>(17)) == "unrecognized_error");
+}
+
+BOOST_AUTO_TEST_CASE(error_values_never_change_meaning) {
+  // They travel over the network: a new code is added at the end, never renumbered.
+  BOOST_TEST(static_cast<int>(errc::outcome_unknown) == 14);
+  BOOST_TEST(static_cast<int>(errc::invalid_text) == 15);
+  BOOST_TEST(static_cast<int>(errc::invalid_amount) == 16);
+  BOOST_TEST(to_string(errc::invalid_text) == "invalid_text");
+  BOOST_TEST(to_string(errc::invalid_amount) == "invalid_amount");
+}
+
+BOOST_AUTO_TEST_CASE(only_not_now_refusals_are_retryable) {
+  for (auto code : {errc::overloaded, errc::unavailable, errc::shutting_down})
+    BOOST_TEST(is_retryable(code), to_string(code));
+  for (auto code : {errc::none, errc::invalid_phone, errc::unknown_carrier,
+                    errc::unsupported_amount, errc::field_too_long, errc::missing_field,
+                    errc::duplicate_reference, errc::not_found, errc::illegal_transition,
+                    errc::invalid_argument, errc::stale_owner, errc::outcome_unknown,
+                    errc::invalid_text, errc::invalid_amount})
+    BOOST_TEST(!is_retryable(code), to_string(code));
 }
 
 BOOST_AUTO_TEST_CASE(failure_describes_code_and_reason) {
@@ -41,6 +65,26 @@ BOOST_AUTO_TEST_CASE(phone_masking_keeps_prefix_and_last_four) {
   BOOST_TEST(mask_phone("13800138000") == "138****8000");
   BOOST_TEST(mask_phone("12345") == "*****");
   BOOST_TEST(mask_phone("") == "");
+  BOOST_TEST(mask_phone("12345678") == "123*5678");
+  BOOST_TEST(mask_phone("1234567") == "*******");
+}
+
+BOOST_AUTO_TEST_CASE(phone_masking_never_cuts_a_character) {
+  // １３８００１３８０００ in full-width digits: 11 characters of 3 bytes each.
+  std::string full_width;
+  for (char digit : std::string{"13800138000"})
+    full_width += std::string{"\xEF\xBC"} + static_cast<char>(0x90 + (digit - '0'));
+  auto masked = mask_phone(full_width);
+  BOOST_TEST(masked == "\xEF\xBC\x91\xEF\xBC\x93\xEF\xBC\x98****"
+                       "\xEF\xBC\x98\xEF\xBC\x90\xEF\xBC\x90\xEF\xBC\x90");
+  BOOST_TEST(!text::first_invalid_byte(masked).has_value());
+  // Seven characters or fewer are masked whole, one '*' per character.
+  BOOST_TEST(mask_phone("\xE4\xB8\xAD\xE6\x96\x87") == "**");
+  // Bytes that are not text, and control characters, never pass through.
+  auto garbage = mask_phone("\xFF\xFE\x1B" "45678\x80");
+  BOOST_TEST(!text::first_invalid_byte(garbage).has_value(), garbage);
+  BOOST_TEST(garbage.find('\x1B') == std::string::npos);
+  BOOST_TEST(garbage == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "**" "678\xEF\xBF\xBD");
 }
 
 BOOST_AUTO_TEST_CASE(same_content_compares_reference_phone_and_amount) {
