@@ -1,5 +1,7 @@
 #include "domain/validation.hpp"
 
+#include "domain/text.hpp"
+
 #include <algorithm>
 
 namespace topup {
@@ -22,9 +24,73 @@ std::string amount_list(const std::set<int64_t>& amounts) {
   return text;
 }
 
-failure too_long(const char* field, size_t size, size_t limit) {
-  return {errc::field_too_long, std::string{field} + " has " + std::to_string(size)
-                                  + " characters, the limit is " + std::to_string(limit)};
+failure too_long(const char* field, size_t size, size_t limit, const char* unit) {
+  return {errc::field_too_long, std::string{field} + " has " + std::to_string(size) + " "
+                                  + unit + ", the limit is " + std::to_string(limit) + " "
+                                  + unit};
+}
+
+/// Rule 1 of validate() for one field: valid UTF-8, no control character, within limits.
+std::optional<failure> check_text(const char* field, std::string_view value,
+                                  size_t max_characters) {
+  if (value.size() > field_limits::max_bytes)
+    return too_long(field, value.size(), field_limits::max_bytes, "bytes");
+  size_t count = 0;
+  for (size_t pos = 0; pos < value.size(); ++count) {
+    auto step = text::decode_at(value, pos);
+    // The value itself is not echoed: it is not text a client could print.
+    if (!step.code_point)
+      return failure{errc::invalid_text, std::string{field} + " is not valid UTF-8 (byte "
+                                           + std::to_string(pos + 1) + " of "
+                                           + std::to_string(value.size()) + ")"};
+    if (text::is_control(*step.code_point))
+      return failure{errc::invalid_text, std::string{field} + " contains the control character "
+                                           + text::code_point_name(*step.code_point)
+                                           + " (character " + std::to_string(count + 1) + ")"};
+    pos += step.width;
+  }
+  if (count > max_characters)
+    return too_long(field, count, max_characters, "characters");
+  return std::nullopt;
+}
+
+/// The white space character `value` begins with (at_end: ends with), if any.
+std::optional<char32_t> white_space_at(std::string_view value, bool at_end) {
+  if (value.empty())
+    return std::nullopt;
+  size_t pos = 0;
+  if (at_end) {
+    // Back to the first byte of the last character (valid UTF-8: rule 1 ran before).
+    pos = value.size() - 1;
+    while (pos > 0 && (static_cast<unsigned char>(value[pos]) & 0xC0) == 0x80)
+      --pos;
+  }
+  auto step = text::decode_at(value, pos);
+  if (step.code_point && text::is_white_space(*step.code_point))
+    return step.code_point;
+  return std::nullopt;
+}
+
+/// Rules 2 and 3 for the reference.
+std::optional<failure> check_reference(const std::string& ref) {
+  if (ref.empty())
+    return failure{errc::missing_field, "client_ref is empty"};
+  auto leading = white_space_at(ref, false);
+  auto trailing = white_space_at(ref, true);
+  if (!leading && !trailing)
+    return std::nullopt;
+  bool blank = true;
+  for (size_t pos = 0; pos < ref.size() && blank;) {
+    auto step = text::decode_at(ref, pos);
+    blank = step.code_point && text::is_white_space(*step.code_point);
+    pos += step.width;
+  }
+  if (blank)
+    return failure{errc::missing_field, "client_ref is blank (only white space)"};
+  return failure{errc::invalid_text,
+                 "client_ref '" + text::printable(ref) + "' " + (leading ? "begins" : "ends")
+                   + " with white space (" + text::code_point_name(leading ? *leading : *trailing)
+                   + "); references are compared exactly, so surrounding blanks are refused"};
 }
 
 } // namespace
@@ -40,17 +106,18 @@ std::optional<std::string> carrier_of(const std::string& phone, const validation
 
 validation_result validate(const order_request& request, const validation_rules& rules) {
   const auto& limits = rules.limits;
-  if (request.client_ref.size() > limits.client_ref_max)
-    return too_long("client_ref", request.client_ref.size(), limits.client_ref_max);
-  if (request.phone.size() > limits.phone_max)
-    return too_long("phone", request.phone.size(), limits.phone_max);
-  if (request.client_ref.empty())
-    return failure{errc::missing_field, "client_ref is empty"};
+  if (auto f = check_text("client_ref", request.client_ref, limits.client_ref_max))
+    return *f;
+  if (auto f = check_text("phone", request.phone, limits.phone_max))
+    return *f;
+  if (auto f = check_reference(request.client_ref))
+    return *f;
   if (request.phone.empty())
     return failure{errc::missing_field, "phone is empty"};
   if (!all_digits(request.phone))
     return failure{errc::invalid_phone,
-                   mask_phone(request.phone) + " contains characters other than digits"};
+                   mask_phone(request.phone)
+                     + " contains characters other than the digits 0-9"};
   if (request.phone.size() != mobile_digits)
     return failure{errc::invalid_phone, mask_phone(request.phone) + " has "
                                           + std::to_string(request.phone.size())

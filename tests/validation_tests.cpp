@@ -1,6 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "domain/errors.hpp"
+#include "domain/text.hpp"
 #include "domain/validation.hpp"
 
 #include <string>
@@ -166,6 +167,101 @@ BOOST_AUTO_TEST_CASE(client_ref_exactly_at_the_limit_passes) {
   BOOST_TEST_REQUIRE(rules.limits.client_ref_max == 64u);
   auto result = check(std::string(64, 'r'), "13800138000", 1000);
   BOOST_TEST(std::holds_alternative<validated_request>(result));
+}
+
+BOOST_AUTO_TEST_CASE(limits_count_characters_not_bytes) {
+  std::string zhong = "\xE4\xB8\xAD";  // 中: one character, three bytes
+  std::string thirty, sixty_four, sixty_five;
+  for (int i = 0; i < 30; ++i)
+    thirty += zhong;
+  for (int i = 0; i < 64; ++i)
+    sixty_four += zhong;
+  sixty_five = sixty_four + zhong;
+  BOOST_TEST(std::holds_alternative<validated_request>(check(thirty, "13800138000", 1000)),
+             describe(check(thirty, "13800138000", 1000)));
+  BOOST_TEST(std::holds_alternative<validated_request>(check(sixty_four, "13800138000", 1000)),
+             describe(check(sixty_four, "13800138000", 1000)));
+  auto f = rejection(sixty_five, "13800138000", 1000);
+  check_failure(f, errc::field_too_long, "13800138000");
+  BOOST_TEST(f.reason == "client_ref has 65 characters, the limit is 64 characters");
+}
+
+BOOST_AUTO_TEST_CASE(a_field_never_takes_more_bytes_than_the_byte_bound) {
+  // A character limit above 256 could let four-byte characters past the database's index
+  // bound; the byte bound holds whatever the limit.
+  rules.limits.client_ref_max = 1024;
+  std::string smiles;
+  for (size_t i = 0; i < field_limits::max_bytes / 4; ++i)
+    smiles += "\xF0\x9F\x98\x80";
+  BOOST_TEST(std::holds_alternative<validated_request>(check(smiles, "13800138000", 1000)));
+  auto f = rejection(smiles + "x", "13800138000", 1000);
+  check_failure(f, errc::field_too_long, "13800138000");
+  BOOST_TEST(f.reason == "client_ref has 1025 bytes, the limit is 1024 bytes");
+}
+
+BOOST_AUTO_TEST_CASE(a_phone_in_full_width_digits_is_an_invalid_phone_masked_whole) {
+  // １３８００１３８０００: 11 characters, 33 bytes.
+  std::string phone;
+  for (char digit : std::string{"13800138000"})
+    phone += std::string{"\xEF\xBC"} + static_cast<char>(0x90 + (digit - '0'));
+  BOOST_TEST_REQUIRE(phone.size() == 33u);
+  auto f = rejection("ref", phone, 1000);
+  check_failure(f, errc::invalid_phone, phone);
+  BOOST_TEST(contains(f.reason, "digits 0-9"), f.reason);
+  BOOST_TEST(!text::first_invalid_byte(f.reason).has_value(), f.reason);
+  BOOST_TEST(contains(f.reason, "\xEF\xBC\x91\xEF\xBC\x93\xEF\xBC\x98****"), f.reason);
+}
+
+BOOST_AUTO_TEST_CASE(text_that_is_not_utf8_is_invalid_text_and_never_echoed) {
+  for (std::string ref : {"r-\xFF", "\xC3", "r\xC0\xAF", "r\xED\xA0\x80", "caf\xE9"}) {
+    auto f = rejection(ref, "13800138000", 1000);
+    check_failure(f, errc::invalid_text, "13800138000");
+    BOOST_TEST(contains(f.reason, "client_ref is not valid UTF-8 (byte "), f.reason);
+    BOOST_TEST(!text::first_invalid_byte(f.reason).has_value(), f.reason);
+  }
+  auto f = rejection("ref", "1380013800\xFF", 1000);
+  check_failure(f, errc::invalid_text, "1380013800\xFF");
+  BOOST_TEST(f.reason == "phone is not valid UTF-8 (byte 11 of 11)");
+}
+
+BOOST_AUTO_TEST_CASE(control_characters_are_invalid_text_named_by_code_point) {
+  const std::pair<std::string, std::string> cases[] = {
+    {"r\x07" "1", "U+0007 (character 2)"}, {"r-1\n", "U+000A (character 4)"},
+    {"\x1B[31mred", "U+001B (character 1)"}, {std::string{"r\0" "1", 3}, "U+0000"},
+    {"r\tx", "U+0009"}, {"r\xC2\x85", "U+0085"}, {"r\x7F", "U+007F"}};
+  for (const auto& [ref, named] : cases) {
+    auto f = rejection(ref, "13800138000", 1000);
+    check_failure(f, errc::invalid_text, "13800138000");
+    BOOST_TEST(contains(f.reason, "client_ref contains the control character " + named), f.reason);
+  }
+  check_failure(rejection("ref", "1380013800\n", 1000), errc::invalid_text, "");
+}
+
+BOOST_AUTO_TEST_CASE(a_blank_reference_is_missing) {
+  for (std::string ref : {" ", "    ", "\xE3\x80\x80", " \xC2\xA0 "}) {
+    auto f = rejection(ref, "13800138000", 1000);
+    check_failure(f, errc::missing_field, "13800138000");
+    BOOST_TEST(f.reason == "client_ref is blank (only white space)");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_reference_with_white_space_at_either_end_is_refused) {
+  const std::pair<std::string, std::string> cases[] = {
+    {" r-1", "begins with white space (U+0020)"},
+    {"r-1 ", "ends with white space (U+0020)"},
+    {"r-1\xE3\x80\x80", "ends with white space (U+3000)"},
+    {"\xC2\xA0r-1", "begins with white space (U+00A0)"},
+  };
+  for (const auto& [ref, why] : cases) {
+    auto f = rejection(ref, "13800138000", 1000);
+    check_failure(f, errc::invalid_text, "13800138000");
+    BOOST_TEST(contains(f.reason, why), f.reason);
+    BOOST_TEST(contains(f.reason, "'" + ref + "'"), f.reason);
+  }
+  // White space inside a reference is part of it.
+  for (std::string ref : {"r 1", "\xE8\xAE\xA2\xE5\x8D\x95 1", "a\xE3\x80\x80" "b"})
+    BOOST_TEST(std::holds_alternative<validated_request>(check(ref, "13800138000", 1000)),
+               describe(check(ref, "13800138000", 1000)));
 }
 
 BOOST_AUTO_TEST_CASE(client_ref_limit_comes_from_the_rules) {
