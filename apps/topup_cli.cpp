@@ -471,6 +471,20 @@ caf::behavior client(client_pointer self, cli_options options, gateway_actor gat
       on_gateway_down(self, down.reason);
   });
   self->set_exit_handler([self](caf::exit_msg&) { on_interrupt(self); });
+  // An exception in a handler would otherwise end this actor through CAF's default handler,
+  // which prints to stdout (where results go) and leaves the exit code as it was: 0.
+  self->set_exception_handler([self](std::exception_ptr& thrown) -> caf::error {
+    std::string what = "an exception of unknown type";
+    try {
+      std::rethrow_exception(thrown);
+    } catch (const std::exception& error) {
+      what = error.what();
+    } catch (...) {
+    }
+    fail(self, std::string{to_string(self->state.options.command)},
+         {exit_code::internal, "exception", "topup-cli failed (a bug): " + what});
+    return caf::exit_reason::unhandled_exception;
+  });
   say_hello(self);
   return {
     [self](event_atom, order_update& update) { on_update(self, update); },
@@ -573,28 +587,42 @@ exit_code run(const cli_options& options) {
   self->monitor(session);
   bool done = false;
   bool forwarded_interrupt = false;
+  caf::error ended_by;
   while (!done)
-    self->receive([&](caf::down_msg&) { done = true; },
+    self->receive([&](caf::down_msg& down) {
+                    done = true;
+                    ended_by = std::move(down.reason);
+                  },
                   caf::after(std::chrono::milliseconds(100)) >> [&] {
                     if (!forwarded_interrupt && interrupts.load() > 0) {
                       forwarded_interrupt = true;
                       self->send_exit(session, caf::exit_reason::user_shutdown);
                     }
                   });
+  // The client actor ends normally, or has reported why not; any other end is a failure
+  // that must not look like success.
+  if (ended_by && ended_by != caf::exit_reason::normal) {
+    spdlog::error("the client stopped: {}", system.render(ended_by));
+    return worse(*result, exit_code::internal);
+  }
   return *result;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  auto command_line = parse_command_line(argc, argv, wall_now_ms(), std::cout, std::cerr);
-  if (!command_line.options)
-    return static_cast<int>(command_line.code);
-  setup_logging(command_line.options->level);
+  // Nothing is thrown out of main: every way out says what went wrong on stderr and ends
+  // with an exit code that is not 0.
   try {
+    auto command_line = parse_command_line(argc, argv, wall_now_ms(), std::cout, std::cerr);
+    if (!command_line.options)
+      return static_cast<int>(command_line.code);
+    setup_logging(command_line.options->level);
     return static_cast<int>(run(*command_line.options));
   } catch (const std::exception& error) {
-    spdlog::error("{}", error.what());
-    return static_cast<int>(exit_code::internal);
+    std::cerr << "topup-cli: error: " << error.what() << std::endl;
+  } catch (...) {
+    std::cerr << "topup-cli: error: an exception of unknown type" << std::endl;
   }
+  return static_cast<int>(exit_code::internal);
 }

@@ -11,6 +11,7 @@
 #include "apps/cli/output.hpp"
 #include "apps/cli/progress.hpp"
 #include "apps/cli/submission.hpp"
+#include "domain/text.hpp"
 #include "messages/cluster_stats.hpp"
 #include "messages/errors.hpp"
 
@@ -245,35 +246,73 @@ BOOST_AUTO_TEST_CASE(csv_with_header_in_any_column_order) {
 }
 
 BOOST_AUTO_TEST_CASE(csv_without_header_uses_the_default_columns) {
-  auto input = read_text("r-1,13800138000,1000\nr-2,13000130000,-5\n");
+  auto input = read_text("r-1,13800138000,1000\nr-2,13000130000,0\n");
   BOOST_TEST(input.problems.empty());
   BOOST_REQUIRE(input.orders.size() == 2u);
   BOOST_TEST(input.orders[0].line == 1u);
   BOOST_TEST(input.orders[0].request.client_ref == "r-1");
-  // Syntax only: whether -5 fen is acceptable is the node's decision.
-  BOOST_TEST(input.orders[1].request.amount_fen == -5);
+  // Syntax only: whether 0 fen is acceptable is the node's decision.
+  BOOST_TEST(input.orders[1].request.amount_fen == 0);
 }
 
-BOOST_AUTO_TEST_CASE(csv_quoting_whitespace_comments_and_line_endings) {
+BOOST_AUTO_TEST_CASE(csv_quoting_comments_and_line_endings) {
   auto input = read_text("\xEF\xBB\xBF# orders of 1 May\r\n"
-                         "client_ref , phone , amount_fen\r\n"
+                         "client_ref,phone,amount_fen\r\n"
                          "\r\n"
-                         "  \"r,1\" ,  13800138000 ,1000  \r\n"
+                         "  \r\n"
+                         "\"r,1\",13800138000,1000\r\n"
                          "\"say \"\"hi\"\"\",13800138000,\"2000\"\n"
                          "   # a comment after data\n"
                          "\"\",13800138000,1000\n");
   BOOST_TEST(input.problems.empty());
   BOOST_REQUIRE(input.orders.size() == 3u);
-  BOOST_TEST(input.orders[0].line == 4u);
+  BOOST_TEST(input.orders[0].line == 5u);
   BOOST_TEST(input.orders[0].request.client_ref == "r,1");
   BOOST_TEST(input.orders[0].request.phone == "13800138000");
   BOOST_TEST(input.orders[0].request.amount_fen == 1000);
-  BOOST_TEST(input.orders[1].line == 5u);
+  BOOST_TEST(input.orders[1].line == 6u);
   BOOST_TEST(input.orders[1].request.client_ref == "say \"hi\"");
   BOOST_TEST(input.orders[1].request.amount_fen == 2000);
   // An empty reference is well-formed CSV; the node answers missing_field for it.
-  BOOST_TEST(input.orders[2].line == 7u);
+  BOOST_TEST(input.orders[2].line == 8u);
   BOOST_TEST(input.orders[2].request.client_ref == "");
+}
+
+BOOST_AUTO_TEST_CASE(csv_fields_are_taken_exactly_as_written) {
+  // As on the command line: blanks are part of a value, never trimmed. A reference with
+  // blanks at its ends reaches the node, which refuses it (invalid_text), the same as
+  // `--ref " r-1"`; an amount with blanks is not an amount, the same as `--amount " 1000"`.
+  auto input = read_text("client_ref,phone,amount_fen\n"
+                         " r-1,13800138000,1000\n"
+                         "r-2 ,13800138000,1000\n"
+                         "\" r-3\",13800138000,1000\n"
+                         "r-4,13800138000, 1000\n"
+                         "r-5,13800138000,1000 \n"
+                         "\"r-6\" ,13800138000,1000\n"
+                         " \"r-7\",13800138000,1000\n");
+  BOOST_REQUIRE(input.orders.size() == 3u);
+  BOOST_TEST(input.orders[0].request.client_ref == " r-1");
+  BOOST_TEST(input.orders[1].request.client_ref == "r-2 ");
+  BOOST_TEST(input.orders[2].request.client_ref == " r-3");
+  const std::pair<size_t, std::string> expected[] = {
+    {5, "amount_fen: invalid_amount: ' 1000' contains white space"},
+    {6, "amount_fen: invalid_amount: '1000 ' contains white space"},
+    {7, "unexpected text after the quoted field"},
+    {8, "a quote inside an unquoted field"},
+  };
+  BOOST_REQUIRE(input.problems.size() == std::size(expected));
+  for (size_t i = 0; i < std::size(expected); ++i) {
+    BOOST_TEST_CONTEXT("problem " << i) {
+      BOOST_TEST(input.problems[i].line == expected[i].first);
+      BOOST_TEST(input.problems[i].message.find(expected[i].second) == 0u,
+                 input.problems[i].message);
+    }
+  }
+  // A header is read exactly too: " phone" names no column.
+  auto spaced = read_text("client_ref, phone, amount_fen\nr-1,13800138000,1000\n");
+  BOOST_REQUIRE(spaced.problems.size() == 1u);
+  BOOST_TEST(spaced.problems[0].message.find("unknown column ' phone'") != std::string::npos,
+             spaced.problems[0].message);
 }
 
 BOOST_AUTO_TEST_CASE(csv_malformed_lines_are_reported_with_their_numbers) {
@@ -295,13 +334,13 @@ BOOST_AUTO_TEST_CASE(csv_malformed_lines_are_reported_with_their_numbers) {
   BOOST_REQUIRE(input.problems.size() == 8u);
   const std::pair<size_t, std::string> expected[] = {
     {3, "expected 3 fields (client_ref,phone,amount_fen), found 2"},
-    {4, "amount_fen '10.5' is not a whole number of fen"},
-    {5, "amount_fen is empty"},
+    {4, "amount_fen: invalid_amount: '10.5' is not a whole number of fen"},
+    {5, "amount_fen: invalid_amount: the amount is empty"},
     {6, "the quote opened at column 1 is not closed"},
     {7, "unexpected text after the quoted field"},
     {8, "a quote inside an unquoted field"},
     {9, "found 4"},
-    {10, "is not a whole number of fen"},
+    {10, "amount_fen: invalid_amount: '99999999999999999999' is too large"},
   };
   for (size_t i = 0; i < std::size(expected); ++i) {
     BOOST_TEST_CONTEXT("problem " << i) {
@@ -340,7 +379,13 @@ BOOST_AUTO_TEST_CASE(json_lines_read_with_strict_keys_and_types) {
                          "{\"client_ref\":\"r-9\",\"phone\":\"1\",\"amount_fen\":1,\"amount\":1}\n"
                          "{\"client_ref\":\"r-10\",\"phone\":\"1\","
                          "\"amount_fen\":18446744073709551615}\n"
-                         "# not a comment in JSON lines\n");
+                         "# not a comment in JSON lines\n"
+                         "{\"client_ref\":\"r-13\",\"phone\":\"1\",\"amount_fen\":-5}\n"
+                         "{\"client_ref\":\"r-14\",\"phone\":\"1\",\"amount_fen\":1e3}\n"
+                         "{\"client_ref\":\"r-15\",\"phone\":\"1\",\"amount_fen\":1e400}\n"
+                         "{\"client_ref\":\"r-16\",\"phone\":\"1\",\"amount_fen\":01750}\n"
+                         "{\"client_ref\":\"r-17\",\"phone\":\"1\","
+                         "\"amount_fen\":99999999999999999999999}\n");
   BOOST_TEST((input.format == input_format::jsonl));
   BOOST_REQUIRE(input.orders.size() == 2u);
   BOOST_TEST(input.orders[0].line == 1u);
@@ -354,11 +399,16 @@ BOOST_AUTO_TEST_CASE(json_lines_read_with_strict_keys_and_types) {
     {5, "expected a JSON object"},
     {6, "missing key \"amount_fen\""},
     {7, "\"phone\" must be a string"},
-    {8, "\"amount_fen\" must be a whole number of fen"},
-    {9, "\"amount_fen\" must be a whole number of fen"},
+    {8, "\"amount_fen\": invalid_amount: must be a JSON number"},
+    {9, "\"amount_fen\": invalid_amount: '10.5' is not a whole number of fen"},
     {10, "unknown key \"amount\""},
-    {11, "\"amount_fen\" must be a whole number of fen"},
+    {11, "\"amount_fen\": invalid_amount: '18446744073709551615' is too large"},
     {12, "not JSON: "},
+    {13, "\"amount_fen\": invalid_amount: '-5' has a sign"},
+    {14, "\"amount_fen\": invalid_amount: '1000.0' is not a whole number of fen"},
+    {15, "not JSON: "},  // beyond a double: nlohmann throws out_of_range, not parse_error
+    {16, "not JSON: "},  // JSON has no leading zeros either
+    {17, "\"amount_fen\": invalid_amount: "},
   };
   BOOST_REQUIRE(input.problems.size() == std::size(expected));
   for (size_t i = 0; i < std::size(expected); ++i) {
@@ -370,6 +420,45 @@ BOOST_AUTO_TEST_CASE(json_lines_read_with_strict_keys_and_types) {
   }
   // nlohmann's "[json.exception.parse_error.101] " prefix is noise for a user.
   BOOST_TEST(input.problems[0].message.find("json.exception") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_amount_means_the_same_in_every_channel) {
+  // The same text as --amount, as a CSV field and (where it is a JSON number at all) as a
+  // JSON-lines amount: the same value, or a refusal in each.
+  const char* texts[] = {"1000", "0", "01750", "05000", "0x1388", "+5000", " 5000", "5000 ",
+                         "", "-5", "10.5", "1e3", "18446744073709551616", "9223372036854775807",
+                         "\xEF\xBC\x95\xEF\xBC\x90\xEF\xBC\x90\xEF\xBC\x90"};
+  for (std::string text : texts) {
+    BOOST_TEST_CONTEXT("amount '" << text << "'") {
+      parse_run cli{{"submit", "--ref", "r", "--phone", "13800138000", "--amount", text}};
+      auto csv = read_text("r,13800138000," + text + "\n", input_format::csv);
+      std::optional<int64_t> from_cli, from_csv;
+      if (cli.ok())
+        from_cli = cli.options().single_order->amount_fen;
+      else
+        BOOST_TEST(cli.err.find("--amount: invalid_amount: ") != std::string::npos, cli.err);
+      if (csv.orders.size() == 1)
+        from_csv = csv.orders[0].request.amount_fen;
+      else
+        BOOST_TEST(csv.problems.size() == 1u);
+      BOOST_TEST((from_cli == from_csv));
+      // Blanks around a JSON number are JSON's syntax, not part of the value.
+      auto json_number = nlohmann::json::accept(text) && !text.empty()
+                         && text.find_first_of(" \t") == std::string::npos
+                         && nlohmann::json::parse(text).is_number();
+      if (json_number) {
+        auto jsonl = read_text("{\"client_ref\":\"r\",\"phone\":\"13800138000\",\"amount_fen\":"
+                               + text + "}\n");
+        std::optional<int64_t> from_json;
+        if (jsonl.orders.size() == 1)
+          from_json = jsonl.orders[0].request.amount_fen;
+        BOOST_TEST((from_json == from_cli));
+      }
+    }
+  }
+  parse_run plain{{"submit", "--ref", "r", "--phone", "13800138000", "--amount", "1750"}};
+  BOOST_REQUIRE(plain.ok());
+  BOOST_TEST(plain.options().single_order->amount_fen == 1750);
 }
 
 BOOST_AUTO_TEST_CASE(format_detection_and_forcing) {
@@ -399,18 +488,34 @@ BOOST_AUTO_TEST_CASE(worse_picks_the_more_severe_code) {
   BOOST_TEST((worse(exit_code::unreachable, exit_code::bad_input) == exit_code::unreachable));
   BOOST_TEST((worse(exit_code::unreachable, exit_code::internal) == exit_code::internal));
   BOOST_TEST((worse(exit_code::interrupted, exit_code::internal) == exit_code::interrupted));
+  BOOST_TEST((worse(exit_code::rejected, exit_code::retry_later) == exit_code::retry_later));
+  BOOST_TEST((worse(exit_code::retry_later, exit_code::bad_input) == exit_code::retry_later));
+  BOOST_TEST((worse(exit_code::retry_later, exit_code::unreachable) == exit_code::unreachable));
   BOOST_TEST(static_cast<int>(exit_code::ok) == 0);
   BOOST_TEST(static_cast<int>(exit_code::rejected) == 1);
   BOOST_TEST(static_cast<int>(exit_code::bad_input) == 2);
   BOOST_TEST(static_cast<int>(exit_code::unreachable) == 3);
   BOOST_TEST(static_cast<int>(exit_code::internal) == 4);
+  BOOST_TEST(static_cast<int>(exit_code::retry_later) == 5);
   BOOST_TEST(static_cast<int>(exit_code::interrupted) == 130);
 }
 
 BOOST_AUTO_TEST_CASE(exit_codes_are_documented_in_help) {
   auto help = exit_codes_help();
-  for (auto line : {"  0 ", "  1 ", "  2 ", "  3 ", "  4 ", "  130 "})
+  for (auto line : {"  0 ", "  1 ", "  2 ", "  3 ", "  4 ", "  5 ", "  130 "})
     BOOST_TEST(help.find(line) != std::string::npos, line);
+}
+
+BOOST_AUTO_TEST_CASE(not_now_refusals_are_retry_later_not_rejected) {
+  for (auto code : {errc::overloaded, errc::unavailable, errc::shutting_down}) {
+    auto report = classify(topup::make_error(code, "try again"));
+    BOOST_TEST((report.code == exit_code::retry_later), to_string(code));
+    BOOST_TEST(report.kind == to_string(code));
+    BOOST_TEST(is_refusal(report.code));
+  }
+  BOOST_TEST(is_refusal(exit_code::rejected));
+  BOOST_TEST(!is_refusal(exit_code::unreachable));
+  BOOST_TEST(!is_refusal(exit_code::internal));
 }
 
 BOOST_AUTO_TEST_CASE(topup_errors_are_rejections_except_node_faults) {
@@ -419,9 +524,9 @@ BOOST_AUTO_TEST_CASE(topup_errors_are_rejections_except_node_faults) {
   BOOST_TEST(invalid.kind == "invalid_phone");
   BOOST_TEST(invalid.message == "invalid_phone: 1380013800 has 10 digits");
   for (auto code : {errc::unknown_carrier, errc::unsupported_amount, errc::field_too_long,
-                    errc::missing_field, errc::duplicate_reference, errc::overloaded,
-                    errc::unavailable, errc::not_found, errc::illegal_transition,
-                    errc::invalid_argument, errc::shutting_down})
+                    errc::missing_field, errc::duplicate_reference, errc::not_found,
+                    errc::illegal_transition, errc::invalid_argument, errc::invalid_text,
+                    errc::invalid_amount})
     BOOST_TEST((classify(topup::make_error(code)).code == exit_code::rejected), to_string(code));
   BOOST_TEST((classify(topup::make_error(errc::stale_owner)).code == exit_code::internal));
 }
@@ -484,6 +589,45 @@ BOOST_AUTO_TEST_CASE(order_json_has_every_field_in_order) {
                 R"("amount_fen":1000,"provider":"p-cmcc","status":"succeeded","attempts":1,)"
                 R"("accepted_at_ms":1714564800000,"deadline_ms":1714564980000,)"
                 R"("updated_at_ms":1714564801250,"last_error":""})");
+}
+
+BOOST_AUTO_TEST_CASE(output_of_text_that_is_not_utf8_is_valid_json_and_printable) {
+  // A reference stored before intake refused such bytes, or anything else a node sends:
+  // every command's output stays valid JSON (and no exception ends the client).
+  const std::string replacement = "\xEF\xBF\xBD";
+  output_style human{false, time_zone::utc};
+  output_style json{true, time_zone::utc};
+  auto odd = sample_order();
+  odd.client_ref = "r-\xFF\xFE";
+  odd.phone = "1380013800\xC3";
+  odd.last_error = "provider said \xE4";
+  std::vector<std::string> lines{
+    render(odd, json), render(std::vector<order>{odd, sample_order()}, json),
+    render(order_update{odd, "succeed"}, json),
+    render(submission{1, {odd.client_ref, odd.phone, 1000}, submit_outcome::accepted, odd, {}},
+           json),
+    render(submission{1, {odd.client_ref, odd.phone, 1000}, submit_outcome::rejected, {},
+                      {exit_code::rejected, "invalid_text", "ref \xFF"}},
+           json),
+    render(failure_report{exit_code::internal, "odd\xFF", "message \xFF"}, json)};
+  for (const auto& text : lines) {
+    std::istringstream in{text};
+    for (std::string line; std::getline(in, line);) {
+      BOOST_TEST(nlohmann::json::accept(line), line);
+      BOOST_TEST(!text::first_invalid_byte(line).has_value());
+    }
+  }
+  BOOST_TEST(nlohmann::json::parse(render(odd, json))["client_ref"]
+             == "r-" + replacement + replacement);
+  // Human output: no invalid bytes, and no escape sequence reaches the terminal.
+  odd.client_ref = "r-\x1B[2J\xFF";
+  for (const auto& text : {render(odd, human), render(std::vector<order>{odd}, human),
+                           render(order_update{odd, "succeed"}, human)}) {
+    BOOST_TEST(!text::first_invalid_byte(text).has_value(), text);
+    BOOST_TEST(text.find('\x1B') == std::string::npos, text);
+  }
+  BOOST_TEST(render(odd, human).find("ref=r-" + replacement + "[2J" + replacement)
+             != std::string::npos);
 }
 
 BOOST_AUTO_TEST_CASE(human_order_line_masks_the_phone) {
@@ -786,8 +930,20 @@ BOOST_AUTO_TEST_CASE(pipeline_keeps_sending_after_a_refused_batch) {
   BOOST_TEST((ready[0].outcome == submit_outcome::rejected));
   BOOST_TEST((ready[1].outcome == submit_outcome::rejected));
   BOOST_TEST((ready[2].outcome == submit_outcome::accepted));
-  BOOST_TEST((pipeline.tally().code == exit_code::rejected));
+  BOOST_TEST((pipeline.tally().code == exit_code::retry_later));
   BOOST_TEST(pipeline.finished());
+}
+
+BOOST_AUTO_TEST_CASE(retry_later_outranks_rejections_in_a_run) {
+  submit_pipeline pipeline{numbered(3), 3, 1};
+  auto a = pipeline.next_batch();
+  std::vector<submit_result> results(3);
+  results[0].error = topup::make_error(errc::invalid_phone, "bad");
+  results[1].error = topup::make_error(errc::overloaded, "later");
+  results[2].accepted.id = "o-2";
+  pipeline.answered(a->first, results);
+  BOOST_TEST(pipeline.tally().rejected == 2u);
+  BOOST_TEST((pipeline.tally().code == exit_code::retry_later));
 }
 
 BOOST_AUTO_TEST_CASE(pipeline_stops_sending_when_a_batch_gets_no_answer) {
@@ -1047,6 +1203,15 @@ BOOST_AUTO_TEST_CASE(bad_arguments_exit_with_bad_input_and_say_why) {
     {{"submit"}, "submit needs --ref, --phone and --amount (one order) or --file"},
     {{"submit", "--ref", "r"}, "needs all of --ref, --phone and --amount"},
     {{"submit", "--ref", "r", "--phone", "1", "--amount", "ten"}, "--amount"},
+    {{"submit", "--ref", "r", "--phone", "1", "--amount", "01750"},
+     "--amount: invalid_amount: '01750' has a leading zero"},
+    {{"submit", "--ref", "r", "--phone", "1", "--amount", "0x1388"},
+     "--amount: invalid_amount: '0x1388' is not a whole number of fen"},
+    {{"submit", "--ref", "r", "--phone", "1", "--amount", ""},
+     "--amount: invalid_amount: the amount is empty"},
+    {{"submit", "--ref", "r", "--phone", "1", "--amount", "+5000"}, "has a sign"},
+    {{"submit", "--ref", "r", "--phone", "1", "--amount", " 5000"}, "contains white space"},
+    {{"submit", "--ref", "r", "--phone", "1", "--amount", "18446744073709551616"}, "too large"},
     {{"submit", "--ref", "r", "--phone", "1", "--amount", "1", "--file", "-"}, "not both"},
     {{"submit", "--file", "/nonexistent/orders.csv"}, "cannot read the file"},
     {{"submit", "--file", "-", "--format", "xml"}, "--format"},

@@ -223,6 +223,26 @@ BOOST_AUTO_TEST_CASE(every_bad_input_gets_its_typed_error_and_writes_nothing) {
   BOOST_TEST(rows() == 0);
 }
 
+BOOST_AUTO_TEST_CASE(text_that_is_not_utf8_or_holds_controls_is_refused_and_never_stored) {
+  // Intake validates whatever client sent the message: nothing in the protocol says the
+  // text is UTF-8. Once stored, such a reference broke every client printing it as JSON.
+  BOOST_TEST((submit_error({"r-\xFF\xFE", "13800138000", 1000}) == errc::invalid_text));
+  BOOST_TEST((submit_error({"caf\xE9", "13800138000", 1000}) == errc::invalid_text));
+  BOOST_TEST((submit_error({"r\x1B[2J", "13800138000", 1000}) == errc::invalid_text));
+  BOOST_TEST((submit_error({"r-1", "1380013800\xFF", 1000}) == errc::invalid_text));
+  BOOST_TEST((submit_error({" r-1", "13800138000", 1000}) == errc::invalid_text));
+  BOOST_TEST((submit_error({"   ", "13800138000", 1000}) == errc::missing_field));
+  std::vector<order_request> batch{{"b-\xFF", "13800138000", 1000}, valid_request("b-ok", 1)};
+  std::vector<submit_result> results;
+  self->request(intake, 10s, submit_atom::value, batch)
+    .receive([&](std::vector<submit_result>& r) { results = std::move(r); },
+             [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  BOOST_REQUIRE_EQUAL(results.size(), 2u);
+  BOOST_TEST((as_failure(results[0].error)->code == errc::invalid_text));
+  BOOST_TEST(!results[1].error);
+  BOOST_TEST(rows() == 1);  // only b-ok
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_answers_each_order_in_its_place) {
   std::vector<order_request> batch{valid_request("b-1", 1), {"b-2", "123", 1000},
                                    valid_request("b-3", 3), valid_request("b-1", 1)};

@@ -1,5 +1,7 @@
 #include "apps/cli/command_line.hpp"
 
+#include "domain/amount.hpp"
+
 #include <CLI/CLI.hpp>
 
 #include <fstream>
@@ -19,9 +21,18 @@ constexpr const char* output_notes =
   "Diagnostics, the summary of a file submission and the progress bar (only when stderr is\n"
   "a terminal) go to stderr.\n"
   "\n"
+  "An order, whether given with --ref/--phone/--amount, in a file or by any other client:\n"
+  "  client_ref  UTF-8 text of 1 to 64 characters (not bytes; the node's limit), no\n"
+  "              control characters, no white space at either end\n"
+  "  phone       an 11-digit mainland mobile number, digits 0-9\n"
+  "  amount_fen  a plain decimal integer: digits 0-9 only, no sign, no blanks, no leading\n"
+  "              zero, no fraction or exponent (01750, +5000, 0x1388, 1e3 are refused)\n"
+  "Values are taken exactly as written: nothing is trimmed, in any channel.\n"
+  "\n"
   "Order files (submit --file FILE, or - for stdin), one order per line:\n"
   "  CSV:        client_ref,phone,amount_fen  (header optional; if present, columns in any\n"
-  "              order; fields may be \"quoted\"; blank lines and #-lines are skipped)\n"
+  "              order; a field may be \"quoted\" to hold commas; blanks around a comma are\n"
+  "              part of the field; blank lines and #-lines are skipped)\n"
   "  JSON lines: {\"client_ref\":\"r-1\",\"phone\":\"13800138000\",\"amount_fen\":1000}\n"
   "A malformed line is reported with its line number and nothing is sent (exit 2); with\n"
   "--skip-malformed the other lines are sent and the exit code is still at least 2.\n"
@@ -182,6 +193,7 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
 
   bool has_ref = false, has_phone = false, has_amount = false;
   order_request single;
+  std::string amount_text;
   std::string format_text = "auto";
   auto submit = app.add_subcommand("submit", "Submit one order, or many from a file or stdin");
   auto ref_option = submit->add_option("--ref", single.client_ref,
@@ -189,9 +201,11 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
                         ->type_name("REF");
   auto phone_option = submit->add_option("--phone", single.phone, "Mobile number, 11 digits")
                           ->type_name("PHONE");
+  // Read as text: CLI11's own integer parsing takes 01750 for octal and 0x1388 for hex.
   auto amount_option =
-    submit->add_option("--amount", single.amount_fen, "Amount in fen (1000 = 10 yuan)")
-                           ->type_name("FEN");
+    submit->add_option("--amount", amount_text,
+                       "Amount in fen (1000 = 10 yuan): digits only, no sign, no leading zero")
+      ->type_name("FEN");
   submit->add_option("--file", options.order_file,
                      "Orders to submit, CSV or JSON lines; - reads stdin")
     ->type_name("FILE");
@@ -280,6 +294,12 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
   has_ref = ref_option->count() > 0;
   has_phone = phone_option->count() > 0;
   has_amount = amount_option->count() > 0;
+  if (has_amount) {
+    auto amount = parse_amount(amount_text);
+    if (auto refused = std::get_if<failure>(&amount))
+      return usage_error(err, "--amount: " + refused->describe());
+    single.amount_fen = std::get<int64_t>(amount);
+  }
   if (has_ref || has_phone || has_amount)
     options.single_order = single;
   options.filter.status = status_filter;

@@ -11,8 +11,9 @@ namespace topup::cli {
 namespace {
 
 /// Severity order for worse(): later entries win.
-constexpr std::array severity{exit_code::ok,          exit_code::rejected, exit_code::bad_input,
-                              exit_code::unreachable, exit_code::internal, exit_code::interrupted};
+constexpr std::array severity{exit_code::ok,          exit_code::rejected,    exit_code::bad_input,
+                              exit_code::retry_later, exit_code::unreachable, exit_code::internal,
+                              exit_code::interrupted};
 
 size_t rank(exit_code code) {
   for (size_t i = 0; i < severity.size(); ++i)
@@ -91,12 +92,16 @@ exit_code worse(exit_code a, exit_code b) {
 std::string exit_codes_help() {
   return "Exit codes:\n"
          "  0    success\n"
-         "  1    rejected: the node refused an order, found no such order, or refused a cancel\n"
-         "  2    bad arguments or input (a malformed line of an order file)\n"
+         "  1    rejected: the node refused an order (invalid input, duplicate reference),\n"
+         "       found no such order, or refused a cancel; sending the same again will not help\n"
+         "  2    bad arguments or input (a malformed line of an order file, an amount that is\n"
+         "       not a plain decimal number); nothing was sent for it\n"
+         "  5    retry later: the node refused for now (overloaded, unavailable, shutting_down);\n"
+         "       resubmitting with the same client references is safe\n"
          "  3    node unreachable: cannot connect, the node went down, or a request timed out\n"
          "       (the outcome of orders in flight is then unknown; resubmitting them with the\n"
          "       same client references is safe)\n"
-         "  4    protocol mismatch or internal error\n"
+         "  4    protocol mismatch or internal error (a bug: please report it)\n"
          "  130  submit interrupted by Ctrl-C (watch ends with 0 on Ctrl-C)\n"
          "When several apply, the later one in this list wins.";
 }
@@ -105,7 +110,9 @@ failure_report classify(const caf::error& error) {
   if (!error)
     return {exit_code::internal, "no_error", "an empty error (a bug in topup-cli)"};
   if (auto f = as_failure(error)) {
-    auto code = is_node_fault(f->code) ? exit_code::internal : exit_code::rejected;
+    auto code = is_node_fault(f->code)   ? exit_code::internal
+                : is_retryable(f->code) ? exit_code::retry_later
+                                        : exit_code::rejected;
     return {code, std::string{to_string(f->code)}, f->describe()};
   }
   if (error.category() == caf::atom("system")) {
@@ -122,6 +129,10 @@ failure_report classify(const caf::error& error) {
     return {exit_code::unreachable, reason, "the node's actor terminated: " + reason};
   }
   return {exit_code::internal, "unexpected_error", describe(error)};
+}
+
+bool is_refusal(exit_code code) {
+  return code == exit_code::rejected || code == exit_code::retry_later;
 }
 
 failure_report node_down(std::string_view node, const caf::error& reason) {

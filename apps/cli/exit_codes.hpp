@@ -16,11 +16,14 @@ enum class exit_code : int {
   bad_input = 2,     ///< bad arguments, or a malformed line in an order file
   unreachable = 3,   ///< cannot connect, the node went down, or a request timed out
   internal = 4,      ///< protocol mismatch, an unexpected answer, a bug
+  retry_later = 5,   ///< the node refused for now: overloaded, unavailable, shutting_down
   interrupted = 130, ///< Ctrl-C stopped a submission before every order was sent
 };
 
-/// The code to exit with when both apply: the more severe one, in the order of the enum
-/// (interrupted above all, since then the run's result is incomplete by the user's choice).
+/// The code to exit with when both apply: the more severe one. Severity, lowest first: ok,
+/// rejected, bad_input, retry_later, unreachable, internal, interrupted (interrupted above
+/// all, since then the run's result is incomplete by the user's choice). retry_later ranks
+/// above rejected and bad_input so that a script sees that running again may help.
 exit_code worse(exit_code a, exit_code b);
 
 /// The exit code table for `--help`.
@@ -35,9 +38,15 @@ struct failure_report {
 };
 
 /// Classifies an error answered by the node or produced by CAF: topup errors the node
-/// answers with are `rejected` (except those meaning a node-side bug), lost connections and
-/// timeouts are `unreachable`, talking to something that is not a topup gateway is `internal`.
+/// answers with are `rejected`, except the retryable ones (overloaded, unavailable,
+/// shutting_down: `retry_later`) and those meaning a node-side bug (`internal`); lost
+/// connections and timeouts are `unreachable`, talking to something that is not a topup
+/// gateway is `internal`.
 failure_report classify(const caf::error& error);
+
+/// True when the node answered with a refusal (`rejected` or `retry_later`): the order was
+/// surely not accepted, as opposed to an unknown outcome.
+bool is_refusal(exit_code code);
 
 /// The report for a gateway that went down (its down_msg reason) while `doing` something.
 failure_report node_down(std::string_view node, const caf::error& reason);

@@ -1,10 +1,12 @@
 #include "apps/cli/order_input.hpp"
 
+#include "domain/amount.hpp"
+#include "domain/text.hpp"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
-#include <charconv>
 #include <cstdint>
 #include <istream>
 #include <variant>
@@ -33,22 +35,14 @@ bool is_comment(std::string_view line) {
   return !text.empty() && text.front() == '#';
 }
 
-/// A whole signed decimal integer, or nothing (no blanks, no fraction, no overflow).
-std::optional<int64_t> parse_integer(std::string_view text) {
-  int64_t value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size())
-    return std::nullopt;
-  return value;
-}
-
-/// Splits one CSV line into trimmed fields; returns an error sentence for bad quoting.
+/// Splits one CSV line into its fields, each taken exactly as written (RFC 4180: blanks are
+/// part of a field), or returns an error sentence for bad quoting. A field that starts with a
+/// quote is quoted: it ends at the closing quote, which a comma or the end of the line must
+/// follow.
 std::variant<std::vector<std::string>, std::string> split_csv(std::string_view line) {
   std::vector<std::string> fields;
   size_t pos = 0;
   while (true) {
-    while (pos < line.size() && blanks.find(line[pos]) != std::string_view::npos)
-      ++pos;
     std::string field;
     if (pos < line.size() && line[pos] == '"') {
       auto opened_at = pos + 1;
@@ -69,11 +63,9 @@ std::variant<std::vector<std::string>, std::string> split_csv(std::string_view l
       }
       if (!closed)
         return "the quote opened at column " + std::to_string(opened_at) + " is not closed";
-      while (pos < line.size() && blanks.find(line[pos]) != std::string_view::npos)
-        ++pos;
       if (pos < line.size() && line[pos] != ',')
         return "unexpected text after the quoted field ending before column "
-               + std::to_string(pos + 1);
+               + std::to_string(pos + 1) + " (a comma must follow the closing quote)";
     } else {
       auto comma = line.find(',', pos);
       auto raw = line.substr(pos, comma == std::string_view::npos ? line.size() - pos
@@ -81,7 +73,7 @@ std::variant<std::vector<std::string>, std::string> split_csv(std::string_view l
       if (raw.find('"') != std::string_view::npos)
         return "a quote inside an unquoted field (column " + std::to_string(pos + 1)
                + "); quote the whole field and double the quote";
-      field = std::string{trim(raw)};
+      field = std::string{raw};
       pos += raw.size();
     }
     fields.push_back(std::move(field));
@@ -89,6 +81,11 @@ std::variant<std::vector<std::string>, std::string> split_csv(std::string_view l
       return fields;
     ++pos;  // the comma
   }
+}
+
+/// A value of the input as a problem message may quote it.
+std::string shown_value(std::string_view value) {
+  return "'" + text::printable(value, 40) + "'";
 }
 
 std::string join_column_names() {
@@ -166,24 +163,21 @@ private:
           request.phone = std::move(value);
           break;
         default:
-          if (!read_amount(line_no, value, request))
+          if (!take_amount(line_no, "amount_fen", parse_amount(value), request))
             return;
       }
     }
     result_.orders.push_back(std::move(numbered));
   }
 
-  bool read_amount(size_t line_no, const std::string& value, order_request& request) {
-    if (value.empty()) {
-      problem(line_no, "amount_fen is empty");
+  /// Takes the amount read by the one amount parser, or reports why it is not one.
+  bool take_amount(size_t line_no, std::string_view field, const amount_result& amount,
+                   order_request& request) {
+    if (auto refused = std::get_if<failure>(&amount)) {
+      problem(line_no, std::string{field} + ": " + refused->describe());
       return false;
     }
-    auto amount = parse_integer(value);
-    if (!amount) {
-      problem(line_no, "amount_fen '" + value + "' is not a whole number of fen");
-      return false;
-    }
-    request.amount_fen = *amount;
+    request.amount_fen = std::get<int64_t>(amount);
     return true;
   }
 
@@ -205,10 +199,12 @@ private:
       for (size_t i = 0; i < column_names.size(); ++i)
         if (field == column_names[i])
           index = static_cast<int>(i);
-      if (index < 0)
-        trouble = "unknown column '" + field + "'";
-      else if (std::find(columns.begin(), columns.end(), index) != columns.end())
-        trouble = "column '" + field + "' appears twice";
+      // The first trouble is the one to fix first.
+      if (index < 0 && trouble.empty())
+        trouble = "unknown column " + shown_value(field);
+      else if (std::find(columns.begin(), columns.end(), index) != columns.end()
+               && trouble.empty())
+        trouble = "column " + shown_value(field) + " appears twice";
       columns.push_back(index);
     }
     if (trouble.empty() && columns.size() != column_names.size())
@@ -228,8 +224,9 @@ private:
     nlohmann::json object;
     try {
       object = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::parse_error& error) {
-      // what() is "[json.exception.parse_error.101] parse error at line 1, column 7: ...".
+    } catch (const nlohmann::json::exception& error) {
+      // what() is "[json.exception.parse_error.101] parse error at line 1, column 7: ...";
+      // a number too large for a double ("1e400") is an out_of_range error.
       std::string_view text = error.what();
       if (auto at = text.find("] "); at != std::string_view::npos)
         text.remove_prefix(at + 2);
@@ -268,13 +265,8 @@ private:
       problem(line_no, "missing key \"amount_fen\"");
       return;
     }
-    if (!amount->is_number_integer()
-        || (amount->is_number_unsigned()
-            && amount->get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))) {
-      problem(line_no, "\"amount_fen\" must be a whole number of fen");
+    if (!take_amount(line_no, "\"amount_fen\"", parse_json_amount(*amount), request))
       return;
-    }
-    request.amount_fen = amount->get<int64_t>();
     result_.orders.push_back(std::move(numbered));
   }
 

@@ -1,8 +1,10 @@
 #pragma once
 
 // Reading many orders from a file or stdin for `topup-cli submit --file`: CSV with an
-// optional header, or JSON lines. Only the syntax is checked here; whether a phone number or
-// an amount is acceptable is the node's decision, so its typed errors are what users see.
+// optional header, or JSON lines. Only the syntax is checked here, and amounts are read by
+// the one amount parser (domain/amount.hpp) as everywhere else; whether a reference, a phone
+// number or an amount is acceptable is the node's decision (domain/validation, the same for
+// every channel), so its typed errors are what users see.
 
 #include "domain/order.hpp"
 
@@ -44,14 +46,17 @@ struct order_input {
 
 /// Reads every line of `in`.
 ///
-/// CSV: fields separated by commas, surrounding blanks trimmed; a field may be quoted with
-/// double quotes ("" inside stands for one quote; quoted fields cannot span lines). Blank
-/// lines and lines starting with '#' are skipped. The first line is a header when it names
-/// the columns (client_ref, phone, amount_fen, in any order, each exactly once); without a
-/// header the columns are client_ref,phone,amount_fen in that order.
+/// CSV: fields separated by commas, each taken exactly as written: blanks around a comma are
+/// part of the field, as in RFC 4180 and as on the command line (so " 1000" is not an amount
+/// and " r-1" is a reference the node refuses). A field may be quoted with double quotes
+/// (to hold a comma; "" inside stands for one quote; quoted fields cannot span lines); the
+/// closing quote must end the field. Blank lines and lines starting with '#' (after blanks)
+/// are skipped. The first line is a header when it names the columns (client_ref, phone,
+/// amount_fen, in any order, each exactly once); without a header the columns are
+/// client_ref,phone,amount_fen in that order. amount_fen goes through parse_amount.
 ///
 /// JSON lines: one object per line with exactly the keys "client_ref" (string), "phone"
-/// (string) and "amount_fen" (integer); blank lines are skipped.
+/// (string) and "amount_fen" (a number, read by parse_json_amount); blank lines are skipped.
 ///
 /// A line with a problem is reported and left out; the caller decides what that means.
 order_input read_orders(std::istream& in, input_format format);

@@ -1,5 +1,7 @@
 #include "apps/cli/output.hpp"
 
+#include "domain/text.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -33,6 +35,20 @@ bool is_number(std::string_view text) {
 std::string with_newline(std::string text) {
   text += '\n';
   return text;
+}
+
+/// One line of --json output. Whatever a node sends, the line is valid JSON: bytes that are
+/// not UTF-8 (a reference stored before intake refused them) become U+FFFD instead of
+/// making dump() throw.
+std::string json_line(const nlohmann::ordered_json& value) {
+  return with_newline(value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+}
+
+/// Text from the node as human output shows it: never bytes that are not UTF-8 and never a
+/// control character (an escape sequence in a reference must not drive the terminal).
+std::string shown(std::string_view text) {
+  constexpr size_t longest = 1024;
+  return text::printable(text, longest);
 }
 
 /// The intake, store and orders lines of `stats`, for one node or a cluster's totals.
@@ -215,7 +231,7 @@ nlohmann::ordered_json to_json(const failure_report& x) {
 }
 
 std::string describe_order(const order& x, time_zone zone) {
-  auto text = fmt::format("{} ref={} {} {} {} fen {} attempts={}", x.id, x.client_ref,
+  auto text = fmt::format("{} ref={} {} {} {} fen {} attempts={}", x.id, shown(x.client_ref),
                           mask_phone(x.phone), x.carrier.empty() ? "-" : x.carrier,
                           x.amount_fen, to_string(x.status), x.attempts);
   if (!x.provider.empty())
@@ -223,17 +239,17 @@ std::string describe_order(const order& x, time_zone zone) {
   text += " accepted " + format_date_time(x.accepted_at_ms, zone);
   text += " deadline " + format_clock(x.deadline_ms, zone);
   if (!x.last_error.empty())
-    text += " last_error: " + mask_phone_in(x.last_error, x.phone);
+    text += " last_error: " + shown(mask_phone_in(x.last_error, x.phone));
   return text;
 }
 
 std::string render(const submission& x, const output_style& style) {
   if (style.json)
-    return with_newline(to_json(x).dump());
+    return json_line(to_json(x));
   std::string text{to_string(x.outcome)};
   if (x.outcome == submit_outcome::accepted || x.outcome == submit_outcome::existing) {
     const auto& o = x.stored;
-    text += fmt::format(" {} ref={} {} {} fen", o.id, o.client_ref, mask_phone(o.phone),
+    text += fmt::format(" {} ref={} {} {} fen", o.id, shown(o.client_ref), mask_phone(o.phone),
                         o.amount_fen);
     if (x.outcome == submit_outcome::existing)
       text += fmt::format(" status={}", to_string(o.status));
@@ -243,18 +259,18 @@ std::string render(const submission& x, const output_style& style) {
   if (x.line > 0)
     text += fmt::format(" line {}", x.line);
   const auto& r = x.request;
-  text += fmt::format(" ref={} {} {} fen: {}", r.client_ref, mask_phone(r.phone), r.amount_fen,
-                      masked_reason(x.failure, r.phone));
+  text += fmt::format(" ref={} {} {} fen: {}", shown(r.client_ref), mask_phone(r.phone),
+                      r.amount_fen, shown(masked_reason(x.failure, r.phone)));
   return with_newline(std::move(text));
 }
 
 std::string render(const order& x, const output_style& style) {
-  return with_newline(style.json ? to_json(x).dump() : describe_order(x, style.zone));
+  return style.json ? json_line(to_json(x)) : with_newline(describe_order(x, style.zone));
 }
 
 std::string render(const order_update& x, const output_style& style) {
   if (style.json)
-    return with_newline(to_json(x).dump());
+    return json_line(to_json(x));
   return with_newline(fmt::format("{} {:<12} {}",
                                   format_clock_ms(x.snapshot.updated_at_ms, style.zone), x.event,
                                   describe_order(x.snapshot, style.zone)));
@@ -264,7 +280,7 @@ std::string render(const std::vector<order>& orders, const output_style& style) 
   std::string text;
   if (style.json) {
     for (const auto& x : orders)
-      text += with_newline(to_json(x).dump());
+      text += json_line(to_json(x));
     return text;
   }
   if (orders.empty())
@@ -272,11 +288,12 @@ std::string render(const std::vector<order>& orders, const output_style& style) 
   text_table table{{"ID", "REF", "PHONE", "CARRIER", "AMOUNT_FEN", "STATUS", "ATTEMPTS",
                     "PROVIDER", "ACCEPTED", "DEADLINE", "LAST_ERROR"}};
   for (const auto& x : orders)
-    table.add_row({x.id, x.client_ref, mask_phone(x.phone), x.carrier,
+    table.add_row({x.id, shown(x.client_ref), mask_phone(x.phone), x.carrier,
                    std::to_string(x.amount_fen), std::string{to_string(x.status)},
                    std::to_string(x.attempts), x.provider,
                    format_date_time(x.accepted_at_ms, style.zone),
-                   format_clock(x.deadline_ms, style.zone), mask_phone_in(x.last_error, x.phone)});
+                   format_clock(x.deadline_ms, style.zone),
+                   shown(mask_phone_in(x.last_error, x.phone))});
   return table.render();
 }
 
@@ -286,7 +303,7 @@ bool is_single_node(const cluster_stats& x) {
 
 std::string render(const node_stats& x, const output_style& style) {
   if (style.json)
-    return with_newline(to_json(x).dump());
+    return json_line(to_json(x));
   auto text = fmt::format("node {} (protocol {}), {} actor restarts\n", x.node, x.protocol,
                           x.restarts);
   text += summary_lines(x);
@@ -300,7 +317,7 @@ std::string render(const node_stats& x, const output_style& style) {
 
 std::string render(const cluster_stats& x, const output_style& style) {
   if (style.json)
-    return with_newline(to_json(x).dump());
+    return json_line(to_json(x));
   if (x.nodes.empty())
     return render(x.totals, style);
   if (is_single_node(x))
@@ -352,7 +369,7 @@ std::string render(const std::vector<member_info>& members, const output_style& 
   if (style.json) {
     std::string text;
     for (const auto& member : members)
-      text += with_newline(to_json(member).dump());
+      text += json_line(to_json(member));
     return text;
   }
   if (members.empty())
@@ -371,7 +388,7 @@ std::string render(const std::vector<member_info>& members, const output_style& 
 }
 
 std::string render(const failure_report& x, const output_style& style) {
-  return with_newline(style.json ? to_json(x).dump() : x.message);
+  return style.json ? json_line(to_json(x)) : with_newline(shown(x.message));
 }
 
 text_table::text_table(std::vector<std::string> headers) : headers_(std::move(headers)) {}

@@ -3,6 +3,10 @@
 // What topup-cli prints on stdout: human-readable lines and tables (phone numbers masked),
 // or with --json one JSON object per line carrying every field (phones in full: scripts need
 // them). Pure functions from values to text, so tests pin the exact output.
+//
+// Whatever a node sends, the output is text: a JSON line is always valid JSON (bytes that
+// are not UTF-8 become U+FFFD), and human output shows references, reasons and errors with
+// such bytes and control characters replaced by U+FFFD (text::printable).
 
 #include "apps/cli/arguments.hpp"
 #include "apps/cli/exit_codes.hpp"

@@ -110,8 +110,7 @@ void submit_pipeline::failed(size_t first, const failure_report& why) {
     return;
   auto count = batch_size->second;
   in_flight_.erase(batch_size);
-  auto outcome =
-    why.code == exit_code::rejected ? submit_outcome::rejected : submit_outcome::unknown;
+  auto outcome = is_refusal(why.code) ? submit_outcome::rejected : submit_outcome::unknown;
   for (size_t i = first; i < first + count; ++i)
     settle(i, {orders_[i].line, orders_[i].request, outcome, {}, why});
   if (outcome == submit_outcome::unknown)
