@@ -1,5 +1,7 @@
 #include "providers/http_wire.hpp"
 
+#include "domain/amount.hpp"
+
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -89,9 +91,13 @@ recharge_call parse_recharge_request(std::string_view body) {
   call.order_id = string_field(object, what, "order_id");
   call.phone = string_field(object, what, "phone");
   auto amount = object.find("amount_fen");
-  if (amount == object.end() || !amount->is_number_integer())
-    throw wire_error("recharge request: \"amount_fen\" must be an integer");
-  call.amount_fen = amount->get<int64_t>();
+  if (amount == object.end())
+    throw wire_error("recharge request: \"amount_fen\" is missing");
+  // The one amount parser: a huge unsigned number must not wrap into a negative amount.
+  auto parsed = parse_json_amount(*amount);
+  if (auto refused = std::get_if<failure>(&parsed))
+    throw wire_error("recharge request: \"amount_fen\": " + refused->describe());
+  call.amount_fen = std::get<int64_t>(parsed);
   return call;
 }
 

@@ -80,6 +80,12 @@ BOOST_AUTO_TEST_CASE(malformed_bodies_are_wire_errors_that_name_the_field) {
     BOOST_TEST(what.find("amount_fen") != std::string::npos);
     BOOST_TEST(what.find("13800138000") == std::string::npos);
   }
+  // Amounts follow the one rule (domain/amount.hpp): no wrap-around, no fractions.
+  for (auto amount : {"18446744073709551615", "9223372036854775808", "-5000", "50.5", "1e3"}) {
+    auto body = std::string{R"({"request_id":"r","order_id":"o","phone":"13800138000",)"}
+                + R"("amount_fen":)" + amount + "}";
+    BOOST_CHECK_THROW(parse_recharge_request(body), wire_error);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(base_urls) {
