@@ -39,7 +39,10 @@ Configuration file:
    "providers": [{"name": "p-cmcc", "secret": "...",
                   "model": {<the fields of a "simulated" adapter but "type" and "ledger">}}]}
 
-On start it prints one line, "listening on HOST:PORT", to stdout. SIGINT or SIGTERM stop it.)";
+On start it prints one line, "listening on HOST:PORT", to stdout. SIGINT or SIGTERM stop it.
+
+Exit codes: 0 stopped by SIGINT/SIGTERM with every recharge in its ledger, 1 could not run or
+a ledger commit failed (the ledger misses recharges it performed), 2 bad configuration.)";
 
 struct options {
   std::string config_path;
@@ -91,6 +94,13 @@ int run(const options& opts) {
             << std::endl;
   io.run();
   log_counters(sim, srv);
+  // A lost commit was logged when it happened; a run that lost one is not a success.
+  if (srv.commits().failures > 0) {
+    spdlog::error("provider-sim: {} ledger commits failed; the ledger misses recharges that "
+                  "were performed",
+                  srv.commits().failures);
+    return 1;
+  }
   return 0;
 }
 

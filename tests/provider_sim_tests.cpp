@@ -15,6 +15,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <nlohmann/json.hpp>
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
 
 #include <csignal>
 #include <optional>
@@ -588,6 +590,21 @@ BOOST_AUTO_TEST_CASE(process_restarted_on_its_ledger_still_deduplicates) {
   BOOST_TEST(summary["total_recharges"] == 2);
   BOOST_TEST(summary["providers"]["p-ok"]["deduplicated"] == 1);
   BOOST_TEST(summary["duplicates"] == 0);
+}
+
+BOOST_AUTO_TEST_CASE(process_that_lost_a_ledger_commit_does_not_exit_0) {
+  testing::temp_dir dir;
+  sim_process sim{dir};
+  {
+    // Another writer holds the ledger longer than the simulator's busy timeout (5 s).
+    soci::session holder{soci::sqlite3, "db=" + dir.file("ledger.db") + " timeout=1"};
+    holder << "BEGIN IMMEDIATE";
+    http_client{sim.port()}.signed_call("/p-ok/recharge", recharge_body("o-1"), secret, 0,
+                                        milliseconds(15000));
+    holder << "ROLLBACK";
+  }
+  BOOST_TEST(sim.log().find("lost a ledger commit") != std::string::npos, sim.log());
+  BOOST_TEST(sim.terminate().value_or(-1) == 1, sim.log());
 }
 
 BOOST_AUTO_TEST_CASE(process_refuses_a_bad_configuration_naming_the_field) {
