@@ -35,8 +35,14 @@ std::optional<failure> check_text(const char* field, std::string_view value,
                                   size_t max_characters) {
   if (value.size() > field_limits::max_bytes)
     return too_long(field, value.size(), field_limits::max_bytes, "bytes");
-  size_t count = 0;
-  for (size_t pos = 0; pos < value.size(); ++count) {
+  // Printable ASCII, what nearly every order holds, needs no decoding: one byte is one
+  // character, valid and no control character (this keeps validation at intake's speed).
+  auto printable_ascii = std::all_of(value.begin(), value.end(), [](char c) {
+    auto byte = static_cast<unsigned char>(c);
+    return byte >= 0x20 && byte < 0x7F;
+  });
+  size_t count = printable_ascii ? value.size() : 0;
+  for (size_t pos = printable_ascii ? value.size() : 0; pos < value.size(); ++count) {
     auto step = text::decode_at(value, pos);
     // The value itself is not echoed: it is not text a client could print.
     if (!step.code_point)
