@@ -505,6 +505,10 @@ BOOST_AUTO_TEST_CASE(not_now_refusals_are_retry_later_not_rejected) {
     BOOST_TEST(report.kind == to_string(code));
     BOOST_TEST(is_refusal(report.code));
   }
+  // The codes added at the end of errc travel and print by name like the others.
+  BOOST_TEST(describe(topup::make_error(errc::invalid_text, "client_ref is not valid UTF-8"))
+             == "invalid_text: client_ref is not valid UTF-8");
+  BOOST_TEST(classify(topup::make_error(errc::invalid_amount)).kind == "invalid_amount");
   BOOST_TEST(is_refusal(exit_code::rejected));
   BOOST_TEST(!is_refusal(exit_code::unreachable));
   BOOST_TEST(!is_refusal(exit_code::internal));
