@@ -717,6 +717,15 @@ BOOST_AUTO_TEST_CASE(a_blind_resend_the_simulator_deduplicated_fails_the_run) {
              violations.front().reason);
 }
 
+BOOST_AUTO_TEST_CASE(simulator_counts_that_cannot_be_read_fail_the_run) {
+  good_run run;
+  run.report.providers = "provider-sim";
+  run.report.sim_ledger.reset();
+  auto violations = run.judged();
+  BOOST_TEST(checks_of(violations) == std::vector<std::string>{"provider_counts"},
+             describe(violations));
+}
+
 BOOST_AUTO_TEST_CASE(each_provider_is_judged_against_its_own_rate) {
   // The pre-pacer runs of 2026-12-03: p-agg at 231 calls in a second, allowed 220, while the
   // busiest provider overall (305) is well below the 330 of the others.

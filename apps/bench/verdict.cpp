@@ -25,6 +25,10 @@ namespace {
 
 /// What every workload must hold about providers: no blind re-send, no second above rate.
 void judge_providers(const run_report& r, std::vector<violation>& found) {
+  if (r.providers == "provider-sim" && !r.sim_ledger)
+    found.push_back({"provider_counts", "the provider simulator's counts (GET /ledger) could "
+                                        "not be read: deduplicated calls and each provider's "
+                                        "busiest second unchecked"});
   if (r.sim_ledger)
     for (const auto& provider : r.sim_ledger->providers)
       if (provider.deduplicated > 0)
