@@ -22,6 +22,7 @@
 #include "apps/bench/server_process.hpp"
 #include "apps/bench/store_reader.hpp"
 #include "apps/bench/svg_chart.hpp"
+#include "apps/bench/verdict.hpp"
 #include "apps/bench/workload.hpp"
 #include "config/config.hpp"
 #include "config/json_reader.hpp"
@@ -41,6 +42,7 @@
 #include <caf/io/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <fstream>
@@ -48,6 +50,7 @@
 #include <iostream>
 #include <csignal>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <unistd.h>
 
@@ -58,7 +61,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr int exit_ok = 0;
-constexpr int exit_failed = 1;  ///< the run could not be carried out
+constexpr int exit_failed = 1;  ///< the run could not be carried out, or its verdict is fail
 constexpr int exit_usage = 2;
 constexpr int exit_interrupted = 130;  ///< stopped by SIGINT/SIGTERM, as shells report Ctrl-C
 
@@ -442,6 +445,7 @@ private:
   void watch_failover(steady_time now);
   void hold_restart();
   void fetch_sim_ledger();
+  void audit_run(run_report& r, const std::vector<audited_order>& orders);
   void note_peak_rss();
   void show_progress(steady_time now, const std::string& phase, bool force = false);
   uint64_t terminal_now();
@@ -467,6 +471,7 @@ private:
   std::vector<std::unique_ptr<server_process>> nodes_;
   std::unique_ptr<server_process> sim_;
   std::optional<ledger_summary> sim_ledger_;
+  std::string sim_ledger_path_;  ///< the simulator's one ledger file
   hold_report hold_;
   /// By node: where its gateway listens, the gateway last connected (a reconnect must not
   /// get the middleman's cached proxy of a killed node back), and since when it is lost.
@@ -510,9 +515,8 @@ bool bench_run::start_provider_sim() {
     auto node_document = json_config::parse_document(json_config::read_file(o_.config_path));
     auto sim_config_path = run_dir_ / "provider-sim.json";
     fs::create_directories(run_dir_ / "data");
-    write_json_file(sim_config_path,
-                    sim_config_for(node_document,
-                                   (run_dir_ / "data" / "provider-ledger.db").string()));
+    sim_ledger_path_ = (run_dir_ / "data" / "provider-ledger.db").string();
+    write_json_file(sim_config_path, sim_config_for(node_document, sim_ledger_path_));
     sim_ = std::make_unique<server_process>(
       "topup-provider-sim",
       std::vector<std::string>{o_.provider_sim_binary, "--config", sim_config_path.string()},
@@ -570,6 +574,31 @@ void bench_run::fetch_sim_ledger() {
     sim_ledger_ = parse_ledger_summary(http_get(sim_->host(), sim_->port(), "/ledger"));
   } catch (const std::exception& error) {
     spdlog::error("cannot read the provider simulator's ledger: {}", error.what());
+  }
+}
+
+/// Every stored order of the run against every recharge in the providers' ledgers: the
+/// simulator's one file, or the files of the providers simulated in the node. The ledgers
+/// of a node the bench did not start (--connect) hold earlier runs too: only this run's
+/// orders are judged there.
+void bench_run::audit_run(run_report& r, const std::vector<audited_order>& orders) {
+  auto files = sim_ ? std::vector<std::string>{sim_ledger_path_} : ledger_files(cfg_);
+  try {
+    auto recharges = ledger::records(files);
+    if (!o_.connect.empty()) {
+      std::set<std::string> ours;
+      for (const auto& order : orders)
+        ours.insert(order.id);
+      recharges.erase(std::remove_if(recharges.begin(), recharges.end(),
+                                     [&](const ledger_record& row) {
+                                       return !ours.count(row.order_id);
+                                     }),
+                      recharges.end());
+    }
+    r.audit = audit_ledgers(orders, recharges);
+  } catch (const std::exception& error) {
+    r.audit_error = std::string{"cannot read the ledgers: "} + error.what();
+    spdlog::error("{}", r.audit_error);
   }
 }
 
@@ -1055,46 +1084,47 @@ int bench_run::report() {
       std::chrono::duration<double, std::milli>(start_ - sim_->ready_at()).count();
   }
 
-  std::vector<stored_order> rows;
+  std::vector<stored_order> rows;            // acknowledged orders, for the figures
+  std::optional<std::vector<audited_order>> audited_orders;  // every stored order of the run
   try {
     bench::store_reader reader{cfg_.store};
-    for (auto& [ref, row] : reader.orders(orders_->ref_prefix()))
-      if (auto n = orders_->number_of(ref); n && shared_->book.is_acknowledged(*n))
+    audited_orders.emplace();
+    std::set<std::string> counted;
+    for (auto& [ref, row] : reader.orders(orders_->ref_prefix())) {
+      audited_orders->push_back(audited(row));
+      auto n = orders_->number_of(ref);
+      if (n && shared_->book.is_acknowledged(*n) && counted.insert(ref).second)
         rows.push_back(std::move(row));
-    if (!sim_) {
-      uint64_t most = 0;
-      for (auto& starts : reader.call_starts_by_provider(orders_->ref_prefix()))
-        most = std::max(most, max_in_window(starts, 1000));
-      r.max_calls_per_second = most;
     }
+    if (!sim_)
+      for (auto& [provider, starts] : reader.call_starts_by_provider(orders_->ref_prefix()))
+        r.busiest_second[provider] = max_in_window(starts, 1000);
     if (r.cluster && !killed_.empty())
       if (auto first = reader.first_call_after(o_.kill_owner_of, killed_at_wall_ms_))
         r.cluster->calls_resumed_ms = static_cast<double>(*first - killed_at_wall_ms_);
   } catch (const std::exception& error) {
     spdlog::error("cannot read the store {}: {}", describe_target(cfg_.store), error.what());
+    r.audit_error = std::string{"cannot read the store: "} + error.what();
   }
-  if (sim_) {
+  for (const auto& provider : cfg_.providers)
+    r.provider_rates[provider.name] = provider.rate;
+  if (sim_ledger_) {
     // The simulator counts status queries too, and its ledger outlived every node process.
-    if (sim_ledger_) {
-      r.duplicates = sim_ledger_->duplicates;
-      r.ledger_recharges = sim_ledger_->total_recharges;
-      r.max_calls_per_second = sim_ledger_->max_calls_in_1s_window();
-      r.provider_ledger = to_json(*sim_ledger_);
-    }
-  } else {
-    try {
-      auto counts = ledger::recharges_per_order(ledger_files(cfg_));
-      uint64_t recharges = 0;
-      for (const auto& [order, count] : counts)
-        recharges += count;
-      r.duplicates = count_duplicates(counts);
-      r.ledger_recharges = recharges;
-    } catch (const std::exception& error) {
-      spdlog::warn("no duplicate count: {}", error.what());
-    }
+    r.sim_ledger = sim_ledger_;
+    for (const auto& provider : sim_ledger_->providers)
+      r.busiest_second[provider.name] = provider.max_calls_in_1s_window;
   }
+  if (audited_orders)
+    audit_run(r, *audited_orders);
   auto figures = compute_completion(rows, r.acknowledged, load_, start_wall_ms_);
-  std::cout << to_json(r, figures).dump() << std::endl;
+  auto violations = judge(r, figures);
+  auto line = to_json(r, figures);
+  line.update(verdict_json(violations));
+  std::cout << line.dump() << std::endl;
+  for (const auto& v : violations)
+    std::cerr << "topup-bench: FAIL " << v.check << ": " << v.reason << "\n";
+  if (violations.empty())
+    std::cerr << "topup-bench: PASS " << load_.name << ": " << describe(*r.audit) << "\n";
 
   if (!o_.svg_path.empty()) {
     chart_input chart;
@@ -1113,7 +1143,7 @@ int bench_run::report() {
   }
   if (interrupted_)
     return exit_interrupted;
-  return r.acknowledged == r.offered && r.offered == load_.orders ? exit_ok : exit_failed;
+  return violations.empty() ? exit_ok : exit_failed;
 }
 
 int bench_run::report_hold() {
@@ -1229,8 +1259,15 @@ int main(int argc, char** argv) {
                "(waiting, in_flight), rss_after_restart_kib, peak_rss_after_restart_kib.\n"
                "SIGINT/SIGTERM: stop offering, stop the node and simulator, print the figures "
                "so far, exit 130.\n"
-               "Exit codes: 0 every order acknowledged, 1 the run failed or orders were not "
-               "acknowledged, 2 bad usage, 130 interrupted.");
+               "Verdict: the line ends with \"verdict\" (pass or fail) and \"violations\", each "
+               "also printed on stderr: lost orders, duplicates and any other disagreement "
+               "between the store and the ledgers order by order (ledger_audit), calls the "
+               "simulator deduplicated, a provider above its rate + 10% in any second "
+               "(provider_busiest_second), a completion wait that timed out, and for w1-w3 "
+               "refused, unacknowledged, failed or late orders (w4: at least 99% final in "
+               "time).\n"
+               "Exit codes: 0 the verdict is pass, 1 the run failed or a violation was found, "
+               "2 bad usage, 130 interrupted.");
   CLI11_PARSE(app, argc, argv);
 
   auto modes = int{!o.node_binary.empty()} + int{!o.connect.empty()} + int{o.in_process};

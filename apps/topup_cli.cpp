@@ -205,10 +205,18 @@ void finish(client_pointer self, exit_code code) {
   self->quit();
 }
 
+void after_answer(client_pointer self);
+
 /// Reports a failed command (stderr; with --json also as a JSON object on stdout, where
-/// scripts look) and ends the run with its exit code.
+/// scripts look) and ends the run with its exit code. A submission reports it on each
+/// order's result line instead: one line per order, whatever happens.
 void fail(client_pointer self, const std::string& what, const failure_report& failure) {
   spdlog::error("{}: {}", what, failure.message);
+  if (auto& pipeline = self->state.pipeline) {
+    pipeline->abandon(failure);
+    after_answer(self);
+    return;
+  }
   if (self->state.style.json)
     emit(self, render(failure, self->state.style));
   finish(self, failure.code);
@@ -556,8 +564,14 @@ exit_code run(const cli_options& options) {
   caf::actor_system system{cfg};
   auto report_no_connection = [&](const failure_report& failure) {
     spdlog::error("cannot reach node {}: {}", options.node.to_string(), failure.message);
-    if (options.json)
-      std::cout << render(failure, {options.json, options.zone});
+    output_style style{options.json, options.zone};
+    if (options.command == command_kind::submit) {
+      // Scripts read one result line per order: each order was not sent, and why.
+      for (const auto& unsent : unsent_submissions(input.orders, failure))
+        std::cout << render(unsent, style);
+    } else if (options.json) {
+      std::cout << render(failure, style);
+    }
     std::cout << std::flush;
   };
   auto connected = connect_within(system, options);

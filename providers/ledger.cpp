@@ -149,16 +149,34 @@ recharge_counts ledger::recharges_per_order() {
   return counts;
 }
 
+namespace {
+
+/// Opens the ledger file at `path`, which must exist: opening a mistyped path would create
+/// an empty ledger, and read as "no recharges".
+ledger open_existing(const std::string& path) {
+  if (path.empty() || !std::filesystem::exists(path))
+    throw ledger_error("ledger: no ledger file at '" + path + "'");
+  return ledger{path};
+}
+
+} // namespace
+
 recharge_counts ledger::recharges_per_order(const std::vector<std::string>& paths) {
   recharge_counts total;
-  for (const auto& path : paths) {
-    if (path.empty() || !std::filesystem::exists(path))
-      throw ledger_error("ledger: no ledger file at '" + path + "'");
-    ledger file{path};
-    for (const auto& [order_id, rows] : file.recharges_per_order())
+  for (const auto& path : paths)
+    for (const auto& [order_id, rows] : open_existing(path).recharges_per_order())
       total[order_id] += rows;
-  }
   return total;
+}
+
+std::vector<ledger_record> ledger::records(const std::vector<std::string>& paths) {
+  std::vector<ledger_record> all;
+  for (const auto& path : paths) {
+    auto rows = open_existing(path).records();
+    all.insert(all.end(), std::make_move_iterator(rows.begin()),
+               std::make_move_iterator(rows.end()));
+  }
+  return all;
 }
 
 } // namespace topup

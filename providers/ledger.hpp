@@ -80,6 +80,10 @@ public:
   /// a mistyped path must not read as "no duplicates".
   static recharge_counts recharges_per_order(const std::vector<std::string>& paths);
 
+  /// Every row of several ledger files, file by file. A file that does not exist is an
+  /// error, as for recharges_per_order.
+  static std::vector<ledger_record> records(const std::vector<std::string>& paths);
+
   /// "sqlite:<path>" or "sqlite::memory:", for log lines.
   const std::string& target() const { return target_; }
 

@@ -1,7 +1,8 @@
 // topup-bench end to end: a scaled-down W1 against a topup-node the bench starts itself, a
 // scaled-down W3 with its providers out of process in topup-provider-sim, and a run stopped
-// by SIGINT; the figures of the JSON line checked against what must hold (every order
-// acknowledged and completed, none lost, none recharged twice).
+// by SIGINT, and a run its verdict fails (exit 1, each violation on stderr); the figures of
+// the JSON line checked against what must hold (every order acknowledged and completed, none
+// lost, store and ledgers agreeing order by order, no call deduplicated by the simulator).
 
 #define BOOST_TEST_MODULE bench_node_tests
 #include <boost/test/unit_test.hpp>
@@ -14,6 +15,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 using namespace topup;
@@ -63,6 +65,9 @@ BOOST_AUTO_TEST_CASE(scaled_down_w1_accepts_and_completes_every_order) {
   BOOST_TEST(figures["lost"] == 0);
   BOOST_TEST(figures["duplicates"] == 0);
   BOOST_TEST(figures["ledger_recharges"] == 2000);
+  BOOST_TEST(figures["ledger_audit"]["disagreements"] == 0, figures["ledger_audit"].dump());
+  BOOST_TEST(figures["ledger_audit"]["succeeded"] == 2000);
+  BOOST_TEST(figures["verdict"] == "pass", figures["violations"].dump());
   BOOST_TEST(figures["completion_ms"]["count"] == 2000);
   BOOST_TEST(figures["share_terminal_within_deadline"] == 1.0);
   BOOST_TEST(figures["peak_rss_kib"].get<uint64_t>() > 0u);
@@ -104,8 +109,20 @@ BOOST_AUTO_TEST_CASE(scaled_down_w3_keeps_the_provider_ledger_across_the_kill) {
   BOOST_TEST(figures["node_starts"] == 2);
   BOOST_TEST(figures["lost"] == 0);
   BOOST_TEST(figures["duplicates"] == 0);
-  // Every order succeeded exactly once in the one ledger, whichever node process called.
-  BOOST_TEST(figures["ledger_recharges"] == figures["succeeded"]);
+  // Every order succeeded exactly once in the one ledger, at the provider and with the
+  // transaction the store names, whichever node process called; and no call was a re-send
+  // the simulator deduplicated (its ledger would not show one).
+  const auto& audit = figures["ledger_audit"];
+  BOOST_TEST(audit["disagreements"] == 0, audit.dump());
+  BOOST_TEST(audit["succeeded"] == figures["succeeded"]);
+  BOOST_TEST(audit["orders"] == 500);
+  for (const auto& [name, provider] : figures["provider_ledger"].items()) {
+    BOOST_TEST(provider["deduplicated"] == 0, name << ": " << provider.dump());
+    const auto& busiest = figures["provider_busiest_second"][name];
+    BOOST_TEST(busiest["calls"].get<uint64_t>() <= busiest["allowed"].get<uint64_t>(),
+               name << ": " << busiest.dump());
+  }
+  BOOST_TEST(figures["verdict"] == "pass", figures["violations"].dump());
   BOOST_TEST(figures["max_provider_calls_per_1s"].get<uint64_t>() > 0u);
   BOOST_TEST(figures["provider_ledger"]["p-cmcc"]["calls"].get<uint64_t>() > 0u);
   BOOST_TEST(figures["provider_start_to_load_ms"].get<double>() >= 0.0);
@@ -113,6 +130,31 @@ BOOST_AUTO_TEST_CASE(scaled_down_w3_keeps_the_provider_ledger_across_the_kill) {
   BOOST_TEST(tail_of((run_dir / "provider-sim.log").string()).find("stops on signal")
                != std::string::npos,
              tail_of((run_dir / "provider-sim.log").string()));
+}
+
+BOOST_AUTO_TEST_CASE(a_run_with_a_violation_fails_and_says_why) {
+  // Orders cannot all be final 10 ms after the last ack (provider calls take 50 ms and
+  // more): the completion wait times out, and the orders still open count as lost.
+  temp_dir dir;
+  auto log = (dir.path() / "bench.log").string();
+  child_process bench{{TOPUP_BENCH, "-w", "w2", "--rate", "200", "--duration", "1",
+                       "--node-binary", TOPUP_NODE, "-c", TOPUP_BENCH_W2_CONFIG, "--run-dir",
+                       (dir.path() / "run").string(), "--completion-wait", "0.01"},
+                      log};
+  line_reader out{bench.stdout_fd()};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  BOOST_REQUIRE_MESSAGE(out.read_to_end(deadline), "topup-bench did not finish: " << tail_of(log));
+  BOOST_REQUIRE(bench.wait_for_exit(deadline));
+  BOOST_TEST((bench.exit_code() == std::optional<int>{1}), bench.ended() << "\n" << tail_of(log));
+  BOOST_REQUIRE_MESSAGE(out.lines().size() == 1u, "one JSON line expected:\n" << tail_of(log));
+  auto figures = nlohmann::json::parse(out.lines().front());
+  BOOST_TEST(figures["verdict"] == "fail");
+  std::set<std::string> checks;
+  for (const auto& v : figures["violations"])
+    checks.insert(v["check"].get<std::string>());
+  BOOST_TEST(checks.count("completion_wait") == 1u, figures["violations"].dump());
+  BOOST_TEST(checks.count("lost") == 1u, figures["violations"].dump());
+  BOOST_TEST(tail_of(log).find("FAIL completion_wait: ") != std::string::npos, tail_of(log));
 }
 
 BOOST_AUTO_TEST_CASE(sigint_stops_the_run_and_prints_the_figures_so_far) {

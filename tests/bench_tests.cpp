@@ -1,7 +1,8 @@
 // topup-bench's pure pieces: the open-loop schedule and closed-loop window, the submission
 // book (retries with the same order, stale answers after a disconnect), the order generator
 // against WORKLOAD.md's prefixes and amounts, the figures (incl. the 1 s grace rule), the
-// histogram's percentiles, the JSON line and the SVG.
+// histogram's percentiles, the JSON line and the SVG; the per-order audit of store against
+// ledgers and the deadline check, and the verdict, each with planted violations.
 
 #define BOOST_TEST_MODULE bench_tests
 #include <boost/test/unit_test.hpp>
@@ -14,6 +15,7 @@
 #include "apps/bench/provider_setup.hpp"
 #include "apps/bench/server_process.hpp"
 #include "apps/bench/svg_chart.hpp"
+#include "apps/bench/verdict.hpp"
 #include "apps/bench/workload.hpp"
 #include "apps/process/child_process.hpp"
 #include "apps/provider_sim/sim_config.hpp"
@@ -229,8 +231,10 @@ BOOST_AUTO_TEST_CASE(json_line_holds_parameters_and_every_figure) {
   r.mode = "remote";
   r.offered = r.acknowledged = 4;
   r.load_seconds = 2;
-  r.duplicates = 0;
   r.peak_rss_kib = 1234;
+  r.busiest_second = {{"p-agg", 231}, {"p-cmcc", 305}};
+  r.provider_rates = {{"p-agg", 200}, {"p-cmcc", 300}};
+  r.audit = audit_ledgers({{"o-1", "succeeded", "p-cmcc", ""}}, {});
   std::vector<stored_order> rows{row("succeeded", 0, 100), row("failed", 0, 200),
                                  row("succeeded", 0, 300), row("accepted", 0, 0)};
   auto j = to_json(r, compute_completion(rows, 4, r.load, 0));
@@ -247,7 +251,12 @@ BOOST_AUTO_TEST_CASE(json_line_holds_parameters_and_every_figure) {
   BOOST_TEST(j["lost"] == 1);
   BOOST_TEST(j["duplicates"] == 0);
   BOOST_TEST(j["peak_rss_kib"] == 1234);
-  BOOST_TEST(j["ledger_recharges"].is_null());
+  BOOST_TEST(j["ledger_recharges"] == 0);
+  BOOST_TEST(j["ledger_audit"]["disagreements_by_kind"]["success_unrecharged"] == 1);
+  BOOST_TEST(j["max_provider_calls_per_1s"] == 305);
+  BOOST_TEST(j["provider_busiest_second"]["p-agg"]["calls"] == 231);
+  BOOST_TEST(j["provider_busiest_second"]["p-agg"]["allowed"] == 220);
+  BOOST_TEST(j["provider_ledger"].is_null());
   BOOST_TEST(j["share_succeeded_within_deadline"] == 0.5);
   BOOST_TEST(j["share_terminal_within_deadline"] == 0.75);
   for (auto key : {"completion_ms", "completion_succeeded_ms", "accept_latency_ms"})
@@ -508,6 +517,298 @@ BOOST_AUTO_TEST_CASE(a_ledger_summary_missing_counts_is_refused_by_name) {
     BOOST_TEST(text.find("max_calls_in_1s_window") != std::string::npos, text);
     BOOST_TEST(text.find("p-agg") != std::string::npos, text);
   }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- the per-order ground truth ----------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(ledger_audit_per_order)
+
+ledger_record recharge(const std::string& order_id, const std::string& provider,
+                       const std::string& txn = "") {
+  return {order_id + "/" + provider, order_id, provider, txn.empty() ? provider + "-1" : txn, 0};
+}
+
+/// The kinds of the disagreements, in order.
+std::vector<std::string> kinds_of(const ledger_audit& audit) {
+  std::vector<std::string> kinds;
+  for (const auto& d : audit.disagreements)
+    kinds.emplace_back(to_string(d.kind));
+  return kinds;
+}
+
+BOOST_AUTO_TEST_CASE(a_store_and_ledgers_that_agree_pass_with_their_counts) {
+  auto audit = audit_ledgers({{"o-1", "succeeded", "p-cmcc", "p-cmcc-7"},
+                              {"o-2", "succeeded", "p-agg", ""},  // transaction not known
+                              {"o-3", "failed", "p-cucc", ""},
+                              {"o-4", "unknown", "p-ctcc", ""},
+                              {"o-5", "unknown", "p-ctcc", ""},
+                              {"o-6", "dispatched", "p-ctcc", ""}},
+                             {recharge("o-1", "p-cmcc", "p-cmcc-7"), recharge("o-2", "p-agg"),
+                              recharge("o-4", "p-ctcc")});
+  BOOST_TEST(audit.agrees(), describe(audit));
+  BOOST_TEST(audit.orders == 6u);
+  BOOST_TEST(audit.succeeded == 2u);
+  BOOST_TEST(audit.failed == 1u);
+  BOOST_TEST(audit.unknown == 2u);
+  BOOST_TEST(audit.unknown_recharged == 1u);
+  BOOST_TEST(audit.open == 1u);
+  BOOST_TEST(audit.recharges == 3u);
+  BOOST_TEST(audit.duplicates == 0u);
+  BOOST_TEST(describe(audit).find("agree") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(each_kind_of_disagreement_is_found_and_named) {
+  auto audit = audit_ledgers(
+    {{"a-dup", "succeeded", "p-cmcc", ""},       // recharged twice: at p-cmcc and p-agg
+     {"b-dup-failed", "failed", "p-cmcc", ""},   // recharged twice, on one provider
+     {"c-none", "succeeded", "p-cmcc", ""},      // succeeded, recharged nowhere
+     {"d-elsewhere", "succeeded", "p-cmcc", ""}, // recharged at p-agg
+     {"e-txn", "succeeded", "p-cmcc", "p-cmcc-1"},
+     {"f-refunded", "failed", "p-cucc", ""},     // refunded, yet recharged
+     {"g-twice", "succeeded", "p-cmcc", ""},     // listed twice by the store
+     {"g-twice", "succeeded", "p-agg", ""}},
+    {recharge("a-dup", "p-cmcc"), recharge("a-dup", "p-agg"), recharge("b-dup-failed", "p-cmcc"),
+     recharge("b-dup-failed", "p-cmcc"), recharge("d-elsewhere", "p-agg"),
+     recharge("e-txn", "p-cmcc", "p-cmcc-2"), recharge("f-refunded", "p-cucc"),
+     recharge("g-twice", "p-cmcc"), recharge("h-stray", "p-ctcc")});
+  BOOST_TEST(!audit.agrees());
+  BOOST_TEST((kinds_of(audit)
+              == std::vector<std::string>{"duplicate", "duplicate", "failure_recharged",
+                                          "success_unrecharged", "success_elsewhere",
+                                          "success_other_txn", "failure_recharged",
+                                          "stored_twice", "recharge_unstored"}),
+             describe(audit, 20));
+  BOOST_TEST(audit.duplicates == 2u);
+  BOOST_TEST(audit.count(disagreement_kind::failure_recharged) == 2u);
+  BOOST_TEST(audit.orders == 7u);
+  BOOST_TEST(audit.recharges == 9u);
+  BOOST_TEST(audit.disagreements.front().detail.find("p-cmcc, p-agg") != std::string::npos,
+             audit.disagreements.front().detail);
+  auto j = to_json(audit, 3);
+  BOOST_TEST(j["disagreements"] == 9);
+  BOOST_TEST(j["disagreements_by_kind"]["duplicate"] == 2);
+  BOOST_TEST(j["disagreements_by_kind"]["recharge_unstored"] == 1);
+  BOOST_TEST(j["examples"].size() == 3u);
+  auto text = describe(audit, 2);
+  BOOST_TEST(text.find("9 disagreements") != std::string::npos, text);
+  BOOST_TEST(text.find("a-dup") != std::string::npos, text);
+  BOOST_TEST(text.find("h-stray") == std::string::npos, text);
+}
+
+BOOST_AUTO_TEST_CASE(totals_that_match_do_not_hide_a_disagreement) {
+  // One order recharged twice, another succeeded and never recharged: two recharges for
+  // two successes, and no order counted twice in any one ledger's total.
+  auto audit = audit_ledgers({{"o-1", "succeeded", "p-cmcc", ""},
+                              {"o-2", "succeeded", "p-cmcc", ""}},
+                             {recharge("o-1", "p-cmcc"), recharge("o-1", "p-agg")});
+  BOOST_TEST(audit.recharges == audit.succeeded);
+  BOOST_TEST((kinds_of(audit) == std::vector<std::string>{"duplicate", "success_unrecharged"}));
+}
+
+BOOST_AUTO_TEST_CASE(an_order_is_late_after_ack_plus_limit_plus_grace) {
+  std::vector<timed_order> orders{{"o-on-time", 1000, 7000},
+                                  {"o-at-grace", 1000, 8000},  // ack + 6000 + 1000: in time
+                                  {"o-late", 1000, 8001},
+                                  {"o-open", 1000, std::nullopt}};
+  auto result = check_timeliness(orders, 6000, 1000);
+  BOOST_TEST(result.checked == 4u);
+  BOOST_REQUIRE(result.late.size() == 1u);
+  BOOST_TEST(result.late.front().find("o-late final 1 ms after") == 0u, result.late.front());
+  BOOST_TEST(result.not_final == std::vector<std::string>{"o-open"});
+  BOOST_TEST(*result.least_spare_ms == -1);
+  BOOST_TEST(!result.on_time());
+  auto fine = check_timeliness({orders[0], orders[1]}, 6000, 1000);
+  BOOST_TEST(fine.on_time(), describe(fine));
+  BOOST_TEST(*fine.least_spare_ms == 0);
+  BOOST_TEST(describe(fine).find("least spare 0 ms") != std::string::npos, describe(fine));
+  BOOST_TEST(describe(result).find("o-late") != std::string::npos, describe(result));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- the verdict -------------------------------------------------------------------------------
+
+BOOST_AUTO_TEST_SUITE(run_verdict)
+
+/// A W2 run with nothing wrong: every order acknowledged, succeeded in time, recharged once
+/// at the provider the store names; each provider below its rate + 10%.
+struct good_run {
+  run_report report;
+  std::vector<stored_order> rows;
+  std::vector<audited_order> stored;
+  std::vector<ledger_record> recharges;
+
+  good_run() {
+    report.load = *workload_named("w2");
+    report.load.orders = 4;
+    report.offered = report.acknowledged = 4;
+    for (int i = 0; i < 4; ++i) {
+      auto id = "o-" + std::to_string(i);
+      rows.push_back({"succeeded", "p-cmcc", 0, 100, id});
+      stored.push_back({id, "succeeded", "p-cmcc", ""});
+      recharges.push_back({id + "/p-cmcc", id, "p-cmcc", "t-" + id, 0});
+    }
+    report.provider_rates = {{"p-cmcc", 300}, {"p-cucc", 300}, {"p-ctcc", 300}, {"p-agg", 200}};
+    report.busiest_second = {{"p-cmcc", 330}, {"p-cucc", 305}, {"p-ctcc", 12}, {"p-agg", 220}};
+    ledger_summary sim;
+    for (const auto& [name, calls] : report.busiest_second)
+      sim.providers.push_back({name, calls, 0, 1, 0, 0, calls});
+    report.sim_ledger = sim;
+  }
+
+  std::vector<violation> judged() {
+    report.audit = audit_ledgers(stored, recharges);
+    return judge(report, compute_completion(rows, report.acknowledged, report.load, 0));
+  }
+};
+
+std::vector<std::string> checks_of(const std::vector<violation>& violations) {
+  std::vector<std::string> checks;
+  for (const auto& v : violations)
+    checks.push_back(v.check);
+  return checks;
+}
+
+std::string describe(const std::vector<violation>& violations) {
+  std::string text;
+  for (const auto& v : violations)
+    text += v.check + ": " + v.reason + "\n";
+  return text;
+}
+
+BOOST_AUTO_TEST_CASE(a_provider_may_see_its_rate_plus_ten_percent) {
+  BOOST_TEST(allowed_calls_per_second(300) == 330u);
+  BOOST_TEST(allowed_calls_per_second(200) == 220u);
+  BOOST_TEST(allowed_calls_per_second(1) == 1u);
+  BOOST_TEST(allowed_calls_per_second(1000000) == 1100000u);
+}
+
+BOOST_AUTO_TEST_CASE(a_good_run_passes) {
+  good_run run;
+  auto violations = run.judged();
+  BOOST_TEST(violations.empty(), describe(violations));
+  auto j = verdict_json(violations);
+  BOOST_TEST(j["verdict"] == "pass");
+  BOOST_TEST(j["violations"].empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_duplicate_fails_the_run) {
+  good_run run;
+  run.recharges.push_back({"o-2/p-agg", "o-2", "p-agg", "t-x", 0});
+  auto violations = run.judged();
+  BOOST_TEST(checks_of(violations) == std::vector<std::string>{"duplicates"},
+             describe(violations));
+  auto j = verdict_json(violations);
+  BOOST_TEST(j["verdict"] == "fail");
+  BOOST_TEST(j["violations"][0]["check"] == "duplicates");
+  BOOST_TEST(j["violations"][0]["reason"] == "1 orders recharged more than once");
+}
+
+BOOST_AUTO_TEST_CASE(a_blind_resend_the_simulator_deduplicated_fails_the_run) {
+  good_run run;
+  run.report.sim_ledger->providers[1].deduplicated = 2;  // the ledger itself looks clean
+  auto violations = run.judged();
+  BOOST_TEST_REQUIRE(checks_of(violations) == std::vector<std::string>{"deduplicated"},
+                     describe(violations));
+  const auto& resending = run.report.sim_ledger->providers[1].name;
+  BOOST_TEST(violations.front().reason.find(resending + ": 2 calls") == 0u,
+             violations.front().reason);
+}
+
+BOOST_AUTO_TEST_CASE(simulator_counts_that_cannot_be_read_fail_the_run) {
+  good_run run;
+  run.report.providers = "provider-sim";
+  run.report.sim_ledger.reset();
+  auto violations = run.judged();
+  BOOST_TEST(checks_of(violations) == std::vector<std::string>{"provider_counts"},
+             describe(violations));
+}
+
+BOOST_AUTO_TEST_CASE(each_provider_is_judged_against_its_own_rate) {
+  // The pre-pacer runs of 2026-12-03: p-agg at 231 calls in a second, allowed 220, while the
+  // busiest provider overall (305) is well below the 330 of the others.
+  good_run run;
+  run.report.busiest_second["p-agg"] = 231;
+  run.report.busiest_second["p-cmcc"] = 305;
+  auto violations = run.judged();
+  BOOST_TEST_REQUIRE(checks_of(violations) == std::vector<std::string>{"rate"},
+                     describe(violations));
+  BOOST_TEST(violations.front().reason == "p-agg: 231 calls in one second, above its rate 200 "
+                                          "+ 10% = 220");
+  run.report.busiest_second["p-agg"] = 220;
+  run.report.busiest_second["p-cmcc"] = 331;
+  BOOST_TEST(checks_of(run.judged()) == std::vector<std::string>{"rate"});
+  run.report.busiest_second["p-cmcc"] = 300;
+  run.report.busiest_second["p-new"] = 1;  // a provider without a known rate is not waved by
+  BOOST_TEST(checks_of(run.judged()) == std::vector<std::string>{"rate"});
+}
+
+BOOST_AUTO_TEST_CASE(lost_orders_and_a_timed_out_wait_fail_the_run) {
+  good_run run;
+  run.rows.pop_back();
+  run.report.completion_wait_timed_out = true;
+  auto violations = run.judged();
+  BOOST_TEST_REQUIRE((checks_of(violations)
+                      == std::vector<std::string>{"lost", "completion_wait", "late"}),
+                     describe(violations));
+  BOOST_TEST(violations.front().reason == "1 of 4 acknowledged orders never reached a final "
+                                          "state");
+}
+
+BOOST_AUTO_TEST_CASE(a_store_disagreeing_with_the_ledgers_fails_the_run) {
+  good_run run;
+  run.stored[3].status = "failed";  // refunded per the store, recharged per the ledger
+  run.rows[3].status = "failed";
+  auto violations = run.judged();
+  BOOST_TEST_REQUIRE((checks_of(violations) == std::vector<std::string>{"ledger", "failed"}),
+                     describe(violations));
+  BOOST_TEST(violations.front().reason.find("failure_recharged") != std::string::npos,
+             violations.front().reason);
+}
+
+BOOST_AUTO_TEST_CASE(ledgers_that_cannot_be_read_fail_the_run) {
+  good_run run;
+  run.report.audit_error = "cannot read the ledgers: no ledger file at 'x.db'";
+  auto violations = judge(run.report, compute_completion(run.rows, 4, run.report.load, 0));
+  BOOST_TEST_REQUIRE(checks_of(violations) == std::vector<std::string>{"ledger"},
+                     describe(violations));
+  BOOST_TEST(violations.front().reason.find("x.db") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(refusals_and_failures_are_w4s_point_but_not_w2s) {
+  good_run run;
+  run.report.offered = 6;
+  run.report.load.orders = 6;
+  run.report.refused = 2;
+  run.stored[0].status = run.rows[0].status = "failed";  // at its deadline
+  run.recharges.erase(run.recharges.begin());
+  auto violations = run.judged();
+  BOOST_TEST((checks_of(violations)
+              == std::vector<std::string>{"refused", "unacknowledged", "failed"}),
+             describe(violations));
+  // W4: refusals and failures are expected; what is final in time is judged by share.
+  run.report.load.name = "w4";
+  violations = run.judged();
+  BOOST_TEST(violations.empty(), describe(violations));
+  run.rows[1].updated_at_ms = run.report.load.deadline_ms + run.report.load.grace_ms + 1;
+  violations = run.judged();
+  BOOST_TEST(checks_of(violations) == std::vector<std::string>{"late"}, describe(violations));
+  // Lost orders, duplicates and rates are violations in every workload.
+  run.rows[1].updated_at_ms = 100;
+  run.recharges.push_back({"o-1/p-agg", "o-1", "p-agg", "t-y", 0});
+  run.report.busiest_second["p-agg"] = 221;
+  violations = run.judged();
+  BOOST_TEST((checks_of(violations) == std::vector<std::string>{"duplicates", "rate"}),
+             describe(violations));
+}
+
+BOOST_AUTO_TEST_CASE(an_interrupted_run_is_not_judged_as_good) {
+  good_run run;
+  run.report.interrupted = true;
+  auto violations = run.judged();
+  BOOST_TEST(checks_of(violations) == std::vector<std::string>{"interrupted"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -981,6 +981,19 @@ BOOST_AUTO_TEST_CASE(pipeline_abandons_batches_in_flight_when_the_node_goes_down
   BOOST_TEST((pipeline.tally().code == exit_code::unreachable));
 }
 
+BOOST_AUTO_TEST_CASE(no_connection_gives_every_order_a_not_sent_line) {
+  failure_report no_node{exit_code::unreachable, "cannot_connect_to_node", "nothing listens"};
+  auto unsent = unsent_submissions(numbered(3), no_node);
+  BOOST_REQUIRE(unsent.size() == 3u);
+  for (size_t i = 0; i < unsent.size(); ++i) {
+    BOOST_TEST((unsent[i].outcome == submit_outcome::not_sent));
+    BOOST_TEST(unsent[i].line == numbered(3)[i].line);
+    BOOST_TEST(unsent[i].failure.kind == "cannot_connect_to_node");
+    BOOST_TEST(unsent[i].failure.message == "not sent: nothing listens");
+    BOOST_TEST((exit_code_of(unsent[i]) == exit_code::unreachable));
+  }
+}
+
 BOOST_AUTO_TEST_CASE(pipeline_stop_waits_for_batches_in_flight) {
   submit_pipeline pipeline{numbered(5), 2, 1};
   auto a = pipeline.next_batch();

@@ -7,13 +7,18 @@
 // ledger is the provider's ground truth whichever node calls it: an order with two rows was
 // recharged twice. Checked: every provider owned by exactly one live member; orders
 // submitted to every node complete once; a SIGKILLed owner's provider moves to a survivor in
-// bounded time and nothing is lost or duplicated; a SIGSTOPped owner loses its lease and,
+// bounded time and nothing is lost or duplicated, and it rejoins when restarted; every order
+// final by the deadline the client was promised at its ack (from the client's own ack
+// times), across the kill, the failover and the restart; a SIGSTOPped owner loses its lease and,
 // resumed, recharges nothing under its old epoch, then rejoins; orders failed over to a
 // provider whose owner gives it up to a joining node still succeed. Stats, watch and cancel
 // asked of any node cover the whole cluster: every node's counters (a paused one reported
 // unreachable in bounded time), every change of an order seen once wherever it is made, and
 // a cancel performed where the order waits.
 
+#include "apps/bench/order_audit.hpp"
+#include "apps/bench/store_reader.hpp"
+#include "domain/clock.hpp"
 #include "domain/order.hpp"
 #include "domain/ownership.hpp"
 #include "messages/errors.hpp"
@@ -56,6 +61,10 @@ constexpr int64_t takeover_slack_ms = 4000;
 
 constexpr auto request_timeout = 5s;
 constexpr size_t node_count = 3;
+
+/// WORKLOAD.md's grace for an order closed at its deadline.
+constexpr int64_t deadline_grace_ms = 1000;
+
 
 /// The i-th order of a run; `cmcc_share` of 10 orders go to cmcc numbers (served by p-cmcc,
 /// the busiest provider then), the others to cucc and ctcc in turn.
@@ -153,6 +162,9 @@ changes_by_order receive_changes(caf::scoped_actor& watcher, const std::set<std:
 /// What the client learnt: acknowledged orders by id.
 struct client_books {
   std::map<std::string, std::string> ref_by_id;
+  /// By id: when its first ack arrived, read from the clock the nodes write the store's
+  /// times with (wall-clock ms; one machine, one clock), so that they compare.
+  std::map<std::string, int64_t> acked_at_ms;
   size_t unanswered = 0;  ///< batches without an answer (their orders may or may not exist)
   std::vector<std::string> problems;
 };
@@ -166,6 +178,8 @@ struct cluster_fixture {
   client_config client_cfg;
   caf::actor_system system{client_cfg};
   caf::scoped_actor self{system};
+  /// The deadline the nodes were started with (the latest start's configuration).
+  int64_t deadline_limit_ms = 0;
 
   cluster_fixture() {
     for (size_t i = 0; i < node_count; ++i)
@@ -197,6 +211,7 @@ struct cluster_fixture {
   }
 
   void start(size_t i, const nlohmann::json& cfg) {
+    deadline_limit_ms = cfg.at("deadline").at("limit_ms").get<int64_t>();
     auto config_path = dir.file(node_name(i) + ".json");
     write_json(config_path, cfg);
     nodes[i] = std::make_unique<node_process>(TOPUP_NODE, config_path,
@@ -327,6 +342,7 @@ struct cluster_fixture {
           for (size_t k = 0; k < results.size(); ++k) {
             if (!results[k].error) {
               books.ref_by_id[results[k].accepted.id] = requests[k].client_ref;
+              books.acked_at_ms.emplace(results[k].accepted.id, system_clock{}.wall_ms());
               continue;
             }
             auto failure = as_failure(results[k].error);
@@ -385,10 +401,11 @@ struct cluster_fixture {
     return ledger::recharges_per_order(paths);
   }
 
-  /// The end state every test requires: each acknowledged order final; recharged exactly
-  /// once when succeeded and never when failed; no order anywhere recharged twice.
-  void check_outcome(size_t asking, const client_books& books,
-                     std::chrono::milliseconds timeout) {
+  /// The end state every test requires: each acknowledged order final, and by the deadline
+  /// promised at its ack; store and ledgers agreeing order by order (each succeeded order
+  /// recharged exactly once at its provider, each failed one never, none twice). The audit.
+  bench::ledger_audit check_outcome(size_t asking, const client_books& books,
+                                    std::chrono::milliseconds timeout) {
     for (const auto& problem : books.problems)
       BOOST_TEST_ERROR(problem);
     BOOST_TEST_REQUIRE(!books.ref_by_id.empty(), "no order was acknowledged");
@@ -408,23 +425,42 @@ struct cluster_fixture {
     BOOST_TEST(not_final == 0u, not_final << " of " << books.ref_by_id.size()
                                           << " acknowledged orders are not final"
                                           << (not_final ? logs() : std::string{}));
-    auto counts = recharges();
-    BOOST_TEST(count_duplicates(counts) == 0u, "orders recharged twice: "
-                                                   << count_duplicates(counts));
-    size_t mismatched = 0;
-    for (const auto& [id, x] : orders) {
-      if (!is_final(x.status))
-        continue;
-      auto rows = counts.count(id) ? counts.at(id) : 0;
-      uint64_t expected = x.status == order_status::succeeded ? 1 : 0;
-      if (rows != expected && mismatched++ < 5)
-        BOOST_TEST_MESSAGE("order " << id << " is " << to_string(x.status) << " with " << rows
-                                    << " ledger rows");
-    }
-    BOOST_TEST(mismatched == 0u, mismatched << " final orders disagree with the ledgers");
+    check_deadlines(books, orders);
+    auto audit = audit_ledgers();
+    BOOST_TEST(audit.agrees(), bench::describe(audit) << logs());
     BOOST_TEST_MESSAGE(books.ref_by_id.size() << " acknowledged, " << succeeded
                                               << " succeeded, " << books.unanswered
-                                              << " batches unanswered");
+                                              << " batches unanswered; "
+                                              << bench::describe(audit));
+    return audit;
+  }
+
+  /// Every acknowledged order final by the client's ack + the deadline + WORKLOAD's grace,
+  /// by the store's final time of `orders` (wall clock, as the client's ack times).
+  void check_deadlines(const client_books& books, const std::map<std::string, order>& orders) {
+    std::vector<bench::timed_order> timed;
+    for (const auto& [id, acked_at] : books.acked_at_ms) {
+      auto it = orders.find(id);
+      auto final = it != orders.end() && is_final(it->second.status);
+      timed.push_back({id, acked_at,
+                       final ? std::optional<int64_t>{it->second.updated_at_ms} : std::nullopt});
+    }
+    auto in_time = bench::check_timeliness(timed, deadline_limit_ms, deadline_grace_ms);
+    BOOST_TEST(in_time.on_time(), bench::describe(in_time));
+    BOOST_TEST_MESSAGE("deadlines: " << bench::describe(in_time));
+  }
+
+  /// Every order in the shared store against every row of the providers' ledgers.
+  bench::ledger_audit audit_ledgers() {
+    std::vector<bench::audited_order> stored;
+    for (const auto& [ref, row] : bench::store_reader{database}.orders(""))
+      stored.push_back(bench::audited(row));
+    std::vector<std::string> paths;
+    for (const auto& path : ledger_paths(dir.path()))
+      if (std::filesystem::exists(path))
+        paths.push_back(path);
+    BOOST_TEST_REQUIRE(!paths.empty(), "no provider ledger was written");
+    return bench::audit_ledgers(stored, ledger::records(paths));
   }
 
   /// The whole cluster's stats, asked of node i.
@@ -500,24 +536,22 @@ BOOST_AUTO_TEST_CASE(orders_submitted_to_every_node_complete_once) {
       submit(i, requests, books);
     }
   BOOST_TEST(books.ref_by_id.size() == per_node * node_count, logs());
-  check_outcome(0, books, 30s);
-  auto counts = recharges();
-  size_t recharged = 0;
-  for (const auto& [id, ref] : books.ref_by_id)
-    recharged += counts.count(id) ? 1 : 0;
+  auto audit = check_outcome(0, books, 30s);
   // Every provider succeeds every call here, so every order is recharged exactly once.
-  BOOST_TEST(recharged == books.ref_by_id.size(), logs());
+  BOOST_TEST(audit.succeeded == books.ref_by_id.size(), logs());
+  BOOST_TEST(audit.recharges == books.ref_by_id.size(), logs());
 }
 
 BOOST_AUTO_TEST_CASE(killed_owner_of_the_busiest_provider_loses_and_duplicates_nothing) {
   // p-cmcc is the busiest provider (most orders are cmcc); its calls take a while so that
   // many are in flight or queued when its owner dies.
-  start_all([](nlohmann::json& cfg) {
+  auto slow_cmcc = [](nlohmann::json& cfg) {
     auto& cmcc = provider_entry(cfg, "p-cmcc");
     cmcc["rate"] = 200;
     cmcc["burst"] = 20;
     cmcc["adapter"]["latency"] = {{"distribution", "fixed"}, {"fixed_ms", 100}};
-  });
+  };
+  start_all(slow_cmcc);
   auto ownership = require_settled(all_nodes(), names_except());
   auto victim = index_of(ownership.owner_of("p-cmcc"));
   std::vector<size_t> survivors;
@@ -556,6 +590,19 @@ BOOST_AUTO_TEST_CASE(killed_owner_of_the_busiest_provider_loses_and_duplicates_n
   BOOST_TEST_MESSAGE("after the kill: " << after.describe() << " within "
                      << std::chrono::duration_cast<std::chrono::milliseconds>(
                           steady::now() - killed_at).count() << " ms");
+
+  // Restarted on its configuration, it rejoins and takes its share back while orders flow.
+  auto cfg = node_config(victim);
+  slow_cmcc(cfg);
+  start(victim, cfg);
+  for (int round = 0; round < 5; ++round) {
+    submit_round(all_nodes());
+    std::this_thread::sleep_for(50ms);
+  }
+  auto rejoined = require_settled(all_nodes(), names_except());
+  BOOST_TEST_MESSAGE("after the restart: " << rejoined.describe());
+  // Every order, accepted before the kill, during the failover or around the restart, final
+  // by its client's ack + deadline + grace; store and ledgers agree.
   check_outcome(survivors.front(), books, 40s);
 }
 

@@ -1,10 +1,13 @@
 // DESIGN.md guarantee 1, "durable before ack", tested the hard way: a child process
 // (intake_crash_child) submits orders through the real store and intake and prints each ack;
-// we SIGKILL it at several points and check that every order it acknowledged is in the file.
+// we SIGKILL it at several points and check that every order it acknowledged is in the file,
+// with the deadline promised at the ack: a restarted engine closes each order by the stored
+// deadline, so one later than the client's ack + limit would be a promise broken by the crash.
 
 #define BOOST_TEST_MODULE crash_tests
 #include <boost/test/unit_test.hpp>
 
+#include "actors/intake.hpp"
 #include "persistence/order_store.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
@@ -14,6 +17,7 @@
 
 #include <chrono>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -27,19 +31,25 @@ using steady = std::chrono::steady_clock;
 /// Every wait on the child ends by then: a hung child fails the test instead of ctest's timeout.
 constexpr auto wait_limit = std::chrono::seconds(60);
 
+/// The child's intake gives every order the default limit.
+const int64_t deadline_limit_ms = intake_options{}.deadline_limit_ms;
+
 struct acknowledgement {
   std::string id;
   std::string client_ref;
+  int64_t acked_at_ms = 0;  ///< the child's wall clock when the ack arrived
 };
 
 std::vector<acknowledgement> parse_acks(const std::vector<std::string>& lines) {
   std::vector<acknowledgement> acks;
   for (const auto& line : lines) {
-    auto space = line.find(' ');
-    BOOST_REQUIRE_MESSAGE(space != std::string::npos && space > 0 && space + 1 < line.size()
-                            && line.find(' ', space + 1) == std::string::npos,
+    std::istringstream words{line};
+    acknowledgement ack;
+    std::string rest;
+    BOOST_REQUIRE_MESSAGE((words >> ack.id >> ack.client_ref >> ack.acked_at_ms)
+                            && !(words >> rest),
                           "malformed ack line '" << line << "'");
-    acks.push_back({line.substr(0, space), line.substr(space + 1)});
+    acks.push_back(std::move(ack));
   }
   return acks;
 }
@@ -55,6 +65,10 @@ std::vector<std::string> missing_or_wrong(order_store& db,
     else if (stored->client_ref != ack.client_ref)
       problems.push_back(ack.id + " has client ref " + stored->client_ref + ", acked as "
                          + ack.client_ref);
+    else if (stored->deadline_ms > ack.acked_at_ms + deadline_limit_ms)
+      problems.push_back(ack.id + " is due at " + std::to_string(stored->deadline_ms) + ", "
+                         + std::to_string(stored->deadline_ms - ack.acked_at_ms - deadline_limit_ms)
+                         + " ms after its ack + " + std::to_string(deadline_limit_ms) + " ms");
   }
   return problems;
 }
@@ -101,7 +115,7 @@ void check_sigkill_after(size_t acks_before_kill, const std::string& synchronous
     order_store reopened{cfg};
     auto problems = missing_or_wrong(reopened, acks);
     BOOST_TEST(problems.empty(), problems.size() << " of " << acks.size()
-                                   << " acknowledged orders lost or changed:"
+                                   << " acknowledged orders lost, changed or due too late:"
                                    << first_few(problems));
   }
   soci::session sql{soci::sqlite3, "db=" + db_path + " timeout=5"};

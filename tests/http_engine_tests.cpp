@@ -8,9 +8,10 @@
 // for the others, never a duplicate. Timings are scaled down (6 s deadlines with re-sends at
 // 4 s and 5 s, 300 ms call timeouts, queries every 200 ms; see test_node_config).
 
-#include "actors/recharge.hpp"
+#include "apps/bench/order_audit.hpp"
 #include "apps/provider_sim/sim_config.hpp"
 #include "config/config.hpp"
+#include "providers/ledger.hpp"
 #include "tests/order_polling.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
@@ -128,6 +129,9 @@ public:
   /// GET /ledger?detail=1.
   json ledger() const { return sim_get(port_, "/ledger?detail=1"); }
 
+  /// Its ledger file (shared with its restarts).
+  const std::string& ledger_path() const { return ledger_path_; }
+
 private:
   void start(uint16_t port) {
     process_.reset();
@@ -240,32 +244,24 @@ struct http_engine_fixture {
   }
 };
 
-/// The ledgers of `sims` against `orders`, which must be every order the node was given:
-/// each succeeded order recharged exactly once, at the provider of its last attempt; no
-/// row for any other order; no duplicates.
+/// The ledgers of `sims` against `orders`, which must be every order the node was given,
+/// order by order: each succeeded order recharged exactly once, at the provider of its last
+/// attempt; no recharge for any other order; none twice. And no call repeated a request
+/// the simulator had performed: it deduplicates those, so its ledger would not show them.
 void check_ledgers(const std::vector<const provider_sim_process*>& sims,
                    const std::map<std::string, order>& orders) {
-  json by_provider = json::object();
-  uint64_t rows = 0;
+  std::vector<std::string> files;
   for (const auto* sim : sims) {
-    auto summary = sim->ledger();
-    BOOST_TEST(summary.at("duplicates") == 0, summary.dump());
-    rows += summary.at("total_recharges").get<uint64_t>();
-    for (const auto& [name, counters] : summary.at("providers").items())
-      by_provider[name] = counters.at("recharges_by_request");
+    for (const auto& [name, counters] : sim->ledger().at("providers").items())
+      BOOST_TEST(counters.at("deduplicated") == 0, name << ": " << counters.dump());
+    files.push_back(sim->ledger_path());
   }
-  uint64_t succeeded = 0;
-  for (const auto& [id, o] : orders) {
-    if (o.status != order_status::succeeded)
-      continue;
-    ++succeeded;
-    auto request_id = provider_request_id(id, o.provider);
-    auto recharges = by_provider.value(o.provider, json::object()).value(request_id, 0);
-    BOOST_TEST(recharges == 1, "order " << id << " recharged " << recharges << " times at "
-                                        << o.provider);
-  }
-  BOOST_TEST(rows == succeeded, "the ledgers hold " << rows << " recharges for " << succeeded
-                                                    << " succeeded orders");
+  std::vector<bench::audited_order> stored;
+  for (const auto& [id, o] : orders)
+    stored.push_back({id, status_name(o.status), o.provider, ""});
+  auto audit = bench::audit_ledgers(stored, ledger::records(files));
+  BOOST_TEST(audit.agrees(), bench::describe(audit));
+  BOOST_TEST(audit.orders == orders.size());
 }
 
 std::map<std::string, order> merged(std::map<std::string, order> a,

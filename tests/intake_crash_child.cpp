@@ -1,7 +1,8 @@
 // The process crash_tests kills: it submits orders to a real store + intake as fast as it can
-// and reports every acknowledgement on stdout, one "<order id> <client ref>" line each, written
-// only after the ack arrived. Whatever the parent read before SIGKILL was acknowledged, so it
-// must be in the database afterwards (DESIGN.md guarantee 1, "durable before ack").
+// and reports every acknowledgement on stdout, one "<order id> <client ref> <ack ms>" line
+// each (the wall clock when the ack arrived), written only after the ack arrived. Whatever the
+// parent read before SIGKILL was acknowledged, so it must be in the database afterwards
+// (DESIGN.md guarantee 1, "durable before ack"), with a deadline no later than ack + limit.
 //
 // usage: intake_crash_child <sqlite path> [normal|full]
 // It never exits on its own; errors go to stderr (stdout carries acks only).
@@ -66,7 +67,8 @@ void submit_next(driver_pointer self) {
   self->request(self->state.intake, submit_timeout, submit_atom::value, std::move(request))
     .then(
       [=](const order& acked) {
-        write_ack_line(acked.id + " " + acked.client_ref + "\n");
+        write_ack_line(acked.id + " " + acked.client_ref + " "
+                       + std::to_string(topup::system_clock{}.wall_ms()) + "\n");
         submit_next(self);
       },
       [=](const caf::error& error) {

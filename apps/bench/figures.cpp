@@ -1,5 +1,7 @@
 #include "apps/bench/figures.hpp"
 
+#include "apps/bench/verdict.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <sstream>
@@ -31,6 +33,12 @@ nlohmann::json optional_json(const std::optional<T>& value) {
 }
 
 } // namespace
+
+audited_order audited(const stored_order& row) {
+  auto succeeded = !row.succeeded_provider.empty();
+  return {row.id, row.status, succeeded ? row.succeeded_provider : row.provider,
+          succeeded ? row.provider_txn : std::string{}};
+}
 
 bool is_terminal(const stored_order& row) {
   return row.status == "succeeded" || row.status == "failed";
@@ -95,6 +103,23 @@ nlohmann::json to_json(const cluster_figures& c) {
           {"rebalanced_ms", optional_json(c.rebalanced_ms)}};
 }
 
+namespace {
+
+/// Per provider: its busiest second and what it may see in one.
+nlohmann::json busiest_seconds_json(const run_report& r) {
+  nlohmann::json providers = nlohmann::json::object();
+  for (const auto& [name, calls] : r.busiest_second) {
+    auto rate = r.provider_rates.find(name);
+    providers[name] = {{"calls", calls},
+                       {"allowed", rate == r.provider_rates.end()
+                                     ? nlohmann::json(nullptr)
+                                     : nlohmann::json(allowed_calls_per_second(rate->second))}};
+  }
+  return providers;
+}
+
+} // namespace
+
 nlohmann::json to_json(const run_report& r, const completion_figures& f) {
   const auto& w = r.load;
   nlohmann::json params{{"loop", w.loop == loop_kind::closed ? "closed" : "open"},
@@ -111,6 +136,13 @@ nlohmann::json to_json(const run_report& r, const completion_figures& f) {
   if (w.restart_at_s)
     params["restart_at_s"] = *w.restart_at_s;
   auto completed_s = static_cast<double>(f.last_completion_ms) / 1000.0;
+  std::optional<uint64_t> duplicates, recharges, busiest;
+  if (r.audit) {
+    duplicates = r.audit->duplicates;
+    recharges = r.audit->recharges;
+  }
+  for (const auto& [name, calls] : r.busiest_second)
+    busiest = std::max(busiest.value_or(0), calls);
   return {
     {"workload", w.name},
     {"mode", r.mode},
@@ -128,18 +160,20 @@ nlohmann::json to_json(const run_report& r, const completion_figures& f) {
     {"succeeded", f.succeeded},
     {"failed", f.failed},
     {"lost", f.lost},
-    {"duplicates", optional_json(r.duplicates)},
-    {"ledger_recharges", optional_json(r.ledger_recharges)},
+    {"duplicates", optional_json(duplicates)},
+    {"ledger_recharges", optional_json(recharges)},
+    {"ledger_audit", r.audit ? to_json(*r.audit) : nlohmann::json{{"error", r.audit_error}}},
     {"share_succeeded_within_deadline", share(f.succeeded_within_deadline, r.acknowledged)},
     {"share_terminal_within_deadline", share(f.terminal_within_deadline, r.acknowledged)},
     {"accept_latency_ms", to_json(r.accept_latency)},
     {"completion_ms", to_json(summarize(f.all))},
     {"completion_succeeded_ms", to_json(summarize(f.successes))},
     {"failover_orders", f.via_failover},
-    {"max_provider_calls_per_1s", optional_json(r.max_calls_per_second)},
+    {"max_provider_calls_per_1s", optional_json(busiest)},
+    {"provider_busiest_second", busiest_seconds_json(r)},
     {"providers", r.providers},
     {"provider_start_to_load_ms", optional_json(r.provider_start_to_load_ms)},
-    {"provider_ledger", r.provider_ledger},
+    {"provider_ledger", r.sim_ledger ? to_json(*r.sim_ledger) : nlohmann::json{}},
     {"interrupted", r.interrupted},
     {"peak_rss_kib", optional_json(r.peak_rss_kib)},
     {"node_starts", r.node_starts},

@@ -3,12 +3,15 @@
 // The figures WORKLOAD.md names, computed from what the node's store says of each order
 // (exact even across a crash) and what the bench saw of its submissions.
 
+#include "apps/bench/order_audit.hpp"
+#include "apps/bench/provider_setup.hpp"
 #include "apps/bench/workload.hpp"
 #include "apps/latency_histogram.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,7 +24,14 @@ struct stored_order {
   std::string provider;     ///< provider of the latest attempt
   int64_t accepted_at_ms = 0;
   int64_t updated_at_ms = 0;  ///< for a terminal order: when its final state was written
+  std::string id{};           ///< the node's order id (what the ledgers name)
+  /// Of its succeeded attempt: the provider and its transaction; empty without one.
+  std::string succeeded_provider{};
+  std::string provider_txn{};
 };
+
+/// The store's word on `row` for the ledger audit.
+audited_order audited(const stored_order& row);
 
 bool is_terminal(const stored_order& row);
 
@@ -93,18 +103,22 @@ struct run_report {
   double run_seconds = 0;    ///< first offer to the end of waiting for completion
   double node_start_to_load_ms = 0;
   latency_summary accept_latency;
-  std::optional<uint64_t> duplicates;        ///< from the ledgers, when readable
-  std::optional<uint64_t> ledger_recharges;
   std::optional<uint64_t> peak_rss_kib;      ///< node's VmHWM (max over its processes)
-  /// Most calls one provider saw in 1 s: recharge calls from the store's attempt rows
-  /// (providers "node"), or recharges and status queries as the simulator counted them
-  /// (providers "provider-sim").
-  std::optional<uint64_t> max_calls_per_second;
+  /// Per provider, most calls it saw in any 1 s window: recharge calls from the store's
+  /// attempt rows (providers "node"), or recharges and status queries as the simulator
+  /// counted them (providers "provider-sim").
+  std::map<std::string, uint64_t> busiest_second;
+  /// Per provider, its configured rate (calls/s): what busiest_second is judged against.
+  std::map<std::string, double> provider_rates;
   std::string providers = "node";  ///< "node" (simulated in the node) or "provider-sim"
   /// Providers out of process: from the simulator's start (its outage windows count from
   /// there) to the load's start.
   std::optional<double> provider_start_to_load_ms;
-  nlohmann::json provider_ledger;  ///< providers out of process: the simulator's counts
+  std::optional<ledger_summary> sim_ledger;  ///< providers out of process: its counts
+  /// Every order of the run in the store against every row of the ledgers; nothing when
+  /// they could not be read (audit_error says why).
+  std::optional<ledger_audit> audit;
+  std::string audit_error;
   bool interrupted = false;        ///< stopped by SIGINT/SIGTERM: the figures so far
   uint64_t node_starts = 0;
   uint64_t reconnects = 0;       ///< connections made again after the node was lost

@@ -46,9 +46,15 @@ store_reader::orders(const std::string& ref_prefix) {
   std::vector<std::pair<std::string, stored_order>> result;
   auto pattern = like_prefix(ref_prefix);
   try {
+    // The attempt the store says succeeded, for the ledger audit: an order with two such
+    // attempts comes out twice, which the audit reports.
     soci::rowset<soci::row> rows =
-      (session_->prepare << "SELECT client_ref, status, provider, accepted_at_ms, updated_at_ms"
-                            " FROM orders WHERE client_ref LIKE :p",
+      (session_->prepare << "SELECT o.client_ref, o.status, o.provider, o.accepted_at_ms,"
+                            " o.updated_at_ms, o.id, COALESCE(a.provider, ''),"
+                            " COALESCE(a.provider_txn, '')"
+                            " FROM orders o LEFT JOIN attempts a"
+                            " ON a.order_id = o.id AND a.outcome = 'succeed'"
+                            " WHERE o.client_ref LIKE :p",
        soci::use(pattern));
     for (const auto& row : rows) {
       stored_order order;
@@ -56,6 +62,9 @@ store_reader::orders(const std::string& ref_prefix) {
       order.provider = row.get<std::string>(2);
       order.accepted_at_ms = row.get<long long>(3);
       order.updated_at_ms = row.get<long long>(4);
+      order.id = row.get<std::string>(5);
+      order.succeeded_provider = row.get<std::string>(6);
+      order.provider_txn = row.get<std::string>(7);
       result.emplace_back(row.get<std::string>(0), std::move(order));
     }
   } catch (const soci::soci_error& error) {
@@ -64,7 +73,7 @@ store_reader::orders(const std::string& ref_prefix) {
   return result;
 }
 
-std::vector<std::vector<int64_t>>
+std::map<std::string, std::vector<int64_t>>
 store_reader::call_starts_by_provider(const std::string& ref_prefix) {
   std::map<std::string, std::vector<int64_t>> by_provider;
   auto pattern = like_prefix(ref_prefix);
@@ -78,10 +87,7 @@ store_reader::call_starts_by_provider(const std::string& ref_prefix) {
   } catch (const soci::soci_error& error) {
     fail("cannot read the attempts", error);
   }
-  std::vector<std::vector<int64_t>> result;
-  for (auto& [provider, starts] : by_provider)
-    result.push_back(std::move(starts));
-  return result;
+  return by_provider;
 }
 
 std::optional<int64_t> store_reader::first_call_after(const std::string& provider,

@@ -8,6 +8,7 @@
 #include "apps/bench/figures.hpp"
 #include "config/config.hpp"
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -28,11 +29,13 @@ public:
   /// Orders whose client reference starts with `ref_prefix`, terminal ones.
   uint64_t count_terminal(const std::string& ref_prefix);
 
-  /// Every order whose client reference starts with `ref_prefix`, with its reference.
+  /// Every order whose client reference starts with `ref_prefix`, with its reference; an
+  /// order the store holds two succeeded attempts of comes twice.
   std::vector<std::pair<std::string, stored_order>> orders(const std::string& ref_prefix);
 
-  /// Start times of every recorded provider call (attempt rows) of these orders, per provider.
-  std::vector<std::vector<int64_t>> call_starts_by_provider(const std::string& ref_prefix);
+  /// Start times of every recorded provider call (attempt rows) of these orders, by provider.
+  std::map<std::string, std::vector<int64_t>> call_starts_by_provider(
+    const std::string& ref_prefix);
 
   /// When the provider's first call (attempt row) after `after_ms` started; nothing if none.
   std::optional<int64_t> first_call_after(const std::string& provider, int64_t after_ms);

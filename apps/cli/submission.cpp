@@ -155,6 +155,13 @@ std::vector<submission> submit_pipeline::take_ready() {
   return ready;
 }
 
+std::vector<submission> unsent_submissions(const std::vector<numbered_request>& orders,
+                                           const failure_report& why) {
+  submit_pipeline nothing_sent{orders, 1, 1};
+  nothing_sent.abandon(why);
+  return nothing_sent.take_ready();
+}
+
 bool submit_pipeline::finished() const {
   return settled_ == orders_.size();
 }

@@ -52,6 +52,11 @@ struct submit_tally {
   size_t total() const;
 };
 
+/// Every order of `orders` not sent because of `why` (no connection to the node), in input
+/// order: their result lines.
+std::vector<submission> unsent_submissions(const std::vector<numbered_request>& orders,
+                                           const failure_report& why);
+
 /// "1000 orders in 0.52 s (1923/s): 990 accepted, 5 existing, 5 rejected" (unknown and not
 /// sent only when there are any).
 std::string summary_line(const submit_tally& tally, double seconds);
