@@ -7,11 +7,11 @@
 namespace topup {
 
 int64_t latest_first_start_ms(int64_t deadline_limit_ms, std::optional<int64_t> first_resend_ms,
-                              int64_t call_timeout_ms, int64_t margin_ms) {
+                              int64_t call_timeout_ms, std::optional<int64_t> margin_ms) {
   auto latest = deadline_limit_ms - call_timeout_ms;
   if (first_resend_ms)
     latest = std::min(latest, *first_resend_ms);
-  return std::max<int64_t>(latest - margin_ms, 0);
+  return std::max<int64_t>(latest - margin_ms.value_or(latest / 10), 0);
 }
 
 namespace {
@@ -134,39 +134,6 @@ uint64_t admission_control::uncounted() const {
   for (auto count : charged_)
     total += count;
   return total;
-}
-
-call_cost_meter::call_cost_meter(nanoseconds half_life) : half_life_(half_life) {}
-
-double call_cost_meter::decay(mono_time now) const {
-  if (!at_ || now <= *at_ || half_life_.count() <= 0)
-    return 1.0;
-  auto elapsed = std::chrono::duration<double>(now - *at_).count();
-  return std::exp2(-elapsed / std::chrono::duration<double>(half_life_).count());
-}
-
-void call_cost_meter::advance(mono_time now) {
-  auto factor = decay(now);
-  calls_ *= factor;
-  orders_ *= factor;
-  if (!at_ || now > *at_)
-    at_ = now;
-}
-
-void call_cost_meter::call_started(mono_time now) {
-  advance(now);
-  calls_ += 1;
-}
-
-void call_cost_meter::order_finished(mono_time now) {
-  advance(now);
-  orders_ += 1;
-}
-
-double call_cost_meter::calls_per_order(mono_time now) const {
-  auto factor = decay(now);
-  // One call for one order as the prior: what a provider that always succeeds costs.
-  return std::max(1.0, (calls_ * factor + 1.0) / (orders_ * factor + 1.0));
 }
 
 } // namespace topup

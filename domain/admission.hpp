@@ -5,9 +5,9 @@
 // router knows the providers' load (their recharge actors report it); intake decides for every
 // order. The router hands intake a snapshot of that load on every report; intake adds what it
 // admitted since (each order charged to the provider routing will pick), so a burst between
-// two snapshots is counted as it comes. Pure logic: no actor, no clock.
+// two snapshots is counted as it comes. Pure logic: no actor, no clock. What an order costs a
+// provider in calls is measured by its recharge actor (domain/call_cost_meter.hpp).
 
-#include "domain/clock.hpp"
 #include "domain/errors.hpp"
 #include "domain/routing.hpp"
 
@@ -24,9 +24,9 @@ namespace topup {
 /// point, where the engine deems an order still waiting late and moves it ahead of every other
 /// (were queues longer than that, every order would become such a re-send and a retry, which
 /// goes back behind them, would wait for its deadline); less `margin_ms`, left for retries and
-/// for the model's error. Never below zero.
+/// for the model's error: by default a tenth of that time (108 s of 120 s). Never below zero.
 int64_t latest_first_start_ms(int64_t deadline_limit_ms, std::optional<int64_t> first_resend_ms,
-                              int64_t call_timeout_ms, int64_t margin_ms);
+                              int64_t call_timeout_ms, std::optional<int64_t> margin_ms);
 
 /// What the router knows of its providers' load, for intake's admission.
 struct admission_snapshot {
@@ -91,28 +91,6 @@ private:
   /// as a number, so that without snapshots (admission off) nothing accumulates.
   uint64_t untracked_ = 0;
   uint64_t counted_ = 0;                   ///< the last snapshot's orders_received
-};
-
-/// How many calls (recharges and status queries) an order costs one provider until it is
-/// final, measured: calls started and orders finished after a call there, both decaying with
-/// `half_life` so the figure follows a change in the provider's failure rate. 1 until it
-/// knows better; never below 1.
-class call_cost_meter {
-public:
-  explicit call_cost_meter(nanoseconds half_life = std::chrono::seconds(10));
-
-  void call_started(mono_time now);
-  void order_finished(mono_time now);
-  double calls_per_order(mono_time now) const;
-
-private:
-  double decay(mono_time now) const;
-  void advance(mono_time now);
-
-  nanoseconds half_life_;
-  double calls_ = 0;
-  double orders_ = 0;
-  std::optional<mono_time> at_;
 };
 
 } // namespace topup

@@ -29,6 +29,13 @@ bool order::same_content(const order_request& request) const {
          && amount_fen == request.amount_fen;
 }
 
+bool failed_at_deadline(std::string_view last_error) {
+  auto starts_with = [&](std::string_view prefix) {
+    return last_error.substr(0, prefix.size()) == prefix;
+  };
+  return starts_with(deadline_reached) || starts_with(no_time_to_retry);
+}
+
 std::string mask_phone(std::string_view phone) {
   if (phone.size() < 8)
     return std::string(phone.size(), '*');

@@ -3,6 +3,7 @@
 #include "tests/time_support.hpp"
 
 #include "domain/admission.hpp"
+#include "domain/call_cost_meter.hpp"
 
 #include <string>
 #include <vector>
@@ -60,6 +61,9 @@ BOOST_AUTO_TEST_CASE(the_latest_start_is_the_first_resend_point_or_the_last_call
   BOOST_TEST(latest_first_start_ms(4000, 3900, 200, 0) == 3800);
   // Never below zero.
   BOOST_TEST(latest_first_start_ms(1000, 600, 200, 5000) == 0);
+  // No margin configured: a tenth of the time.
+  BOOST_TEST(latest_first_start_ms(180000, 120000, 2000, std::nullopt) == 108000);
+  BOOST_TEST(latest_first_start_ms(4000, 2666, 200, std::nullopt) == 2400);
 }
 
 BOOST_AUTO_TEST_CASE(predicted_start_counts_every_order_ahead_at_its_measured_cost,
