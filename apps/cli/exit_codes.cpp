@@ -106,7 +106,7 @@ failure_report classify(const caf::error& error) {
     return {exit_code::internal, "no_error", "an empty error (a bug in topup-cli)"};
   if (auto f = as_failure(error)) {
     auto code = is_node_fault(f->code) ? exit_code::internal : exit_code::rejected;
-    return {code, std::string{to_string(f->code)}, f->describe()};
+    return {code, std::string{to_string(f->code)}, f->describe(), f->retry_after_s};
   }
   if (error.category() == caf::atom("system")) {
     auto code = static_cast<caf::sec>(error.code());
