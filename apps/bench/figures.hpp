@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@ struct stored_order {
   std::string provider;     ///< provider of the latest attempt
   int64_t accepted_at_ms = 0;
   int64_t updated_at_ms = 0;  ///< for a terminal order: when its final state was written
+  std::string last_error{};   ///< why it failed (or last failed an attempt)
 };
 
 bool is_terminal(const stored_order& row);
@@ -44,6 +46,8 @@ struct completion_figures {
   uint64_t succeeded_within_deadline = 0;  ///< succeeded within deadline_ms of accept
   uint64_t terminal_within_deadline = 0;   ///< terminal within deadline_ms + grace_ms
   uint64_t via_failover = 0;  ///< orders whose latest attempt went to the failover provider
+  /// Failed for lack of time: closed at their deadline, or left no time to try again.
+  uint64_t failed_at_deadline = 0;
   latency_histogram all = make_completion_histogram();        ///< accept -> terminal
   latency_histogram successes = make_completion_histogram();  ///< same, successes only
   /// Terminal orders per second of the run, bin i = [i, i+1) s after the load started.
@@ -89,6 +93,9 @@ struct run_report {
   uint64_t acknowledged = 0;
   uint64_t refused = 0;
   uint64_t retries = 0;
+  /// Every refusal answer (an order refused and retried counts each time), by error code.
+  std::map<std::string, uint64_t> refusals_by_error{};
+  uint64_t given_up = 0;     ///< offered, never acknowledged when the client stopped trying
   double load_seconds = 0;   ///< first offer to last acknowledgement
   double run_seconds = 0;    ///< first offer to the end of waiting for completion
   double node_start_to_load_ms = 0;

@@ -47,8 +47,8 @@ store_reader::orders(const std::string& ref_prefix) {
   auto pattern = like_prefix(ref_prefix);
   try {
     soci::rowset<soci::row> rows =
-      (session_->prepare << "SELECT client_ref, status, provider, accepted_at_ms, updated_at_ms"
-                            " FROM orders WHERE client_ref LIKE :p",
+      (session_->prepare << "SELECT client_ref, status, provider, accepted_at_ms, updated_at_ms,"
+                            " last_error FROM orders WHERE client_ref LIKE :p",
        soci::use(pattern));
     for (const auto& row : rows) {
       stored_order order;
@@ -56,6 +56,7 @@ store_reader::orders(const std::string& ref_prefix) {
       order.provider = row.get<std::string>(2);
       order.accepted_at_ms = row.get<long long>(3);
       order.updated_at_ms = row.get<long long>(4);
+      order.last_error = row.get<std::string>(5);
       result.emplace_back(row.get<std::string>(0), std::move(order));
     }
   } catch (const soci::soci_error& error) {
