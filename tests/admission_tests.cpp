@@ -4,6 +4,7 @@
 
 #include "domain/admission.hpp"
 #include "domain/call_cost_meter.hpp"
+#include "tests/provider_views.hpp"
 
 #include <string>
 #include <vector>
@@ -13,28 +14,35 @@ using namespace topup::testing;
 
 namespace {
 
-/// The WORKLOAD.md providers as a router snapshot: p-cmcc, p-cucc, p-ctcc at 300 calls/s,
-/// p-agg serving all three at 200 calls/s, 64 concurrent calls, 50 ms; every provider's
-/// latest start `latest_s` seconds after acceptance; routing budget the same.
+/// The WORKLOAD.md providers as a router snapshot: every provider's latest start `latest_s`
+/// seconds after acceptance; routing budget the same.
 admission_snapshot workload_snapshot(double latest_s = 110) {
-  auto make = [](std::string name, std::vector<std::string> carriers, size_t preference,
-                 double rate) {
-    provider_view v;
-    v.name = std::move(name);
-    v.carriers = std::move(carriers);
-    v.preference = preference;
-    v.rate = rate;
-    v.concurrency = 64;
-    v.latency_ms = 50;
-    return v;
-  };
   admission_snapshot s;
   s.routing_budget_ms = latest_s * 1000;
-  s.providers = {make("p-cmcc", {"cmcc"}, 0, 300), make("p-cucc", {"cucc"}, 1, 300),
-                 make("p-ctcc", {"ctcc"}, 2, 300),
-                 make("p-agg", {"cmcc", "cucc", "ctcc"}, 3, 200)};
+  s.providers = workload_providers();
   s.latest_start_ms.assign(s.providers.size(), latest_s * 1000);
   return s;
+}
+
+/// One provider serving cmcc at 10 calls/s whose orders must start within 10 s: 100 orders
+/// ahead of a new one take the whole 10 s.
+admission_snapshot one_slow_provider() {
+  auto snapshot = workload_snapshot(10);
+  snapshot.providers.resize(1);
+  snapshot.latest_start_ms.resize(1);
+  snapshot.providers[0].rate = 10;
+  return snapshot;
+}
+
+/// Admits `count` cmcc orders and returns their charges.
+std::vector<admission_control::charge> admit_cmcc(admission_control& control, size_t count) {
+  std::vector<admission_control::charge> charges;
+  for (size_t i = 0; i < count; ++i) {
+    auto verdict = control.admit("cmcc");
+    BOOST_TEST_REQUIRE(verdict.admitted);
+    charges.push_back(verdict.charged);
+  }
+  return charges;
 }
 
 constexpr uint16_t cmcc = 0, cucc = 1, agg = 3;
@@ -108,10 +116,7 @@ BOOST_AUTO_TEST_CASE(an_order_is_charged_to_the_provider_routing_picks) {
 BOOST_AUTO_TEST_CASE(a_burst_between_snapshots_stops_at_what_the_providers_start_in_time) {
   // One provider serving cmcc at 10 calls/s, latest start 10 s: 100 orders ahead of a new one
   // take the whole 10 s. Every order admitted counts at once, without a new snapshot.
-  auto snapshot = workload_snapshot(10);
-  snapshot.providers.resize(1);
-  snapshot.latest_start_ms.resize(1);
-  snapshot.providers[0].rate = 10;
+  auto snapshot = one_slow_provider();
   admission_control control;
   control.update(snapshot);
   BOOST_TEST(admit_until_refused(control, "cmcc") == 101u);  // the 101st starts at 10 s: in time
@@ -198,15 +203,10 @@ BOOST_AUTO_TEST_CASE(a_provider_whose_load_is_not_known_here_never_causes_a_refu
 }
 
 BOOST_AUTO_TEST_CASE(orders_on_their_way_stay_counted_until_a_snapshot_counts_them) {
-  auto snapshot = workload_snapshot(10);
-  snapshot.providers.resize(1);
-  snapshot.latest_start_ms.resize(1);
-  snapshot.providers[0].rate = 10;
+  auto snapshot = one_slow_provider();
   admission_control control;
   control.update(snapshot);
-  std::vector<admission_control::charge> admitted;
-  for (int i = 0; i < 101; ++i)
-    admitted.push_back(control.admit("cmcc").charged);
+  auto admitted = admit_cmcc(control, 101);
   BOOST_TEST(!control.admit("cmcc").admitted);
   // The store has them; they go to the router in that order.
   for (auto charge : admitted)
@@ -226,15 +226,9 @@ BOOST_AUTO_TEST_CASE(orders_on_their_way_stay_counted_until_a_snapshot_counts_th
 }
 
 BOOST_AUTO_TEST_CASE(an_order_that_does_not_reach_the_router_gives_its_place_back) {
-  auto snapshot = workload_snapshot(10);
-  snapshot.providers.resize(1);
-  snapshot.latest_start_ms.resize(1);
-  snapshot.providers[0].rate = 10;
   admission_control control;
-  control.update(snapshot);
-  std::vector<admission_control::charge> admitted;
-  for (int i = 0; i < 101; ++i)
-    admitted.push_back(control.admit("cmcc").charged);
+  control.update(one_slow_provider());
+  auto admitted = admit_cmcc(control, 101);
   // Ten were resubmissions of stored orders (or their insert failed): never handed on.
   for (size_t i = 0; i < admitted.size(); ++i) {
     if (i % 10 == 0 && i < 100)
@@ -247,15 +241,12 @@ BOOST_AUTO_TEST_CASE(an_order_that_does_not_reach_the_router_gives_its_place_bac
 }
 
 BOOST_AUTO_TEST_CASE(a_new_router_starts_the_count_anew) {
-  auto snapshot = workload_snapshot(10);
-  snapshot.providers.resize(1);
-  snapshot.latest_start_ms.resize(1);
-  snapshot.providers[0].rate = 10;
+  auto snapshot = one_slow_provider();
   admission_control control;
   snapshot.orders_received = 500;  // what the first router counted before it failed
   control.update(snapshot);
-  for (int i = 0; i < 50; ++i)
-    control.handed_on(control.admit("cmcc").charged);
+  for (auto charge : admit_cmcc(control, 50))
+    control.handed_on(charge);
   auto in_store = control.admit("cmcc").charged;  // still waiting for the store
   BOOST_TEST(control.uncounted() == 51u);
   // The orders handed to the failed router come back from the store into the new one's
@@ -272,12 +263,9 @@ BOOST_AUTO_TEST_CASE(a_new_router_starts_the_count_anew) {
 
 BOOST_AUTO_TEST_CASE(orders_handed_on_before_the_first_snapshot_keep_the_count_aligned) {
   admission_control control;
-  for (int i = 0; i < 5; ++i)
-    control.handed_on(control.admit("cmcc").charged);  // no snapshot: admitted, uncharged
-  auto snapshot = workload_snapshot(10);
-  snapshot.providers.resize(1);
-  snapshot.latest_start_ms.resize(1);
-  snapshot.providers[0].rate = 10;
+  for (auto charge : admit_cmcc(control, 5))
+    control.handed_on(charge);  // no snapshot: admitted, uncharged
+  auto snapshot = one_slow_provider();
   snapshot.orders_received = 3;  // two of the five are still on their way
   snapshot.providers[0].queued = 3;
   control.update(snapshot);
