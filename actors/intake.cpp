@@ -29,7 +29,9 @@ submit_result settle(intake_state& st, insert_outcome& outcome, const order_requ
 }
 
 /// Validates each request: the rejected get their error now, the admitted join the gathered
-/// orders and count as in flight from this moment, so a burst cannot overshoot the limit.
+/// orders and count as in flight (and against their provider, for admission) from this
+/// moment, so a burst cannot overshoot the limits. A resubmission is refused like a new order
+/// while its carrier's providers are full: the store is not asked about refused orders.
 waiting_submit admit(self_pointer self, std::vector<order_request> requests) {
   auto& st = self->state;
   waiting_submit submit;
@@ -48,8 +50,16 @@ waiting_submit admit(self_pointer self, std::vector<order_request> requests) {
                                              + " orders are already waiting to be stored");
       continue;
     }
-    st.gathered.push_back(make_order(std::get<validated_request>(checked), st.ids->next(),
-                                     st.time->wall_ms(), st.options.deadline_limit_ms));
+    auto& valid = std::get<validated_request>(checked);
+    auto verdict = st.admission.admit(valid.carrier);
+    if (!verdict.admitted) {
+      st.stats.overloaded++;
+      submit.results[i].error = make_error(verdict.refusal);
+      continue;
+    }
+    st.gathered.push_back(make_order(valid, st.ids->next(), st.time->wall_ms(),
+                                     st.options.deadline_limit_ms));
+    st.gathered_charges.push_back(verdict.charged);
     st.stats.in_flight++;
     submit.positions.push_back(i);
   }
@@ -70,10 +80,12 @@ void answer(waiting_submit& submit) {
   std::get<waiting_submit::batch_reply>(submit.reply).deliver(std::move(submit.results));
 }
 
+using charges = std::vector<admission_control::charge>;
+
 /// Fills in the results from the store's outcomes (one per gathered order, in the same order),
 /// hands the new orders on in one message and answers every submit.
 void stored(self_pointer self, std::vector<waiting_submit>& waiting,
-            std::vector<insert_outcome>& outcomes) {
+            std::vector<insert_outcome>& outcomes, const charges& charged) {
   auto& st = self->state;
   st.stats.in_flight -= outcomes.size();
   // Copied for the sink only if there is one: the answers keep their own.
@@ -82,12 +94,17 @@ void stored(self_pointer self, std::vector<waiting_submit>& waiting,
   if (hand_on)
     fresh.reserve(outcomes.size());
   auto outcome = outcomes.begin();
+  auto charge = charged.begin();
   for (auto& submit : waiting)
     for (auto i : submit.positions) {
       auto& result = submit.results[i];
       result = settle(st, *outcome++, submit.requests[i]);
-      if (hand_on && !result.error && !result.existing)
+      if (hand_on && !result.error && !result.existing) {
         fresh.push_back(result.accepted);
+        st.admission.handed_on(*charge++);
+      } else {
+        st.admission.withdraw(*charge++);
+      }
     }
   if (!fresh.empty()) {
     if (st.options.events && st.options.events->watched()) {
@@ -104,9 +121,11 @@ void stored(self_pointer self, std::vector<waiting_submit>& waiting,
 
 /// Answers every gathered order of a failed insert with the same error.
 void not_stored(self_pointer self, std::vector<waiting_submit>& waiting, size_t count,
-                const caf::error& reason) {
+                const caf::error& reason, const charges& charged) {
   auto& st = self->state;
   st.stats.in_flight -= count;
+  for (auto charge : charged)
+    st.admission.withdraw(charge);
   st.stats.unavailable += count;
   for (auto& submit : waiting) {
     for (auto i : submit.positions)
@@ -126,6 +145,8 @@ void flush(self_pointer self) {
   st.waiting.clear();
   auto orders = std::move(st.gathered);
   st.gathered.clear();
+  auto charged = std::make_shared<charges>(std::move(st.gathered_charges));
+  st.gathered_charges.clear();
   // The next pass is likely as busy as this one: growing from nothing moves every order
   // several times.
   st.gathered.reserve(std::min(count, st.options.max_gathered));
@@ -138,13 +159,15 @@ void flush(self_pointer self) {
           not_stored(self, *waiting, count,
                      make_error(errc::unavailable,
                                 "the store answered " + std::to_string(outcomes.size())
-                                  + " outcomes for " + std::to_string(count) + " orders"));
+                                  + " outcomes for " + std::to_string(count) + " orders"),
+                     *charged);
         else
-          stored(self, *waiting, outcomes);
+          stored(self, *waiting, outcomes, *charged);
       },
       [=](caf::error& error) {
         not_stored(self, *waiting, count,
-                   as_failure(error) ? error : make_error(errc::unavailable, describe(error)));
+                   as_failure(error) ? error : make_error(errc::unavailable, describe(error)),
+                   *charged);
       });
 }
 
@@ -201,9 +224,20 @@ intake_actor::behavior_type intake(self_pointer self, intake_options options,
     },
     [=](stats_atom) { return self->state.stats; },
     [=](caf::update_atom, store_actor& new_store, order_sink_actor& new_sink) {
-      self->state.store = std::move(new_store);
-      self->state.sink = std::move(new_sink);
+      auto& state = self->state;
+      if (new_sink != state.sink)
+        state.admission.router_changed();
+      state.store = std::move(new_store);
+      state.sink = std::move(new_sink);
       return true;
+    },
+    [=](admission_atom, admission_snapshot& snapshot) {
+      // Only the router intake hands its orders to counts them: a replaced one's late
+      // snapshot would not.
+      auto& state = self->state;
+      if (state.sink
+          && self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(state.sink))
+        state.admission.update(std::move(snapshot));
     },
   };
 }

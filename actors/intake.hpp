@@ -1,6 +1,7 @@
 #pragma once
 
 #include "actors/watch_hub.hpp"
+#include "domain/admission.hpp"
 #include "domain/clock.hpp"
 #include "domain/order_id.hpp"
 #include "domain/validation.hpp"
@@ -53,11 +54,17 @@ struct intake_state {
   /// CAF 0.17 each pending request costs its sender O(requests pending) per reply, so one
   /// request per submit bounded intake, not the store's commits.
   std::vector<order> gathered;
+  /// By gathered order: the provider admission charged it to, until the store answers.
+  std::vector<admission_control::charge> gathered_charges;
   std::vector<waiting_submit> waiting;  ///< the submits `gathered` came from, in that order
+  /// Refuses what the providers cannot start in time, from the router's snapshots.
+  admission_control admission;
   bool flush_scheduled = false;
 };
 
-/// Intake: validates, assigns id and deadline, persists through the store (which applies
+/// Intake: validates, refuses (overloaded) what the providers cannot start in time (from the
+/// admission snapshots of the router it hands orders to; without any, it accepts every valid
+/// order), assigns id and deadline, persists through the store (which applies
 /// idempotency on the client reference with a unique constraint), acknowledges only once
 /// durable, then hands new orders to the sink. Orders from every submit already in the
 /// mailbox are written with one store request, as the store commits every write in its

@@ -149,6 +149,8 @@ void finish(self_pointer self, order o, order_event event, std::string txn, std:
     stats.expired++;
   else
     stats.failed++;
+  if (o.attempts > 0 && o.provider == self->state.options.provider)
+    self->state.cost.order_finished(mono_now(self));  // it cost calls here
   auto id = o.id;
   write(self, o, change, [=] { report_done(self, id); });
 }
@@ -172,7 +174,8 @@ void hand_over(self_pointer self, std::vector<order> orders) {
 /// deadline leaves time, here or, while the breaker is open, on a failover provider.
 void after_failure(self_pointer self, order o, std::string detail) {
   if (!time_for_retry(self, o)) {
-    finish(self, std::move(o), order_event::fail_final, "", "no time left to retry: " + detail);
+    finish(self, std::move(o), order_event::fail_final, "",
+           std::string{no_time_to_retry} + ": " + detail);
     return;
   }
   auto change = change_of(self, o, order_event::fail_retryable);
@@ -219,6 +222,7 @@ void observe_latency(self_pointer self, mono_time started) {
 void call(self_pointer self, order o) {
   auto& st = self->state;
   st.stats.calls++;
+  st.cost.call_started(mono_now(self));
   recharge_call request{provider_request_id(o.id, st.options.provider), o.id, o.phone,
                         o.amount_fen};
   auto started = mono_now(self);
@@ -316,6 +320,7 @@ void start_attempt(self_pointer self, order o) {
 void query(self_pointer self, order o) {
   auto& st = self->state;
   st.stats.queries++;
+  st.cost.call_started(mono_now(self));
   auto request_id = provider_request_id(o.id, st.options.provider);
   self->request(st.provider, caf::duration{st.options.lane.call_timeout}, query_atom::value,
                 request_id)
@@ -406,7 +411,7 @@ void pump(self_pointer self) {
   for (auto& o : work.expired)
     finish(self, std::move(o), o.status == order_status::accepted ? order_event::expire
                                                                   : order_event::fail_final,
-           "", "deadline reached before an attempt could finish");
+           "", std::string{deadline_reached} + " before an attempt could finish");
   for (auto& o : work.queries)
     send_paced(self, {std::move(o), true});
   for (auto& o : work.calls)
@@ -479,6 +484,7 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
   self->send(self, report_atom::value);
   return {
     [=](dispatch_atom, std::vector<order>& orders, bool urgent) {
+      self->state.received += orders.size();
       for (auto& o : orders)
         self->state.lane->enqueue(std::move(o), urgent);
       pump(self);
@@ -499,7 +505,7 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       for (const auto& id : ids) {
         if (auto o = self->state.lane->release(id)) {
           finish(self, std::move(*o), order_event::expire, "",
-                 "deadline reached while waiting for the provider");
+                 std::string{deadline_reached} + " while waiting for the provider");
         } else if (self->state.lane->holds(id)) {
           // Still held but not releasable: its outcome is unknown. It stays `unknown` and is
           // queried on; money moves only once the provider answers.
@@ -540,9 +546,11 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
     },
     [=](report_atom) {
       auto& state = self->state;
-      auto load = state.lane->load(mono_now(self));
+      auto now = mono_now(self);
+      auto load = state.lane->load(now);
       provider_report report{state.options.provider, load.queued, load.in_flight, load.waiting,
-                             load.breaker != circuit_breaker::state::open, state.latency_ms};
+                             load.breaker != circuit_breaker::state::open, state.latency_ms,
+                             state.cost.calls_per_order(now), state.received};
       self->send(state.router, report_atom::value, std::move(report));
       self->delayed_send(self, state.options.report_interval, report_atom::value);
     },

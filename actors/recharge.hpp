@@ -2,6 +2,7 @@
 
 #include "actors/watch_hub.hpp"
 #include "config/config.hpp"
+#include "domain/call_cost_meter.hpp"
 #include "domain/call_pacer.hpp"
 #include "domain/clock.hpp"
 #include "domain/provider_lane.hpp"
@@ -60,6 +61,9 @@ struct recharge_state {
   std::optional<mono_time> timer_due;
   bool breaker_was_open = false;
   double latency_ms = 50;  ///< moving average of call latency, for routing
+  /// Calls an order costs this provider, measured, for routing and admission.
+  call_cost_meter cost;
+  uint64_t received = 0;  ///< orders received in dispatch messages (see provider_report)
   provider_stats stats;
   /// A state change on its way to the store, and what to do with the store's answer.
   struct pending_change {

@@ -28,6 +28,45 @@ bool clustered(self_pointer self) {
   return static_cast<bool>(self->state.options.cluster);
 }
 
+/// Whether the message being handled comes from `handle`.
+template <class Handle>
+bool sent_by(self_pointer self, const Handle& handle) {
+  return handle && self->current_sender() == caf::actor_cast<caf::strong_actor_ptr>(handle);
+}
+
+/// Sends orders to the lane of `provider`, counting them in its view until its next report
+/// counts them itself.
+void send_to_lane(self_pointer self, size_t provider, std::vector<order> orders, bool urgent) {
+  auto& st = self->state;
+  st.sent_to_lane[provider] += orders.size();
+  st.views[provider].queued += orders.size();
+  self->send(st.lanes[provider], dispatch_atom::value, std::move(orders), urgent);
+}
+
+/// The view of a provider whose lane (re)starts here, or that another node holds now: no
+/// load known yet, or none at all.
+void reset_load(self_pointer self, size_t provider, bool known) {
+  auto& st = self->state;
+  auto& view = st.views[provider];
+  view.queued = 0;
+  view.in_flight = 0;
+  view.waiting = 0;
+  view.accepting = true;
+  view.calls_per_order = 1;
+  view.load_known = known;
+  st.sent_to_lane[provider] = 0;
+}
+
+/// Hands intake the providers' load as this router knows it now (admission).
+void publish_admission(self_pointer self) {
+  auto& st = self->state;
+  if (!st.intake || !st.options.admission.enabled)
+    return;
+  self->send(st.intake, admission_atom::value,
+             admission_snapshot{st.orders_from_intake, st.budget_ms, st.views,
+                                st.latest_start_ms});
+}
+
 /// Cluster: orders for a provider another node holds go to that node; this node keeps no
 /// track of them.
 void forward_to_owner(self_pointer self, size_t provider, std::vector<order> orders) {
@@ -42,8 +81,8 @@ void forward_to_owner(self_pointer self, size_t provider, std::vector<order> ord
              st.options.providers[provider].name);
 }
 
-/// Hands each provider's share to its lane with `send` (the router holds those orders from
-/// now on), or to the provider's owner when another node holds it.
+/// Hands each provider's share to its lane with `send(index, share)` (the router holds those
+/// orders from now on), or to the provider's owner when another node holds it.
 template <class Send>
 void hand_to_lanes(self_pointer self, std::vector<std::vector<order>> per_provider, Send send) {
   auto& st = self->state;
@@ -56,7 +95,7 @@ void hand_to_lanes(self_pointer self, std::vector<std::vector<order>> per_provid
     }
     for (const auto& o : per_provider[i])
       st.owner[o.id] = static_cast<uint16_t>(i);
-    send(st.lanes[i], std::move(per_provider[i]));
+    send(i, std::move(per_provider[i]));
   }
 }
 
@@ -73,8 +112,8 @@ void route(self_pointer self, std::vector<order> orders, bool urgent, Choose cho
     }
     per_provider[*index].push_back(std::move(o));
   }
-  hand_to_lanes(self, std::move(per_provider), [&](const recharge_actor& lane, auto share) {
-    self->send(lane, dispatch_atom::value, std::move(share), urgent);
+  hand_to_lanes(self, std::move(per_provider), [&](size_t index, auto share) {
+    send_to_lane(self, index, std::move(share), urgent);
   });
 }
 
@@ -109,8 +148,8 @@ size_t hand_in_flight(self_pointer self, std::vector<order> orders) {
     per_provider[known->second].push_back(std::move(o));
     ++handed;
   }
-  hand_to_lanes(self, std::move(per_provider), [&](const recharge_actor& lane, auto share) {
-    self->send(lane, recover_atom::value, std::move(share));
+  hand_to_lanes(self, std::move(per_provider), [&](size_t index, auto share) {
+    self->send(st.lanes[index], recover_atom::value, std::move(share));
   });
   return handed;
 }
@@ -188,6 +227,7 @@ void spawn_lane(self_pointer self, size_t index, int64_t epoch) {
                                              router_actor{self},
                                              st.options.adapters.at(provider.name));
   st.lease_epochs[index] = epoch;
+  reset_load(self, index, true);
 }
 
 void start_wanted_lanes(self_pointer self);
@@ -204,6 +244,7 @@ void retire_lane(self_pointer self, size_t index) {
   auto epoch = st.lease_epochs[index];
   st.lanes[index] = nullptr;
   st.lease_epochs[index] = 0;
+  reset_load(self, index, false);
   for (auto i = st.owner.begin(); i != st.owner.end();)
     i = i->second == index ? st.owner.erase(i) : std::next(i);
   st.draining[index] = lane;
@@ -354,7 +395,7 @@ void expire_unheld(self_pointer self, const std::vector<std::string>& ids) {
     change.from = order_status::accepted;
     change.event = order_event::expire;
     change.at_ms = st.time->wall_ms();
-    change.detail = "deadline reached before a provider took the order";
+    change.detail = std::string{deadline_reached} + " before a provider took the order";
     changes.push_back(std::move(change));
   }
   self->request(st.store, std::chrono::seconds(60), transition_atom::value, std::move(changes))
@@ -383,8 +424,16 @@ void explain_refused_cancel(self_pointer self, const std::string& id,
       [=](caf::error& error) mutable { promise.deliver(error); });
 }
 
+/// Puts an order taken out of the queue of `lane` (provider `index`) back there.
+void put_back(self_pointer self, size_t index, const recharge_actor& lane, order o) {
+  if (self->state.lanes[index] == lane)
+    send_to_lane(self, index, {std::move(o)}, false);
+  else  // given up meanwhile (cluster): it hands its queue on to the next holder
+    self->send(lane, dispatch_atom::value, std::vector<order>{std::move(o)}, false);
+}
+
 /// Cancels an order taken out of its queue: failed (refunded) in the store, or put back.
-void cancel_waiting(self_pointer self, order o, recharge_actor lane,
+void cancel_waiting(self_pointer self, order o, size_t index, recharge_actor lane,
                     caf::typed_response_promise<order> promise) {
   transition change;
   change.order_id = o.id;
@@ -397,7 +446,7 @@ void cancel_waiting(self_pointer self, order o, recharge_actor lane,
     .then(
       [=](std::vector<bool>& applied) mutable {
         if (applied.empty() || !applied[0]) {
-          self->send(lane, dispatch_atom::value, std::vector<order>{o}, false);
+          put_back(self, index, lane, o);
           explain_refused_cancel(self, o.id, promise);
           return;
         }
@@ -410,7 +459,7 @@ void cancel_waiting(self_pointer self, order o, recharge_actor lane,
         promise.deliver(std::move(o));
       },
       [=](caf::error& error) mutable {
-        self->send(lane, dispatch_atom::value, std::vector<order>{o}, false);
+        put_back(self, index, lane, o);
         promise.deliver(error);
       });
 }
@@ -437,14 +486,30 @@ std::map<std::string, provider_factory> configured_adapters(const config& cfg,
   return adapters;
 }
 
+std::vector<provider_view> provider_views(const std::vector<provider_config>& providers) {
+  std::vector<provider_view> views;
+  for (size_t i = 0; i < providers.size(); ++i) {
+    const auto& provider = providers[i];
+    provider_view view;
+    view.name = provider.name;
+    view.carriers = provider.carriers;
+    view.preference = i;
+    view.rate = provider.rate;
+    view.concurrency = provider.concurrency;
+    views.push_back(view);
+  }
+  return views;
+}
+
 router_actor::behavior_type router(self_pointer self, engine_options options,
                                    std::shared_ptr<const clock> time, store_actor store) {
   auto& st = self->state;
   st.time = time;
   st.store = store;
-  st.budget_ms = static_cast<double>(options.deadline.resend_at_ms.empty()
-                                       ? options.deadline.limit_ms
-                                       : options.deadline.resend_at_ms.front());
+  std::optional<int64_t> first_resend;
+  if (!options.deadline.resend_at_ms.empty())
+    first_resend = options.deadline.resend_at_ms.front();
+  st.budget_ms = static_cast<double>(first_resend.value_or(options.deadline.limit_ms));
   st.reminders = self->spawn<caf::linked>(deadline, options.deadline, time,
                                           router_actor{self});
   for (size_t i = 0; i < options.providers.size(); ++i) {
@@ -452,19 +517,24 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
     if (options.adapters.count(provider.name) == 0)
       throw std::invalid_argument("no adapter for provider " + provider.name);
     st.provider_index[provider.name] = i;
-    provider_view view;
-    view.name = provider.name;
-    view.carriers = provider.carriers;
-    view.preference = i;
-    view.rate = provider.rate;
-    view.concurrency = provider.concurrency;
-    st.views.push_back(view);
+    auto latest = static_cast<double>(latest_first_start_ms(
+      options.deadline.limit_ms, first_resend, provider.timeout_ms, options.admission.margin_ms));
+    st.latest_start_ms.push_back(latest);
+    // A new order routed within the budget then starts in time wherever it goes: routing
+    // and admission agree on what is in time.
+    if (options.admission.enabled)
+      st.budget_ms = std::min(st.budget_ms, latest);
   }
+  st.views = provider_views(options.providers);
   st.options = std::move(options);
   st.lanes.resize(st.options.providers.size());
   st.lease_epochs.resize(st.options.providers.size(), 0);
   st.wanted_epochs.resize(st.options.providers.size(), 0);
+  st.sent_to_lane.resize(st.options.providers.size(), 0);
   if (clustered(self)) {
+    // No load is known of a provider until this node holds it and its lane reports.
+    for (auto& view : st.views)
+      view.load_known = false;
     // Lanes start as the cluster actor hands out leases; a restarted router asks for the
     // current ones.
     self->request(st.options.cluster, std::chrono::seconds(30), own_atom::value)
@@ -477,7 +547,11 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
       spawn_lane(self, i, 0);
   }
   return {
-    [=](dispatch_atom, std::vector<order>& orders) { route_new(self, std::move(orders)); },
+    [=](dispatch_atom, std::vector<order>& orders) {
+      // Counted before anything is skipped: admission matches the count with what it handed on.
+      self->state.orders_from_intake += orders.size();
+      route_new(self, std::move(orders));
+    },
     [=](done_atom, const std::vector<std::string>& ids) {
       for (const auto& id : ids)
         self->state.owner.erase(id);
@@ -492,13 +566,19 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
     [=](report_atom, const provider_report& report) {
       auto& state = self->state;
       auto index = state.provider_index.find(report.provider);
-      if (index == state.provider_index.end())
+      // A lane given up (cluster) reports while it drains: its load is no longer this
+      // provider's here.
+      if (index == state.provider_index.end() || !sent_by(self, state.lanes[index->second]))
         return;
       auto& view = state.views[index->second];
-      view.queued = report.queued;
+      auto sent = state.sent_to_lane[index->second];
+      view.queued = report.queued + (sent > report.received ? sent - report.received : 0);
       view.in_flight = report.in_flight;
+      view.waiting = report.waiting;
       view.accepting = report.accepting;
       view.latency_ms = report.latency_ms;
+      view.calls_per_order = report.calls_per_order;
+      publish_admission(self);
     },
     [=](resend_atom, const std::vector<std::string>& ids) {
       for (const auto& id : ids) {
@@ -568,7 +648,8 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
         explain_refused_cancel(self, id, promise);
         return promise;
       }
-      auto lane = self->state.lanes[owner->second];
+      auto index = owner->second;
+      auto lane = self->state.lanes[index];
       self->request(lane, std::chrono::seconds(10), release_atom::value, id)
         .then(
           [=](std::vector<order>& released) mutable {
@@ -576,7 +657,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
               explain_refused_cancel(self, id, promise);
               return;
             }
-            cancel_waiting(self, std::move(released.front()), lane, promise);
+            cancel_waiting(self, std::move(released.front()), index, lane, promise);
           },
           [=](caf::error& error) mutable { promise.deliver(error); });
       return promise;
@@ -589,6 +670,10 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
     [=](own_atom, const std::vector<provider_lease>& leases) { apply_ownership(self, leases); },
     [=](forward_atom, std::vector<order>& orders, const std::string& provider) {
       take_forwarded(self, std::move(orders), provider);
+    },
+    [=](admission_atom, intake_actor& intake) {
+      self->state.intake = std::move(intake);
+      publish_admission(self);
     },
     [=](recover_atom, std::vector<order>& in_flight) {
       hand_in_flight(self, std::move(in_flight));

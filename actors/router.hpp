@@ -17,6 +17,9 @@ namespace topup {
 struct engine_options {
   std::vector<provider_config> providers;
   deadline_config deadline;
+  /// Intake's admission: the router hands it snapshots of the providers' load (and keeps
+  /// new orders' routing budget within the same latest start) while enabled.
+  admission_config admission;
   /// How each provider's adapter is made, by provider name.
   std::map<std::string, provider_factory> adapters;
   /// Pause before loading again when the store cannot be read at start-up.
@@ -34,6 +37,9 @@ struct engine_options {
 /// Builds the adapters the configuration names (simulated providers; HTTP ones later).
 std::map<std::string, provider_factory> configured_adapters(const config& cfg,
                                                             std::shared_ptr<const clock> time);
+
+/// The providers as routing sees them before any report: configuration order is preference.
+std::vector<provider_view> provider_views(const std::vector<provider_config>& providers);
 
 struct router_state {
   static constexpr const char* name = "router";
@@ -57,11 +63,23 @@ struct router_state {
   /// the old one to drain: they go to the new lane when it starts (forwarding them would
   /// only bring them back here).
   std::map<size_t, std::vector<order>> awaiting_lane;
-  std::vector<provider_view> views;   ///< by provider index
+  /// By provider index. For a provider with a lane here: its last report, plus the orders
+  /// sent to the lane that the report did not count yet (sent_to_lane - report.received).
+  std::vector<provider_view> views;
+  /// By provider index: orders sent to the current lane in dispatch messages, in all.
+  std::vector<uint64_t> sent_to_lane;
+  /// By provider index: latest_first_start_ms of the provider, for admission.
+  std::vector<double> latest_start_ms;
+  /// New orders taken from intake in all: admission snapshots count them (see there).
+  uint64_t orders_from_intake = 0;
+  /// Where admission snapshots go (the supervisor says); null: nowhere.
+  intake_actor intake;
   std::unordered_map<std::string, size_t> provider_index;
   /// Every unfinished order of this node and the provider serving it.
   std::unordered_map<std::string, uint16_t> owner;
-  double budget_ms = 120000;  ///< a new order should finish before its first re-send point
+  /// A new order should finish before its first re-send point (less the admission margin,
+  /// so that routing and admission agree on what is in time).
+  double budget_ms = 120000;
   bool recovered = false;
 };
 

@@ -24,12 +24,17 @@ caf::actor_addr address_of(self_pointer self, int which) {
 
 /// The router starts serving once intake is known to dispatch to it: every order committed
 /// before then is in the router's load from the store, every later one reaches it from
-/// intake (the router ignores an order it already holds).
+/// intake (the router ignores an order it already holds). From then on the router hands
+/// intake the providers' load for admission.
 void start_serving(self_pointer self) {
   auto& st = self->state;
   self->request(st.intake, std::chrono::seconds(30), caf::update_atom::value, st.store,
                 order_sink_actor{st.router})
-    .then([=](bool) { self->send(self->state.router, recover_atom::value); },
+    .then([=](bool) {
+            auto& state = self->state;
+            self->send(state.router, admission_atom::value, state.intake);
+            self->send(state.router, recover_atom::value);
+          },
           [=](caf::error& error) {
             // Intake is gone too; its restart will call start_serving again.
             spdlog::warn("supervisor could not update intake: {}", to_string(error));
@@ -97,6 +102,7 @@ supervisor_options make_supervisor_options(const config& cfg, std::shared_ptr<co
   }
   options.engine.providers = cfg.providers;
   options.engine.deadline = cfg.deadline;
+  options.engine.admission = cfg.admission;
   options.engine.adapters = configured_adapters(cfg, std::move(time));
   options.intake.rules = make_validation_rules(cfg);
   options.intake.deadline_limit_ms = cfg.deadline.limit_ms;

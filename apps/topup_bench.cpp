@@ -127,6 +127,8 @@ struct shared_book {
   /// By node: whether the driver has a live connection to its gateway.
   std::vector<std::atomic<bool>> connected;
   std::string first_refusal;
+  /// Every refusal answer by error code (w4: how many times orders were refused).
+  std::map<std::string, uint64_t> refusals_by_error;
 };
 
 struct driver_state {
@@ -158,19 +160,26 @@ bool any_connected(const driver_state& st) {
                      [](const gateway_actor& gateway) { return static_cast<bool>(gateway); });
 }
 
-answer classify(const submit_result& result, std::string& first_refusal) {
+/// What one order's answer means for the book; `retry_after` gets the node's hint, if any.
+answer classify(const submit_result& result, shared_book& shared,
+                std::chrono::milliseconds& retry_after) {
+  retry_after = std::chrono::milliseconds{0};
   if (!result.error)
     return answer::acknowledged;
-  if (auto failure = as_failure(result.error)) {
+  auto failure = as_failure(result.error);
+  ++shared.refusals_by_error[failure ? std::string{to_string(failure->code)} : "other"];
+  if (failure) {
     switch (failure->code) {
       case errc::overloaded:
       case errc::unavailable:
-      case errc::shutting_down: return answer::retry;
+      case errc::shutting_down:
+        retry_after = std::chrono::seconds{failure->retry_after_s};
+        return answer::retry;
       default: break;
     }
   }
-  if (first_refusal.empty())
-    first_refusal = describe(result.error);
+  if (shared.first_refusal.empty())
+    shared.first_refusal = describe(result.error);
   return answer::refused;
 }
 
@@ -189,6 +198,9 @@ void pump(driver_pointer self) {
       if (due > book.offered())
         book.offer(due - book.offered(), now);
     }
+    if (st.load.give_up_at_s && seconds_between(st.start, now) >= *st.load.give_up_at_s)
+      book.give_up();
+    book.release_due(now);
     if (!any_connected(st))
       return;
     for (;;) {
@@ -216,12 +228,13 @@ void pump(driver_pointer self) {
           {
             std::lock_guard<std::mutex> lock{shared_state.mutex};
             std::vector<answer> answers;
+            std::vector<std::chrono::milliseconds> hints(results.size());
             answers.reserve(results.size());
-            for (const auto& result : results) {
-              answers.push_back(classify(result, shared_state.first_refusal));
+            for (size_t i = 0; i < results.size(); ++i) {
+              answers.push_back(classify(results[i], shared_state, hints[i]));
               retrying |= answers.back() == answer::retry;
             }
-            shared_state.book.answered(id, answers, steady_clock::now());
+            shared_state.book.answered(id, answers, hints, steady_clock::now());
           }
           // Orders the node pushed back wait for the next tick: a short pause, not a spin.
           if (!retrying)
@@ -397,6 +410,8 @@ workload build_workload(const bench_options& o) {
     w.rate = *o.rate;
   if (o.duration_s && w.loop == loop_kind::open)
     w.orders = static_cast<uint64_t>(w.rate * *o.duration_s);
+  if (w.give_up_at_s)
+    w.give_up_at_s = w.duration_s();  // the end of the load, whatever its rate and length
   if (o.orders)
     w.orders = *o.orders;
   if (o.outstanding)
@@ -1076,6 +1091,11 @@ int bench_run::report() {
   r.reconnects = reconnects_;
   r.failed_connects = failed_connects_;
   r.completion_wait_timed_out = wait_timed_out_;
+  {
+    std::lock_guard<std::mutex> lock{shared_->mutex};
+    r.refusals_by_error = shared_->refusals_by_error;
+    r.given_up = shared_->book.given_up();
+  }
   r.ref_prefix = orders_->ref_prefix();
   r.interrupted = interrupted_;
   if (sim_) {
@@ -1164,9 +1184,9 @@ int main(int argc, char** argv) {
   CLI::App app{"topup-bench: runs a workload of shared/WORKLOAD.md against a topup node and "
                "prints its figures as one JSON line on stdout (progress on stderr)."};
   bench_options o;
-  app.add_option("-w,--workload", o.workload_name, "w1, w2, w3 or hold (see below)")
+  app.add_option("-w,--workload", o.workload_name, "w1, w2, w3, w4 or hold (see below)")
     ->required()
-    ->check(CLI::IsMember({"w1", "w2", "w3", "hold"}));
+    ->check(CLI::IsMember({"w1", "w2", "w3", "w4", "hold"}));
   app.add_option("--node-binary", o.node_binary,
                  "start this topup-node with --config in --run-dir, stop it with SIGTERM at "
                  "the end (w3: SIGKILL and restart it)");
@@ -1197,7 +1217,7 @@ int main(int argc, char** argv) {
                  "closed loop: orders in flight (w1: 256, hold: 4000)");
   app.add_option("--batch", o.batch, "orders per submit message at most (64; hold: 500)")
     ->check(CLI::PositiveNumber);
-  app.add_option("--rate", o.rate, "open loop: orders per second (w2: 500, w3: 200)")
+  app.add_option("--rate", o.rate, "open loop: orders per second (w2: 500, w3: 200, w4: 5500)")
     ->check(CLI::PositiveNumber);
   app.add_option("--duration", o.duration_s, "open loop: seconds of load (60)")
     ->check(CLI::PositiveNumber);
@@ -1241,7 +1261,9 @@ int main(int argc, char** argv) {
   app.footer(describe_workloads()
              + "\nThe JSON line holds the parameters and: accepted, accepted_per_s, completed, "
                "completed_per_s, succeeded, failed, lost, duplicates, shares within the "
-               "deadline, accept_latency_ms and completion_ms (p50/p90/p99/max), "
+               "deadline, failed_at_deadline and its share (closed at the deadline, or no time "
+               "left to retry), refusals_by_error (every refusal answer), given_up (w4: never "
+               "acknowledged), accept_latency_ms and completion_ms (p50/p90/p99/max), "
                "failover_orders (latest attempt on p-agg), max_provider_calls_per_1s (recharge "
                "calls from the store's attempt rows, status queries not included; with "
                "--provider-sim-binary the simulator's count of calls and queries), "
@@ -1264,8 +1286,8 @@ int main(int argc, char** argv) {
                "between the store and the ledgers order by order (ledger_audit), calls the "
                "simulator deduplicated, a provider above its rate + 10% in any second "
                "(provider_busiest_second), a completion wait that timed out, and for w1-w3 "
-               "refused, unacknowledged, failed or late orders (w4: at least 99% final in "
-               "time).\n"
+               "refused, unacknowledged, failed or late orders (w4: every order acknowledged "
+               "or given up, at least 99% final in time).\n"
                "Exit codes: 0 the verdict is pass, 1 the run failed or a violation was found, "
                "2 bad usage, 130 interrupted.");
   CLI11_PARSE(app, argc, argv);

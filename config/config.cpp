@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include "config/json_reader.hpp"
+#include "domain/admission.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -269,6 +270,21 @@ deadline_config read_deadline(const json& value, const std::string& path) {
   return deadline;
 }
 
+admission_config read_admission(const json& value, const std::string& path) {
+  admission_config admission;
+  object_reader reader{value, path};
+  admission.enabled = reader.boolean("enabled", admission.enabled);
+  if (reader.has("margin_ms")) {
+    auto margin = reader.integer("margin_ms", 0);
+    if (margin < 0)
+      throw config_error(reader.path_of("margin_ms"),
+                         "must be >= 0 (got " + std::to_string(margin) + ")");
+    admission.margin_ms = margin;
+  }
+  reader.finish();
+  return admission;
+}
+
 /// "host:port" with a non-empty host and a port from 1 to 65535.
 void check_address(const std::string& address, const std::string& path) {
   auto colon = address.rfind(':');
@@ -490,6 +506,21 @@ void check_references(const config& cfg) {
                          "a call timeout of " + std::to_string(provider.timeout_ms)
                            + " ms leaves no time before the deadline ("
                            + std::to_string(cfg.deadline.limit_ms) + " ms)");
+    // The latest start admission allows, without the margin: what the margin must leave.
+    std::optional<int64_t> first_resend;
+    if (!cfg.deadline.resend_at_ms.empty())
+      first_resend = cfg.deadline.resend_at_ms.front();
+    auto latest_start =
+      latest_first_start_ms(cfg.deadline.limit_ms, first_resend, provider.timeout_ms, 0);
+    if (cfg.admission.enabled && cfg.admission.margin_ms
+        && *cfg.admission.margin_ms >= latest_start)
+      throw config_error("/admission/margin_ms",
+                         "a margin of " + std::to_string(*cfg.admission.margin_ms)
+                           + " ms leaves provider '" + provider.name
+                           + "' no time to start an order (its latest start is "
+                           + std::to_string(latest_start)
+                           + " ms after acceptance: the first re-send point, or the deadline "
+                             "less the call timeout)");
     for (size_t c = 0; c < provider.carriers.size(); ++c) {
       if (cfg.carriers.count(provider.carriers[c]) == 0)
         throw config_error(provider_path + "/carriers/" + std::to_string(c),
@@ -535,6 +566,8 @@ config parse_config(const std::string& json_text) {
     cfg.store = read_store(*store, "/store");
   if (auto deadline = reader.find("deadline"))
     cfg.deadline = read_deadline(*deadline, "/deadline");
+  if (auto admission = reader.find("admission"))
+    cfg.admission = read_admission(*admission, "/admission");
   if (auto cluster = reader.find("cluster"))
     cfg.cluster = read_cluster(*cluster, "/cluster", cfg.store);
   cfg.carriers = read_carriers(reader.require("carriers"), "/carriers");

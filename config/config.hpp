@@ -69,6 +69,16 @@ struct deadline_config {
   int64_t query_interval_ms = 1000;  ///< between status queries of an unknown outcome
 };
 
+/// Intake refuses (`overloaded`, with a retry hint) an order that no provider serving its
+/// carrier is expected to start by its latest start: before its first re-send point (or, with
+/// none, its deadline less the call timeout), less `margin_ms`, the time left for retries and
+/// for the estimate's error (absent: a tenth of that time). Off: every valid order is
+/// accepted, whatever the queues.
+struct admission_config {
+  bool enabled = true;
+  std::optional<int64_t> margin_ms;
+};
+
 /// A node of a cluster: several nodes sharing one PostgreSQL database, each provider's
 /// recharge actor running on exactly one live node under a lease.
 struct cluster_config {
@@ -130,6 +140,7 @@ struct config {
   node_config node;
   store_config store;
   deadline_config deadline;
+  admission_config admission;
   /// Carrier name to its three-digit prefixes.
   std::map<std::string, std::vector<std::string>> carriers;
   std::vector<int64_t> amounts_fen;

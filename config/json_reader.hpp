@@ -80,6 +80,15 @@ public:
     return value ? as_number(*value, path_of(key)) : fallback;
   }
 
+  bool boolean(const std::string& key, bool fallback) {
+    auto value = find(key);
+    if (!value)
+      return fallback;
+    if (!value->is_boolean())
+      throw config_error(path_of(key), "expected a boolean, got " + type_name(*value));
+    return value->get<bool>();
+  }
+
   /// Fails on every key that no read asked for.
   void finish() const {
     for (const auto& item : object_.items())

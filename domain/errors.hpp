@@ -45,6 +45,8 @@ std::optional<errc> errc_from_string(std::string_view name);
 struct failure {
   errc code = errc::none;
   std::string reason;
+  /// overloaded: seconds after which submitting again may succeed; 0: no hint.
+  int64_t retry_after_s = 0;
 
   /// "invalid_phone: 1380013800 has 10 digits, expected 11".
   std::string describe() const;

@@ -31,6 +31,13 @@ bool order::same_content(const order_request& request) const {
          && amount_fen == request.amount_fen;
 }
 
+bool failed_at_deadline(std::string_view last_error) {
+  auto starts_with = [&](std::string_view prefix) {
+    return last_error.substr(0, prefix.size()) == prefix;
+  };
+  return starts_with(deadline_reached) || starts_with(no_time_to_retry);
+}
+
 std::string mask_phone(std::string_view phone) {
   // Counted in characters, never bytes: a number typed in full-width digits (or anything
   // else a client sends) is masked without cutting a character in two.

@@ -54,6 +54,14 @@ struct order {
   bool same_content(const order_request& request) const;
 };
 
+/// How the engine's reasons for failing an order at (or for) its deadline begin: it waited
+/// until its deadline, or the deadline left no time to try again after a failure.
+inline constexpr std::string_view deadline_reached = "deadline reached";
+inline constexpr std::string_view no_time_to_retry = "no time left to retry";
+
+/// Whether an order's last_error is one of those: it failed for lack of time.
+bool failed_at_deadline(std::string_view last_error);
+
 /// "138****0000": what logs may show of a phone number. The first three and the last four
 /// characters stay (shown with text::printable) and every character between them becomes
 /// one '*'; with seven characters or fewer, every character does.

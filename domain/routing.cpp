@@ -9,53 +9,61 @@ bool provider_view::serves(const std::string& carrier) const {
   return std::find(carriers.begin(), carriers.end(), carrier) != carriers.end();
 }
 
-double predicted_completion_ms(const provider_view& view) {
+double predicted_start_ms(const provider_view& view) {
   double latency_s = std::max(view.latency_ms, 0.001) / 1000.0;
   double by_concurrency = static_cast<double>(view.concurrency) / latency_s;
   double throughput = std::max(std::min(view.rate, by_concurrency), 1e-9);
-  double ahead = static_cast<double>(view.queued + view.in_flight);
-  return ahead / throughput * 1000.0 + view.latency_ms;
+  double orders_ahead = static_cast<double>(view.queued + view.in_flight + view.waiting);
+  double calls_ahead = orders_ahead * std::max(view.calls_per_order, 1.0);
+  return calls_ahead / throughput * 1000.0;
+}
+
+double predicted_completion_ms(const provider_view& view) {
+  return predicted_start_ms(view) + view.latency_ms;
 }
 
 std::optional<size_t> choose_provider(const std::vector<provider_view>& views,
                                       const std::string& carrier, routing_goal goal,
                                       double budget_ms, const std::string& exclude) {
-  std::vector<size_t> serving;
-  for (size_t i = 0; i < views.size(); ++i)
-    if (views[i].serves(carrier))
-      serving.push_back(i);
-  if (serving.empty())
-    return std::nullopt;
-  std::vector<size_t> candidates;
-  for (auto i : serving)
-    if (views[i].name != exclude)
-      candidates.push_back(i);
-  if (candidates.empty())
-    return serving.front();
-  auto by_preference = [&](size_t a, size_t b) {
-    return views[a].preference < views[b].preference;
-  };
-  std::sort(candidates.begin(), candidates.end(), by_preference);
-  std::vector<size_t> open_for_calls;
-  for (auto i : candidates)
-    if (views[i].accepting)
-      open_for_calls.push_back(i);
-  if (open_for_calls.empty())
-    return candidates.front();
-  if (goal == routing_goal::preferred) {
-    for (auto i : open_for_calls)
-      if (predicted_completion_ms(views[i]) <= budget_ms)
-        return i;
-  }
-  size_t fastest = open_for_calls.front();
+  // One pass, no allocation: intake runs this for every order it admits.
+  std::optional<size_t> first_serving;   // by position: the fallback when all are excluded
+  std::optional<size_t> most_preferred;  // among candidates (serving, not excluded)
+  std::optional<size_t> preferred_in_budget;
+  std::optional<size_t> fastest;         // among candidates that accept calls
   double best = std::numeric_limits<double>::infinity();
-  for (auto i : open_for_calls) {
-    auto predicted = predicted_completion_ms(views[i]);
-    if (predicted < best) {
+  auto more_preferred = [&](size_t a, const std::optional<size_t>& b) {
+    return !b || views[a].preference < views[*b].preference;
+  };
+  for (size_t i = 0; i < views.size(); ++i) {
+    const auto& view = views[i];
+    if (!view.serves(carrier))
+      continue;
+    if (!first_serving)
+      first_serving = i;
+    if (view.name == exclude)
+      continue;
+    if (more_preferred(i, most_preferred))
+      most_preferred = i;
+    if (!view.accepting)
+      continue;
+    auto predicted = predicted_completion_ms(view);
+    if (goal == routing_goal::preferred && predicted <= budget_ms
+        && more_preferred(i, preferred_in_budget))
+      preferred_in_budget = i;
+    // Ties go to the more preferred provider.
+    if (!fastest || predicted < best || (predicted == best && more_preferred(i, fastest))) {
       best = predicted;
       fastest = i;
     }
   }
+  if (!first_serving)
+    return std::nullopt;
+  if (!most_preferred)
+    return first_serving;
+  if (!fastest)
+    return most_preferred;  // no breaker closed: the most preferred waits for its probe
+  if (preferred_in_budget)
+    return preferred_in_budget;
   return fastest;
 }
 

@@ -17,15 +17,29 @@ struct provider_view {
   size_t concurrency = 1;
   size_t queued = 0;      ///< orders waiting in its queue
   size_t in_flight = 0;   ///< calls running
+  size_t waiting = 0;     ///< orders in retry backoff or waiting for a status query
   bool accepting = true;  ///< breaker not open
   double latency_ms = 50; ///< typical call latency
+  /// Calls (recharges and status queries) an order costs this provider until it is final, as
+  /// measured recently: 1 when every call succeeds, more with transient failures and
+  /// unknown outcomes.
+  double calls_per_order = 1;
+  /// False when another node of the cluster holds the provider: this node has no report of
+  /// its load, and the numbers above are not it.
+  bool load_known = true;
 
   bool serves(const std::string& carrier) const;
 };
 
-/// How long until an order handed to this provider now would be finished, in ms: the queue
-/// ahead drains at the provider's effective throughput (its rate, or fewer when the
-/// concurrency cap over the latency is the tighter bound), plus one call's latency.
+/// How long until a new order handed to this provider now would start its first call, in ms:
+/// every order ahead of it (queued, in flight, waiting to be retried or queried) costs
+/// `calls_per_order` calls, which leave at the provider's effective throughput (its rate, or
+/// fewer when the concurrency cap over the latency is the tighter bound). The queue is served
+/// earliest deadline first and a new order has the latest deadline: all of them go first.
+double predicted_start_ms(const provider_view& view);
+
+/// How long until an order handed to this provider now would be finished, in ms: its
+/// predicted start plus one call's latency.
 double predicted_completion_ms(const provider_view& view);
 
 enum class routing_goal {

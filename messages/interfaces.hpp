@@ -3,6 +3,7 @@
 // Every actor interface of topup. The interfaces are the architecture: each handler below has
 // one line saying what it does, and the compiler checks every send against them.
 
+#include "domain/admission.hpp"
 #include "messages/protocol.hpp"
 
 namespace topup {
@@ -82,6 +83,22 @@ using deadline_actor = caf::typed_actor<
   // Internal timer.
   caf::reacts_to<tick_atom, uint64_t>>;
 
+/// Intake: validates, applies idempotency, persists, acknowledges, hands orders on.
+using intake_actor = caf::typed_actor<
+  // One order; replies with the stored order once durable, or a topup error.
+  caf::replies_to<submit_atom, order_request>::with<order>,
+  // Many orders in one message, each answered on its own, in the same order.
+  caf::replies_to<submit_atom, std::vector<order_request>>::with<std::vector<submit_result>>,
+  caf::replies_to<stats_atom>::with<intake_stats>,
+  // From the supervisor after a restart: the store and router to use from now on. The reply
+  // tells the supervisor that later dispatches go to the new router.
+  caf::replies_to<caf::update_atom, store_actor, order_sink_actor>::with<bool>,
+  // From the router it hands orders to: the providers' load, on every report of a recharge
+  // actor; intake refuses (overloaded) what they cannot start in time.
+  caf::reacts_to<admission_atom, admission_snapshot>,
+  // Internal (sent to itself): write the orders gathered since the last flush in one insert.
+  caf::reacts_to<caf::flush_atom>>;
+
 /// The router: owns the routing of every unfinished order of the node, and spawns and links
 /// the deadline and recharge actors (they fail and restart as one group).
 using router_actor = caf::typed_actor<
@@ -115,7 +132,10 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<own_atom, std::vector<provider_lease>>,
   // Cluster, from another node: orders for a provider this node holds, and its name. Served
   // here when this node still holds it; otherwise passed on to the holder it knows of.
-  caf::reacts_to<forward_atom, std::vector<order>, std::string>>;
+  caf::reacts_to<forward_atom, std::vector<order>, std::string>,
+  // From the supervisor: the intake whose orders this router takes; it gets an admission
+  // snapshot on every report of a recharge actor (unless admission is off).
+  caf::reacts_to<admission_atom, intake_actor>>;
 
 /// The node's published entry actor: the whole remote protocol of topup. Clients connect
 /// with remote_actor<gateway_actor>, which checks this interface, then say hello. In a
@@ -180,19 +200,6 @@ using cluster_actor = caf::typed_actor<
   // Internal timer: heartbeat, read members, plan and apply ownership.
   caf::reacts_to<tick_atom>>;
 
-/// Intake: validates, applies idempotency, persists, acknowledges, hands orders on.
-using intake_actor = caf::typed_actor<
-  // One order; replies with the stored order once durable, or a topup error.
-  caf::replies_to<submit_atom, order_request>::with<order>,
-  // Many orders in one message, each answered on its own, in the same order.
-  caf::replies_to<submit_atom, std::vector<order_request>>::with<std::vector<submit_result>>,
-  caf::replies_to<stats_atom>::with<intake_stats>,
-  // From the supervisor after a restart: the store and router to use from now on. The reply
-  // tells the supervisor that later dispatches go to the new router.
-  caf::replies_to<caf::update_atom, store_actor, order_sink_actor>::with<bool>,
-  // Internal (sent to itself): write the orders gathered since the last flush in one insert.
-  caf::reacts_to<caf::flush_atom>>;
-
 } // namespace topup
 
 namespace topup {
@@ -225,3 +232,5 @@ using watch_hub_actor = caf::typed_actor<
 
 // peer_gateway never leaves the process: the cluster actor hands it to local actors only.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<topup::peer_gateway>)
+// Nor does an admission snapshot: a router hands it to the intake of its own node.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(topup::admission_snapshot)

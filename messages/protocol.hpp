@@ -124,7 +124,7 @@ struct status_count {
   uint64_t count = 0;
 };
 
-/// A recharge actor's periodic account of its load, for routing.
+/// A recharge actor's periodic account of its load, for routing and admission.
 struct provider_report {
   std::string provider;
   uint64_t queued = 0;
@@ -132,6 +132,10 @@ struct provider_report {
   uint64_t waiting = 0;
   bool accepting = true;   ///< breaker not open
   double latency_ms = 50;  ///< recent typical call latency
+  double calls_per_order = 1;  ///< calls an order costs until final, measured (call_cost_meter)
+  /// Orders received in dispatch messages since the lane started: the router's count of those
+  /// it sent, less this, are on their way and not in `queued` yet.
+  uint64_t received = 0;
 };
 
 /// Counters of one recharge actor.
@@ -260,7 +264,7 @@ typename Inspector::result_type inspect(Inspector& f, cluster_stats& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_report& x) {
   return f(caf::meta::type_name("provider_report"), x.provider, x.queued, x.in_flight, x.waiting,
-           x.accepting, x.latency_ms);
+           x.accepting, x.latency_ms, x.calls_per_order, x.received);
 }
 
 template <class Inspector>
@@ -395,6 +399,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_ATOM(topup, topup, done_atom, "done")
   CAF_ADD_ATOM(topup, topup, reroute_atom, "reroute")
   CAF_ADD_ATOM(topup, topup, report_atom, "report")
+  // router <-> intake (through the supervisor): the providers' load, for admission
+  CAF_ADD_ATOM(topup, topup, admission_atom, "admission")
   // router <-> deadline actor
   CAF_ADD_ATOM(topup, topup, track_atom, "track")
   CAF_ADD_ATOM(topup, topup, resend_atom, "resend")

@@ -102,6 +102,54 @@ BOOST_AUTO_TEST_CASE(a_disconnect_requeues_what_was_in_flight_and_ignores_late_a
   BOOST_TEST(book.queued() == 3u);
 }
 
+BOOST_AUTO_TEST_CASE(an_order_refused_with_a_hint_waits_for_it_and_backs_off) {
+  using std::chrono::milliseconds;
+  auto start = steady_clock::now();
+  submission_book book{3, start};
+  book.offer(3, start);
+  auto first = book.take(3);
+  // Overloaded with a 2 s hint, overloaded without a hint, acknowledged.
+  BOOST_TEST(book.answered(first.id, {answer::retry, answer::retry, answer::acknowledged},
+                           {milliseconds{2000}, milliseconds{0}}, start));
+  BOOST_TEST(book.waiting() == 1u);
+  auto at_once = book.take(10);
+  BOOST_TEST(at_once.orders == (std::vector<uint64_t>{1}));  // no hint: again at once
+  book.release_due(start + 1999ms);
+  BOOST_TEST(book.queued() == 0u);
+  book.release_due(start + 2000ms);
+  auto hinted = book.take(10);
+  BOOST_TEST(hinted.orders == (std::vector<uint64_t>{0}));
+  // Refused again with a shorter hint: the client waits twice as long as before.
+  BOOST_TEST(book.answered(hinted.id, {answer::retry}, {milliseconds{1000}}, start + 2000ms));
+  book.release_due(start + 5999ms);
+  BOOST_TEST(book.queued() == 0u);
+  book.release_due(start + 6000ms);
+  BOOST_TEST(book.queued() == 1u);
+  BOOST_TEST(book.retries() == 3u);  // once at once, twice after a wait
+  BOOST_TEST(!book.finished());
+}
+
+BOOST_AUTO_TEST_CASE(giving_up_ends_the_run_with_what_was_acknowledged) {
+  using std::chrono::milliseconds;
+  auto start = steady_clock::now();
+  submission_book book{6, start};
+  book.offer(4, start);
+  auto first = book.take(2);
+  BOOST_TEST(book.answered(first.id, {answer::retry, answer::acknowledged},
+                           {milliseconds{5000}}, start));
+  auto second = book.take(1);  // order 2 in flight; order 3 still queued; order 0 waiting
+  book.give_up();
+  BOOST_TEST(book.given_up() == 2u);  // the queued and the waiting one
+  BOOST_TEST(book.offer(2, start) == 0u);  // nothing new is offered
+  BOOST_TEST(!book.finished());           // order 2 is still in flight
+  BOOST_TEST(book.answered(second.id, {answer::retry}, {milliseconds{1000}}, start));
+  BOOST_TEST(book.given_up() == 3u);
+  BOOST_TEST(book.acknowledged() == 1u);
+  BOOST_TEST(book.outstanding() == 0u);
+  BOOST_TEST(book.finished());
+  BOOST_TEST(book.take(10).orders.empty());
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(orders)
@@ -153,7 +201,14 @@ BOOST_AUTO_TEST_CASE(workloads_carry_workload_md_parameters) {
   BOOST_TEST(w3.orders == 12000u);
   BOOST_TEST(*w3.kill_at_s == 20.0);
   BOOST_TEST(*w3.restart_at_s == 25.0);
-  BOOST_TEST(!workload_named("w4"));
+  BOOST_TEST(!w3.give_up_at_s);  // W3 retries until acknowledged
+  auto w4 = *workload_named("w4");
+  BOOST_TEST((w4.loop == loop_kind::open));
+  BOOST_TEST(w4.rate == 5500.0);
+  BOOST_TEST(w4.orders == 330000u);
+  BOOST_TEST(w4.duration_s() == 60.0);
+  BOOST_TEST(*w4.give_up_at_s == 60.0);
+  BOOST_TEST(!workload_named("w5"));
   auto hold = *workload_named("hold");
   BOOST_TEST((hold.loop == loop_kind::closed));
   BOOST_TEST(hold.orders == 1000000u);

@@ -527,6 +527,22 @@ BOOST_AUTO_TEST_CASE(topup_errors_are_rejections_except_node_faults) {
   BOOST_TEST((classify(topup::make_error(errc::stale_owner)).code == exit_code::internal));
 }
 
+BOOST_AUTO_TEST_CASE(an_overloaded_refusal_carries_the_nodes_retry_hint) {
+  auto report = classify(topup::make_error(
+    failure{errc::overloaded, "the providers serving cmcc cannot start a new order within 108 s "
+                              "of its acceptance (p-agg, the earliest, would in 115 s); retry in 7 s",
+            7}));
+  BOOST_TEST((report.code == exit_code::rejected));
+  BOOST_TEST(report.kind == "overloaded");
+  BOOST_TEST(report.retry_after_s == 7);
+  BOOST_TEST(report.message.find("retry in 7 s") != std::string::npos, report.message);
+  BOOST_TEST(to_json(report)["error"]["retry_after_s"] == 7);
+  // Without a hint there is no field.
+  auto plain = classify(topup::make_error(errc::overloaded, "200000 orders are already waiting"));
+  BOOST_TEST(plain.retry_after_s == 0);
+  BOOST_TEST(to_json(plain)["error"].count("retry_after_s") == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(lost_connections_and_timeouts_are_unreachable) {
   for (auto code : {caf::sec::request_timeout, caf::sec::cannot_connect_to_node,
                     caf::sec::disconnect_during_handshake, caf::sec::request_receiver_down,

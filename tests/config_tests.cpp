@@ -135,6 +135,8 @@ BOOST_AUTO_TEST_CASE(single_node_json_loads_with_the_workload_setup) {
   auto cfg = load_config_file(path);
 
   BOOST_TEST(cfg.deadline.limit_ms == 180000);
+  BOOST_TEST(cfg.admission.enabled);
+  BOOST_TEST(*cfg.admission.margin_ms == 12000);
   BOOST_TEST(cfg.deadline.resend_at_ms == (std::vector<int64_t>{120000, 160000}),
              boost::test_tools::per_element());
 
@@ -395,6 +397,35 @@ BOOST_AUTO_TEST_CASE(resend_points_must_increase_strictly) {
   expect_rejected(with("/deadline/resend_at_ms", json::array({100000, 120000, 120000})),
                   "/deadline/resend_at_ms/2", "strictly increasing");
   BOOST_CHECK_NO_THROW(parse_config(with("/deadline/resend_at_ms", json::array()).dump()));
+}
+
+BOOST_AUTO_TEST_CASE(admission_is_on_by_default_and_read_when_given) {
+  auto cfg = parse_config(valid_document().dump());
+  BOOST_TEST(cfg.admission.enabled);
+  BOOST_TEST(!cfg.admission.margin_ms);  // a tenth of the latest start
+  auto doc = with("/admission", json{{"enabled", false}, {"margin_ms", 15000}});
+  cfg = parse_config(doc.dump());
+  BOOST_TEST(!cfg.admission.enabled);
+  BOOST_TEST(*cfg.admission.margin_ms == 15000);
+  cfg = parse_config(with("/admission", json{{"margin_ms", 0}}).dump());
+  BOOST_TEST(cfg.admission.enabled);
+  BOOST_TEST(*cfg.admission.margin_ms == 0);
+}
+
+BOOST_AUTO_TEST_CASE(admission_errors_name_the_field) {
+  expect_rejected(with("/admission", json{{"enabled", "yes"}}), "/admission/enabled",
+                  "expected a boolean, got a string");
+  expect_rejected(with("/admission", json{{"margin_ms", -1}}), "/admission/margin_ms",
+                  "must be >= 0");
+  expect_rejected(with("/admission", json{{"margin", 1000}}), "/admission/margin",
+                  "unknown field");
+  // A margin that leaves no time before the first re-send point (120 s) refuses everything.
+  expect_rejected(with("/admission", json{{"margin_ms", 120000}}), "/admission/margin_ms",
+                  "no time to start an order");
+  BOOST_CHECK_NO_THROW(parse_config(with("/admission", json{{"margin_ms", 119999}}).dump()));
+  // Unless admission is off.
+  BOOST_CHECK_NO_THROW(parse_config(
+    with("/admission", json{{"enabled", false}, {"margin_ms", 120000}}).dump()));
 }
 
 BOOST_AUTO_TEST_CASE(provider_serving_an_unknown_carrier_is_rejected) {

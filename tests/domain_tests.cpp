@@ -87,6 +87,16 @@ BOOST_AUTO_TEST_CASE(phone_masking_never_cuts_a_character) {
   BOOST_TEST(garbage == "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD" "**" "678\xEF\xBF\xBD");
 }
 
+BOOST_AUTO_TEST_CASE(failures_for_lack_of_time_are_told_from_others) {
+  BOOST_TEST(failed_at_deadline("deadline reached while waiting for the provider"));
+  BOOST_TEST(failed_at_deadline("deadline reached before a provider took the order"));
+  BOOST_TEST(failed_at_deadline("no time left to retry: transient failure"));
+  BOOST_TEST(!failed_at_deadline("number not rechargeable"));
+  BOOST_TEST(!failed_at_deadline("cancelled by the client"));
+  BOOST_TEST(!failed_at_deadline(""));
+  BOOST_TEST(!failed_at_deadline("deadline"));
+}
+
 BOOST_AUTO_TEST_CASE(same_content_compares_reference_phone_and_amount) {
   order o;
   o.client_ref = "r1";

@@ -7,6 +7,8 @@
 #include "persistence/store_actor.hpp"
 #include "tests/test_support.hpp"
 
+#include <caf/binary_deserializer.hpp>
+#include <caf/binary_serializer.hpp>
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -24,6 +26,32 @@ order_sink_actor::behavior_type collector(order_sink_actor::pointer, caf::actor 
   return {[=](dispatch_atom, std::vector<order>& orders) {
     caf::anon_send(report_to, dispatch_atom::value, std::move(orders));
   }};
+}
+
+/// A sink that stands in for the router: collects what intake hands on, and, asked to, hands
+/// intake an admission snapshot as the router does on its lanes' reports (answered once sent).
+caf::behavior admission_sink(caf::event_based_actor* self, caf::actor report_to) {
+  return {
+    [=](dispatch_atom, std::vector<order>& orders) {
+      caf::anon_send(report_to, dispatch_atom::value, std::move(orders));
+    },
+    [=](admission_atom, intake_actor& intake, admission_snapshot& snapshot) {
+      self->send(intake, admission_atom::value, std::move(snapshot));
+      return true;
+    },
+  };
+}
+
+/// One provider serving cmcc at 10 calls/s whose orders must start within 1 s: eleven orders
+/// (none ahead of the first, ten ahead of the last) fit.
+admission_snapshot one_slow_cmcc_provider(uint64_t orders_received, size_t queued) {
+  provider_view slow;
+  slow.name = "p-slow";
+  slow.carriers = {"cmcc"};
+  slow.rate = 10;
+  slow.concurrency = 64;
+  slow.queued = queued;
+  return {orders_received, 1000, {slow}, {1000}};
 }
 
 /// The sizes of the insert requests a store received.
@@ -417,6 +445,73 @@ BOOST_AUTO_TEST_CASE(intake_writes_to_the_store_and_sink_it_was_last_given) {
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(intake_back_pressure, intake_fixture)
+
+BOOST_AUTO_TEST_CASE(a_refusal_keeps_its_reason_and_retry_hint_across_the_network) {
+  // What a remote client gets: the error through CAF's binary serializer.
+  auto sent = make_error(failure{errc::overloaded, "providers full; retry in 3 s", 3});
+  std::vector<char> buffer;
+  caf::binary_serializer serializer{system, buffer};
+  BOOST_REQUIRE(!serializer(sent));
+  caf::error received;
+  caf::binary_deserializer deserializer{system, buffer};
+  BOOST_REQUIRE(!deserializer(received));
+  auto f = as_failure(received);
+  BOOST_REQUIRE(f);
+  BOOST_TEST((f->code == errc::overloaded));
+  BOOST_TEST(f->reason == "providers full; retry in 3 s");
+  BOOST_TEST(f->retry_after_s == 3);
+  BOOST_TEST(describe(received) == "overloaded: providers full; retry in 3 s");
+  // An error without a hint reads as before.
+  auto plain = as_failure(make_error(errc::overloaded, "queues full"));
+  BOOST_REQUIRE(plain);
+  BOOST_TEST(plain->reason == "queues full");
+  BOOST_TEST(plain->retry_after_s == 0);
+}
+
+BOOST_AUTO_TEST_CASE(orders_the_router_says_cannot_start_in_time_are_refused_with_a_hint) {
+  auto router = system.spawn(admission_sink, caf::actor{self});
+  proxies.push_back(router);
+  self->request(intake, 10s, caf::update_atom::value, store,
+                caf::actor_cast<order_sink_actor>(router))
+    .receive([](bool) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  auto hand_snapshot = [&](const caf::actor& from, admission_snapshot snapshot) {
+    // Answered once the snapshot is in intake's mailbox, ahead of the next submit.
+    self->request(from, 10s, admission_atom::value, intake, std::move(snapshot))
+      .receive([](bool) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  };
+  hand_snapshot(router, one_slow_cmcc_provider(0, 0));
+  std::vector<order_request> batch;
+  for (uint64_t i = 0; i < 20; ++i)
+    batch.push_back(valid_request("slow-" + std::to_string(i), i));
+  batch.push_back({"other-carrier", "13000000001", 1000});  // nobody in the snapshot serves cucc
+  std::vector<submit_result> results;
+  self->request(intake, 10s, submit_atom::value, batch)
+    .receive([&](std::vector<submit_result>& r) { results = std::move(r); },
+             [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  BOOST_REQUIRE_EQUAL(results.size(), 21u);
+  for (size_t i = 0; i < 11; ++i)
+    BOOST_TEST(!results[i].error, i << ": " << describe(results[i].error));
+  for (size_t i = 11; i < 20; ++i) {
+    auto f = as_failure(results[i].error);
+    BOOST_REQUIRE(f);
+    BOOST_TEST((f->code == errc::overloaded));
+    BOOST_TEST(f->retry_after_s >= 1);
+    BOOST_TEST(f->reason.find("p-slow") != std::string::npos, f->reason);
+  }
+  BOOST_TEST(!results[20].error);
+  BOOST_TEST(rows() == 12);  // refused orders are not written
+  BOOST_TEST(dispatched(12).size() == 12u);
+  // Only the router intake hands its orders to speaks for the providers.
+  self->send(intake, admission_atom::value, one_slow_cmcc_provider(12, 0));
+  BOOST_TEST((submit_error(valid_request("slow-20", 20)) == errc::overloaded));
+  // The router took the twelve orders, and the provider started every cmcc one: room again.
+  hand_snapshot(router, one_slow_cmcc_provider(12, 0));
+  auto again = submit(valid_request("slow-20", 20));
+  BOOST_TEST(static_cast<bool>(again), error_text(again));
+  self->request(intake, 10s, stats_atom::value)
+    .receive([](intake_stats& stats) { BOOST_TEST(stats.overloaded == 10u); },
+             [](caf::error& e) { BOOST_FAIL(describe(e)); });
+}
 
 BOOST_AUTO_TEST_CASE(a_locked_store_gives_overloaded_then_unavailable_then_recovers) {
   stop();

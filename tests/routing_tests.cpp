@@ -1,6 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include "domain/routing.hpp"
+#include "tests/provider_views.hpp"
 
 #include <algorithm>
 #include <cstddef>
@@ -9,27 +10,9 @@
 #include <vector>
 
 using namespace topup;
+using topup::testing::workload_providers;
 
 namespace {
-
-/// The WORKLOAD.md providers, in configuration order: p-cmcc, p-cucc, p-ctcc each serve one
-/// carrier at 300 calls/s; p-agg serves all three at 200 calls/s. All take 64 concurrent
-/// calls and answer in about 50 ms.
-std::vector<provider_view> workload_providers() {
-  auto make = [](std::string name, std::vector<std::string> carriers, size_t preference,
-                 double rate) {
-    provider_view v;
-    v.name = std::move(name);
-    v.carriers = std::move(carriers);
-    v.preference = preference;
-    v.rate = rate;
-    v.concurrency = 64;
-    v.latency_ms = 50;
-    return v;
-  };
-  return {make("p-cmcc", {"cmcc"}, 0, 300), make("p-cucc", {"cucc"}, 1, 300),
-          make("p-ctcc", {"ctcc"}, 2, 300), make("p-agg", {"cmcc", "cucc", "ctcc"}, 3, 200)};
-}
 
 /// Index of the provider with this name.
 size_t index_of(const std::vector<provider_view>& views, const std::string& name) {

@@ -1,6 +1,7 @@
 #include "apps/bench/figures.hpp"
 
 #include "apps/bench/verdict.hpp"
+#include "domain/order.hpp"
 
 #include <algorithm>
 #include <chrono>
@@ -77,6 +78,8 @@ completion_figures compute_completion(const std::vector<stored_order>& rows,
         ++f.succeeded_within_deadline;
     } else {
       ++f.failed;
+      if (failed_at_deadline(row.last_error))
+        ++f.failed_at_deadline;
     }
     auto since_start = std::max<int64_t>(row.updated_at_ms - load_start_ms, 0);
     f.last_completion_ms = std::max(f.last_completion_ms, since_start);
@@ -151,6 +154,8 @@ nlohmann::json to_json(const run_report& r, const completion_figures& f) {
     {"accepted", r.acknowledged},
     {"refused", r.refused},
     {"retries", r.retries},
+    {"refusals_by_error", r.refusals_by_error},
+    {"given_up", r.given_up},
     {"load_seconds", r.load_seconds},
     {"run_seconds", r.run_seconds},
     {"node_start_to_load_ms", r.node_start_to_load_ms},
@@ -165,6 +170,8 @@ nlohmann::json to_json(const run_report& r, const completion_figures& f) {
     {"ledger_audit", r.audit ? to_json(*r.audit) : nlohmann::json{{"error", r.audit_error}}},
     {"share_succeeded_within_deadline", share(f.succeeded_within_deadline, r.acknowledged)},
     {"share_terminal_within_deadline", share(f.terminal_within_deadline, r.acknowledged)},
+    {"failed_at_deadline", f.failed_at_deadline},
+    {"share_failed_at_deadline", share(f.failed_at_deadline, r.acknowledged)},
     {"accept_latency_ms", to_json(r.accept_latency)},
     {"completion_ms", to_json(summarize(f.all))},
     {"completion_succeeded_ms", to_json(summarize(f.successes))},

@@ -28,6 +28,7 @@ struct stored_order {
   /// Of its succeeded attempt: the provider and its transaction; empty without one.
   std::string succeeded_provider{};
   std::string provider_txn{};
+  std::string last_error{};   ///< why it failed (or last failed an attempt)
 };
 
 /// The store's word on `row` for the ledger audit.
@@ -54,6 +55,8 @@ struct completion_figures {
   uint64_t succeeded_within_deadline = 0;  ///< succeeded within deadline_ms of accept
   uint64_t terminal_within_deadline = 0;   ///< terminal within deadline_ms + grace_ms
   uint64_t via_failover = 0;  ///< orders whose latest attempt went to the failover provider
+  /// Failed for lack of time: closed at their deadline, or left no time to try again.
+  uint64_t failed_at_deadline = 0;
   latency_histogram all = make_completion_histogram();        ///< accept -> terminal
   latency_histogram successes = make_completion_histogram();  ///< same, successes only
   /// Terminal orders per second of the run, bin i = [i, i+1) s after the load started.
@@ -99,6 +102,9 @@ struct run_report {
   uint64_t acknowledged = 0;
   uint64_t refused = 0;
   uint64_t retries = 0;
+  /// Every refusal answer (an order refused and retried counts each time), by error code.
+  std::map<std::string, uint64_t> refusals_by_error{};
+  uint64_t given_up = 0;     ///< offered, never acknowledged when the client stopped trying
   double load_seconds = 0;   ///< first offer to last acknowledgement
   double run_seconds = 0;    ///< first offer to the end of waiting for completion
   double node_start_to_load_ms = 0;

@@ -20,9 +20,12 @@ uint64_t closed_loop_quota(uint64_t limit, uint64_t outstanding, uint64_t batch,
 }
 
 submission_book::submission_book(uint64_t total, steady_time start)
-  : total_(total), start_(start), first_offered_(total), acked_(total, false) {}
+  : total_(total), start_(start), last_wait_(total, std::chrono::milliseconds{0}),
+    first_offered_(total), acked_(total, false) {}
 
 uint64_t submission_book::offer(uint64_t count, steady_time now) {
+  if (giving_up_)
+    return 0;
   count = std::min(count, total_ - offered_);
   for (uint64_t i = 0; i < count; ++i) {
     first_offered_[offered_] = now;
@@ -45,12 +48,41 @@ submission_book::batch submission_book::take(uint64_t max_orders) {
 }
 
 void submission_book::requeue(const std::vector<uint64_t>& orders) {
+  if (giving_up_) {
+    given_up_ += orders.size();
+    return;
+  }
   // Retries go first: they are the oldest offers.
   queue_.insert(queue_.begin(), orders.begin(), orders.end());
   retries_ += orders.size();
 }
 
+void submission_book::release_due(steady_time now) {
+  std::vector<uint64_t> due;
+  while (!delayed_.empty() && delayed_.begin()->first <= now) {
+    due.push_back(delayed_.begin()->second);
+    delayed_.erase(delayed_.begin());
+  }
+  if (!due.empty())
+    requeue(due);
+}
+
+void submission_book::give_up() {
+  if (giving_up_)
+    return;
+  giving_up_ = true;
+  given_up_ += queue_.size() + delayed_.size();
+  queue_.clear();
+  delayed_.clear();
+}
+
 bool submission_book::answered(uint64_t id, const std::vector<answer>& answers,
+                               steady_time now) {
+  return answered(id, answers, {}, now);
+}
+
+bool submission_book::answered(uint64_t id, const std::vector<answer>& answers,
+                               const std::vector<std::chrono::milliseconds>& retry_after,
                                steady_time now) {
   auto found = in_flight_.find(id);
   if (found == in_flight_.end())
@@ -72,7 +104,17 @@ bool submission_book::answered(uint64_t id, const std::vector<answer>& answers,
         ack_latency_.record(now - first_offered_[n]);
         last_ack_ = std::max(last_ack_, now - start_);
         break;
-      case answer::retry: again.push_back(n); break;
+      case answer::retry: {
+        auto hint = i < retry_after.size() ? retry_after[i] : std::chrono::milliseconds{0};
+        if (hint <= std::chrono::milliseconds{0} || giving_up_) {
+          again.push_back(n);
+          break;
+        }
+        auto wait = std::min(std::max(hint, 2 * last_wait_[n]), max_retry_wait);
+        last_wait_[n] = wait;
+        delayed_.emplace(now + wait, n);
+        break;
+      }
       case answer::refused: ++refused_; break;
     }
   }

@@ -69,6 +69,20 @@ public:
   /// flight (given up by `disconnected`): its answers are ignored, its orders queue again.
   bool answered(uint64_t id, const std::vector<answer>& answers, steady_time now);
 
+  /// The same, with the node's retry hint for each answer (zero: none). An order refused
+  /// with a hint is offered again no sooner than the hint says, nor sooner than twice its
+  /// previous wait (at most `max_retry_wait`), as a client that backs off; without a hint,
+  /// at once. `retry_after` may be shorter than `answers` (no hints for the rest).
+  bool answered(uint64_t id, const std::vector<answer>& answers,
+                const std::vector<std::chrono::milliseconds>& retry_after, steady_time now);
+
+  /// Orders whose retry wait is over queue again, ahead of new ones.
+  void release_due(steady_time now);
+
+  /// The client gives up what is not acknowledged yet: queued and waiting orders at once,
+  /// those in flight when they are refused or go unanswered. Nothing is offered any more.
+  void give_up();
+
   /// Batch `id` got no answer (timeout, connection lost): all of it queues again.
   bool unanswered(uint64_t id);
 
@@ -81,17 +95,24 @@ public:
   uint64_t refused() const { return refused_; }
   uint64_t in_flight() const { return in_flight_orders_; }
   uint64_t queued() const { return queue_.size(); }
-  /// Offered and not yet acknowledged or refused.
-  uint64_t outstanding() const { return offered_ - acknowledged_ - refused_; }
+  /// Waiting for their retry hint (or backoff) to pass.
+  uint64_t waiting() const { return delayed_.size(); }
+  /// Offered and never acknowledged: given up by the client (give_up).
+  uint64_t given_up() const { return given_up_; }
+  /// Offered and not yet acknowledged, refused or given up.
+  uint64_t outstanding() const { return offered_ - acknowledged_ - refused_ - given_up_; }
   /// Orders offered again after a retryable answer or no answer.
   uint64_t retries() const { return retries_; }
-  bool finished() const { return offered_ == total_ && outstanding() == 0; }
+  bool finished() const { return (offered_ == total_ || giving_up_) && outstanding() == 0; }
   bool is_acknowledged(uint64_t order) const { return acked_[order]; }
 
   /// First offer to acknowledgement, per order.
   const latency_histogram& ack_latency() const { return ack_latency_; }
   /// When the last acknowledgement came, relative to the start.
   steady_clock::duration last_ack() const { return last_ack_; }
+
+  /// The longest a hinted retry waits (the backoff doubles up to it).
+  static constexpr std::chrono::milliseconds max_retry_wait{30000};
 
 private:
   void requeue(const std::vector<uint64_t>& orders);
@@ -101,6 +122,12 @@ private:
   uint64_t offered_ = 0;
   uint64_t acknowledged_ = 0;
   uint64_t refused_ = 0;
+  uint64_t given_up_ = 0;
+  bool giving_up_ = false;
+  /// Orders waiting to be offered again, by when.
+  std::multimap<steady_time, uint64_t> delayed_;
+  /// By order: how long it waited before its last hinted retry (0: never refused with a hint).
+  std::vector<std::chrono::milliseconds> last_wait_;
   uint64_t retries_ = 0;
   uint64_t in_flight_orders_ = 0;
   uint64_t next_batch_ = 1;

@@ -51,7 +51,7 @@ store_reader::orders(const std::string& ref_prefix) {
     soci::rowset<soci::row> rows =
       (session_->prepare << "SELECT o.client_ref, o.status, o.provider, o.accepted_at_ms,"
                             " o.updated_at_ms, o.id, COALESCE(a.provider, ''),"
-                            " COALESCE(a.provider_txn, '')"
+                            " COALESCE(a.provider_txn, ''), o.last_error"
                             " FROM orders o LEFT JOIN attempts a"
                             " ON a.order_id = o.id AND a.outcome = 'succeed'"
                             " WHERE o.client_ref LIKE :p",
@@ -65,6 +65,7 @@ store_reader::orders(const std::string& ref_prefix) {
       order.id = row.get<std::string>(5);
       order.succeeded_provider = row.get<std::string>(6);
       order.provider_txn = row.get<std::string>(7);
+      order.last_error = row.get<std::string>(8);
       result.emplace_back(row.get<std::string>(0), std::move(order));
     }
   } catch (const soci::soci_error& error) {

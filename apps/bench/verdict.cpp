@@ -92,6 +92,12 @@ std::vector<violation> judge(const run_report& r, const completion_figures& f) {
     if (r.acknowledged < r.load.orders)
       found.push_back({"unacknowledged", fmt::format("{} of {} orders acknowledged",
                                                      r.acknowledged, r.load.orders)});
+  } else if (r.acknowledged + r.given_up < r.offered) {
+    // Refusals are expected here, but every offered order ends acknowledged or given up.
+    found.push_back({"unanswered", fmt::format("{} of {} offered orders neither acknowledged "
+                                               "nor given up",
+                                               r.offered - r.acknowledged - r.given_up,
+                                               r.offered)});
   }
   if (expect.every_order_succeeds && f.failed > 0)
     found.push_back({"failed", fmt::format("{} orders failed and were refunded; {} expects "

@@ -27,6 +27,16 @@ std::optional<workload> workload_named(const std::string& name) {
     }
     return w;
   }
+  if (name == "w4") {
+    // Five times what W2's providers do (1,100 calls/s): refused orders are offered again
+    // after the node's retry hint, backing off, until the load ends.
+    w.loop = loop_kind::open;
+    w.rate = 5500;
+    w.orders = static_cast<uint64_t>(w.rate * 60);
+    w.batch = 64;
+    w.give_up_at_s = w.duration_s();
+    return w;
+  }
   if (name == "hold") {
     // Submitting is not what is measured: big messages, several in flight.
     w.loop = loop_kind::closed;
@@ -57,6 +67,13 @@ std::string describe_workloads() {
          "      With --provider-sim-binary (required for w3 unless --in-node-providers) the\n"
          "      providers run out of process in topup-provider-sim, started before the node:\n"
          "      its ledger survives the kill and p-cucc's outage counts from the load's start.\n"
+         "  w4  overload: w2's providers without the outage (config/bench-w4.json), offered\n"
+         "      5x their capacity, 5,500 orders/s for 60 s (330,000 orders); an order refused\n"
+         "      (overloaded) is offered again with its client reference no sooner than the\n"
+         "      node's retry hint, nor sooner than twice its previous wait (30 s at most), until\n"
+         "      the load ends; orders not acknowledged then are given up. Figures: accepted,\n"
+         "      refusals by error, given up, shares terminal within 180 s and failed at their\n"
+         "      deadline, peak RSS.\n"
          "  hold  a node holding many pending orders (--orders, default 1,000,000) with\n"
          "      config/bench-hold.json (providers that practically never complete): submits\n"
          "      them (batches of 500, 4,000 outstanding), records the node's VmRSS/VmHWM,\n"

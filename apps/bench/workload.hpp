@@ -15,7 +15,7 @@ enum class loop_kind {
 };
 
 struct workload {
-  std::string name;              ///< "w1", "w2", "w3", "hold"
+  std::string name;              ///< "w1", "w2", "w3", "w4", "hold"
   loop_kind loop = loop_kind::closed;
   uint64_t orders = 0;           ///< orders to submit in all
   uint64_t outstanding = 256;    ///< closed loop: orders submitted and not yet answered, at most
@@ -25,6 +25,9 @@ struct workload {
   int64_t grace_ms = 1000;       ///< an order closed at its deadline counts up to this late
   std::optional<double> kill_at_s;     ///< SIGKILL the node this long after the load starts
   std::optional<double> restart_at_s;  ///< and start it again on the same files
+  /// The client stops trying this long after the load starts: orders not acknowledged by
+  /// then are given up (w4: at the end of the load). Otherwise it retries until acknowledged.
+  std::optional<double> give_up_at_s;
 
   /// Open loop: the load's length in seconds (orders / rate).
   double duration_s() const;

@@ -113,7 +113,7 @@ failure_report classify(const caf::error& error) {
     auto code = is_node_fault(f->code)   ? exit_code::internal
                 : is_retryable(f->code) ? exit_code::retry_later
                                         : exit_code::rejected;
-    return {code, std::string{to_string(f->code)}, f->describe()};
+    return {code, std::string{to_string(f->code)}, f->describe(), f->retry_after_s};
   }
   if (error.category() == caf::atom("system")) {
     auto code = static_cast<caf::sec>(error.code());

@@ -4,6 +4,7 @@
 
 #include <caf/error.hpp>
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -35,6 +36,8 @@ struct failure_report {
   exit_code code = exit_code::internal;
   std::string kind;
   std::string message;
+  /// overloaded: the node's hint, in seconds, after which submitting again may succeed (0: none).
+  int64_t retry_after_s = 0;
 };
 
 /// Classifies an error answered by the node or produced by CAF: topup errors the node

@@ -227,7 +227,10 @@ nlohmann::ordered_json to_json(const submission& x) {
 }
 
 nlohmann::ordered_json to_json(const failure_report& x) {
-  return {{"error", {{"code", x.kind}, {"message", x.message}}}};
+  nlohmann::ordered_json error{{"code", x.kind}, {"message", x.message}};
+  if (x.retry_after_s > 0)
+    error["retry_after_s"] = x.retry_after_s;  // the text says it too ("retry in N s")
+  return {{"error", std::move(error)}};
 }
 
 std::string describe_order(const order& x, time_zone zone) {
