@@ -837,6 +837,7 @@ BOOST_AUTO_TEST_CASE(refusals_and_failures_are_w4s_point_but_not_w2s) {
   run.report.offered = 6;
   run.report.load.orders = 6;
   run.report.refused = 2;
+  run.report.given_up = 2;  // the two refused orders, still refused when the load ended
   run.stored[0].status = run.rows[0].status = "failed";  // at its deadline
   run.recharges.erase(run.recharges.begin());
   auto violations = run.judged();
@@ -850,8 +851,14 @@ BOOST_AUTO_TEST_CASE(refusals_and_failures_are_w4s_point_but_not_w2s) {
   run.rows[1].updated_at_ms = run.report.load.deadline_ms + run.report.load.grace_ms + 1;
   violations = run.judged();
   BOOST_TEST(checks_of(violations) == std::vector<std::string>{"late"}, describe(violations));
-  // Lost orders, duplicates and rates are violations in every workload.
   run.rows[1].updated_at_ms = 100;
+  // An order neither acknowledged nor given up is unanswered, refusals or not.
+  run.report.given_up = 1;
+  violations = run.judged();
+  BOOST_TEST(checks_of(violations) == std::vector<std::string>{"unanswered"},
+             describe(violations));
+  run.report.given_up = 2;
+  // Lost orders, duplicates and rates are violations in every workload.
   run.recharges.push_back({"o-1/p-agg", "o-1", "p-agg", "t-y", 0});
   run.report.busiest_second["p-agg"] = 221;
   violations = run.judged();

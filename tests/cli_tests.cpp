@@ -532,7 +532,7 @@ BOOST_AUTO_TEST_CASE(an_overloaded_refusal_carries_the_nodes_retry_hint) {
     failure{errc::overloaded, "the providers serving cmcc cannot start a new order within 108 s "
                               "of its acceptance (p-agg, the earliest, would in 115 s); retry in 7 s",
             7}));
-  BOOST_TEST((report.code == exit_code::rejected));
+  BOOST_TEST((report.code == exit_code::retry_later));
   BOOST_TEST(report.kind == "overloaded");
   BOOST_TEST(report.retry_after_s == 7);
   BOOST_TEST(report.message.find("retry in 7 s") != std::string::npos, report.message);
