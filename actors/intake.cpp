@@ -49,7 +49,7 @@ waiting_submit admit(self_pointer self, std::vector<order_request> requests) {
       continue;
     }
     st.gathered.push_back(make_order(std::get<validated_request>(checked), st.ids->next(),
-                                     st.time->wall_ms(), st.options.deadline_limit_ms));
+                                     *st.time, st.options.deadline_limit_ms));
     st.stats.in_flight++;
     submit.positions.push_back(i);
   }

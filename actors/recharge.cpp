@@ -153,11 +153,19 @@ void finish(self_pointer self, order o, order_event event, std::string txn, std:
   write(self, o, change, [=] { report_done(self, id); });
 }
 
-/// Whether another attempt can still time out before the deadline after the shortest backoff.
+/// Whether another attempt can still time out before the deadline after the shortest backoff
+/// (on the steady clock, as the lane decides).
 bool time_for_retry(self_pointer self, const order& o) {
   const auto& lane = self->state.options.lane;
-  auto earliest_start = wall_now(self) + lane.retry_base.count() / 2;
-  return earliest_start + lane.call_timeout.count() <= o.deadline_ms;
+  auto earliest_start = mono_now(self) + lane.retry_base / 2;
+  return earliest_start + lane.call_timeout <= steady_deadline_of(o);
+}
+
+/// Orders entering the lane from the router or the store carry their steady deadline;
+/// anchoring again is a no-op for those and maps any other once.
+void anchor(self_pointer self, std::vector<order>& orders) {
+  for (auto& o : orders)
+    anchor_deadline(o, *self->state.time);
 }
 
 void hand_over(self_pointer self, std::vector<order> orders) {
@@ -258,6 +266,8 @@ void follow_stored_state(self_pointer self, order o) {
   self->request(self->state.store, self->state.options.store_timeout, caf::get_atom::value, id)
     .then(
       [=](order& stored) {
+        // The same order: its deadline keeps the steady time it was given on entry.
+        stored.steady_deadline = o.steady_deadline;
         switch (stored.status) {
           case order_status::dispatched:
           case order_status::unknown:
@@ -402,7 +412,7 @@ void pump(self_pointer self) {
     spdlog::info("recharge {} breaker no longer open", st.options.provider);
   }
   st.breaker_was_open = open;
-  auto work = st.lane->take_work(now, wall_now(self));
+  auto work = st.lane->take_work(now);
   for (auto& o : work.expired)
     finish(self, std::move(o), o.status == order_status::accepted ? order_event::expire
                                                                   : order_event::fail_final,
@@ -479,12 +489,14 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
   self->send(self, report_atom::value);
   return {
     [=](dispatch_atom, std::vector<order>& orders, bool urgent) {
+      anchor(self, orders);
       for (auto& o : orders)
         self->state.lane->enqueue(std::move(o), urgent);
       pump(self);
     },
     [=](recover_atom, std::vector<order>& in_flight) {
       // Their calls may have reached the provider: ask before anything else.
+      anchor(self, in_flight);
       for (auto& o : in_flight)
         self->state.lane->query_later(std::move(o), mono_now(self));
       pump(self);

@@ -82,7 +82,7 @@ struct client_config : caf::actor_system_config {
 
 int64_t wall_now_ms() {
   using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void setup_logging(verbosity level) {

@@ -1,5 +1,7 @@
 #include "domain/order.hpp"
 
+#include <stdexcept>
+
 namespace topup {
 
 std::string_view to_string(order_status status) {
@@ -27,6 +29,17 @@ bool is_final(order_status status) {
 bool order::same_content(const order_request& request) const {
   return client_ref == request.client_ref && phone == request.phone
          && amount_fen == request.amount_fen;
+}
+
+void anchor_deadline(order& o, const clock& time) {
+  if (!o.steady_deadline)
+    o.steady_deadline = steady_time_of(o.deadline_ms, time);
+}
+
+mono_time steady_deadline_of(const order& o) {
+  if (!o.steady_deadline)
+    throw std::logic_error("order " + o.id + " has no steady deadline");
+  return *o.steady_deadline;
 }
 
 std::string mask_phone(std::string_view phone) {

@@ -203,10 +203,11 @@ struct unfinished_filter {
   std::vector<std::string> carriers;
 };
 
-/// An order the deadline actor reminds about.
+/// An order the deadline actor reminds about. Its deadline is on the steady clock of this
+/// process (steady_ms of order::steady_deadline): a step of the wall clock moves no reminder.
 struct deadline_entry {
   std::string order_id;
-  int64_t deadline_ms = 0;
+  int64_t steady_deadline_ms = 0;
 };
 
 template <class Inspector>
@@ -272,7 +273,7 @@ typename Inspector::result_type inspect(Inspector& f, provider_stats& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deadline_entry& x) {
-  return f(caf::meta::type_name("deadline_entry"), x.order_id, x.deadline_ms);
+  return f(caf::meta::type_name("deadline_entry"), x.order_id, x.steady_deadline_ms);
 }
 
 template <class Inspector>

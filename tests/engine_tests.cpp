@@ -94,7 +94,7 @@ struct final_state {
 struct engine_fixture : actor_fixture {
   temp_dir dir;
   config cfg = workload_config(dir);
-  std::shared_ptr<system_clock> clock = std::make_shared<system_clock>();
+  std::shared_ptr<stepped_wall_clock> clock = std::make_shared<stepped_wall_clock>();
   caf::actor node;
   intake_actor intake;
   std::vector<std::string> accepted_ids;
@@ -161,7 +161,11 @@ struct engine_fixture : actor_fixture {
 
   /// Polls the store until every order is succeeded or failed (or the time is up).
   std::map<std::string, final_state> wait_until_final(std::chrono::seconds limit) {
-    auto until = std::chrono::steady_clock::now() + limit;
+    return wait_until_final_by(std::chrono::steady_clock::now() + limit);
+  }
+
+  std::map<std::string, final_state>
+  wait_until_final_by(std::chrono::steady_clock::time_point until) {
     std::map<std::string, final_state> all;
     while (std::chrono::steady_clock::now() < until) {
       all = orders();
@@ -290,6 +294,61 @@ BOOST_AUTO_TEST_CASE(waiting_orders_are_closed_at_their_deadline) {
   BOOST_TEST(succeeded >= 5u);
   BOOST_TEST(succeeded <= 20u);
   BOOST_TEST(count_status(all, "failed") == 60u - succeeded);
+}
+
+/// One slow provider for every carrier (5 calls a second, a 200 ms call timeout) and 3 s
+/// deadlines: of 40 orders accepted at once about 15 can be called in time, the others wait
+/// in its queue until their last chance to start (deadline - call timeout) and expire then.
+void slow_provider_for_every_carrier(engine_fixture& f) {
+  f.cfg.deadline.limit_ms = 3000;
+  f.cfg.deadline.resend_at_ms = {2000, 2600};
+  f.cfg.providers = {provider("p-slow", {"cmcc", "cucc", "ctcc"}, sim(f.dir, "p-slow"), 5)};
+}
+
+/// No order recharged twice, succeeded ones exactly once, failed ones never.
+void check_money(engine_fixture& f, const std::map<std::string, final_state>& all) {
+  auto recharged = f.recharges();
+  BOOST_TEST(count_duplicates(recharged) == 0u);
+  for (const auto& [id, o] : all) {
+    auto times = recharged.count(id) ? recharged.at(id) : 0;
+    BOOST_TEST(((o.status == "succeeded" && times == 1) || (o.status == "failed" && times == 0)),
+               id << " " << o.status << " recharged " << times << " times");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_wall_clock_stepped_forward_expires_no_order_before_its_deadline) {
+  slow_provider_for_every_carrier(*this);
+  start();
+  auto accepted = std::chrono::steady_clock::now();
+  submit(40);
+  clock->step_wall(1h);  // NTP: the wall clock jumps an hour ahead
+  // Halfway to the deadline nothing may have expired: the orders' deadlines are 1.5 s away.
+  std::this_thread::sleep_until(accepted + 1500ms);
+  auto midway = orders();
+  BOOST_TEST(count_status(midway, "failed") == 0u);
+  BOOST_TEST(count_status(midway, "accepted") >= 20u, "the slow provider's queue still waits");
+  auto all = wait_until_final_by(accepted + 3000ms + 1500ms);
+  BOOST_TEST(count_status(all, "succeeded") + count_status(all, "failed") == 40u);
+  auto succeeded = count_status(all, "succeeded");
+  BOOST_TEST(succeeded >= 8u, "calls went on until the orders' last chance to start");
+  BOOST_TEST(succeeded <= 20u);
+  check_money(*this, all);
+}
+
+BOOST_AUTO_TEST_CASE(a_wall_clock_stepped_back_keeps_no_order_past_its_deadline) {
+  slow_provider_for_every_carrier(*this);
+  start();
+  auto accepted = std::chrono::steady_clock::now();
+  submit(40);
+  clock->step_wall(-1h);  // NTP: the wall clock jumps an hour back
+  // Every order is final by its deadline (plus the grace a loaded machine needs): the ones
+  // the provider could not take in time expired, not served an hour late.
+  auto all = wait_until_final_by(accepted + 3000ms + 1500ms);
+  BOOST_TEST(count_status(all, "succeeded") + count_status(all, "failed") == 40u);
+  auto succeeded = count_status(all, "succeeded");
+  BOOST_TEST(succeeded >= 8u);
+  BOOST_TEST(succeeded <= 20u, "orders were called after their deadline");
+  check_money(*this, all);
 }
 
 BOOST_AUTO_TEST_CASE(a_crashed_recharge_group_restarts_and_completes_every_order_once) {
