@@ -14,6 +14,7 @@
 #include "tests/test_support.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -520,6 +521,70 @@ BOOST_AUTO_TEST_CASE(sigterm_during_provider_calls_drains_and_loses_nothing) {
     BOOST_TEST(times == (o.status == order_status::succeeded ? 1u : 0u),
                id << " is " << to_string(o.status) << " and was recharged " << times << " times");
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_node_under_load_stops_promptly_even_with_a_watcher_that_stopped_reading) {
+  // A `topup-cli watch` that stops reading (here SIGSTOP; in life a terminal that cannot
+  // keep up, a hung or paused process) while the node writes an event for every change of
+  // thousands of orders: megabytes wait for it in the node. A graceful stop under load must
+  // not wait for that peer: the node exits within the drain plus 2 s, with exit code 0.
+  start({"--drain-ms", "1000", "--log-level", "info"});
+  child_process watcher{{TOPUP_CLI, "--node", "127.0.0.1:" + std::to_string(node->port()),
+                         "watch"},
+                        dir.file("watch.log")};
+  line_reader watched{watcher.stdout_fd()};
+  // The watch is on once topup-cli says so (its subscription was answered), and events
+  // arrive from then on.
+  auto subscribed_by = steady::now() + 10s;
+  while (tail_of(dir.file("watch.log")).find("watching all orders") == std::string::npos
+         && steady::now() < subscribed_by)
+    std::this_thread::sleep_for(20ms);
+  accepted(request_with_prefix("watched-0", "138", 1));
+  BOOST_REQUIRE_MESSAGE(watched.read_until(1, steady::now() + 10s),
+                        "topup-cli watch printed nothing; its log:\n"
+                          << tail_of(dir.file("watch.log")));
+  watcher.send_signal(SIGSTOP);
+  // 20,000 orders, three events each (accept, dispatch, succeed): far more than the
+  // socket buffers between the node and the stopped watcher hold.
+  std::vector<order_request> batch;
+  for (uint64_t i = 1; i <= 20000; ++i) {
+    batch.push_back(request_with_prefix("watched-" + std::to_string(i), "138", i));
+    if (batch.size() == 500) {
+      auto results = submit(batch);
+      BOOST_REQUIRE_MESSAGE(results, error_text(results));
+      batch.clear();
+    }
+  }
+  // Load goes on while the node stops: another client keeps submitting.
+  std::atomic<bool> loading{true};
+  std::thread load{[&] {
+    caf::scoped_actor client{system};
+    for (uint64_t i = 0; loading && i < 1000; ++i) {
+      std::vector<order_request> more;
+      for (uint64_t k = 0; k < 100; ++k)
+        more.push_back(request_with_prefix("load-" + std::to_string(i * 100 + k), "130", k));
+      client->request(gateway, 2s, submit_atom::value, std::move(more))
+        .receive([](std::vector<submit_result>&) {}, [](caf::error&) {});
+    }
+  }};
+  std::this_thread::sleep_for(300ms);
+  auto sent = steady::now();
+  auto code = node->terminate(15s);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - sent);
+  loading = false;
+  load.join();
+  watcher.send_signal(SIGCONT);
+  BOOST_TEST_MESSAGE("the node stopped " << took.count() << " ms after SIGTERM");
+  auto log = tail_of(log_path, 20000);
+  BOOST_REQUIRE_MESSAGE(code.has_value(), "topup-node " << node->process().ended()
+                                                        << " after SIGTERM; its log ends:\n"
+                                                        << log);
+  BOOST_TEST(*code == 0);
+  BOOST_TEST(took.count() < 1000 + 2000, "the stop waited for the watcher");
+  BOOST_TEST(log.find("stopped") != std::string::npos, log);
+  BOOST_TEST(log.find("did not shut down") == std::string::npos, log);
+  // The watcher, resumed, sees the node gone and ends (its output read to the end).
+  BOOST_TEST(watched.read_to_end(steady::now() + 30s), "topup-cli watch still runs");
 }
 
 BOOST_AUTO_TEST_CASE(a_client_notices_a_dead_node_and_reaches_it_again_after_a_restart) {
