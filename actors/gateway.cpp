@@ -116,7 +116,13 @@ void gather_node_stats(self_pointer self, const node_handles& handles, bool with
       part_done();
     }, part_failed);
   self->request(self->state.supervisor, local_timeout, stats_atom::value)
-    .then([=](uint64_t restarts) { stats->restarts = restarts; part_done(); }, part_failed);
+    .then(
+      [=](uint64_t restarts, int64_t started_at_ms) {
+        stats->restarts = restarts;
+        stats->started_at_ms = started_at_ms;
+        part_done();
+      },
+      part_failed);
 }
 
 using peers_done = std::function<void(caf::expected<std::vector<peer_gateway>>)>;

@@ -16,7 +16,8 @@
 namespace topup {
 
 /// Version of the remote protocol; a client checks it before anything else.
-constexpr uint32_t protocol_version = 2;
+/// 3: node_stats.started_at_ms.
+constexpr uint32_t protocol_version = 3;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -151,14 +152,18 @@ struct provider_stats {
   std::string breaker;
 };
 
-/// Everything `stats` reports about a node.
+/// Everything `stats` reports about a node. Two scopes, which the client says apart:
+/// `intake`, `store` and `providers` are this node's, counted since it started (an actor
+/// the supervisor restarts counts again from its restart; `restarts` says how many there
+/// were); `orders` are the whole store's, every node and every earlier run included.
 struct node_stats {
   std::string node;
   uint32_t protocol = 0;
   uint64_t restarts = 0;  ///< actor restarts by the supervisor since start
+  int64_t started_at_ms = 0;  ///< when the node started (wall clock); 0 in cluster totals
   intake_stats intake;
   store_stats store;
-  std::vector<status_count> orders;  ///< orders in the store by status
+  std::vector<status_count> orders;  ///< orders in the store by status: store-wide
   std::vector<provider_stats> providers;
 };
 
@@ -244,8 +249,8 @@ typename Inspector::result_type inspect(Inspector& f, status_count& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_stats& x) {
-  return f(caf::meta::type_name("node_stats"), x.node, x.protocol, x.restarts, x.intake, x.store,
-           x.orders, x.providers);
+  return f(caf::meta::type_name("node_stats"), x.node, x.protocol, x.restarts, x.started_at_ms,
+           x.intake, x.store, x.orders, x.providers);
 }
 
 template <class Inspector>

@@ -376,7 +376,7 @@ BOOST_AUTO_TEST_CASE(a_crashed_recharge_group_restarts_and_completes_every_order
   check_guarantees(*this, all);
   BOOST_TEST(count_status(all, "succeeded") == 600u);
   self->request(node, 5s, stats_atom::value)
-    .receive([](uint64_t restarts) { BOOST_TEST(restarts >= 1u); },
+    .receive([](uint64_t restarts, int64_t) { BOOST_TEST(restarts >= 1u); },
              [](caf::error& e) { BOOST_FAIL(describe(e)); });
 }
 

@@ -7,6 +7,7 @@
 // a client actor system to its gateway and checks the protocol end to end, including what a
 // client sees when the node stops or dies, and how the node treats its configuration.
 
+#include "apps/cli/output.hpp"
 #include "messages/errors.hpp"
 #include "providers/ledger.hpp"
 #include "tests/order_polling.hpp"
@@ -289,6 +290,48 @@ BOOST_AUTO_TEST_CASE(list_filters_by_status_once_the_orders_have_finished) {
   auto two = ask<std::vector<order>>(list_atom::value, limited);
   BOOST_REQUIRE_MESSAGE(two, error_text(two));
   BOOST_TEST(two->size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(after_a_restart_stats_say_which_counters_start_again) {
+  start();
+  std::vector<order> orders{accepted(request_with_prefix("restart-1", "138", 71)),
+                            accepted(request_with_prefix("restart-2", "130", 72))};
+  wait_until_final(ids_of(orders));
+  auto before = ask<cluster_stats>(stats_atom::value);
+  BOOST_REQUIRE_MESSAGE(before, error_text(before));
+  auto first_start = before->nodes.front().started_at_ms;
+  BOOST_TEST(first_start > 0);
+  stop_before_reading_files();
+  start();
+  auto after = ask<cluster_stats>(stats_atom::value);
+  BOOST_REQUIRE_MESSAGE(after, error_text(after));
+  const auto& node_after = after->nodes.front();
+  BOOST_TEST(node_after.started_at_ms > first_start, "the counters say when they began");
+  BOOST_TEST(node_after.intake.accepted == 0u);
+  uint64_t succeeded = 0;
+  for (const auto& count : node_after.orders)
+    if (count.status == "succeeded")
+      succeeded += count.count;
+  BOOST_TEST(succeeded == 2u, "the store's counts include the earlier run");
+
+  // What an operator reads: the node's counters under "since the node started at" its
+  // restart, the store's orders under "whole store".
+  child_process cli{{TOPUP_CLI, "--node", "127.0.0.1:" + std::to_string(node->port()), "--utc",
+                     "stats"},
+                    dir.file("cli.log")};
+  line_reader printed{cli.stdout_fd()};
+  BOOST_REQUIRE(printed.read_to_end(steady::now() + 20s));
+  BOOST_REQUIRE(cli.wait_for_exit(steady::now() + 10s));
+  std::string text;
+  for (const auto& line : printed.lines())
+    text += line + "\n";
+  auto started_line = "since the node started at " + cli::format_date_time(node_after.started_at_ms,
+                                                                          cli::time_zone::utc);
+  BOOST_TEST(text.find(started_line + ":\n  intake: 0 accepted") != std::string::npos, text);
+  BOOST_TEST(text.find("whole store (every node, every run):\n  orders: 2 succeeded\n")
+               != std::string::npos,
+             text);
+  stop_before_reading_files();
 }
 
 BOOST_AUTO_TEST_CASE(stats_show_the_orders_by_status_and_four_providers) {

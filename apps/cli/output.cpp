@@ -35,22 +35,29 @@ std::string with_newline(std::string text) {
   return text;
 }
 
-/// The intake, store and orders lines of `stats`, for one node or a cluster's totals.
-std::string summary_lines(const node_stats& x) {
+/// The intake and store lines of `stats` (a node's counters since it started, or a
+/// cluster's totals), indented under their heading.
+std::string since_start_lines(const node_stats& x) {
   const auto& in = x.intake;
-  auto text = fmt::format("intake: {} accepted, {} existing, {} rejected, {} overloaded, "
+  auto text = fmt::format("  intake: {} accepted, {} existing, {} rejected, {} overloaded, "
                           "{} unavailable, {} in flight\n",
                           in.accepted, in.existing, in.rejected, in.overloaded, in.unavailable,
                           in.in_flight);
   const auto& st = x.store;
-  text += fmt::format("store: {}, {} commits, {} rows written, {} failed commits, "
+  text += fmt::format("  store: {}, {} commits, {} rows written, {} failed commits, "
                       "{} pending writes\n",
                       st.healthy ? "healthy" : "UNHEALTHY", st.commits, st.rows_written,
                       st.failed_commits, st.pending_writes);
+  return text;
+}
+
+/// The store-wide order counts of `stats`, under their heading.
+std::string store_wide_lines(const node_stats& x) {
   std::string by_status;
   for (const auto& count : x.orders)
     by_status += fmt::format("{}{} {}", by_status.empty() ? "" : ", ", count.count, count.status);
-  return text + "orders: " + (by_status.empty() ? std::string{"none"} : by_status) + "\n";
+  return "whole store (every node, every run):\n  orders: "
+         + (by_status.empty() ? std::string{"none"} : by_status) + "\n";
 }
 
 /// The providers table of `stats`; a cluster's names the node serving each.
@@ -146,29 +153,31 @@ nlohmann::ordered_json to_json(const node_stats& x) {
       {"queued", p.queued},
       {"in_flight", p.in_flight},
     });
+  nlohmann::ordered_json since_start = nlohmann::ordered_json::object();
+  if (x.started_at_ms != 0)
+    since_start["started_at_ms"] = x.started_at_ms;
+  since_start["intake"] = {
+    {"accepted", x.intake.accepted},
+    {"existing", x.intake.existing},
+    {"rejected", x.intake.rejected},
+    {"overloaded", x.intake.overloaded},
+    {"unavailable", x.intake.unavailable},
+    {"in_flight", x.intake.in_flight},
+  };
+  since_start["store"] = {
+    {"healthy", x.store.healthy},
+    {"commits", x.store.commits},
+    {"rows_written", x.store.rows_written},
+    {"failed_commits", x.store.failed_commits},
+    {"pending_writes", x.store.pending_writes},
+  };
+  since_start["providers"] = std::move(providers);
   return {
     {"node", x.node},
     {"protocol", x.protocol},
     {"restarts", x.restarts},
-    {"intake",
-     {
-       {"accepted", x.intake.accepted},
-       {"existing", x.intake.existing},
-       {"rejected", x.intake.rejected},
-       {"overloaded", x.intake.overloaded},
-       {"unavailable", x.intake.unavailable},
-       {"in_flight", x.intake.in_flight},
-     }},
-    {"store",
-     {
-       {"healthy", x.store.healthy},
-       {"commits", x.store.commits},
-       {"rows_written", x.store.rows_written},
-       {"failed_commits", x.store.failed_commits},
-       {"pending_writes", x.store.pending_writes},
-     }},
-    {"orders", std::move(orders)},
-    {"providers", std::move(providers)},
+    {"since_start", std::move(since_start)},
+    {"store_wide", {{"orders", std::move(orders)}}},
   };
 }
 
@@ -187,7 +196,7 @@ nlohmann::ordered_json to_json(const cluster_stats& x) {
   auto nodes = nlohmann::ordered_json::array();
   for (const auto& node : x.nodes) {
     auto counters = to_json(node);
-    counters.erase("orders");  // the store's, shown once above
+    counters.erase("store_wide");  // the store's, shown once above
     nodes.push_back(std::move(counters));
   }
   object["nodes"] = std::move(nodes);
@@ -289,13 +298,19 @@ std::string render(const node_stats& x, const output_style& style) {
     return with_newline(to_json(x).dump());
   auto text = fmt::format("node {} (protocol {}), {} actor restarts\n", x.node, x.protocol,
                           x.restarts);
-  text += summary_lines(x);
-  if (x.providers.empty())
-    return text + "providers: none\n";
-  text_table table{provider_headers(false)};
-  for (const auto& p : x.providers)
-    table.add_row(provider_row(p, nullptr));
-  return text + "providers:\n" + table.render("  ");
+  text += x.started_at_ms != 0
+            ? "since the node started at " + format_date_time(x.started_at_ms, style.zone) + ":\n"
+            : std::string{"since the node started:\n"};
+  text += since_start_lines(x);
+  if (x.providers.empty()) {
+    text += "  providers: none\n";
+  } else {
+    text_table table{provider_headers(false)};
+    for (const auto& p : x.providers)
+      table.add_row(provider_row(p, nullptr));
+    text += "  providers:\n" + table.render("    ");
+  }
+  return text + store_wide_lines(x);
 }
 
 std::string render(const cluster_stats& x, const output_style& style) {
@@ -310,12 +325,16 @@ std::string render(const cluster_stats& x, const output_style& style) {
                           "restarts\n",
                           x.nodes.size(), x.nodes.size() + x.unreachable.size(), asked.node,
                           asked.protocol, x.totals.restarts);
-  text += summary_lines(x.totals);
-  text_table nodes{{"NODE", "RESTARTS", "ACCEPTED", "EXISTING", "REJECTED", "OVERLOADED",
+  text += "since each node started (STARTED below), all nodes together:\n";
+  text += since_start_lines(x.totals);
+  text += store_wide_lines(x.totals);
+  text_table nodes{{"NODE", "STARTED", "RESTARTS", "ACCEPTED", "EXISTING", "REJECTED", "OVERLOADED",
                     "UNAVAILABLE", "IN_FLIGHT", "STORE", "COMMITS", "ROWS_WRITTEN",
                     "FAILED_COMMITS", "PENDING_WRITES"}};
   for (const auto& n : x.nodes)
-    nodes.add_row({n.node, std::to_string(n.restarts), std::to_string(n.intake.accepted),
+    nodes.add_row({n.node,
+                   n.started_at_ms != 0 ? format_date_time(n.started_at_ms, style.zone) : "-",
+                   std::to_string(n.restarts), std::to_string(n.intake.accepted),
                    std::to_string(n.intake.existing), std::to_string(n.intake.rejected),
                    std::to_string(n.intake.overloaded), std::to_string(n.intake.unavailable),
                    std::to_string(n.intake.in_flight), n.store.healthy ? "healthy" : "UNHEALTHY",
@@ -334,8 +353,8 @@ std::string render(const cluster_stats& x, const output_style& style) {
       ++rows;
     }
   if (rows == 0)
-    return text + "providers: none\n";
-  return text + "providers:\n" + providers.render("  ");
+    return text + "providers (since each node started): none\n";
+  return text + "providers (since each node started):\n" + providers.render("  ");
 }
 
 nlohmann::ordered_json to_json(const member_info& x) {

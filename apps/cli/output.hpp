@@ -40,7 +40,10 @@ std::string mask_phone_in(std::string text, std::string_view phone);
 nlohmann::ordered_json to_json(const order& x);
 /// {"event":"succeed","order":{...}}
 nlohmann::ordered_json to_json(const order_update& x);
-/// Orders by status become one object {"accepted":3,...}; providers an array.
+/// {"node":..,"protocol":..,"restarts":..,
+///  "since_start":{"started_at_ms":..,"intake":{..},"store":{..},"providers":[..]},
+///  "store_wide":{"orders":{"accepted":3,...}}}: the node's counters since it started, and
+/// the whole store's order counts (every node, every run). started_at_ms only when known.
 nlohmann::ordered_json to_json(const node_stats& x);
 /// {"node":"node-3","address":"127.0.0.1:4253","reason":"no answer within 3 s"}
 nlohmann::ordered_json to_json(const unreachable_node& x);
@@ -48,8 +51,8 @@ nlohmann::ordered_json to_json(const unreachable_node& x);
 /// as a node's.
 bool is_single_node(const cluster_stats& x);
 /// One node alone: its object. A cluster: the same keys carrying the totals ("node" and
-/// "protocol" those of the node asked), then "nodes" (each node's object, without
-/// "orders") and "unreachable".
+/// "protocol" those of the node asked; no started_at_ms), then "nodes" (each node's object,
+/// without "store_wide") and "unreachable".
 nlohmann::ordered_json to_json(const cluster_stats& x);
 /// {"outcome":"accepted","line":7,"client_ref":"R","order":{...}}, or instead of "order" the
 /// "error" of a rejected, unknown or not_sent order; "line" only for orders from a file.
