@@ -336,6 +336,10 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
         self, [](const node_handles& h) { return h.store; }, find_ref_atom::value,
         std::move(client_ref));
     },
+    [=](history_atom, std::string& id) {
+      return forward<order_history>(
+        self, [](const node_handles& h) { return h.store; }, history_atom::value, std::move(id));
+    },
     [=](list_atom, order_filter& filter) {
       return forward<std::vector<order>>(
         self, [](const node_handles& h) { return h.store; }, list_atom::value,

@@ -121,6 +121,17 @@ void write(self_pointer self, order before, transition change, std::function<voi
   submit_change(self, std::move(pending));
 }
 
+/// What answered an outcome, for the history: a call or a status query, and how long it took.
+struct answer {
+  answered_by via = answered_by::none;
+  int64_t latency_us = -1;
+};
+
+answer answered(self_pointer self, answered_by via, mono_time started) {
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(mono_now(self) - started);
+  return {via, took.count()};
+}
+
 transition change_of(self_pointer self, const order& o, order_event event) {
   transition t;
   t.order_id = o.id;
@@ -138,10 +149,14 @@ void report_done(self_pointer self, const std::string& id) {
 }
 
 /// Ends an order: succeeded, or failed and refunded.
-void finish(self_pointer self, order o, order_event event, std::string txn, std::string detail) {
+void finish(self_pointer self, order o, order_event event, std::string txn, std::string detail,
+            answer by = {}) {
   auto change = change_of(self, o, event);
   change.provider_txn = std::move(txn);
   change.detail = std::move(detail);
+  change.via = by.via;
+  change.latency_us = by.latency_us;
+  self->state.unanswered_queries.erase(o.id);
   auto& stats = self->state.stats;
   if (event == order_event::succeed)
     stats.succeeded++;
@@ -178,13 +193,17 @@ void hand_over(self_pointer self, std::vector<order> orders) {
 
 /// The provider did not recharge (transient failure, or a query found nothing): retry if the
 /// deadline leaves time, here or, while the breaker is open, on a failover provider.
-void after_failure(self_pointer self, order o, std::string detail) {
+void after_failure(self_pointer self, order o, std::string detail, answer by) {
   if (!time_for_retry(self, o)) {
-    finish(self, std::move(o), order_event::fail_final, "", "no time left to retry: " + detail);
+    finish(self, std::move(o), order_event::fail_final, "", "no time left to retry: " + detail,
+           by);
     return;
   }
+  self->state.unanswered_queries.erase(o.id);
   auto change = change_of(self, o, order_event::fail_retryable);
   change.detail = detail;
+  change.via = by.via;
+  change.latency_us = by.latency_us;
   self->state.stats.retries++;
   write(self, o, change, [=]() mutable {
     o.status = order_status::accepted;
@@ -203,15 +222,34 @@ void schedule_query(self_pointer self, order o) {
   pump(self);
 }
 
+/// A status query of an order whose outcome is unknown got no answer either: the history
+/// notes the 1st, 2nd, 4th, 8th... in a row (record_unanswered_query). Nothing waits for
+/// the write: the order is queried again at once, and a note the store refuses or cannot
+/// take is only a line less of history.
+void note_unanswered_query(self_pointer self, const order& o, std::string detail, answer by) {
+  auto nth = ++self->state.unanswered_queries[o.id];
+  if (!record_unanswered_query(nth))
+    return;
+  auto change = change_of(self, o, order_event::query_unanswered);
+  change.detail = std::move(detail) + " (query " + std::to_string(nth) + " in a row)";
+  change.via = by.via;
+  change.latency_us = by.latency_us;
+  auto nothing = [] {};
+  submit_change(self, {o, std::move(change), nothing, nothing, nothing});
+}
+
 /// The call gave no answer in time: the outcome is unknown until a query says otherwise.
-void outcome_lost(self_pointer self, order o, std::string detail) {
+void outcome_lost(self_pointer self, order o, std::string detail, answer by) {
   self->state.stats.unknown++;
   if (o.status == order_status::unknown) {
+    note_unanswered_query(self, o, std::move(detail), by);
     schedule_query(self, std::move(o));
     return;
   }
   auto change = change_of(self, o, order_event::lose_outcome);
   change.detail = detail;
+  change.via = by.via;
+  change.latency_us = by.latency_us;
   write(self, o, change, [=]() mutable {
     o.status = order_status::unknown;
     schedule_query(self, std::move(o));
@@ -235,25 +273,27 @@ void call(self_pointer self, order o) {
     .then(
       [=](recharge_reply& reply) mutable {
         observe_latency(self, started);
+        auto by = answered(self, answered_by::call, started);
         bool healthy = reply.outcome != recharge_outcome::transient_failure;
         self->state.lane->call_finished(mono_now(self), healthy);
         switch (reply.outcome) {
           case recharge_outcome::success:
-            finish(self, std::move(o), order_event::succeed, reply.provider_txn, "");
+            finish(self, std::move(o), order_event::succeed, reply.provider_txn, "", by);
             break;
           case recharge_outcome::permanent_failure:
-            finish(self, std::move(o), order_event::fail_final, "", reply.detail);
+            finish(self, std::move(o), order_event::fail_final, "", reply.detail, by);
             break;
           case recharge_outcome::transient_failure:
-            after_failure(self, std::move(o), reply.detail);
+            after_failure(self, std::move(o), reply.detail, by);
             break;
         }
         pump(self);
       },
       [=](caf::error& error) mutable {
         // A timeout, or the adapter died: the request may have reached the provider.
+        auto by = answered(self, answered_by::call, started);
         self->state.lane->call_finished(mono_now(self), false);
-        outcome_lost(self, std::move(o), "no answer: " + describe(error));
+        outcome_lost(self, std::move(o), "no answer: " + describe(error), by);
         pump(self);
       });
 }
@@ -327,10 +367,12 @@ void query(self_pointer self, order o) {
   auto& st = self->state;
   st.stats.queries++;
   auto request_id = provider_request_id(o.id, st.options.provider);
+  auto started = mono_now(self);
   self->request(st.provider, caf::duration{st.options.lane.call_timeout}, query_atom::value,
                 request_id)
     .then(
       [=](query_reply& reply) mutable {
+        auto by = answered(self, answered_by::query, started);
         // Only a recharge the provider performed speaks for its health: "not recharged"
         // after a lost call means it dropped the recharge, and a provider that drops every
         // one must open the breaker (its orders then fail over) although it answers queries.
@@ -338,20 +380,21 @@ void query(self_pointer self, order o) {
         self->state.lane->call_finished(mono_now(self), healthy);
         switch (reply.outcome) {
           case query_outcome::recharged:
-            finish(self, std::move(o), order_event::succeed, reply.provider_txn, "");
+            finish(self, std::move(o), order_event::succeed, reply.provider_txn, "", by);
             break;
           case query_outcome::not_recharged:
-            after_failure(self, std::move(o), "provider did not recharge: " + reply.detail);
+            after_failure(self, std::move(o), "provider did not recharge: " + reply.detail, by);
             break;
           case query_outcome::query_failed:
-            outcome_lost(self, std::move(o), "status query failed: " + reply.detail);
+            outcome_lost(self, std::move(o), "status query failed: " + reply.detail, by);
             break;
         }
         pump(self);
       },
       [=](caf::error& error) mutable {
+        auto by = answered(self, answered_by::query, started);
         self->state.lane->call_finished(mono_now(self), false);
-        outcome_lost(self, std::move(o), "status query unanswered: " + describe(error));
+        outcome_lost(self, std::move(o), "status query unanswered: " + describe(error), by);
         pump(self);
       });
 }

@@ -5,6 +5,7 @@
 // round-trips each through CAF's binary serializer so a forgotten field fails a test.
 
 #include "domain/order.hpp"
+#include "domain/order_history.hpp"
 #include "domain/order_state_machine.hpp"
 
 #include <caf/all.hpp>
@@ -16,7 +17,7 @@
 namespace topup {
 
 /// Version of the remote protocol; a client checks it before anything else.
-/// 3: node_stats.started_at_ms.
+/// 3: node_stats.started_at_ms, order histories (history_atom).
 constexpr uint32_t protocol_version = 3;
 
 /// One order's answer inside a batch submission: either an error or the order.
@@ -50,9 +51,10 @@ struct intake_stats {
 };
 
 /// One state change of one order, as the store writes it: the order row moves from `from`
-/// (checked in the same statement, so a stale writer changes nothing) by `event`, and the
-/// attempt row is written ahead (dispatch) or finished (outcomes); changes without an
-/// attempt (expire, cancel) get an event row instead.
+/// (checked in the same statement, so a stale writer changes nothing) by `event`, its
+/// history gets the entry of the change in that same statement (history_entry_of), and the
+/// attempt row is written ahead (dispatch) or finished (outcomes). A note (is_note) only
+/// adds to the history.
 struct transition {
   std::string order_id;
   order_status from = order_status::accepted;
@@ -68,6 +70,16 @@ struct transition {
   /// its lease (paused, partitioned) cannot start an attempt. Empty: a single node, no fence.
   std::string lease_owner{};
   int64_t lease_epoch = 0;
+  /// Outcomes: what answered (a call, or a status query), and how long it took on the
+  /// steady clock (-1: nothing was asked, e.g. an expiry). History only.
+  answered_by via = answered_by::none;
+  int64_t latency_us = -1;
+};
+
+/// An order and its story, oldest entry first (starting with its acceptance).
+struct order_history {
+  order snapshot;
+  std::vector<history_entry> entries;
 };
 
 /// One real recharge asked of a provider. request_id is stable per (order, provider), so a
@@ -284,7 +296,20 @@ typename Inspector::result_type inspect(Inspector& f, deadline_entry& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, transition& x) {
   return f(caf::meta::type_name("transition"), x.order_id, x.from, x.event, x.at_ms, x.provider,
-           x.attempt_no, x.request_id, x.provider_txn, x.detail, x.lease_owner, x.lease_epoch);
+           x.attempt_no, x.request_id, x.provider_txn, x.detail, x.lease_owner, x.lease_epoch,
+           x.via, x.latency_us);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_entry& x) {
+  return f(caf::meta::type_name("history_entry"), x.at_ms, x.event, x.status, x.provider,
+           x.attempt_no, x.request_id, x.node, x.epoch, x.via, x.latency_us, x.provider_txn,
+           x.detail);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_history& x) {
+  return f(caf::meta::type_name("order_history"), x.snapshot, x.entries);
 }
 
 template <class Inspector>
@@ -369,11 +394,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::unfinished_filter))
   CAF_ADD_TYPE_ID(topup, (topup::unreachable_node))
   CAF_ADD_TYPE_ID(topup, (topup::cluster_stats))
+  CAF_ADD_TYPE_ID(topup, (topup::history_entry))
+  CAF_ADD_TYPE_ID(topup, (topup::order_history))
 
   // client -> node (the gateway)
   CAF_ADD_ATOM(topup, topup, hello_atom, "hello")
   CAF_ADD_ATOM(topup, topup, submit_atom, "submit")
   CAF_ADD_ATOM(topup, topup, list_atom, "list")
+  CAF_ADD_ATOM(topup, topup, history_atom, "history")
   CAF_ADD_ATOM(topup, topup, cancel_atom, "cancel")
   CAF_ADD_ATOM(topup, topup, watch_atom, "watch")
   CAF_ADD_ATOM(topup, topup, unwatch_atom, "unwatch")

@@ -551,6 +551,65 @@ BOOST_AUTO_TEST_CASE(order_updates_render_with_time_and_event) {
              == R"({"event":"succeed","order":)" + to_json(update.snapshot).dump() + "}\n");
 }
 
+BOOST_AUTO_TEST_CASE(an_order_history_renders_as_its_story_or_one_object) {
+  order_history story;
+  story.snapshot = sample_order();
+  auto entry = [](int64_t at, std::string event, std::string status) {
+    history_entry e;
+    e.at_ms = noon_ms + at;
+    e.event = std::move(event);
+    e.status = std::move(status);
+    return e;
+  };
+  story.entries.push_back(entry(0, "accept", "accepted"));
+  auto dispatch = entry(12, "dispatch", "dispatched");
+  dispatch.provider = "p-cmcc";
+  dispatch.attempt_no = 1;
+  dispatch.request_id = "o-1@p-cmcc";
+  dispatch.node = "node-2";
+  dispatch.epoch = 3;
+  story.entries.push_back(dispatch);
+  auto lost = entry(2012, "lose_outcome", "unknown");
+  lost.provider = "p-cmcc";
+  lost.attempt_no = 1;
+  lost.via = "call";
+  lost.latency_us = 2000250;
+  lost.detail = "no answer for 13800138000";
+  story.entries.push_back(lost);
+  auto found = entry(3050, "succeed", "succeeded");
+  found.provider = "p-cmcc";
+  found.attempt_no = 1;
+  found.via = "query";
+  found.latency_us = 812;
+  found.provider_txn = "T-9";
+  story.entries.push_back(found);
+  const output_style text{false, time_zone::utc};
+  BOOST_TEST(render(story, text)
+             == describe_order(story.snapshot, time_zone::utc) + "\n"
+                "  TIME          EVENT         STATUS      PROVIDER  ATTEMPT  LATENCY_MS  DETAIL\n"
+                "  12:00:00.000  accept        accepted\n"
+                "  12:00:00.012  dispatch      dispatched  p-cmcc          1              request "
+                "o-1@p-cmcc, node node-2 epoch 3\n"
+                "  12:00:02.012  lose_outcome  unknown     p-cmcc          1      2000.2  by call, "
+                "no answer for 138****8000\n"
+                "  12:00:03.050  succeed       succeeded   p-cmcc          1         0.8  by query, "
+                "txn T-9\n");
+  auto object = to_json(story);
+  BOOST_TEST(object["order"]["id"] == "o-1");
+  BOOST_REQUIRE(object["history"].size() == 4u);
+  BOOST_TEST(object["history"][0]["event"] == "accept");
+  BOOST_TEST(object["history"][0]["latency_us"] == -1);
+  BOOST_TEST(object["history"][1]["request_id"] == "o-1@p-cmcc");
+  BOOST_TEST(object["history"][1]["node"] == "node-2");
+  BOOST_TEST(object["history"][1]["epoch"] == 3);
+  BOOST_TEST(object["history"][2]["detail"] == "no answer for 13800138000");
+  BOOST_TEST(object["history"][3]["via"] == "query");
+  BOOST_TEST(object["history"][3]["latency_us"] == 812);
+  BOOST_TEST(object["history"][3]["provider_txn"] == "T-9");
+  auto line = render(story, {true, time_zone::utc});
+  BOOST_TEST(line == object.dump() + "\n");
+}
+
 BOOST_AUTO_TEST_CASE(order_lists_render_as_table_or_json_lines) {
   output_style human{false, time_zone::utc};
   output_style json{true, time_zone::utc};
@@ -737,6 +796,12 @@ BOOST_AUTO_TEST_CASE(text_table_aligns_numbers_right_and_trims_lines) {
                 "> a              5\n"
                 "> long-name  12345  x\n"
                 "> short\n");
+  text_table decimals{{"MS", "TEXT"}};
+  decimals.add_row({"0.8", "1.2.3"});
+  decimals.add_row({"2000.2", ".5"});
+  BOOST_TEST(decimals.render() == "    MS  TEXT\n"
+                                  "   0.8  1.2.3\n"
+                                  "2000.2  .5\n");
 }
 
 // --- the submission bookkeeping --------------------------------------------------------------
@@ -993,6 +1058,11 @@ BOOST_AUTO_TEST_CASE(status_list_watch_cancel_arguments) {
   parse_run by_ref{{"status", "--ref", "r-1"}};
   BOOST_REQUIRE(by_ref.ok());
   BOOST_TEST(by_ref.options().client_ref == "r-1");
+  BOOST_TEST(!by_ref.options().history);
+  parse_run story{{"status", "o-1", "--history"}};
+  BOOST_REQUIRE(story.ok());
+  BOOST_TEST(story.options().history);
+  BOOST_TEST(story.options().order_id == "o-1");
 
   parse_run list{{"--utc", "list", "--status", "failed", "--carrier", "cmcc", "--provider",
                   "p-agg", "--since", "15m", "--limit", "20"}};

@@ -6,6 +6,7 @@
 
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
+#include "persistence/order_store.hpp"
 #include "providers/ledger.hpp"
 #include "providers/simulated_provider.hpp"
 #include "tests/test_support.hpp"
@@ -187,7 +188,55 @@ struct engine_fixture : actor_fixture {
   }
 
   recharge_counts recharges() { return ledger::recharges_per_order(ledgers()); }
+
+  /// Every acknowledged order's story, read from the store.
+  std::map<std::string, order_history> histories() {
+    order_reader reader{cfg.store};
+    std::map<std::string, order_history> all;
+    for (const auto& id : accepted_ids) {
+      auto story = reader.find_history(id);
+      BOOST_REQUIRE_MESSAGE(story, "no history of order " << id);
+      all[id] = std::move(*story);
+    }
+    return all;
+  }
 };
+
+size_t count_events(const order_history& story, const std::string& event,
+                    const std::string& via = {}) {
+  return static_cast<size_t>(
+    std::count_if(story.entries.begin(), story.entries.end(), [&](const history_entry& e) {
+      return e.event == event && (via.empty() || e.via == via);
+    }));
+}
+
+/// What every story must say, whatever happened: it starts with the acceptance, ends in the
+/// order's status, has a dispatch (with its request id) for every attempt and an outcome
+/// with its latency for every call or query that answered.
+void check_stories(const std::map<std::string, order_history>& stories) {
+  size_t broken = 0;
+  for (const auto& [id, story] : stories) {
+    const auto& entries = story.entries;
+    bool ok = !entries.empty() && entries.front().event == "accept"
+              && entries.back().status == to_string(story.snapshot.status)
+              && count_events(story, "dispatch") == static_cast<size_t>(story.snapshot.attempts);
+    for (const auto& e : entries) {
+      if (e.event == "dispatch")
+        ok = ok && !e.request_id.empty() && !e.provider.empty();
+      if (!e.via.empty())
+        ok = ok && e.latency_us >= 0;
+    }
+    if (!ok) {
+      ++broken;
+      std::string text;
+      for (const auto& e : entries)
+        text += " " + e.event + "/" + e.status;
+      BOOST_TEST_MESSAGE("story of " << id << " (" << to_string(story.snapshot.status) << ", "
+                                     << story.snapshot.attempts << " attempts):" << text);
+    }
+  }
+  BOOST_TEST(broken == 0u);
+}
 
 /// Checks the guarantees on a finished run: every acknowledged order is final, none is
 /// recharged twice, succeeded ones exactly once and failed ones never, and every order was
@@ -232,6 +281,10 @@ BOOST_AUTO_TEST_CASE(healthy_providers_recharge_every_order_once) {
   auto all = wait_until_final(20s);
   check_guarantees(*this, all);
   BOOST_TEST(count_status(all, "succeeded") == 600u);
+  auto stories = histories();
+  check_stories(stories);
+  for (const auto& [id, story] : stories)
+    BOOST_TEST(count_events(story, "succeed", "call") == 1u, id);
 }
 
 BOOST_AUTO_TEST_CASE(the_workload_fault_mix_ends_every_order_without_duplicates) {
@@ -279,6 +332,16 @@ BOOST_AUTO_TEST_CASE(unknown_outcomes_are_resolved_by_query_never_by_a_second_re
   auto succeeded = count_status(all, "succeeded");
   BOOST_TEST(succeeded > 30u);
   BOOST_TEST(succeeded < 150u);
+  // Each story tells it: every call lost its outcome, and status queries found out.
+  auto stories = histories();
+  check_stories(stories);
+  size_t found_by_query = 0;
+  for (const auto& [id, story] : stories) {
+    BOOST_TEST(count_events(story, "lose_outcome", "call") >= 1u, id);
+    if (story.snapshot.status == order_status::succeeded)
+      found_by_query += count_events(story, "succeed", "query");
+  }
+  BOOST_TEST(found_by_query == succeeded, "a success here is always a query's answer");
 }
 
 BOOST_AUTO_TEST_CASE(waiting_orders_are_closed_at_their_deadline) {
@@ -294,6 +357,13 @@ BOOST_AUTO_TEST_CASE(waiting_orders_are_closed_at_their_deadline) {
   BOOST_TEST(succeeded >= 5u);
   BOOST_TEST(succeeded <= 20u);
   BOOST_TEST(count_status(all, "failed") == 60u - succeeded);
+  // Orders still waiting at the re-send points were re-sent; the story says so.
+  auto stories = histories();
+  check_stories(stories);
+  size_t resent = 0;
+  for (const auto& [id, story] : stories)
+    resent += count_events(story, "resend") > 0;
+  BOOST_TEST(resent > 0u);
 }
 
 /// One slow provider for every carrier (5 calls a second, a 200 ms call timeout) and 3 s

@@ -292,6 +292,49 @@ BOOST_AUTO_TEST_CASE(list_filters_by_status_once_the_orders_have_finished) {
   BOOST_TEST(two->size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(an_orders_story_is_read_through_the_gateway_and_topup_cli) {
+  start();
+  auto o = accepted(request_with_prefix("story-1", "138", 61));
+  wait_until_final({o.id});
+  auto story = ask<order_history>(history_atom::value, o.id);
+  BOOST_REQUIRE_MESSAGE(story, error_text(story));
+  BOOST_TEST(story->snapshot.id == o.id);
+  std::vector<std::string> events;
+  for (const auto& e : story->entries)
+    events.push_back(e.event + ":" + e.status);
+  BOOST_TEST(events == (std::vector<std::string>{"accept:accepted", "dispatch:dispatched",
+                                                 "succeed:succeeded"}),
+             boost::test_tools::per_element());
+  BOOST_REQUIRE(story->entries.size() == 3u);
+  const auto& dispatch = story->entries[1];
+  const auto& outcome = story->entries[2];
+  BOOST_TEST(dispatch.provider == "p-cmcc");
+  BOOST_TEST(dispatch.request_id == o.id + "@p-cmcc");
+  BOOST_TEST(outcome.via == "call");
+  BOOST_TEST(outcome.latency_us >= 2000, "the providers answer after 2 ms");
+  BOOST_TEST(!outcome.provider_txn.empty());
+  BOOST_TEST(code_of(ask<order_history>(history_atom::value, std::string{"no-such-id"}))
+             == "not_found");
+
+  // The same story from topup-cli, by reference.
+  child_process cli{{TOPUP_CLI, "--node", "127.0.0.1:" + std::to_string(node->port()), "--utc",
+                     "status", "--ref", "story-1", "--history"},
+                    dir.file("cli.log")};
+  line_reader printed{cli.stdout_fd()};
+  BOOST_REQUIRE(printed.read_to_end(steady::now() + 20s));
+  BOOST_REQUIRE(cli.wait_for_exit(steady::now() + 10s));
+  BOOST_TEST((cli.exit_code() == std::optional<int>{0}), tail_of(dir.file("cli.log")));
+  const auto& lines = printed.lines();
+  BOOST_REQUIRE_MESSAGE(lines.size() == 5u, lines.size() << " lines");
+  BOOST_TEST(lines[0].find(o.id + " ref=story-1 138****0061") == 0u, lines[0]);
+  BOOST_TEST(lines[1].find("TIME") != std::string::npos);
+  BOOST_TEST(lines[2].find("accept") != std::string::npos);
+  BOOST_TEST(lines[3].find("dispatch") != std::string::npos);
+  BOOST_TEST(lines[3].find("request " + o.id + "@p-cmcc") != std::string::npos, lines[3]);
+  BOOST_TEST(lines[4].find("succeed") != std::string::npos);
+  BOOST_TEST(lines[4].find("by call") != std::string::npos, lines[4]);
+}
+
 BOOST_AUTO_TEST_CASE(after_a_restart_stats_say_which_counters_start_again) {
   start();
   std::vector<order> orders{accepted(request_with_prefix("restart-1", "138", 71)),

@@ -26,8 +26,16 @@ std::string strftime_of(int64_t epoch_ms, time_zone zone, const char* format) {
   return std::string(text, length);
 }
 
-bool is_number(std::string_view text) {
+bool is_digits(std::string_view text) {
   return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+/// "12" or "0.8": a cell text_table aligns right.
+bool is_number(std::string_view text) {
+  auto point = text.find('.');
+  if (point == std::string_view::npos)
+    return is_digits(text);
+  return is_digits(text.substr(0, point)) && is_digits(text.substr(point + 1));
 }
 
 std::string with_newline(std::string text) {
@@ -259,6 +267,59 @@ std::string render(const submission& x, const output_style& style) {
 
 std::string render(const order& x, const output_style& style) {
   return with_newline(style.json ? to_json(x).dump() : describe_order(x, style.zone));
+}
+
+nlohmann::ordered_json to_json(const history_entry& x) {
+  return {
+    {"at_ms", x.at_ms},
+    {"event", x.event},
+    {"status", x.status},
+    {"provider", x.provider},
+    {"attempt", x.attempt_no},
+    {"request_id", x.request_id},
+    {"node", x.node},
+    {"epoch", x.epoch},
+    {"via", x.via},
+    {"latency_us", x.latency_us},
+    {"provider_txn", x.provider_txn},
+    {"detail", x.detail},
+  };
+}
+
+nlohmann::ordered_json to_json(const order_history& x) {
+  auto entries = nlohmann::ordered_json::array();
+  for (const auto& entry : x.entries)
+    entries.push_back(to_json(entry));
+  return {{"order", to_json(x.snapshot)}, {"history", std::move(entries)}};
+}
+
+std::string render(const order_history& x, const output_style& style) {
+  if (style.json)
+    return with_newline(to_json(x).dump());
+  text_table table{{"TIME", "EVENT", "STATUS", "PROVIDER", "ATTEMPT", "LATENCY_MS", "DETAIL"}};
+  const auto& phone = x.snapshot.phone;
+  for (const auto& e : x.entries) {
+    std::vector<std::string> details;
+    if (!e.via.empty())
+      details.push_back("by " + e.via);
+    if (!e.request_id.empty())
+      details.push_back("request " + e.request_id);
+    if (!e.node.empty())
+      details.push_back(fmt::format("node {} epoch {}", e.node, e.epoch));
+    if (!e.provider_txn.empty())
+      details.push_back("txn " + e.provider_txn);
+    if (!e.detail.empty())
+      details.push_back(mask_phone_in(e.detail, phone));
+    std::string detail;
+    for (const auto& part : details)
+      detail += (detail.empty() ? "" : ", ") + part;
+    table.add_row({format_clock_ms(e.at_ms, style.zone), e.event, e.status, e.provider,
+                   e.attempt_no > 0 ? std::to_string(e.attempt_no) : std::string{},
+                   e.latency_us >= 0 ? fmt::format("{:.1f}", e.latency_us / 1000.0)
+                                     : std::string{},
+                   detail});
+  }
+  return with_newline(describe_order(x.snapshot, style.zone)) + table.render("  ");
 }
 
 std::string render(const order_update& x, const output_style& style) {

@@ -71,6 +71,18 @@ std::string render(const submission& x, const output_style& style);
 /// An order (status, cancel): describe_order, or its JSON object.
 std::string render(const order& x, const output_style& style);
 
+/// {"at_ms":..,"event":"succeed","status":"succeeded","provider":..,"attempt":1,
+///  "request_id":..,"node":..,"epoch":..,"via":"call","latency_us":46812,"provider_txn":..,
+///  "detail":..}: every field, empty ones too (latency_us -1: not measured).
+nlohmann::ordered_json to_json(const history_entry& x);
+/// {"order":{...},"history":[{...},...]}
+nlohmann::ordered_json to_json(const order_history& x);
+
+/// `status --history`: describe_order, then a table of the story (TIME, EVENT, STATUS,
+/// PROVIDER, ATTEMPT, LATENCY_MS, DETAIL; phone numbers masked in details); or its JSON
+/// object on one line.
+std::string render(const order_history& x, const output_style& style);
+
 /// A watched change: "12:00:01.234 succeed  o-1 ref=R ...", or {"event":..,"order":{..}}.
 std::string render(const order_update& x, const output_style& style);
 
@@ -97,8 +109,8 @@ std::string render(const std::vector<member_info>& members, const output_style& 
 /// A failed command: its message, or its JSON object.
 std::string render(const failure_report& x, const output_style& style);
 
-/// A plain text table: columns separated by two spaces, numeric columns right-aligned, no
-/// trailing blanks.
+/// A plain text table: columns separated by two spaces, numeric columns (whole or decimal
+/// numbers) right-aligned, no trailing blanks.
 class text_table {
 public:
   explicit text_table(std::vector<std::string> headers);
