@@ -381,25 +381,6 @@ void expire_unheld(self_pointer self, const std::vector<std::string>& ids) {
       });
 }
 
-/// The history notes that an order was re-sent to `provider`. Nothing waits for the write
-/// (the order is routed at once; the lane's writes for it reach the store after this one),
-/// and a note the store refuses or cannot take is only a line less of history.
-void note_resend(self_pointer self, const order& o, const std::string& provider) {
-  transition change;
-  change.order_id = o.id;
-  change.from = o.status;
-  change.event = order_event::resend;
-  change.at_ms = self->state.time->wall_ms();
-  change.provider = provider;
-  self->request(self->state.store, std::chrono::seconds(60), transition_atom::value,
-                std::vector<transition>{std::move(change)})
-    .then([](std::vector<bool>&) {},
-          [id = o.id](caf::error& error) {
-            spdlog::debug("router could not note the re-send of order {}: {}", id,
-                          describe(error));
-          });
-}
-
 /// Why an order that is not waiting in a queue cannot be cancelled (or that it is unknown).
 void explain_refused_cancel(self_pointer self, const std::string& id,
                             caf::typed_response_promise<order> promise) {
@@ -546,8 +527,6 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
               route(self, std::move(released), true, [&](const order& o) {
                 auto chosen = choose_provider(state.views, o.carrier, routing_goal::fastest,
                                               state.budget_ms);
-                if (chosen)
-                  note_resend(self, o, state.options.providers[*chosen].name);
                 return chosen;
               });
             },

@@ -1,7 +1,7 @@
 #pragma once
 
 // The story of one order: every state change, every attempt with its provider, request id,
-// outcome and latency, every status query and its answer, every re-send. The store keeps it
+// outcome and latency, every status query and its answer. The store keeps it
 // in the order's own row (orders.history), appended by the same statement that changes the
 // state, so it costs no row and no statement of its own; this file is its format.
 //

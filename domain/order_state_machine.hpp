@@ -19,7 +19,7 @@ enum class order_event : uint8_t {
   cancel,          ///< the client withdrew an order not yet dispatched
   // Notes: history only, the status stays (see is_note).
   query_unanswered,  ///< a status query of an unknown outcome got no answer either
-  resend,            ///< re-sent near its deadline to the provider named, at top priority
+  resend,            ///< re-sent near its deadline (not written yet: see README)
 };
 
 inline constexpr order_event all_order_events[] = {

@@ -131,7 +131,7 @@ using gateway_actor = caf::typed_actor<
   caf::replies_to<submit_atom, std::vector<order_request>>::with<std::vector<submit_result>>,
   caf::replies_to<caf::get_atom, std::string>::with<order>,
   caf::replies_to<find_ref_atom, std::string>::with<order>,
-  // The order with this id and its story: every state change, attempt, query and re-send.
+  // The order with this id and its story: every state change, attempt and query.
   caf::replies_to<history_atom, std::string>::with<order_history>,
   caf::replies_to<list_atom, order_filter>::with<std::vector<order>>,
   // The counters of this node and of every live member, and their totals; a member that
