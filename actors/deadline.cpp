@@ -11,7 +11,7 @@ void arm(self_pointer self) {
   if (!next || (st.timer_due_ms && *st.timer_due_ms <= *next))
     return;
   st.timer_due_ms = *next;
-  auto delay = std::max<int64_t>(0, *next - st.time->wall_ms());
+  auto delay = std::max<int64_t>(0, *next - steady_ms(st.time->now()));
   self->delayed_send(self, milliseconds{delay}, tick_atom::value, ++st.timer_generation);
 }
 
@@ -33,9 +33,9 @@ deadline_actor::behavior_type deadline(self_pointer self, deadline_config cfg,
   return {
     [=](track_atom, std::vector<deadline_entry>& entries) {
       auto& state = self->state;
-      auto now = state.time->wall_ms();
+      auto now = steady_ms(state.time->now());
       for (auto& entry : entries)
-        state.schedule->track(std::move(entry.order_id), entry.deadline_ms, now);
+        state.schedule->track(std::move(entry.order_id), entry.steady_deadline_ms, now);
       arm(self);
     },
     [=](tick_atom, uint64_t generation) {
@@ -43,7 +43,7 @@ deadline_actor::behavior_type deadline(self_pointer self, deadline_config cfg,
       if (generation != state.timer_generation)
         return;
       state.timer_due_ms.reset();
-      auto due = state.schedule->take_due(state.time->wall_ms());
+      auto due = state.schedule->take_due(steady_ms(state.time->now()));
       if (!due.resend.empty())
         self->send(state.router, resend_atom::value, std::move(due.resend));
       if (!due.expire.empty())

@@ -116,7 +116,13 @@ void gather_node_stats(self_pointer self, const node_handles& handles, bool with
       part_done();
     }, part_failed);
   self->request(self->state.supervisor, local_timeout, stats_atom::value)
-    .then([=](uint64_t restarts) { stats->restarts = restarts; part_done(); }, part_failed);
+    .then(
+      [=](uint64_t restarts, int64_t started_at_ms) {
+        stats->restarts = restarts;
+        stats->started_at_ms = started_at_ms;
+        part_done();
+      },
+      part_failed);
 }
 
 using peers_done = std::function<void(caf::expected<std::vector<peer_gateway>>)>;
@@ -329,6 +335,10 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
       return forward<order>(
         self, [](const node_handles& h) { return h.store; }, find_ref_atom::value,
         std::move(client_ref));
+    },
+    [=](history_atom, std::string& id) {
+      return forward<order_history>(
+        self, [](const node_handles& h) { return h.store; }, history_atom::value, std::move(id));
     },
     [=](list_atom, order_filter& filter) {
       return forward<std::vector<order>>(

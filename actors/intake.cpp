@@ -57,8 +57,7 @@ waiting_submit admit(self_pointer self, std::vector<order_request> requests) {
       submit.results[i].error = make_error(verdict.refusal);
       continue;
     }
-    st.gathered.push_back(make_order(valid, st.ids->next(), st.time->wall_ms(),
-                                     st.options.deadline_limit_ms));
+    st.gathered.push_back(make_order(valid, st.ids->next(), *st.time, st.options.deadline_limit_ms));
     st.gathered_charges.push_back(verdict.charged);
     st.stats.in_flight++;
     submit.positions.push_back(i);

@@ -121,6 +121,17 @@ void write(self_pointer self, order before, transition change, std::function<voi
   submit_change(self, std::move(pending));
 }
 
+/// What answered an outcome, for the history: a call or a status query, and how long it took.
+struct answer {
+  answered_by via = answered_by::none;
+  int64_t latency_us = -1;
+};
+
+answer answered(self_pointer self, answered_by via, mono_time started) {
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(mono_now(self) - started);
+  return {via, took.count()};
+}
+
 transition change_of(self_pointer self, const order& o, order_event event) {
   transition t;
   t.order_id = o.id;
@@ -138,10 +149,14 @@ void report_done(self_pointer self, const std::string& id) {
 }
 
 /// Ends an order: succeeded, or failed and refunded.
-void finish(self_pointer self, order o, order_event event, std::string txn, std::string detail) {
+void finish(self_pointer self, order o, order_event event, std::string txn, std::string detail,
+            answer by = {}) {
   auto change = change_of(self, o, event);
   change.provider_txn = std::move(txn);
   change.detail = std::move(detail);
+  change.via = by.via;
+  change.latency_us = by.latency_us;
+  self->state.unanswered_queries.erase(o.id);
   auto& stats = self->state.stats;
   if (event == order_event::succeed)
     stats.succeeded++;
@@ -155,11 +170,19 @@ void finish(self_pointer self, order o, order_event event, std::string txn, std:
   write(self, o, change, [=] { report_done(self, id); });
 }
 
-/// Whether another attempt can still time out before the deadline after the shortest backoff.
+/// Whether another attempt can still time out before the deadline after the shortest backoff
+/// (on the steady clock, as the lane decides).
 bool time_for_retry(self_pointer self, const order& o) {
   const auto& lane = self->state.options.lane;
-  auto earliest_start = wall_now(self) + lane.retry_base.count() / 2;
-  return earliest_start + lane.call_timeout.count() <= o.deadline_ms;
+  auto earliest_start = mono_now(self) + lane.retry_base / 2;
+  return earliest_start + lane.call_timeout <= steady_deadline_of(o);
+}
+
+/// Orders entering the lane from the router or the store carry their steady deadline;
+/// anchoring again is a no-op for those and maps any other once.
+void anchor(self_pointer self, std::vector<order>& orders) {
+  for (auto& o : orders)
+    anchor_deadline(o, *self->state.time);
 }
 
 void hand_over(self_pointer self, std::vector<order> orders) {
@@ -172,14 +195,17 @@ void hand_over(self_pointer self, std::vector<order> orders) {
 
 /// The provider did not recharge (transient failure, or a query found nothing): retry if the
 /// deadline leaves time, here or, while the breaker is open, on a failover provider.
-void after_failure(self_pointer self, order o, std::string detail) {
+void after_failure(self_pointer self, order o, std::string detail, answer by) {
   if (!time_for_retry(self, o)) {
     finish(self, std::move(o), order_event::fail_final, "",
-           std::string{no_time_to_retry} + ": " + detail);
+           std::string{no_time_to_retry} + ": " + detail, by);
     return;
   }
+  self->state.unanswered_queries.erase(o.id);
   auto change = change_of(self, o, order_event::fail_retryable);
   change.detail = detail;
+  change.via = by.via;
+  change.latency_us = by.latency_us;
   self->state.stats.retries++;
   write(self, o, change, [=]() mutable {
     o.status = order_status::accepted;
@@ -198,15 +224,34 @@ void schedule_query(self_pointer self, order o) {
   pump(self);
 }
 
+/// A status query of an order whose outcome is unknown got no answer either: the history
+/// notes the 1st, 2nd, 4th, 8th... in a row (record_unanswered_query). Nothing waits for
+/// the write: the order is queried again at once, and a note the store refuses or cannot
+/// take is only a line less of history.
+void note_unanswered_query(self_pointer self, const order& o, std::string detail, answer by) {
+  auto nth = ++self->state.unanswered_queries[o.id];
+  if (!record_unanswered_query(nth))
+    return;
+  auto change = change_of(self, o, order_event::query_unanswered);
+  change.detail = std::move(detail) + " (query " + std::to_string(nth) + " in a row)";
+  change.via = by.via;
+  change.latency_us = by.latency_us;
+  auto nothing = [] {};
+  submit_change(self, {o, std::move(change), nothing, nothing, nothing});
+}
+
 /// The call gave no answer in time: the outcome is unknown until a query says otherwise.
-void outcome_lost(self_pointer self, order o, std::string detail) {
+void outcome_lost(self_pointer self, order o, std::string detail, answer by) {
   self->state.stats.unknown++;
   if (o.status == order_status::unknown) {
+    note_unanswered_query(self, o, std::move(detail), by);
     schedule_query(self, std::move(o));
     return;
   }
   auto change = change_of(self, o, order_event::lose_outcome);
   change.detail = detail;
+  change.via = by.via;
+  change.latency_us = by.latency_us;
   write(self, o, change, [=]() mutable {
     o.status = order_status::unknown;
     schedule_query(self, std::move(o));
@@ -231,25 +276,27 @@ void call(self_pointer self, order o) {
     .then(
       [=](recharge_reply& reply) mutable {
         observe_latency(self, started);
+        auto by = answered(self, answered_by::call, started);
         bool healthy = reply.outcome != recharge_outcome::transient_failure;
         self->state.lane->call_finished(mono_now(self), healthy);
         switch (reply.outcome) {
           case recharge_outcome::success:
-            finish(self, std::move(o), order_event::succeed, reply.provider_txn, "");
+            finish(self, std::move(o), order_event::succeed, reply.provider_txn, "", by);
             break;
           case recharge_outcome::permanent_failure:
-            finish(self, std::move(o), order_event::fail_final, "", reply.detail);
+            finish(self, std::move(o), order_event::fail_final, "", reply.detail, by);
             break;
           case recharge_outcome::transient_failure:
-            after_failure(self, std::move(o), reply.detail);
+            after_failure(self, std::move(o), reply.detail, by);
             break;
         }
         pump(self);
       },
       [=](caf::error& error) mutable {
         // A timeout, or the adapter died: the request may have reached the provider.
+        auto by = answered(self, answered_by::call, started);
         self->state.lane->call_finished(mono_now(self), false);
-        outcome_lost(self, std::move(o), "no answer: " + describe(error));
+        outcome_lost(self, std::move(o), "no answer: " + describe(error), by);
         pump(self);
       });
 }
@@ -262,6 +309,8 @@ void follow_stored_state(self_pointer self, order o) {
   self->request(self->state.store, self->state.options.store_timeout, caf::get_atom::value, id)
     .then(
       [=](order& stored) {
+        // The same order: its deadline keeps the steady time it was given on entry.
+        stored.steady_deadline = o.steady_deadline;
         switch (stored.status) {
           case order_status::dispatched:
           case order_status::unknown:
@@ -322,10 +371,12 @@ void query(self_pointer self, order o) {
   st.stats.queries++;
   st.cost.call_started(mono_now(self));
   auto request_id = provider_request_id(o.id, st.options.provider);
+  auto started = mono_now(self);
   self->request(st.provider, caf::duration{st.options.lane.call_timeout}, query_atom::value,
                 request_id)
     .then(
       [=](query_reply& reply) mutable {
+        auto by = answered(self, answered_by::query, started);
         // Only a recharge the provider performed speaks for its health: "not recharged"
         // after a lost call means it dropped the recharge, and a provider that drops every
         // one must open the breaker (its orders then fail over) although it answers queries.
@@ -333,20 +384,21 @@ void query(self_pointer self, order o) {
         self->state.lane->call_finished(mono_now(self), healthy);
         switch (reply.outcome) {
           case query_outcome::recharged:
-            finish(self, std::move(o), order_event::succeed, reply.provider_txn, "");
+            finish(self, std::move(o), order_event::succeed, reply.provider_txn, "", by);
             break;
           case query_outcome::not_recharged:
-            after_failure(self, std::move(o), "provider did not recharge: " + reply.detail);
+            after_failure(self, std::move(o), "provider did not recharge: " + reply.detail, by);
             break;
           case query_outcome::query_failed:
-            outcome_lost(self, std::move(o), "status query failed: " + reply.detail);
+            outcome_lost(self, std::move(o), "status query failed: " + reply.detail, by);
             break;
         }
         pump(self);
       },
       [=](caf::error& error) mutable {
+        auto by = answered(self, answered_by::query, started);
         self->state.lane->call_finished(mono_now(self), false);
-        outcome_lost(self, std::move(o), "status query unanswered: " + describe(error));
+        outcome_lost(self, std::move(o), "status query unanswered: " + describe(error), by);
         pump(self);
       });
 }
@@ -407,7 +459,7 @@ void pump(self_pointer self) {
     spdlog::info("recharge {} breaker no longer open", st.options.provider);
   }
   st.breaker_was_open = open;
-  auto work = st.lane->take_work(now, wall_now(self));
+  auto work = st.lane->take_work(now);
   for (auto& o : work.expired)
     finish(self, std::move(o), o.status == order_status::accepted ? order_event::expire
                                                                   : order_event::fail_final,
@@ -485,12 +537,14 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
   return {
     [=](dispatch_atom, std::vector<order>& orders, bool urgent) {
       self->state.received += orders.size();
+      anchor(self, orders);
       for (auto& o : orders)
         self->state.lane->enqueue(std::move(o), urgent);
       pump(self);
     },
     [=](recover_atom, std::vector<order>& in_flight) {
       // Their calls may have reached the provider: ask before anything else.
+      anchor(self, in_flight);
       for (auto& o : in_flight)
         self->state.lane->query_later(std::move(o), mono_now(self));
       pump(self);

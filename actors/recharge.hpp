@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace topup {
@@ -86,6 +87,9 @@ struct recharge_state {
   size_t writes_in_flight = 0;
   /// Changes the store could not take yet, written again on the next pump.
   std::vector<pending_change> unwritten;
+  /// Status queries in a row that got no answer, by order id, while its outcome is unknown:
+  /// only some of them are written to the history (record_unanswered_query).
+  std::unordered_map<std::string, uint64_t> unanswered_queries;
 };
 
 /// The recharge actor of one provider. Every call is written ahead (dispatch transition)

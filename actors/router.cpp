@@ -20,8 +20,15 @@ std::vector<deadline_entry> reminders_for(const std::vector<order>& orders) {
   std::vector<deadline_entry> entries;
   entries.reserve(orders.size());
   for (const auto& o : orders)
-    entries.push_back({o.id, o.deadline_ms});
+    entries.push_back({o.id, steady_ms(steady_deadline_of(o))});
   return entries;
+}
+
+/// Orders entering the engine from intake carry their steady deadline already; those read
+/// from the store or sent by another node get it here, once (see steady_time_of).
+void anchor(self_pointer self, std::vector<order>& orders) {
+  for (auto& o : orders)
+    anchor_deadline(o, *self->state.time);
 }
 
 bool clustered(self_pointer self) {
@@ -119,6 +126,7 @@ void route(self_pointer self, std::vector<order> orders, bool urgent, Choose cho
 
 void route_new(self_pointer self, std::vector<order> orders) {
   auto& st = self->state;
+  anchor(self, orders);
   std::vector<order> fresh;
   for (auto& o : orders)
     if (st.owner.count(o.id) == 0)
@@ -135,6 +143,7 @@ void route_new(self_pointer self, std::vector<order> orders) {
 /// them before anything else. Returns how many were handed on.
 size_t hand_in_flight(self_pointer self, std::vector<order> orders) {
   auto& st = self->state;
+  anchor(self, orders);
   std::vector<std::vector<order>> per_provider(st.lanes.size());
   size_t handed = 0;
   for (auto& o : orders) {
@@ -173,6 +182,7 @@ recovered_counts recover(self_pointer self, std::vector<order> orders) {
   orders.erase(std::remove_if(orders.begin(), orders.end(),
                               [&](const order& o) { return st.owner.count(o.id) != 0; }),
                orders.end());
+  anchor(self, orders);
   self->send(st.reminders, track_atom::value, reminders_for(orders));
   std::vector<order> waiting;
   std::vector<order> in_flight;
@@ -340,6 +350,7 @@ void apply_ownership(self_pointer self, const std::vector<provider_lease>& lease
 /// others go on to the holder this node knows of.
 void take_forwarded(self_pointer self, std::vector<order> orders, const std::string& provider) {
   auto& st = self->state;
+  anchor(self, orders);
   auto local_lane = [&](const std::string& name) -> std::optional<size_t> {
     auto index = st.provider_index.find(name);
     if (index == st.provider_index.end() || !st.lanes[index->second])
@@ -557,6 +568,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
         self->state.owner.erase(id);
     },
     [=](reroute_atom, std::vector<order>& orders, const std::string& from) {
+      anchor(self, orders);
       auto& state = self->state;
       route(self, std::move(orders), false, [&](const order& o) {
         return choose_provider(state.views, o.carrier, routing_goal::preferred,
@@ -593,8 +605,9 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
                 return;  // in flight or finished: nothing to re-send
               auto& state = self->state;
               route(self, std::move(released), true, [&](const order& o) {
-                return choose_provider(state.views, o.carrier, routing_goal::fastest,
-                                       state.budget_ms);
+                auto chosen = choose_provider(state.views, o.carrier, routing_goal::fastest,
+                                              state.budget_ms);
+                return chosen;
               });
             },
             [=](caf::error& error) {

@@ -119,6 +119,7 @@ caf::behavior supervisor(self_pointer self, supervisor_options options,
                          std::shared_ptr<const clock> time) {
   self->state.options = std::move(options);
   self->state.time = std::move(time);
+  self->state.started_at_ms = self->state.time->wall_ms();
   // The cluster actor first: the router it is handed to asks it for the node's leases.
   if (self->state.options.cluster)
     start(self, cluster_child);
@@ -166,7 +167,9 @@ caf::behavior supervisor(self_pointer self, supervisor_options options,
       auto& st = self->state;
       return node_handles{st.store, st.router, st.intake, st.cluster};
     },
-    [=](stats_atom) { return self->state.restart_count; },
+    [=](stats_atom) {
+      return caf::make_result(self->state.restart_count, self->state.started_at_ms);
+    },
   };
 }
 

@@ -60,6 +60,7 @@ struct supervisor_state {
   intake_actor intake;
   std::deque<mono_time> restarts;
   uint64_t restart_count = 0;
+  int64_t started_at_ms = 0;  ///< when the node started (wall clock): its counters count from then
 
   /// Children are not linked to the supervisor (it must outlive their failures), so its own
   /// end takes them down.
@@ -73,7 +74,8 @@ struct supervisor_state {
 /// restart_window stop the supervisor with an error, and the node exits non-zero. Each
 /// router started is handed to the cluster actor (update_atom).
 ///
-/// `(get_atom)` answers the current node_handles; `(stats_atom)` the number of restarts.
+/// `(get_atom)` answers the current node_handles; `(stats_atom)` the number of restarts and
+/// when the supervisor (the node) started, in wall-clock ms.
 caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor_options options,
                          std::shared_ptr<const clock> time);
 

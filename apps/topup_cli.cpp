@@ -82,7 +82,7 @@ struct client_config : caf::actor_system_config {
 
 int64_t wall_now_ms() {
   using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+  return duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 void setup_logging(verbosity level) {
@@ -367,14 +367,30 @@ void start_command(client_pointer self) {
           },
           fail_with(self, "members"));
       return;
-    case command_kind::status:
-      if (!options.order_id.empty())
+    case command_kind::status: {
+      auto what = options.order_id.empty() ? "status --ref " + options.client_ref
+                                           : "status " + options.order_id;
+      auto print_history = [self](order_history& x) {
+        emit(self, render(x, self->state.style));
+        finish(self, exit_code::ok);
+      };
+      auto ask_history = [self, print_history, what](const std::string& id) {
+        self->request(self->state.gateway, self->state.options.timeout, history_atom::value, id)
+          .then(print_history, fail_with(self, what));
+      };
+      if (!options.order_id.empty() && options.history)
+        ask_history(options.order_id);
+      else if (!options.order_id.empty())
         self->request(st.gateway, options.timeout, caf::get_atom::value, options.order_id)
-          .then(print_order, fail_with(self, "status " + options.order_id));
+          .then(print_order, fail_with(self, what));
+      else if (options.history)
+        self->request(st.gateway, options.timeout, find_ref_atom::value, options.client_ref)
+          .then([ask_history](order& x) { ask_history(x.id); }, fail_with(self, what));
       else
         self->request(st.gateway, options.timeout, find_ref_atom::value, options.client_ref)
-          .then(print_order, fail_with(self, "status --ref " + options.client_ref));
+          .then(print_order, fail_with(self, what));
       return;
+    }
     case command_kind::list:
       self->request(st.gateway, options.timeout, list_atom::value, options.filter)
         .then(

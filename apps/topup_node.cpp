@@ -64,17 +64,9 @@ uint64_t calls_in_flight(caf::scoped_actor& self, const caf::actor& supervisor) 
   return in_flight;
 }
 
-int run(const config& cfg, milliseconds drain_timeout) {
-  caf::actor_system_config caf_cfg;
-  configure_caf(caf_cfg, cfg.node.scheduler_threads, cfg.node.heartbeat_interval_ms,
-                cfg.node.connection_timeout_ms);
-  if (cfg.node.tls.enabled()) {
-    caf_cfg.load<caf::openssl::manager>();
-    caf_cfg.openssl_certificate = cfg.node.tls.certificate;
-    caf_cfg.openssl_key = cfg.node.tls.key;
-    caf_cfg.openssl_cafile = cfg.node.tls.ca_file;
-  }
-  caf::actor_system system{caf_cfg};
+/// Runs the node in `system` until SIGINT/SIGTERM or the supervisor gives up, then tells
+/// every actor it started to stop; the exit code.
+int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeout) {
   auto time = std::make_shared<system_clock>();
   auto options = make_supervisor_options(cfg, time);
   auto events = options.events;
@@ -143,17 +135,39 @@ int run(const config& cfg, milliseconds drain_timeout) {
   }
   system.middleman().unpublish(entry, *published);
   stop_all();
-  spdlog::info("node {} stopped", cfg.node.name);
-  auto code = supervisor_failed ? exit_failed : exit_ok;
-  // ~actor_system waits for every actor and thread. After a client was connected, CAF 0.17
-  // sometimes keeps one middleman thread referenced and that wait never ends; everything
-  // durable is written by now, so a bounded wait ends the process with the right code.
+  return supervisor_failed ? exit_failed : exit_ok;
+}
+
+int run(const config& cfg, milliseconds drain_timeout) {
+  caf::actor_system_config caf_cfg;
+  configure_caf(caf_cfg, cfg.node.scheduler_threads, cfg.node.heartbeat_interval_ms,
+                cfg.node.connection_timeout_ms);
+  if (cfg.node.tls.enabled()) {
+    caf_cfg.load<caf::openssl::manager>();
+    caf_cfg.openssl_certificate = cfg.node.tls.certificate;
+    caf_cfg.openssl_key = cfg.node.tls.key;
+    caf_cfg.openssl_cafile = cfg.node.tls.ca_file;
+  }
+  caf::actor_system system{caf_cfg};
+  auto code = serve(system, cfg, drain_timeout);
+  // A last resort, not the way out: everything durable is written by now, and a stop that
+  // still hangs (an actor that ignores its exit, a connection CAF keeps) must not keep the
+  // process, and with it the restart, waiting. The test of a stop under load fails if this
+  // message is ever logged.
   std::thread([code] {
     std::this_thread::sleep_for(std::chrono::seconds(5));
     spdlog::warn("node: the actor system did not shut down within 5 s; exiting anyway");
     spdlog::default_logger()->flush();
     std::_Exit(code);
   }).detach();
+  // Every actor of the node has been told to stop: once they have (the store has committed
+  // its last writes), what the middleman still holds are connections whose peers are not
+  // reading what is queued for them. ~actor_system would wait for those to be written out
+  // (cut_remote_connections says why), so they are cut first.
+  system.registry().await_running_count_equal(0);
+  if (auto cut = cut_remote_connections(system); cut > 0)
+    spdlog::debug("node closed {} remote connections", cut);
+  spdlog::info("node {} stopped", cfg.node.name);
   return code;
 }
 

@@ -2,8 +2,9 @@
 
 namespace topup {
 
-order make_order(const validated_request& checked, std::string id, int64_t now_ms,
+order make_order(const validated_request& checked, std::string id, const clock& time,
                  int64_t deadline_limit_ms) {
+  auto now_ms = time.wall_ms();
   order o;
   o.id = std::move(id);
   o.client_ref = checked.request.client_ref;
@@ -14,6 +15,7 @@ order make_order(const validated_request& checked, std::string id, int64_t now_m
   o.accepted_at_ms = now_ms;
   o.deadline_ms = now_ms + deadline_limit_ms;
   o.updated_at_ms = now_ms;
+  o.steady_deadline = time.now() + milliseconds{deadline_limit_ms};
   return o;
 }
 

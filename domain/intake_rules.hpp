@@ -8,8 +8,9 @@
 
 namespace topup {
 
-/// A new order from a validated request: status accepted, deadline = now + limit.
-order make_order(const validated_request& checked, std::string id, int64_t now_ms,
+/// A new order from a validated request: status accepted, deadline = now + limit, stored in
+/// wall-clock time and, for the running engine, on the steady clock (both read now).
+order make_order(const validated_request& checked, std::string id, const clock& time,
                  int64_t deadline_limit_ms);
 
 /// What a submission became, given the row the store holds for its client reference.

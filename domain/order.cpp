@@ -2,6 +2,8 @@
 
 #include "domain/text.hpp"
 
+#include <stdexcept>
+
 namespace topup {
 
 std::string_view to_string(order_status status) {
@@ -36,6 +38,17 @@ bool failed_at_deadline(std::string_view last_error) {
     return last_error.substr(0, prefix.size()) == prefix;
   };
   return starts_with(deadline_reached) || starts_with(no_time_to_retry);
+}
+
+void anchor_deadline(order& o, const clock& time) {
+  if (!o.steady_deadline)
+    o.steady_deadline = steady_time_of(o.deadline_ms, time);
+}
+
+mono_time steady_deadline_of(const order& o) {
+  if (!o.steady_deadline)
+    throw std::logic_error("order " + o.id + " has no steady deadline");
+  return *o.steady_deadline;
 }
 
 std::string mask_phone(std::string_view phone) {

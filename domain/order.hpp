@@ -1,5 +1,7 @@
 #pragma once
 
+#include "domain/clock.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -49,10 +51,23 @@ struct order {
   int64_t deadline_ms = 0;
   int64_t updated_at_ms = 0;
   std::string last_error;
+  /// Where deadline_ms lies on this process's steady clock: what every expiry decision of
+  /// the running engine compares with (see clock.hpp). Neither stored nor sent to another
+  /// node: set at acceptance, or by anchor_deadline when the order enters the process from
+  /// the store or another node.
+  std::optional<mono_time> steady_deadline;
 
   /// Same phone, amount and reference: a resubmission of this order rather than a conflict.
   bool same_content(const order_request& request) const;
 };
+
+/// Maps the order's stored deadline onto the steady clock unless that was done already:
+/// once per order and process, as early as possible (see steady_time_of).
+void anchor_deadline(order& o, const clock& time);
+
+/// The steady deadline of an order that was anchored; throws std::logic_error otherwise (an
+/// order reached a queue without passing an entry point of the engine).
+mono_time steady_deadline_of(const order& o);
 
 /// How the engine's reasons for failing an order at (or for) its deadline begin: it waited
 /// until its deadline, or the deadline left no time to try again after a failure.

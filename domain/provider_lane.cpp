@@ -11,12 +11,20 @@ provider_lane::provider_lane(lane_settings settings, mono_time now, uint64_t see
     breaker_(settings.breaker_threshold, settings.breaker_open_for),
     random_(seed) {}
 
+int64_t provider_lane::deadline_key(const order& o) {
+  return steady_ms(steady_deadline_of(o));
+}
+
+mono_time provider_lane::last_chance(int64_t key) const {
+  return mono_time{} + milliseconds{key} - settings_.call_timeout;
+}
+
 bool provider_lane::enqueue(order o, bool urgent) {
   if (holds(o.id))
     return false;
   auto id = o.id;
-  auto deadline = o.deadline_ms;
-  return queue_.push(std::move(id), deadline, std::move(o), urgent);
+  auto key = deadline_key(o);
+  return queue_.push(std::move(id), key, std::move(o), urgent);
 }
 
 std::optional<order> provider_lane::release(const std::string& id) {
@@ -31,7 +39,7 @@ std::optional<order> provider_lane::release(const std::string& id) {
 order provider_lane::take_retry(
   std::unordered_map<std::string, timed_orders::iterator>::iterator indexed) {
   order o = std::move(indexed->second->second);
-  auto [first, last] = retry_deadlines_.equal_range(o.deadline_ms);
+  auto [first, last] = retry_deadlines_.equal_range(deadline_key(o));
   for (auto it = first; it != last; ++it)
     if (it->second == o.id) {
       retry_deadlines_.erase(it);
@@ -54,10 +62,6 @@ std::vector<order> provider_lane::release_all() {
   return released;  // orders waiting for a status query stay: their outcome is unknown
 }
 
-mono_time provider_lane::steady_at(int64_t wall_ms) const {
-  return mono_time{} + milliseconds{wall_ms - wall_minus_steady_ms_.value_or(0)};
-}
-
 void provider_lane::retry_later(order o, mono_time now) {
   if (holds(o.id))
     return;
@@ -69,7 +73,7 @@ void provider_lane::retry_later(order o, mono_time now) {
   std::uniform_real_distribution<double> jitter(0.5, 1.0);
   auto delay = milliseconds{static_cast<int64_t>(std::llround(ceiling * jitter(random_)))};
   auto id = o.id;
-  retry_deadlines_.emplace(o.deadline_ms, id);
+  retry_deadlines_.emplace(deadline_key(o), id);
   retry_index_[id] = retries_.emplace(now + delay, std::move(o));
 }
 
@@ -86,8 +90,8 @@ void provider_lane::move_due_retries(mono_time now) {
   while (!retries_.empty() && retries_.begin()->first <= now) {
     auto o = take_retry(retry_index_.find(retries_.begin()->second.id));
     auto id = o.id;
-    auto deadline = o.deadline_ms;
-    queue_.push(std::move(id), deadline, std::move(o), false);
+    auto key = deadline_key(o);
+    queue_.push(std::move(id), key, std::move(o), false);
   }
 }
 
@@ -95,10 +99,8 @@ bool provider_lane::can_start(mono_time now) const {
   return in_flight_ < settings_.concurrency && tokens_.wait_time(now) == nanoseconds::zero();
 }
 
-provider_lane::work provider_lane::take_work(mono_time now, int64_t now_ms) {
+provider_lane::work provider_lane::take_work(mono_time now) {
   work next;
-  wall_minus_steady_ms_ =
-    now_ms - std::chrono::duration_cast<milliseconds>(now.time_since_epoch()).count();
   move_due_retries(now);
   while (!queries_.empty() && queries_.begin()->first <= now && can_start(now)) {
     tokens_.try_take(now);
@@ -110,7 +112,7 @@ provider_lane::work provider_lane::take_work(mono_time now, int64_t now_ms) {
   }
   // An order that can no longer time out before its deadline is failed now, wherever it is
   // in the queue or its backoff.
-  auto latest_deadline = now_ms + settings_.call_timeout.count() - 1;
+  auto latest_deadline = steady_ms(now) + settings_.call_timeout.count() - 1;
   for (auto& late : queue_.take_due(latest_deadline))
     next.expired.push_back(std::move(late.value));
   while (!retry_deadlines_.empty() && retry_deadlines_.begin()->first <= latest_deadline)
@@ -158,16 +160,13 @@ std::optional<mono_time> provider_lane::next_wakeup(mono_time now) const {
   bool has_due_query = !queries_.empty() && queries_.begin()->first <= now;
   if (!queries_.empty() && !has_due_query)
     consider(queries_.begin()->first);
-  if (wall_minus_steady_ms_) {
-    // The last chance to start of the most urgent waiting order; then take_work() fails it.
-    auto chance_ends = [&](int64_t deadline_ms) {
-      consider(steady_at(deadline_ms - settings_.call_timeout.count() + 1));
-    };
-    if (auto head = queue_.peek())
-      chance_ends(head->deadline_ms);
-    if (!retry_deadlines_.empty())
-      chance_ends(retry_deadlines_.begin()->first);
-  }
+  // Just after the last chance to start of the most urgent waiting order, take_work() fails
+  // it.
+  auto chance_ends = [&](int64_t key) { consider(last_chance(key) + milliseconds{1}); };
+  if (auto head = queue_.peek())
+    chance_ends(head->deadline_ms);
+  if (!retry_deadlines_.empty())
+    chance_ends(retry_deadlines_.begin()->first);
   bool slot_free = in_flight_ < settings_.concurrency;
   auto breaker = breaker_.current(now);
   if (slot_free && has_due_query)

@@ -41,7 +41,7 @@ struct lane_load {
 };
 
 /// The scheduling of one provider's calls, without any I/O: which orders to call next
-/// (earliest deadline first, urgent re-sends first), within the token bucket and the
+/// (earliest steady deadline first, urgent re-sends first), within the token bucket and the
 /// concurrency cap, behind a circuit breaker; retries after backoff with jitter; status
 /// queries of unknown outcomes, which go before new calls and count against the same limits.
 /// The recharge actor executes what take_work() returns and reports back.
@@ -76,9 +76,10 @@ public:
   /// and expiries go on.
   void stop_calls() { calls_stopped_ = true; }
 
-  /// Everything that can start now. `now_ms` is wall time, compared with stored deadlines:
-  /// an attempt must be able to time out before its order's deadline.
-  work take_work(mono_time now, int64_t now_ms);
+  /// Everything that can start now. An attempt must be able to time out before its order's
+  /// deadline, judged on the steady clock: every order given to the lane carries its
+  /// steady_deadline (anchor_deadline), so a step of the wall clock changes nothing here.
+  work take_work(mono_time now);
 
   /// A call or query started by take_work() ended. `provider_healthy` is false for
   /// connection errors, timeouts and transient failures: they feed the breaker.
@@ -104,8 +105,10 @@ private:
   /// Takes an order out of the retry wait.
   order take_retry(std::unordered_map<std::string, timed_orders::iterator>::iterator indexed);
   bool can_start(mono_time now) const;
-  /// The steady time at which wall time `wall_ms` is reached, from the last take_work().
-  mono_time steady_at(int64_t wall_ms) const;
+  /// The queue's key for an order: its steady deadline in ms (steady_ms).
+  static int64_t deadline_key(const order& o);
+  /// The last moment at which an order whose deadline key is `key` can start a call.
+  mono_time last_chance(int64_t key) const;
 
   lane_settings settings_;
   token_bucket tokens_;
@@ -113,16 +116,14 @@ private:
   edf_queue<std::string, order> queue_;
   timed_orders retries_;
   std::unordered_map<std::string, timed_orders::iterator> retry_index_;
-  /// Orders in retry backoff by deadline, so one whose last chance to start passes during
-  /// its backoff is failed then, not when its retry comes due.
+  /// Orders in retry backoff by deadline key, so one whose last chance to start passes
+  /// during its backoff is failed then, not when its retry comes due.
   std::multimap<int64_t, std::string> retry_deadlines_;
   timed_orders queries_;
   std::unordered_map<std::string, timed_orders::iterator> query_index_;
   size_t in_flight_ = 0;
   bool probe_out_ = false;
   bool calls_stopped_ = false;  ///< the half-open breaker's probe is one of the calls in flight
-  /// Wall ms minus steady ms, learnt at each take_work(): orders carry wall-clock deadlines.
-  std::optional<int64_t> wall_minus_steady_ms_;
   std::mt19937_64 random_;
 };
 

@@ -15,6 +15,8 @@ using store_reader_actor = caf::typed_actor<
   caf::replies_to<caf::get_atom, std::string>::with<order>,
   // The order with this client reference; error not_found.
   caf::replies_to<find_ref_atom, std::string>::with<order>,
+  // The order with this id and its history; error not_found.
+  caf::replies_to<history_atom, std::string>::with<order_history>,
   // Every order not yet final, in one bulk read (start-up recovery).
   caf::replies_to<load_atom>::with<std::vector<order>>,
   // The next page of unfinished orders after (deadline_ms, id), by deadline: start-up
@@ -149,6 +151,8 @@ using gateway_actor = caf::typed_actor<
   caf::replies_to<submit_atom, std::vector<order_request>>::with<std::vector<submit_result>>,
   caf::replies_to<caf::get_atom, std::string>::with<order>,
   caf::replies_to<find_ref_atom, std::string>::with<order>,
+  // The order with this id and its story: every state change, attempt and query.
+  caf::replies_to<history_atom, std::string>::with<order_history>,
   caf::replies_to<list_atom, order_filter>::with<std::vector<order>>,
   // The counters of this node and of every live member, and their totals; a member that
   // does not answer in time is listed as unreachable.

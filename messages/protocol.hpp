@@ -5,6 +5,7 @@
 // round-trips each through CAF's binary serializer so a forgotten field fails a test.
 
 #include "domain/order.hpp"
+#include "domain/order_history.hpp"
 #include "domain/order_state_machine.hpp"
 
 #include <caf/all.hpp>
@@ -16,7 +17,8 @@
 namespace topup {
 
 /// Version of the remote protocol; a client checks it before anything else.
-constexpr uint32_t protocol_version = 2;
+/// 3: node_stats.started_at_ms, order histories (history_atom).
+constexpr uint32_t protocol_version = 3;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -49,9 +51,10 @@ struct intake_stats {
 };
 
 /// One state change of one order, as the store writes it: the order row moves from `from`
-/// (checked in the same statement, so a stale writer changes nothing) by `event`, and the
-/// attempt row is written ahead (dispatch) or finished (outcomes); changes without an
-/// attempt (expire, cancel) get an event row instead.
+/// (checked in the same statement, so a stale writer changes nothing) by `event`, its
+/// history gets the entry of the change in that same statement (history_entry_of), and the
+/// attempt row is written ahead (dispatch) or finished (outcomes). A note (is_note) only
+/// adds to the history.
 struct transition {
   std::string order_id;
   order_status from = order_status::accepted;
@@ -67,6 +70,16 @@ struct transition {
   /// its lease (paused, partitioned) cannot start an attempt. Empty: a single node, no fence.
   std::string lease_owner{};
   int64_t lease_epoch = 0;
+  /// Outcomes: what answered (a call, or a status query), and how long it took on the
+  /// steady clock (-1: nothing was asked, e.g. an expiry). History only.
+  answered_by via = answered_by::none;
+  int64_t latency_us = -1;
+};
+
+/// An order and its story, oldest entry first (starting with its acceptance).
+struct order_history {
+  order snapshot;
+  std::vector<history_entry> entries;
 };
 
 /// One real recharge asked of a provider. request_id is stable per (order, provider), so a
@@ -155,14 +168,18 @@ struct provider_stats {
   std::string breaker;
 };
 
-/// Everything `stats` reports about a node.
+/// Everything `stats` reports about a node. Two scopes, which the client says apart:
+/// `intake`, `store` and `providers` are this node's, counted since it started (an actor
+/// the supervisor restarts counts again from its restart; `restarts` says how many there
+/// were); `orders` are the whole store's, every node and every earlier run included.
 struct node_stats {
   std::string node;
   uint32_t protocol = 0;
   uint64_t restarts = 0;  ///< actor restarts by the supervisor since start
+  int64_t started_at_ms = 0;  ///< when the node started (wall clock); 0 in cluster totals
   intake_stats intake;
   store_stats store;
-  std::vector<status_count> orders;  ///< orders in the store by status
+  std::vector<status_count> orders;  ///< orders in the store by status: store-wide
   std::vector<provider_stats> providers;
 };
 
@@ -207,10 +224,11 @@ struct unfinished_filter {
   std::vector<std::string> carriers;
 };
 
-/// An order the deadline actor reminds about.
+/// An order the deadline actor reminds about. Its deadline is on the steady clock of this
+/// process (steady_ms of order::steady_deadline): a step of the wall clock moves no reminder.
 struct deadline_entry {
   std::string order_id;
-  int64_t deadline_ms = 0;
+  int64_t steady_deadline_ms = 0;
 };
 
 template <class Inspector>
@@ -247,8 +265,8 @@ typename Inspector::result_type inspect(Inspector& f, status_count& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_stats& x) {
-  return f(caf::meta::type_name("node_stats"), x.node, x.protocol, x.restarts, x.intake, x.store,
-           x.orders, x.providers);
+  return f(caf::meta::type_name("node_stats"), x.node, x.protocol, x.restarts, x.started_at_ms,
+           x.intake, x.store, x.orders, x.providers);
 }
 
 template <class Inspector>
@@ -276,13 +294,26 @@ typename Inspector::result_type inspect(Inspector& f, provider_stats& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, deadline_entry& x) {
-  return f(caf::meta::type_name("deadline_entry"), x.order_id, x.deadline_ms);
+  return f(caf::meta::type_name("deadline_entry"), x.order_id, x.steady_deadline_ms);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, transition& x) {
   return f(caf::meta::type_name("transition"), x.order_id, x.from, x.event, x.at_ms, x.provider,
-           x.attempt_no, x.request_id, x.provider_txn, x.detail, x.lease_owner, x.lease_epoch);
+           x.attempt_no, x.request_id, x.provider_txn, x.detail, x.lease_owner, x.lease_epoch,
+           x.via, x.latency_us);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, history_entry& x) {
+  return f(caf::meta::type_name("history_entry"), x.at_ms, x.event, x.status, x.provider,
+           x.attempt_no, x.request_id, x.node, x.epoch, x.via, x.latency_us, x.provider_txn,
+           x.detail);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, order_history& x) {
+  return f(caf::meta::type_name("order_history"), x.snapshot, x.entries);
 }
 
 template <class Inspector>
@@ -367,11 +398,14 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::unfinished_filter))
   CAF_ADD_TYPE_ID(topup, (topup::unreachable_node))
   CAF_ADD_TYPE_ID(topup, (topup::cluster_stats))
+  CAF_ADD_TYPE_ID(topup, (topup::history_entry))
+  CAF_ADD_TYPE_ID(topup, (topup::order_history))
 
   // client -> node (the gateway)
   CAF_ADD_ATOM(topup, topup, hello_atom, "hello")
   CAF_ADD_ATOM(topup, topup, submit_atom, "submit")
   CAF_ADD_ATOM(topup, topup, list_atom, "list")
+  CAF_ADD_ATOM(topup, topup, history_atom, "history")
   CAF_ADD_ATOM(topup, topup, cancel_atom, "cancel")
   CAF_ADD_ATOM(topup, topup, watch_atom, "watch")
   CAF_ADD_ATOM(topup, topup, unwatch_atom, "unwatch")

@@ -75,36 +75,61 @@ long long integer_at(const soci::row& row, std::size_t column) {
 
 } // namespace
 
+history_entry history_entry_of(const transition& change) {
+  history_entry entry;
+  entry.at_ms = change.at_ms;
+  entry.event = std::string{to_string(change.event)};
+  entry.provider = change.provider;
+  entry.attempt_no = change.attempt_no;
+  if (change.event == order_event::dispatch) {
+    entry.request_id = change.request_id;
+    entry.node = change.lease_owner;
+    entry.epoch = change.lease_epoch;
+  }
+  switch (change.via) {
+    case answered_by::call: entry.via = "call"; break;
+    case answered_by::query: entry.via = "query"; break;
+    case answered_by::none: break;
+  }
+  entry.latency_us = change.latency_us;
+  entry.provider_txn = change.provider_txn;
+  entry.detail = change.detail;
+  return entry;
+}
+
 /// Prepared once per session and re-executed: parsing SQL per row would cost more than
 /// writing it.
 struct order_store::statements {
   order_row row;
 
   // One transition's bound values.
-  std::string id, from, to, event, provider, request_id, provider_txn, detail;
+  std::string id, from, to, event, provider, request_id, provider_txn, detail, entry;
   long long at_ms = 0;
   int attempt_no = 0;
   lease_fence fence;  ///< the lease a fenced dispatch claims
   soci::statement update_order;
   /// update_order that applies only while `fence` is a live lease (cluster dispatches).
   soci::statement update_order_fenced;
+  /// A note: the history entry alone (is_note).
+  soci::statement add_note;
   soci::statement start_attempt;
   soci::statement finish_attempt;
-  soci::statement add_event;
   soci::statement insert;
 
+  // The history entry rides the update of the state: no statement of its own.
   static constexpr const char* update_order_sql =
     "UPDATE orders SET status = :to,"
     " provider = CASE WHEN :provider = '' THEN provider ELSE :provider END,"
     " attempts = CASE WHEN :attempt_no > attempts THEN :attempt_no ELSE attempts END,"
-    " updated_at_ms = :at_ms, last_error = :detail"
+    " updated_at_ms = :at_ms, last_error = :detail, history = history || :entry"
     " WHERE id = :id AND status = :from";
 
   template <class Statement>
   static auto& bind_update(Statement&& statement, statements& st) {
     return (statement, soci::use(st.to, "to"), soci::use(st.provider, "provider"),
             soci::use(st.attempt_no, "attempt_no"), soci::use(st.at_ms, "at_ms"),
-            soci::use(st.detail, "detail"), soci::use(st.id, "id"), soci::use(st.from, "from"));
+            soci::use(st.detail, "detail"), soci::use(st.entry, "entry"), soci::use(st.id, "id"),
+            soci::use(st.from, "from"));
   }
 
   statements(soci::session& session, store_config::backend_kind backend)
@@ -113,6 +138,9 @@ struct order_store::statements {
         bind_update(session.prepare << update_order_sql << " AND " << lease_fence_sql(backend),
                     *this),
         fence)),
+      add_note((session.prepare << "UPDATE orders SET history = history || :entry"
+                                   " WHERE id = :id AND status = :from",
+                soci::use(entry, "entry"), soci::use(id, "id"), soci::use(from, "from"))),
       start_attempt((session.prepare << "INSERT INTO attempts (order_id, attempt_no, provider,"
                                         " request_id, started_at_ms)"
                                         " VALUES (:id, :attempt_no, :provider, :request_id, :at_ms)",
@@ -124,11 +152,6 @@ struct order_store::statements {
                       soci::use(at_ms, "at_ms"), soci::use(event, "event"),
                       soci::use(provider_txn, "txn"), soci::use(detail, "detail"),
                       soci::use(id, "id"), soci::use(attempt_no, "attempt_no"))),
-      add_event((session.prepare << "INSERT INTO order_events (order_id, at_ms, from_status,"
-                                    " to_status, event, detail)"
-                                    " VALUES (:id, :at_ms, :from, :to, :event, :detail)",
-                 soci::use(id), soci::use(at_ms), soci::use(from), soci::use(to),
-                 soci::use(event), soci::use(detail))),
       insert((session.prepare << "INSERT INTO orders (" << order_columns
                               << ") VALUES (:id, :client_ref, :phone, :carrier, :amount_fen,"
                                  " :provider, :status, :attempts, :accepted_at_ms, :deadline_ms,"
@@ -207,6 +230,12 @@ std::vector<bool> order_store::apply_rows(const std::vector<transition>& changes
       st.detail = change.detail;
       st.at_ms = change.at_ms;
       st.attempt_no = change.attempt_no;
+      st.entry = encode_history_entry(history_entry_of(change));
+      if (is_note(change.event)) {
+        st.add_note.execute(true);
+        applied.push_back(st.add_note.get_affected_rows() == 1);
+        continue;
+      }
       bool fenced = change.event == order_event::dispatch && !change.lease_owner.empty();
       auto& update = fenced ? st.update_order_fenced : st.update_order;
       if (fenced)
@@ -220,8 +249,6 @@ std::vector<bool> order_store::apply_rows(const std::vector<transition>& changes
         st.start_attempt.execute(true);
       else if (change.attempt_no > 0)
         st.finish_attempt.execute(true);
-      else
-        st.add_event.execute(true);
       applied.push_back(true);
     }
     return applied;
@@ -273,6 +300,20 @@ std::optional<order> order_reader::find_one(const std::string& where_column,
 
 std::optional<order> order_reader::find_by_id(const std::string& id) {
   return find_one("id", id);
+}
+
+std::optional<order_history> order_reader::find_history(const std::string& id) {
+  return with_store_errors("reading an order's history", [&]() -> std::optional<order_history> {
+    soci::row row;
+    session() << "SELECT " << order_columns << ", history FROM orders WHERE id = :id",
+      soci::use(id), soci::into(row);
+    if (!session().got_data())
+      return std::nullopt;
+    order_history found;
+    found.snapshot = order_from(row);
+    found.entries = decode_history(found.snapshot, row.get<std::string>(12));
+    return found;
+  });
 }
 
 std::optional<order> order_reader::find_by_ref(const std::string& client_ref) {

@@ -17,6 +17,10 @@ namespace topup {
 
 class postgresql_batch_writer;
 
+/// The history entry a state change appends to its order (one line of orders.history): the
+/// same on every backend.
+history_entry history_entry_of(const transition& change);
+
 /// Reads of orders on a session of their own. Blocking; used from one thread at a time.
 /// Every failure is a store_error whose message is safe to log (no SQL, no bound values).
 /// It neither creates nor migrates the schema: that is the order_store's job, and a reader
@@ -34,6 +38,9 @@ public:
 
   std::optional<order> find_by_id(const std::string& id);
   std::optional<order> find_by_ref(const std::string& client_ref);
+
+  /// The order with this id and its story (domain/order_history).
+  std::optional<order_history> find_history(const std::string& id);
 
   /// Every order that is not final, in one query.
   std::vector<order> load_unfinished();

@@ -2,6 +2,7 @@
 
 #include "domain/order_state_machine.hpp"
 #include "persistence/lease_store.hpp"
+#include "persistence/order_store.hpp"
 
 #include <soci/soci.h>
 
@@ -129,10 +130,21 @@ std::vector<bool> postgresql_batch_writer::apply(const std::vector<transition>& 
 void postgresql_batch_writer::apply_round(const std::vector<transition>& changes,
                                           const std::vector<size_t>& round,
                                           std::vector<bool>& applied) {
-  std::vector<std::string> ids, froms, tos, providers, details, owners;
+  std::vector<std::string> ids, froms, tos, providers, details, owners, entries;
   std::vector<long long> attempt_nos, at_ms, epochs, positions;
+  std::vector<std::string> note_ids, note_froms, note_entries;
+  std::vector<long long> note_positions;
   for (auto position : round) {
     const auto& change = changes[position];
+    auto entry = encode_history_entry(history_entry_of(change));
+    if (is_note(change.event)) {
+      note_ids.push_back(change.order_id);
+      note_froms.push_back(std::string{to_string(change.from)});
+      note_entries.push_back(std::move(entry));
+      note_positions.push_back(static_cast<long long>(position));
+      continue;
+    }
+    entries.push_back(std::move(entry));
     ids.push_back(change.order_id);
     froms.push_back(std::string{to_string(change.from)});
     tos.push_back(std::string{to_string(*next_status(change.from, change.event))});
@@ -151,7 +163,27 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
        attempt_array = postgresql_integer_array(attempt_nos),
        at_array = postgresql_integer_array(at_ms), detail_array = postgresql_text_array(details),
        owner_array = postgresql_text_array(owners), epoch_array = postgresql_integer_array(epochs),
-       position_array = postgresql_integer_array(positions);
+       position_array = postgresql_integer_array(positions),
+       entry_array = postgresql_text_array(entries);
+  if (!note_ids.empty()) {
+    // Notes add to the history alone.
+    auto note_id_array = postgresql_text_array(note_ids),
+         note_from_array = postgresql_text_array(note_froms),
+         note_entry_array = postgresql_text_array(note_entries),
+         note_position_array = postgresql_integer_array(note_positions);
+    soci::rowset<long long> noted =
+      (session_.prepare << "UPDATE orders AS o SET history = o.history || v.entry"
+                           " FROM unnest(CAST(:ids AS text[]), CAST(:froms AS text[]),"
+                           " CAST(:entries AS text[]), CAST(:positions AS bigint[]))"
+                           " AS v(id, from_status, entry, position)"
+                           " WHERE o.id = v.id AND o.status = v.from_status RETURNING v.position",
+       soci::use(note_id_array), soci::use(note_from_array), soci::use(note_entry_array),
+       soci::use(note_position_array));
+    for (auto position : noted)
+      applied[static_cast<size_t>(position)] = true;
+  }
+  if (ids.empty())
+    return;
   // The same update as row by row, and the same fence: FOR SHARE keeps a takeover waiting
   // until this transaction, which passed the check, has committed.
   soci::rowset<long long> changed =
@@ -159,13 +191,13 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
        << "UPDATE orders AS o SET status = v.to_status,"
           " provider = CASE WHEN v.provider = '' THEN o.provider ELSE v.provider END,"
           " attempts = GREATEST(o.attempts, v.attempt_no),"
-          " updated_at_ms = v.at_ms, last_error = v.detail"
+          " updated_at_ms = v.at_ms, last_error = v.detail, history = o.history || v.entry"
           " FROM unnest(CAST(:ids AS text[]), CAST(:froms AS text[]), CAST(:tos AS text[]),"
           " CAST(:providers AS text[]), CAST(:attempts AS integer[]), CAST(:ats AS bigint[]),"
           " CAST(:details AS text[]), CAST(:owners AS text[]), CAST(:epochs AS bigint[]),"
-          " CAST(:positions AS bigint[]))"
+          " CAST(:positions AS bigint[]), CAST(:entries AS text[]))"
           " AS v(id, from_status, to_status, provider, attempt_no, at_ms, detail,"
-          " lease_owner, lease_epoch, position)"
+          " lease_owner, lease_epoch, position, entry)"
           " WHERE o.id = v.id AND o.status = v.from_status"
           " AND (v.lease_owner = '' OR EXISTS (SELECT 1 FROM provider_leases l"
           " WHERE l.provider = v.provider AND l.owner = v.lease_owner"
@@ -174,15 +206,14 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
           " RETURNING v.position",
      soci::use(id_array), soci::use(from_array), soci::use(to_array), soci::use(provider_array),
      soci::use(attempt_array), soci::use(at_array), soci::use(detail_array),
-     soci::use(owner_array), soci::use(epoch_array), soci::use(position_array));
+     soci::use(owner_array), soci::use(epoch_array), soci::use(position_array),
+     soci::use(entry_array));
 
-  // The attempt and event rows of the changes applied, three kinds as row by row.
+  // The attempt rows of the changes applied, as row by row.
   std::vector<std::string> start_ids, start_providers, start_requests;
   std::vector<long long> start_nos, start_at;
   std::vector<std::string> finish_ids, finish_events, finish_txns, finish_details;
   std::vector<long long> finish_nos, finish_at;
-  std::vector<std::string> event_ids, event_froms, event_tos, event_names, event_details;
-  std::vector<long long> event_at;
   for (auto position : changed) {
     const auto& change = changes.at(static_cast<size_t>(position));
     applied[static_cast<size_t>(position)] = true;
@@ -200,13 +231,6 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
       finish_events.push_back(event);
       finish_txns.push_back(change.provider_txn);
       finish_details.push_back(change.detail);
-    } else {
-      event_ids.push_back(change.order_id);
-      event_at.push_back(change.at_ms);
-      event_froms.push_back(std::string{to_string(change.from)});
-      event_tos.push_back(std::string{to_string(*next_status(change.from, change.event))});
-      event_names.push_back(event);
-      event_details.push_back(change.detail);
     }
   }
   if (!start_ids.empty()) {
@@ -234,18 +258,6 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
                 " WHERE a.order_id = v.id AND a.attempt_no = v.attempt_no",
       soci::use(ids_text), soci::use(nos), soci::use(at_text), soci::use(event_text),
       soci::use(txn_text), soci::use(detail_text);
-  }
-  if (!event_ids.empty()) {
-    auto ids_text = postgresql_text_array(event_ids), at_text = postgresql_integer_array(event_at),
-         from_text = postgresql_text_array(event_froms), to_text = postgresql_text_array(event_tos),
-         name_text = postgresql_text_array(event_names),
-         detail_text = postgresql_text_array(event_details);
-    session_ << "INSERT INTO order_events (order_id, at_ms, from_status, to_status, event,"
-                " detail) SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:ats AS bigint[]),"
-                " CAST(:froms AS text[]), CAST(:tos AS text[]), CAST(:events AS text[]),"
-                " CAST(:details AS text[]))",
-      soci::use(ids_text), soci::use(at_text), soci::use(from_text), soci::use(to_text),
-      soci::use(name_text), soci::use(detail_text);
   }
 }
 

@@ -5,7 +5,8 @@
 // too), so a commit of 500 new orders and 1,000 state changes cost thousands of round trips
 // on one connection. Here each column of a batch travels as one array parameter and
 // unnest() turns the arrays back into rows inside the server: an insert batch is one
-// statement, a batch of state changes four.
+// statement, a batch of state changes at most four (the update with its history entries,
+// the notes, the attempts started, the attempts finished).
 
 #include "messages/protocol.hpp"
 
@@ -46,8 +47,8 @@ public:
   std::vector<bool> apply(const std::vector<transition>& changes);
 
 private:
-  /// Applies one round (positions into `changes`, each order once) and its attempt and
-  /// event rows; sets `applied` for those whose order row changed.
+  /// Applies one round (positions into `changes`, each order once), its history entries and
+  /// attempt rows; sets `applied` for those whose order row changed.
   void apply_round(const std::vector<transition>& changes, const std::vector<size_t>& round,
                    std::vector<bool>& applied);
 

@@ -1,16 +1,33 @@
 #include "persistence/schema.hpp"
 
+#include "persistence/history_migration.hpp"
 #include "persistence/sql_backend.hpp"
 
+#include <initializer_list>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace topup {
 namespace {
 
+/// One step of the schema: its statements, then (optionally) data the statements cannot
+/// move, rewritten in C++, then more statements; all in the step's transaction. A step of
+/// statements alone is written as their list.
+struct migration_step {
+  migration_step(std::initializer_list<std::string> only) : statements(only) {}
+  migration_step(std::vector<std::string> before, void (*data)(soci::session&),
+                 std::vector<std::string> after)
+    : statements(std::move(before)), rewrite(data), statements_after(std::move(after)) {}
+
+  std::vector<std::string> statements;
+  void (*rewrite)(soci::session&) = nullptr;
+  std::vector<std::string> statements_after;
+};
+
 // Plain SQL that SQLite and PostgreSQL both accept (BIGINT is an integer on both).
 // Never edit a released step: add a new one.
-const std::vector<std::vector<std::string>> migrations{
+const std::vector<migration_step> migrations{
   // 1: orders, keyed by id, the client reference unique (the idempotency key).
   {
     "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
@@ -67,6 +84,18 @@ const std::vector<std::vector<std::string>> migrations{
     " epoch BIGINT NOT NULL,"
     " expires_at_ms BIGINT NOT NULL)",
   },
+  // 4: the order history in the order row, appended by the statement that changes the
+  //    state (domain/order_history). order_events, which step 2 meant as one row per state
+  //    change but which only ever held expiries and cancels of orders never attempted, goes:
+  //    its rows and the attempt rows become the histories of the orders already stored
+  //    (history_migration).
+  {{
+     "ALTER TABLE orders ADD COLUMN history TEXT NOT NULL DEFAULT ''",
+   },
+   rebuild_history_from_step_3_tables,
+   {
+     "DROP TABLE order_events",
+   }},
 };
 
 /// The key of the PostgreSQL advisory lock that serialises the migrations of a database:
@@ -141,7 +170,12 @@ void migrate(soci::session& session, int target) {
       return;
     }
     int step = version + 1;
-    for (const auto& statement : migrations[static_cast<size_t>(step - 1)])
+    const auto& migration = migrations[static_cast<size_t>(step - 1)];
+    for (const auto& statement : migration.statements)
+      session << statement;
+    if (migration.rewrite)
+      migration.rewrite(session);
+    for (const auto& statement : migration.statements_after)
       session << statement;
     session << "INSERT INTO schema_version (version) VALUES (:v)", soci::use(step);
     transaction.commit();

@@ -192,6 +192,9 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
     [=](find_ref_atom find_ref, const std::string& client_ref) {
       return read(self, store_reads::by_client_ref(client_ref), find_ref, client_ref);
     },
+    [=](history_atom history, const std::string& id) {
+      return read(self, store_reads::history_of(id), history, id);
+    },
     [=](load_atom load) { return read(self, store_reads::unfinished(), load); },
     [=](load_atom load, int64_t after_deadline_ms, const std::string& after_id,
         uint32_t limit) {

@@ -70,6 +70,9 @@ store_reader(store_reader_actor::stateful_pointer<store_reader_state> self, stor
     [=](find_ref_atom, const std::string& client_ref) {
       return serve(self, who, store_reads::by_client_ref(client_ref));
     },
+    [=](history_atom, const std::string& id) {
+      return serve(self, who, store_reads::history_of(id));
+    },
     [=](load_atom) { return serve(self, who, store_reads::unfinished()); },
     [=](load_atom, int64_t after_deadline_ms, const std::string& after_id, uint32_t limit) {
       return serve(self, who, store_reads::unfinished_page(after_deadline_ms, after_id, limit));

@@ -39,6 +39,15 @@ inline auto by_client_ref(std::string client_ref) {
   };
 }
 
+inline auto history_of(std::string id) {
+  return [id = std::move(id)](order_reader& db) -> caf::result<order_history> {
+    auto found = db.find_history(id);
+    if (!found)
+      return make_error(errc::not_found, "no order with id " + id);
+    return std::move(*found);
+  };
+}
+
 inline auto unfinished() {
   return [](order_reader& db) -> caf::result<std::vector<order>> { return db.load_unfinished(); };
 }

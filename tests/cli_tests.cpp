@@ -707,6 +707,65 @@ BOOST_AUTO_TEST_CASE(order_updates_render_with_time_and_event) {
              == R"({"event":"succeed","order":)" + to_json(update.snapshot).dump() + "}\n");
 }
 
+BOOST_AUTO_TEST_CASE(an_order_history_renders_as_its_story_or_one_object) {
+  order_history story;
+  story.snapshot = sample_order();
+  auto entry = [](int64_t at, std::string event, std::string status) {
+    history_entry e;
+    e.at_ms = noon_ms + at;
+    e.event = std::move(event);
+    e.status = std::move(status);
+    return e;
+  };
+  story.entries.push_back(entry(0, "accept", "accepted"));
+  auto dispatch = entry(12, "dispatch", "dispatched");
+  dispatch.provider = "p-cmcc";
+  dispatch.attempt_no = 1;
+  dispatch.request_id = "o-1@p-cmcc";
+  dispatch.node = "node-2";
+  dispatch.epoch = 3;
+  story.entries.push_back(dispatch);
+  auto lost = entry(2012, "lose_outcome", "unknown");
+  lost.provider = "p-cmcc";
+  lost.attempt_no = 1;
+  lost.via = "call";
+  lost.latency_us = 2000250;
+  lost.detail = "no answer for 13800138000";
+  story.entries.push_back(lost);
+  auto found = entry(3050, "succeed", "succeeded");
+  found.provider = "p-cmcc";
+  found.attempt_no = 1;
+  found.via = "query";
+  found.latency_us = 812;
+  found.provider_txn = "T-9";
+  story.entries.push_back(found);
+  const output_style text{false, time_zone::utc};
+  BOOST_TEST(render(story, text)
+             == describe_order(story.snapshot, time_zone::utc) + "\n"
+                "  TIME          EVENT         STATUS      PROVIDER  ATTEMPT  LATENCY_MS  DETAIL\n"
+                "  12:00:00.000  accept        accepted\n"
+                "  12:00:00.012  dispatch      dispatched  p-cmcc          1              request "
+                "o-1@p-cmcc, node node-2 epoch 3\n"
+                "  12:00:02.012  lose_outcome  unknown     p-cmcc          1      2000.2  by call, "
+                "no answer for 138****8000\n"
+                "  12:00:03.050  succeed       succeeded   p-cmcc          1         0.8  by query, "
+                "txn T-9\n");
+  auto object = to_json(story);
+  BOOST_TEST(object["order"]["id"] == "o-1");
+  BOOST_REQUIRE(object["history"].size() == 4u);
+  BOOST_TEST(object["history"][0]["event"] == "accept");
+  BOOST_TEST(object["history"][0]["latency_us"] == -1);
+  BOOST_TEST(object["history"][1]["request_id"] == "o-1@p-cmcc");
+  BOOST_TEST(object["history"][1]["node"] == "node-2");
+  BOOST_TEST(object["history"][1]["epoch"] == 3);
+  BOOST_TEST(object["history"][2]["detail"] == "no answer for 13800138000");
+  BOOST_TEST(object["history"][3]["via"] == "query");
+  BOOST_TEST(object["history"][3]["latency_us"] == 812);
+  BOOST_TEST(object["history"][3]["provider_txn"] == "T-9");
+  auto line = render(story, {true, time_zone::utc});
+  BOOST_TEST(line == object.dump() + "\n");
+}
+
 BOOST_AUTO_TEST_CASE(order_lists_render_as_table_or_json_lines) {
   output_style human{false, time_zone::utc};
   output_style json{true, time_zone::utc};
@@ -737,6 +796,7 @@ BOOST_AUTO_TEST_CASE(node_stats_render_as_summary_and_table_or_one_object) {
   stats.node = "demo-1";
   stats.protocol = 1;
   stats.restarts = 2;
+  stats.started_at_ms = noon_ms;
   stats.intake = {100, 2, 3, 4, 5, 6};
   stats.store = {50, 200, 1, 7, true};
   stats.orders = {{"accepted", 3}, {"succeeded", 90}};
@@ -751,25 +811,32 @@ BOOST_AUTO_TEST_CASE(node_stats_render_as_summary_and_table_or_one_object) {
   stats.providers = {p};
   BOOST_TEST(render(stats, {false, time_zone::utc})
              == "node demo-1 (protocol 1), 2 actor restarts\n"
-                "intake: 100 accepted, 2 existing, 3 rejected, 4 overloaded, 5 unavailable, "
+                "since the node started at 2024-05-01 12:00:00:\n"
+                "  intake: 100 accepted, 2 existing, 3 rejected, 4 overloaded, 5 unavailable, "
                 "6 in flight\n"
-                "store: healthy, 50 commits, 200 rows written, 1 failed commits, 7 pending "
+                "  store: healthy, 50 commits, 200 rows written, 1 failed commits, 7 pending "
                 "writes\n"
-                "orders: 3 accepted, 90 succeeded\n"
-                "providers:\n"
-                "  PROVIDER  BREAKER  CALLS  QUERIES  SUCCEEDED  FAILED  EXPIRED  RETRIES  "
+                "  providers:\n"
+                "    PROVIDER  BREAKER  CALLS  QUERIES  SUCCEEDED  FAILED  EXPIRED  RETRIES  "
                 "UNKNOWN  FAILED_OVER  QUEUED  IN_FLIGHT\n"
-                "  p-cmcc    closed      12        1         10       1        0        2        "
-                "0            0       0          0\n");
+                "    p-cmcc    closed      12        1         10       1        0        2        "
+                "0            0       0          0\n"
+                "whole store (every node, every run):\n"
+                "  orders: 3 accepted, 90 succeeded\n");
+  // The keys say the scope: this node's counters since it started, the store's orders.
   auto object = to_json(stats);
   BOOST_TEST(object["node"] == "demo-1");
-  BOOST_TEST(object["intake"]["overloaded"] == 4);
-  BOOST_TEST(object["store"]["pending_writes"] == 7);
-  BOOST_TEST(object["store"]["healthy"] == true);
-  BOOST_TEST(object["orders"]["succeeded"] == 90);
-  BOOST_TEST(object["providers"][0]["provider"] == "p-cmcc");
-  BOOST_TEST(object["providers"][0]["retries"] == 2);
-  BOOST_TEST(object["providers"][0]["breaker"] == "closed");
+  const auto& since_start = object["since_start"];
+  BOOST_TEST(since_start["started_at_ms"] == noon_ms);
+  BOOST_TEST(since_start["intake"]["overloaded"] == 4);
+  BOOST_TEST(since_start["store"]["pending_writes"] == 7);
+  BOOST_TEST(since_start["store"]["healthy"] == true);
+  BOOST_TEST(since_start["providers"][0]["provider"] == "p-cmcc");
+  BOOST_TEST(since_start["providers"][0]["retries"] == 2);
+  BOOST_TEST(since_start["providers"][0]["breaker"] == "closed");
+  BOOST_TEST(object["store_wide"]["orders"]["succeeded"] == 90);
+  BOOST_TEST(!object.contains("orders"));
+  BOOST_TEST(!object.contains("intake"));
   auto line = render(stats, {true, time_zone::utc});
   BOOST_TEST(line == object.dump() + "\n");
   BOOST_TEST(line.find('\n') == line.size() - 1);  // one line
@@ -780,12 +847,15 @@ BOOST_AUTO_TEST_CASE(node_stats_render_as_summary_and_table_or_one_object) {
   BOOST_TEST(text.find("store: UNHEALTHY") != std::string::npos);
   BOOST_TEST(text.find("orders: none\n") != std::string::npos);
   BOOST_TEST(text.find("providers: none\n") != std::string::npos);
+  BOOST_TEST(text.find("since the node started:\n") != std::string::npos, "start unknown");
+  BOOST_TEST(!to_json(empty)["since_start"].contains("started_at_ms"));
 }
 
 BOOST_AUTO_TEST_CASE(cluster_stats_render_totals_a_row_per_node_and_the_unreachable) {
   node_stats asked;
   asked.node = "node-1";
   asked.protocol = 2;
+  asked.started_at_ms = noon_ms;
   asked.intake = {10, 1, 0, 0, 0, 0};
   asked.store = {3, 30, 0, 0, true};
   asked.orders = {{"succeeded", 30}};
@@ -798,6 +868,7 @@ BOOST_AUTO_TEST_CASE(cluster_stats_render_totals_a_row_per_node_and_the_unreacha
   node_stats other = asked;
   other.node = "node-2";
   other.restarts = 1;
+  other.started_at_ms = noon_ms + 60000;
   other.intake = {20, 0, 2, 0, 0, 3};
   other.store = {4, 40, 0, 5, true};
   other.orders = {};
@@ -814,19 +885,25 @@ BOOST_AUTO_TEST_CASE(cluster_stats_render_totals_a_row_per_node_and_the_unreacha
     make_cluster_stats(asked, {other}, {{"node-3", "127.0.0.1:4253", "no answer within 3 s"}});
   BOOST_TEST(render(cluster, text)
              == "cluster: 2 of 3 nodes answered, asked node-1 (protocol 2), 1 actor restarts\n"
-                "intake: 30 accepted, 1 existing, 2 rejected, 0 overloaded, 0 unavailable, "
+                "since each node started (STARTED below), all nodes together:\n"
+                "  intake: 30 accepted, 1 existing, 2 rejected, 0 overloaded, 0 unavailable, "
                 "3 in flight\n"
-                "store: healthy, 7 commits, 70 rows written, 0 failed commits, 5 pending writes\n"
-                "orders: 30 succeeded\n"
+                "  store: healthy, 7 commits, 70 rows written, 0 failed commits, 5 pending "
+                "writes\n"
+                "whole store (every node, every run):\n"
+                "  orders: 30 succeeded\n"
                 "nodes:\n"
-                "  NODE    RESTARTS  ACCEPTED  EXISTING  REJECTED  OVERLOADED  UNAVAILABLE  "
-                "IN_FLIGHT  STORE    COMMITS  ROWS_WRITTEN  FAILED_COMMITS  PENDING_WRITES\n"
-                "  node-1         0        10         1         0           0            0  "
-                "        0  healthy        3            30               0               0\n"
-                "  node-2         1        20         0         2           0            0  "
-                "        3  healthy        4            40               0               5\n"
+                "  NODE    STARTED              RESTARTS  ACCEPTED  EXISTING  REJECTED  "
+                "OVERLOADED  UNAVAILABLE  IN_FLIGHT  STORE    COMMITS  ROWS_WRITTEN  "
+                "FAILED_COMMITS  PENDING_WRITES\n"
+                "  node-1  2024-05-01 12:00:00         0        10         1         0  "
+                "         0            0          0  healthy        3            30  "
+                "             0               0\n"
+                "  node-2  2024-05-01 12:01:00         1        20         0         2  "
+                "         0            0          3  healthy        4            40  "
+                "             0               5\n"
                 "unreachable: node-3 at 127.0.0.1:4253: no answer within 3 s\n"
-                "providers:\n"
+                "providers (since each node started):\n"
                 "  PROVIDER  NODE    BREAKER  CALLS  QUERIES  SUCCEEDED  FAILED  EXPIRED  RETRIES  "
                 "UNKNOWN  FAILED_OVER  QUEUED  IN_FLIGHT\n"
                 "  p-cmcc    node-1  closed      12        0         12       0        0        0  "
@@ -839,14 +916,16 @@ BOOST_AUTO_TEST_CASE(cluster_stats_render_totals_a_row_per_node_and_the_unreacha
   BOOST_TEST(object["node"] == "node-1");
   BOOST_TEST(object["protocol"] == 2);
   BOOST_TEST(object["restarts"] == 1);
-  BOOST_TEST(object["intake"]["accepted"] == 30);
-  BOOST_TEST(object["store"]["commits"] == 7);
-  BOOST_TEST(object["orders"]["succeeded"] == 30);
-  BOOST_TEST(object["providers"].size() == 2u);
+  BOOST_TEST(object["since_start"]["intake"]["accepted"] == 30);
+  BOOST_TEST(object["since_start"]["store"]["commits"] == 7);
+  BOOST_TEST(!object["since_start"].contains("started_at_ms"), "each node has its own");
+  BOOST_TEST(object["store_wide"]["orders"]["succeeded"] == 30);
+  BOOST_TEST(object["since_start"]["providers"].size() == 2u);
   BOOST_REQUIRE(object["nodes"].size() == 2u);
   BOOST_TEST(object["nodes"][1]["node"] == "node-2");
-  BOOST_TEST(object["nodes"][1]["intake"]["accepted"] == 20);
-  BOOST_TEST(!object["nodes"][0].contains("orders"));
+  BOOST_TEST(object["nodes"][1]["since_start"]["started_at_ms"] == noon_ms + 60000);
+  BOOST_TEST(object["nodes"][1]["since_start"]["intake"]["accepted"] == 20);
+  BOOST_TEST(!object["nodes"][0].contains("store_wide"));
   BOOST_REQUIRE(object["unreachable"].size() == 1u);
   BOOST_TEST(object["unreachable"][0]["node"] == "node-3");
   BOOST_TEST(object["unreachable"][0]["address"] == "127.0.0.1:4253");
@@ -873,6 +952,12 @@ BOOST_AUTO_TEST_CASE(text_table_aligns_numbers_right_and_trims_lines) {
                 "> a              5\n"
                 "> long-name  12345  x\n"
                 "> short\n");
+  text_table decimals{{"MS", "TEXT"}};
+  decimals.add_row({"0.8", "1.2.3"});
+  decimals.add_row({"2000.2", ".5"});
+  BOOST_TEST(decimals.render() == "    MS  TEXT\n"
+                                  "   0.8  1.2.3\n"
+                                  "2000.2  .5\n");
 }
 
 // --- the submission bookkeeping --------------------------------------------------------------
@@ -1154,6 +1239,11 @@ BOOST_AUTO_TEST_CASE(status_list_watch_cancel_arguments) {
   parse_run by_ref{{"status", "--ref", "r-1"}};
   BOOST_REQUIRE(by_ref.ok());
   BOOST_TEST(by_ref.options().client_ref == "r-1");
+  BOOST_TEST(!by_ref.options().history);
+  parse_run story{{"status", "o-1", "--history"}};
+  BOOST_REQUIRE(story.ok());
+  BOOST_TEST(story.options().history);
+  BOOST_TEST(story.options().order_id == "o-1");
 
   parse_run list{{"--utc", "list", "--status", "failed", "--carrier", "cmcc", "--provider",
                   "p-agg", "--since", "15m", "--limit", "20"}};

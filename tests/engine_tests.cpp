@@ -6,6 +6,7 @@
 
 #include "actors/supervisor.hpp"
 #include "messages/errors.hpp"
+#include "persistence/order_store.hpp"
 #include "providers/ledger.hpp"
 #include "providers/simulated_provider.hpp"
 #include "tests/test_support.hpp"
@@ -94,7 +95,7 @@ struct final_state {
 struct engine_fixture : actor_fixture {
   temp_dir dir;
   config cfg = workload_config(dir);
-  std::shared_ptr<system_clock> clock = std::make_shared<system_clock>();
+  std::shared_ptr<stepped_wall_clock> clock = std::make_shared<stepped_wall_clock>();
   caf::actor node;
   intake_actor intake;
   std::vector<std::string> accepted_ids;
@@ -211,7 +212,11 @@ struct engine_fixture : actor_fixture {
 
   /// Polls the store until every order is succeeded or failed (or the time is up).
   std::map<std::string, final_state> wait_until_final(std::chrono::seconds limit) {
-    auto until = std::chrono::steady_clock::now() + limit;
+    return wait_until_final_by(std::chrono::steady_clock::now() + limit);
+  }
+
+  std::map<std::string, final_state>
+  wait_until_final_by(std::chrono::steady_clock::time_point until) {
     std::map<std::string, final_state> all;
     while (std::chrono::steady_clock::now() < until) {
       all = orders();
@@ -233,7 +238,55 @@ struct engine_fixture : actor_fixture {
   }
 
   recharge_counts recharges() { return ledger::recharges_per_order(ledgers()); }
+
+  /// Every acknowledged order's story, read from the store.
+  std::map<std::string, order_history> histories() {
+    order_reader reader{cfg.store};
+    std::map<std::string, order_history> all;
+    for (const auto& id : accepted_ids) {
+      auto story = reader.find_history(id);
+      BOOST_REQUIRE_MESSAGE(story, "no history of order " << id);
+      all[id] = std::move(*story);
+    }
+    return all;
+  }
 };
+
+size_t count_events(const order_history& story, const std::string& event,
+                    const std::string& via = {}) {
+  return static_cast<size_t>(
+    std::count_if(story.entries.begin(), story.entries.end(), [&](const history_entry& e) {
+      return e.event == event && (via.empty() || e.via == via);
+    }));
+}
+
+/// What every story must say, whatever happened: it starts with the acceptance, ends in the
+/// order's status, has a dispatch (with its request id) for every attempt and an outcome
+/// with its latency for every call or query that answered.
+void check_stories(const std::map<std::string, order_history>& stories) {
+  size_t broken = 0;
+  for (const auto& [id, story] : stories) {
+    const auto& entries = story.entries;
+    bool ok = !entries.empty() && entries.front().event == "accept"
+              && entries.back().status == to_string(story.snapshot.status)
+              && count_events(story, "dispatch") == static_cast<size_t>(story.snapshot.attempts);
+    for (const auto& e : entries) {
+      if (e.event == "dispatch")
+        ok = ok && !e.request_id.empty() && !e.provider.empty();
+      if (!e.via.empty())
+        ok = ok && e.latency_us >= 0;
+    }
+    if (!ok) {
+      ++broken;
+      std::string text;
+      for (const auto& e : entries)
+        text += " " + e.event + "/" + e.status;
+      BOOST_TEST_MESSAGE("story of " << id << " (" << to_string(story.snapshot.status) << ", "
+                                     << story.snapshot.attempts << " attempts):" << text);
+    }
+  }
+  BOOST_TEST(broken == 0u);
+}
 
 /// Checks the guarantees on a finished run: every acknowledged order is final, none is
 /// recharged twice, succeeded ones exactly once and failed ones never, and every order was
@@ -278,6 +331,10 @@ BOOST_AUTO_TEST_CASE(healthy_providers_recharge_every_order_once) {
   auto all = wait_until_final(20s);
   check_guarantees(*this, all);
   BOOST_TEST(count_status(all, "succeeded") == 600u);
+  auto stories = histories();
+  check_stories(stories);
+  for (const auto& [id, story] : stories)
+    BOOST_TEST(count_events(story, "succeed", "call") == 1u, id);
 }
 
 BOOST_AUTO_TEST_CASE(the_workload_fault_mix_ends_every_order_without_duplicates) {
@@ -325,6 +382,16 @@ BOOST_AUTO_TEST_CASE(unknown_outcomes_are_resolved_by_query_never_by_a_second_re
   auto succeeded = count_status(all, "succeeded");
   BOOST_TEST(succeeded > 30u);
   BOOST_TEST(succeeded < 150u);
+  // Each story tells it: every call lost its outcome, and status queries found out.
+  auto stories = histories();
+  check_stories(stories);
+  size_t found_by_query = 0;
+  for (const auto& [id, story] : stories) {
+    BOOST_TEST(count_events(story, "lose_outcome", "call") >= 1u, id);
+    if (story.snapshot.status == order_status::succeeded)
+      found_by_query += count_events(story, "succeed", "query");
+  }
+  BOOST_TEST(found_by_query == succeeded, "a success here is always a query's answer");
 }
 
 BOOST_AUTO_TEST_CASE(waiting_orders_are_closed_at_their_deadline) {
@@ -342,6 +409,62 @@ BOOST_AUTO_TEST_CASE(waiting_orders_are_closed_at_their_deadline) {
   BOOST_TEST(succeeded >= 5u);
   BOOST_TEST(succeeded <= 20u);
   BOOST_TEST(count_status(all, "failed") == 60u - succeeded);
+  check_stories(histories());
+}
+
+/// One slow provider for every carrier (5 calls a second, a 200 ms call timeout) and 3 s
+/// deadlines: of 40 orders accepted at once about 15 can be called in time, the others wait
+/// in its queue until their last chance to start (deadline - call timeout) and expire then.
+void slow_provider_for_every_carrier(engine_fixture& f) {
+  f.cfg.deadline.limit_ms = 3000;
+  f.cfg.deadline.resend_at_ms = {2000, 2600};
+  f.cfg.providers = {provider("p-slow", {"cmcc", "cucc", "ctcc"}, sim(f.dir, "p-slow"), 5)};
+}
+
+/// No order recharged twice, succeeded ones exactly once, failed ones never.
+void check_money(engine_fixture& f, const std::map<std::string, final_state>& all) {
+  auto recharged = f.recharges();
+  BOOST_TEST(count_duplicates(recharged) == 0u);
+  for (const auto& [id, o] : all) {
+    auto times = recharged.count(id) ? recharged.at(id) : 0;
+    BOOST_TEST(((o.status == "succeeded" && times == 1) || (o.status == "failed" && times == 0)),
+               id << " " << o.status << " recharged " << times << " times");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_wall_clock_stepped_forward_expires_no_order_before_its_deadline) {
+  slow_provider_for_every_carrier(*this);
+  start();
+  auto accepted = std::chrono::steady_clock::now();
+  submit(40);
+  clock->step_wall(1h);  // NTP: the wall clock jumps an hour ahead
+  // Halfway to the deadline nothing may have expired: the orders' deadlines are 1.5 s away.
+  std::this_thread::sleep_until(accepted + 1500ms);
+  auto midway = orders();
+  BOOST_TEST(count_status(midway, "failed") == 0u);
+  BOOST_TEST(count_status(midway, "accepted") >= 20u, "the slow provider's queue still waits");
+  auto all = wait_until_final_by(accepted + 3000ms + 1500ms);
+  BOOST_TEST(count_status(all, "succeeded") + count_status(all, "failed") == 40u);
+  auto succeeded = count_status(all, "succeeded");
+  BOOST_TEST(succeeded >= 8u, "calls went on until the orders' last chance to start");
+  BOOST_TEST(succeeded <= 20u);
+  check_money(*this, all);
+}
+
+BOOST_AUTO_TEST_CASE(a_wall_clock_stepped_back_keeps_no_order_past_its_deadline) {
+  slow_provider_for_every_carrier(*this);
+  start();
+  auto accepted = std::chrono::steady_clock::now();
+  submit(40);
+  clock->step_wall(-1h);  // NTP: the wall clock jumps an hour back
+  // Every order is final by its deadline (plus the grace a loaded machine needs): the ones
+  // the provider could not take in time expired, not served an hour late.
+  auto all = wait_until_final_by(accepted + 3000ms + 1500ms);
+  BOOST_TEST(count_status(all, "succeeded") + count_status(all, "failed") == 40u);
+  auto succeeded = count_status(all, "succeeded");
+  BOOST_TEST(succeeded >= 8u);
+  BOOST_TEST(succeeded <= 20u, "orders were called after their deadline");
+  check_money(*this, all);
 }
 
 BOOST_AUTO_TEST_CASE(a_crashed_recharge_group_restarts_and_completes_every_order_once) {
@@ -369,7 +492,7 @@ BOOST_AUTO_TEST_CASE(a_crashed_recharge_group_restarts_and_completes_every_order
   check_guarantees(*this, all);
   BOOST_TEST(count_status(all, "succeeded") == 600u);
   self->request(node, 5s, stats_atom::value)
-    .receive([](uint64_t restarts) { BOOST_TEST(restarts >= 1u); },
+    .receive([](uint64_t restarts, int64_t) { BOOST_TEST(restarts >= 1u); },
              [](caf::error& e) { BOOST_FAIL(describe(e)); });
 }
 

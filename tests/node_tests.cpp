@@ -7,6 +7,7 @@
 // a client actor system to its gateway and checks the protocol end to end, including what a
 // client sees when the node stops or dies, and how the node treats its configuration.
 
+#include "apps/cli/output.hpp"
 #include "messages/errors.hpp"
 #include "providers/ledger.hpp"
 #include "tests/order_polling.hpp"
@@ -14,6 +15,7 @@
 #include "tests/test_support.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -290,6 +292,91 @@ BOOST_AUTO_TEST_CASE(list_filters_by_status_once_the_orders_have_finished) {
   BOOST_TEST(two->size() == 2u);
 }
 
+BOOST_AUTO_TEST_CASE(an_orders_story_is_read_through_the_gateway_and_topup_cli) {
+  start();
+  auto o = accepted(request_with_prefix("story-1", "138", 61));
+  wait_until_final({o.id});
+  auto story = ask<order_history>(history_atom::value, o.id);
+  BOOST_REQUIRE_MESSAGE(story, error_text(story));
+  BOOST_TEST(story->snapshot.id == o.id);
+  std::vector<std::string> events;
+  for (const auto& e : story->entries)
+    events.push_back(e.event + ":" + e.status);
+  BOOST_TEST(events == (std::vector<std::string>{"accept:accepted", "dispatch:dispatched",
+                                                 "succeed:succeeded"}),
+             boost::test_tools::per_element());
+  BOOST_REQUIRE(story->entries.size() == 3u);
+  const auto& dispatch = story->entries[1];
+  const auto& outcome = story->entries[2];
+  BOOST_TEST(dispatch.provider == "p-cmcc");
+  BOOST_TEST(dispatch.request_id == o.id + "@p-cmcc");
+  BOOST_TEST(outcome.via == "call");
+  BOOST_TEST(outcome.latency_us >= 2000, "the providers answer after 2 ms");
+  BOOST_TEST(!outcome.provider_txn.empty());
+  BOOST_TEST(code_of(ask<order_history>(history_atom::value, std::string{"no-such-id"}))
+             == "not_found");
+
+  // The same story from topup-cli, by reference.
+  child_process cli{{TOPUP_CLI, "--node", "127.0.0.1:" + std::to_string(node->port()), "--utc",
+                     "status", "--ref", "story-1", "--history"},
+                    dir.file("cli.log")};
+  line_reader printed{cli.stdout_fd()};
+  BOOST_REQUIRE(printed.read_to_end(steady::now() + 20s));
+  BOOST_REQUIRE(cli.wait_for_exit(steady::now() + 10s));
+  BOOST_TEST((cli.exit_code() == std::optional<int>{0}), tail_of(dir.file("cli.log")));
+  const auto& lines = printed.lines();
+  BOOST_REQUIRE_MESSAGE(lines.size() == 5u, lines.size() << " lines");
+  BOOST_TEST(lines[0].find(o.id + " ref=story-1 138****0061") == 0u, lines[0]);
+  BOOST_TEST(lines[1].find("TIME") != std::string::npos);
+  BOOST_TEST(lines[2].find("accept") != std::string::npos);
+  BOOST_TEST(lines[3].find("dispatch") != std::string::npos);
+  BOOST_TEST(lines[3].find("request " + o.id + "@p-cmcc") != std::string::npos, lines[3]);
+  BOOST_TEST(lines[4].find("succeed") != std::string::npos);
+  BOOST_TEST(lines[4].find("by call") != std::string::npos, lines[4]);
+}
+
+BOOST_AUTO_TEST_CASE(after_a_restart_stats_say_which_counters_start_again) {
+  start();
+  std::vector<order> orders{accepted(request_with_prefix("restart-1", "138", 71)),
+                            accepted(request_with_prefix("restart-2", "130", 72))};
+  wait_until_final(ids_of(orders));
+  auto before = ask<cluster_stats>(stats_atom::value);
+  BOOST_REQUIRE_MESSAGE(before, error_text(before));
+  auto first_start = before->nodes.front().started_at_ms;
+  BOOST_TEST(first_start > 0);
+  stop_before_reading_files();
+  start();
+  auto after = ask<cluster_stats>(stats_atom::value);
+  BOOST_REQUIRE_MESSAGE(after, error_text(after));
+  const auto& node_after = after->nodes.front();
+  BOOST_TEST(node_after.started_at_ms > first_start, "the counters say when they began");
+  BOOST_TEST(node_after.intake.accepted == 0u);
+  uint64_t succeeded = 0;
+  for (const auto& count : node_after.orders)
+    if (count.status == "succeeded")
+      succeeded += count.count;
+  BOOST_TEST(succeeded == 2u, "the store's counts include the earlier run");
+
+  // What an operator reads: the node's counters under "since the node started at" its
+  // restart, the store's orders under "whole store".
+  child_process cli{{TOPUP_CLI, "--node", "127.0.0.1:" + std::to_string(node->port()), "--utc",
+                     "stats"},
+                    dir.file("cli.log")};
+  line_reader printed{cli.stdout_fd()};
+  BOOST_REQUIRE(printed.read_to_end(steady::now() + 20s));
+  BOOST_REQUIRE(cli.wait_for_exit(steady::now() + 10s));
+  std::string text;
+  for (const auto& line : printed.lines())
+    text += line + "\n";
+  auto started_line = "since the node started at " + cli::format_date_time(node_after.started_at_ms,
+                                                                          cli::time_zone::utc);
+  BOOST_TEST(text.find(started_line + ":\n  intake: 0 accepted") != std::string::npos, text);
+  BOOST_TEST(text.find("whole store (every node, every run):\n  orders: 2 succeeded\n")
+               != std::string::npos,
+             text);
+  stop_before_reading_files();
+}
+
 BOOST_AUTO_TEST_CASE(stats_show_the_orders_by_status_and_four_providers) {
   start();
   std::vector<order> orders{accepted(request_with_prefix("stats-1", "138", 51)),
@@ -520,6 +607,70 @@ BOOST_AUTO_TEST_CASE(sigterm_during_provider_calls_drains_and_loses_nothing) {
     BOOST_TEST(times == (o.status == order_status::succeeded ? 1u : 0u),
                id << " is " << to_string(o.status) << " and was recharged " << times << " times");
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_node_under_load_stops_promptly_even_with_a_watcher_that_stopped_reading) {
+  // A `topup-cli watch` that stops reading (here SIGSTOP; in life a terminal that cannot
+  // keep up, a hung or paused process) while the node writes an event for every change of
+  // thousands of orders: megabytes wait for it in the node. A graceful stop under load must
+  // not wait for that peer: the node exits within the drain plus 2 s, with exit code 0.
+  start({"--drain-ms", "1000", "--log-level", "info"});
+  child_process watcher{{TOPUP_CLI, "--node", "127.0.0.1:" + std::to_string(node->port()),
+                         "watch"},
+                        dir.file("watch.log")};
+  line_reader watched{watcher.stdout_fd()};
+  // The watch is on once topup-cli says so (its subscription was answered), and events
+  // arrive from then on.
+  auto subscribed_by = steady::now() + 10s;
+  while (tail_of(dir.file("watch.log")).find("watching all orders") == std::string::npos
+         && steady::now() < subscribed_by)
+    std::this_thread::sleep_for(20ms);
+  accepted(request_with_prefix("watched-0", "138", 1));
+  BOOST_REQUIRE_MESSAGE(watched.read_until(1, steady::now() + 10s),
+                        "topup-cli watch printed nothing; its log:\n"
+                          << tail_of(dir.file("watch.log")));
+  watcher.send_signal(SIGSTOP);
+  // 20,000 orders, three events each (accept, dispatch, succeed): far more than the
+  // socket buffers between the node and the stopped watcher hold.
+  std::vector<order_request> batch;
+  for (uint64_t i = 1; i <= 20000; ++i) {
+    batch.push_back(request_with_prefix("watched-" + std::to_string(i), "138", i));
+    if (batch.size() == 500) {
+      auto results = submit(batch);
+      BOOST_REQUIRE_MESSAGE(results, error_text(results));
+      batch.clear();
+    }
+  }
+  // Load goes on while the node stops: another client keeps submitting.
+  std::atomic<bool> loading{true};
+  std::thread load{[&] {
+    caf::scoped_actor client{system};
+    for (uint64_t i = 0; loading && i < 1000; ++i) {
+      std::vector<order_request> more;
+      for (uint64_t k = 0; k < 100; ++k)
+        more.push_back(request_with_prefix("load-" + std::to_string(i * 100 + k), "130", k));
+      client->request(gateway, 2s, submit_atom::value, std::move(more))
+        .receive([](std::vector<submit_result>&) {}, [](caf::error&) {});
+    }
+  }};
+  std::this_thread::sleep_for(300ms);
+  auto sent = steady::now();
+  auto code = node->terminate(15s);
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(steady::now() - sent);
+  loading = false;
+  load.join();
+  watcher.send_signal(SIGCONT);
+  BOOST_TEST_MESSAGE("the node stopped " << took.count() << " ms after SIGTERM");
+  auto log = tail_of(log_path, 20000);
+  BOOST_REQUIRE_MESSAGE(code.has_value(), "topup-node " << node->process().ended()
+                                                        << " after SIGTERM; its log ends:\n"
+                                                        << log);
+  BOOST_TEST(*code == 0);
+  BOOST_TEST(took.count() < 1000 + 2000, "the stop waited for the watcher");
+  BOOST_TEST(log.find("stopped") != std::string::npos, log);
+  BOOST_TEST(log.find("did not shut down") == std::string::npos, log);
+  // The watcher, resumed, sees the node gone and ends (its output read to the end).
+  BOOST_TEST(watched.read_to_end(steady::now() + 30s), "topup-cli watch still runs");
 }
 
 BOOST_AUTO_TEST_CASE(a_client_notices_a_dead_node_and_reaches_it_again_after_a_restart) {

@@ -36,27 +36,31 @@ transition change_of(const std::string& id, order_status from, order_event event
   if (event == order_event::succeed)
     t.provider_txn = "txn-" + id;
   t.detail = event == order_event::fail_retryable ? "busy, \"retry\" {later}\\" : "";
+  if (event != order_event::dispatch && attempt_no > 0) {
+    t.via = answered_by::query;
+    t.latency_us = 1000 + attempt_no;
+  }
   return t;
 }
 
-/// What the store holds of an order, attempts and events included, as one comparable text.
+/// What the store holds of an order, attempts and history included, as one comparable text.
 std::string stored_state(const store_config& cfg, const std::string& id) {
   auto session = open_session(cfg);
-  std::string status, provider, last_error;
+  std::string status, provider, last_error, history;
   int attempts = 0;
-  *session << "SELECT status, provider, attempts, last_error FROM orders WHERE id = :id",
+  long long updated_at_ms = 0;
+  *session << "SELECT status, provider, attempts, last_error, updated_at_ms, history FROM orders"
+              " WHERE id = :id",
     soci::use(id), soci::into(status), soci::into(provider), soci::into(attempts),
-    soci::into(last_error);
-  long long attempt_rows = 0, finished = 0, events = 0;
+    soci::into(last_error), soci::into(updated_at_ms), soci::into(history);
+  long long attempt_rows = 0, finished = 0;
   *session << "SELECT COUNT(*) FROM attempts WHERE order_id = :id", soci::use(id),
     soci::into(attempt_rows);
   *session << "SELECT COUNT(*) FROM attempts WHERE order_id = :id AND finished_at_ms IS NOT NULL",
     soci::use(id), soci::into(finished);
-  *session << "SELECT COUNT(*) FROM order_events WHERE order_id = :id", soci::use(id),
-    soci::into(events);
   return status + "|" + provider + "|" + std::to_string(attempts) + "|" + last_error + "|"
-         + std::to_string(attempt_rows) + "|" + std::to_string(finished) + "|"
-         + std::to_string(events);
+         + std::to_string(updated_at_ms) + "|" + std::to_string(attempt_rows) + "|"
+         + std::to_string(finished) + "|" + history;
 }
 
 } // namespace

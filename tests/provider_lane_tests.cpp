@@ -3,6 +3,7 @@
 #include "tests/time_support.hpp"
 
 #include "domain/clock.hpp"
+#include "domain/intake_rules.hpp"
 #include "domain/order.hpp"
 #include "domain/provider_lane.hpp"
 
@@ -29,9 +30,8 @@ namespace {
 /// Wall time (ms since the epoch) at t0; deadlines are expressed against it.
 constexpr int64_t wall0 = 1'700'000'000'000;
 
-int64_t wall(int64_t ms) { return wall0 + ms; }
-
-/// An order with a deadline `deadline_in_ms` after wall0.
+/// An order with a deadline `deadline_in_ms` after wall0, anchored at t0 on the steady clock
+/// (as intake does at acceptance).
 order make_order(const std::string& id, int64_t deadline_in_ms, int32_t attempts = 0) {
   order o;
   o.id = id;
@@ -44,6 +44,7 @@ order make_order(const std::string& id, int64_t deadline_in_ms, int32_t attempts
   o.accepted_at_ms = wall0;
   o.deadline_ms = wall0 + deadline_in_ms;
   o.updated_at_ms = wall0;
+  o.steady_deadline = at_ms(deadline_in_ms);
   return o;
 }
 
@@ -67,9 +68,9 @@ lane_settings roomy() {
   return s;
 }
 
-/// take_work at `ms` after t0, with the matching wall time.
+/// take_work at `ms` after t0.
 provider_lane::work take(provider_lane& lane, int64_t ms) {
-  return lane.take_work(at_ms(ms), wall(ms));
+  return lane.take_work(at_ms(ms));
 }
 
 /// Milliseconds from t0, for readable failure messages.
@@ -255,7 +256,7 @@ BOOST_AUTO_TEST_CASE(a_query_not_due_yet_is_not_returned) {
   BOOST_TEST(take(lane, 999).queries.empty());
   BOOST_TEST(lane.load(at_ms(999)).waiting == 1u);
   BOOST_TEST(lane.load(at_ms(999)).in_flight == 0u);
-  auto w = lane.take_work(at_ms(1000) - nanoseconds(1), wall(1000));
+  auto w = lane.take_work(at_ms(1000) - nanoseconds(1));
   BOOST_TEST(w.queries.empty());
   w = take(lane, 1000);
   BOOST_TEST(ids(w.queries) == (strings{"q"}), boost::test_tools::per_element());
@@ -290,13 +291,46 @@ BOOST_AUTO_TEST_CASE(an_order_too_close_to_its_deadline_expires_instead_of_being
   BOOST_TEST(lane.load(t0).in_flight == 1u, "expiring takes no slot");
 }
 
-BOOST_AUTO_TEST_CASE(expiry_uses_the_wall_time_argument) {
+BOOST_AUTO_TEST_CASE(expiry_follows_the_steady_deadline_whatever_the_wall_clock_says) {
+  // Accepted at wall0 with a 10 s limit, then NTP steps the wall clock: an hour forward
+  // for one order, an hour back for the other. Both keep the steady deadline they were
+  // given at acceptance: callable until 8000 ms after t0, expired just after.
+  for (auto step : {milliseconds(3'600'000), milliseconds(-3'600'000)}) {
+    manual_clock time{wall0};
+    validated_request checked{{"ref-a", "13800138000", 1000}, "cmcc"};
+    auto o = make_order(checked, "a", time, 10'000);
+    time.step_wall(step);
+    anchor_deadline(o, time);  // entering the lane after the step changes nothing
+    BOOST_TEST((o.steady_deadline == at_ms(10'000)));
+    lane_settings s = roomy();
+    s.concurrency = 1;
+    provider_lane lane{s, t0};
+    lane.enqueue(make_order("busy", far), false);
+    BOOST_TEST_REQUIRE(take(lane, 0).calls.size() == 1u);  // the only slot is taken
+    lane.enqueue(o, false);
+    BOOST_TEST(take(lane, 1).expired.empty(), "step " << step.count());
+    BOOST_TEST(take(lane, 8000).expired.empty(), "step " << step.count());
+    BOOST_TEST(ms_of(*lane.next_wakeup(at_ms(8000))) == 8001);
+    BOOST_TEST(ids(take(lane, 8001).expired) == (strings{"a"}), boost::test_tools::per_element());
+  }
+}
+
+BOOST_AUTO_TEST_CASE(an_order_read_from_the_store_is_anchored_on_the_wall_clock_of_that_moment) {
+  // After a restart the stored deadline is the only reference: it is mapped onto the steady
+  // clock once, when the order is loaded, from the wall clock as it is then.
+  manual_clock time{wall0};
+  time.advance(milliseconds(500));
+  order loaded = make_order("x", 10'000);
+  loaded.steady_deadline.reset();
+  anchor_deadline(loaded, time);
+  BOOST_TEST((loaded.steady_deadline == at_ms(10'000)));
+  time.step_wall(milliseconds(-60'000));  // later steps do not move it again
+  anchor_deadline(loaded, time);
+  BOOST_TEST((loaded.steady_deadline == at_ms(10'000)));
+  order unanchored = make_order("y", 10'000);
+  unanchored.steady_deadline.reset();
   provider_lane lane{roomy(), t0};
-  lane.enqueue(make_order("a", 10'000), false);
-  // Steady time barely moved, but the wall time says 8001 ms have passed.
-  auto w = lane.take_work(at_ms(1), wall(8001));
-  BOOST_TEST(ids(w.expired) == (strings{"a"}), boost::test_tools::per_element());
-  BOOST_TEST(w.calls.empty());
+  BOOST_CHECK_THROW(lane.enqueue(unanchored, false), std::logic_error);
 }
 
 BOOST_AUTO_TEST_CASE(expired_orders_are_returned_without_a_token_or_slot_and_never_called) {
@@ -374,9 +408,9 @@ BOOST_AUTO_TEST_CASE(first_retry_waits_half_to_one_retry_base) {
     BOOST_TEST(delay >= 100, "seed " << seed);
     BOOST_TEST(delay <= 200, "seed " << seed);
     // Not callable a moment before, callable exactly at the due time.
-    auto before = lane.take_work(*wake - nanoseconds(1), wall(ms_of(*wake)));
+    auto before = lane.take_work(*wake - nanoseconds(1));
     BOOST_TEST(before.calls.empty(), "seed " << seed);
-    auto due = lane.take_work(*wake, wall(ms_of(*wake)));
+    auto due = lane.take_work(*wake);
     BOOST_TEST(ids(due.calls) == (strings{"r"}), boost::test_tools::per_element());
     BOOST_TEST(!lane.holds("r"));
     lowest = std::min(lowest, delay);
@@ -496,7 +530,7 @@ BOOST_AUTO_TEST_CASE(a_retry_too_late_to_start_comes_back_expired) {
   lane.retry_later(make_order("r", 2100, 1), t0);  // latest start: 100 ms after t0
   auto wake = lane.next_wakeup(t0);
   BOOST_TEST_REQUIRE(wake.has_value());
-  auto w = lane.take_work(*wake, wall(ms_of(*wake)) + 1);
+  auto w = lane.take_work(*wake);
   BOOST_TEST(w.calls.empty());
   BOOST_TEST(ids(w.expired) == (strings{"r"}), boost::test_tools::per_element());
 }
@@ -976,7 +1010,7 @@ simulation_result simulate(int64_t call_ms) {
       ++next_order;
       event = true;
     }
-    auto w = lane.take_work(now, wall(ms));
+    auto w = lane.take_work(now);
     result.unexpected += w.queries.size() + w.expired.size();
     if (!w.calls.empty() && !event && (!previous_wakeup || *previous_wakeup > now))
       ++result.late_wakeups;

@@ -36,6 +36,9 @@ const std::vector<transition> legal_transitions{
   {s::unknown, e::fail_retryable, s::accepted},
   {s::unknown, e::fail_final, s::failed},
   {s::unknown, e::lose_outcome, s::unknown},
+  // Notes: history only.
+  {s::unknown, e::query_unanswered, s::unknown},
+  {s::accepted, e::resend, s::accepted},
 };
 
 std::optional<order_status> expected_next(order_status from, order_event event) {
@@ -80,22 +83,40 @@ BOOST_AUTO_TEST_CASE(every_status_event_pair_matches_the_expected_table) {
         ++legal;
     }
   }
-  BOOST_TEST(pairs == 5u * 7u);
-  BOOST_TEST(legal == 11u);
-  BOOST_TEST(legal_transitions.size() == 11u);
+  BOOST_TEST(pairs == 5u * 9u);
+  BOOST_TEST(legal == 13u);
+  BOOST_TEST(legal_transitions.size() == 13u);
 }
 
 BOOST_AUTO_TEST_CASE(the_enumeration_arrays_list_each_value_once) {
   std::set<order_status> statuses(std::begin(all_order_statuses), std::end(all_order_statuses));
   std::set<order_event> events(std::begin(all_order_events), std::end(all_order_events));
   BOOST_TEST(statuses.size() == 5u);
-  BOOST_TEST(events.size() == 7u);
+  BOOST_TEST(events.size() == 9u);
   std::set<std::string> event_names;
   for (auto event : all_order_events) {
     BOOST_TEST(to_string(event) != "invalid");
     event_names.emplace(to_string(event));
+    BOOST_TEST((order_event_from_string(to_string(event)) == event));
   }
-  BOOST_TEST(event_names.size() == 7u);
+  BOOST_TEST(event_names.size() == 9u);
+  BOOST_TEST(!order_event_from_string("accept").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(notes_keep_the_status_and_only_notes_do) {
+  for (auto from : all_order_statuses)
+    for (auto event : all_order_events) {
+      auto next = next_status(from, event);
+      if (next && is_note(event))
+        BOOST_TEST(to_string(*next) == to_string(from), to_string(event));
+    }
+  BOOST_TEST(is_note(e::query_unanswered));
+  BOOST_TEST(is_note(e::resend));
+  BOOST_TEST(!is_note(e::lose_outcome), "a lost outcome changes dispatched to unknown");
+  // An in-flight or final order is never re-sent; only an unknown outcome is queried.
+  BOOST_TEST(!next_status(s::dispatched, e::resend).has_value());
+  BOOST_TEST(!next_status(s::dispatched, e::query_unanswered).has_value());
+  BOOST_TEST(!next_status(s::accepted, e::query_unanswered).has_value());
 }
 
 BOOST_AUTO_TEST_CASE(final_states_accept_no_event) {

@@ -134,8 +134,88 @@ BOOST_AUTO_TEST_CASE(illegal_and_unknown_orders_are_refused_without_writing) {
   auto failed = db.find_by_id("o-1");
   BOOST_TEST((failed->status == order_status::failed));
   BOOST_TEST(failed->last_error == "deadline");
-  BOOST_TEST(count_rows("order_events") == 1);  // expire has no attempt: an event row
   BOOST_TEST(count_rows("attempts") == 0);
+  // The expiry is in the order's history; the refused changes are not.
+  auto story = db.find_history("o-1");
+  BOOST_REQUIRE(story);
+  BOOST_REQUIRE(story->entries.size() == 2u);
+  BOOST_TEST(story->entries[1].event == "expire");
+  BOOST_TEST(story->entries[1].status == "failed");
+  BOOST_TEST(story->entries[1].detail == "deadline");
+  BOOST_TEST(!db.find_history("nope"));
+}
+
+BOOST_AUTO_TEST_CASE(every_change_of_an_order_is_in_its_history_in_the_same_write) {
+  order_store db{cfg};
+  auto o = stored_order("o-1", "r-1");
+  db.insert({o});
+  auto change = [](order_status from, order_event event, int64_t at, int32_t attempt) {
+    transition t;
+    t.order_id = "o-1";
+    t.from = from;
+    t.event = event;
+    t.at_ms = at;
+    t.provider = "p-cmcc";
+    t.attempt_no = attempt;
+    return t;
+  };
+  auto dispatch = change(order_status::accepted, order_event::dispatch, 10, 1);
+  dispatch.request_id = "o-1@p-cmcc";
+  auto lost = change(order_status::dispatched, order_event::lose_outcome, 2010, 1);
+  lost.detail = "no answer: request_timeout";
+  lost.via = answered_by::call;
+  lost.latency_us = 2'000'123;
+  auto silent = change(order_status::unknown, order_event::query_unanswered, 3020, 1);
+  silent.detail = "status query failed: outage (query 1 in a row)";
+  silent.via = answered_by::query;
+  silent.latency_us = 15;
+  auto found = change(order_status::unknown, order_event::succeed, 4030, 1);
+  found.provider_txn = "txn-7";
+  found.via = answered_by::query;
+  found.latency_us = 812;
+  // One batch, as a recharge actor's flush writes them; the note is applied in its turn.
+  BOOST_TEST(db.apply({dispatch, lost, silent}) == (std::vector<bool>{true, true, true}));
+  auto unknown = db.find_by_id("o-1");
+  BOOST_TEST((unknown->status == order_status::unknown));
+  BOOST_TEST(unknown->updated_at_ms == 2010, "a note is not a state change");
+  BOOST_TEST(unknown->last_error == "no answer: request_timeout", "a note keeps the last error");
+  // A note for a status the order is not in is refused like any stale change.
+  auto late_resend = change(order_status::accepted, order_event::resend, 3500, 0);
+  BOOST_TEST(db.apply({late_resend, found}) == (std::vector<bool>{false, true}));
+
+  auto story = db.find_history("o-1");
+  BOOST_REQUIRE(story);
+  BOOST_TEST((story->snapshot.status == order_status::succeeded));
+  std::vector<std::string> events, statuses;
+  for (const auto& entry : story->entries) {
+    events.push_back(entry.event);
+    statuses.push_back(entry.status);
+  }
+  BOOST_TEST(events == (std::vector<std::string>{"accept", "dispatch", "lose_outcome",
+                                                 "query_unanswered", "succeed"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(statuses == (std::vector<std::string>{"accepted", "dispatched", "unknown",
+                                                   "unknown", "succeeded"}),
+             boost::test_tools::per_element());
+  BOOST_REQUIRE(story->entries.size() == 5u);
+  const auto& e = story->entries;
+  BOOST_TEST(e[0].at_ms == o.accepted_at_ms);
+  BOOST_TEST(e[1].at_ms == 10);
+  BOOST_TEST(e[1].provider == "p-cmcc");
+  BOOST_TEST(e[1].attempt_no == 1);
+  BOOST_TEST(e[1].request_id == "o-1@p-cmcc");
+  BOOST_TEST(e[1].latency_us == -1);
+  BOOST_TEST(e[2].via == "call");
+  BOOST_TEST(e[2].latency_us == 2'000'123);
+  BOOST_TEST(e[2].detail == "no answer: request_timeout");
+  BOOST_TEST(e[3].via == "query");
+  BOOST_TEST(e[3].detail == "status query failed: outage (query 1 in a row)");
+  BOOST_TEST(e[4].via == "query");
+  BOOST_TEST(e[4].latency_us == 812);
+  BOOST_TEST(e[4].provider_txn == "txn-7");
+  BOOST_TEST(e[4].at_ms == 4030);
+  // No row of its own: the history is the order row's.
+  BOOST_TEST(count_rows("attempts") == 1);
 }
 
 BOOST_AUTO_TEST_CASE(lists_filter_and_count_orders) {
@@ -271,7 +351,89 @@ BOOST_AUTO_TEST_CASE(an_empty_database_is_migrated_to_the_current_schema) {
   auto session = open_session(cfg);
   BOOST_TEST(schema_version(*session) == current_schema_version);
   BOOST_TEST(count_rows("attempts") == 0);
-  BOOST_TEST(count_rows("order_events") == 0);
+  // Step 4 replaced order_events by the history in the order row.
+  BOOST_CHECK_THROW(count_rows("order_events"), soci::soci_error);
+}
+
+BOOST_AUTO_TEST_CASE(a_version_3_store_gets_the_history_of_every_order_it_holds) {
+  // A store as the build before step 4 wrote it, with its statements: attempt rows (the
+  // last outcome of each), and order_events rows for changes without an attempt.
+  {
+    auto owned = open_session(cfg);
+    auto& session = *owned;
+    migrate(session, 3);
+    // Bound values live in variables: SOCI runs a one-off statement at the end of the full
+    // expression, after temporaries made inside it are gone.
+    auto order_row = [&](const std::string& id, const std::string& status) {
+      std::string ref = "ref-" + id;
+      session << "INSERT INTO orders (id, client_ref, phone, carrier, amount_fen, provider,"
+                 " status, attempts, accepted_at_ms, deadline_ms, updated_at_ms, last_error)"
+                 " VALUES (:id, :ref, '13800000001', 'cmcc', 1000, 'p-cmcc', :status, 0, 100,"
+                 " 180100, 900, '')",
+        soci::use(id), soci::use(ref), soci::use(status);
+    };
+    auto attempt = [&](const std::string& id, int number, long long started,
+                       const std::string& outcome, long long finished, const std::string& txn,
+                       const std::string& error) {
+      std::string request = id + "@p-cmcc";
+      session << "INSERT INTO attempts (order_id, attempt_no, provider, request_id,"
+                 " started_at_ms) VALUES (:id, :n, 'p-cmcc', :request, :at)",
+        soci::use(id), soci::use(number), soci::use(request), soci::use(started);
+      if (outcome.empty())
+        return;
+      session << "UPDATE attempts SET finished_at_ms = :at, outcome = :event,"
+                 " provider_txn = :txn, error = :detail WHERE order_id = :id AND attempt_no = :n",
+        soci::use(finished), soci::use(outcome), soci::use(txn), soci::use(error),
+        soci::use(id), soci::use(number);
+    };
+    order_row("retried", "succeeded");
+    attempt("retried", 1, 200, "fail_retryable", 250, "", "busy, \"retry\"\nlater");
+    attempt("retried", 2, 600, "succeed", 640, "txn-2", "");
+    order_row("in-flight", "dispatched");
+    attempt("in-flight", 1, 300, "", 0, "", "");
+    order_row("expired", "failed");
+    session << "INSERT INTO order_events (order_id, at_ms, from_status, to_status, event,"
+               " detail) VALUES ('expired', 180100, 'accepted', 'failed', 'expire',"
+               " 'deadline reached')";
+    order_row("waiting", "accepted");
+  }
+  order_store db{cfg};
+  auto session = open_session(cfg);
+  BOOST_TEST(schema_version(*session) == current_schema_version);
+  BOOST_CHECK_THROW(count_rows("order_events"), soci::soci_error);
+  auto story_of = [&](const std::string& id) {
+    std::vector<std::string> lines;
+    auto story = db.find_history(id);
+    BOOST_REQUIRE(story);
+    for (const auto& e : story->entries)
+      lines.push_back(std::to_string(e.at_ms) + " " + e.event + " " + e.status + " "
+                      + e.provider + "#" + std::to_string(e.attempt_no) + " " + e.request_id
+                      + " " + e.provider_txn + " " + e.detail);
+    return lines;
+  };
+  BOOST_TEST(story_of("retried")
+               == (std::vector<std::string>{
+                 "100 accept accepted #0   ",
+                 "200 dispatch dispatched p-cmcc#1 retried@p-cmcc  ",
+                 "250 fail_retryable accepted p-cmcc#1   busy, \"retry\"\nlater",
+                 "600 dispatch dispatched p-cmcc#2 retried@p-cmcc  ",
+                 "640 succeed succeeded p-cmcc#2  txn-2 "}),
+             boost::test_tools::per_element());
+  BOOST_TEST(story_of("in-flight")
+               == (std::vector<std::string>{"100 accept accepted #0   ",
+                                            "300 dispatch dispatched p-cmcc#1 in-flight@p-cmcc  "}),
+             boost::test_tools::per_element());
+  BOOST_TEST(story_of("expired")
+               == (std::vector<std::string>{"100 accept accepted #0   ",
+                                            "180100 expire failed #0   deadline reached"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(story_of("waiting") == (std::vector<std::string>{"100 accept accepted #0   "}),
+             boost::test_tools::per_element());
+  // The story goes on from there.
+  transition found{"in-flight", order_status::dispatched, order_event::succeed, 700, "p-cmcc", 1,
+                   "", "txn-9", ""};
+  BOOST_TEST(db.apply({found}) == std::vector<bool>{true});
+  BOOST_TEST(story_of("in-flight").back() == "700 succeed succeeded p-cmcc#1  txn-9 ");
 }
 
 BOOST_AUTO_TEST_CASE(a_version_1_database_keeps_its_orders_when_migrated) {

@@ -4,12 +4,14 @@
 // shared/WORKLOAD.md (carriers by prefix, amounts).
 
 #include "config/config.hpp"
+#include "domain/clock.hpp"
 #include "domain/validation.hpp"
 #include "messages/errors.hpp"
 #include "messages/protocol.hpp"
 
 #include <caf/all.hpp>
 
+#include <atomic>
 #include <filesystem>
 #include <string>
 
@@ -27,6 +29,20 @@ public:
 
 private:
   std::filesystem::path path_;
+};
+
+/// The system clock, whose wall time a test can step forward or back while the engine runs
+/// on it, as NTP steps a real machine's clock; steady time runs on undisturbed (CAF's timers
+/// use it too).
+class stepped_wall_clock final : public clock {
+public:
+  mono_time now() const override { return system_.now(); }
+  int64_t wall_ms() const override { return system_.wall_ms() + step_ms_.load(); }
+  void step_wall(milliseconds step) { step_ms_ += step.count(); }
+
+private:
+  system_clock system_;
+  std::atomic<int64_t> step_ms_{0};
 };
 
 /// The WORKLOAD.md carriers and amounts.

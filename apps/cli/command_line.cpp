@@ -226,6 +226,9 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
   status->add_option("id", options.order_id, "Order ID")->type_name("ID");
   status->add_option("--ref", options.client_ref, "Client reference instead of an ID")
     ->type_name("REF");
+  status->add_flag("--history", options.history,
+                   "Also show the order's story: every state change, attempt (provider, "
+                   "request id, outcome, latency), and status query");
 
   std::string status_filter, since_text;
   auto list = app.add_subcommand("list", "List the newest orders matching all given filters");

@@ -58,6 +58,7 @@ struct cli_options {
   // status, cancel, watch
   std::string order_id;
   std::string client_ref;  ///< status --ref
+  bool history = false;    ///< status --history
 
   // list
   order_filter filter;

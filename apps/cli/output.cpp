@@ -28,8 +28,16 @@ std::string strftime_of(int64_t epoch_ms, time_zone zone, const char* format) {
   return std::string(text, length);
 }
 
-bool is_number(std::string_view text) {
+bool is_digits(std::string_view text) {
   return !text.empty() && text.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+/// "12" or "0.8": a cell text_table aligns right.
+bool is_number(std::string_view text) {
+  auto point = text.find('.');
+  if (point == std::string_view::npos)
+    return is_digits(text);
+  return is_digits(text.substr(0, point)) && is_digits(text.substr(point + 1));
 }
 
 std::string with_newline(std::string text) {
@@ -51,22 +59,29 @@ std::string shown(std::string_view text) {
   return text::printable(text, longest);
 }
 
-/// The intake, store and orders lines of `stats`, for one node or a cluster's totals.
-std::string summary_lines(const node_stats& x) {
+/// The intake and store lines of `stats` (a node's counters since it started, or a
+/// cluster's totals), indented under their heading.
+std::string since_start_lines(const node_stats& x) {
   const auto& in = x.intake;
-  auto text = fmt::format("intake: {} accepted, {} existing, {} rejected, {} overloaded, "
+  auto text = fmt::format("  intake: {} accepted, {} existing, {} rejected, {} overloaded, "
                           "{} unavailable, {} in flight\n",
                           in.accepted, in.existing, in.rejected, in.overloaded, in.unavailable,
                           in.in_flight);
   const auto& st = x.store;
-  text += fmt::format("store: {}, {} commits, {} rows written, {} failed commits, "
+  text += fmt::format("  store: {}, {} commits, {} rows written, {} failed commits, "
                       "{} pending writes\n",
                       st.healthy ? "healthy" : "UNHEALTHY", st.commits, st.rows_written,
                       st.failed_commits, st.pending_writes);
+  return text;
+}
+
+/// The store-wide order counts of `stats`, under their heading.
+std::string store_wide_lines(const node_stats& x) {
   std::string by_status;
   for (const auto& count : x.orders)
     by_status += fmt::format("{}{} {}", by_status.empty() ? "" : ", ", count.count, count.status);
-  return text + "orders: " + (by_status.empty() ? std::string{"none"} : by_status) + "\n";
+  return "whole store (every node, every run):\n  orders: "
+         + (by_status.empty() ? std::string{"none"} : by_status) + "\n";
 }
 
 /// The providers table of `stats`; a cluster's names the node serving each.
@@ -162,29 +177,31 @@ nlohmann::ordered_json to_json(const node_stats& x) {
       {"queued", p.queued},
       {"in_flight", p.in_flight},
     });
+  nlohmann::ordered_json since_start = nlohmann::ordered_json::object();
+  if (x.started_at_ms != 0)
+    since_start["started_at_ms"] = x.started_at_ms;
+  since_start["intake"] = {
+    {"accepted", x.intake.accepted},
+    {"existing", x.intake.existing},
+    {"rejected", x.intake.rejected},
+    {"overloaded", x.intake.overloaded},
+    {"unavailable", x.intake.unavailable},
+    {"in_flight", x.intake.in_flight},
+  };
+  since_start["store"] = {
+    {"healthy", x.store.healthy},
+    {"commits", x.store.commits},
+    {"rows_written", x.store.rows_written},
+    {"failed_commits", x.store.failed_commits},
+    {"pending_writes", x.store.pending_writes},
+  };
+  since_start["providers"] = std::move(providers);
   return {
     {"node", x.node},
     {"protocol", x.protocol},
     {"restarts", x.restarts},
-    {"intake",
-     {
-       {"accepted", x.intake.accepted},
-       {"existing", x.intake.existing},
-       {"rejected", x.intake.rejected},
-       {"overloaded", x.intake.overloaded},
-       {"unavailable", x.intake.unavailable},
-       {"in_flight", x.intake.in_flight},
-     }},
-    {"store",
-     {
-       {"healthy", x.store.healthy},
-       {"commits", x.store.commits},
-       {"rows_written", x.store.rows_written},
-       {"failed_commits", x.store.failed_commits},
-       {"pending_writes", x.store.pending_writes},
-     }},
-    {"orders", std::move(orders)},
-    {"providers", std::move(providers)},
+    {"since_start", std::move(since_start)},
+    {"store_wide", {{"orders", std::move(orders)}}},
   };
 }
 
@@ -203,7 +220,7 @@ nlohmann::ordered_json to_json(const cluster_stats& x) {
   auto nodes = nlohmann::ordered_json::array();
   for (const auto& node : x.nodes) {
     auto counters = to_json(node);
-    counters.erase("orders");  // the store's, shown once above
+    counters.erase("store_wide");  // the store's, shown once above
     nodes.push_back(std::move(counters));
   }
   object["nodes"] = std::move(nodes);
@@ -271,6 +288,59 @@ std::string render(const order& x, const output_style& style) {
   return style.json ? json_line(to_json(x)) : with_newline(describe_order(x, style.zone));
 }
 
+nlohmann::ordered_json to_json(const history_entry& x) {
+  return {
+    {"at_ms", x.at_ms},
+    {"event", x.event},
+    {"status", x.status},
+    {"provider", x.provider},
+    {"attempt", x.attempt_no},
+    {"request_id", x.request_id},
+    {"node", x.node},
+    {"epoch", x.epoch},
+    {"via", x.via},
+    {"latency_us", x.latency_us},
+    {"provider_txn", x.provider_txn},
+    {"detail", x.detail},
+  };
+}
+
+nlohmann::ordered_json to_json(const order_history& x) {
+  auto entries = nlohmann::ordered_json::array();
+  for (const auto& entry : x.entries)
+    entries.push_back(to_json(entry));
+  return {{"order", to_json(x.snapshot)}, {"history", std::move(entries)}};
+}
+
+std::string render(const order_history& x, const output_style& style) {
+  if (style.json)
+    return json_line(to_json(x));
+  text_table table{{"TIME", "EVENT", "STATUS", "PROVIDER", "ATTEMPT", "LATENCY_MS", "DETAIL"}};
+  const auto& phone = x.snapshot.phone;
+  for (const auto& e : x.entries) {
+    std::vector<std::string> details;
+    if (!e.via.empty())
+      details.push_back("by " + e.via);
+    if (!e.request_id.empty())
+      details.push_back("request " + e.request_id);
+    if (!e.node.empty())
+      details.push_back(fmt::format("node {} epoch {}", e.node, e.epoch));
+    if (!e.provider_txn.empty())
+      details.push_back("txn " + e.provider_txn);
+    if (!e.detail.empty())
+      details.push_back(shown(mask_phone_in(e.detail, phone)));
+    std::string detail;
+    for (const auto& part : details)
+      detail += (detail.empty() ? "" : ", ") + part;
+    table.add_row({format_clock_ms(e.at_ms, style.zone), e.event, e.status, e.provider,
+                   e.attempt_no > 0 ? std::to_string(e.attempt_no) : std::string{},
+                   e.latency_us >= 0 ? fmt::format("{:.1f}", e.latency_us / 1000.0)
+                                     : std::string{},
+                   detail});
+  }
+  return with_newline(describe_order(x.snapshot, style.zone)) + table.render("  ");
+}
+
 std::string render(const order_update& x, const output_style& style) {
   if (style.json)
     return json_line(to_json(x));
@@ -309,13 +379,19 @@ std::string render(const node_stats& x, const output_style& style) {
     return json_line(to_json(x));
   auto text = fmt::format("node {} (protocol {}), {} actor restarts\n", x.node, x.protocol,
                           x.restarts);
-  text += summary_lines(x);
-  if (x.providers.empty())
-    return text + "providers: none\n";
-  text_table table{provider_headers(false)};
-  for (const auto& p : x.providers)
-    table.add_row(provider_row(p, nullptr));
-  return text + "providers:\n" + table.render("  ");
+  text += x.started_at_ms != 0
+            ? "since the node started at " + format_date_time(x.started_at_ms, style.zone) + ":\n"
+            : std::string{"since the node started:\n"};
+  text += since_start_lines(x);
+  if (x.providers.empty()) {
+    text += "  providers: none\n";
+  } else {
+    text_table table{provider_headers(false)};
+    for (const auto& p : x.providers)
+      table.add_row(provider_row(p, nullptr));
+    text += "  providers:\n" + table.render("    ");
+  }
+  return text + store_wide_lines(x);
 }
 
 std::string render(const cluster_stats& x, const output_style& style) {
@@ -330,12 +406,16 @@ std::string render(const cluster_stats& x, const output_style& style) {
                           "restarts\n",
                           x.nodes.size(), x.nodes.size() + x.unreachable.size(), asked.node,
                           asked.protocol, x.totals.restarts);
-  text += summary_lines(x.totals);
-  text_table nodes{{"NODE", "RESTARTS", "ACCEPTED", "EXISTING", "REJECTED", "OVERLOADED",
+  text += "since each node started (STARTED below), all nodes together:\n";
+  text += since_start_lines(x.totals);
+  text += store_wide_lines(x.totals);
+  text_table nodes{{"NODE", "STARTED", "RESTARTS", "ACCEPTED", "EXISTING", "REJECTED", "OVERLOADED",
                     "UNAVAILABLE", "IN_FLIGHT", "STORE", "COMMITS", "ROWS_WRITTEN",
                     "FAILED_COMMITS", "PENDING_WRITES"}};
   for (const auto& n : x.nodes)
-    nodes.add_row({n.node, std::to_string(n.restarts), std::to_string(n.intake.accepted),
+    nodes.add_row({n.node,
+                   n.started_at_ms != 0 ? format_date_time(n.started_at_ms, style.zone) : "-",
+                   std::to_string(n.restarts), std::to_string(n.intake.accepted),
                    std::to_string(n.intake.existing), std::to_string(n.intake.rejected),
                    std::to_string(n.intake.overloaded), std::to_string(n.intake.unavailable),
                    std::to_string(n.intake.in_flight), n.store.healthy ? "healthy" : "UNHEALTHY",
@@ -354,8 +434,8 @@ std::string render(const cluster_stats& x, const output_style& style) {
       ++rows;
     }
   if (rows == 0)
-    return text + "providers: none\n";
-  return text + "providers:\n" + providers.render("  ");
+    return text + "providers (since each node started): none\n";
+  return text + "providers (since each node started):\n" + providers.render("  ");
 }
 
 nlohmann::ordered_json to_json(const member_info& x) {

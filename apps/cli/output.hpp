@@ -44,7 +44,10 @@ std::string mask_phone_in(std::string text, std::string_view phone);
 nlohmann::ordered_json to_json(const order& x);
 /// {"event":"succeed","order":{...}}
 nlohmann::ordered_json to_json(const order_update& x);
-/// Orders by status become one object {"accepted":3,...}; providers an array.
+/// {"node":..,"protocol":..,"restarts":..,
+///  "since_start":{"started_at_ms":..,"intake":{..},"store":{..},"providers":[..]},
+///  "store_wide":{"orders":{"accepted":3,...}}}: the node's counters since it started, and
+/// the whole store's order counts (every node, every run). started_at_ms only when known.
 nlohmann::ordered_json to_json(const node_stats& x);
 /// {"node":"node-3","address":"127.0.0.1:4253","reason":"no answer within 3 s"}
 nlohmann::ordered_json to_json(const unreachable_node& x);
@@ -52,8 +55,8 @@ nlohmann::ordered_json to_json(const unreachable_node& x);
 /// as a node's.
 bool is_single_node(const cluster_stats& x);
 /// One node alone: its object. A cluster: the same keys carrying the totals ("node" and
-/// "protocol" those of the node asked), then "nodes" (each node's object, without
-/// "orders") and "unreachable".
+/// "protocol" those of the node asked; no started_at_ms), then "nodes" (each node's object,
+/// without "store_wide") and "unreachable".
 nlohmann::ordered_json to_json(const cluster_stats& x);
 /// {"outcome":"accepted","line":7,"client_ref":"R","order":{...}}, or instead of "order" the
 /// "error" of a rejected, unknown or not_sent order; "line" only for orders from a file.
@@ -71,6 +74,18 @@ std::string render(const submission& x, const output_style& style);
 
 /// An order (status, cancel): describe_order, or its JSON object.
 std::string render(const order& x, const output_style& style);
+
+/// {"at_ms":..,"event":"succeed","status":"succeeded","provider":..,"attempt":1,
+///  "request_id":..,"node":..,"epoch":..,"via":"call","latency_us":46812,"provider_txn":..,
+///  "detail":..}: every field, empty ones too (latency_us -1: not measured).
+nlohmann::ordered_json to_json(const history_entry& x);
+/// {"order":{...},"history":[{...},...]}
+nlohmann::ordered_json to_json(const order_history& x);
+
+/// `status --history`: describe_order, then a table of the story (TIME, EVENT, STATUS,
+/// PROVIDER, ATTEMPT, LATENCY_MS, DETAIL; phone numbers masked in details); or its JSON
+/// object on one line.
+std::string render(const order_history& x, const output_style& style);
 
 /// A watched change: "12:00:01.234 succeed  o-1 ref=R ...", or {"event":..,"order":{..}}.
 std::string render(const order_update& x, const output_style& style);
@@ -98,8 +113,8 @@ std::string render(const std::vector<member_info>& members, const output_style& 
 /// A failed command: its message, or its JSON object.
 std::string render(const failure_report& x, const output_style& style);
 
-/// A plain text table: columns separated by two spaces, numeric columns right-aligned, no
-/// trailing blanks.
+/// A plain text table: columns separated by two spaces, numeric columns (whole or decimal
+/// numbers) right-aligned, no trailing blanks.
 class text_table {
 public:
   explicit text_table(std::vector<std::string> headers);
