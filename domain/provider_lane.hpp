@@ -76,6 +76,11 @@ public:
   /// and expiries go on.
   void stop_calls() { calls_stopped_ = true; }
 
+  /// While held (cluster: the lease this lane works under has lapsed, as far as this node
+  /// knows), take_work() starts neither calls nor status queries and next_wakeup() waits for
+  /// none of them; expiries go on. Lifted when the lease is renewed.
+  void hold_sends(bool held) { sends_held_ = held; }
+
   /// Everything that can start now. `now_ms` is wall time, compared with stored deadlines:
   /// an attempt must be able to time out before its order's deadline.
   work take_work(mono_time now, int64_t now_ms);
@@ -121,6 +126,7 @@ private:
   size_t in_flight_ = 0;
   bool probe_out_ = false;
   bool calls_stopped_ = false;  ///< the half-open breaker's probe is one of the calls in flight
+  bool sends_held_ = false;
   /// Wall ms minus steady ms, learnt at each take_work(): orders carry wall-clock deadlines.
   std::optional<int64_t> wall_minus_steady_ms_;
   std::mt19937_64 random_;
