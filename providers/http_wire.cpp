@@ -73,11 +73,29 @@ bool timestamp_fresh(std::string_view timestamp, int64_t now_ms) {
   return skew <= signature_max_skew.count();
 }
 
+namespace {
+
+/// The caller's node and epoch; both optional, for callers that do not send them.
+call_origin parse_origin(const json& object, const char* what) {
+  call_origin origin;
+  origin.node = optional_string(object, "node");
+  if (auto epoch = object.find("epoch"); epoch != object.end()) {
+    if (!epoch->is_number_integer())
+      throw wire_error(std::string{what} + ": \"epoch\" must be an integer");
+    origin.epoch = epoch->get<int64_t>();
+  }
+  return origin;
+}
+
+} // namespace
+
 std::string recharge_request_body(const recharge_call& call) {
   return json{{"request_id", call.request_id},
               {"order_id", call.order_id},
               {"phone", call.phone},
-              {"amount_fen", call.amount_fen}}
+              {"amount_fen", call.amount_fen},
+              {"node", call.origin.node},
+              {"epoch", call.origin.epoch}}
     .dump();
 }
 
@@ -92,15 +110,21 @@ recharge_call parse_recharge_request(std::string_view body) {
   if (amount == object.end() || !amount->is_number_integer())
     throw wire_error("recharge request: \"amount_fen\" must be an integer");
   call.amount_fen = amount->get<int64_t>();
+  call.origin = parse_origin(object, what);
   return call;
 }
 
-std::string query_request_body(const std::string& request_id) {
-  return json{{"request_id", request_id}}.dump();
+std::string query_request_body(const status_query& query) {
+  return json{{"request_id", query.request_id},
+              {"node", query.origin.node},
+              {"epoch", query.origin.epoch}}
+    .dump();
 }
 
-std::string parse_query_request(std::string_view body) {
-  return string_field(parse_object(body, "query request"), "query request", "request_id");
+status_query parse_query_request(std::string_view body) {
+  const char* what = "query request";
+  auto object = parse_object(body, what);
+  return {string_field(object, what, "request_id"), parse_origin(object, what)};
 }
 
 std::string recharge_response_body(const recharge_reply& reply) {

@@ -119,7 +119,7 @@ private:
       if (as_std(request.target()) == http_wire::recharge_path)
         id = http_wire::parse_recharge_request(request.body()).request_id;
       else
-        id = http_wire::parse_query_request(request.body());
+        id = http_wire::parse_query_request(request.body()).request_id;
     } catch (const http_wire::wire_error&) {
     }
     std::lock_guard<std::mutex> guard{mutex_};
@@ -298,7 +298,7 @@ struct adapter_fixture : actor_fixture {
 
   query_reply query(const provider_actor& adapter, const std::string& request_id) {
     query_reply result;
-    self->request(adapter, 3s, query_atom::value, request_id)
+    self->request(adapter, 3s, query_atom::value, status_query{request_id})
       .receive([&](query_reply& reply) { result = std::move(reply); },
                [&](caf::error& error) {
                  BOOST_FAIL("a query is always answered, got " << describe(error));

@@ -72,9 +72,11 @@ struct simulator_fixture {
                                       http_wire::recharge_request_body(call), time->wall_ms()));
   }
 
-  sim_action query(const std::string& request_id, const std::string& provider = "p-ok") {
+  sim_action query(const std::string& request_id, const std::string& provider = "p-ok",
+                   const call_origin& origin = {}) {
     return sim->handle(signed_request("/" + provider + "/query",
-                                      http_wire::query_request_body(request_id), time->wall_ms()));
+                                      http_wire::query_request_body({request_id, origin}),
+                                      time->wall_ms()));
   }
 
   json summary(const recharge_counts& per_order = {}, bool detail = false) {
@@ -498,7 +500,7 @@ BOOST_AUTO_TEST_CASE(process_refuses_forged_stale_and_malformed_calls) {
   BOOST_TEST(malformed.parsed().contains("error"));
   auto nobody = client.signed_call("/p-nobody/recharge", recharge_body("o-1"));
   BOOST_TEST(nobody.status == 404u);
-  auto status = client.signed_call("/p-ok/query", http_wire::query_request_body("o-1/p-ok"));
+  auto status = client.signed_call("/p-ok/query", http_wire::query_request_body({"o-1/p-ok"}));
   BOOST_REQUIRE(status.status == 200u);
   BOOST_TEST(static_cast<int>(http_wire::parse_query_response(status.body).outcome)
              == static_cast<int>(query_outcome::not_recharged));
@@ -524,7 +526,7 @@ BOOST_AUTO_TEST_CASE(process_holds_unknown_outcomes_and_queries_tell_the_truth) 
   int recharged = 0;
   for (int i = 0; i < calls; ++i) {
     auto request_id = call_for("o-" + std::to_string(i), "p-lost").request_id;
-    auto answer = client.signed_call("/p-lost/query", http_wire::query_request_body(request_id));
+    auto answer = client.signed_call("/p-lost/query", http_wire::query_request_body({request_id}));
     BOOST_REQUIRE(answer.status == 200u);
     auto status = http_wire::parse_query_response(answer.body);
     auto row = book.find(request_id);
@@ -554,7 +556,7 @@ BOOST_AUTO_TEST_CASE(process_outage_resets_the_connection_until_switched_back) {
   BOOST_TEST(!refused.timed_out);
   BOOST_TEST(refused.status == 0u);
   auto refused_query =
-    http_client{sim.port()}.signed_call("/p-ok/query", http_wire::query_request_body("o-1/p-ok"));
+    http_client{sim.port()}.signed_call("/p-ok/query", http_wire::query_request_body({"o-1/p-ok"}));
   BOOST_TEST(refused_query.connection_failed);
   BOOST_REQUIRE(switch_down(false) == 200u);
   auto served = http_client{sim.port()}.signed_call("/p-ok/recharge", recharge_body("o-1"));
