@@ -87,16 +87,21 @@ call_origin parse_origin(const json& object, const char* what) {
   return origin;
 }
 
+/// A request's body: its own fields and the caller's node and epoch.
+std::string request_body(json fields, const call_origin& origin) {
+  fields["node"] = origin.node;
+  fields["epoch"] = origin.epoch;
+  return fields.dump();
+}
+
 } // namespace
 
 std::string recharge_request_body(const recharge_call& call) {
-  return json{{"request_id", call.request_id},
-              {"order_id", call.order_id},
-              {"phone", call.phone},
-              {"amount_fen", call.amount_fen},
-              {"node", call.origin.node},
-              {"epoch", call.origin.epoch}}
-    .dump();
+  return request_body({{"request_id", call.request_id},
+                       {"order_id", call.order_id},
+                       {"phone", call.phone},
+                       {"amount_fen", call.amount_fen}},
+                      call.origin);
 }
 
 recharge_call parse_recharge_request(std::string_view body) {
@@ -115,10 +120,7 @@ recharge_call parse_recharge_request(std::string_view body) {
 }
 
 std::string query_request_body(const status_query& query) {
-  return json{{"request_id", query.request_id},
-              {"node", query.origin.node},
-              {"epoch", query.origin.epoch}}
-    .dump();
+  return request_body({{"request_id", query.request_id}}, query.origin);
 }
 
 status_query parse_query_request(std::string_view body) {
