@@ -204,6 +204,46 @@ BOOST_FIXTURE_TEST_CASE(a_success_is_performed_once_and_repeats_are_deduplicated
   BOOST_TEST(counters["max_calls_in_1s_window"] == 3);
 }
 
+// Every call and query the provider reads is booked against its caller, the node and the
+// epoch of its lease, with the arrival of the first and the last: a test can tell that
+// nothing came under an epoch once a later one had begun. Performed recharges record the
+// caller in the ledger too.
+BOOST_FIXTURE_TEST_CASE(calls_and_queries_are_booked_against_their_node_and_epoch,
+                        simulator_fixture) {
+  auto call = [&](const std::string& order_id, const std::string& node, int64_t epoch) {
+    auto c = call_for(order_id);
+    c.origin = {node, epoch, {}};
+    return recharge(c);
+  };
+  auto start = time->wall_ms();
+  call("o-1", "node-1", 3);
+  time->advance(milliseconds(40));
+  query("o-1/p-ok", "p-ok", {"node-1", 3, {}});
+  time->advance(milliseconds(60));
+  call("o-2", "node-2", 4);
+  call("o-3", "", 0);  // a single node
+  auto callers = summary()["providers"]["p-ok"]["callers"];
+  BOOST_REQUIRE_EQUAL(callers.size(), 3u);
+  // Sorted by node, then epoch: the single node first.
+  BOOST_TEST(callers[0]["node"] == "");
+  BOOST_TEST(callers[1]["node"] == "node-1");
+  BOOST_TEST(callers[1]["epoch"] == 3);
+  BOOST_TEST(callers[1]["calls"] == 1);
+  BOOST_TEST(callers[1]["queries"] == 1);
+  BOOST_TEST(callers[1]["first_at_ms"] == start);
+  BOOST_TEST(callers[1]["last_at_ms"] == start + 40);
+  BOOST_TEST(callers[2]["node"] == "node-2");
+  BOOST_TEST(callers[2]["epoch"] == 4);
+  BOOST_TEST(callers[2]["calls"] == 1);
+  BOOST_TEST(callers[2]["first_at_ms"] == start + 100);
+  auto rows = sim->take_unwritten();
+  BOOST_REQUIRE_EQUAL(rows.size(), 3u);
+  BOOST_TEST(rows[0].node == "node-1");
+  BOOST_TEST(rows[0].epoch == 3);
+  BOOST_TEST(rows[1].node == "node-2");
+  BOOST_TEST(rows[1].epoch == 4);
+}
+
 BOOST_FIXTURE_TEST_CASE(refusals_perform_nothing, simulator_fixture) {
   auto body = http_wire::recharge_request_body(call_for("o-1"));
   auto now = time->wall_ms();
