@@ -39,6 +39,7 @@
 #include <set>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace topup;
@@ -969,6 +970,72 @@ struct send_hold {
   send_hold& operator=(const send_hold&) = delete;
 };
 
+/// topup-provider-sim playing every workload provider: p-cmcc with `cmcc_outcomes`, the
+/// others always succeeding.
+nlohmann::json sim_providers(const nlohmann::json& cmcc_outcomes) {
+  auto cmcc = sim_provider("p-cmcc", cmcc_outcomes);
+  cmcc["model"]["latency"]["fixed_ms"] = 20;
+  nlohmann::json providers = nlohmann::json::array({cmcc});
+  for (const auto& name : {"p-cucc", "p-ctcc", "p-agg"})
+    providers.push_back(sim_provider(name, {{"success", 1}}));
+  return providers;
+}
+
+/// Every workload provider of a node's configuration called over HTTP at `sim`.
+void call_the_simulator(nlohmann::json& cfg, const provider_sim_process& sim) {
+  for (const auto& provider : workload_providers)
+    provider_entry(cfg, provider)["adapter"] = {{"type", "http"},
+                                                {"base_url", sim.base_url(provider)},
+                                                {"secret", secret_of(provider)}};
+}
+
+/// When (wall ms, as the test saw it: at most a poll after it happened) `provider`'s lease
+/// moved past `old_epoch`, and the lease then; nothing if it did not within 15 s.
+std::pair<std::optional<int64_t>, lease_row> wait_for_move(const store_config& database,
+                                                           const std::string& provider,
+                                                           int64_t old_epoch) {
+  lease_row taken;
+  for (auto until = steady::now() + 15s; steady::now() < until;
+       std::this_thread::sleep_for(20ms)) {
+    taken = lease_rows(database).at(provider);
+    if (taken.epoch > old_epoch)
+      return {wall_now_ms(), taken};
+  }
+  return {std::nullopt, taken};
+}
+
+/// Nothing `node` sent `provider` under `epoch` reached it at or after `moved_at_ms` (calls,
+/// status queries, performed recharges), nor after the first request of `next`. Returns
+/// what the old epoch sent in all.
+std::optional<sim_caller> check_silent_after_move(const provider_sim_process& sim,
+                                                  const std::string& provider,
+                                                  const std::string& node, int64_t epoch,
+                                                  int64_t moved_at_ms, const sim_caller& next) {
+  auto old_owner = caller(callers_of(sim.ledger(), provider), node, epoch);
+  if (old_owner) {
+    BOOST_TEST(old_owner->last_at_ms < moved_at_ms,
+               node << " called " << provider << " under epoch " << epoch << " "
+                    << old_owner->last_at_ms - moved_at_ms << " ms after the lease moved ("
+                    << old_owner->calls << " calls, " << old_owner->queries << " queries)");
+    BOOST_TEST(old_owner->last_at_ms < next.first_at_ms);
+  }
+  for (const auto& row : ledger{sim.ledger_path()}.records())
+    if (row.provider == provider && row.node == node && row.epoch == epoch)
+      BOOST_TEST(row.at_ms < moved_at_ms, "recharge of " << row.order_id << " under epoch "
+                                                         << epoch << " after the move");
+  // Across every provider: no caller's requests overlap those of a later epoch.
+  for (const auto& name : workload_providers) {
+    auto all = callers_of(sim.ledger(), name);
+    for (const auto& earlier : all)
+      for (const auto& later : all)
+        if (later.epoch > earlier.epoch && earlier.epoch > 0)
+          BOOST_TEST(earlier.last_at_ms <= later.first_at_ms,
+                     name << ": " << earlier.node << "/" << earlier.epoch << " called after "
+                          << later.node << "/" << later.epoch << " began");
+  }
+  return old_owner;
+}
+
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(a_cluster_fenced_where_calls_leave, cluster_fixture)
@@ -983,21 +1050,13 @@ BOOST_FIXTURE_TEST_SUITE(a_cluster_fenced_where_calls_leave, cluster_fixture)
 BOOST_AUTO_TEST_CASE(an_owner_paused_between_write_ahead_and_send_calls_nothing_once_resumed) {
   // p-cmcc leaves a fifth of its calls unanswered (unknown outcomes), so that status
   // queries are due at the owner too.
-  auto cmcc = sim_provider("p-cmcc", {{"success", 0.8}, {"unknown", 0.2}});
-  cmcc["model"]["latency"]["fixed_ms"] = 20;
-  nlohmann::json providers = nlohmann::json::array({cmcc});
-  for (const auto& name : {"p-cucc", "p-ctcc", "p-agg"})
-    providers.push_back(sim_provider(name, {{"success", 1}}));
-  provider_sim_process sim{dir, "sim", providers};
+  provider_sim_process sim{dir, "sim", sim_providers({{"success", 0.8}, {"unknown", 0.2}})};
   ledger_files = {sim.ledger_path()};
   send_hold hold{1500ms};
   start_all([&](nlohmann::json& cfg) {
     cfg["deadline"] = {{"limit_ms", 30000}, {"resend_at_ms", {20000, 25000}},
                        {"query_interval_ms", 200}};
-    for (const auto& provider : workload_providers)
-      provider_entry(cfg, provider)["adapter"] = {{"type", "http"},
-                                                  {"base_url", sim.base_url(provider)},
-                                                  {"secret", secret_of(provider)}};
+    call_the_simulator(cfg, sim);
   });
   auto ownership = require_settled(all_nodes(), names_except());
   auto paused = index_of(ownership.owner_of("p-cmcc"));
@@ -1047,15 +1106,7 @@ BOOST_AUTO_TEST_CASE(an_owner_paused_between_write_ahead_and_send_calls_nothing_
                      written << " attempts written ahead, all sent before the pause");
 
   // The lease moves; the new owner starts on the orders it finds written ahead.
-  std::optional<int64_t> moved_at_ms;
-  lease_row taken;
-  for (auto until = steady::now() + 15s; !moved_at_ms && steady::now() < until;) {
-    taken = lease_rows(database).at("p-cmcc");
-    if (taken.epoch > old_epoch)
-      moved_at_ms = wall_now_ms();
-    else
-      std::this_thread::sleep_for(20ms);
-  }
+  auto [moved_at_ms, taken] = wait_for_move(database, "p-cmcc", old_epoch);
   BOOST_TEST_REQUIRE(moved_at_ms.has_value(), "p-cmcc never moved" << logs());
   BOOST_TEST(taken.owner != node_name(paused));
   std::optional<sim_caller> new_owner;
@@ -1073,35 +1124,12 @@ BOOST_AUTO_TEST_CASE(an_owner_paused_between_write_ahead_and_send_calls_nothing_
   // Nothing under the old epoch reached the provider once the new lease existed (seen by
   // the test at moved_at_ms, at most a poll later than it began), nor after the first call
   // under the new epoch.
-  auto callers = callers_of(sim.ledger(), "p-cmcc");
-  auto old_owner = caller(callers, node_name(paused), old_epoch);
-  new_owner = caller(callers, taken.owner, taken.epoch);
+  new_owner = caller(callers_of(sim.ledger(), "p-cmcc"), taken.owner, taken.epoch);
   BOOST_REQUIRE(new_owner);
-  if (old_owner) {
-    BOOST_TEST(old_owner->last_at_ms < *moved_at_ms,
-               node_name(paused) << " called p-cmcc under epoch " << old_epoch << " "
-                                 << old_owner->last_at_ms - *moved_at_ms
-                                 << " ms after the lease moved (" << old_owner->calls
-                                 << " calls, " << old_owner->queries << " queries)");
-    BOOST_TEST(old_owner->last_at_ms < new_owner->first_at_ms);
+  auto old_owner = check_silent_after_move(sim, "p-cmcc", node_name(paused), old_epoch,
+                                           *moved_at_ms, *new_owner);
+  if (old_owner)
     BOOST_TEST(old_owner->calls < static_cast<uint64_t>(written));
-  }
-  // Every recharge performed under the old epoch was performed before the lease moved.
-  for (const auto& row : ledger{sim.ledger_path()}.records())
-    if (row.provider == "p-cmcc" && row.node == node_name(paused) && row.epoch == old_epoch)
-      BOOST_TEST(row.at_ms < *moved_at_ms, "recharge of " << row.order_id << " under epoch "
-                                                          << old_epoch << " after the move");
-  // Across every provider: no caller's calls overlap those of a later epoch.
-  for (const auto& provider : workload_providers) {
-    auto all = callers_of(sim.ledger(), provider);
-    for (const auto& earlier : all)
-      for (const auto& later : all)
-        if (later.epoch > earlier.epoch && earlier.epoch > 0)
-          BOOST_TEST(earlier.last_at_ms <= later.first_at_ms,
-                     provider << ": " << earlier.node << "/" << earlier.epoch
-                              << " called after " << later.node << "/" << later.epoch
-                              << " began");
-  }
   BOOST_TEST_MESSAGE("p-cmcc: " << written << " attempts written ahead under epoch "
                                 << old_epoch << ", " << (sent_before ? sent_before->calls : 0)
                                 << " calls and " << (sent_before ? sent_before->queries : 0)
@@ -1111,6 +1139,64 @@ BOOST_AUTO_TEST_CASE(an_owner_paused_between_write_ahead_and_send_calls_nothing_
                                 << " in all; the new owner " << taken.owner
                                 << "/" << taken.epoch << " made " << new_owner->calls
                                 << " calls and " << new_owner->queries << " queries");
+}
+
+// The owner of p-cmcc, half of whose calls go unanswered, is stopped (SIGSTOP) while status
+// queries for them are due, and resumed 10 s after its lease expired (and moved). The calls
+// it had in flight time out as it resumes and their queries fall due at once, before its
+// cluster actor has read that the lease moved: none of them, nor any other call or query
+// under the old epoch, may reach the provider, where each would count against the rate
+// limit the new owner works within.
+BOOST_AUTO_TEST_CASE(an_owner_resumed_after_its_lease_expired_sends_no_status_query) {
+  provider_sim_process sim{dir, "sim", sim_providers({{"success", 0.5}, {"unknown", 0.5}})};
+  ledger_files = {sim.ledger_path()};
+  start_all([&](nlohmann::json& cfg) {
+    cfg["deadline"] = {{"limit_ms", 40000}, {"resend_at_ms", {30000, 35000}},
+                       {"query_interval_ms", 200}};
+    call_the_simulator(cfg, sim);
+  });
+  auto ownership = require_settled(all_nodes(), names_except());
+  auto paused = index_of(ownership.owner_of("p-cmcc"));
+  auto old_epoch = lease_rows(database).at("p-cmcc").epoch;
+  size_t other = (paused + 1) % node_count;
+
+  client_books books;
+  std::vector<order_request> requests;
+  for (size_t n = 0; n < 60; ++n)
+    requests.push_back(make_request("resumed", n, 10));
+  submit(paused, requests, books);
+  BOOST_TEST_REQUIRE(books.ref_by_id.size() == requests.size(), logs());
+  std::optional<sim_caller> sent_before;
+  for (auto until = steady::now() + 10s;
+       !(sent_before && sent_before->queries >= 5) && steady::now() < until;
+       std::this_thread::sleep_for(20ms))
+    sent_before = caller(callers_of(sim.ledger(), "p-cmcc"), node_name(paused), old_epoch);
+  BOOST_TEST_REQUIRE((sent_before && sent_before->queries >= 5),
+                     "no status queries under way at " << node_name(paused) << logs());
+
+  nodes[paused]->process().send_signal(SIGSTOP);
+  auto stopped_at = steady::now();
+  gateways[paused].reset();
+  sent_before = caller(callers_of(sim.ledger(), "p-cmcc"), node_name(paused), old_epoch);
+  auto [moved_at_ms, taken] = wait_for_move(database, "p-cmcc", old_epoch);
+  BOOST_TEST_REQUIRE(moved_at_ms.has_value(), "p-cmcc never moved" << logs());
+  // Its lease expired at most a ttl after the stop (it was renewed at most then).
+  std::this_thread::sleep_until(stopped_at + std::chrono::milliseconds(lease_ttl_ms) + 10s);
+  nodes[paused]->process().send_signal(SIGCONT);
+
+  require_settled(all_nodes(), names_except(), 20s);
+  check_outcome(other, books, 60s);
+  auto new_owner = caller(callers_of(sim.ledger(), "p-cmcc"), taken.owner, taken.epoch);
+  BOOST_TEST_REQUIRE(new_owner.has_value(), "the new owner never called p-cmcc");
+  auto old_owner = check_silent_after_move(sim, "p-cmcc", node_name(paused), old_epoch,
+                                           *moved_at_ms, *new_owner);
+  BOOST_REQUIRE(old_owner);
+  BOOST_TEST_MESSAGE("p-cmcc under " << node_name(paused) << "/" << old_epoch << ": "
+                     << sent_before->calls << " calls and " << sent_before->queries
+                     << " queries seen before the pause, " << old_owner->calls << " and "
+                     << old_owner->queries << " in all; the new owner " << taken.owner << "/"
+                     << taken.epoch << " made " << new_owner->calls << " calls and "
+                     << new_owner->queries << " queries");
 }
 
 // PostgreSQL goes away for 6 s while three nodes work. Every node is cut off alike, every
