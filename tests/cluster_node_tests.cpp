@@ -1141,19 +1141,23 @@ BOOST_AUTO_TEST_CASE(an_owner_paused_between_write_ahead_and_send_calls_nothing_
                                 << " calls and " << new_owner->queries << " queries");
 }
 
-// The owner of p-cmcc, half of whose calls go unanswered, is stopped (SIGSTOP) while status
-// queries for them are due, and resumed 10 s after its lease expired (and moved). The calls
-// it had in flight time out as it resumes and their queries fall due at once, before its
-// cluster actor has read that the lease moved: none of them, nor any other call or query
-// under the old epoch, may reach the provider, where each would count against the rate
-// limit the new owner works within.
+// The owner of p-cmcc, half of whose calls go unanswered, is stopped (SIGSTOP) while the
+// status queries for several of them wait for their turn (2 s after the call), and resumed
+// 10 s after its lease expired and moved. The queries are due the moment it resumes, with
+// the provider's burst to spend, well before its cluster actor has read that the lease
+// moved: none of them, nor any other call or query under the old epoch, may reach the
+// provider, where each would count against the rate limit the new owner works within.
 BOOST_AUTO_TEST_CASE(an_owner_resumed_after_its_lease_expired_sends_no_status_query) {
   provider_sim_process sim{dir, "sim", sim_providers({{"success", 0.5}, {"unknown", 0.5}})};
   ledger_files = {sim.ledger_path()};
   start_all([&](nlohmann::json& cfg) {
     cfg["deadline"] = {{"limit_ms", 40000}, {"resend_at_ms", {30000, 35000}},
-                       {"query_interval_ms", 200}};
+                       {"query_interval_ms", 2000}};
     call_the_simulator(cfg, sim);
+    // A slow p-cmcc keeps work at its owner; its burst lets the queries due leave at once.
+    auto& cmcc = provider_entry(cfg, "p-cmcc");
+    cmcc["rate"] = 10;
+    cmcc["burst"] = 4;
   });
   auto ownership = require_settled(all_nodes(), names_except());
   auto paused = index_of(ownership.owner_of("p-cmcc"));
@@ -1166,18 +1170,23 @@ BOOST_AUTO_TEST_CASE(an_owner_resumed_after_its_lease_expired_sends_no_status_qu
     requests.push_back(make_request("resumed", n, 10));
   submit(paused, requests, books);
   BOOST_TEST_REQUIRE(books.ref_by_id.size() == requests.size(), logs());
-  std::optional<sim_caller> sent_before;
-  for (auto until = steady::now() + 10s;
-       !(sent_before && sent_before->queries >= 5) && steady::now() < until;
+  // Calls left unanswered whose status query has not come yet.
+  auto queries_owed = [&] {
+    auto summary = sim.ledger();
+    const auto& counters = summary.at("providers").at("p-cmcc");
+    return counters.at("unanswered").get<int64_t>() - counters.at("queries").get<int64_t>();
+  };
+  int64_t owed = 0;
+  for (auto until = steady::now() + 10s; owed < 3 && steady::now() < until;
        std::this_thread::sleep_for(20ms))
-    sent_before = caller(callers_of(sim.ledger(), "p-cmcc"), node_name(paused), old_epoch);
-  BOOST_TEST_REQUIRE((sent_before && sent_before->queries >= 5),
-                     "no status queries under way at " << node_name(paused) << logs());
+    owed = queries_owed();
+  BOOST_TEST_REQUIRE(owed >= 3, "no status queries owed by " << node_name(paused) << logs());
 
   nodes[paused]->process().send_signal(SIGSTOP);
   auto stopped_at = steady::now();
   gateways[paused].reset();
-  sent_before = caller(callers_of(sim.ledger(), "p-cmcc"), node_name(paused), old_epoch);
+  auto sent_before = caller(callers_of(sim.ledger(), "p-cmcc"), node_name(paused), old_epoch);
+  owed = queries_owed();
   auto [moved_at_ms, taken] = wait_for_move(database, "p-cmcc", old_epoch);
   BOOST_TEST_REQUIRE(moved_at_ms.has_value(), "p-cmcc never moved" << logs());
   // Its lease expired at most a ttl after the stop (it was renewed at most then).
@@ -1190,10 +1199,11 @@ BOOST_AUTO_TEST_CASE(an_owner_resumed_after_its_lease_expired_sends_no_status_qu
   BOOST_TEST_REQUIRE(new_owner.has_value(), "the new owner never called p-cmcc");
   auto old_owner = check_silent_after_move(sim, "p-cmcc", node_name(paused), old_epoch,
                                            *moved_at_ms, *new_owner);
-  BOOST_REQUIRE(old_owner);
+  BOOST_REQUIRE((old_owner && sent_before));
   BOOST_TEST_MESSAGE("p-cmcc under " << node_name(paused) << "/" << old_epoch << ": "
                      << sent_before->calls << " calls and " << sent_before->queries
-                     << " queries seen before the pause, " << old_owner->calls << " and "
+                     << " queries seen before the pause, " << owed << " queries owed, "
+                     << old_owner->calls << " and "
                      << old_owner->queries << " in all; the new owner " << taken.owner << "/"
                      << taken.epoch << " made " << new_owner->calls << " calls and "
                      << new_owner->queries << " queries");
