@@ -32,11 +32,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -919,6 +921,21 @@ int64_t wall_now_ms() {
     .count();
 }
 
+/// The size of a node's log now: where what it logs next begins.
+std::streamoff log_size(const std::string& path) {
+  std::ifstream in{path, std::ios::binary | std::ios::ate};
+  return in ? static_cast<std::streamoff>(in.tellg()) : 0;
+}
+
+/// What a node logged from `offset` on.
+std::string log_since(const std::string& path, std::streamoff offset) {
+  std::ifstream in{path, std::ios::binary};
+  in.seekg(offset);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
 /// The callers of one provider as topup-provider-sim's GET /ledger reports them.
 struct sim_caller {
   std::string node;
@@ -1237,6 +1254,9 @@ BOOST_AUTO_TEST_CASE(a_database_outage_moves_no_lease) {
     }
   BOOST_TEST_REQUIRE(books.ref_by_id.size() == n, logs());
 
+  std::vector<std::streamoff> logged_before;
+  for (const auto& node : nodes)
+    logged_before.push_back(log_size(node->log_path()));
   postgres_server("halt");
   auto halted = steady::now();
   std::this_thread::sleep_for(6s);
@@ -1249,6 +1269,15 @@ BOOST_AUTO_TEST_CASE(a_database_outage_moves_no_lease) {
 
   auto after_outage = require_settled(all_nodes(), names_except(), 20s);
   BOOST_TEST((after_outage.owners == ownership.owners), after_outage.describe());
+  // Nobody judged another member down: whether or not a lease could be taken before its
+  // holder renewed it, such a verdict would move leases.
+  for (size_t i = 0; i < node_count; ++i) {
+    auto logged = log_since(nodes[i]->log_path(), logged_before[i]);
+    auto verdict = logged.find(" left node-");
+    BOOST_TEST(verdict == std::string::npos,
+               node_name(i) << " judged a member down after the outage: "
+                            << logged.substr(logged.rfind('\n', verdict) + 1, 120));
+  }
   check_outcome(0, books, 60s);
   auto after = lease_rows(database);
   BOOST_TEST((after == before), "leases before:" << describe_leases(before)
