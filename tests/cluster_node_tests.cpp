@@ -477,6 +477,18 @@ struct cluster_fixture {
     return 0;
   }
 
+  /// Orders `first`..`first + count` for cmcc numbers (p-cmcc's), submitted to node i: every
+  /// one must be acknowledged.
+  void submit_cmcc_orders(size_t i, const std::string& tag, size_t first, size_t count,
+                          client_books& books) {
+    std::vector<order_request> requests;
+    for (size_t n = first; n < first + count; ++n)
+      requests.push_back(make_request(tag, n, 10));
+    auto acknowledged = books.ref_by_id.size();
+    submit(i, requests, books);
+    BOOST_TEST_REQUIRE(books.ref_by_id.size() == acknowledged + requests.size(), logs());
+  }
+
   std::string logs() {
     std::string text;
     for (size_t i = 0; i < node_count; ++i)
@@ -585,11 +597,7 @@ BOOST_AUTO_TEST_CASE(paused_owner_loses_its_lease_and_recharges_nothing_when_res
   BOOST_TEST_MESSAGE("ownership: " << ownership.describe() << "; pausing " << node_name(paused));
 
   client_books books;
-  std::vector<order_request> requests;
-  for (size_t n = 0; n < 120; ++n)
-    requests.push_back(make_request("pause", n, 10));
-  submit(paused, requests, books);
-  BOOST_TEST_REQUIRE(books.ref_by_id.size() == requests.size(), logs());
+  submit_cmcc_orders(paused, "pause", 0, 120, books);
 
   nodes[paused]->process().send_signal(SIGSTOP);
   gateways[paused].reset();
@@ -1087,13 +1095,7 @@ BOOST_AUTO_TEST_CASE(an_owner_paused_between_write_ahead_and_send_calls_nothing_
                                   << node_name(paused));
 
   client_books books;
-  auto submit_batch = [&](size_t first) {
-    std::vector<order_request> requests;
-    for (size_t n = first; n < first + 40; ++n)
-      requests.push_back(make_request("held", n, 10));
-    submit(paused, requests, books);
-    BOOST_TEST_REQUIRE(books.ref_by_id.size() == first + requests.size(), logs());
-  };
+  auto submit_batch = [&](size_t first) { submit_cmcc_orders(paused, "held", first, 40, books); };
   // A first batch goes out, so that calls without an answer (unknown outcomes) are in
   // flight and their status queries due when the owner stops.
   submit_batch(0);
@@ -1182,11 +1184,7 @@ BOOST_AUTO_TEST_CASE(an_owner_resumed_after_its_lease_expired_sends_no_status_qu
   size_t other = (paused + 1) % node_count;
 
   client_books books;
-  std::vector<order_request> requests;
-  for (size_t n = 0; n < 60; ++n)
-    requests.push_back(make_request("resumed", n, 10));
-  submit(paused, requests, books);
-  BOOST_TEST_REQUIRE(books.ref_by_id.size() == requests.size(), logs());
+  submit_cmcc_orders(paused, "resumed", 0, 60, books);
   // Calls left unanswered whose status query has not come yet.
   auto queries_owed = [&] {
     auto summary = sim.ledger();
