@@ -13,11 +13,15 @@ namespace {
 
 using self_pointer = cluster_actor::stateful_pointer<cluster_state>;
 
-/// The leases the router serves, as told with own_atom.
+/// The leases the router serves, as told with own_atom, each with the validity its lanes
+/// may send under: from the last statement that confirmed it, never from the database's
+/// answer, which may come late.
 std::vector<provider_lease> owned_leases(const cluster_state& st) {
   std::vector<provider_lease> leases;
+  milliseconds ttl{st.options.cluster.lease_ttl_ms};
   for (const auto& [provider, held] : st.owned)
-    leases.push_back({provider, held.granted.epoch});
+    leases.push_back({provider, held.granted.epoch,
+                      lease_valid_until(held.confirmed, ttl, st.send_margin)});
   return leases;
 }
 
@@ -52,6 +56,7 @@ bool database_ready(self_pointer self) {
 void database_failed(self_pointer self, const std::exception& error) {
   spdlog::warn("cluster: {}", error.what());
   self->state.db.reset();
+  self->state.watch.lost();
 }
 
 /// Releases a lease in the database; failing that, it expires on its own (nobody renews it).
@@ -98,8 +103,9 @@ void finish_draining(self_pointer self, const std::string& provider) {
 void read_membership(self_pointer self) {
   auto& st = self->state;
   st.last_read = st.db->members();
-  membership_view now{st.last_read.members, st.last_read.now_ms,
-                      st.options.cluster.down_after_ms};
+  // Judged over the time this node watched the table: after an outage the others' rows are
+  // as stale as this node's own was, which says nothing about whether they are down.
+  auto now = st.watch.observe(st.last_read.members, st.last_read.now_ms);
   auto change = compare(st.view, now);
   if (!change.empty())
     spdlog::info("cluster: {} ({} live)", change.describe(), now.size());
@@ -111,7 +117,7 @@ void read_membership(self_pointer self) {
   st.holders = std::move(holders);
 }
 
-/// Renews a held lease; false when it is lost (another node took it, or it expired).
+/// Renews a held lease; false when it is lost (another node took it, or it was released).
 bool renew(self_pointer self, cluster_state::held_lease& held) {
   auto& st = self->state;
   auto asked_at = st.time->now();
@@ -123,11 +129,9 @@ bool renew(self_pointer self, cluster_state::held_lease& held) {
   return true;
 }
 
-/// Plans ownership from the current view and applies the plan. True when the router's set
-/// changed.
-bool apply_ownership(self_pointer self) {
+/// Plans ownership from the current view and applies the plan.
+void apply_ownership(self_pointer self) {
   auto& st = self->state;
-  bool changed = false;
   // Lost leases go first: from then on, the fence refuses their writes anyway.
   for (auto it = st.owned.begin(); it != st.owned.end();) {
     if (renew(self, it->second)) {
@@ -137,7 +141,6 @@ bool apply_ownership(self_pointer self) {
     spdlog::warn("cluster: lost the lease of provider {} (epoch {})", it->first,
                  it->second.granted.epoch);
     it = st.owned.erase(it);
-    changed = true;
   }
   for (auto it = st.draining.begin(); it != st.draining.end();) {
     if (renew(self, it->second)) {
@@ -155,10 +158,8 @@ bool apply_ownership(self_pointer self) {
   // A provider being drained finishes its drain (and is acquired again later, under a new
   // epoch, if it comes back): handing it back now would race the router's released_atom.
   for (const auto& leaving : plan.release)
-    if (st.owned.count(leaving.provider)) {
+    if (st.owned.count(leaving.provider))
       start_draining(self, leaving.provider);
-      changed = true;
-    }
   for (const auto& provider : plan.acquire) {
     auto asked_at = st.time->now();
     std::optional<lease> granted;
@@ -177,37 +178,7 @@ bool apply_ownership(self_pointer self) {
                  granted->epoch);
     st.owned[provider] = {*granted, asked_at};
     st.holders[provider] = st.options.node_name;
-    changed = true;
   }
-  return changed;
-}
-
-/// Leases not confirmed within their time to live may have expired in the database: the
-/// router stops serving them (the fence would refuse their writes), and they are forgotten.
-bool drop_unconfirmed(self_pointer self) {
-  auto& st = self->state;
-  auto now = st.time->now();
-  milliseconds ttl{st.options.cluster.lease_ttl_ms};
-  bool changed = false;
-  for (auto it = st.owned.begin(); it != st.owned.end();) {
-    if (now - it->second.confirmed < ttl) {
-      ++it;
-      continue;
-    }
-    spdlog::warn("cluster: lease of provider {} not renewed for {} ms; stops serving it",
-                 it->first, ttl.count());
-    it = st.owned.erase(it);
-    changed = true;
-  }
-  for (auto it = st.draining.begin(); it != st.draining.end();) {
-    if (now - it->second.confirmed < ttl) {
-      ++it;
-      continue;
-    }
-    st.drain_started.erase(it->first);
-    it = st.draining.erase(it);
-  }
-  return changed;
 }
 
 /// A router that never says released_atom must not keep the next owner waiting forever.
@@ -296,20 +267,23 @@ void tick(self_pointer self) {
   auto& st = self->state;
   self->delayed_send(self, milliseconds{st.options.cluster.heartbeat_interval_ms},
                      tick_atom::value);
-  bool changed = false;
   if (database_ready(self)) {
     try {
       st.db->heartbeat(st.options.node_name, st.options.address, st.options.incarnation);
       read_membership(self);
-      changed = apply_ownership(self);
+      apply_ownership(self);
     } catch (const store_error& error) {
       database_failed(self, error);
     }
+  } else {
+    st.watch.lost();
   }
-  changed = drop_unconfirmed(self) || changed;
+  // A lease not renewed (the database cannot be reached) stays held: its lanes stop
+  // sending once its validity has passed, and it is renewed under the same epoch when the
+  // database is back, unless another node took it meanwhile. Every tick tells the router
+  // the validity of each, renewed or not.
   end_overdue_drains(self);
-  if (changed)
-    tell_router(self);
+  tell_router(self);
   connect_members(self);
   forward_parked(self);
 }
@@ -453,6 +427,13 @@ cluster_actor::behavior_type cluster(self_pointer self, cluster_options options,
   st.options = std::move(options);
   st.time = std::move(time);
   std::sort(st.options.providers.begin(), st.options.providers.end());
+  const auto& timing = st.options.cluster;
+  // Two reads further apart than down_after - heartbeat are not one watch: a member silent
+  // for down_after could not be told from one this node missed.
+  st.watch = membership_watch{timing.down_after_ms,
+                              timing.down_after_ms - timing.heartbeat_interval_ms};
+  st.send_margin = lease_send_margin(milliseconds{timing.lease_ttl_ms},
+                                     milliseconds{timing.heartbeat_interval_ms});
   self->set_down_handler([=](caf::down_msg& down) {
     auto& peers = self->state.peers;
     for (auto it = peers.begin(); it != peers.end(); ++it)

@@ -10,6 +10,7 @@
 #include "domain/forward_backlog.hpp"
 #include "domain/membership.hpp"
 #include "domain/ownership.hpp"
+#include "domain/send_fence.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/lease_store.hpp"
 
@@ -65,8 +66,9 @@ struct cluster_state {
   /// the store only, for the next owner's read and the deadline net.
   static constexpr size_t max_parked_forwards = 200'000;
 
-  /// A held lease and when (this node's monotonic clock) it was last confirmed: renewed, or
-  /// acquired. Past confirmed + lease_ttl_ms it may have expired in the database.
+  /// A held lease and when (this node's monotonic clock) the statement that last confirmed
+  /// it (renewed, or acquired) was sent. Past confirmed + lease_ttl_ms it may have expired in
+  /// the database; its lanes stop sending a margin before (send_fence.hpp).
   struct held_lease {
     lease granted;
     mono_time confirmed{};
@@ -86,7 +88,11 @@ struct cluster_state {
 
   /// The membership table as last read, with the database clock of that read.
   member_snapshot last_read;
+  /// Judges who is down over the time this node watched the table (outages excluded).
+  membership_watch watch{0, 0};
   membership_view view;
+  /// Calls under a lease stop this long before it can expire (lease_send_margin).
+  milliseconds send_margin{0};
   /// Live lease holders by provider, as last read.
   std::map<std::string, std::string> holders;
 
@@ -104,10 +110,13 @@ struct cluster_state {
 /// leases of the providers it should own, renews those it keeps (a failed renew drops the
 /// lease at once) and, for a provider another node should own now, first takes it out of
 /// the router's set and releases the lease only once the router has drained it, so the old
-/// and the new owner never overlap. While the database cannot be reached it keeps ticking;
-/// leases not confirmed within lease_ttl_ms are taken from the router (the fence would
-/// refuse their writes anyway). Its end (a clean stop) releases every lease and removes the
-/// node's membership row, so the others take over at once.
+/// and the new owner never overlap. Every tick tells the router its leases with their
+/// validity, up to which their lanes may send. While the database cannot be reached it
+/// keeps ticking and holding its leases: their lanes stop sending once the validity has
+/// passed, and each is renewed under its epoch when the database is back unless another
+/// node took it meanwhile; peers are judged down only over the time this node could watch
+/// their heartbeats (membership_watch). Its end (a clean stop) releases every lease and
+/// removes the node's membership row, so the others take over at once.
 ///
 /// Spawn it detached (spawn_cluster): it blocks on the database.
 cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_state> self,

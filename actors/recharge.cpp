@@ -264,12 +264,36 @@ void observe_latency(self_pointer self, mono_time started) {
   average = 0.9 * average + 0.1 * elapsed;
 }
 
+/// Who calls: this node under its lease, and the moment the call may leave by at the latest.
+call_origin origin_of(self_pointer self) {
+  const auto& st = self->state;
+  return {st.options.lease_owner, st.options.lease_epoch,
+          st.fence.valid_until().value_or(mono_time{})};
+}
+
+/// A call or status query that did not leave: the lease it was to be made under has lapsed.
+/// Its slot goes back without counting against the provider. The order stays as stored (a
+/// call's attempt is written ahead: dispatched) and waits for a status query, made once the
+/// lease is renewed, or by the next owner, which reads it from the store as in flight.
+void not_sent(self_pointer self, order o) {
+  auto& lane = *self->state.lane;
+  lane.slot_unused();
+  lane.query_later(std::move(o), mono_now(self));
+}
+
+/// Whether an error from the adapter says the call (or query) was not sent at all because
+/// its lease lapsed on the way out.
+bool lapsed_on_the_way(const caf::error& error) {
+  auto failure = as_failure(error);
+  return failure && failure->code == errc::stale_owner;
+}
+
 void call(self_pointer self, order o) {
   auto& st = self->state;
   st.stats.calls++;
   st.cost.call_started(mono_now(self));
   recharge_call request{provider_request_id(o.id, st.options.provider), o.id, o.phone,
-                        o.amount_fen};
+                        o.amount_fen, origin_of(self)};
   auto started = mono_now(self);
   self->request(st.provider, caf::duration{st.options.lane.call_timeout}, recharge_atom::value,
                 std::move(request))
@@ -293,6 +317,11 @@ void call(self_pointer self, order o) {
         pump(self);
       },
       [=](caf::error& error) mutable {
+        if (lapsed_on_the_way(error)) {
+          not_sent(self, std::move(o));
+          pump(self);
+          return;
+        }
         // A timeout, or the adapter died: the request may have reached the provider.
         auto by = answered(self, answered_by::call, started);
         self->state.lane->call_finished(mono_now(self), false);
@@ -370,10 +399,10 @@ void query(self_pointer self, order o) {
   auto& st = self->state;
   st.stats.queries++;
   st.cost.call_started(mono_now(self));
-  auto request_id = provider_request_id(o.id, st.options.provider);
+  status_query request{provider_request_id(o.id, st.options.provider), origin_of(self)};
   auto started = mono_now(self);
   self->request(st.provider, caf::duration{st.options.lane.call_timeout}, query_atom::value,
-                request_id)
+                std::move(request))
     .then(
       [=](query_reply& reply) mutable {
         auto by = answered(self, answered_by::query, started);
@@ -396,6 +425,11 @@ void query(self_pointer self, order o) {
         pump(self);
       },
       [=](caf::error& error) mutable {
+        if (lapsed_on_the_way(error)) {
+          not_sent(self, std::move(o));
+          pump(self);
+          return;
+        }
         auto by = answered(self, answered_by::query, started);
         self->state.lane->call_finished(mono_now(self), false);
         outcome_lost(self, std::move(o), "status query unanswered: " + describe(error), by);
@@ -423,10 +457,30 @@ void arm_timer(self_pointer self) {
   self->delayed_send(self, delay, pump_atom::value, ++st.timer_generation);
 }
 
-/// Sends the calls and queries whose turn has come.
+/// Whether calls may leave now under the lane's lease; says so in the log when that changes.
+bool fence_open(self_pointer self, mono_time now) {
+  auto& st = self->state;
+  bool open = st.fence.allows(now);
+  if (open == st.fence_closed) {
+    st.fence_closed = !open;
+    if (open)
+      spdlog::info("recharge {} lease (epoch {}) renewed: calls leave again",
+                   st.options.provider, st.options.lease_epoch);
+    else
+      spdlog::warn("recharge {} lease (epoch {}) not confirmed in time: no call or status "
+                   "query leaves until it is renewed",
+                   st.options.provider, st.options.lease_epoch);
+  }
+  return open;
+}
+
+/// Sends the calls and queries whose turn has come, if the lease still lets them leave.
 void send_due(self_pointer self) {
-  for (auto& outgoing : self->state.pacer->take_due(mono_now(self))) {
-    if (outgoing.is_query)
+  auto now = mono_now(self);
+  for (auto& outgoing : self->state.pacer->take_due(now)) {
+    if (!fence_open(self, now))
+      not_sent(self, std::move(outgoing.o));
+    else if (outgoing.is_query)
       query(self, std::move(outgoing.o));
     else
       call(self, std::move(outgoing.o));
@@ -435,7 +489,7 @@ void send_due(self_pointer self) {
 
 /// A call or query leaves now if the pacer allows, else at its turn (the timer).
 void send_paced(self_pointer self, outgoing_call outgoing) {
-  self->state.pacer->push(std::move(outgoing));
+  self->state.pacer->push(std::move(outgoing), mono_now(self));
   send_due(self);
   if (self->state.pacer->waiting() > 0)
     arm_timer(self);
@@ -459,6 +513,8 @@ void pump(self_pointer self) {
     spdlog::info("recharge {} breaker no longer open", st.options.provider);
   }
   st.breaker_was_open = open;
+  // Past the lease's validity nothing is written ahead or sent (expiries go on).
+  st.lane->hold_sends(!fence_open(self, now));
   auto work = st.lane->take_work(now);
   for (auto& o : work.expired)
     finish(self, std::move(o), o.status == order_status::accepted ? order_event::expire
@@ -525,7 +581,10 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
   st.lane = std::make_unique<provider_lane>(options.lane, time->now(),
                                             std::hash<std::string>{}(options.provider));
   st.pacer = std::make_unique<call_pacer<outgoing_call>>(
-    options.lane.rate, options.lane.burst, time->now(), options.lane.tokens_at_start);
+    options.lane.rate, options.lane.burst, time->now(), options.lane.tokens_at_start,
+    options.send_hold);
+  if (!options.lease_owner.empty())
+    st.fence = send_fence{options.lease_valid_until.value_or(mono_time::min())};
   st.stats.provider = options.provider;
   st.options = std::move(options);
   st.time = std::move(time);
@@ -577,6 +636,12 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       state.stats.in_flight = load.in_flight;
       state.stats.breaker = std::string{to_string(load.breaker)};
       return state.stats;
+    },
+    [=](own_atom, const provider_lease& renewed) {
+      if (renewed.epoch != self->state.options.lease_epoch)
+        return;
+      self->state.fence.extend(renewed.valid_until);
+      pump(self);
     },
     [=](caf::close_atom) {
       self->state.lane->stop_calls();

@@ -6,6 +6,7 @@
 #include "domain/call_pacer.hpp"
 #include "domain/clock.hpp"
 #include "domain/provider_lane.hpp"
+#include "domain/send_fence.hpp"
 #include "messages/interfaces.hpp"
 
 #include <functional>
@@ -34,6 +35,13 @@ struct recharge_options {
   /// (see transition::lease_owner). Empty owner: a single node.
   std::string lease_owner;
   int64_t lease_epoch = 0;
+  /// Cluster: until when (the node's steady clock) the lease lets calls leave, as the node
+  /// last confirmed it; renewals extend it (own_atom). Nothing: not known yet, nothing
+  /// leaves before the first renewal is told.
+  std::optional<mono_time> lease_valid_until;
+  /// Tests only: each call and status query waits this long after it is queued to leave (a
+  /// window between write-ahead and send that a test can pause a node in). Zero otherwise.
+  milliseconds send_hold{0};
   /// Where state changes are published for watching clients; may be null.
   std::shared_ptr<event_feed> events;
 };
@@ -55,6 +63,9 @@ struct recharge_state {
   std::unique_ptr<provider_lane> lane;
   /// Calls leave through it: at the provider's limit however their write-ahead delays them.
   std::unique_ptr<call_pacer<outgoing_call>> pacer;
+  /// Cluster: calls and queries leave only while the lease is valid (a single node: always).
+  send_fence fence;
+  bool fence_closed = false;  ///< the fence refused the last send it was asked about
   provider_actor provider;
   store_actor store;
   router_actor router;
@@ -95,6 +106,12 @@ struct recharge_state {
 /// The recharge actor of one provider. Every call is written ahead (dispatch transition)
 /// before it starts; a call that times out leaves the outcome unknown, and only a status
 /// query resolves it: never a new attempt or a failover meanwhile (guarantee 3).
+///
+/// Cluster: every call and status query is checked against the lease's validity as it
+/// leaves (send_fence), here and again in the adapter (call_origin::send_by). Past it the
+/// lane writes nothing ahead and sends nothing; a call already written ahead stays so
+/// (dispatched: its attempt row says it may have been made) and waits for a status query,
+/// which goes out once the lease is renewed, or is the next owner's to make.
 recharge_actor::behavior_type recharge(recharge_actor::stateful_pointer<recharge_state> self,
                                        recharge_options options,
                                        std::shared_ptr<const clock> time, store_actor store,

@@ -229,9 +229,11 @@ void spawn_lane(self_pointer self, size_t index, int64_t epoch) {
   const auto& provider = st.options.providers[index];
   auto lane_options = make_recharge_options(provider, st.options.deadline);
   lane_options.events = st.options.events;
+  lane_options.send_hold = st.options.send_hold;
   if (clustered(self)) {
     lane_options.lease_owner = st.options.node_name;
     lane_options.lease_epoch = epoch;
+    lane_options.lease_valid_until = st.wanted_valid_until[index];
   }
   st.lanes[index] = self->spawn<caf::linked>(recharge, std::move(lane_options), st.time, st.store,
                                              router_actor{self},
@@ -322,14 +324,19 @@ void start_wanted_lanes(self_pointer self) {
     adopt(self, gained);
 }
 
-/// Cluster: serve exactly the providers whose lease this node holds, under their epochs.
+/// Cluster: serve exactly the providers whose lease this node holds, under their epochs;
+/// the lanes learn each renewal's validity.
 void apply_ownership(self_pointer self, const std::vector<provider_lease>& leases) {
   auto& st = self->state;
   std::fill(st.wanted_epochs.begin(), st.wanted_epochs.end(), 0);
   for (const auto& lease : leases) {
     auto index = st.provider_index.find(lease.provider);
-    if (index != st.provider_index.end())
-      st.wanted_epochs[index->second] = lease.epoch;
+    if (index == st.provider_index.end())
+      continue;
+    st.wanted_epochs[index->second] = lease.epoch;
+    st.wanted_valid_until[index->second] = lease.valid_until;
+    if (st.lanes[index->second] && st.lease_epochs[index->second] == lease.epoch)
+      self->send(st.lanes[index->second], own_atom::value, lease);
   }
   for (size_t i = 0; i < st.lanes.size(); ++i)
     if (st.lanes[i] && st.lease_epochs[i] != st.wanted_epochs[i])
@@ -542,6 +549,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
   st.lease_epochs.resize(st.options.providers.size(), 0);
   st.wanted_epochs.resize(st.options.providers.size(), 0);
   st.sent_to_lane.resize(st.options.providers.size(), 0);
+  st.wanted_valid_until.resize(st.options.providers.size());
   if (clustered(self)) {
     // No load is known of a provider until this node holds it and its lane reports.
     for (auto& view : st.views)

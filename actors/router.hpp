@@ -32,6 +32,9 @@ struct engine_options {
   cluster_actor cluster;
   /// Cluster mode: this node's name, written with every dispatch as the lease owner.
   std::string node_name;
+  /// Tests only: how long each provider call and status query is held after it is queued to
+  /// leave (recharge_options::send_hold). Zero in production.
+  milliseconds send_hold{0};
 };
 
 /// Builds the adapters the configuration names (simulated providers; HTTP ones later).
@@ -55,6 +58,8 @@ struct router_state {
   /// not held). A lane runs under the epoch wanted, once no earlier lane of its provider
   /// is draining.
   std::vector<int64_t> wanted_epochs;
+  /// The validity of each wanted lease, as last told (by provider index).
+  std::vector<mono_time> wanted_valid_until;
   /// Lanes of providers given up, by provider index, finishing their calls before the lease
   /// goes. A provider whose lease comes back to this node under a new epoch meanwhile gets
   /// its new lane only after this one drained: two lanes would double its call rate.

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -40,6 +41,22 @@ void create_data_directories(const config& cfg) {
     if (!parent.empty())
       std::filesystem::create_directories(parent);
   }
+}
+
+/// Tests only: TOPUP_TEST_SEND_HOLD_MS holds every provider call and status query that long
+/// between its write-ahead and its send, a window a test can pause the node in. Unset (or
+/// not a positive number): no hold.
+milliseconds test_send_hold() {
+  auto text = std::getenv("TOPUP_TEST_SEND_HOLD_MS");
+  if (!text)
+    return milliseconds{0};
+  char* end = nullptr;
+  auto ms = std::strtoll(text, &end, 10);
+  if (end == text || *end != '\0' || ms <= 0)
+    return milliseconds{0};
+  spdlog::warn("node holds every provider call {} ms before it leaves "
+               "(TOPUP_TEST_SEND_HOLD_MS: for tests only)", ms);
+  return milliseconds{ms};
 }
 
 /// The router of the node, if the supervisor can name it.
@@ -69,6 +86,7 @@ uint64_t calls_in_flight(caf::scoped_actor& self, const caf::actor& supervisor) 
 int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeout) {
   auto time = std::make_shared<system_clock>();
   auto options = make_supervisor_options(cfg, time);
+  options.engine.send_hold = test_send_hold();
   auto events = options.events;
   auto accepting = std::make_shared<std::atomic<bool>>(true);
   caf::scoped_actor self{system};

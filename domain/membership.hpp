@@ -6,6 +6,9 @@
 // computes the same live set.
 
 #include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -37,6 +40,10 @@ public:
   /// prevents) counts once, with its latest heartbeat.
   membership_view(std::vector<member_record> rows, int64_t now_ms, int64_t down_after_ms);
 
+  /// Keeps the rows `live` says are live, a node listed twice judged by its latest row.
+  membership_view(std::vector<member_record> rows,
+                  const std::function<bool(const member_record&)>& live);
+
   const std::vector<member_record>& members() const { return live_; }
 
   /// The live node names, sorted.
@@ -64,5 +71,39 @@ struct membership_change {
 };
 
 membership_change compare(const membership_view& before, const membership_view& after);
+
+/// Judges who is down over the time this node itself watched the membership table, never
+/// over time it could not see it. A node cut off from the database (an outage, a pause of
+/// its own) cannot tell a dead peer from one cut off like itself: both heartbeats look stale
+/// by the time it reads them again. So a watch is the run of reads without a failure and
+/// without a gap longer than `max_gap_ms` between two of them (by the database clock), and a
+/// member is judged down only once its heartbeat is `down_after_ms` older than the start of
+/// the current watch, or older than `down_after_ms` and it was judged down with that very
+/// heartbeat before (a member dead before an outage stays dead after it). A node's first
+/// watch starts with its first read: it judges nobody down before it has watched for
+/// `down_after_ms`.
+class membership_watch {
+public:
+  /// `max_gap_ms`: reads further apart are not one watch; less than down_after_ms, so that
+  /// silence this node did not see never adds up to a verdict.
+  membership_watch(int64_t down_after_ms, int64_t max_gap_ms);
+
+  /// A read failed or could not be made: the current watch ends.
+  void lost();
+
+  /// The rows read at `now_ms` (the database clock at the read): the live members.
+  membership_view observe(std::vector<member_record> rows, int64_t now_ms);
+
+  /// When (database clock) the current watch started; nothing while none runs.
+  std::optional<int64_t> watching_since() const;
+
+private:
+  int64_t down_after_ms_;
+  int64_t max_gap_ms_;
+  std::optional<int64_t> watch_started_ms_;
+  std::optional<int64_t> last_read_ms_;
+  /// Members judged down, with the heartbeat they had then.
+  std::map<std::string, int64_t> judged_down_;
+};
 
 } // namespace topup

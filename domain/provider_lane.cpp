@@ -102,7 +102,7 @@ bool provider_lane::can_start(mono_time now) const {
 provider_lane::work provider_lane::take_work(mono_time now) {
   work next;
   move_due_retries(now);
-  while (!queries_.empty() && queries_.begin()->first <= now && can_start(now)) {
+  while (!sends_held_ && !queries_.empty() && queries_.begin()->first <= now && can_start(now)) {
     tokens_.try_take(now);
     ++in_flight_;
     auto& o = queries_.begin()->second;
@@ -117,7 +117,7 @@ provider_lane::work provider_lane::take_work(mono_time now) {
     next.expired.push_back(std::move(late.value));
   while (!retry_deadlines_.empty() && retry_deadlines_.begin()->first <= latest_deadline)
     next.expired.push_back(take_retry(retry_index_.find(retry_deadlines_.begin()->second)));
-  while (!calls_stopped_ && !queue_.empty() && can_start(now)) {
+  while (!calls_stopped_ && !sends_held_ && !queue_.empty() && can_start(now)) {
     bool half_open = breaker_.current(now) == circuit_breaker::state::half_open;
     if (!breaker_.allow(now))
       break;
@@ -167,7 +167,7 @@ std::optional<mono_time> provider_lane::next_wakeup(mono_time now) const {
     chance_ends(head->deadline_ms);
   if (!retry_deadlines_.empty())
     chance_ends(retry_deadlines_.begin()->first);
-  bool slot_free = in_flight_ < settings_.concurrency;
+  bool slot_free = in_flight_ < settings_.concurrency && !sends_held_;
   auto breaker = breaker_.current(now);
   if (slot_free && has_due_query)
     consider(now + tokens_.wait_time(now));

@@ -76,6 +76,11 @@ public:
   /// and expiries go on.
   void stop_calls() { calls_stopped_ = true; }
 
+  /// While held (cluster: the lease this lane works under has lapsed, as far as this node
+  /// knows), take_work() starts neither calls nor status queries and next_wakeup() waits for
+  /// none of them; expiries go on. Lifted when the lease is renewed.
+  void hold_sends(bool held) { sends_held_ = held; }
+
   /// Everything that can start now. An attempt must be able to time out before its order's
   /// deadline, judged on the steady clock: every order given to the lane carries its
   /// steady_deadline (anchor_deadline), so a step of the wall clock changes nothing here.
@@ -124,6 +129,7 @@ private:
   size_t in_flight_ = 0;
   bool probe_out_ = false;
   bool calls_stopped_ = false;  ///< the half-open breaker's probe is one of the calls in flight
+  bool sends_held_ = false;
   std::mt19937_64 random_;
 };
 

@@ -47,8 +47,9 @@ using store_actor = store_reader_actor::extend<
 using provider_actor = caf::typed_actor<
   // Recharge once; answered with the outcome, or never (unknown outcome).
   caf::replies_to<recharge_atom, recharge_call>::with<recharge_reply>,
-  // What became of the recharge with this request id.
-  caf::replies_to<query_atom, std::string>::with<query_reply>,
+  // What became of the recharge with this request id. A call or query whose origin's
+  // send_by has passed is not sent: error stale_owner.
+  caf::replies_to<query_atom, status_query>::with<query_reply>,
   // Internal (sent to itself): commit gathered ledger writes.
   caf::reacts_to<commit_atom>>;
 
@@ -68,6 +69,9 @@ using recharge_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<provider_stats>,
   // The node is stopping: start no new calls, let running ones finish.
   caf::reacts_to<caf::close_atom>,
+  // Cluster: the node renewed the lease this lane works under (same epoch): calls and
+  // queries may leave until its valid_until. Another epoch's lease is ignored.
+  caf::reacts_to<own_atom, provider_lease>,
   // Cluster: the node gives the provider up. Start no new calls; give the waiting orders
   // back to the router (forward_atom) for the next holder; answer once no call is in flight
   // and every state change is written, so that the provider's next owner never overlaps
@@ -126,8 +130,9 @@ using router_actor = caf::typed_actor<
   // From the supervisor, once intake dispatches here: load unfinished orders from the store
   // and serve them (start-up and after a restart).
   caf::reacts_to<recover_atom>,
-  // Cluster, from the cluster actor: the providers whose lease this node holds now, with
-  // their epochs. The router serves exactly these: it starts a lane for a new one (taking
+  // Cluster, from the cluster actor at every heartbeat: the providers whose lease this node
+  // holds now, with their epochs and validity (passed on to their lanes). The router serves
+  // exactly these: it starts a lane for a new one (taking
   // over its unfinished orders from the store, in-flight ones queried first) and closes the
   // lane of one no longer listed, answering released_atom to the cluster actor once no call
   // of that lane is in flight.

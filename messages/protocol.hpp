@@ -10,6 +10,7 @@
 
 #include <caf/all.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -67,7 +68,8 @@ struct transition {
   std::string detail;        ///< failure reason; becomes the order's last_error
   /// Cluster only, dispatch only: the lease the writing node holds on `provider`. The store
   /// applies the dispatch only while that lease is live with this epoch, so a node that lost
-  /// its lease (paused, partitioned) cannot start an attempt. Empty: a single node, no fence.
+  /// its lease (paused, partitioned) cannot start an attempt, and the attempt row records
+  /// both. Empty: a single node, no fence.
   std::string lease_owner{};
   int64_t lease_epoch = 0;
   /// Outcomes: what answered (a call, or a status query), and how long it took on the
@@ -82,6 +84,17 @@ struct order_history {
   std::vector<history_entry> entries;
 };
 
+/// Who makes a provider call: the node and the epoch of its lease on the provider (a single
+/// node: empty and 0). Providers are told both, so that each call can be traced to the lease
+/// it was made under. `send_by` never leaves the process: the adapter sends the call only
+/// before it (this node's steady clock; the validity of that lease), else answers
+/// errc::stale_owner without sending. The epoch start (mono_time{}) means no limit.
+struct call_origin {
+  std::string node;
+  int64_t epoch = 0;
+  std::chrono::steady_clock::time_point send_by{};  ///< domain/clock.hpp's mono_time
+};
+
 /// One real recharge asked of a provider. request_id is stable per (order, provider), so a
 /// provider that deduplicates never recharges the same order twice for us.
 struct recharge_call {
@@ -89,6 +102,13 @@ struct recharge_call {
   std::string order_id;
   std::string phone;
   int64_t amount_fen = 0;
+  call_origin origin{};
+};
+
+/// A status query: what became of the recharge with this request id.
+struct status_query {
+  std::string request_id;
+  call_origin origin{};
 };
 
 enum class recharge_outcome : uint8_t {
@@ -202,10 +222,12 @@ struct cluster_stats {
   node_stats totals{};
 };
 
-/// A provider this node holds the lease of, and under which epoch.
+/// A provider this node holds the lease of, under which epoch, and until when (this node's
+/// steady clock) its lanes may call under it (send_fence.hpp).
 struct provider_lease {
   std::string provider;
   int64_t epoch = 0;
+  std::chrono::steady_clock::time_point valid_until{};  ///< domain/clock.hpp's mono_time
 };
 
 /// One member of the cluster as a node sees it.
@@ -233,7 +255,7 @@ struct deadline_entry {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_lease& x) {
-  return f(caf::meta::type_name("provider_lease"), x.provider, x.epoch);
+  return f(caf::meta::type_name("provider_lease"), x.provider, x.epoch, x.valid_until);
 }
 
 template <class Inspector>
@@ -317,8 +339,19 @@ typename Inspector::result_type inspect(Inspector& f, order_history& x) {
 }
 
 template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, call_origin& x) {
+  return f(caf::meta::type_name("call_origin"), x.node, x.epoch, x.send_by);
+}
+
+template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, recharge_call& x) {
-  return f(caf::meta::type_name("recharge_call"), x.request_id, x.order_id, x.phone, x.amount_fen);
+  return f(caf::meta::type_name("recharge_call"), x.request_id, x.order_id, x.phone, x.amount_fen,
+           x.origin);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, status_query& x) {
+  return f(caf::meta::type_name("status_query"), x.request_id, x.origin);
 }
 
 template <class Inspector>
@@ -400,6 +433,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::cluster_stats))
   CAF_ADD_TYPE_ID(topup, (topup::history_entry))
   CAF_ADD_TYPE_ID(topup, (topup::order_history))
+  CAF_ADD_TYPE_ID(topup, (topup::call_origin))
+  CAF_ADD_TYPE_ID(topup, (topup::status_query))
 
   // client -> node (the gateway)
   CAF_ADD_ATOM(topup, topup, hello_atom, "hello")

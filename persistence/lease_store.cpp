@@ -52,14 +52,17 @@ struct lease_store::statements {
                                   << " OR provider_leases.owner = excluded.owner",
                soci::use(provider, "provider"), soci::use(node, "node"),
                soci::use(ttl_ms, "ttl"))),
+      // Expired or not: the row still naming this owner and epoch means nobody took the
+      // lease (an acquire changes the epoch) and its holder did not release it.
       renew((session.prepare << "UPDATE provider_leases SET expires_at_ms = " << now
                              << " + :ttl WHERE provider = :provider AND owner = :node"
-                                " AND epoch = :epoch AND expires_at_ms > " << now,
+                                " AND epoch = :epoch",
              soci::use(ttl_ms, "ttl"), soci::use(provider, "provider"),
              soci::use(node, "node"), soci::use(epoch, "epoch"))),
-      release((session.prepare << "UPDATE provider_leases SET expires_at_ms = " << now
-                               << " WHERE provider = :provider AND owner = :node"
-                                  " AND epoch = :epoch AND expires_at_ms > " << now,
+      // A released lease names no owner, so that it cannot be renewed again.
+      release((session.prepare << "UPDATE provider_leases SET owner = '', expires_at_ms = "
+                               << now << " WHERE provider = :provider AND owner = :node"
+                                  " AND epoch = :epoch",
                soci::use(provider, "provider"), soci::use(node, "node"),
                soci::use(epoch, "epoch"))) {}
 };

@@ -94,13 +94,17 @@ public:
   std::optional<lease> try_acquire(const std::string& provider, const std::string& node,
                                    int64_t ttl_ms);
 
-  /// Extends a lease to now + ttl_ms. False when it is lost: taken over, released, or
-  /// already expired (an expired lease is not revived; acquire it again, with a new epoch).
+  /// Extends a lease to now + ttl_ms. False when it is lost: taken over (under a new
+  /// epoch) or released. A lease that expired while its holder could not reach the database
+  /// and that nobody took meanwhile is renewed under the same epoch: an outage of the
+  /// database longer than the time to live moves no provider. (Nobody else wrote under it:
+  /// the fence refused every attempt write while it was expired.)
   bool renew(const std::string& provider, const std::string& node, int64_t epoch,
              int64_t ttl_ms);
 
-  /// Lets the lease expire now, so another node can acquire it at once. False when it was
-  /// not held (any more). The row stays, keeping the epoch for the next holder to increase.
+  /// Lets the lease expire now, so another node can acquire it at once, and names no owner
+  /// any more, so that it cannot be renewed. False when it was not held (any more). The row
+  /// stays, keeping the epoch for the next holder to increase.
   bool release(const std::string& provider, const std::string& node, int64_t epoch);
 
   /// The live lease of a provider; nothing when none is held or it has expired.

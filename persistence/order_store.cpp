@@ -106,7 +106,7 @@ struct order_store::statements {
   std::string id, from, to, event, provider, request_id, provider_txn, detail, entry;
   long long at_ms = 0;
   int attempt_no = 0;
-  lease_fence fence;  ///< the lease a fenced dispatch claims
+  lease_fence fence;  ///< the lease a dispatch claims, and its attempt row records
   soci::statement update_order;
   /// update_order that applies only while `fence` is a live lease (cluster dispatches).
   soci::statement update_order_fenced;
@@ -142,10 +142,12 @@ struct order_store::statements {
                                    " WHERE id = :id AND status = :from",
                 soci::use(entry, "entry"), soci::use(id, "id"), soci::use(from, "from"))),
       start_attempt((session.prepare << "INSERT INTO attempts (order_id, attempt_no, provider,"
-                                        " request_id, started_at_ms)"
-                                        " VALUES (:id, :attempt_no, :provider, :request_id, :at_ms)",
+                                        " request_id, started_at_ms, node, epoch)"
+                                        " VALUES (:id, :attempt_no, :provider, :request_id, :at_ms,"
+                                        " :node, :epoch)",
                      soci::use(id), soci::use(attempt_no), soci::use(provider),
-                     soci::use(request_id), soci::use(at_ms))),
+                     soci::use(request_id), soci::use(at_ms), soci::use(fence.owner),
+                     soci::use(fence.epoch))),
       finish_attempt((session.prepare << "UPDATE attempts SET finished_at_ms = :at_ms,"
                                          " outcome = :event, provider_txn = :txn, error = :detail"
                                          " WHERE order_id = :id AND attempt_no = :attempt_no",
@@ -238,8 +240,8 @@ std::vector<bool> order_store::apply_rows(const std::vector<transition>& changes
       }
       bool fenced = change.event == order_event::dispatch && !change.lease_owner.empty();
       auto& update = fenced ? st.update_order_fenced : st.update_order;
-      if (fenced)
-        st.fence = {change.provider, change.lease_owner, change.lease_epoch};
+      // The lease is also what the attempt row records: '' and 0 from a single node.
+      st.fence = {change.provider, change.lease_owner, change.lease_epoch};
       update.execute(true);
       if (update.get_affected_rows() != 1) {
         applied.push_back(false);

@@ -210,8 +210,8 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
      soci::use(entry_array));
 
   // The attempt rows of the changes applied, as row by row.
-  std::vector<std::string> start_ids, start_providers, start_requests;
-  std::vector<long long> start_nos, start_at;
+  std::vector<std::string> start_ids, start_providers, start_requests, start_nodes;
+  std::vector<long long> start_nos, start_at, start_epochs;
   std::vector<std::string> finish_ids, finish_events, finish_txns, finish_details;
   std::vector<long long> finish_nos, finish_at;
   for (auto position : changed) {
@@ -224,6 +224,8 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
       start_providers.push_back(change.provider);
       start_requests.push_back(change.request_id);
       start_at.push_back(change.at_ms);
+      start_nodes.push_back(change.lease_owner);
+      start_epochs.push_back(change.lease_epoch);
     } else if (change.attempt_no > 0) {
       finish_ids.push_back(change.order_id);
       finish_nos.push_back(change.attempt_no);
@@ -237,12 +239,16 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
     auto ids_text = postgresql_text_array(start_ids), nos = postgresql_integer_array(start_nos),
          provider_text = postgresql_text_array(start_providers),
          request_text = postgresql_text_array(start_requests),
-         at_text = postgresql_integer_array(start_at);
-    session_ << "INSERT INTO attempts (order_id, attempt_no, provider, request_id, started_at_ms)"
+         at_text = postgresql_integer_array(start_at),
+         node_text = postgresql_text_array(start_nodes),
+         epoch_text = postgresql_integer_array(start_epochs);
+    session_ << "INSERT INTO attempts (order_id, attempt_no, provider, request_id, started_at_ms,"
+                " node, epoch)"
                 " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:nos AS integer[]),"
-                " CAST(:providers AS text[]), CAST(:requests AS text[]), CAST(:ats AS bigint[]))",
+                " CAST(:providers AS text[]), CAST(:requests AS text[]), CAST(:ats AS bigint[]),"
+                " CAST(:nodes AS text[]), CAST(:epochs AS bigint[]))",
       soci::use(ids_text), soci::use(nos), soci::use(provider_text), soci::use(request_text),
-      soci::use(at_text);
+      soci::use(at_text), soci::use(node_text), soci::use(epoch_text);
   }
   if (!finish_ids.empty()) {
     auto ids_text = postgresql_text_array(finish_ids), nos = postgresql_integer_array(finish_nos),

@@ -96,6 +96,12 @@ const std::vector<migration_step> migrations{
    {
      "DROP TABLE order_events",
    }},
+  // 5: who wrote each attempt ahead: the node and the epoch of its lease on the provider
+  //    ('' and 0 from a single node, and for attempts written before this step).
+  {
+    "ALTER TABLE attempts ADD COLUMN node TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE attempts ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0",
+  },
 };
 
 /// The key of the PostgreSQL advisory lock that serialises the migrations of a database:

@@ -39,6 +39,7 @@ enum class http_reach : uint8_t {
   not_sent,    ///< the provider cannot have acted on it (no connection, incomplete request)
   maybe_sent,  ///< the whole request was written; no complete answer came back
   answered,    ///< a complete HTTP response, any status
+  too_late,    ///< not sent: the lease it was made under lapsed before it could leave
 };
 
 struct http_result {
@@ -57,6 +58,8 @@ struct http_post {
   std::string timestamp;
   std::string signature;
   milliseconds budget{0};
+  /// The request is written only before this (the caller's lease validity); none: no limit.
+  std::optional<io_clock::time_point> send_by;
 };
 
 /// The asio side of the adapter: a keep-alive pool of at most pool_size connections to one
@@ -106,7 +109,7 @@ struct connection {
 struct exchange {
   exchange(asio::io_context& io, const http_wire::endpoint& where, http_post post)
     : call_id(post.call_id), budget(post.budget), deadline(io_clock::now() + post.budget),
-      wait_limit(deadline - post.budget / 4), queue_timer(io) {
+      wait_limit(deadline - post.budget / 4), send_by(post.send_by), queue_timer(io) {
     request.method(http::verb::post);
     request.target(post.target);
     request.version(11);
@@ -125,6 +128,7 @@ struct exchange {
   /// its budget left it would most likely end unanswered, an unknown outcome that costs a
   /// status query, where "not sent" lets it be retried at once.
   io_clock::time_point wait_limit;
+  std::optional<io_clock::time_point> send_by;
   http::request<http::string_body> request;
   asio::steady_timer queue_timer;  ///< fires at wait_limit while waiting for a connection
   std::optional<http::response_parser<http::string_body>> parser;
@@ -298,6 +302,15 @@ private:
   }
 
   void send(const exchange_ptr& ex, const connection_ptr& c, bool reused) {
+    if (ex->send_by && io_clock::now() >= *ex->send_by) {
+      // The last moment the call leaves: a node paused since its lane let the call go (or
+      // kept waiting for a connection) must not call under a lease that has lapsed.
+      finish(ex, http_reach::too_late,
+             "the lease it was made under lapsed before the request to " + url_
+               + " could be written: not sent");
+      give_back(c);
+      return;
+    }
     c->stream.expires_at(ex->deadline);
     http::async_write(c->stream, ex->request, [this, ex, c, reused](const error_code& ec,
                                                                    std::size_t) {
@@ -459,12 +472,16 @@ recharge_reply not_performed(std::string detail) {
   return {recharge_outcome::transient_failure, std::string{}, std::move(detail)};
 }
 
-void submit(self_pointer self, uint64_t call_id, const std::string& target, std::string body) {
+void submit(self_pointer self, uint64_t call_id, const std::string& target, std::string body,
+            const call_origin& origin) {
   auto& st = self->state;
   auto timestamp = std::to_string(st.time->wall_ms());
   auto signature = http_wire::sign(st.secret, timestamp, body);
+  std::optional<io_clock::time_point> send_by;
+  if (origin.send_by != mono_time{})
+    send_by = origin.send_by;
   st.client->post({call_id, target, std::move(body), std::move(timestamp), std::move(signature),
-                   st.budget});
+                   st.budget, send_by});
 }
 
 void answer_recharge(self_pointer self, caf::typed_response_promise<recharge_reply>& promise,
@@ -475,6 +492,10 @@ void answer_recharge(self_pointer self, caf::typed_response_promise<recharge_rep
     case http_reach::not_sent:
       counters.not_sent++;
       promise.deliver(not_performed(std::move(result.detail)));
+      return;
+    case http_reach::too_late:
+      counters.not_sent++;
+      promise.deliver(make_error(errc::stale_owner, std::move(result.detail)));
       return;
     case http_reach::maybe_sent:
       counters.unknown++;
@@ -516,6 +537,10 @@ query_reply query_failed(std::string detail) {
 void answer_query(self_pointer self, caf::typed_response_promise<query_reply>& promise,
                   http_result& result) {
   auto& st = self->state;
+  if (result.reach == http_reach::too_late) {
+    promise.deliver(make_error(errc::stale_owner, std::move(result.detail)));
+    return;
+  }
   if (result.reach == http_reach::answered && result.status == 200) {
     try {
       promise.deliver(http_wire::parse_query_response(result.body));
@@ -596,16 +621,16 @@ http_provider(provider_actor::stateful_pointer<http_provider_state> self, std::s
       auto id = ++state.last_call_id;
       auto promise = self->make_response_promise<recharge_reply>();
       state.recharges.emplace(id, promise);
-      submit(self, id, state.recharge_target, http_wire::recharge_request_body(call));
+      submit(self, id, state.recharge_target, http_wire::recharge_request_body(call), call.origin);
       return promise;
     },
-    [=](query_atom, const std::string& request_id) -> caf::result<query_reply> {
+    [=](query_atom, const status_query& query) -> caf::result<query_reply> {
       auto& state = self->state;
       state.counters.queries++;
       auto id = ++state.last_call_id;
       auto promise = self->make_response_promise<query_reply>();
       state.queries.emplace(id, promise);
-      submit(self, id, state.query_target, http_wire::query_request_body(request_id));
+      submit(self, id, state.query_target, http_wire::query_request_body(query), query.origin);
       return promise;
     },
     [=](commit_atom) { deliver_finished(self); },

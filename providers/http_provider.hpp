@@ -20,6 +20,9 @@
 //     on a complete request)                                 on a reused keep-alive
 //                                                            connection first re-sent once
 //                                                            on a fresh one
+//   the call's origin.send_by (its lease's validity)       error stale_owner (not sent:
+//     passed before the request could be written             a node paused or kept waiting
+//                                                            past its lease never calls)
 //   401 / 403                                              transient_failure ("provider
 //                                                            rejected the signature (401)")
 //   other 4xx                                              transient_failure (refused, not
@@ -30,7 +33,8 @@
 //   no answer within the call budget                       unknown
 //
 // A status query is safe to repeat, so every failure of one (including 4xx and unparseable
-// bodies) is a query_reply query_failed with the reason in detail.
+// bodies) is a query_reply query_failed with the reason in detail; one not sent because its
+// send_by passed is the error stale_owner, as for a recharge.
 //
 // The call budget. The recharge actor's own request times out after the provider's
 // timeout_ms, counted from when it sent the message. The adapter gives each call

@@ -75,12 +75,35 @@ bool timestamp_fresh(std::string_view timestamp, int64_t now_ms) {
   return skew <= signature_max_skew.count();
 }
 
+namespace {
+
+/// The caller's node and epoch; both optional, for callers that do not send them.
+call_origin parse_origin(const json& object, const char* what) {
+  call_origin origin;
+  origin.node = optional_string(object, "node");
+  if (auto epoch = object.find("epoch"); epoch != object.end()) {
+    if (!epoch->is_number_integer())
+      throw wire_error(std::string{what} + ": \"epoch\" must be an integer");
+    origin.epoch = epoch->get<int64_t>();
+  }
+  return origin;
+}
+
+/// A request's body: its own fields and the caller's node and epoch.
+std::string request_body(json fields, const call_origin& origin) {
+  fields["node"] = origin.node;
+  fields["epoch"] = origin.epoch;
+  return fields.dump();
+}
+
+} // namespace
+
 std::string recharge_request_body(const recharge_call& call) {
-  return json{{"request_id", call.request_id},
-              {"order_id", call.order_id},
-              {"phone", call.phone},
-              {"amount_fen", call.amount_fen}}
-    .dump();
+  return request_body({{"request_id", call.request_id},
+                       {"order_id", call.order_id},
+                       {"phone", call.phone},
+                       {"amount_fen", call.amount_fen}},
+                      call.origin);
 }
 
 recharge_call parse_recharge_request(std::string_view body) {
@@ -98,15 +121,18 @@ recharge_call parse_recharge_request(std::string_view body) {
   if (auto refused = std::get_if<failure>(&parsed))
     throw wire_error("recharge request: \"amount_fen\": " + refused->describe());
   call.amount_fen = std::get<int64_t>(parsed);
+  call.origin = parse_origin(object, what);
   return call;
 }
 
-std::string query_request_body(const std::string& request_id) {
-  return json{{"request_id", request_id}}.dump();
+std::string query_request_body(const status_query& query) {
+  return request_body({{"request_id", query.request_id}}, query.origin);
 }
 
-std::string parse_query_request(std::string_view body) {
-  return string_field(parse_object(body, "query request"), "query request", "request_id");
+status_query parse_query_request(std::string_view body) {
+  const char* what = "query request";
+  auto object = parse_object(body, what);
+  return {string_field(object, what, "request_id"), parse_origin(object, what)};
 }
 
 std::string recharge_response_body(const recharge_reply& reply) {

@@ -3,11 +3,15 @@
 // The HTTP+JSON protocol between topup's HTTP provider adapter and a provider (the real one,
 // or apps/topup-provider-sim). Both sides use these functions, so the two cannot drift apart.
 //
-//   POST <base>/recharge   {"request_id","order_id","phone","amount_fen"}
+//   POST <base>/recharge   {"request_id","order_id","phone","amount_fen","node","epoch"}
 //     200 {"result":"success","txn":"..."}
 //     200 {"result":"failed","retryable":true|false,"detail":"..."}
-//   POST <base>/query      {"request_id"}
+//   POST <base>/query      {"request_id","node","epoch"}
 //     200 {"result":"recharged","txn":"..."} | {"result":"not_recharged"}
+//
+// "node" and "epoch" name the caller: the node and the epoch of its lease on the provider
+// ("" and 0 from a single node; optional when parsed), so that a provider's records can tell
+// under which lease each call was made.
 //
 // Every request carries the headers X-Topup-Timestamp (wall-clock ms since the epoch) and
 // X-Topup-Signature: lowercase hex HMAC-SHA256 under the provider's secret of
@@ -50,8 +54,8 @@ bool timestamp_fresh(std::string_view timestamp, int64_t now_ms);
 std::string recharge_request_body(const recharge_call& call);
 recharge_call parse_recharge_request(std::string_view body);
 
-std::string query_request_body(const std::string& request_id);
-std::string parse_query_request(std::string_view body);
+std::string query_request_body(const status_query& query);
+status_query parse_query_request(std::string_view body);
 
 std::string recharge_response_body(const recharge_reply& reply);
 recharge_reply parse_recharge_response(std::string_view body);

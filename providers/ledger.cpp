@@ -5,6 +5,7 @@
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
+#include <algorithm>
 #include <filesystem>
 
 namespace topup {
@@ -33,6 +34,16 @@ std::unique_ptr<soci::session> open_sqlite(const std::string& path, int busy_tim
               " provider_txn TEXT NOT NULL, at_ms BIGINT NOT NULL)";
   // Status queries look rows up by request id.
   *session << "CREATE INDEX IF NOT EXISTS recharges_by_request ON recharges (request_id)";
+  // Who called, added in place to files written before: the node and its lease's epoch.
+  std::vector<std::string> columns(16);
+  *session << "SELECT name FROM pragma_table_info('recharges')", soci::into(columns);
+  auto has = [&](const char* name) {
+    return std::find(columns.begin(), columns.end(), name) != columns.end();
+  };
+  if (!has("node"))
+    *session << "ALTER TABLE recharges ADD COLUMN node TEXT NOT NULL DEFAULT ''";
+  if (!has("epoch"))
+    *session << "ALTER TABLE recharges ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0";
   return session;
 }
 
@@ -56,21 +67,25 @@ ledger::~ledger() = default;
 void ledger::record(const std::vector<ledger_record>& records) {
   if (records.empty())
     return;
-  std::vector<std::string> request_ids, order_ids, providers, txns;
-  std::vector<long long> at_ms;
+  std::vector<std::string> request_ids, order_ids, providers, txns, nodes;
+  std::vector<long long> at_ms, epochs;
   for (const auto& r : records) {
     request_ids.push_back(r.request_id);
     order_ids.push_back(r.order_id);
     providers.push_back(r.provider);
     txns.push_back(r.provider_txn);
     at_ms.push_back(r.at_ms);
+    nodes.push_back(r.node);
+    epochs.push_back(r.epoch);
   }
   guarded("write of " + std::to_string(records.size()) + " recharges", [&] {
     soci::transaction transaction{*session_};
-    *session_ << "INSERT INTO recharges (request_id, order_id, provider, provider_txn, at_ms)"
-                 " VALUES (:request_id, :order_id, :provider, :provider_txn, :at_ms)",
+    *session_ << "INSERT INTO recharges (request_id, order_id, provider, provider_txn, at_ms,"
+                 " node, epoch)"
+                 " VALUES (:request_id, :order_id, :provider, :provider_txn, :at_ms, :node,"
+                 " :epoch)",
       soci::use(request_ids), soci::use(order_ids), soci::use(providers), soci::use(txns),
-      soci::use(at_ms);
+      soci::use(at_ms), soci::use(nodes), soci::use(epochs);
     transaction.commit();
   });
 }
@@ -99,21 +114,23 @@ std::vector<ledger_record> ledger::records() {
   std::vector<ledger_record> rows;
   guarded("read of all recharges", [&] {
     std::vector<std::string> request_ids(fetch_chunk), order_ids(fetch_chunk),
-      providers(fetch_chunk), txns(fetch_chunk);
-    std::vector<long long> at_ms(fetch_chunk);
+      providers(fetch_chunk), txns(fetch_chunk), nodes(fetch_chunk);
+    std::vector<long long> at_ms(fetch_chunk), epochs(fetch_chunk);
     soci::statement statement =
-      (session_->prepare << "SELECT request_id, order_id, provider, provider_txn, at_ms"
-                            " FROM recharges ORDER BY rowid",
+      (session_->prepare << "SELECT request_id, order_id, provider, provider_txn, at_ms, node,"
+                            " epoch FROM recharges ORDER BY rowid",
        soci::into(request_ids), soci::into(order_ids), soci::into(providers), soci::into(txns),
-       soci::into(at_ms));
+       soci::into(at_ms), soci::into(nodes), soci::into(epochs));
     statement.execute();
     while (statement.fetch()) {
       for (size_t i = 0; i < request_ids.size(); ++i)
         rows.push_back({std::move(request_ids[i]), std::move(order_ids[i]),
-                        std::move(providers[i]), std::move(txns[i]), at_ms[i]});
-      for (auto* column : {&request_ids, &order_ids, &providers, &txns})
+                        std::move(providers[i]), std::move(txns[i]), at_ms[i],
+                        std::move(nodes[i]), epochs[i]});
+      for (auto* column : {&request_ids, &order_ids, &providers, &txns, &nodes})
         column->resize(fetch_chunk);
       at_ms.resize(fetch_chunk);
+      epochs.resize(fetch_chunk);
     }
   });
   return rows;

@@ -33,6 +33,8 @@ struct ledger_record {
   std::string provider;
   std::string provider_txn;  ///< the provider's transaction id, answered to queries
   int64_t at_ms = 0;         ///< wall time of the recharge, ms since the epoch
+  std::string node{};        ///< the calling node, as it said ("" from a single node)
+  int64_t epoch = 0;         ///< the epoch of its lease on the provider, as it said
 };
 
 /// Real recharges per order id.
@@ -48,7 +50,8 @@ uint64_t count_duplicates(const recharge_counts& counts);
 class ledger {
 public:
   /// Opens (creating if needed) the file at `path` in WAL mode with synchronous=NORMAL; an
-  /// empty path keeps the ledger in memory, gone when this object is.
+  /// empty path keeps the ledger in memory, gone when this object is. A file written before
+  /// rows recorded the caller gains the columns (node '' and epoch 0 for its old rows).
   explicit ledger(const std::string& path, int busy_timeout_s = 5);
   ~ledger();
 

@@ -1,5 +1,7 @@
 #include "providers/simulated_provider.hpp"
 
+#include "messages/errors.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -76,7 +78,7 @@ void gather(self_pointer self, const recharge_call& call, std::string txn,
             std::optional<simulated_provider_state::recharge_queue::iterator> reply) {
   auto& st = self->state;
   st.batch.push_back({call.request_id, call.order_id, st.provider, std::move(txn),
-                      st.time->wall_ms()});
+                      st.time->wall_ms(), call.origin.node, call.origin.epoch});
   if (reply)
     st.batch_replies.push_back(*reply);
   if (st.batch.size() >= provider_ledger_max_batch) {
@@ -99,6 +101,19 @@ time_point wake_after(self_pointer self, nanoseconds latency) {
   if (self->state.wakeups.insert(tick).second)
     self->scheduled_send(self, tick, commit_atom::value);
   return tick;
+}
+
+/// Whether a call made under `origin` can no longer leave: the lease it was made under has
+/// lapsed (as its node knows it). An in-process provider plays the adapter's part here too:
+/// a message that waited in its mailbox while the node was paused is not "sent" after all.
+bool lease_lapsed(self_pointer self, const call_origin& origin) {
+  return origin.send_by != mono_time{} && self->state.time->now() >= origin.send_by;
+}
+
+caf::error not_sent_lapsed(self_pointer self) {
+  self->state.counters.not_sent_lapsed++;
+  return make_error(errc::stale_owner,
+                    "the lease it was made under lapsed before it could leave: not sent");
 }
 
 std::string next_txn(simulated_provider_state& st) {
@@ -181,11 +196,12 @@ simulated_provider_state::~simulated_provider_state() {
   const auto& c = counters;
   spdlog::debug("provider {} stops: {} calls ({} success, {} transient, {} permanent, {} "
                "unanswered of which {} performed), {} queries ({} recharged, {} not recharged, "
-               "{} failed), {} refused in outages, {} ledger rows in {} commits, {} failed commits",
+               "{} failed), {} refused in outages, {} not sent under a lapsed lease, {} ledger "
+               "rows in {} commits, {} failed commits",
                provider, c.calls, c.answered_success, c.answered_transient, c.answered_permanent,
                c.unanswered, c.unknown_performed, c.queries, c.answered_recharged,
                c.answered_not_recharged, c.answered_query_failed, c.outage_refusals,
-               c.ledger_rows, c.ledger_commits, c.ledger_failures);
+               c.not_sent_lapsed, c.ledger_rows, c.ledger_commits, c.ledger_failures);
 }
 
 provider_actor::behavior_type simulated_provider(self_pointer self, std::string provider,
@@ -201,6 +217,8 @@ provider_actor::behavior_type simulated_provider(self_pointer self, std::string 
   return {
     [=](recharge_atom, const recharge_call& call) -> caf::result<recharge_reply> {
       auto& st = self->state;
+      if (lease_lapsed(self, call.origin))
+        return not_sent_lapsed(self);
       st.counters.calls++;
       auto decision = st.model->decide_recharge(st.time->now(), st.started);
       if (decision.outage) {
@@ -241,8 +259,10 @@ provider_actor::behavior_type simulated_provider(self_pointer self, std::string 
       }
       return promise;
     },
-    [=](query_atom, std::string& request_id) -> caf::result<query_reply> {
+    [=](query_atom, status_query& query) -> caf::result<query_reply> {
       auto& st = self->state;
+      if (lease_lapsed(self, query.origin))
+        return not_sent_lapsed(self);
       st.counters.queries++;
       auto decision = st.model->decide_query(st.time->now(), st.started);
       if (decision.outage) {
@@ -252,8 +272,8 @@ provider_actor::behavior_type simulated_provider(self_pointer self, std::string 
       }
       auto promise = self->make_response_promise<query_reply>();
       auto due = wake_after(self, decision.latency);
-      st.queries.emplace(due, simulated_provider_state::pending_query{promise,
-                                                                      std::move(request_id)});
+      st.queries.emplace(due, simulated_provider_state::pending_query{
+                                promise, std::move(query.request_id)});
       return promise;
     },
     [=](commit_atom) {

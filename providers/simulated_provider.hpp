@@ -20,6 +20,7 @@ struct simulated_provider_counters {
   uint64_t calls = 0;               ///< recharge calls received
   uint64_t queries = 0;             ///< status queries received
   uint64_t outage_refusals = 0;     ///< calls and queries refused at once during an outage
+  uint64_t not_sent_lapsed = 0;     ///< calls and queries not taken: their lease had lapsed
   uint64_t answered_success = 0;
   uint64_t answered_transient = 0;  ///< drawn ones, outage refusals, failed ledger writes
   uint64_t answered_permanent = 0;
@@ -97,6 +98,9 @@ constexpr milliseconds provider_ledger_reopen_interval{500};
 /// - unknown: recorded in the ledger if performed, and never answered.
 /// - Query: answered after a drawn latency from the ledger, including rows an earlier
 ///   process wrote to the same file: recharged with the transaction, or not_recharged.
+/// - A call or query whose origin's send_by has passed (by `time`) is not taken at all:
+///   error stale_owner, as the HTTP adapter answers one it did not send. Ledger rows record
+///   the origin's node and epoch.
 ///
 /// Latency is timed with CAF's actor clock (scheduled_send), outage windows with the injected
 /// clock `time`; the two agree for the system clock. Spawn it detached

@@ -26,6 +26,7 @@
 #include "providers/ledger.hpp"
 #include "tests/backend_fixture.hpp"
 #include "tests/process_support.hpp"
+#include "tests/provider_sim_process.hpp"
 #include "tests/test_support.hpp"
 
 #include <soci/soci.h>
@@ -36,13 +37,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <memory>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 using namespace topup;
@@ -390,11 +394,15 @@ struct cluster_fixture {
     return orders;
   }
 
+  /// Where the providers keep their ledgers: each its own file, simulated in the nodes
+  /// (test_node_config), unless a test has them played by topup-provider-sim.
+  std::vector<std::string> ledger_files = ledger_paths(dir.path());
+
   /// Ledger rows per order over the providers whose ledger exists (a provider never called
   /// has none). p-cmcc is called in every test, so its file must exist.
   recharge_counts recharges() {
     std::vector<std::string> paths;
-    for (const auto& path : ledger_paths(dir.path()))
+    for (const auto& path : ledger_files)
       if (std::filesystem::exists(path))
         paths.push_back(path);
     BOOST_TEST_REQUIRE(!paths.empty(), "no provider ledger was written");
@@ -503,6 +511,18 @@ struct cluster_fixture {
     }
     BOOST_FAIL("every node owns one of the providers: " << ownership.describe());
     return 0;
+  }
+
+  /// Orders `first`..`first + count` for cmcc numbers (p-cmcc's), submitted to node i: every
+  /// one must be acknowledged.
+  void submit_cmcc_orders(size_t i, const std::string& tag, size_t first, size_t count,
+                          client_books& books) {
+    std::vector<order_request> requests;
+    for (size_t n = first; n < first + count; ++n)
+      requests.push_back(make_request(tag, n, 10));
+    auto acknowledged = books.ref_by_id.size();
+    submit(i, requests, books);
+    BOOST_TEST_REQUIRE(books.ref_by_id.size() == acknowledged + requests.size(), logs());
   }
 
   std::string logs() {
@@ -624,11 +644,7 @@ BOOST_AUTO_TEST_CASE(paused_owner_loses_its_lease_and_recharges_nothing_when_res
   BOOST_TEST_MESSAGE("ownership: " << ownership.describe() << "; pausing " << node_name(paused));
 
   client_books books;
-  std::vector<order_request> requests;
-  for (size_t n = 0; n < 120; ++n)
-    requests.push_back(make_request("pause", n, 10));
-  submit(paused, requests, books);
-  BOOST_TEST_REQUIRE(books.ref_by_id.size() == requests.size(), logs());
+  submit_cmcc_orders(paused, "pause", 0, 120, books);
 
   nodes[paused]->process().send_signal(SIGSTOP);
   gateways[paused].reset();
@@ -909,6 +925,409 @@ BOOST_AUTO_TEST_CASE(orders_failed_over_to_a_provider_that_moves_are_served_by_i
     return entry.second.status == order_status::succeeded;
   });
   BOOST_TEST(static_cast<size_t>(succeeded) == requests.size(), logs());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- the lease checked when a call leaves; no lease moved by a database outage -------------
+
+namespace {
+
+/// A provider's lease row as the database holds it.
+struct lease_row {
+  std::string owner;
+  int64_t epoch = 0;
+  friend bool operator==(const lease_row& a, const lease_row& b) {
+    return a.owner == b.owner && a.epoch == b.epoch;
+  }
+};
+
+/// Every provider's lease row, by provider.
+std::map<std::string, lease_row> lease_rows(const store_config& database) {
+  std::map<std::string, lease_row> rows;
+  soci::rowset<soci::row> read = (open_session(database)->prepare
+                                  << "SELECT provider, owner, epoch FROM provider_leases");
+  for (const auto& row : read)
+    rows[row.get<std::string>(0)] = {row.get<std::string>(1), row.get<long long>(2)};
+  return rows;
+}
+
+std::string describe_leases(const std::map<std::string, lease_row>& rows) {
+  std::string text;
+  for (const auto& [provider, row] : rows)
+    text += " " + provider + "=" + row.owner + "/" + std::to_string(row.epoch);
+  return text;
+}
+
+/// Attempts written ahead of calls to `provider` by `node` under `epoch`.
+long long attempts_written(const store_config& database, const std::string& provider,
+                           const std::string& node, int64_t epoch) {
+  long long count = 0;
+  long long wanted_epoch = epoch;
+  *open_session(database) << "SELECT COUNT(*) FROM attempts WHERE provider = :provider"
+                             " AND node = :node AND epoch = :epoch",
+    soci::use(provider), soci::use(node), soci::use(wanted_epoch), soci::into(count);
+  return count;
+}
+
+int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
+/// The size of a node's log now: where what it logs next begins.
+std::streamoff log_size(const std::string& path) {
+  std::ifstream in{path, std::ios::binary | std::ios::ate};
+  return in ? static_cast<std::streamoff>(in.tellg()) : 0;
+}
+
+/// What a node logged from `offset` on.
+std::string log_since(const std::string& path, std::streamoff offset) {
+  std::ifstream in{path, std::ios::binary};
+  in.seekg(offset);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// The callers of one provider as topup-provider-sim's GET /ledger reports them.
+struct sim_caller {
+  std::string node;
+  int64_t epoch = 0;
+  uint64_t calls = 0;
+  uint64_t queries = 0;
+  int64_t first_at_ms = 0;
+  int64_t last_at_ms = 0;
+};
+
+std::vector<sim_caller> callers_of(const nlohmann::json& ledger, const std::string& provider) {
+  std::vector<sim_caller> callers;
+  for (const auto& entry : ledger.at("providers").at(provider).at("callers"))
+    callers.push_back({entry.at("node").get<std::string>(), entry.at("epoch").get<int64_t>(),
+                       entry.at("calls").get<uint64_t>(), entry.at("queries").get<uint64_t>(),
+                       entry.at("first_at_ms").get<int64_t>(),
+                       entry.at("last_at_ms").get<int64_t>()});
+  return callers;
+}
+
+std::optional<sim_caller> caller(const std::vector<sim_caller>& callers, const std::string& node,
+                                 int64_t epoch) {
+  for (const auto& c : callers)
+    if (c.node == node && c.epoch == epoch)
+      return c;
+  return std::nullopt;
+}
+
+/// Runs scripts/postgres-test-server on the tests' server (halt: a database outage; resume).
+void postgres_server(const std::string& command) {
+  auto source = std::getenv("TOPUP_SOURCE_DIR");
+  auto dir = std::getenv("TOPUP_TEST_POSTGRES_DIR");
+  auto port = std::getenv("TOPUP_TEST_POSTGRES_PORT");
+  BOOST_TEST_REQUIRE((source && dir && port), "the PostgreSQL test server is not described");
+  auto line = std::string{source} + "/scripts/postgres-test-server " + command + " " + dir
+              + (command == "resume" ? std::string{" "} + port : std::string{});
+  BOOST_TEST_REQUIRE(std::system(line.c_str()) == 0, line << " failed");
+}
+
+/// Holds every provider call this long between its write-ahead and its send, in the nodes
+/// started while it lives (topup-node reads TOPUP_TEST_SEND_HOLD_MS): a window to pause an
+/// owner in.
+struct send_hold {
+  explicit send_hold(std::chrono::milliseconds hold) {
+    setenv("TOPUP_TEST_SEND_HOLD_MS", std::to_string(hold.count()).c_str(), 1);
+  }
+  ~send_hold() { unsetenv("TOPUP_TEST_SEND_HOLD_MS"); }
+  send_hold(const send_hold&) = delete;
+  send_hold& operator=(const send_hold&) = delete;
+};
+
+/// topup-provider-sim playing every workload provider: p-cmcc with `cmcc_outcomes`, the
+/// others always succeeding.
+nlohmann::json sim_providers(const nlohmann::json& cmcc_outcomes) {
+  auto cmcc = sim_provider("p-cmcc", cmcc_outcomes);
+  cmcc["model"]["latency"]["fixed_ms"] = 20;
+  nlohmann::json providers = nlohmann::json::array({cmcc});
+  for (const auto& name : {"p-cucc", "p-ctcc", "p-agg"})
+    providers.push_back(sim_provider(name, {{"success", 1}}));
+  return providers;
+}
+
+/// Every workload provider of a node's configuration called over HTTP at `sim`.
+void call_the_simulator(nlohmann::json& cfg, const provider_sim_process& sim) {
+  for (const auto& provider : workload_providers)
+    provider_entry(cfg, provider)["adapter"] = {{"type", "http"},
+                                                {"base_url", sim.base_url(provider)},
+                                                {"secret", secret_of(provider)}};
+}
+
+/// When (wall ms, as the test saw it: at most a poll after it happened) `provider`'s lease
+/// moved past `old_epoch`, and the lease then; nothing if it did not within 15 s.
+std::pair<std::optional<int64_t>, lease_row> wait_for_move(const store_config& database,
+                                                           const std::string& provider,
+                                                           int64_t old_epoch) {
+  lease_row taken;
+  for (auto until = steady::now() + 15s; steady::now() < until;
+       std::this_thread::sleep_for(20ms)) {
+    taken = lease_rows(database).at(provider);
+    if (taken.epoch > old_epoch)
+      return {wall_now_ms(), taken};
+  }
+  return {std::nullopt, taken};
+}
+
+/// Nothing `node` sent `provider` under `epoch` reached it at or after `moved_at_ms` (calls,
+/// status queries, performed recharges), nor after the first request of `next`. Returns
+/// what the old epoch sent in all.
+std::optional<sim_caller> check_silent_after_move(const provider_sim_process& sim,
+                                                  const std::string& provider,
+                                                  const std::string& node, int64_t epoch,
+                                                  int64_t moved_at_ms, const sim_caller& next) {
+  auto old_owner = caller(callers_of(sim.ledger(), provider), node, epoch);
+  if (old_owner) {
+    BOOST_TEST(old_owner->last_at_ms < moved_at_ms,
+               node << " called " << provider << " under epoch " << epoch << " "
+                    << old_owner->last_at_ms - moved_at_ms << " ms after the lease moved ("
+                    << old_owner->calls << " calls, " << old_owner->queries << " queries)");
+    BOOST_TEST(old_owner->last_at_ms < next.first_at_ms);
+  }
+  for (const auto& row : ledger{sim.ledger_path()}.records())
+    if (row.provider == provider && row.node == node && row.epoch == epoch)
+      BOOST_TEST(row.at_ms < moved_at_ms, "recharge of " << row.order_id << " under epoch "
+                                                         << epoch << " after the move");
+  // Across every provider: no caller's requests overlap those of a later epoch.
+  for (const auto& name : workload_providers) {
+    auto all = callers_of(sim.ledger(), name);
+    for (const auto& earlier : all)
+      for (const auto& later : all)
+        if (later.epoch > earlier.epoch && earlier.epoch > 0)
+          BOOST_TEST(earlier.last_at_ms <= later.first_at_ms,
+                     name << ": " << earlier.node << "/" << earlier.epoch << " called after "
+                          << later.node << "/" << later.epoch << " began");
+  }
+  return old_owner;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(a_cluster_fenced_where_calls_leave, cluster_fixture)
+
+// The owner of p-cmcc writes its attempts ahead and is stopped (SIGSTOP) before they leave:
+// every node holds each call 1.5 s after its write-ahead, and the test stops the owner as
+// soon as its attempts are in the database. Its lease moves; when it resumes, it must send
+// none of the calls it wrote ahead nor any status query: the provider simulator, which
+// records every call and query with the node and epoch that made it, sees nothing from the
+// old epoch after the new owner's lease began. The new owner queries the attempts it finds
+// written (never assuming they were not sent) and every order ends once.
+BOOST_AUTO_TEST_CASE(an_owner_paused_between_write_ahead_and_send_calls_nothing_once_resumed) {
+  // p-cmcc leaves a fifth of its calls unanswered (unknown outcomes), so that status
+  // queries are due at the owner too.
+  provider_sim_process sim{dir, "sim", sim_providers({{"success", 0.8}, {"unknown", 0.2}})};
+  ledger_files = {sim.ledger_path()};
+  send_hold hold{1500ms};
+  start_all([&](nlohmann::json& cfg) {
+    cfg["deadline"] = {{"limit_ms", 30000}, {"resend_at_ms", {20000, 25000}},
+                       {"query_interval_ms", 200}};
+    call_the_simulator(cfg, sim);
+  });
+  auto ownership = require_settled(all_nodes(), names_except());
+  auto paused = index_of(ownership.owner_of("p-cmcc"));
+  auto before = lease_rows(database);
+  auto old_epoch = before.at("p-cmcc").epoch;
+  std::vector<size_t> others;
+  for (size_t i = 0; i < node_count; ++i)
+    if (i != paused)
+      others.push_back(i);
+  BOOST_TEST_MESSAGE("ownership:" << describe_leases(before) << "; pausing "
+                                  << node_name(paused));
+
+  client_books books;
+  auto submit_batch = [&](size_t first) { submit_cmcc_orders(paused, "held", first, 40, books); };
+  // A first batch goes out, so that calls without an answer (unknown outcomes) are in
+  // flight and their status queries due when the owner stops.
+  submit_batch(0);
+  for (auto until = steady::now() + 10s; steady::now() < until;
+       std::this_thread::sleep_for(20ms)) {
+    auto sent = caller(callers_of(sim.ledger(), "p-cmcc"), node_name(paused), old_epoch);
+    if (sent && sent->calls >= 20)
+      break;
+  }
+  auto first_written = attempts_written(database, "p-cmcc", node_name(paused), old_epoch);
+  // The second batch: stop the owner once its attempts are written ahead (their calls wait
+  // 1.5 s from then).
+  submit_batch(40);
+  long long written = first_written;
+  for (auto until = steady::now() + 5s; written == first_written && steady::now() < until;) {
+    written = attempts_written(database, "p-cmcc", node_name(paused), old_epoch);
+    if (written == first_written)
+      std::this_thread::sleep_for(10ms);
+  }
+  nodes[paused]->process().send_signal(SIGSTOP);
+  gateways[paused].reset();
+  BOOST_TEST_REQUIRE(written > first_written, "no attempt was written ahead" << logs());
+  written = attempts_written(database, "p-cmcc", node_name(paused), old_epoch);
+  auto sent_before = caller(callers_of(sim.ledger(), "p-cmcc"), node_name(paused), old_epoch);
+  // The window was hit: attempts written ahead whose calls had not left.
+  BOOST_TEST_REQUIRE(static_cast<uint64_t>(written) > (sent_before ? sent_before->calls : 0u),
+                     written << " attempts written ahead, all sent before the pause");
+
+  // The lease moves; the new owner starts on the orders it finds written ahead.
+  auto [moved_at_ms, taken] = wait_for_move(database, "p-cmcc", old_epoch);
+  BOOST_TEST_REQUIRE(moved_at_ms.has_value(), "p-cmcc never moved" << logs());
+  BOOST_TEST(taken.owner != node_name(paused));
+  std::optional<sim_caller> new_owner;
+  for (auto until = steady::now() + 15s;
+       !(new_owner && new_owner->queries > 0) && steady::now() < until;
+       std::this_thread::sleep_for(100ms))
+    new_owner = caller(callers_of(sim.ledger(), "p-cmcc"), taken.owner, taken.epoch);
+  BOOST_TEST_REQUIRE((new_owner && new_owner->queries > 0),
+                     "the new owner never queried what it found written ahead" << logs());
+  nodes[paused]->process().send_signal(SIGCONT);
+
+  require_settled(all_nodes(), names_except(), 20s);
+  check_outcome(others.front(), books, 40s);
+
+  // Nothing under the old epoch reached the provider once the new lease existed (seen by
+  // the test at moved_at_ms, at most a poll later than it began), nor after the first call
+  // under the new epoch.
+  new_owner = caller(callers_of(sim.ledger(), "p-cmcc"), taken.owner, taken.epoch);
+  BOOST_REQUIRE(new_owner);
+  auto old_owner = check_silent_after_move(sim, "p-cmcc", node_name(paused), old_epoch,
+                                           *moved_at_ms, *new_owner);
+  if (old_owner)
+    BOOST_TEST(old_owner->calls < static_cast<uint64_t>(written));
+  BOOST_TEST_MESSAGE("p-cmcc: " << written << " attempts written ahead under epoch "
+                                << old_epoch << ", " << (sent_before ? sent_before->calls : 0)
+                                << " calls and " << (sent_before ? sent_before->queries : 0)
+                                << " queries sent before the pause, "
+                                << (old_owner ? old_owner->calls : 0) << " and "
+                                << (old_owner ? old_owner->queries : 0)
+                                << " in all; the new owner " << taken.owner
+                                << "/" << taken.epoch << " made " << new_owner->calls
+                                << " calls and " << new_owner->queries << " queries");
+}
+
+// The owner of p-cmcc, half of whose calls go unanswered, is stopped (SIGSTOP) while the
+// status queries for several of them wait for their turn (2 s after the call), and resumed
+// 10 s after its lease expired and moved. The queries are due the moment it resumes, with
+// the provider's burst to spend, well before its cluster actor has read that the lease
+// moved: none of them, nor any other call or query under the old epoch, may reach the
+// provider, where each would count against the rate limit the new owner works within.
+BOOST_AUTO_TEST_CASE(an_owner_resumed_after_its_lease_expired_sends_no_status_query) {
+  provider_sim_process sim{dir, "sim", sim_providers({{"success", 0.5}, {"unknown", 0.5}})};
+  ledger_files = {sim.ledger_path()};
+  start_all([&](nlohmann::json& cfg) {
+    cfg["deadline"] = {{"limit_ms", 40000}, {"resend_at_ms", {30000, 35000}},
+                       {"query_interval_ms", 2000}};
+    call_the_simulator(cfg, sim);
+    // A slow p-cmcc keeps work at its owner; its burst lets the queries due leave at once.
+    auto& cmcc = provider_entry(cfg, "p-cmcc");
+    cmcc["rate"] = 10;
+    cmcc["burst"] = 4;
+  });
+  auto ownership = require_settled(all_nodes(), names_except());
+  auto paused = index_of(ownership.owner_of("p-cmcc"));
+  auto old_epoch = lease_rows(database).at("p-cmcc").epoch;
+  size_t other = (paused + 1) % node_count;
+
+  client_books books;
+  submit_cmcc_orders(paused, "resumed", 0, 60, books);
+  // Calls left unanswered whose status query has not come yet.
+  auto queries_owed = [&] {
+    auto summary = sim.ledger();
+    const auto& counters = summary.at("providers").at("p-cmcc");
+    return counters.at("unanswered").get<int64_t>() - counters.at("queries").get<int64_t>();
+  };
+  int64_t owed = 0;
+  for (auto until = steady::now() + 10s; owed < 3 && steady::now() < until;
+       std::this_thread::sleep_for(20ms))
+    owed = queries_owed();
+  BOOST_TEST_REQUIRE(owed >= 3, "no status queries owed by " << node_name(paused) << logs());
+
+  nodes[paused]->process().send_signal(SIGSTOP);
+  auto stopped_at = steady::now();
+  gateways[paused].reset();
+  auto sent_before = caller(callers_of(sim.ledger(), "p-cmcc"), node_name(paused), old_epoch);
+  owed = queries_owed();
+  auto [moved_at_ms, taken] = wait_for_move(database, "p-cmcc", old_epoch);
+  BOOST_TEST_REQUIRE(moved_at_ms.has_value(), "p-cmcc never moved" << logs());
+  // Its lease expired at most a ttl after the stop (it was renewed at most then).
+  std::this_thread::sleep_until(stopped_at + std::chrono::milliseconds(lease_ttl_ms) + 10s);
+  nodes[paused]->process().send_signal(SIGCONT);
+
+  require_settled(all_nodes(), names_except(), 20s);
+  check_outcome(other, books, 60s);
+  auto new_owner = caller(callers_of(sim.ledger(), "p-cmcc"), taken.owner, taken.epoch);
+  BOOST_TEST_REQUIRE(new_owner.has_value(), "the new owner never called p-cmcc");
+  auto old_owner = check_silent_after_move(sim, "p-cmcc", node_name(paused), old_epoch,
+                                           *moved_at_ms, *new_owner);
+  BOOST_REQUIRE((old_owner && sent_before));
+  BOOST_TEST_MESSAGE("p-cmcc under " << node_name(paused) << "/" << old_epoch << ": "
+                     << sent_before->calls << " calls and " << sent_before->queries
+                     << " queries seen before the pause, " << owed << " queries owed, "
+                     << old_owner->calls << " and "
+                     << old_owner->queries << " in all; the new owner " << taken.owner << "/"
+                     << taken.epoch << " made " << new_owner->calls << " calls and "
+                     << new_owner->queries << " queries");
+}
+
+// PostgreSQL goes away for 6 s while three nodes work. Every node is cut off alike, every
+// heartbeat and lease renewal fails, every lease expires: when the database is back, no
+// node may judge the others dead on heartbeats it could not see, and each renews its own
+// leases. No lease moves (owners and epochs as before), every order ends, none twice.
+BOOST_AUTO_TEST_CASE(a_database_outage_moves_no_lease) {
+  start_all([](nlohmann::json& cfg) {
+    cfg["deadline"] = {{"limit_ms", 40000}, {"resend_at_ms", {30000, 35000}},
+                       {"query_interval_ms", 200}};
+    // A queue at p-cmcc's owner across the outage.
+    auto& cmcc = provider_entry(cfg, "p-cmcc");
+    cmcc["rate"] = 50;
+    cmcc["burst"] = 5;
+  });
+  auto ownership = require_settled(all_nodes(), names_except());
+  auto before = lease_rows(database);
+  BOOST_TEST_MESSAGE("leases before the outage:" << describe_leases(before));
+
+  client_books books;
+  size_t n = 0;
+  for (int round = 0; round < 3; ++round)
+    for (size_t i = 0; i < node_count; ++i) {
+      std::vector<order_request> requests;
+      for (size_t k = 0; k < 40; ++k)
+        requests.push_back(make_request("outage", n++, 6));
+      submit(i, requests, books);
+    }
+  BOOST_TEST_REQUIRE(books.ref_by_id.size() == n, logs());
+
+  std::vector<std::streamoff> logged_before;
+  for (const auto& node : nodes)
+    logged_before.push_back(log_size(node->log_path()));
+  postgres_server("halt");
+  auto halted = steady::now();
+  std::this_thread::sleep_for(6s);
+  postgres_server("resume");
+  BOOST_TEST_MESSAGE("database away for "
+                     << std::chrono::duration_cast<std::chrono::milliseconds>(steady::now()
+                                                                              - halted)
+                          .count()
+                     << " ms");
+
+  auto after_outage = require_settled(all_nodes(), names_except(), 20s);
+  BOOST_TEST((after_outage.owners == ownership.owners), after_outage.describe());
+  // Nobody judged another member down: whether or not a lease could be taken before its
+  // holder renewed it, such a verdict would move leases.
+  for (size_t i = 0; i < node_count; ++i) {
+    auto logged = log_since(nodes[i]->log_path(), logged_before[i]);
+    auto verdict = logged.find(" left node-");
+    BOOST_TEST(verdict == std::string::npos,
+               node_name(i) << " judged a member down after the outage: "
+                            << logged.substr(logged.rfind('\n', verdict) + 1, 120));
+  }
+  check_outcome(0, books, 60s);
+  auto after = lease_rows(database);
+  BOOST_TEST((after == before), "leases before:" << describe_leases(before)
+                                                 << "; after:" << describe_leases(after)
+                                                 << logs());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

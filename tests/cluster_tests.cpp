@@ -4,6 +4,8 @@
 #include "domain/forward_backlog.hpp"
 #include "domain/membership.hpp"
 #include "domain/ownership.hpp"
+#include "domain/send_fence.hpp"
+#include "tests/time_support.hpp"
 
 #include <algorithm>
 #include <map>
@@ -60,6 +62,8 @@ lease held_by(const std::string& node, const std::string& provider, int64_t epoc
 const std::vector<std::string> workload_providers{"p-cmcc", "p-cucc", "p-ctcc", "p-agg"};
 
 } // namespace
+
+
 
 BOOST_AUTO_TEST_SUITE(rendezvous_hashing)
 
@@ -210,6 +214,145 @@ BOOST_AUTO_TEST_CASE(changes_name_who_joined_left_and_restarted) {
   BOOST_TEST(change.describe() == "joined node-4; left node-2; restarted node-3");
   BOOST_TEST(compare(after, after).empty());
   BOOST_TEST(compare(after, after).describe().empty());
+}
+
+// After PostgreSQL came back from a 6 s outage, the first node to reconnect read the two
+// others' heartbeats 6 s old, judged them dead and took every lease: their heartbeats were
+// missing for the same reason as its own. A watch judges only silence it could see.
+BOOST_AUTO_TEST_CASE(peers_silent_while_this_node_could_not_read_are_not_judged_down) {
+  const int64_t down_after = 1000, gap = 800, beat = 200;
+  membership_watch watch{down_after, gap};
+  auto rows_at = [](int64_t heartbeat_2, int64_t heartbeat_3, int64_t self) {
+    return std::vector<member_record>{{"node-1", "h:1", 1, self},
+                                      {"node-2", "h:2", 1, heartbeat_2},
+                                      {"node-3", "h:3", 1, heartbeat_3}};
+  };
+  int64_t t = 100'000;
+  for (; t <= 110'000; t += beat)
+    BOOST_TEST_REQUIRE(watch.observe(rows_at(t - 50, t - 120, t), t).size() == 3u);
+  // The database goes away for 6 s: every read fails, every heartbeat too.
+  int64_t last_heard = t - beat;
+  for (int failed = 0; failed < 30; ++failed)
+    watch.lost();
+  t += 6000;
+  auto rows = rows_at(last_heard - 50, last_heard - 120, t);
+  // The plain judgement by the database clock is what went wrong...
+  BOOST_TEST((membership_view(rows, t, down_after).nodes() == std::vector<std::string>{"node-1"}));
+  // ...while the watch that starts now still counts them live.
+  BOOST_TEST((watch.observe(rows, t).nodes() == nodes(3)));
+  BOOST_TEST((watch.watching_since() == std::optional<int64_t>{t}));
+  // node-2 comes back within the next heartbeats; node-3 never does: it is down exactly
+  // once down_after of silence has been watched.
+  auto back = t;
+  for (t += beat; t < back + down_after; t += beat)
+    BOOST_TEST((watch.observe(rows_at(t - 10, last_heard - 120, t), t).nodes() == nodes(3)),
+               "at +" << t - back << " ms");
+  BOOST_TEST((watch.observe(rows_at(t - 10, last_heard - 120, t), t).nodes()
+              == std::vector<std::string>{"node-1", "node-2"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_member_down_before_an_outage_stays_down_after_it) {
+  membership_watch watch{1000, 800};
+  std::vector<member_record> rows{{"node-1", "h:1", 1, 10'000}, {"node-2", "h:2", 1, 8'000}};
+  BOOST_TEST((watch.observe(rows, 10'000).nodes() == nodes(2)));  // not watched long enough
+  rows[0].heartbeat_at_ms = 10'500;
+  BOOST_TEST((watch.observe(rows, 10'500).nodes() == nodes(2)));
+  rows[0].heartbeat_at_ms = 11'000;
+  BOOST_TEST((watch.observe(rows, 11'000).nodes() == std::vector<std::string>{"node-1"}));
+  watch.lost();
+  rows[0].heartbeat_at_ms = 20'000;
+  BOOST_TEST((watch.observe(rows, 20'000).nodes() == std::vector<std::string>{"node-1"}));
+  // Until it heartbeats again.
+  rows[1].heartbeat_at_ms = 20'100;
+  rows[0].heartbeat_at_ms = 20'200;
+  BOOST_TEST((watch.observe(rows, 20'200).nodes() == nodes(2)));
+}
+
+// A node paused itself (or whose reads hung) did not see its peers either, though no read
+// failed: reads further apart than the gap start a new watch.
+BOOST_AUTO_TEST_CASE(reads_further_apart_than_the_gap_start_a_new_watch) {
+  membership_watch watch{1000, 800};
+  std::vector<member_record> rows{{"node-1", "h:1", 1, 10'000}, {"node-2", "h:2", 1, 10'000}};
+  watch.observe(rows, 9'400);
+  watch.observe(rows, 10'000);
+  BOOST_TEST((watch.watching_since() == std::optional<int64_t>{9'400}));
+  rows[0].heartbeat_at_ms = 10'801;
+  BOOST_TEST((watch.observe(rows, 10'801).nodes() == nodes(2)));  // 801 ms: a new watch
+  BOOST_TEST((watch.watching_since() == std::optional<int64_t>{10'801}));
+  rows[0].heartbeat_at_ms = 11'600;
+  BOOST_TEST((watch.observe(rows, 11'600).nodes() == nodes(2)));  // 800 ms: the same watch
+  rows[0].heartbeat_at_ms = 11'801;
+  BOOST_TEST((watch.observe(rows, 11'801).nodes() == std::vector<std::string>{"node-1"}));
+}
+
+// Read without a break, a watch judges exactly as the database clock alone does.
+BOOST_AUTO_TEST_CASE(a_continuous_watch_judges_like_the_database_clock) {
+  const int64_t down_after = 1000;
+  membership_watch watch{down_after, 800};
+  std::vector<member_record> rows{{"node-1", "h:1", 1, 0}, {"node-2", "h:2", 1, 0},
+                                  {"node-3", "h:3", 1, 0}};
+  watch.observe(rows, 0);
+  for (int64_t t = 100; t <= 20'000; t += 100) {
+    rows[0].heartbeat_at_ms = t;
+    if (t < 5'000 || t > 12'000)
+      rows[1].heartbeat_at_ms = t - 30;  // silent from 5 s to 12 s
+    if (t < 8'000)
+      rows[2].heartbeat_at_ms = t - 70;  // dead from 8 s on
+    if (t < down_after)
+      continue;  // the first watch judges nobody down before down_after
+    BOOST_TEST_REQUIRE((watch.observe(rows, t).nodes() == membership_view(rows, t, down_after).nodes()),
+                       "at " << t << " ms");
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(send_fence_at_the_call)
+
+using topup::testing::at_ms;
+
+BOOST_AUTO_TEST_CASE(a_single_nodes_calls_are_never_fenced) {
+  send_fence open;
+  BOOST_TEST(open.allows(mono_time::max()));
+  BOOST_TEST(!open.valid_until());
+}
+
+BOOST_AUTO_TEST_CASE(a_call_leaves_only_before_the_validity_and_renewals_never_shorten_it) {
+  send_fence fence{at_ms(600)};
+  BOOST_TEST(fence.allows(at_ms(599)));
+  BOOST_TEST(!fence.allows(at_ms(600)));
+  fence.extend(at_ms(800));
+  BOOST_TEST(fence.allows(at_ms(799)));
+  fence.extend(at_ms(700));  // a renewal told late
+  BOOST_TEST(fence.allows(at_ms(799)));
+  BOOST_TEST(!fence.allows(at_ms(800)));
+  send_fence unknown{mono_time::min()};  // a lane not yet told its lease's validity
+  BOOST_TEST(!unknown.allows(at_ms(0)));
+}
+
+// ttl 1000 ms renewed every 200 ms (the cluster tests' timing): calls stop 400 ms before the
+// lease can expire in the database, and a lease renewed on time never closes the fence, even
+// with each renewal up to 400 ms late.
+BOOST_AUTO_TEST_CASE(calls_stop_a_margin_before_the_lease_can_expire) {
+  const milliseconds ttl{1000}, heartbeat{200};
+  auto margin = lease_send_margin(ttl, heartbeat);
+  BOOST_TEST(margin.count() == 400);
+  send_fence fence{lease_valid_until(at_ms(0), ttl, margin)};
+  int64_t last_sent = 0;
+  for (int64_t sent = 0; sent <= 2000; sent += heartbeat.count() + 399) {
+    BOOST_TEST_REQUIRE(fence.allows(at_ms(sent)), "renewal sent at " << sent << " ms");
+    fence.extend(lease_valid_until(at_ms(sent), ttl, margin));
+    last_sent = sent;
+  }
+  // The renewals stop (the last one sent at 1797 ms): the database may expire the lease
+  // from 2797 ms on; the last call leaves before 2397 ms.
+  BOOST_TEST(last_sent == 1797);
+  BOOST_TEST(fence.allows(at_ms(2396)));
+  BOOST_TEST(!fence.allows(at_ms(2397)));
+  // A process stopped for 10 s and resumed finds its fence closed: the steady clock ran on.
+  BOOST_TEST(!fence.allows(at_ms(last_sent + 10'000)));
+  // The configuration allows a heartbeat up to the ttl: no margin is ever negative.
+  BOOST_TEST(lease_send_margin(ttl, ttl).count() == 0);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -14,12 +14,8 @@
 #include "providers/ledger.hpp"
 #include "tests/order_polling.hpp"
 #include "tests/process_support.hpp"
+#include "tests/provider_sim_process.hpp"
 #include "tests/test_support.hpp"
-
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
 
 #include <algorithm>
 #include <chrono>
@@ -37,9 +33,6 @@ using nlohmann::json;
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
 using steady = std::chrono::steady_clock;
 
 constexpr auto request_timeout = std::chrono::seconds(10);
@@ -47,106 +40,7 @@ constexpr auto request_timeout = std::chrono::seconds(10);
 /// Longer than any order's 6 s deadline plus the queries an unknown outcome may still need.
 constexpr auto finish_limit = std::chrono::seconds(20);
 
-std::string secret_of(const std::string& provider) {
-  return provider + "-secret";
-}
-
-/// A provider of a simulator's configuration: 2 ms answers, `outcomes` drawn per call.
-json sim_provider(const std::string& name, const json& outcomes,
-                  double unknown_success_probability = 0.5) {
-  return {{"name", name},
-          {"secret", secret_of(name)},
-          {"model",
-           {{"latency", {{"distribution", "fixed"}, {"fixed_ms", 2}}},
-            {"outcomes", outcomes},
-            {"unknown_success_probability", unknown_success_probability},
-            {"seed", 7}}}};
-}
-
 const json always_success = {{"success", 1}};
-
-/// GET `target` of the simulator on 127.0.0.1:`port`: its JSON body. Fails the test unless
-/// a 200 arrives within 5 s.
-json sim_get(uint16_t port, const std::string& target) {
-  asio::io_context io;
-  beast::tcp_stream stream{io};
-  http::request<http::empty_body> request{http::verb::get, target, 11};
-  request.set(http::field::host, "127.0.0.1");
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  beast::error_code failure;
-  stream.expires_after(5s);  // bounds every step below
-  stream.async_connect({asio::ip::make_address("127.0.0.1"), port}, [&](beast::error_code ec) {
-    if (ec) {
-      failure = ec;
-      return;
-    }
-    http::async_write(stream, request, [&](beast::error_code write_ec, size_t) {
-      if (write_ec) {
-        failure = write_ec;
-        return;
-      }
-      http::async_read(stream, buffer, response,
-                       [&](beast::error_code read_ec, size_t) { failure = read_ec; });
-    });
-  });
-  io.run();
-  BOOST_REQUIRE_MESSAGE(!failure, "GET " << target << " on port " << port << ": "
-                                         << failure.message());
-  BOOST_REQUIRE_MESSAGE(response.result_int() == 200u,
-                        "GET " << target << " answered " << response.result_int() << ": "
-                               << response.body());
-  return json::parse(response.body());
-}
-
-/// A running topup-provider-sim playing `providers`, its configuration, ledger and log in
-/// `dir` under `tag`. Started on any free port, or on `port` to come back where a node
-/// expects it; it announces "listening on HOST:PORT" like topup-node, hence node_process.
-class provider_sim_process {
-public:
-  provider_sim_process(const temp_dir& dir, const std::string& tag, const json& providers,
-                       uint16_t port = 0)
-    : config_path_(dir.file(tag + ".json")), ledger_path_(dir.file(tag + "-ledger.db")),
-      log_path_(dir.file(tag + ".log")) {
-    write_json(config_path_, {{"providers", providers}});
-    start(port);
-  }
-
-  uint16_t port() const { return port_; }
-  const std::string& log_path() const { return log_path_; }
-
-  /// The base_url of `provider` at this simulator.
-  std::string base_url(const std::string& provider) const {
-    return "http://127.0.0.1:" + std::to_string(port_) + "/" + provider;
-  }
-
-  /// SIGKILL: every connection to it is refused until restart().
-  void kill() { process_->kill(); }
-
-  /// A new process on the same port and ledger file.
-  void restart() { start(port_); }
-
-  /// GET /ledger?detail=1.
-  json ledger() const { return sim_get(port_, "/ledger?detail=1"); }
-
-  /// Its ledger file (shared with its restarts).
-  const std::string& ledger_path() const { return ledger_path_; }
-
-private:
-  void start(uint16_t port) {
-    process_.reset();
-    process_.emplace(TOPUP_PROVIDER_SIM, config_path_, log_path_,
-                     std::vector<std::string>{"--listen", "127.0.0.1:" + std::to_string(port),
-                                              "--ledger", ledger_path_});
-    port_ = process_->port();
-  }
-
-  std::string config_path_;
-  std::string ledger_path_;
-  std::string log_path_;
-  std::optional<node_process> process_;
-  uint16_t port_ = 0;
-};
 
 /// A request for a valid order with a number of `prefix` (138: cmcc, 130: cucc, 133: ctcc).
 order_request request_with_prefix(const std::string& ref, const std::string& prefix,

@@ -119,7 +119,7 @@ private:
       if (as_std(request.target()) == http_wire::recharge_path)
         id = http_wire::parse_recharge_request(request.body()).request_id;
       else
-        id = http_wire::parse_query_request(request.body());
+        id = http_wire::parse_query_request(request.body()).request_id;
     } catch (const http_wire::wire_error&) {
     }
     std::lock_guard<std::mutex> guard{mutex_};
@@ -298,7 +298,7 @@ struct adapter_fixture : actor_fixture {
 
   query_reply query(const provider_actor& adapter, const std::string& request_id) {
     query_reply result;
-    self->request(adapter, 3s, query_atom::value, request_id)
+    self->request(adapter, 3s, query_atom::value, status_query{request_id})
       .receive([&](query_reply& reply) { result = std::move(reply); },
                [&](caf::error& error) {
                  BOOST_FAIL("a query is always answered, got " << describe(error));
@@ -505,6 +505,44 @@ BOOST_AUTO_TEST_CASE(concurrent_calls_beyond_the_pool_wait_their_turn) {
   BOOST_CHECK_GE(server.connections(), 2u);  // the calls did overlap
   for (int i = 0; i < 64; ++i)
     BOOST_CHECK_EQUAL(server.requests_for("r-pool-" + std::to_string(i)), 1);
+}
+
+// The last check of a cluster's fence: a call kept waiting for a connection until the lease
+// it was made under lapsed is not written at all (stale_owner), nor is a status query; the
+// connection serves the next call.
+BOOST_AUTO_TEST_CASE(a_call_whose_lease_lapsed_before_it_could_be_written_is_not_sent) {
+  scripted_server server{300ms};
+  auto adapter = spawn(server.base_url(), 1, 2000ms);
+  auto busy = self->request(adapter, 5s, recharge_atom::value, call_for("r-busy"));
+  std::this_thread::sleep_for(50ms);  // r-busy holds the only connection for 300 ms
+  auto late = call_for("r-late");
+  late.origin = {"node-1", 7, std::chrono::steady_clock::now() + 100ms};
+  recharge_result result;
+  self->request(adapter, 5s, recharge_atom::value, late)
+    .receive([&](recharge_reply& reply) { result = std::move(reply); },
+             [&](caf::error& error) { result = std::move(error); });
+  busy.receive([](recharge_reply&) {}, [](caf::error& error) { BOOST_ERROR(describe(error)); });
+  auto error = std::get_if<caf::error>(&result);
+  BOOST_REQUIRE_MESSAGE(error, "a call past its lease's validity was answered");
+  auto failure = as_failure(*error);
+  BOOST_CHECK_MESSAGE((failure && failure->code == errc::stale_owner), describe(*error));
+  BOOST_CHECK_EQUAL(server.requests_for("r-late"), 0);
+
+  caf::error query_error;
+  self->request(adapter, 5s, query_atom::value,
+                status_query{"r-busy", {"node-1", 7, std::chrono::steady_clock::now()}})
+    .receive([](query_reply&) {}, [&](caf::error& e) { query_error = std::move(e); });
+  failure = as_failure(query_error);
+  BOOST_CHECK_MESSAGE((failure && failure->code == errc::stale_owner), describe(query_error));
+
+  auto in_time = call_for("r-in-time");
+  in_time.origin = {"node-1", 7, std::chrono::steady_clock::now() + 5s};
+  self->request(adapter, 5s, recharge_atom::value, in_time)
+    .receive([](recharge_reply& reply) { BOOST_CHECK(reply.outcome == recharge_outcome::success); },
+             [](caf::error& e) { BOOST_ERROR(describe(e)); });
+  BOOST_CHECK_EQUAL(server.requests_for("r-in-time"), 1);
+  BOOST_CHECK_EQUAL(server.requests_for("r-busy"), 1);  // the refused query never went out
+  BOOST_CHECK_EQUAL(server.connections(), 1u);
 }
 
 BOOST_AUTO_TEST_CASE(a_base_url_that_is_not_plain_http_is_refused_at_spawn) {

@@ -35,13 +35,36 @@ BOOST_AUTO_TEST_CASE(timestamp_freshness_is_bounded_both_ways) {
 }
 
 BOOST_AUTO_TEST_CASE(requests_round_trip) {
-  recharge_call call{"o-1/p-cmcc", "o-1", "13800138000", 5000};
+  recharge_call call{"o-1/p-cmcc", "o-1", "13800138000", 5000, {"node-2", 7, {}}};
   auto parsed = parse_recharge_request(recharge_request_body(call));
   BOOST_TEST(parsed.request_id == call.request_id);
   BOOST_TEST(parsed.order_id == call.order_id);
   BOOST_TEST(parsed.phone == call.phone);
   BOOST_TEST(parsed.amount_fen == call.amount_fen);
-  BOOST_TEST(parse_query_request(query_request_body("o-1/p-cmcc")) == "o-1/p-cmcc");
+  BOOST_TEST(parsed.origin.node == "node-2");
+  BOOST_TEST(parsed.origin.epoch == 7);
+  auto query = parse_query_request(query_request_body({"o-1/p-cmcc", {"node-3", 9, {}}}));
+  BOOST_TEST(query.request_id == "o-1/p-cmcc");
+  BOOST_TEST(query.origin.node == "node-3");
+  BOOST_TEST(query.origin.epoch == 9);
+}
+
+// The caller's node and epoch travel with every call and query; a caller that sends
+// neither (an older client) is a single node, and a non-integer epoch is refused.
+BOOST_AUTO_TEST_CASE(the_caller_is_optional_and_its_epoch_an_integer) {
+  auto call = parse_recharge_request(
+    R"({"request_id":"r","order_id":"o","phone":"13800138000","amount_fen":5000})");
+  BOOST_TEST(call.origin.node.empty());
+  BOOST_TEST(call.origin.epoch == 0);
+  auto query = parse_query_request(R"({"request_id":"r"})");
+  BOOST_TEST(query.origin.node.empty());
+  BOOST_TEST(query.origin.epoch == 0);
+  try {
+    parse_query_request(R"({"request_id":"r","node":"node-1","epoch":"7"})");
+    BOOST_FAIL("a string epoch was accepted");
+  } catch (const wire_error& error) {
+    BOOST_TEST(std::string{error.what()}.find("epoch") != std::string::npos);
+  }
 }
 
 BOOST_AUTO_TEST_CASE(every_reply_round_trips) {

@@ -157,13 +157,36 @@ BOOST_AUTO_TEST_CASE(an_expired_lease_is_taken_over_under_the_next_epoch) {
   BOOST_TEST(!a.try_acquire("p-cmcc", "node-a", long_ttl_ms));
 }
 
-BOOST_AUTO_TEST_CASE(an_expired_lease_is_not_revived_by_a_late_renewal) {
+// The database was out of reach for longer than the time to live: the lease expired, but
+// nobody took it meanwhile. Its holder renews it under the same epoch (no provider moves
+// because the database was down); while it was expired, the fence refused its writes.
+BOOST_AUTO_TEST_CASE(an_expired_lease_nobody_took_is_renewed_under_its_epoch) {
   lease_store leases{cfg};
   auto old = leases.try_acquire("p-cmcc", "node-a", 100);
   BOOST_REQUIRE(old);
   wait_for_database_time(leases, old->expires_at_ms);
-  BOOST_TEST(!leases.renew("p-cmcc", "node-a", old->epoch, long_ttl_ms));
-  BOOST_TEST(leases.try_acquire("p-cmcc", "node-a", long_ttl_ms)->epoch == old->epoch + 1);
+  BOOST_TEST(!leases.still_owner("p-cmcc", "node-a", old->epoch));
+  BOOST_TEST(!leases.holder("p-cmcc"));
+  BOOST_TEST(!leases.renew("p-cmcc", "node-b", old->epoch, long_ttl_ms));  // not the owner
+  BOOST_TEST(leases.renew("p-cmcc", "node-a", old->epoch, long_ttl_ms));
+  BOOST_TEST(leases.still_owner("p-cmcc", "node-a", old->epoch));
+  auto renewed = leases.holder("p-cmcc");
+  BOOST_TEST_REQUIRE(renewed.has_value());
+  BOOST_TEST(renewed->epoch == old->epoch);
+  BOOST_TEST(!leases.try_acquire("p-cmcc", "node-b", long_ttl_ms));
+
+  // Once taken over, or released, it is gone for good.
+  auto taken = leases.try_acquire("p-cucc", "node-a", 100);
+  BOOST_REQUIRE(taken);
+  wait_for_database_time(leases, taken->expires_at_ms);
+  BOOST_REQUIRE(leases.try_acquire("p-cucc", "node-b", long_ttl_ms));
+  BOOST_TEST(!leases.renew("p-cucc", "node-a", taken->epoch, long_ttl_ms));
+  auto released = leases.try_acquire("p-ctcc", "node-a", 100);
+  BOOST_REQUIRE(released);
+  BOOST_REQUIRE(leases.release("p-ctcc", "node-a", released->epoch));
+  wait_for_database_time(leases, released->expires_at_ms);
+  BOOST_TEST(!leases.renew("p-ctcc", "node-a", released->epoch, long_ttl_ms));
+  BOOST_TEST(!leases.holder("p-ctcc"));
 }
 
 BOOST_AUTO_TEST_CASE(concurrent_acquires_have_exactly_one_winner) {

@@ -820,6 +820,28 @@ BOOST_AUTO_TEST_CASE(an_unused_probe_slot_lets_another_probe_go_out) {
   BOOST_TEST(take(lane, 2004).calls.size() == 1u, "a successful probe closes the breaker");
 }
 
+// Cluster: past its lease's validity a lane writes nothing ahead and sends nothing, and it
+// does not wake up for it either; expiries still come. Lifted, everything goes as before.
+BOOST_AUTO_TEST_CASE(held_sends_start_no_call_or_query_and_wake_nobody_for_them) {
+  provider_lane lane{roomy(), t0};
+  lane.enqueue(make_order("a", far), false);
+  lane.enqueue(make_order("late", 100), false);
+  lane.query_later(make_order("q", far), at_ms(0));
+  lane.hold_sends(true);
+  auto w = take(lane, 0);
+  BOOST_TEST(w.calls.empty());
+  BOOST_TEST(w.queries.empty());
+  BOOST_TEST(ids(w.expired) == (strings{"late"}), boost::test_tools::per_element());
+  BOOST_TEST(lane.load(t0).in_flight == 0u);
+  // Only the last chance of the queued order to start (then it expires) wakes the lane.
+  BOOST_TEST(wakeup_ms(lane, at_ms(1)) == far - 2000 + 1, "woke up for work it may not send");
+  lane.hold_sends(false);
+  BOOST_TEST(wakeup_ms(lane, at_ms(1)) == 1);
+  w = take(lane, 1);
+  BOOST_TEST(ids(w.queries) == (strings{"q"}), boost::test_tools::per_element());
+  BOOST_TEST(ids(w.calls) == (strings{"a"}), boost::test_tools::per_element());
+}
+
 BOOST_AUTO_TEST_CASE(next_wakeup_is_none_when_idle) {
   provider_lane lane{roomy(), t0};
   BOOST_TEST(!lane.next_wakeup(t0));

@@ -74,9 +74,11 @@ struct simulator_fixture {
                                       http_wire::recharge_request_body(call), time->wall_ms()));
   }
 
-  sim_action query(const std::string& request_id, const std::string& provider = "p-ok") {
+  sim_action query(const std::string& request_id, const std::string& provider = "p-ok",
+                   const call_origin& origin = {}) {
     return sim->handle(signed_request("/" + provider + "/query",
-                                      http_wire::query_request_body(request_id), time->wall_ms()));
+                                      http_wire::query_request_body({request_id, origin}),
+                                      time->wall_ms()));
   }
 
   json summary(const recharge_counts& per_order = {}, bool detail = false) {
@@ -202,6 +204,46 @@ BOOST_FIXTURE_TEST_CASE(a_success_is_performed_once_and_repeats_are_deduplicated
   BOOST_TEST(counters["recharges"] == 1);
   BOOST_TEST(counters["deduplicated"] == 1);
   BOOST_TEST(counters["max_calls_in_1s_window"] == 3);
+}
+
+// Every call and query the provider reads is booked against its caller, the node and the
+// epoch of its lease, with the arrival of the first and the last: a test can tell that
+// nothing came under an epoch once a later one had begun. Performed recharges record the
+// caller in the ledger too.
+BOOST_FIXTURE_TEST_CASE(calls_and_queries_are_booked_against_their_node_and_epoch,
+                        simulator_fixture) {
+  auto call = [&](const std::string& order_id, const std::string& node, int64_t epoch) {
+    auto c = call_for(order_id);
+    c.origin = {node, epoch, {}};
+    return recharge(c);
+  };
+  auto start = time->wall_ms();
+  call("o-1", "node-1", 3);
+  time->advance(milliseconds(40));
+  query("o-1/p-ok", "p-ok", {"node-1", 3, {}});
+  time->advance(milliseconds(60));
+  call("o-2", "node-2", 4);
+  call("o-3", "", 0);  // a single node
+  auto callers = summary()["providers"]["p-ok"]["callers"];
+  BOOST_REQUIRE_EQUAL(callers.size(), 3u);
+  // Sorted by node, then epoch: the single node first.
+  BOOST_TEST(callers[0]["node"] == "");
+  BOOST_TEST(callers[1]["node"] == "node-1");
+  BOOST_TEST(callers[1]["epoch"] == 3);
+  BOOST_TEST(callers[1]["calls"] == 1);
+  BOOST_TEST(callers[1]["queries"] == 1);
+  BOOST_TEST(callers[1]["first_at_ms"] == start);
+  BOOST_TEST(callers[1]["last_at_ms"] == start + 40);
+  BOOST_TEST(callers[2]["node"] == "node-2");
+  BOOST_TEST(callers[2]["epoch"] == 4);
+  BOOST_TEST(callers[2]["calls"] == 1);
+  BOOST_TEST(callers[2]["first_at_ms"] == start + 100);
+  auto rows = sim->take_unwritten();
+  BOOST_REQUIRE_EQUAL(rows.size(), 3u);
+  BOOST_TEST(rows[0].node == "node-1");
+  BOOST_TEST(rows[0].epoch == 3);
+  BOOST_TEST(rows[1].node == "node-2");
+  BOOST_TEST(rows[1].epoch == 4);
 }
 
 BOOST_FIXTURE_TEST_CASE(refusals_perform_nothing, simulator_fixture) {
@@ -500,7 +542,7 @@ BOOST_AUTO_TEST_CASE(process_refuses_forged_stale_and_malformed_calls) {
   BOOST_TEST(malformed.parsed().contains("error"));
   auto nobody = client.signed_call("/p-nobody/recharge", recharge_body("o-1"));
   BOOST_TEST(nobody.status == 404u);
-  auto status = client.signed_call("/p-ok/query", http_wire::query_request_body("o-1/p-ok"));
+  auto status = client.signed_call("/p-ok/query", http_wire::query_request_body({"o-1/p-ok"}));
   BOOST_REQUIRE(status.status == 200u);
   BOOST_TEST(static_cast<int>(http_wire::parse_query_response(status.body).outcome)
              == static_cast<int>(query_outcome::not_recharged));
@@ -526,7 +568,7 @@ BOOST_AUTO_TEST_CASE(process_holds_unknown_outcomes_and_queries_tell_the_truth) 
   int recharged = 0;
   for (int i = 0; i < calls; ++i) {
     auto request_id = call_for("o-" + std::to_string(i), "p-lost").request_id;
-    auto answer = client.signed_call("/p-lost/query", http_wire::query_request_body(request_id));
+    auto answer = client.signed_call("/p-lost/query", http_wire::query_request_body({request_id}));
     BOOST_REQUIRE(answer.status == 200u);
     auto status = http_wire::parse_query_response(answer.body);
     auto row = book.find(request_id);
@@ -556,7 +598,7 @@ BOOST_AUTO_TEST_CASE(process_outage_resets_the_connection_until_switched_back) {
   BOOST_TEST(!refused.timed_out);
   BOOST_TEST(refused.status == 0u);
   auto refused_query =
-    http_client{sim.port()}.signed_call("/p-ok/query", http_wire::query_request_body("o-1/p-ok"));
+    http_client{sim.port()}.signed_call("/p-ok/query", http_wire::query_request_body({"o-1/p-ok"}));
   BOOST_TEST(refused_query.connection_failed);
   BOOST_REQUIRE(switch_down(false) == 200u);
   auto served = http_client{sim.port()}.signed_call("/p-ok/recharge", recharge_body("o-1"));

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE provider_tests
 #include <boost/test/unit_test.hpp>
 
+#include "messages/errors.hpp"
 #include "providers/ledger.hpp"
 #include "providers/outcome_model.hpp"
 #include "providers/simulated_provider.hpp"
@@ -248,6 +249,34 @@ BOOST_AUTO_TEST_CASE(records_survive_reopening_and_are_found_by_request_id) {
   BOOST_TEST(reopened.duplicates() == 0u);
 }
 
+// Rows record the calling node and its lease's epoch; a file written before they did gains
+// the columns in place and keeps its rows, as written by nobody in particular.
+BOOST_AUTO_TEST_CASE(rows_record_their_caller_and_an_older_file_is_upgraded_in_place) {
+  temp_dir dir;
+  auto path = dir.file("p-cmcc.ledger");
+  {
+    soci::session old{soci::sqlite3, "db=" + path};
+    old << "CREATE TABLE recharges (request_id TEXT NOT NULL, order_id TEXT NOT NULL,"
+           " provider TEXT NOT NULL, provider_txn TEXT NOT NULL, at_ms BIGINT NOT NULL)";
+    old << "INSERT INTO recharges VALUES ('r-0', 'o-0', 'p-cmcc', 'p-cmcc-0', 1)";
+  }
+  {
+    ledger book{path};
+    auto called = sample_record("r-1", "o-1");
+    called.node = "node-2";
+    called.epoch = 7;
+    book.record({called});
+  }
+  auto rows = ledger{path}.records();
+  BOOST_REQUIRE_EQUAL(rows.size(), 2u);
+  BOOST_TEST(rows[0].request_id == "r-0");
+  BOOST_TEST(rows[0].node.empty());
+  BOOST_TEST(rows[0].epoch == 0);
+  BOOST_TEST(rows[1].node == "node-2");
+  BOOST_TEST(rows[1].epoch == 7);
+  BOOST_TEST(ledger{path}.find("r-0").value_or("") == "p-cmcc-0");
+}
+
 BOOST_AUTO_TEST_CASE(a_second_recharge_of_an_order_is_kept_as_a_duplicate) {
   ledger book{""};
   book.record({sample_record("r-1", "o-1"), sample_record("r-1", "o-1"),
@@ -381,7 +410,7 @@ struct provider_fixture : actor_fixture {
 
   query_reply query(const provider_actor& provider, const std::string& request_id) {
     query_reply result{query_outcome::query_failed, "", "no answer within 5 s"};
-    self->request(provider, 5s, query_atom::value, request_id)
+    self->request(provider, 5s, query_atom::value, status_query{request_id})
       .receive([&](query_reply& reply) { result = std::move(reply); },
                [&](caf::error& e) { result.detail = describe(e); });
     return result;
@@ -423,6 +452,39 @@ BOOST_AUTO_TEST_CASE(every_successful_call_is_answered_and_recharged_once) {
   BOOST_TEST(txns.size() == static_cast<size_t>(calls));
   BOOST_TEST(ledger_rows() == static_cast<uint64_t>(calls));
   BOOST_TEST(ledger{dir.file("p-test.ledger")}.duplicates() == 0u);
+}
+
+// The in-process provider plays the adapter's part of the fence: a call or query made under
+// a lease whose validity passed before it was taken (it waited in the mailbox of a node
+// paused meanwhile) is not taken at all. A call in time is recorded with its caller.
+BOOST_AUTO_TEST_CASE(a_call_whose_lease_lapsed_on_the_way_is_not_taken) {
+  auto provider = spawn(config(with_shares(1, 0, 0, 0)));
+  auto lapsed = call_for("o-1");
+  lapsed.origin = {"node-1", 4, time->now() - 1ms};
+  auto refused = recharge(provider, lapsed);
+  BOOST_REQUIRE(!refused);
+  auto failure = as_failure(refused.error());
+  BOOST_TEST((failure && failure->code == errc::stale_owner), describe(refused.error()));
+  caf::expected<query_reply> query_refused{caf::sec::unexpected_response};
+  self->request(provider, 5s, query_atom::value, status_query{lapsed.request_id, lapsed.origin})
+    .receive([&](query_reply& reply) { query_refused = std::move(reply); },
+             [&](caf::error& e) { query_refused = std::move(e); });
+  BOOST_REQUIRE(!query_refused);
+  failure = as_failure(query_refused.error());
+  BOOST_TEST((failure && failure->code == errc::stale_owner));
+
+  auto in_time = call_for("o-2");
+  in_time.origin = {"node-1", 4, time->now() + 60s};
+  auto done = recharge(provider, in_time);
+  BOOST_REQUIRE(done);
+  BOOST_TEST((done->outcome == recharge_outcome::success));
+  stop(provider);
+  spawned.clear();
+  auto rows = ledger{dir.file("p-test.ledger")}.records();
+  BOOST_REQUIRE_EQUAL(rows.size(), 1u);
+  BOOST_TEST(rows[0].order_id == "o-2");
+  BOOST_TEST(rows[0].node == "node-1");
+  BOOST_TEST(rows[0].epoch == 4);
 }
 
 BOOST_AUTO_TEST_CASE(a_success_is_answered_only_after_its_row_is_durable) {

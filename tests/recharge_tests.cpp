@@ -3,15 +3,22 @@
 
 // One provider's recharge actor on a real SQLite store and the simulated provider, with the
 // test standing in for the router: what the lane gives back when its node gives the provider
-// up (cluster ownership moving to another node).
+// up (cluster ownership moving to another node), and that no call or status query leaves
+// under a lease whose validity has passed (a node paused between write-ahead and send).
 
 #include "actors/recharge.hpp"
 #include "messages/errors.hpp"
+#include "persistence/lease_store.hpp"
 #include "persistence/store_actor.hpp"
+#include "providers/ledger.hpp"
 #include "providers/simulated_provider.hpp"
 #include "tests/test_support.hpp"
 
+#include <atomic>
+#include <filesystem>
+#include <optional>
 #include <set>
+#include <thread>
 
 using namespace topup;
 using namespace topup::testing;
@@ -147,6 +154,226 @@ BOOST_AUTO_TEST_CASE(a_lane_with_nothing_waiting_answers_at_once_and_gives_nothi
     self->receive([&](forward_atom, std::vector<order>&, std::string&) { forwarded = true; },
                   [](report_atom, const provider_report&) {}, caf::after(50ms) >> [] {});
   BOOST_CHECK(!forwarded);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+namespace {
+
+/// The system clock, but a test can move it forward: the lane sees time jump as a process
+/// does that was stopped (SIGSTOP) and resumed. Read from the actors' threads, moved from
+/// the test's: the offset is atomic.
+class jumping_clock final : public topup::clock {
+public:
+  mono_time now() const override { return base_.now() + offset(); }
+  int64_t wall_ms() const override {
+    return base_.wall_ms() + std::chrono::duration_cast<milliseconds>(offset()).count();
+  }
+  void jump(milliseconds by) { offset_ns_ += std::chrono::nanoseconds{by}.count(); }
+
+private:
+  nanoseconds offset() const { return nanoseconds{offset_ns_.load()}; }
+  system_clock base_;
+  std::atomic<int64_t> offset_ns_{0};
+};
+
+/// Cluster lanes of p-test on one store, which also holds the provider's lease (the
+/// database fence of every write-ahead). Their provider keeps its ledger in the fixture's
+/// directory, shared by the lanes of every node.
+struct fenced_lane_fixture : actor_fixture {
+  temp_dir dir;
+  std::shared_ptr<jumping_clock> clock = std::make_shared<jumping_clock>();
+  store_actor store = spawn_store(system, sqlite_store(dir), clock);
+  std::optional<lease_store> leases;  ///< opened once the store has migrated the file
+  std::vector<recharge_actor> lanes;
+
+  fenced_lane_fixture() {
+    wait_until_opened(self, store);
+    leases.emplace(sqlite_store(dir));
+  }
+
+  ~fenced_lane_fixture() {
+    for (auto& lane : lanes)
+      stop(lane);
+    self->send_exit(store, caf::exit_reason::user_shutdown);
+    self->wait_for(store);
+  }
+
+  void stop(const recharge_actor& lane) {
+    self->send_exit(lane, caf::exit_reason::user_shutdown);
+    self->wait_for(lane);
+  }
+
+  std::string ledger_path() const { return dir.file("p-test.ledger"); }
+
+  /// The lease of p-test for `node`, for a minute by the database's clock (which the test
+  /// does not move): the database fence lets its writes through all along.
+  int64_t acquire(const std::string& node) {
+    auto held = leases->try_acquire(provider_name, node, 60000);
+    BOOST_TEST_REQUIRE(held.has_value());
+    return held->epoch;
+  }
+
+  /// A lane of `node` working p-test under `epoch` of its lease, valid for 5 s from now on
+  /// the lane's clock; every call waits `hold` between its write-ahead and its send.
+  recharge_actor start_lane(const std::string& node, int64_t epoch, milliseconds hold) {
+    simulated_adapter_config sim;
+    sim.latency.fixed_ms = 1;
+    sim.outcomes = {1, 0, 0, 0};
+    sim.ledger_path = ledger_path();
+    provider_config provider;
+    provider.name = provider_name;
+    provider.carriers = {"cmcc"};
+    provider.rate = 1000;
+    provider.burst = 100;
+    provider.timeout_ms = 2000;
+    deadline_config deadline;
+    deadline.query_interval_ms = 100;
+    auto options = make_recharge_options(provider, deadline);
+    options.lane.retry_base = milliseconds(20);
+    options.lease_owner = node;
+    options.lease_epoch = epoch;
+    options.lease_valid_until = clock->now() + 5s;
+    options.send_hold = hold;
+    auto lane = system.spawn(recharge, options, clock, store, caf::actor_cast<router_actor>(self),
+                             provider_factory{[=, time = clock](caf::actor_system& sys) {
+                               return spawn_simulated_provider(sys, provider_name, sim, time);
+                             }});
+    lanes.push_back(lane);
+    return lane;
+  }
+
+  order store_order(const std::string& id) {
+    auto o = stored_order(id, "ref-" + id);
+    o.accepted_at_ms = clock->wall_ms();
+    o.updated_at_ms = o.accepted_at_ms;
+    o.deadline_ms = o.accepted_at_ms + 180000;
+    self->request(store, 10s, insert_atom::value, std::vector<order>{o})
+      .receive([](std::vector<insert_outcome>&) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+    return o;
+  }
+
+  order stored(const std::string& id) {
+    order found;
+    self->request(store, 10s, caf::get_atom::value, id)
+      .receive([&](order& o) { found = std::move(o); },
+               [](caf::error& e) { BOOST_FAIL(describe(e)); });
+    return found;
+  }
+
+  /// Polls the store (bounded) until order `id` is in `status`.
+  bool wait_for_status(const std::string& id, order_status status,
+                       std::chrono::milliseconds timeout = 10s) {
+    for (auto until = std::chrono::steady_clock::now() + timeout;
+         std::chrono::steady_clock::now() < until; std::this_thread::sleep_for(20ms))
+      if (stored(id).status == status)
+        return true;
+    return false;
+  }
+
+  provider_stats stats_of(const recharge_actor& lane) {
+    provider_stats stats;
+    self->request(lane, 10s, stats_atom::value)
+      .receive([&](provider_stats& s) { stats = std::move(s); },
+               [](caf::error& e) { BOOST_FAIL(describe(e)); });
+    return stats;
+  }
+
+  std::vector<ledger_record> recharges() {
+    if (!std::filesystem::exists(ledger_path()))
+      return {};
+    return ledger{ledger_path()}.records();
+  }
+
+  /// Lets the lane run for `time` (real time), discarding what it tells its router.
+  void run_for(std::chrono::milliseconds time) {
+    for (auto until = std::chrono::steady_clock::now() + time;
+         std::chrono::steady_clock::now() < until;)
+      self->receive([](report_atom, const provider_report&) {},
+                    [](done_atom, const std::vector<std::string>&) {},
+                    caf::after(20ms) >> [] {});
+  }
+};
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(calls_leave_only_under_a_valid_lease, fenced_lane_fixture)
+
+// The window the database fence cannot see: the attempt is written ahead under a live lease,
+// and the node pauses before the call leaves. Resumed past its lease's validity, the lane
+// sends nothing (neither the call nor a status query) until the lease is renewed; then it
+// asks before anything else: it never assumes the call was not made.
+BOOST_AUTO_TEST_CASE(a_call_written_ahead_is_not_sent_after_the_lease_lapsed) {
+  auto epoch = acquire("node-1");
+  auto lane = start_lane("node-1", epoch, 400ms);
+  auto o = store_order("o-1");
+  self->send(lane, dispatch_atom::value, std::vector<order>{o}, false);
+  BOOST_REQUIRE(wait_for_status("o-1", order_status::dispatched));
+  // Written ahead, held for the send: now the process "pauses" for 6 s. (The database's
+  // lease is still live: its fence cannot see this window.)
+  clock->jump(6s);
+  run_for(800ms);  // the hold passes, and several query intervals
+  auto stats = stats_of(lane);
+  BOOST_TEST(stats.calls == 0u);
+  BOOST_TEST(stats.queries == 0u);
+  BOOST_TEST(stats.in_flight == 0u);
+  BOOST_TEST(recharges().empty());
+  BOOST_TEST((stored("o-1").status == order_status::dispatched));  // as written ahead
+
+  // Renewed under the same epoch: the first thing to leave is the status query.
+  self->send(lane, own_atom::value, provider_lease{provider_name, epoch, clock->now() + 5s});
+  BOOST_REQUIRE(wait_for_status("o-1", order_status::succeeded));
+  stats = stats_of(lane);
+  BOOST_TEST(stats.queries == 1u);
+  BOOST_TEST(stats.calls == 1u);
+  auto rows = recharges();
+  BOOST_REQUIRE_EQUAL(rows.size(), 1u);
+  BOOST_TEST(rows[0].node == "node-1");
+  BOOST_TEST(rows[0].epoch == epoch);
+}
+
+// A renewal of another epoch (an older lease of this node) does not reopen the lane.
+BOOST_AUTO_TEST_CASE(a_renewal_of_another_epoch_does_not_reopen_the_lane) {
+  auto epoch = acquire("node-1");
+  auto lane = start_lane("node-1", epoch, 0ms);
+  clock->jump(6s);
+  auto o = store_order("o-1");
+  self->send(lane, own_atom::value, provider_lease{provider_name, epoch - 1, clock->now() + 5s});
+  self->send(lane, dispatch_atom::value, std::vector<order>{o}, false);
+  run_for(500ms);
+  // Past the validity nothing is even written ahead.
+  BOOST_TEST((stored("o-1").status == order_status::accepted));
+  BOOST_TEST(stats_of(lane).calls == 0u);
+  self->send(lane, own_atom::value, provider_lease{provider_name, epoch, clock->now() + 5s});
+  BOOST_REQUIRE(wait_for_status("o-1", order_status::succeeded));
+}
+
+// The lease moves instead: the next owner finds the attempt written but never sent. It
+// queries it first (never assumes) and recharges it once, under its own epoch.
+BOOST_AUTO_TEST_CASE(the_next_owner_queries_an_attempt_written_but_never_sent) {
+  auto old_epoch = acquire("node-1");
+  auto old_lane = start_lane("node-1", old_epoch, 400ms);
+  auto o = store_order("o-1");
+  self->send(old_lane, dispatch_atom::value, std::vector<order>{o}, false);
+  BOOST_REQUIRE(wait_for_status("o-1", order_status::dispatched));
+  clock->jump(6s);
+  run_for(600ms);
+  BOOST_TEST(stats_of(old_lane).calls == 0u);
+  stop(old_lane);
+
+  BOOST_REQUIRE(leases->release(provider_name, "node-1", old_epoch));
+  auto next_epoch = acquire("node-2");
+  auto next_lane = start_lane("node-2", next_epoch, 0ms);
+  // What the router of the next owner does with an order its store read shows in flight.
+  self->send(next_lane, recover_atom::value, std::vector<order>{stored("o-1")});
+  BOOST_REQUIRE(wait_for_status("o-1", order_status::succeeded));
+  auto stats = stats_of(next_lane);
+  BOOST_TEST(stats.queries == 1u);
+  BOOST_TEST(stats.calls == 1u);
+  auto rows = recharges();
+  BOOST_REQUIRE_EQUAL(rows.size(), 1u);
+  BOOST_TEST(rows[0].node == "node-2");
+  BOOST_TEST(rows[0].epoch == next_epoch);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -458,6 +458,48 @@ BOOST_AUTO_TEST_CASE(a_version_1_database_keeps_its_orders_when_migrated) {
   BOOST_TEST(count_rows("attempts") == 0);
 }
 
+// A store written by schema version 3 (attempts without their writer) is upgraded in place:
+// its attempts read as written by a single node, and new attempts record the node and the
+// epoch of the lease they were written ahead under (on PostgreSQL by the batch writer).
+BOOST_AUTO_TEST_CASE(a_version_3_store_records_who_wrote_each_attempt_from_now_on) {
+  {
+    auto session = open_session(cfg);
+    migrate(*session, 3);
+    *session << "INSERT INTO orders (id, client_ref, phone, carrier, amount_fen, provider,"
+                " status, attempts, accepted_at_ms, deadline_ms, updated_at_ms)"
+                " VALUES ('old-1', 'old-ref', '13800000001', 'cmcc', 2000, 'p-cmcc',"
+                " 'dispatched', 1, 1, 2, 3)";
+    *session << "INSERT INTO attempts (order_id, attempt_no, provider, request_id, started_at_ms)"
+                " VALUES ('old-1', 1, 'p-cmcc', 'old-1@p-cmcc', 3)";
+  }
+  order_store db{cfg};
+  lease_store leases{cfg};
+  auto session = open_session(cfg);
+  BOOST_TEST(schema_version(*session) == current_schema_version);
+  auto writer_of = [&](const std::string& id) {
+    std::string node;
+    long long epoch = -1;
+    *session << "SELECT node, epoch FROM attempts WHERE order_id = :id", soci::use(id),
+      soci::into(node), soci::into(epoch);
+    return std::make_pair(node, epoch);
+  };
+  BOOST_TEST((writer_of("old-1") == std::make_pair(std::string{}, 0LL)));
+  BOOST_TEST((db.find_by_id("old-1")->status == order_status::dispatched));
+
+  db.insert({stored_order("o-1", "r-1"), stored_order("o-2", "r-2", 2)});
+  auto held = leases.try_acquire("p-cmcc", "node-2", 60000);
+  BOOST_REQUIRE(held);
+  transition fenced{"o-1", order_status::accepted, order_event::dispatch, 10, "p-cmcc", 1,
+                    "o-1@p-cmcc", "", ""};
+  fenced.lease_owner = "node-2";
+  fenced.lease_epoch = held->epoch;
+  transition single{"o-2", order_status::accepted, order_event::dispatch, 10, "p-cmcc", 1,
+                    "o-2@p-cmcc", "", ""};
+  BOOST_TEST((db.apply({fenced, single}) == std::vector<bool>{true, true}));
+  BOOST_TEST((writer_of("o-1") == std::make_pair(std::string{"node-2"}, 1LL)));
+  BOOST_TEST((writer_of("o-2") == std::make_pair(std::string{}, 0LL)));
+}
+
 BOOST_AUTO_TEST_CASE(nodes_opening_an_empty_database_together_apply_each_migration_once) {
   std::vector<int> every_step(current_schema_version);
   std::iota(every_step.begin(), every_step.end(), 1);

@@ -304,7 +304,7 @@ BOOST_AUTO_TEST_CASE(clumped_calls_leave_no_faster_than_the_limit_and_in_order) 
     if (commit < commits_ms.size() && commits_ms[commit] == ms) {
       for (int k = 0; k < 27; ++k) {
         unpaced_ms.push_back(ms);
-        pacer.push(next_call++);
+        pacer.push(next_call++, at_ms(ms));
       }
       ++commit;
     }
@@ -324,14 +324,29 @@ BOOST_AUTO_TEST_CASE(clumped_calls_leave_no_faster_than_the_limit_and_in_order) 
 BOOST_AUTO_TEST_CASE(next_due_says_when_the_next_queued_call_may_leave) {
   call_pacer<int> pacer{10, 1, t0, token_bucket::start::full};
   BOOST_TEST(!pacer.next_due(t0).has_value());
-  pacer.push(1);
-  pacer.push(2);
+  pacer.push(1, t0);
+  pacer.push(2, t0);
   BOOST_TEST((pacer.next_due(t0) == t0));
   BOOST_TEST((pacer.take_due(t0) == std::vector<int>{1}));
   BOOST_TEST((pacer.next_due(t0) == at_ms(100)));
   BOOST_TEST(pacer.take_due(at_ms(99)).empty());
   BOOST_TEST((pacer.take_due(at_ms(100)) == std::vector<int>{2}));
   BOOST_TEST(!pacer.next_due(at_ms(100)).has_value());
+}
+
+// Tests open a window between a call's write-ahead and its send: each call waits the hold
+// after it is queued, tokens or not, and the calls still leave in order.
+BOOST_AUTO_TEST_CASE(a_held_call_leaves_once_its_hold_has_passed) {
+  call_pacer<int> pacer{1000, 10, t0, token_bucket::start::full, milliseconds(500)};
+  pacer.push(1, t0);
+  pacer.push(2, at_ms(100));
+  BOOST_TEST((pacer.next_due(t0) == at_ms(500)));
+  BOOST_TEST(pacer.take_due(at_ms(499)).empty());
+  BOOST_TEST((pacer.take_due(at_ms(500)) == std::vector<int>{1}));
+  BOOST_TEST((pacer.next_due(at_ms(500)) == at_ms(600)));
+  BOOST_TEST(pacer.take_due(at_ms(599)).empty());
+  BOOST_TEST((pacer.take_due(at_ms(600)) == std::vector<int>{2}));
+  BOOST_TEST(pacer.waiting() == 0u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -58,7 +58,8 @@ simulator::simulator(std::vector<sim_provider> providers, std::shared_ptr<const 
   providers_.reserve(providers.size());
   for (auto& provider : providers) {
     outcome_model model{provider.model};
-    providers_.push_back({std::move(provider), std::move(model), false, {}, rate_window{}, {}});
+    providers_.push_back(
+      {std::move(provider), std::move(model), false, {}, rate_window{}, {}, {}});
   }
   // Transaction ids stay unique in the file across restarts.
   last_txn_ = performed.size();
@@ -147,7 +148,9 @@ sim_action simulator::call(size_t index, bool recharge, const sim_request& reque
   action.provider = index;
   if (!recharge) {
     try {
-      action.request_id = http_wire::parse_query_request(request.body);
+      auto query = http_wire::parse_query_request(request.body);
+      action.request_id = std::move(query.request_id);
+      attribute(provider, query.origin, false);
     } catch (const http_wire::wire_error& error) {
       counters.malformed++;
       return refusal(400, error.what());
@@ -166,6 +169,7 @@ sim_action simulator::call(size_t index, bool recharge, const sim_request& reque
     counters.malformed++;
     return refusal(400, error.what());
   }
+  attribute(provider, parsed.origin, true);
   auto decision = provider.model.decide_recharge(now, started_);
   if (decision.outage)
     return of_kind(sim_action::kind::reset);
@@ -206,12 +210,21 @@ sim_action simulator::call(size_t index, bool recharge, const sim_request& reque
   return refusal(500, "unhandled outcome");
 }
 
+void simulator::attribute(provider_state& provider, const call_origin& origin, bool recharge) {
+  auto& caller = provider.callers[{origin.node, origin.epoch}];
+  auto now_ms = time_->wall_ms();
+  if (caller.calls + caller.queries == 0)
+    caller.first_at_ms = now_ms;
+  caller.last_at_ms = now_ms;
+  (recharge ? caller.calls : caller.queries)++;
+}
+
 void simulator::perform(provider_state& provider, const recharge_call& call,
                         const std::string& txn) {
   provider.performed[call.request_id] = {txn, 1};
   provider.counters.recharges++;
   unwritten_.push_back({call.request_id, call.order_id, provider.config.name, txn,
-                        time_->wall_ms()});
+                        time_->wall_ms(), call.origin.node, call.origin.epoch});
 }
 
 sim_action simulator::admin_outage(const sim_request& request) {
@@ -289,6 +302,15 @@ nlohmann::json simulator::summary(const recharge_counts& per_order, bool detail)
                {"unknown_performed", c.unknown_performed},
                {"max_calls_in_1s_window", provider.window.max()},
                {"down", provider.down || provider.model.in_outage(time_->now(), started_)}};
+    json callers = json::array();
+    for (const auto& [key, caller] : provider.callers)
+      callers.push_back({{"node", key.first},
+                         {"epoch", key.second},
+                         {"calls", caller.calls},
+                         {"queries", caller.queries},
+                         {"first_at_ms", caller.first_at_ms},
+                         {"last_at_ms", caller.last_at_ms}});
+    entry["callers"] = std::move(callers);
     if (detail) {
       json by_request = json::object();
       for (const auto& [request_id, done] : provider.performed)

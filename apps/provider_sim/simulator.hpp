@@ -15,9 +15,11 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 namespace topup::provider_sim {
@@ -68,6 +70,19 @@ struct provider_counters {
   uint64_t unknown_performed = 0;  ///< of those, recharged all the same
 };
 
+/// What one caller (a node, under one epoch of its lease on the provider; "" and 0 for a
+/// single node) asked of one provider: every call and query the provider read, so that a
+/// test can tell under which lease each was made and when the last one of an epoch came.
+struct caller_counters {
+  uint64_t calls = 0;
+  uint64_t queries = 0;
+  int64_t first_at_ms = 0;  ///< arrival of its first call or query (wall ms, this clock)
+  int64_t last_at_ms = 0;   ///< arrival of its last one
+};
+
+/// A caller of a provider: its node and epoch.
+using caller_key = std::pair<std::string, int64_t>;
+
 /// All providers of one simulator. Not thread-safe: one event loop drives it.
 class simulator {
 public:
@@ -101,13 +116,17 @@ public:
 
   /// GET /ledger's body: totals from `per_order` (the ledger file's rows per order, every
   /// provider included), and per provider its counters, whether it is down now (switched
-  /// down or in a configured window), and the most calls and queries it saw in one second;
-  /// with `detail`, its rows per request id.
+  /// down or in a configured window), the most calls and queries it saw in one second, and
+  /// its callers (`callers`: node, epoch, calls, queries, first_at_ms, last_at_ms, sorted by
+  /// node and epoch); with `detail`, its rows per request id.
   nlohmann::json summary(const recharge_counts& per_order, bool detail) const;
 
   size_t provider_count() const { return providers_.size(); }
   const std::string& provider_name(size_t index) const { return providers_[index].config.name; }
   const provider_counters& counters(size_t index) const { return providers_[index].counters; }
+  const std::map<caller_key, caller_counters>& callers(size_t index) const {
+    return providers_[index].callers;
+  }
 
 private:
   struct performed_request {
@@ -122,7 +141,11 @@ private:
     provider_counters counters;
     rate_window window;
     std::unordered_map<std::string, performed_request> performed;
+    std::map<caller_key, caller_counters> callers;
   };
+
+  /// Books a call (or query) the provider read against its caller.
+  void attribute(provider_state& provider, const call_origin& origin, bool recharge);
 
   sim_action call(size_t index, bool recharge, const sim_request& request);
   sim_action admin_outage(const sim_request& request);
