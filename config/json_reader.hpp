@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <set>
@@ -80,6 +81,15 @@ public:
     return value ? as_number(*value, path_of(key)) : fallback;
   }
 
+  bool boolean(const std::string& key, bool fallback) {
+    auto value = find(key);
+    if (!value)
+      return fallback;
+    if (!value->is_boolean())
+      throw config_error(path_of(key), "expected true or false, got " + type_name(*value));
+    return value->get<bool>();
+  }
+
   /// Fails on every key that no read asked for.
   void finish() const {
     for (const auto& item : object_.items())
@@ -105,7 +115,10 @@ public:
   static double as_number(const json& value, const std::string& path) {
     if (!value.is_number())
       throw config_error(path, "expected a number, got " + type_name(value));
-    return value.get<double>();
+    auto number = value.get<double>();
+    if (!std::isfinite(number))
+      throw config_error(path, "number is out of range");
+    return number;
   }
 
 private:
