@@ -50,23 +50,6 @@ double rss_mib(pid_t pid) {
   return 0;
 }
 
-/// User plus system CPU seconds a process has used.
-double cpu_seconds(pid_t pid) {
-  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  auto after_name = text.rfind(')');
-  if (after_name == std::string::npos)
-    return 0;
-  std::istringstream fields{text.substr(after_name + 2)};
-  std::string field;
-  double ticks = 0;
-  // Fields 3.. after the name: state is field 3; utime and stime are fields 14 and 15.
-  for (int index = 3; index <= 15 && fields >> field; ++index)
-    if (index == 14 || index == 15)
-      ticks += std::stod(field);
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
-}
-
 /// The soft and hard open-files limits of a process, from /proc/PID/limits.
 std::pair<std::string, std::string> open_files_limits(pid_t pid) {
   std::ifstream limits{"/proc/" + std::to_string(pid) + "/limits"};
@@ -193,9 +176,9 @@ BOOST_AUTO_TEST_CASE(a_thousand_idle_connections_neither_lock_out_a_client_nor_s
                                  [](const raw_connection& c) { return c.connected(); });
   BOOST_TEST_MESSAGE(connected << " idle connections made");
   // Idle connections use no CPU of a healthy node.
-  auto cpu_before = cpu_seconds(pid());
+  auto cpu_before = process_cpu_seconds(pid());
   std::this_thread::sleep_for(2s);
-  auto cpu_used = cpu_seconds(pid()) - cpu_before;
+  auto cpu_used = process_cpu_seconds(pid()) - cpu_before;
   auto took = hello_takes(system, node->port(), 10s);
   BOOST_TEST(cpu_used < 0.5, "the node used " << cpu_used << " s of CPU in 2 s");
   BOOST_REQUIRE_MESSAGE(took.has_value(), "a client was not served; node log:\n"

@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <cerrno>
 #include <fstream>
+#include <sstream>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdexcept>
@@ -159,6 +160,22 @@ caf::expected<gateway_actor> connect_gateway(caf::actor_system& system, uint16_t
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+}
+
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto after_name = text.rfind(')');
+  if (after_name == std::string::npos)
+    return 0;
+  std::istringstream fields{text.substr(after_name + 2)};
+  std::string field;
+  double ticks = 0;
+  // After the name, fields count from 3 (the state); utime and stime are 14 and 15.
+  for (int index = 3; index <= 15 && fields >> field; ++index)
+    if (index == 14 || index == 15)
+      ticks += std::stod(field);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 // -- raw TCP ----------------------------------------------------------------------------------

@@ -31,6 +31,9 @@ using process::line_reader;
 /// The last `max_bytes` of a text file (a child's log), for failure messages.
 std::string tail_of(const std::string& path, size_t max_bytes = 3000);
 
+/// User plus system CPU seconds process `pid` has used (/proc/PID/stat); 0 when gone.
+double process_cpu_seconds(pid_t pid);
+
 /// Writes `value` to `path`, pretty-printed.
 void write_json(const std::string& path, const nlohmann::json& value);
 

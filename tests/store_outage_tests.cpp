@@ -26,7 +26,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -52,22 +51,6 @@ size_t line_count(const std::string& path) {
   while (std::getline(in, line))
     ++lines;
   return lines;
-}
-
-/// User plus system CPU seconds a process has used.
-double cpu_seconds(pid_t pid) {
-  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  auto after_name = text.rfind(')');
-  if (after_name == std::string::npos)
-    return 0;
-  std::istringstream fields{text.substr(after_name + 2)};
-  std::string field;
-  double ticks = 0;
-  for (int index = 3; index <= 15 && fields >> field; ++index)
-    if (index == 14 || index == 15)
-      ticks += std::stod(field);
-  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
 }
 
 /// A node, a client of it, and what the client saw while submitting.
@@ -203,13 +186,13 @@ BOOST_AUTO_TEST_CASE(a_full_disk_neither_floods_the_log_nor_burns_a_core) {
   fill(dir.file("small/filler"));
   auto log_before = file_size(log_path);
   auto lines_before = line_count(log_path);
-  auto cpu_before = cpu_seconds(node->process().pid());
+  auto cpu_before = process_cpu_seconds(node->process().pid());
   auto started = steady::now();
   submit_for(5s, 5ms);
   auto seconds = std::chrono::duration<double>(steady::now() - started).count();
   auto log_growth = file_size(log_path) - log_before;
   auto lines = line_count(log_path) - lines_before;
-  auto cpu_used = cpu_seconds(node->process().pid()) - cpu_before;
+  auto cpu_used = process_cpu_seconds(node->process().pid()) - cpu_before;
   BOOST_TEST_MESSAGE("disk full for " << seconds << " s: " << error_texts.size() << " of "
                      << submitted << " submits refused, the log grew " << log_growth
                      << " bytes (" << lines << " lines), the node used " << cpu_used
@@ -268,7 +251,7 @@ BOOST_AUTO_TEST_CASE(a_stopped_postgresql_is_waited_for_with_backoff_and_quiet_l
   BOOST_TEST_REQUIRE(!before_outage.empty());
   auto lines_before = line_count(log_path);
   auto bytes_before = file_size(log_path);
-  auto cpu_before = cpu_seconds(node->process().pid());
+  auto cpu_before = process_cpu_seconds(node->process().pid());
   auto started = steady::now();
   postgres_server("pause");
   submit_for(6s, 5ms);
@@ -277,7 +260,7 @@ BOOST_AUTO_TEST_CASE(a_stopped_postgresql_is_waited_for_with_backoff_and_quiet_l
   auto seconds = std::chrono::duration<double>(steady::now() - started).count();
   auto lines = line_count(log_path) - lines_before;
   auto bytes = file_size(log_path) - bytes_before;
-  auto cpu_used = cpu_seconds(node->process().pid()) - cpu_before;
+  auto cpu_used = process_cpu_seconds(node->process().pid()) - cpu_before;
   BOOST_TEST_MESSAGE("PostgreSQL stopped for 6 s under load: " << error_texts.size() << " of "
                      << submitted << " submits refused; " << lines << " log lines, " << bytes
                      << " bytes and " << cpu_used << " s of CPU in the " << seconds
