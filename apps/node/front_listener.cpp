@@ -162,14 +162,27 @@ private:
       [self = shared_from_this()](error_code ec, size_t n) { self->client_read(ec, n); });
   }
 
-  void client_read(error_code ec, size_t n) {
+  /// What a finished read means: data, the end of that side's stream, or nothing more to
+  /// do (the relay is closed, or the read failed and closed it).
+  enum class read_outcome { data, end_of_stream, stop };
+
+  read_outcome after_read(error_code ec) {
     if (closed_)
+      return read_outcome::stop;
+    if (!ec)
+      return read_outcome::data;
+    if (ec != asio::error::eof) {
+      close();
+      return read_outcome::stop;
+    }
+    return read_outcome::end_of_stream;
+  }
+
+  void client_read(error_code ec, size_t n) {
+    auto outcome = after_read(ec);
+    if (outcome == read_outcome::stop)
       return;
-    if (ec) {
-      if (ec != asio::error::eof) {
-        close();
-        return;
-      }
+    if (outcome == read_outcome::end_of_stream) {
       client_done_ = true;
       if (!upstream_ready_)
         close();
@@ -246,13 +259,10 @@ private:
   }
 
   void upstream_read(error_code ec, size_t n) {
-    if (closed_)
+    auto outcome = after_read(ec);
+    if (outcome == read_outcome::stop)
       return;
-    if (ec) {
-      if (ec != asio::error::eof) {
-        close();
-        return;
-      }
+    if (outcome == read_outcome::end_of_stream) {
       upstream_done_ = true;
       error_code ignored;
       client_.shutdown(tcp::socket::shutdown_send, ignored);
