@@ -334,11 +334,13 @@ void front_listener::impl::admit(tcp::socket socket) {
   }
   if (admission.evicted) {
     if (auto evicted = relays.find(*admission.evicted); evicted != relays.end()) {
+      // close() erases the map entry: hold the relay while it runs.
+      auto victim = evicted->second;
       counters.evicted++;
       warn("evicted",
            "port closed the connection of {} to make room: the oldest of {} without a handshake",
-           evicted->second->peer(), slots.pending());
-      evicted->second->close();
+           victim->peer(), slots.pending());
+      victim->close();
     }
   }
   counters.accepted++;
