@@ -175,10 +175,14 @@ BOOST_AUTO_TEST_CASE(a_thousand_idle_connections_neither_lock_out_a_client_nor_s
   auto connected = std::count_if(idle.begin(), idle.end(),
                                  [](const raw_connection& c) { return c.connected(); });
   BOOST_TEST_MESSAGE(connected << " idle connections made");
-  // Idle connections use no CPU of a healthy node.
+  // Idle connections use no CPU of a healthy node. The window starts a second after the
+  // last connect: evicting ~800 connections and the middleman's side of ~300 relays is work
+  // the node does once, while a node that cannot accept spins for as long as they stay.
+  std::this_thread::sleep_for(1s);
   auto cpu_before = process_cpu_seconds(pid());
   std::this_thread::sleep_for(2s);
   auto cpu_used = process_cpu_seconds(pid()) - cpu_before;
+  BOOST_TEST_MESSAGE("the node used " << cpu_used << " s of CPU in 2 s");
   auto took = hello_takes(system, node->port(), 10s);
   BOOST_TEST(cpu_used < 0.5, "the node used " << cpu_used << " s of CPU in 2 s");
   BOOST_REQUIRE_MESSAGE(took.has_value(), "a client was not served; node log:\n"
