@@ -69,16 +69,20 @@ public:
     }
     backoff_.succeeded();
     worked_since_open_ = true;
+    failing_ = false;
   }
 
   /// Closes the connection after `error`; returns its log-safe description, which
-  /// last_failure() keeps. A connection that had worked may just have gone stale (the
-  /// server restarted): the next open is tried at once. One that failed before doing any
-  /// work (a full disk fails every commit) waits for the backoff like a failed open.
+  /// last_failure() keeps. The first failure after good times is tried again at once: the
+  /// connection may just have gone stale (the server restarted, the connection opened at
+  /// start was killed, a lock was held). A connection opened after a failure that fails
+  /// again before doing any work (a full disk fails every commit) waits for the backoff
+  /// like a failed open.
   const std::string& drop(const std::exception& error) {
     db_.reset();
-    if (!worked_since_open_)
+    if (failing_ && !worked_since_open_)
       backoff_.failed(time_->now());
+    failing_ = true;
     worked_since_open_ = false;
     last_failure_ = describe_database_error(error);
     return last_failure_;
@@ -96,6 +100,7 @@ private:
   std::unique_ptr<Database> db_;  ///< null while closed
   retry_backoff backoff_{store_reopen_backoff};
   bool worked_since_open_ = false;
+  bool failing_ = false;  ///< the last use failed, nothing has worked since
   log_repeats repeats_;
   std::string last_failure_;
 };
