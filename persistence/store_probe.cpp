@@ -22,7 +22,9 @@ void open_existing(const std::string& path, const std::string& json_path) {
   std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db{raw, &sqlite3_close};
   if (rc == SQLITE_OK)
     rc = sqlite3_exec(db.get(), "PRAGMA schema_version", nullptr, nullptr, nullptr);
-  if (rc != SQLITE_OK)
+  // Busy or locked: an SQLite database another process is writing (the nodes of a cluster
+  // share the simulated providers' ledgers), which the node will open as well.
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
     throw config_error(json_path, "cannot open '" + path + "' as an SQLite database for writing: "
                                     + one_line_reason(db ? sqlite3_errmsg(db.get())
                                                          : sqlite3_errstr(rc)));
