@@ -4,6 +4,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <chrono>
+
 namespace topup {
 namespace {
 
@@ -20,6 +23,26 @@ int64_t wall_now(self_pointer self) {
 
 mono_time mono_now(self_pointer self) {
   return self->state.time->now();
+}
+
+/// A warning of a kind that repeats once per order while the store fails or refuses: the
+/// first is written, then one line per interval with the count (domain/log_repeats).
+template <class... Args>
+void warn_repeated(self_pointer self, const char* kind, fmt::format_string<Args...> format,
+                   Args&&... args) {
+  auto verdict = self->state.repeats.occurred(kind, mono_now(self));
+  if (verdict.write)
+    spdlog::warn("{}{}", fmt::format(format, std::forward<Args>(args)...), verdict.suffix());
+}
+
+/// How long a retry after a failed or refused store write waits at least: what is left of
+/// the store backoff.
+milliseconds store_wait(self_pointer self) {
+  const auto& backoff = self->state.store_backoff;
+  auto now = mono_now(self);
+  if (backoff.may_try(now))
+    return milliseconds{0};
+  return std::chrono::ceil<milliseconds>(backoff.next_try() - now);
 }
 
 /// The order as watching clients see it once `change` is applied.
@@ -75,14 +98,22 @@ void flush(self_pointer self) {
               updates.push_back(update_of((*batch)[i].before, (*batch)[i].change));
           events->publish(std::move(updates));
         }
+        auto written = static_cast<size_t>(std::count(applied.begin(), applied.end(), true));
+        // Refused and nothing written (a lease the store no longer honours): what follows
+        // from the refusals waits longer each time. Written without refusal: back to normal.
+        auto& backoff = self->state.store_backoff;
+        if (written == 0)
+          backoff.failed(mono_now(self));
+        else if (written == batch->size())
+          backoff.succeeded();
         for (size_t i = 0; i < batch->size(); ++i) {
           auto& pending = (*batch)[i];
           if (i < applied.size() && applied[i]) {
             pending.applied();
           } else {
-            spdlog::warn("recharge {} refused {} of order {}: its stored state moved on",
-                         self->state.options.provider, to_string(pending.change.event),
-                         pending.change.order_id);
+            warn_repeated(self, "refused", "recharge {} refused {} of order {}: its stored state "
+                          "moved on", self->state.options.provider,
+                          to_string(pending.change.event), pending.change.order_id);
             pending.refused();
           }
         }
@@ -90,8 +121,10 @@ void flush(self_pointer self) {
       },
       [=](caf::error& error) {
         self->state.writes_in_flight--;
-        spdlog::warn("recharge {} cannot write {} state changes yet: {}",
-                     self->state.options.provider, batch->size(), describe(error));
+        auto wait = self->state.store_backoff.failed(mono_now(self));
+        warn_repeated(self, "unavailable", "recharge {} cannot write {} state changes yet, "
+                      "trying again in {} ms: {}", self->state.options.provider, batch->size(),
+                      wait.count(), describe(error));
         for (auto& pending : *batch)
           pending.unavailable();
       });
@@ -343,13 +376,13 @@ void follow_stored_state(self_pointer self, order o) {
         switch (stored.status) {
           case order_status::dispatched:
           case order_status::unknown:
-            spdlog::warn("recharge {} found order {} in flight at {} from before a restart: "
-                         "querying it",
-                         self->state.options.provider, id, stored.provider);
+            warn_repeated(self, "in flight", "recharge {} found order {} in flight at {} from "
+                          "before a restart: querying it",
+                          self->state.options.provider, id, stored.provider);
             self->send(self->state.router, recover_atom::value, std::vector<order>{stored});
             break;
           case order_status::accepted:
-            self->state.lane->retry_later(std::move(stored), mono_now(self));
+            self->state.lane->retry_later(std::move(stored), mono_now(self), store_wait(self));
             pump(self);
             break;
           case order_status::succeeded:
@@ -359,9 +392,9 @@ void follow_stored_state(self_pointer self, order o) {
         }
       },
       [=](caf::error& error) mutable {
-        spdlog::warn("recharge {} cannot read order {} yet: {}", self->state.options.provider,
-                     id, describe(error));
-        self->state.lane->retry_later(std::move(o), mono_now(self));
+        warn_repeated(self, "read", "recharge {} cannot read order {} yet: {}",
+                      self->state.options.provider, id, describe(error));
+        self->state.lane->retry_later(std::move(o), mono_now(self), store_wait(self));
         pump(self);
       });
 }
@@ -389,7 +422,7 @@ void start_attempt(self_pointer self, order o) {
   pending.unavailable = [=]() mutable {
     // Not written ahead, so not called: safe to try again later.
     self->state.lane->slot_unused();
-    self->state.lane->retry_later(std::move(o), mono_now(self));
+    self->state.lane->retry_later(std::move(o), mono_now(self), store_wait(self));
     pump(self);
   };
   submit_change(self, std::move(pending));
@@ -444,7 +477,7 @@ void arm_timer(self_pointer self) {
   if (auto paced = st.pacer->next_due(now); paced && (!wakeup || *paced < *wakeup))
     wakeup = paced;
   if (!st.unwritten.empty()) {
-    auto retry = now + st.options.store_retry;
+    auto retry = std::max(st.store_backoff.next_try(), now);
     if (!wakeup || retry < *wakeup)
       wakeup = retry;
   }
@@ -499,7 +532,7 @@ void pump(self_pointer self) {
   auto& st = self->state;
   auto now = mono_now(self);
   send_due(self);
-  if (!st.unwritten.empty() && (!st.timer_due || *st.timer_due <= now)) {
+  if (!st.unwritten.empty() && st.store_backoff.may_try(now)) {
     auto retry = std::move(st.unwritten);
     st.unwritten.clear();
     for (auto& pending : retry)
@@ -586,6 +619,7 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
   if (!options.lease_owner.empty())
     st.fence = send_fence{options.lease_valid_until.value_or(mono_time::min())};
   st.stats.provider = options.provider;
+  st.store_backoff = retry_backoff{{options.store_retry, options.store_retry_cap}};
   st.options = std::move(options);
   st.time = std::move(time);
   st.store = std::move(store);

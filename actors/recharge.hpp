@@ -5,8 +5,10 @@
 #include "domain/call_cost_meter.hpp"
 #include "domain/call_pacer.hpp"
 #include "domain/clock.hpp"
+#include "domain/log_repeats.hpp"
 #include "domain/provider_lane.hpp"
 #include "domain/send_fence.hpp"
+#include "domain/retry_backoff.hpp"
 #include "messages/interfaces.hpp"
 
 #include <functional>
@@ -26,8 +28,10 @@ struct recharge_options {
   std::string provider;
   lane_settings lane;
   milliseconds report_interval{100};
-  /// How long to wait before writing again when the store is unavailable.
+  /// How long to wait before writing again when the store failed or refused writes: this
+  /// long after the first failure, doubling with each failure in a row up to the cap.
   milliseconds store_retry{200};
+  milliseconds store_retry_cap{5000};
   caf::duration store_timeout = caf::duration{std::chrono::seconds(60)};
   /// State changes per store request at most; more wait for the next flush.
   size_t max_write_batch = 1000;
@@ -96,11 +100,16 @@ struct recharge_state {
   std::vector<caf::typed_response_promise<bool>> drain_waiters;
   /// Store requests of flushed changes not answered yet.
   size_t writes_in_flight = 0;
-  /// Changes the store could not take yet, written again on the next pump.
+  /// Changes the store could not take yet, written again once the backoff allows.
   std::vector<pending_change> unwritten;
   /// Status queries in a row that got no answer, by order id, while its outcome is unknown:
   /// only some of them are written to the history (record_unanswered_query).
   std::unordered_map<std::string, uint64_t> unanswered_queries;
+  /// Store writes that failed, or whose changes were all refused, in a row: retries of
+  /// changes and of refused or unwritten dispatches wait for it.
+  retry_backoff store_backoff;
+  /// Warnings that repeat for every order while the store fails or refuses, summarised.
+  log_repeats repeats;
 };
 
 /// The recharge actor of one provider. Every call is written ahead (dispatch transition)

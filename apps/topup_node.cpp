@@ -5,8 +5,14 @@
 #include "actors/supervisor.hpp"
 #include "actors/watch_hub.hpp"
 #include "apps/app_support.hpp"
+#include "apps/node/front_listener.hpp"
+#include "apps/node/open_files.hpp"
+#include "apps/node/startup_checks.hpp"
 #include "config/config.hpp"
+#include "domain/error_text.hpp"
 #include "messages/errors.hpp"
+#include "persistence/order_store.hpp"
+#include "persistence/sql_backend.hpp"
 
 #include <CLI/CLI.hpp>
 #include <caf/io/all.hpp>
@@ -81,9 +87,28 @@ uint64_t calls_in_flight(caf::scoped_actor& self, const caf::actor& supervisor) 
   return in_flight;
 }
 
+/// The public port's settings: the configured address in front of the middleman's
+/// loopback listener at `upstream_port`, with as many connections as the open-files limit
+/// leaves room for.
+front_settings port_settings(const config& cfg, uint16_t upstream_port,
+                             const open_files_limit& files) {
+  front_settings settings;
+  settings.host = cfg.node.host;
+  settings.port = cfg.node.port;
+  settings.upstream_port = upstream_port;
+  settings.tls = cfg.node.tls.enabled();
+  settings.max_connections = connection_cap(cfg.node.max_connections, files.soft,
+                                            reserved_descriptors(cfg),
+                                            descriptors_per_connection);
+  settings.handshake_timeout = milliseconds{cfg.node.handshake_timeout_ms};
+  settings.limits.max_message_payload = cfg.node.max_message_bytes;
+  return settings;
+}
+
 /// Runs the node in `system` until SIGINT/SIGTERM or the supervisor gives up, then tells
 /// every actor it started to stop; the exit code.
-int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeout) {
+int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeout,
+          const open_files_limit& files) {
   auto time = std::make_shared<system_clock>();
   auto options = make_supervisor_options(cfg, time);
   options.engine.send_hold = test_send_hold();
@@ -101,20 +126,44 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
                         supervisor_actor})
       self->send_exit(handle, caf::exit_reason::user_shutdown);
   };
+  // The middleman listens on loopback only; the public address belongs to the front
+  // listener, which relays to it what passes its checks.
   auto published = cfg.node.tls.enabled()
-                     ? caf::openssl::publish(entry, cfg.node.port, cfg.node.host.c_str(), true)
-                     : system.middleman().publish(entry, cfg.node.port, cfg.node.host.c_str(), true);
+                     ? caf::openssl::publish(entry, 0, "127.0.0.1", true)
+                     : system.middleman().publish(entry, 0, "127.0.0.1", true);
   if (!published) {
-    spdlog::critical("node cannot listen on {}:{}: {}", cfg.node.host, cfg.node.port,
+    spdlog::critical("node cannot publish its gateway on 127.0.0.1: {}",
                      system.render(published.error()));
     stop_all();
     return exit_failed;
   }
-  std::cout << "listening on " << cfg.node.host << ":" << *published
+  auto settings = port_settings(cfg, *published, files);
+  if (settings.max_connections == 0) {
+    spdlog::critical("node cannot take connections: the open-files limit ({}) leaves no room "
+                     "beside the {} descriptors the node needs for itself",
+                     files.soft, reserved_descriptors(cfg));
+    stop_all();
+    return exit_failed;
+  }
+  std::unique_ptr<front_listener> port;
+  try {
+    port = std::make_unique<front_listener>(settings);
+  } catch (const std::exception& error) {
+    spdlog::critical("node cannot listen on {}:{}: {}", cfg.node.host, cfg.node.port,
+                     one_line_reason(error.what()));
+    stop_all();
+    return exit_failed;
+  }
+  port->start();
+  std::cout << "listening on " << cfg.node.host << ":" << port->port()
             << (cfg.node.tls.enabled() ? " (tls)" : "") << std::endl;
   spdlog::info("node {} ready: {} providers, store {}", cfg.node.name, cfg.providers.size(),
                cfg.store.backend == store_config::backend_kind::sqlite ? cfg.store.sqlite_path
                                                                         : "postgresql");
+  spdlog::info("port keeps at most {} connections, closes those without a handshake after "
+               "{} ms, refuses messages over {} bytes",
+               settings.max_connections, settings.handshake_timeout.count(),
+               settings.limits.max_message_payload);
   // Signals were blocked before any thread started; only this loop takes them.
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
@@ -151,12 +200,13 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
       spdlog::warn("node stops with {} calls in flight; they are queried at the next start",
                    running);
   }
+  port->stop();
   system.middleman().unpublish(entry, *published);
   stop_all();
   return supervisor_failed ? exit_failed : exit_ok;
 }
 
-int run(const config& cfg, milliseconds drain_timeout) {
+int run(const config& cfg, milliseconds drain_timeout, const open_files_limit& files) {
   caf::actor_system_config caf_cfg;
   configure_caf(caf_cfg, cfg.node.scheduler_threads, cfg.node.heartbeat_interval_ms,
                 cfg.node.connection_timeout_ms);
@@ -167,7 +217,7 @@ int run(const config& cfg, milliseconds drain_timeout) {
     caf_cfg.openssl_cafile = cfg.node.tls.ca_file;
   }
   caf::actor_system system{caf_cfg};
-  auto code = serve(system, cfg, drain_timeout);
+  auto code = serve(system, cfg, drain_timeout, files);
   // A last resort, not the way out: everything durable is written by now, and a stop that
   // still hangs (an actor that ignores its exit, a connection CAF keeps) must not keep the
   // process, and with it the restart, waiting. The test of a stop under load fails if this
@@ -203,26 +253,32 @@ int main(int argc, char** argv) {
     ->required();
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error or off (default: node.log_level)");
-  app.add_flag("--check", check_only, "validate the configuration and exit");
+  app.add_flag("--check", check_only,
+               "validate the configuration and load what it names (TLS files, the store, the "
+               "listen address; nothing is created), then exit");
   app.add_option("--drain-ms", drain_ms,
                  "on SIGINT/SIGTERM, how long to let running provider calls finish")
     ->check(CLI::NonNegativeNumber);
-  app.footer("Exit codes: 0 stopped by SIGINT/SIGTERM, 1 could not start or the supervisor "
-             "gave up after repeated failures, 2 bad configuration.");
+  app.footer("Exit codes: 0 stopped by SIGINT/SIGTERM, 1 could not start (the store cannot be "
+             "opened, the port is taken) or the supervisor gave up after repeated failures, "
+             "2 bad configuration (including TLS files that do not load).");
   CLI11_PARSE(app, argc, argv);
 
   config cfg;
   try {
     cfg = load_config_file(config_path);
+    // The members find each other at the address each writes into the membership table:
+    // the configured one, so it cannot be a port chosen at start.
+    if (cfg.cluster && cfg.node.port == 0)
+      throw config_error("/node/listen/port", "a cluster node needs a fixed port (got 0)");
+    // What the node will load, loaded now: TLS files, the store, the listen address.
+    check_startup(cfg);
   } catch (const config_error& error) {
     std::cerr << "topup-node: configuration " << config_path << ": " << error.what() << "\n";
     return exit_bad_config;
-  }
-  // The members find each other at the address each writes into the membership table: the
-  // configured one, so it cannot be a port chosen at start.
-  if (cfg.cluster && cfg.node.port == 0) {
+  } catch (const std::exception& error) {
     std::cerr << "topup-node: configuration " << config_path
-              << ": /node/port: a cluster node needs a fixed port (got 0)\n";
+              << ": (document): cannot be read: " << one_line_reason(error.what()) << "\n";
     return exit_bad_config;
   }
   if (check_only) {
@@ -230,10 +286,26 @@ int main(int argc, char** argv) {
     return exit_ok;
   }
   log_to_stderr("topup-node", log_level.empty() ? cfg.node.log_level : log_level);
+  auto files = raise_open_files_limit();
+  if (!files.failure.empty())
+    spdlog::warn("node cannot raise its open-files limit from {} to {}: {}", files.before,
+                 files.hard, files.failure);
+  else if (files.soft != files.before)
+    spdlog::info("node raised its open-files limit from {} to {}", files.before, files.soft);
   try {
     create_data_directories(cfg);
   } catch (const std::exception& error) {
-    spdlog::critical("node cannot create its data directories: {}", error.what());
+    spdlog::critical("node cannot create its data directories: {}",
+                     one_line_reason(error.what()));
+    return exit_failed;
+  }
+  // A node that cannot open its store must not say it is ready: open (and migrate) it once
+  // before anything starts.
+  try {
+    order_store opened{cfg.store};
+  } catch (const std::exception& error) {
+    spdlog::critical("node cannot open its store {}: {}", describe_target(cfg.store),
+                     describe_database_error(error));
     return exit_failed;
   }
   // Block the stop signals in every thread (CAF's threads inherit this mask); the main loop
@@ -243,5 +315,5 @@ int main(int argc, char** argv) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
-  return run(cfg, milliseconds{drain_ms});
+  return run(cfg, milliseconds{drain_ms}, files);
 }

@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
@@ -55,25 +58,116 @@ const json& as_array(const json& value, const std::string& path) {
   return value;
 }
 
-json parse_document(const std::string& text) {
-  // A key given twice in one object would silently keep the last value: refuse it.
-  std::vector<std::set<std::string>> keys_per_object;
-  auto refuse_duplicate_keys = [&](int, json::parse_event_t event, json& parsed) {
-    if (event == json::parse_event_t::object_start)
-      keys_per_object.emplace_back();
-    else if (event == json::parse_event_t::object_end)
-      keys_per_object.pop_back();
-    else if (event == json::parse_event_t::key
-             && !keys_per_object.back().insert(parsed.get<std::string>()).second)
-      throw config_error("", "key \"" + parsed.get<std::string>()
-                               + "\" appears twice in one object");
+namespace {
+
+/// Builds the document from nlohmann's SAX events, knowing at each event the JSON pointer of
+/// the value being read, so that every failure inside the text names its field: a key given
+/// twice in one object (it would silently keep the last value), a number out of range
+/// ("rate": 1e400), nesting no configuration needs. Linear in the size of the text: the
+/// pointer is only put together when an error is thrown.
+class document_builder final : public json::json_sax_t {
+public:
+  /// Deeper than any configuration goes; stops pathological input early.
+  static constexpr size_t max_depth = 64;
+
+  json take() { return std::move(root_); }
+
+  bool null() override { return add(json(nullptr)); }
+  bool boolean(bool value) override { return add(json(value)); }
+  bool number_integer(number_integer_t value) override { return add(json(value)); }
+  bool number_unsigned(number_unsigned_t value) override { return add(json(value)); }
+  bool number_float(number_float_t value, const string_t&) override { return add(json(value)); }
+  bool string(string_t& value) override { return add(json(std::move(value))); }
+  bool binary(binary_t&) override { return true; }  // JSON text has none
+
+  bool start_object(std::size_t) override { return open(json::object()); }
+  bool end_object() override { return close(); }
+  bool start_array(std::size_t) override { return open(json::array()); }
+  bool end_array() override { return close(); }
+
+  bool key(string_t& name) override {
+    auto& object = *levels_.back().container;
+    if (object.contains(name))
+      throw config_error(path_to(levels_.size() - 1) + "/" + json_config::pointer_token(name),
+                         "key \"" + name + "\" appears twice in one object");
+    levels_.back().key = std::move(name);
     return true;
-  };
-  try {
-    return json::parse(text, refuse_duplicate_keys, true, /*ignore_comments=*/true);
-  } catch (const json::parse_error& error) {
+  }
+
+  bool parse_error(std::size_t, const std::string& token,
+                   const nlohmann::detail::exception& error) override {
+    if (error.id == 406)
+      throw config_error(path_to(levels_.size()), "number is out of range (" + token + ")");
     throw config_error("", std::string{"not valid JSON: "} + error.what());
   }
+
+private:
+  struct level {
+    json* container;
+    std::string key;  ///< objects: the key of the value being read
+  };
+
+  /// The pointer of the value being read inside the first `depth` levels. In an array the
+  /// value being read is the next element, unless it is the container of a deeper level,
+  /// which is its last element already.
+  std::string path_to(size_t depth) const {
+    std::string path;
+    for (size_t i = 0; i < depth && i < levels_.size(); ++i) {
+      const auto& l = levels_[i];
+      path += "/";
+      if (l.container->is_array()) {
+        auto placed = i + 1 < levels_.size() ? size_t{1} : size_t{0};
+        path += std::to_string(l.container->size() - placed);
+      } else {
+        path += json_config::pointer_token(l.key);
+      }
+    }
+    return path;
+  }
+
+  json* place(json&& value) {
+    if (levels_.empty()) {
+      root_ = std::move(value);
+      return &root_;
+    }
+    auto& parent = levels_.back();
+    if (parent.container->is_array()) {
+      parent.container->push_back(std::move(value));
+      return &parent.container->back();
+    }
+    return &((*parent.container)[parent.key] = std::move(value));
+  }
+
+  bool add(json&& value) {
+    place(std::move(value));
+    return true;
+  }
+
+  bool open(json&& container) {
+    if (levels_.size() >= max_depth)
+      throw config_error(path_to(levels_.size()),
+                         "nested more than " + std::to_string(max_depth) + " levels deep");
+    auto placed = place(std::move(container));
+    levels_.push_back({placed, {}});
+    return true;
+  }
+
+  bool close() {
+    levels_.pop_back();
+    return true;
+  }
+
+  json root_;
+  std::vector<level> levels_;
+};
+
+} // namespace
+
+json parse_document(const std::string& text) {
+  document_builder builder;
+  json::sax_parse(text, &builder, nlohmann::detail::input_format_t::json, /*strict=*/true,
+                  /*ignore_comments=*/true);
+  return builder.take();
 }
 
 std::string read_file(const std::string& path) {
@@ -130,15 +224,16 @@ void require_range(Number value, Number low, Number high, const std::string& pat
   }
 }
 
+/// Fails on the first value listed a second time. Linear: a configuration may be large.
 template <class T>
 void require_unique(const std::vector<T>& values, const std::string& path) {
+  std::set<T> seen;
   for (size_t i = 0; i < values.size(); ++i)
-    for (size_t j = 0; j < i; ++j)
-      if (values[i] == values[j]) {
-        std::ostringstream text;
-        text << values[i] << " is listed twice";
-        throw config_error(path + "/" + std::to_string(i), text.str());
-      }
+    if (!seen.insert(values[i]).second) {
+      std::ostringstream text;
+      text << values[i] << " is listed twice";
+      throw config_error(path + "/" + std::to_string(i), text.str());
+    }
 }
 
 template <class Enum>
@@ -158,6 +253,22 @@ Enum choice(object_reader& reader, const std::string& key, Enum fallback,
   throw config_error(reader.path_of(key), "'" + text + "' is not one of: " + allowed);
 }
 
+} // namespace
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost")
+    return true;
+  in_addr v4{};
+  if (inet_pton(AF_INET, host.c_str(), &v4) == 1)
+    return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  if (inet_pton(AF_INET6, host.c_str(), &v6) == 1)
+    return IN6_IS_ADDR_LOOPBACK(&v6);
+  return false;
+}
+
+namespace {
+
 node_config read_node(const json& value, const std::string& path) {
   node_config node;
   object_reader reader{value, path};
@@ -167,9 +278,26 @@ node_config read_node(const json& value, const std::string& path) {
   if (auto listen = reader.find("listen")) {
     object_reader listen_reader{*listen, reader.path_of("listen")};
     node.host = listen_reader.string("host", node.host);
+    if (node.host.empty())
+      throw config_error(listen_reader.path_of("host"), "must not be empty");
     auto port = listen_reader.integer("port", node.port);
     require_range<int64_t>(port, 0, 65535, listen_reader.path_of("port"));
     node.port = static_cast<uint16_t>(port);
+    auto connections = listen_reader.integer("max_connections",
+                                             static_cast<int64_t>(node.max_connections));
+    require_range<int64_t>(connections, 1, 1000000, listen_reader.path_of("max_connections"));
+    node.max_connections = static_cast<size_t>(connections);
+    node.handshake_timeout_ms = listen_reader.integer("handshake_timeout_ms",
+                                                      node.handshake_timeout_ms);
+    require_range<int64_t>(node.handshake_timeout_ms, 100, 600000,
+                           listen_reader.path_of("handshake_timeout_ms"));
+    auto message_bytes = listen_reader.integer("max_message_bytes", node.max_message_bytes);
+    // Below 64 KiB the engine's own batches would not fit; CAF's length field is 32 bits.
+    require_range<int64_t>(message_bytes, 65536, UINT32_MAX,
+                           listen_reader.path_of("max_message_bytes"));
+    node.max_message_bytes = static_cast<uint32_t>(message_bytes);
+    node.allow_unauthenticated_peers =
+      listen_reader.boolean("allow_unauthenticated_peers", node.allow_unauthenticated_peers);
     listen_reader.finish();
   }
   if (auto tls = reader.find("tls")) {
@@ -184,6 +312,13 @@ node_config read_node(const json& value, const std::string& path) {
       throw config_error(reader.path_of("tls") + "/ca_file",
                          "a CA file needs the node's own certificate and key as well");
   }
+  // BASP authenticates nobody: beyond this machine, only mutual TLS keeps strangers out.
+  if (!is_loopback_host(node.host) && !node.allow_unauthenticated_peers
+      && node.tls.ca_file.empty())
+    throw config_error(reader.path_of("listen") + "/host",
+                       "'" + node.host + "' is not a loopback address: peers must authenticate "
+                       "with mutual TLS (/node/tls with certificate, key and ca_file), or set "
+                       "/node/listen/allow_unauthenticated_peers to true");
   auto threads = reader.integer("scheduler_threads", static_cast<int64_t>(node.scheduler_threads));
   require_range<int64_t>(threads, 1, 256, reader.path_of("scheduler_threads"));
   node.scheduler_threads = static_cast<size_t>(threads);
@@ -491,14 +626,16 @@ provider_config read_provider(const json& value, const std::string& path) {
   return provider;
 }
 
-/// Checks that need the whole document: references between sections.
+/// Checks that need the whole document: references between sections. Linear in the size of
+/// the configuration (names and carriers are looked up in indexes, never by scanning).
 void check_references(const config& cfg) {
-  std::set<std::string> names;
+  std::map<std::string, size_t> index_of;
   std::set<std::string> served;
+  std::vector<std::set<std::string>> carriers_of(cfg.providers.size());
   for (size_t i = 0; i < cfg.providers.size(); ++i) {
     const auto& provider = cfg.providers[i];
     auto provider_path = "/providers/" + std::to_string(i);
-    if (!names.insert(provider.name).second)
+    if (!index_of.emplace(provider.name, i).second)
       throw config_error(provider_path + "/name",
                          "provider name '" + provider.name + "' is used twice");
     if (provider.timeout_ms >= cfg.deadline.limit_ms)
@@ -526,6 +663,7 @@ void check_references(const config& cfg) {
         throw config_error(provider_path + "/carriers/" + std::to_string(c),
                            "unknown carrier '" + provider.carriers[c] + "'");
       served.insert(provider.carriers[c]);
+      carriers_of[i].insert(provider.carriers[c]);
     }
   }
   for (size_t i = 0; i < cfg.providers.size(); ++i) {
@@ -535,14 +673,17 @@ void check_references(const config& cfg) {
       const auto& target = provider.failover[f];
       if (target == provider.name)
         throw config_error(failover_path, "a provider cannot fail over to itself");
-      auto other = cfg.find_provider(target);
-      if (!other)
+      auto other = index_of.find(target);
+      if (other == index_of.end())
         throw config_error(failover_path, "unknown provider '" + target + "'");
-      bool shares_carrier = std::any_of(
-        provider.carriers.begin(), provider.carriers.end(), [&](const std::string& carrier) {
-          return std::find(other->carriers.begin(), other->carriers.end(), carrier)
-                 != other->carriers.end();
-        });
+      // Each carrier of the smaller set is looked up in the larger one.
+      const auto& mine = carriers_of[i];
+      const auto& theirs = carriers_of[other->second];
+      const auto& smaller = mine.size() <= theirs.size() ? mine : theirs;
+      const auto& larger = mine.size() <= theirs.size() ? theirs : mine;
+      bool shares_carrier = std::any_of(smaller.begin(), smaller.end(), [&](const std::string& c) {
+        return larger.count(c) > 0;
+      });
       if (!shares_carrier)
         throw config_error(failover_path,
                            "'" + target + "' serves none of the carriers of '" + provider.name + "'");

@@ -38,6 +38,15 @@ struct node_config {
   std::string name = "node-1";
   std::string host = "127.0.0.1";
   uint16_t port = 4242;
+  /// Connections the node keeps open at most (fewer when the open-files limit is lower).
+  size_t max_connections = 1000;
+  /// A connection that has not completed its handshake by then is closed.
+  int64_t handshake_timeout_ms = 5000;
+  /// The largest BASP message payload a peer may announce.
+  uint32_t max_message_bytes = 64u << 20;
+  /// A listener that is not loopback serves only peers that authenticate with mutual TLS
+  /// (tls with a ca_file) unless this is set.
+  bool allow_unauthenticated_peers = false;
   tls_config tls;
   size_t scheduler_threads = 2;
   std::string log_level = "info";
@@ -163,6 +172,9 @@ simulated_adapter_config parse_simulated_adapter(const nlohmann::json& object,
 
 /// Reads a file and parses it; a missing or unreadable file is a config_error too.
 config load_config_file(const std::string& path);
+
+/// 127.0.0.0/8, ::1 or "localhost": reachable from this machine only.
+bool is_loopback_host(const std::string& host);
 
 /// The rules intake validates orders with.
 validation_rules make_validation_rules(const config& cfg);

@@ -9,6 +9,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cmath>
 #include <cstdint>
 #include <limits>
 #include <set>
@@ -85,7 +86,7 @@ public:
     if (!value)
       return fallback;
     if (!value->is_boolean())
-      throw config_error(path_of(key), "expected a boolean, got " + type_name(*value));
+      throw config_error(path_of(key), "expected true or false, got " + type_name(*value));
     return value->get<bool>();
   }
 
@@ -114,7 +115,10 @@ public:
   static double as_number(const json& value, const std::string& path) {
     if (!value.is_number())
       throw config_error(path, "expected a number, got " + type_name(value));
-    return value.get<double>();
+    auto number = value.get<double>();
+    if (!std::isfinite(number))
+      throw config_error(path, "number is out of range");
+    return number;
   }
 
 private:

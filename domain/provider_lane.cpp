@@ -62,16 +62,15 @@ std::vector<order> provider_lane::release_all() {
   return released;  // orders waiting for a status query stay: their outcome is unknown
 }
 
-void provider_lane::retry_later(order o, mono_time now) {
+void provider_lane::retry_later(order o, mono_time now, milliseconds at_least) {
   if (holds(o.id))
     return;
-  auto exponent = std::min(std::max(o.attempts, 1) - 1, 16);
-  auto ceiling = std::min<int64_t>(settings_.retry_cap.count(),
-                                   settings_.retry_base.count() * (int64_t{1} << exponent));
   // Equal jitter: half fixed, half random, so retries of many orders that failed together
   // spread out instead of hitting the provider again in one burst.
-  std::uniform_real_distribution<double> jitter(0.5, 1.0);
-  auto delay = milliseconds{static_cast<int64_t>(std::llround(ceiling * jitter(random_)))};
+  std::uniform_real_distribution<double> jitter(0.0, 1.0);
+  backoff_policy policy{settings_.retry_base, settings_.retry_cap};
+  auto failures = static_cast<uint32_t>(std::max(o.attempts, 1));
+  auto delay = std::max(policy.delay(failures, jitter(random_)), at_least);
   auto id = o.id;
   retry_deadlines_.emplace(deadline_key(o), id);
   retry_index_[id] = retries_.emplace(now + delay, std::move(o));

@@ -4,6 +4,7 @@
 #include "domain/clock.hpp"
 #include "domain/edf_queue.hpp"
 #include "domain/order.hpp"
+#include "domain/retry_backoff.hpp"
 #include "domain/token_bucket.hpp"
 
 #include <map>
@@ -58,9 +59,12 @@ public:
   /// Takes every queued and retry-waiting order out (the breaker opened: fail them over).
   std::vector<order> release_all();
 
-  /// Re-queues an order after a transient failure, after exponential backoff with jitter,
-  /// but no later than its last chance to start. Ignored for an order the lane holds already.
-  void retry_later(order o, mono_time now);
+  /// Re-queues an order after a transient failure, after exponential backoff with jitter
+  /// (backoff_policy of retry_base and retry_cap by the order's attempts), and not before
+  /// `at_least` (the recharge actor's backoff while the store refuses or fails its writes);
+  /// an order whose last chance to start passes meanwhile is failed then. Ignored for an
+  /// order the lane holds already.
+  void retry_later(order o, mono_time now, milliseconds at_least = milliseconds{0});
 
   /// Queries the outcome of the order's last attempt at `at`. Until it is known the order is
   /// held here: it cannot be enqueued again or released elsewhere.

@@ -4,12 +4,15 @@
 
 namespace topup {
 
-void log_database_open_failed(const std::string& who, const std::string& failure) {
-  spdlog::error("{} cannot open the database: {}", who, failure);
+void log_database_open_failed(const std::string& who, const std::string& failure,
+                              const std::string& suffix) {
+  spdlog::error("{} cannot open the database: {}{}", who, failure, suffix);
 }
 
-void log_database_reopened(const std::string& who, const store_config& cfg) {
-  spdlog::info("{} reopened {}", who, describe_target(cfg));
+void log_database_recovered(const std::string& who, const store_config& cfg,
+                            uint32_t failures, const std::string& suffix) {
+  spdlog::info("{} works again on {} after {} failures in a row{}", who, describe_target(cfg),
+               failures, suffix);
 }
 
 } // namespace topup

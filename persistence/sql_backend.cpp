@@ -1,5 +1,7 @@
 #include "persistence/sql_backend.hpp"
 
+#include "domain/error_text.hpp"
+
 #include <soci/postgresql/soci-postgresql.h>
 #include <soci/sqlite3/soci-sqlite3.h>
 
@@ -9,13 +11,18 @@
 namespace topup {
 
 std::string describe_database_error(const std::exception& error) {
+  // get_error_message() leaves out the SQL and bound values that what() appends; libpq's
+  // text still spans several lines and may quote values (DETAIL): one_line_reason keeps the
+  // message line alone and masks long numbers.
   if (auto pg = dynamic_cast<const soci::postgresql_soci_error*>(&error))
-    return "postgresql error " + pg->sqlstate() + ": " + pg->get_error_message();
+    return one_line_reason("postgresql error " + pg->sqlstate() + ": "
+                           + pg->get_error_message());
   if (auto lite = dynamic_cast<const soci::sqlite3_soci_error*>(&error))
-    return "sqlite error " + std::to_string(lite->result()) + ": " + lite->get_error_message();
+    return one_line_reason("sqlite error " + std::to_string(lite->result()) + ": "
+                           + lite->get_error_message());
   if (auto soci_error = dynamic_cast<const soci::soci_error*>(&error))
-    return "database error: " + soci_error->get_error_message();
-  return error.what();
+    return one_line_reason("database error: " + soci_error->get_error_message());
+  return one_line_reason(error.what());
 }
 
 std::string describe_target(const store_config& cfg) {

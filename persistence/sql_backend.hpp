@@ -34,7 +34,9 @@ std::unique_ptr<soci::session> open_sqlite_wal(const std::string& path,
                                                const std::string& synchronous,
                                                int busy_timeout_s);
 
-/// A log-safe description of an exception thrown by SOCI.
+/// A log-safe description of an exception thrown by SOCI (or anything else a database
+/// operation threw): one line, without SQL, bound values or libpq's hint and detail lines, at
+/// most 300 bytes (domain/error_text). Clients see it in `unavailable` errors.
 std::string describe_database_error(const std::exception& error);
 
 /// "sqlite:/path/to.db" or "postgresql:<host/db>" for log lines.

@@ -62,10 +62,14 @@ void commit(self_pointer self) {
     const auto& failure = st.db.drop(error);
     st.stats.failed_commits++;
     st.stats.healthy = false;
-    spdlog::error("store commit of {} rows failed: {}", rows, failure);
+    // One line per failed commit would flood the log while a disk is full.
+    auto verdict = st.repeats.occurred("commit", self->state.time->now());
+    if (verdict.write)
+      spdlog::error("store commit of {} rows failed: {}{}", rows, failure, verdict.suffix());
     fail_batch(batch, unavailable(st));
     return;
   }
+  st.db.worked();
   st.stats.commits++;
   st.stats.rows_written += rows;
   st.stats.healthy = true;
@@ -127,10 +131,14 @@ auto read(self_pointer self, Query query, Request&&... request)
     return self->delegate(reader.actor, std::forward<Request>(request)...);
   }
   try {
-    return query(*db);
+    auto result = query(*db);
+    st.db.worked();
+    return result;
   } catch (const std::exception& error) {
     const auto& failure = st.db.drop(error);
-    spdlog::error("store read failed: {}", failure);
+    auto verdict = st.repeats.occurred("read", st.time->now());
+    if (verdict.write)
+      spdlog::error("store read failed: {}{}", failure, verdict.suffix());
     return store_reads::unavailable(failure);
   }
 }
@@ -162,6 +170,7 @@ void spawn_readers(self_pointer self, const std::shared_ptr<const clock>& time) 
 store_actor::behavior_type store(self_pointer self, store_config cfg,
                                  std::shared_ptr<const clock> time) {
   self->state.cfg = cfg;
+  self->state.time = time;
   self->state.db = lazy_database<order_store>{std::move(cfg), time, "store"};
   open_writer(self);
   spawn_readers(self, time);

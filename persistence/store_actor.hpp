@@ -2,6 +2,7 @@
 
 #include "config/config.hpp"
 #include "domain/clock.hpp"
+#include "domain/log_repeats.hpp"
 #include "messages/interfaces.hpp"
 #include "persistence/lazy_database.hpp"
 #include "persistence/order_store.hpp"
@@ -35,6 +36,7 @@ struct store_state {
   };
 
   store_config cfg;
+  std::shared_ptr<const clock> time;
   lazy_database<order_store> db;  ///< the session that writes (and, without readers, reads)
   std::vector<reader> readers;    ///< PostgreSQL: cfg.read_connections; SQLite: none
   size_t next_reader = 0;         ///< where the search for the least busy reader starts
@@ -43,6 +45,7 @@ struct store_state {
   size_t batch_rows = 0;
   bool commit_scheduled = false;
   store_stats stats;
+  log_repeats repeats;  ///< failed commits and reads, summarised
 };
 
 /// The store actor: owns the database session that writes and group-commits on it. Every

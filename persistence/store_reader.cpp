@@ -39,7 +39,9 @@ auto serve(self_pointer self, const std::string& who, Query query)
     if (!db)
       return store_reads::unavailable(st.db.last_failure());
     try {
-      return query(*db);
+      auto result = query(*db);
+      st.db.worked();
+      return result;
     } catch (const std::exception& error) {
       const auto& failure = st.db.drop(error);
       if (was_open && attempt == 1) {

@@ -5,12 +5,17 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <random>
 #include <set>
 #include <string>
+#include <tuple>
+#include <typeinfo>
 #include <variant>
 #include <vector>
 
@@ -281,6 +286,53 @@ BOOST_AUTO_TEST_CASE(tls_with_certificate_and_key_is_enabled) {
   auto cfg = parse_config(doc.dump());
   BOOST_TEST(cfg.node.tls.enabled());
   BOOST_TEST(cfg.node.tls.key == "node.key");
+}
+
+BOOST_AUTO_TEST_CASE(the_port_limits_are_read_with_their_defaults) {
+  auto defaults = parse_config(valid_document().dump());
+  BOOST_TEST(defaults.node.max_connections == 1000u);
+  BOOST_TEST(defaults.node.handshake_timeout_ms == 5000);
+  BOOST_TEST(defaults.node.max_message_bytes == 64u << 20);
+  BOOST_TEST(!defaults.node.allow_unauthenticated_peers);
+  auto doc = valid_document();
+  doc["node"]["listen"]["max_connections"] = 50;
+  doc["node"]["listen"]["handshake_timeout_ms"] = 800;
+  doc["node"]["listen"]["max_message_bytes"] = 1 << 20;
+  doc["node"]["listen"]["allow_unauthenticated_peers"] = true;
+  auto cfg = parse_config(doc.dump());
+  BOOST_TEST(cfg.node.max_connections == 50u);
+  BOOST_TEST(cfg.node.handshake_timeout_ms == 800);
+  BOOST_TEST(cfg.node.max_message_bytes == 1u << 20);
+  BOOST_TEST(cfg.node.allow_unauthenticated_peers);
+  expect_rejected(with("/node/listen/max_connections", 0), "/node/listen/max_connections",
+                  "between 1 and");
+  expect_rejected(with("/node/listen/handshake_timeout_ms", 10),
+                  "/node/listen/handshake_timeout_ms", "between 100 and");
+  expect_rejected(with("/node/listen/max_message_bytes", 1024), "/node/listen/max_message_bytes",
+                  "between 65536 and");
+  expect_rejected(with("/node/listen/max_message_bytes", 5000000000), "/node/listen/max_message_bytes",
+                  "between 65536 and");
+  expect_rejected(with("/node/listen/allow_unauthenticated_peers", 1),
+                  "/node/listen/allow_unauthenticated_peers", "expected true or false");
+  expect_rejected(with("/node/listen/host", ""), "/node/listen/host", "must not be empty");
+}
+
+BOOST_AUTO_TEST_CASE(a_listener_beyond_loopback_needs_mutual_tls_or_an_explicit_opt_out) {
+  for (auto host : {"127.0.0.1", "127.1.2.3", "::1", "localhost"})
+    BOOST_CHECK_NO_THROW(parse_config(with("/node/listen/host", host).dump()));
+  for (auto host : {"0.0.0.0", "10.0.0.7", "::", "node-1.example.com"})
+    expect_rejected(with("/node/listen/host", host), "/node/listen/host",
+                    "not a loopback address: peers must authenticate with mutual TLS");
+  auto opted_out = with("/node/listen/host", "0.0.0.0");
+  opted_out["node"]["listen"]["allow_unauthenticated_peers"] = true;
+  BOOST_CHECK_NO_THROW(parse_config(opted_out.dump()));
+  auto mutual = with("/node/listen/host", "0.0.0.0");
+  mutual["node"]["tls"] = {{"certificate", "n.pem"}, {"key", "n.key"}, {"ca_file", "ca.pem"}};
+  BOOST_CHECK_NO_THROW(parse_config(mutual.dump()));
+  // A certificate alone authenticates the node, not its peers.
+  auto server_only = with("/node/listen/host", "0.0.0.0");
+  server_only["node"]["tls"] = {{"certificate", "n.pem"}, {"key", "n.key"}};
+  expect_rejected(server_only, "/node/listen/host", "mutual TLS");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -600,12 +652,136 @@ BOOST_AUTO_TEST_CASE(a_file_is_parsed_like_its_text) {
   std::filesystem::remove(path);
 }
 
-BOOST_AUTO_TEST_CASE(a_key_given_twice_is_rejected) {
-  expect_rejected_text(R"({"amounts_fen": [1000], "amounts_fen": [2000]})", "",
+BOOST_AUTO_TEST_CASE(a_key_given_twice_is_rejected_at_its_path) {
+  expect_rejected_text(R"({"amounts_fen": [1000], "amounts_fen": [2000]})", "/amounts_fen",
                        "\"amounts_fen\" appears twice");
   auto text = valid_document().dump();
   text.insert(text.find("\"node\":{") + 8, "\"name\":\"a\",");
-  expect_rejected_text(text, "", "\"name\" appears twice");
+  expect_rejected_text(text, "/node/name", "\"name\" appears twice");
+  expect_rejected_text(R"({"providers": [{}, {"a/b": 1, "a/b": 2}]})", "/providers/1/a~1b",
+                       "appears twice");
+}
+
+BOOST_AUTO_TEST_CASE(numbers_beyond_a_double_are_rejected_at_their_path) {
+  // nlohmann reports them as out_of_range, which the reader used not to catch: --check
+  // ended with an uncaught exception (exit 134).
+  auto text = valid_document().dump();
+  auto rate = text.find("\"rate\":300");
+  BOOST_TEST_REQUIRE(rate != std::string::npos);
+  auto overflowing = text;
+  overflowing.replace(rate, 10, "\"rate\":1e400");
+  expect_rejected_text(overflowing, "/providers/0/rate", "out of range (1e400)");
+  auto negative = text;
+  negative.replace(rate, 10, "\"rate\":-1e400");
+  expect_rejected_text(negative, "/providers/0/rate", "out of range");
+  auto amounts = text;
+  auto list = amounts.find("[1000,2000,5000]");
+  BOOST_TEST_REQUIRE(list != std::string::npos);
+  amounts.replace(list, 16, "[1000,2e999,5000]");
+  expect_rejected_text(amounts, "/amounts_fen/1", "out of range");
+  expect_rejected_text("1e400", "", "out of range");
+  // Integers beyond 64 bits are read as (finite) doubles: a typed error, not an abort.
+  expect_rejected(with("/node/listen/port", json::parse("123456789012345678901234567890")),
+                  "/node/listen/port", "expected an integer");
+}
+
+BOOST_AUTO_TEST_CASE(nesting_deeper_than_any_configuration_is_rejected) {
+  std::string text = "{\"node\":" + std::string(100000, '[') + std::string(100000, ']') + "}";
+  std::string path = "/node";
+  for (int level = 0; level < 63; ++level)
+    path += "/0";
+  expect_rejected_text(text, path, "nested more than 64 levels");
+}
+
+BOOST_AUTO_TEST_CASE(mutated_configurations_end_in_a_config_error_or_a_configuration) {
+  // A bounded fuzz: every mutation of a valid document either parses or throws config_error
+  // (never another exception, which would abort topup-node --check).
+  const std::vector<std::string> tokens{
+    "1e400", "-1e400", "1e-400", "18446744073709551616", "-9223372036854775809", "0.5", "-0",
+    "null", "true", "\"\"", "\"\\u0000\"", "[]", "{}", "[[[[[[", "}", "]", ",", ":", "\"x\":1,",
+    "\"name\":\"p-cmcc\",", "\"carriers\":[\"cmcc\"],", "4294967296", "1e308", "/*", "//"};
+  auto base = valid_document().dump();
+  std::mt19937 random{20261204};
+  int parsed = 0;
+  int rejected = 0;
+  for (int round = 0; round < 20000; ++round) {
+    auto text = base;
+    auto edits = 1 + random() % 3;
+    for (unsigned e = 0; e < edits; ++e) {
+      auto at = random() % (text.size() + 1);
+      switch (random() % 4) {
+        case 0: text.insert(at, tokens[random() % tokens.size()]); break;
+        case 1: if (at < text.size()) text.erase(at, 1 + random() % 8); break;
+        case 2: if (at < text.size()) text[at] = static_cast<char>(random() % 256); break;
+        default: {
+          // A number somewhere replaced by a token.
+          auto digit = text.find_first_of("0123456789", at);
+          if (digit != std::string::npos)
+            text.replace(digit, 1, tokens[random() % tokens.size()]);
+        }
+      }
+    }
+    try {
+      parse_config(text);
+      ++parsed;
+    } catch (const config_error&) {
+      ++rejected;
+    } catch (const std::exception& error) {
+      BOOST_ERROR("round " << round << ": " << typeid(error).name() << ": " << error.what()
+                           << "\ntext: " << text);
+      break;
+    }
+  }
+  BOOST_TEST_MESSAGE(parsed << " mutations parsed, " << rejected << " rejected");
+  BOOST_TEST(rejected > 0);
+}
+
+BOOST_AUTO_TEST_CASE(checking_time_grows_linearly_with_the_size_of_the_file) {
+  // Configurations of two sizes eight times apart, both larger than the CPU's caches: a
+  // linear check takes about eight times longer, a quadratic one (pairwise duplicate checks,
+  // providers looked up by scanning) about 64 times, and seconds for a 1 MB file. One grows the amounts, the other the providers (each failing over to
+  // the next).
+  auto with_amounts = [](size_t n) {
+    auto doc = valid_document();
+    doc["amounts_fen"] = json::array();
+    for (size_t i = 1; i <= n; ++i)
+      doc["amounts_fen"].push_back(i * 100);
+    return doc.dump();
+  };
+  auto with_providers = [](size_t n) {
+    auto doc = valid_document();
+    auto provider = doc["providers"][2];
+    doc["providers"] = json::array();
+    for (size_t i = 0; i < n; ++i) {
+      provider["name"] = "p-" + std::to_string(i);
+      provider["failover"] = json::array({"p-" + std::to_string((i + 1) % n)});
+      doc["providers"].push_back(provider);
+    }
+    return doc.dump();
+  };
+  auto seconds_to_check = [](const std::string& text) {
+    double best = 1e9;
+    for (int run = 0; run < 3; ++run) {
+      auto start = std::chrono::steady_clock::now();
+      parse_config(text);
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now()
+                                                          - start).count());
+    }
+    return best;
+  };
+  for (auto [what, make, n] : {std::tuple{"amounts", +with_amounts, size_t{16000}},
+                               std::tuple{"providers", +with_providers, size_t{2000}}}) {
+    auto small = make(n);
+    auto large = make(8 * n);
+    auto small_s = seconds_to_check(small);
+    auto large_s = seconds_to_check(large);
+    BOOST_TEST_MESSAGE(what << ": " << small.size() << " bytes in " << small_s << " s, "
+                            << large.size() << " bytes in " << large_s << " s");
+    // Caches and page faults make even a linear check up to ~20 times slower here.
+    BOOST_TEST(large_s < 32 * small_s,
+               what << ": 8x the size took " << large_s / small_s << "x the time");
+    BOOST_TEST(large_s < 3.0, what << ": " << large.size() << " bytes took " << large_s << " s");
+  }
 }
 
 BOOST_AUTO_TEST_CASE(paths_escape_slashes_and_tildes_in_keys) {

@@ -17,6 +17,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <optional>
@@ -757,6 +759,134 @@ BOOST_AUTO_TEST_CASE(a_bad_field_stops_the_node_with_exit_code_2_naming_its_path
     auto checked = run_node({"--check", "--config", dir.file("node.json")}, log);
     BOOST_TEST(checked.value_or(-1) == 2, "--check of " << c.expected_path);
   }
+}
+
+/// What `topup-node --check` and a start of the node say about a configuration.
+struct checked {
+  std::optional<int> check_code;
+  std::string check_stderr;
+  std::optional<int> start_code;
+  std::string start_stdout;
+  std::string start_stderr;
+};
+
+checked check_and_start(const temp_dir& dir, const nlohmann::json& cfg,
+                        const std::string& text_override = {}) {
+  auto path = dir.file("node.json");
+  if (text_override.empty())
+    write_json(path, cfg);
+  else
+    std::ofstream{path} << text_override;
+  checked result;
+  result.check_code = run_node({"--check", "--config", path}, dir.file("check.txt"));
+  result.check_stderr = tail_of(dir.file("check.txt"));
+  result.start_code = run_node({"--config", path}, dir.file("start.txt"), &result.start_stdout);
+  result.start_stderr = tail_of(dir.file("start.txt"));
+  return result;
+}
+
+BOOST_AUTO_TEST_CASE(check_loads_the_tls_files_the_node_would_load) {
+  temp_dir dir;
+  auto cfg = test_node_config(dir.path());
+  // A certificate that does not exist: --check passed it, and the node aborted (exit 134)
+  // on its first connection.
+  cfg["node"]["tls"] = {{"certificate", dir.file("missing.pem")}, {"key", dir.file("missing.key")}};
+  auto missing = check_and_start(dir, cfg);
+  BOOST_TEST(missing.check_code.value_or(-1) == 2, missing.check_stderr);
+  BOOST_TEST(missing.check_stderr.find("/node/tls/certificate: cannot load certificate")
+               != std::string::npos, missing.check_stderr);
+  BOOST_TEST(missing.start_code.value_or(-1) == 2, missing.start_stderr);
+  BOOST_TEST(missing.start_stdout.find("listening") == std::string::npos);
+  // A key that is not the certificate's.
+  auto run = [](const std::string& command) {
+    BOOST_REQUIRE(std::system((command + " >/dev/null 2>&1").c_str()) == 0);
+  };
+  run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 -keyout "
+      + dir.file("a.key") + " -out " + dir.file("a.pem"));
+  run("openssl genrsa -out " + dir.file("b.key") + " 2048");
+  cfg["node"]["tls"] = {{"certificate", dir.file("a.pem")}, {"key", dir.file("b.key")}};
+  auto mismatched = check_and_start(dir, cfg);
+  BOOST_TEST(mismatched.check_code.value_or(-1) == 2, mismatched.check_stderr);
+  BOOST_TEST(mismatched.check_stderr.find("/node/tls/key:") != std::string::npos,
+             mismatched.check_stderr);
+  cfg["node"]["tls"] = {{"certificate", dir.file("a.pem")}, {"key", dir.file("a.key")},
+                        {"ca_file", dir.file("a.key")}};
+  auto bad_ca = check_and_start(dir, cfg);
+  BOOST_TEST(bad_ca.check_code.value_or(-1) == 2, bad_ca.check_stderr);
+  BOOST_TEST(bad_ca.check_stderr.find("/node/tls/ca_file:") != std::string::npos,
+             bad_ca.check_stderr);
+}
+
+BOOST_AUTO_TEST_CASE(check_probes_the_store_and_creates_nothing) {
+  temp_dir dir;
+  auto cfg = test_node_config(dir.path());
+  std::ofstream{dir.file("a-file")} << "not a directory";
+  cfg["store"]["sqlite"]["path"] = dir.file("a-file/orders.db");
+  auto under_a_file = check_and_start(dir, cfg);
+  BOOST_TEST(under_a_file.check_code.value_or(-1) == 2, under_a_file.check_stderr);
+  BOOST_TEST(under_a_file.check_stderr.find("/store/sqlite/path:") != std::string::npos,
+             under_a_file.check_stderr);
+  BOOST_TEST(under_a_file.start_code.value_or(-1) == 2, under_a_file.start_stderr);
+  std::ofstream{dir.file("junk.db")} << "this is no SQLite database, but text of some length "
+                                        "so that SQLite reads a header and refuses it......";
+  cfg["store"]["sqlite"]["path"] = dir.file("junk.db");
+  auto not_a_database = check_and_start(dir, cfg);
+  BOOST_TEST(not_a_database.check_code.value_or(-1) == 2, not_a_database.check_stderr);
+  BOOST_TEST(not_a_database.check_stderr.find("/store/sqlite/path:") != std::string::npos,
+             not_a_database.check_stderr);
+  // A store in directories that do not exist yet passes, and --check leaves nothing behind.
+  cfg["store"]["sqlite"]["path"] = dir.file("new/sub/orders.db");
+  write_json(dir.file("node.json"), cfg);
+  auto code = run_node({"--check", "--config", dir.file("node.json")}, dir.file("check.txt"));
+  BOOST_TEST(code.value_or(-1) == 0, tail_of(dir.file("check.txt")));
+  BOOST_TEST(!std::filesystem::exists(dir.file("new")));
+  BOOST_TEST(!std::filesystem::exists(dir.file("orders.db")));
+}
+
+BOOST_AUTO_TEST_CASE(check_resolves_and_binds_the_listen_host) {
+  temp_dir dir;
+  auto cfg = test_node_config(dir.path());
+  cfg["node"]["listen"]["allow_unauthenticated_peers"] = true;
+  for (auto host : {"192.0.2.1", "no-such-host.invalid"}) {
+    cfg["node"]["listen"]["host"] = host;
+    auto result = check_and_start(dir, cfg);
+    BOOST_TEST(result.check_code.value_or(-1) == 2, host << ": " << result.check_stderr);
+    BOOST_TEST(result.check_stderr.find("/node/listen/host:") != std::string::npos,
+               result.check_stderr);
+  }
+}
+
+BOOST_AUTO_TEST_CASE(a_number_out_of_range_is_exit_2_naming_its_field) {
+  temp_dir dir;
+  auto cfg = test_node_config(dir.path());
+  auto text = cfg.dump(2);
+  auto rate = text.find("\"rate\": 2000");
+  BOOST_REQUIRE(rate != std::string::npos);
+  text.replace(rate, 12, "\"rate\": 1e400");
+  auto result = check_and_start(dir, cfg, text);
+  BOOST_TEST(result.check_code.value_or(-1) == 2, result.check_stderr);
+  BOOST_TEST(result.check_stderr.find("/providers/0/rate: number is out of range (1e400)")
+               != std::string::npos, result.check_stderr);
+  BOOST_TEST(result.start_code.value_or(-1) == 2, result.start_stderr);
+}
+
+BOOST_AUTO_TEST_CASE(a_node_that_cannot_open_its_store_exits_before_it_listens) {
+  temp_dir dir;
+  auto cfg = test_node_config(dir.path());
+  // A PostgreSQL server that is not there: the configuration is valid, the store is not.
+  cfg["store"] = {{"backend", "postgresql"},
+                  {"postgresql",
+                   {{"connection", "host=127.0.0.1 port=" + std::to_string(free_port())
+                                     + " dbname=topup user=postgres connect_timeout=2"}}}};
+  auto result = check_and_start(dir, cfg);
+  BOOST_TEST(result.check_code.value_or(-1) == 0, result.check_stderr);
+  BOOST_TEST(result.start_code.value_or(-1) == 1, result.start_stderr);
+  BOOST_TEST(result.start_stdout.find("listening") == std::string::npos, result.start_stdout);
+  auto line = result.start_stderr.find("node cannot open its store postgresql:");
+  BOOST_TEST(line != std::string::npos, result.start_stderr);
+  // libpq's several lines of text became one.
+  BOOST_TEST(result.start_stderr.find("Is the server running") == std::string::npos,
+             result.start_stderr);
 }
 
 BOOST_AUTO_TEST_CASE(check_accepts_the_shipped_single_node_configuration) {

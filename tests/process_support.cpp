@@ -3,8 +3,11 @@
 #include "apps/app_support.hpp"
 
 #include <arpa/inet.h>
+#include <cerrno>
 #include <fstream>
+#include <sstream>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdexcept>
 #include <sys/socket.h>
 #include <thread>
@@ -99,8 +102,10 @@ std::vector<std::string> ledger_paths(const std::filesystem::path& dir) {
 namespace {
 
 std::vector<std::string> node_command(const std::string& binary, const std::string& config_path,
-                                      const std::vector<std::string>& extra_args) {
-  std::vector<std::string> command{binary, "--config", config_path};
+                                      const std::vector<std::string>& extra_args,
+                                      const std::vector<std::string>& launcher) {
+  std::vector<std::string> command{launcher};
+  command.insert(command.end(), {binary, "--config", config_path});
   command.insert(command.end(), extra_args.begin(), extra_args.end());
   return command;
 }
@@ -110,8 +115,10 @@ std::vector<std::string> node_command(const std::string& binary, const std::stri
 node_process::node_process(const std::string& binary, const std::string& config_path,
                            const std::string& log_path,
                            const std::vector<std::string>& extra_args,
-                           std::chrono::milliseconds timeout)
-  : log_path_(log_path), child_(node_command(binary, config_path, extra_args), log_path) {
+                           std::chrono::milliseconds timeout,
+                           const std::vector<std::string>& launcher)
+  : log_path_(log_path),
+    child_(node_command(binary, config_path, extra_args, launcher), log_path) {
   line_reader reader{child_.stdout_fd()};
   auto fail = [&](const std::string& what) {
     auto ended = child_.kill_and_reap();
@@ -152,6 +159,79 @@ caf::expected<gateway_actor> connect_gateway(caf::actor_system& system, uint16_t
       return gateway;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+double process_cpu_seconds(pid_t pid) {
+  std::ifstream stat{"/proc/" + std::to_string(pid) + "/stat"};
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  auto after_name = text.rfind(')');
+  if (after_name == std::string::npos)
+    return 0;
+  std::istringstream fields{text.substr(after_name + 2)};
+  std::string field;
+  double ticks = 0;
+  // After the name, fields count from 3 (the state); utime and stime are 14 and 15.
+  for (int index = 3; index <= 15 && fields >> field; ++index)
+    if (index == 14 || index == 15)
+      ticks += std::stod(field);
+  return ticks / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// -- raw TCP ----------------------------------------------------------------------------------
+
+raw_connection::raw_connection(uint16_t port) {
+  fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0)
+    return;
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+}
+
+raw_connection::~raw_connection() {
+  if (fd_ >= 0)
+    ::close(fd_);
+}
+
+bool raw_connection::send_all(const std::vector<uint8_t>& bytes) {
+  size_t sent = 0;
+  while (sent < bytes.size()) {
+    auto n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0)
+      return false;
+    sent += static_cast<size_t>(n);
+  }
+  return true;
+}
+
+bool raw_connection::closed_by_peer_before(steady::time_point deadline) {
+  char buffer[4096];
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - steady::now());
+    if (left.count() <= 0)
+      return false;
+    pollfd p{fd_, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0)
+      continue;
+    if (::recv(fd_, buffer, sizeof buffer, 0) <= 0)
+      return true;  // end of file or reset
+  }
+}
+
+bool raw_connection::closed_by_peer_now() {
+  char buffer[4096];
+  for (;;) {
+    auto n = ::recv(fd_, buffer, sizeof buffer, MSG_DONTWAIT);
+    if (n == 0)
+      return true;
+    if (n < 0)
+      return errno != EAGAIN && errno != EWOULDBLOCK;
   }
 }
 

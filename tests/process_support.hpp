@@ -31,6 +31,9 @@ using process::line_reader;
 /// The last `max_bytes` of a text file (a child's log), for failure messages.
 std::string tail_of(const std::string& path, size_t max_bytes = 3000);
 
+/// User plus system CPU seconds process `pid` has used (/proc/PID/stat); 0 when gone.
+double process_cpu_seconds(pid_t pid);
+
 /// Writes `value` to `path`, pretty-printed.
 void write_json(const std::string& path, const nlohmann::json& value);
 
@@ -56,12 +59,14 @@ std::vector<std::string> ledger_paths(const std::filesystem::path& dir);
 /// A running topup-node. The constructor returns once the node has printed its
 /// "listening on HOST:PORT" line, and throws (with the end of its log) if it does not
 /// within `timeout`. The node's stderr goes to `log_path`, appended; `extra_args` follow
-/// "--config PATH" on its command line.
+/// "--config PATH" on its command line; `launcher` comes before the binary (a shell that
+/// sets limits and execs the node keeps the node's pid).
 class node_process {
 public:
   node_process(const std::string& binary, const std::string& config_path,
                const std::string& log_path, const std::vector<std::string>& extra_args = {},
-               std::chrono::milliseconds timeout = std::chrono::seconds(30));
+               std::chrono::milliseconds timeout = std::chrono::seconds(30),
+               const std::vector<std::string>& launcher = {});
 
   uint16_t port() const { return port_; }
   child_process& process() { return child_; }
@@ -94,5 +99,31 @@ caf::expected<gateway_actor> connect_gateway(caf::actor_system& system, uint16_t
                                              std::chrono::milliseconds timeout
                                              = std::chrono::seconds(10),
                                              const caf::actor_addr& stale = {});
+
+// -- raw TCP ----------------------------------------------------------------------------------
+
+/// A plain TCP connection to 127.0.0.1 that the test owns: what a hostile peer opens.
+class raw_connection {
+public:
+  explicit raw_connection(uint16_t port);
+  ~raw_connection();
+  raw_connection(raw_connection&& other) noexcept : fd_(other.fd_) { other.fd_ = -1; }
+  raw_connection(const raw_connection&) = delete;
+  raw_connection& operator=(const raw_connection&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+
+  /// Sends every byte; false when the connection failed.
+  bool send_all(const std::vector<uint8_t>& bytes);
+
+  /// Reads and discards until the peer closes (true) or `deadline` passes (false).
+  bool closed_by_peer_before(std::chrono::steady_clock::time_point deadline);
+
+  /// Whether the peer has closed already (without waiting).
+  bool closed_by_peer_now();
+
+private:
+  int fd_ = -1;
+};
 
 } // namespace topup::testing

@@ -64,8 +64,9 @@ struct recharge_fixture : actor_fixture {
   }
 
   /// A lane of one call at a time on a provider that answers success after `latency_ms`;
-  /// the test's scoped actor is its router.
-  void start_lane(double latency_ms) {
+  /// the test's scoped actor is its router. It writes to `on` (the fixture's store unless
+  /// given).
+  void start_lane(double latency_ms, std::optional<store_actor> on = std::nullopt) {
     simulated_adapter_config sim;
     sim.latency.fixed_ms = latency_ms;
     sim.outcomes = {1, 0, 0, 0};
@@ -78,7 +79,8 @@ struct recharge_fixture : actor_fixture {
     provider.timeout_ms = 5000;
     deadline_config deadline;
     auto options = make_recharge_options(provider, deadline);
-    lane = system.spawn(recharge, options, clock, store, caf::actor_cast<router_actor>(self),
+    lane = system.spawn(recharge, options, clock, on.value_or(store),
+                        caf::actor_cast<router_actor>(self),
                         provider_factory{[=](caf::actor_system& sys) {
                           return spawn_simulated_provider(sys, provider_name, sim, clock);
                         }});
@@ -93,7 +95,67 @@ struct recharge_fixture : actor_fixture {
   }
 };
 
+/// What a store stand-in has seen.
+struct write_log {
+  std::atomic<int> requests{0};
+  std::atomic<int> answered_ok{0};
+  std::atomic<bool> failing{false};
+};
+
+/// A store whose writes answer `unavailable` while `log->failing` (a full disk), and apply
+/// every change otherwise; reads fail. It counts the write requests.
+caf::behavior store_stand_in(caf::event_based_actor*, std::shared_ptr<write_log> log) {
+  return {
+    [=](transition_atom, std::vector<transition>& changes) -> caf::result<std::vector<bool>> {
+      log->requests++;
+      if (log->failing)
+        return make_error(errc::unavailable, "the order store cannot write: sqlite error 13: "
+                                             "database or disk is full");
+      log->answered_ok++;
+      return std::vector<bool>(changes.size(), true);
+    },
+    [=](caf::get_atom, const std::string&) -> caf::result<order> {
+      return make_error(errc::unavailable, "the order store cannot read");
+    },
+  };
+}
+
 } // namespace
+
+BOOST_FIXTURE_TEST_SUITE(a_store_that_cannot_write, recharge_fixture)
+
+// A full disk refuses every write at once: the lane must wait longer and longer between its
+// tries (it used to try again as soon as the refusal came back, thousands of times a
+// second), and write what it kept once the store takes writes again.
+BOOST_AUTO_TEST_CASE(failed_writes_are_tried_again_with_a_growing_delay) {
+  auto log = std::make_shared<write_log>();
+  auto stand_in = system.spawn(store_stand_in, log);
+  start_lane(20, caf::actor_cast<store_actor>(stand_in));
+  auto orders = store_orders(3);
+  self->send(lane, dispatch_atom::value, orders, false);
+  // The first dispatch is written; the disk fills while its call runs.
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (log->answered_ok == 0 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(1ms);
+  log->failing = true;
+  auto requests_before = log->requests.load();
+  std::this_thread::sleep_for(3s);
+  auto tries = log->requests.load() - requests_before;
+  BOOST_TEST_MESSAGE(tries << " write requests in 3 s while the store failed");
+  // 200 ms, 400, 800, 1600 after each failure: a handful, never a loop.
+  BOOST_TEST(tries >= 2);
+  BOOST_TEST(tries <= 12);
+  // Room again: within the longest delay (5 s), what was kept is written.
+  log->failing = false;
+  auto ok_before = log->answered_ok.load();
+  until = std::chrono::steady_clock::now() + 8s;
+  while (log->answered_ok == ok_before && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(10ms);
+  BOOST_TEST(log->answered_ok > ok_before, "nothing was written once the store recovered");
+  self->send_exit(stand_in, caf::exit_reason::user_shutdown);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_FIXTURE_TEST_SUITE(giving_a_provider_up, recharge_fixture)
 

@@ -90,6 +90,44 @@ BOOST_AUTO_TEST_CASE(errors_do_not_leak_phone_numbers) {
   }
 }
 
+BOOST_AUTO_TEST_CASE(database_errors_are_described_in_one_line_without_values) {
+  // A value the database quotes in its own message, on either backend.
+  order_store db{cfg};
+  const std::string phone = "13812345678";
+  auto session = open_session(cfg);
+  try {
+    long long number = 0;
+    *session << "SELECT CAST(:text AS INTEGER) + (SELECT COUNT(*) FROM no_such_table_"
+                + phone + ")",
+      soci::use(phone + "x"), soci::into(number);
+    BOOST_FAIL("expected a database error");
+  } catch (const std::exception& error) {
+    BOOST_TEST_REQUIRE(std::string{error.what()}.find(phone) != std::string::npos,
+                       "the driver's own text quotes the value: " << error.what());
+    auto described = describe_database_error(error);
+    BOOST_TEST(described.find(phone) == std::string::npos, described);
+    BOOST_TEST(described.find('\n') == std::string::npos, described);
+    BOOST_TEST(!described.empty());
+  }
+}
+
+#ifdef TOPUP_STORE_TEST_POSTGRESQL
+BOOST_AUTO_TEST_CASE(libpq_connection_failures_become_one_line) {
+  store_config unreachable = cfg;
+  unreachable.postgresql_connection =
+    "host=127.0.0.1 port=1 dbname=x connect_timeout=2";  // nobody listens on port 1
+  try {
+    open_session(unreachable);
+    BOOST_FAIL("connected to a port nobody listens on");
+  } catch (const store_error& error) {
+    std::string text = error.what();
+    BOOST_TEST(text.find('\n') == std::string::npos, text);
+    BOOST_TEST(text.find("Is the server running") == std::string::npos, text);
+    BOOST_TEST(text.find("cannot open postgresql") != std::string::npos, text);
+  }
+}
+#endif
+
 BOOST_AUTO_TEST_CASE(a_dispatch_writes_the_attempt_ahead_and_an_outcome_finishes_it) {
   order_store db{cfg};
   db.insert({stored_order("o-1", "r-1")});
@@ -617,9 +655,9 @@ BOOST_AUTO_TEST_CASE(an_unopenable_store_answers_unavailable_and_stays_alive) {
                  BOOST_TEST((f->code == errc::unavailable));
                });
   }
-  // Once the directory exists the store recovers without a restart.
+  // Once the directory exists the store recovers without a restart, within its backoff.
   std::filesystem::create_directory(dir.file("missing-dir"));
-  std::this_thread::sleep_for(store_reopen_interval + milliseconds(100));
+  std::this_thread::sleep_for(store_reopen_backoff.cap + milliseconds(100));
   self->request(store, std::chrono::seconds(5), insert_atom::value,
                 std::vector<order>{stored_order("o-1", "r-1")})
     .receive([](std::vector<insert_outcome>& outcomes) { BOOST_TEST(outcomes[0].inserted); },
@@ -753,6 +791,8 @@ BOOST_AUTO_TEST_CASE(a_failing_read_answers_unavailable_without_bound_values_the
                             failure->reason);
                });
   *open_session(cfg) << "ALTER TABLE orders_away RENAME TO orders";
+  // Each reader opens a new connection once its backoff after the failures has run.
+  std::this_thread::sleep_for(store_reopen_backoff.cap + milliseconds(100));
   for (int i = 0; i < 2; ++i)
     self->request(store, std::chrono::seconds(10), find_ref_atom::value, phone_like_ref)
       .receive([](order& o) { BOOST_TEST(o.id == "o-1"); },

@@ -37,6 +37,8 @@ void make_certificate(const temp_dir& dir, const std::string& ca_name, const std
       + ".key -CAcreateserial -out " + cert + ".pem");
 }
 
+constexpr int handshake_timeout_ms = 2000;
+
 struct tls_fixture {
   temp_dir dir;
   std::unique_ptr<node_process> node;
@@ -51,6 +53,8 @@ struct tls_fixture {
     cfg["node"]["tls"] = {{"certificate", dir.file("good-server.pem")},
                           {"key", dir.file("good-server.key")},
                           {"ca_file", dir.file("good-ca.pem")}};
+    // Short, so that the tests see what happens to connections once it has passed.
+    cfg["node"]["listen"]["handshake_timeout_ms"] = handshake_timeout_ms;
     write_json(dir.file("node.json"), cfg);
     node = std::make_unique<node_process>(TOPUP_NODE, dir.file("node.json"), dir.file("node.log"));
   }
@@ -101,6 +105,36 @@ BOOST_AUTO_TEST_CASE(a_plain_client_is_refused_by_a_tls_node) {
   auto code = cli_stats({});
   BOOST_TEST((code == 3), "exit " << (code ? std::to_string(*code) : "none") << "; "
                                   << tail_of(dir.file("cli.log")));
+}
+
+BOOST_AUTO_TEST_CASE(an_authenticated_client_keeps_its_connection_past_the_handshake_timeout) {
+  // The port sees only TLS records: the handshake counts as complete with the client's
+  // first application-data record, which a peer the node does not accept never sends.
+  std::vector<std::string> args{TOPUP_CLI, "--node", "127.0.0.1:" + std::to_string(node->port())};
+  auto tls = tls_as("good");
+  args.insert(args.end(), tls.begin(), tls.end());
+  args.push_back("watch");
+  child_process watcher{args, dir.file("watch.log")};
+  auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(2 * handshake_timeout_ms + 1000);
+  bool ended = watcher.wait_for_exit(until);
+  BOOST_TEST(!ended, "topup-cli watch " << watcher.ended() << "; " << tail_of(dir.file("watch.log")));
+}
+
+BOOST_AUTO_TEST_CASE(a_connection_that_does_not_finish_the_tls_handshake_is_closed) {
+  auto opened = std::chrono::steady_clock::now();
+  raw_connection silent{node->port()};
+  raw_connection stalled{node->port()};
+  BOOST_REQUIRE(silent.connected());
+  BOOST_REQUIRE(stalled.connected());
+  // The start of a TLS record, and then nothing.
+  BOOST_REQUIRE(stalled.send_all({22, 3, 1, 0, 200, 1, 0}));
+  auto limit = opened + std::chrono::milliseconds(handshake_timeout_ms + 3000);
+  BOOST_TEST(silent.closed_by_peer_before(limit));
+  BOOST_TEST(stalled.closed_by_peer_before(limit));
+  // Bytes that are no TLS record at all are refused at once.
+  raw_connection garbage{node->port()};
+  BOOST_REQUIRE(garbage.send_all({'G', 'E', 'T', ' ', '/', ' ', 'H', 'T', 'T', 'P'}));
+  BOOST_TEST(garbage.closed_by_peer_before(std::chrono::steady_clock::now() + 1s));
 }
 
 BOOST_AUTO_TEST_CASE(tls_without_a_client_certificate_is_a_clear_argument_error) {
