@@ -67,6 +67,10 @@ const std::vector<std::vector<std::string>> migrations{
     " epoch BIGINT NOT NULL,"
     " expires_at_ms BIGINT NOT NULL)",
   },
+  // 4: reconciliation reads one provider's attempts of a period, page by page.
+  {
+    "CREATE INDEX attempts_by_provider_start ON attempts (provider, started_at_ms)",
+  },
 };
 
 /// The key of the PostgreSQL advisory lock that serialises the migrations of a database:
