@@ -37,20 +37,6 @@ std::string with_newline(std::string text) {
   return text;
 }
 
-/// One line of --json output. Whatever a node sends, the line is valid JSON: bytes that are
-/// not UTF-8 (a reference stored before intake refused them) become U+FFFD instead of
-/// making dump() throw.
-std::string json_line(const nlohmann::ordered_json& value) {
-  return with_newline(value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
-}
-
-/// Text from the node as human output shows it: never bytes that are not UTF-8 and never a
-/// control character (an escape sequence in a reference must not drive the terminal).
-std::string shown(std::string_view text) {
-  constexpr size_t longest = 1024;
-  return text::printable(text, longest);
-}
-
 /// The intake, store and orders lines of `stats`, for one node or a cluster's totals.
 std::string summary_lines(const node_stats& x) {
   const auto& in = x.intake;
@@ -97,6 +83,15 @@ std::string masked_reason(const failure_report& failure, std::string_view phone)
 }
 
 } // namespace
+
+std::string json_line(const nlohmann::ordered_json& value) {
+  return with_newline(value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+}
+
+std::string shown(std::string_view text) {
+  constexpr size_t longest = 1024;
+  return text::printable(text, longest);
+}
 
 std::string format_clock(int64_t epoch_ms, time_zone zone) {
   return strftime_of(epoch_ms, zone, "%H:%M:%S");
