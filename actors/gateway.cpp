@@ -1,11 +1,13 @@
 #include "actors/gateway.hpp"
 
+#include "actors/settler.hpp"
 #include "domain/cluster_cancel.hpp"
 #include "messages/cluster_stats.hpp"
 #include "messages/errors.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <functional>
 #include <memory>
 
@@ -291,6 +293,78 @@ void gather_members(self_pointer self, const node_handles& handles,
       [=](caf::error& error) mutable { promise.deliver(error); });
 }
 
+/// Reconciliation: settles the provider's unknown outcomes on this node (a settler, which
+/// answers the client).
+void settle_here(self_pointer self, const node_handles& handles, settle_request request,
+                 caf::typed_response_promise<settle_report> promise) {
+  auto worker = self->spawn(settler, handles.store, handles.router, self->state.node_name);
+  promise.delegate(worker, settle_atom::value, std::move(request));
+}
+
+/// How long a member may take to settle a provider: the wait it is asked for, then the
+/// bound of any other answer.
+std::chrono::milliseconds settle_bound(const settle_request& request) {
+  auto wait = std::clamp<int64_t>(request.wait_ms, 0, settle_wait_limit.count());
+  return std::chrono::milliseconds{wait} + peer_timeout;
+}
+
+/// Reconciliation: only the node holding a provider's lease runs its lane, so it is the one
+/// that can query the provider now. A single node settles itself; in a cluster the member
+/// the cluster actor names as holder is asked (this node, or another over the network).
+void settle_at_holder(self_pointer self, const node_handles& handles, settle_request request,
+                      caf::typed_response_promise<settle_report> promise) {
+  if (!handles.cluster) {
+    settle_here(self, handles, std::move(request), promise);
+    return;
+  }
+  self->request(handles.cluster, peer_timeout, members_atom::value)
+    .then(
+      [=](std::vector<member_info>& members) mutable {
+        auto holder = std::find_if(members.begin(), members.end(), [&](const member_info& m) {
+          return m.live
+                 && std::find(m.providers.begin(), m.providers.end(), request.provider)
+                      != m.providers.end();
+        });
+        if (holder == members.end()) {
+          promise.deliver(make_error(errc::unavailable, "no live member holds provider "
+                                                          + request.provider + " now"));
+          return;
+        }
+        if (holder->node == self->state.node_name) {
+          settle_here(self, handles, std::move(request), promise);
+          return;
+        }
+        auto node = holder->node;
+        with_peers(self, handles, [=](caf::expected<std::vector<peer_gateway>> peers) mutable {
+          const peer_gateway* peer = nullptr;
+          if (peers)
+            for (const auto& p : *peers)
+              if (p.node == node && p.gateway)
+                peer = &p;
+          if (!peer) {
+            promise.deliver(make_error(errc::unavailable, "provider " + request.provider
+                                                            + " is held by " + node
+                                                            + ", which is not connected"));
+            return;
+          }
+          self->request(peer->gateway, settle_bound(request), settle_atom::value,
+                        local_atom::value, request)
+            .then([=](settle_report& report) mutable { promise.deliver(std::move(report)); },
+                  [=](caf::error& error) mutable {
+                    promise.deliver(make_error(errc::unavailable,
+                                               "member " + node + " holding provider "
+                                                 + request.provider + " did not settle it: "
+                                                 + silence_reason(error, std::chrono::duration_cast<std::chrono::seconds>(settle_bound(request)))));
+                  });
+        });
+      },
+      [=](caf::error& error) mutable {
+        promise.deliver(make_error(errc::unavailable,
+                                   "cannot tell which member holds provider " + request.provider
+                                     + ": " + silence_reason(error, peer_timeout)));
+      });
+}
+
 } // namespace
 
 gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
@@ -391,6 +465,23 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
       return answer_with_handles<std::vector<member_info>>(
         self, [=](const node_handles& handles, auto promise) {
           gather_members(self, handles, promise);
+        });
+    },
+    [=](attempts_atom, attempt_query& query) {
+      return forward<std::vector<attempt_record>>(
+        self, [](const node_handles& h) { return h.store; }, attempts_atom::value,
+        std::move(query));
+    },
+    [=](settle_atom, settle_request& request) {
+      return answer_with_handles<settle_report>(
+        self, [=](const node_handles& handles, auto promise) {
+          settle_at_holder(self, handles, request, promise);
+        });
+    },
+    [=](settle_atom, local_atom, settle_request& request) {
+      return answer_with_handles<settle_report>(
+        self, [=](const node_handles& handles, auto promise) {
+          settle_here(self, handles, request, promise);
         });
     },
     [=](forward_atom, std::vector<order>& orders, const std::string& provider) {

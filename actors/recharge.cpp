@@ -642,6 +642,12 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
         self->state.lane->query_later(std::move(o), mono_now(self));
       pump(self);
     },
+    [=](query_atom, const std::vector<std::string>& ids) {
+      auto moved = self->state.lane->query_now(ids, mono_now(self));
+      spdlog::info("recharge {} queries {} of {} unknown outcomes now for reconciliation",
+                   self->state.options.provider, moved, ids.size());
+      pump(self);
+    },
     [=](release_atom, const std::string& id) {
       std::vector<order> released;
       if (auto o = self->state.lane->release(id))

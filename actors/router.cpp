@@ -699,6 +699,17 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
     [=](recover_atom, std::vector<order>& in_flight) {
       hand_in_flight(self, std::move(in_flight));
     },
+    [=](query_atom, const std::string& provider, std::vector<std::string>& ids) {
+      // Only the lane running here can query now; a settle request reaches the node that
+      // holds the provider (the gateway sees to that), so an absent lane means it moved.
+      auto index = self->state.provider_index.find(provider);
+      if (index != self->state.provider_index.end() && self->state.lanes[index->second])
+        self->send(self->state.lanes[index->second], query_atom::value, std::move(ids));
+      else
+        spdlog::warn("router: no lane of provider '{}' here to query {} orders for "
+                     "reconciliation",
+                     provider, ids.size());
+    },
     [=](recover_atom) {
       if (clustered(self)) {
         // Only the orders of the providers held here: the others are their owners' to serve.

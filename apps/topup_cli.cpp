@@ -16,6 +16,7 @@
 #include "apps/cli/order_input.hpp"
 #include "apps/cli/output.hpp"
 #include "apps/cli/progress.hpp"
+#include "apps/cli/reconcile.hpp"
 #include "apps/cli/submission.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
@@ -180,6 +181,12 @@ struct client_state {
   // watch
   bool watching = false;
   uint64_t events = 0;
+
+  // reconcile
+  std::unique_ptr<reconcile_job> reconciling;
+  std::vector<std::string> lookups;  ///< orders to ask the node about
+  size_t next_lookup = 0;
+  size_t lookups_in_flight = 0;
 };
 
 using client_pointer = caf::stateful_actor<client_state>*;
@@ -333,6 +340,100 @@ void start_watch(client_pointer self) {
       fail_with(self, "watch " + what));
 }
 
+// reconcile
+
+/// Orders looked up at once: enough to hide the round trip, few enough not to flood a node.
+constexpr size_t lookups_at_once = 16;
+
+void finish_reconcile(client_pointer self) {
+  auto& job = *self->state.reconciling;
+  auto result = job.compare();
+  emit(self, render(job, result));
+  finish(self, exit_code_of(result));
+}
+
+/// Asks the node about the orders of statement rows no attempt matched: whether it has them
+/// at all decides between not_sent_here and unknown_order.
+void look_up_orders(client_pointer self) {
+  auto& st = self->state;
+  while (st.next_lookup < st.lookups.size() && st.lookups_in_flight < lookups_at_once) {
+    auto id = st.lookups[st.next_lookup++];
+    ++st.lookups_in_flight;
+    self->request(st.gateway, st.options.timeout, caf::get_atom::value, id)
+      .then(
+        [self, id](order&) {
+          self->state.reconciling->order_known(id);
+          --self->state.lookups_in_flight;
+          look_up_orders(self);
+        },
+        [self, id](caf::error& error) {
+          auto refusal = as_failure(error);
+          if (!refusal || refusal->code != errc::not_found) {
+            fail(self, "reconcile: looking up order " + id, classify(error));
+            return;
+          }
+          --self->state.lookups_in_flight;
+          look_up_orders(self);
+        });
+  }
+  if (st.next_lookup == st.lookups.size() && st.lookups_in_flight == 0)
+    finish_reconcile(self);
+}
+
+void read_attempts(client_pointer self, attempt_query query) {
+  auto& st = self->state;
+  self->request(st.gateway, st.options.timeout, attempts_atom::value, std::move(query))
+    .then(
+      [self](std::vector<attempt_record>& page) {
+        auto& state = self->state;
+        if (auto next = state.reconciling->page_arrived(page)) {
+          read_attempts(self, std::move(*next));
+          return;
+        }
+        state.lookups = state.reconciling->orders_to_look_up();
+        spdlog::debug("reconcile: {} attempts read; {} orders to look up",
+                      state.reconciling->attempts_read(), state.lookups.size());
+        look_up_orders(self);
+      },
+      fail_with(self, "reconcile: reading the attempts of " + st.options.reconcile.provider));
+}
+
+void start_reconcile(client_pointer self) {
+  auto& st = self->state;
+  auto& job = *st.reconciling;
+  if (job.options().settle_wait.count() == 0) {
+    job.settle_failed("skipped: --settle-wait 0");
+    read_attempts(self, job.first_page());
+    return;
+  }
+  // The node answers once the outcomes are settled or its wait is over: allow for both.
+  auto bound = job.options().settle_wait + st.options.timeout;
+  self->request(st.gateway, bound, settle_atom::value, job.settle())
+    .then(
+      [self](settle_report& report) {
+        auto& state = self->state;
+        spdlog::info("node {} queried {} unknown outcomes of {}, waited for {} calls in flight: "
+                     "{} settled, {} not",
+                     report.node, report.unknown, state.options.reconcile.provider,
+                     report.in_flight, report.settled, report.unsettled.size());
+        state.reconciling->settled(std::move(report));
+        read_attempts(self, state.reconciling->first_page());
+      },
+      [self](caf::error& error) {
+        auto failure = classify(error);
+        if (!is_refusal(failure.code)) {
+          fail(self, "reconcile: settling unknown outcomes", failure);
+          return;
+        }
+        // The comparison stays right without it: outcomes still unknown are reported so.
+        spdlog::warn("reconcile: the node did not settle unknown outcomes first: {}",
+                     failure.message);
+        auto& state = self->state;
+        state.reconciling->settle_failed(failure.message);
+        read_attempts(self, state.reconciling->first_page());
+      });
+}
+
 // the other commands
 
 void start_command(client_pointer self) {
@@ -348,6 +449,9 @@ void start_command(client_pointer self) {
       return;
     case command_kind::watch:
       start_watch(self);
+      return;
+    case command_kind::reconcile:
+      start_reconcile(self);
       return;
     case command_kind::stats:
       self->request(st.gateway, options.timeout, stats_atom::value)
@@ -474,7 +578,8 @@ void on_interrupt(client_pointer self) {
 }
 
 caf::behavior client(client_pointer self, cli_options options, gateway_actor gateway,
-                     std::vector<numbered_request> orders, std::shared_ptr<exit_code> result) {
+                     std::vector<numbered_request> orders, std::vector<statement_row> statement,
+                     std::shared_ptr<exit_code> result) {
   auto& st = self->state;
   st.style = {options.json, options.zone};
   st.options = std::move(options);
@@ -489,6 +594,8 @@ caf::behavior client(client_pointer self, cli_options options, gateway_actor gat
     st.stdout_is_terminal = isatty(STDOUT_FILENO) == 1;
     st.progress = std::make_unique<progress_bar>(std::cerr, st.pipeline->total(), show_progress);
   }
+  if (st.options.command == command_kind::reconcile)
+    st.reconciling = std::make_unique<reconcile_job>(st.options.reconcile, std::move(statement));
   self->monitor(st.gateway);
   self->set_down_handler([self](caf::down_msg& down) {
     if (down.source == self->state.gateway.address())
@@ -560,6 +667,34 @@ submit_input orders_to_submit(const cli_options& options) {
   return {std::move(input.orders), code};
 }
 
+/// The statement of a reconcile, read and checked before connecting; nothing when it has
+/// problems (reported on stderr with their line numbers).
+std::optional<std::vector<statement_row>> statement_to_compare(const reconcile_options& options) {
+  const auto& path = options.statement_path;
+  auto source = path == "-" ? std::string{"stdin"} : path;
+  statement read;
+  if (path == "-") {
+    read = read_statement(std::cin);
+  } else {
+    std::ifstream file{path};
+    if (!file) {
+      spdlog::error("{}: cannot open the file", path);
+      return std::nullopt;
+    }
+    read = read_statement(file);
+  }
+  constexpr size_t problems_shown = 20;
+  for (size_t i = 0; i < read.problems.size() && i < problems_shown; ++i)
+    spdlog::error("{}:{}: {}", source, read.problems[i].line, read.problems[i].message);
+  if (read.problems.size() > problems_shown)
+    spdlog::error("{}: {} more problems", source, read.problems.size() - problems_shown);
+  if (!read.problems.empty()) {
+    spdlog::error("{}: the statement has problems; nothing compared", source);
+    return std::nullopt;
+  }
+  return std::move(read.rows);
+}
+
 exit_code run(const cli_options& options) {
   submit_input input;
   if (options.command == command_kind::submit) {
@@ -567,6 +702,13 @@ exit_code run(const cli_options& options) {
     input = orders_to_submit(options);
     if (input.orders.empty())
       return input.code;
+  }
+  std::vector<statement_row> statement;
+  if (options.command == command_kind::reconcile) {
+    auto rows = statement_to_compare(options.reconcile);
+    if (!rows)
+      return exit_code::bad_input;
+    statement = std::move(*rows);
   }
 
   if (options.tls.enabled) {
@@ -612,7 +754,7 @@ exit_code run(const cli_options& options) {
   if (stops_gracefully(options.command))
     std::signal(SIGINT, count_interrupt);
   auto session = system.spawn(client, options, std::move(**connected),
-                              std::move(input.orders), result);
+                              std::move(input.orders), std::move(statement), result);
   caf::scoped_actor self{system};
   self->monitor(session);
   bool done = false;

@@ -85,6 +85,20 @@ void provider_lane::query_later(order o, mono_time at) {
   query_index_[id] = queries_.emplace(at, std::move(o));
 }
 
+size_t provider_lane::query_now(const std::vector<std::string>& ids, mono_time now) {
+  size_t moved = 0;
+  for (const auto& id : ids) {
+    auto waiting = query_index_.find(id);
+    if (waiting == query_index_.end() || waiting->second->first <= now)
+      continue;
+    auto o = std::move(waiting->second->second);
+    queries_.erase(waiting->second);
+    waiting->second = queries_.emplace(now, std::move(o));
+    ++moved;
+  }
+  return moved;
+}
+
 void provider_lane::move_due_retries(mono_time now) {
   while (!retries_.empty() && retries_.begin()->first <= now) {
     auto o = take_retry(retry_index_.find(retries_.begin()->second.id));

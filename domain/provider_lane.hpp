@@ -70,6 +70,12 @@ public:
   /// held here: it cannot be enqueued again or released elsewhere.
   void query_later(order o, mono_time at);
 
+  /// Brings the status query of each of these orders forward to `now` when it waits for
+  /// one here (reconciliation settles unknown outcomes before comparing a statement). An
+  /// order whose query is running, or that the lane does not hold for a query, is left
+  /// alone: a second query of the same request is never started. Returns how many moved.
+  size_t query_now(const std::vector<std::string>& ids, mono_time now);
+
   struct work {
     std::vector<order> queries;  ///< query now (token and slot taken)
     std::vector<order> calls;    ///< start an attempt now (token and slot taken)

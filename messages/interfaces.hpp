@@ -27,7 +27,9 @@ using store_reader_actor = caf::typed_actor<
   // The newest orders matching a filter.
   caf::replies_to<list_atom, order_filter>::with<std::vector<order>>,
   // Orders by status.
-  caf::replies_to<stats_atom, list_atom>::with<std::vector<status_count>>>;
+  caf::replies_to<stats_atom, list_atom>::with<std::vector<status_count>>,
+  // Reconciliation: one page of a provider's attempts of a period, with their orders.
+  caf::replies_to<attempts_atom, attempt_query>::with<std::vector<attempt_record>>>;
 
 /// The store: the only actor that writes to the database (persistence/store_actor).
 using store_actor = store_reader_actor::extend<
@@ -72,6 +74,9 @@ using recharge_actor = caf::typed_actor<
   // Cluster: the node renewed the lease this lane works under (same epoch): calls and
   // queries may leave until its valid_until. Another epoch's lease is ignored.
   caf::reacts_to<own_atom, provider_lease>,
+  // Reconciliation: query these orders now if they wait for a status query here (one in
+  // flight already is not doubled; others are left alone).
+  caf::reacts_to<query_atom, std::vector<std::string>>,
   // Cluster: the node gives the provider up. Start no new calls; give the waiting orders
   // back to the router (forward_atom) for the next holder; answer once no call is in flight
   // and every state change is written, so that the provider's next owner never overlaps
@@ -142,7 +147,10 @@ using router_actor = caf::typed_actor<
   caf::reacts_to<forward_atom, std::vector<order>, std::string>,
   // From the supervisor: the intake whose orders this router takes; it gets an admission
   // snapshot on every report of a recharge actor (unless admission is off).
-  caf::reacts_to<admission_atom, intake_actor>>;
+  caf::reacts_to<admission_atom, intake_actor>,
+  // Reconciliation: the lane of this provider (if it runs here) queries these orders now if
+  // they wait for a status query.
+  caf::reacts_to<query_atom, std::string, std::vector<std::string>>>;
 
 /// The node's published entry actor: the whole remote protocol of topup. Clients connect
 /// with remote_actor<gateway_actor>, which checks this interface, then say hello. In a
@@ -180,7 +188,21 @@ using gateway_actor = caf::typed_actor<
   // The cluster's members as this node sees them (a single node: itself alone).
   caf::replies_to<members_atom>::with<std::vector<member_info>>,
   // From another node of the cluster: orders for a provider this node holds, and its name.
-  caf::reacts_to<forward_atom, std::vector<order>, std::string>>;
+  caf::reacts_to<forward_atom, std::vector<order>, std::string>,
+  // Reconciliation: one page of a provider's attempts of a period (see attempt_query).
+  caf::replies_to<attempts_atom, attempt_query>::with<std::vector<attempt_record>>,
+  // Reconciliation: the node holding the provider (this one, or the member that does in a
+  // cluster) queries its unknown outcomes now and answers once they settled or the wait is
+  // over; error unavailable when no live member holds it.
+  caf::replies_to<settle_atom, settle_request>::with<settle_report>,
+  // From another node: settle the provider here (this node holds it).
+  caf::replies_to<settle_atom, local_atom, settle_request>::with<settle_report>>;
+
+/// Reconciliation (actors/settler): one settle_request on this node, then it quits.
+using settler_actor = caf::typed_actor<
+  caf::replies_to<settle_atom, settle_request>::with<settle_report>,
+  // Internal timer: read the store again.
+  caf::reacts_to<tick_atom>>;
 
 /// Another live member of the cluster and its gateway (null while not connected).
 struct peer_gateway {

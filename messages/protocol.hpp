@@ -7,11 +7,13 @@
 #include "domain/order.hpp"
 #include "domain/order_history.hpp"
 #include "domain/order_state_machine.hpp"
+#include "domain/reconciliation.hpp"
 
 #include <caf/all.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -19,6 +21,7 @@ namespace topup {
 
 /// Version of the remote protocol; a client checks it before anything else.
 /// 3: node_stats.started_at_ms, order histories (history_atom).
+///    Reconciliation (attempts_atom, settle_atom).
 constexpr uint32_t protocol_version = 3;
 
 /// One order's answer inside a batch submission: either an error or the order.
@@ -246,6 +249,38 @@ struct unfinished_filter {
   std::vector<std::string> carriers;
 };
 
+/// Reconciliation: one page of a provider's attempts that started in [from_ms, to_ms), in
+/// the order of (started_at_ms, order_id, attempt_no), after the cursor (the last attempt of
+/// the previous page; the first page starts at the lowest cursor). A page shorter than
+/// `limit` is the last. Paged so that a day of millions of attempts never makes one message.
+struct attempt_query {
+  std::string provider;
+  int64_t from_ms = 0;
+  int64_t to_ms = 0;
+  int64_t after_started_ms = std::numeric_limits<int64_t>::min();
+  std::string after_order_id{};
+  int32_t after_attempt_no = 0;
+  uint32_t limit = 1000;  ///< at most 10,000
+};
+
+/// Reconciliation: settle the outcomes a provider still owes before comparing its statement.
+/// The node holding the provider queries its orders with an unknown outcome now, and the
+/// answer comes once none of them (nor of its calls then in flight) is unsettled any more,
+/// or `wait_ms` has passed.
+struct settle_request {
+  std::string provider;
+  int64_t wait_ms = 10000;
+};
+
+struct settle_report {
+  std::string node;         ///< the node that queried: the provider's holder
+  uint64_t unknown = 0;     ///< orders whose outcome was unknown when asked: queried now
+  uint64_t in_flight = 0;   ///< orders whose call was in flight when asked: waited for
+  uint64_t settled = 0;     ///< of these, the ones known by the answer
+  std::vector<std::string> unsettled{};  ///< the others' ids (at most 1,000)
+  int64_t waited_ms = 0;
+};
+
 /// An order the deadline actor reminds about. Its deadline is on the steady clock of this
 /// process (steady_ms of order::steady_deadline): a step of the wall clock moves no reminder.
 struct deadline_entry {
@@ -312,6 +347,30 @@ typename Inspector::result_type inspect(Inspector& f, provider_stats& x) {
   return f(caf::meta::type_name("provider_stats"), x.provider, x.calls, x.queries, x.succeeded,
            x.failed, x.expired, x.retries, x.unknown, x.failed_over, x.unknown_at_deadline,
            x.queued, x.in_flight, x.breaker);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_record& x) {
+  return f(caf::meta::type_name("attempt_record"), x.order_id, x.attempt_no, x.provider,
+           x.request_id, x.started_at_ms, x.finished_at_ms, x.outcome, x.provider_txn, x.status,
+           x.amount_fen, x.phone);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, attempt_query& x) {
+  return f(caf::meta::type_name("attempt_query"), x.provider, x.from_ms, x.to_ms,
+           x.after_started_ms, x.after_order_id, x.after_attempt_no, x.limit);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, settle_request& x) {
+  return f(caf::meta::type_name("settle_request"), x.provider, x.wait_ms);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, settle_report& x) {
+  return f(caf::meta::type_name("settle_report"), x.node, x.unknown, x.in_flight, x.settled,
+           x.unsettled, x.waited_ms);
 }
 
 template <class Inspector>
@@ -435,6 +494,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::order_history))
   CAF_ADD_TYPE_ID(topup, (topup::call_origin))
   CAF_ADD_TYPE_ID(topup, (topup::status_query))
+  CAF_ADD_TYPE_ID(topup, (topup::attempt_record))
+  CAF_ADD_TYPE_ID(topup, (std::vector<topup::attempt_record>))
+  CAF_ADD_TYPE_ID(topup, (topup::attempt_query))
+  CAF_ADD_TYPE_ID(topup, (topup::settle_request))
+  CAF_ADD_TYPE_ID(topup, (topup::settle_report))
 
   // client -> node (the gateway)
   CAF_ADD_ATOM(topup, topup, hello_atom, "hello")
@@ -488,6 +552,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   // its own router's queues, the changes made there), and the connected members' gateways
   CAF_ADD_ATOM(topup, topup, local_atom, "local")
   CAF_ADD_ATOM(topup, topup, peers_atom, "peers")
+  // reconciliation: a provider's attempts page by page; its unknown outcomes queried now
+  CAF_ADD_ATOM(topup, topup, attempts_atom, "attempts")
+  CAF_ADD_ATOM(topup, topup, settle_atom, "settle")
 
 CAF_END_TYPE_ID_BLOCK(topup)
 

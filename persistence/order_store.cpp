@@ -403,6 +403,55 @@ std::vector<status_count> order_reader::count_by_status() {
   });
 }
 
+std::vector<attempt_record> order_reader::attempts(const attempt_query& query) {
+  return with_store_errors("reading attempts", [&] {
+    std::string provider = query.provider, after_id = query.after_order_id;
+    long long from = query.from_ms, to = query.to_ms, after = query.after_started_ms;
+    int after_no = query.after_attempt_no;
+    int limit = static_cast<int>(std::min<uint32_t>(std::max<uint32_t>(query.limit, 1), 10000));
+    std::vector<attempt_record> page;
+    // Keyset paging on (started_at_ms, order_id, attempt_no), served by the index
+    // attempts_by_provider_start: each page costs the same however deep into the period.
+    soci::rowset<soci::row> rows =
+      (session().prepare
+         << "SELECT a.order_id, a.attempt_no, a.provider, a.request_id, a.started_at_ms,"
+            " a.finished_at_ms, a.outcome, a.provider_txn, o.status, o.amount_fen, o.phone"
+            " FROM attempts a JOIN orders o ON o.id = a.order_id"
+            " WHERE a.provider = :provider AND a.started_at_ms >= :from_ms"
+            " AND a.started_at_ms < :to_ms"
+            " AND (a.started_at_ms > :after OR (a.started_at_ms = :after"
+            " AND (a.order_id > :after_id OR (a.order_id = :after_id"
+            " AND a.attempt_no > :after_no))))"
+            " ORDER BY a.started_at_ms, a.order_id, a.attempt_no LIMIT :limit",
+       soci::use(provider, "provider"), soci::use(from, "from_ms"), soci::use(to, "to_ms"),
+       soci::use(after, "after"), soci::use(after_id, "after_id"),
+       soci::use(after_no, "after_no"), soci::use(limit, "limit"));
+    auto text_or_empty = [](const soci::row& row, std::size_t column) {
+      return row.get_indicator(column) == soci::i_null ? std::string{}
+                                                        : row.get<std::string>(column);
+    };
+    for (const auto& row : rows) {
+      attempt_record a;
+      a.order_id = row.get<std::string>(0);
+      a.attempt_no = row.get<int>(1);
+      a.provider = row.get<std::string>(2);
+      a.request_id = row.get<std::string>(3);
+      a.started_at_ms = row.get<long long>(4);
+      a.finished_at_ms = row.get_indicator(5) == soci::i_null ? 0 : row.get<long long>(5);
+      a.outcome = text_or_empty(row, 6);
+      a.provider_txn = text_or_empty(row, 7);
+      auto status = order_status_from_string(row.get<std::string>(8));
+      if (!status)
+        throw store_error("order " + a.order_id + " has an unknown status in the database");
+      a.status = *status;
+      a.amount_fen = row.get<long long>(9);
+      a.phone = row.get<std::string>(10);
+      page.push_back(std::move(a));
+    }
+    return page;
+  });
+}
+
 uint64_t order_reader::count_orders() {
   return with_store_errors("counting orders", [&] {
     long long count = 0;

@@ -62,6 +62,10 @@ public:
   /// How many orders are in each status.
   std::vector<status_count> count_by_status();
 
+  /// Reconciliation: one page of a provider's attempts (see attempt_query), each with its
+  /// order's status, amount and phone.
+  std::vector<attempt_record> attempts(const attempt_query& query);
+
 protected:
   soci::session& session() { return *session_; }
 

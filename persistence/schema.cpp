@@ -102,6 +102,10 @@ const std::vector<migration_step> migrations{
     "ALTER TABLE attempts ADD COLUMN node TEXT NOT NULL DEFAULT ''",
     "ALTER TABLE attempts ADD COLUMN epoch BIGINT NOT NULL DEFAULT 0",
   },
+  // 6: reconciliation reads one provider's attempts of a period, page by page.
+  {
+    "CREATE INDEX attempts_by_provider_start ON attempts (provider, started_at_ms)",
+  },
 };
 
 /// The key of the PostgreSQL advisory lock that serialises the migrations of a database:

@@ -220,6 +220,9 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
       return read(self, store_reads::counts_by_status(), stats, list);
     },
     [=](stats_atom) { return self->state.stats; },
+    [=](attempts_atom attempts, const attempt_query& query) {
+      return read(self, store_reads::attempts_page(query), attempts, query);
+    },
   };
 }
 

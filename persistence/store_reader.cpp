@@ -86,6 +86,9 @@ store_reader(store_reader_actor::stateful_pointer<store_reader_state> self, stor
       return serve(self, who, store_reads::listed(filter));
     },
     [=](stats_atom, list_atom) { return serve(self, who, store_reads::counts_by_status()); },
+    [=](attempts_atom, const attempt_query& query) {
+      return serve(self, who, store_reads::attempts_page(query));
+    },
   };
 }
 

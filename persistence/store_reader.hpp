@@ -76,6 +76,12 @@ inline auto counts_by_status() {
   };
 }
 
+inline auto attempts_page(attempt_query query) {
+  return [query = std::move(query)](order_reader& db) -> caf::result<std::vector<attempt_record>> {
+    return db.attempts(query);
+  };
+}
+
 /// The answer to a read that failed: `unavailable`, with a log-safe reason.
 caf::error unavailable(const std::string& failure);
 

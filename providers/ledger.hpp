@@ -33,6 +33,8 @@ struct ledger_record {
   std::string provider;
   std::string provider_txn;  ///< the provider's transaction id, answered to queries
   int64_t at_ms = 0;         ///< wall time of the recharge, ms since the epoch
+  int64_t amount_fen = 0;    ///< the amount recharged (0 in rows of ledgers from before)
+  std::string phone{};       ///< the number recharged, masked (138****8000)
   std::string node{};        ///< the calling node, as it said ("" from a single node)
   int64_t epoch = 0;         ///< the epoch of its lease on the provider, as it said
 };
@@ -71,6 +73,10 @@ public:
   /// Every row, oldest first: what a restarted provider needs to recognise requests it
   /// already performed.
   std::vector<ledger_record> records();
+
+  /// The rows of `provider` with at_ms in [from_ms, to_ms), oldest first: its statement.
+  std::vector<ledger_record> records_of(const std::string& provider, int64_t from_ms,
+                                        int64_t to_ms);
 
   /// Orders with more than one row in this ledger.
   uint64_t duplicates();

@@ -78,7 +78,8 @@ void gather(self_pointer self, const recharge_call& call, std::string txn,
             std::optional<simulated_provider_state::recharge_queue::iterator> reply) {
   auto& st = self->state;
   st.batch.push_back({call.request_id, call.order_id, st.provider, std::move(txn),
-                      st.time->wall_ms(), call.origin.node, call.origin.epoch});
+                      st.time->wall_ms(), call.amount_fen, mask_phone(call.phone),
+                      call.origin.node, call.origin.epoch});
   if (reply)
     st.batch_replies.push_back(*reply);
   if (st.batch.size() >= provider_ledger_max_batch) {

@@ -28,19 +28,7 @@ namespace {
 using steady = std::chrono::steady_clock;
 
 /// How one topup-cli run ended.
-struct cli_result {
-  std::optional<int> code;  ///< nothing when it hung or a signal ended it
-  std::vector<std::string> out;
-  std::string err;
-
-  std::string describe() const {
-    std::string text = "exit " + (code ? std::to_string(*code) : std::string{"none"});
-    text += "; stdout:";
-    for (const auto& line : out)
-      text += "\n  " + line;
-    return text + "\nstderr: " + err;
-  }
-};
+using cli_result = program_run;
 
 const std::string replacement_character = "\xEF\xBF\xBD";
 
@@ -61,17 +49,7 @@ struct cli_fixture {
                                      "127.0.0.1:" + std::to_string(node->port()), "--timeout",
                                      "10s"};
     command.insert(command.end(), args.begin(), args.end());
-    auto err_path = dir.file("cli.err");
-    std::ofstream{err_path, std::ios::trunc}.close();
-    child_process run{command, err_path};
-    line_reader output{run.stdout_fd()};
-    output.read_to_end(steady::now() + 30s);
-    cli_result result;
-    if (run.wait_for_exit(steady::now() + 30s))
-      result.code = run.exit_code();
-    result.out = output.lines();
-    result.err = tail_of(err_path);
-    return result;
+    return run_program(command, dir.file("cli.err"));
   }
 
   /// A file in the test's directory with `content`; its path.

@@ -473,6 +473,52 @@ BOOST_AUTO_TEST_CASE(format_detection_and_forcing) {
 
 // --- exit codes ------------------------------------------------------------------------------
 
+BOOST_AUTO_TEST_CASE(reconcile_reads_its_period_offset_and_format) {
+  temp_file statement{"request_id,order_id,amount_fen,status,provider_txn,time\n"};
+  auto path = statement.path.string();
+  parse_run day{{"reconcile", "--provider", "p-cmcc", "--from", "2024-05-01", "--to",
+                 "2024-05-02", "--utc-offset", "+08:00", "--statement", path, "--format",
+                 "csv-totals", "--settle-wait", "0"}};
+  BOOST_REQUIRE_MESSAGE(day.ok(), day.err);
+  const auto& options = day.options().reconcile;
+  BOOST_TEST((day.options().command == command_kind::reconcile));
+  BOOST_TEST(options.provider == "p-cmcc");
+  BOOST_TEST(options.utc_offset_minutes == 480);
+  // Midnight in Beijing is 16:00 UTC the day before.
+  BOOST_TEST(options.from_ms == 1714521600000 - 8 * 3600000);
+  BOOST_TEST(options.to_ms - options.from_ms == 24 * 3600000);
+  BOOST_TEST((options.format == report_format::csv_totals));
+  BOOST_TEST(options.settle_wait.count() == 0);
+  parse_run json{{"--json", "--utc", "reconcile", "--provider", "p", "--from", "1d", "--to",
+                  "2024-05-01T12:00:00Z", "--statement", path}};
+  BOOST_REQUIRE_MESSAGE(json.ok(), json.err);
+  BOOST_TEST((json.options().reconcile.format == report_format::json));
+  BOOST_TEST(json.options().reconcile.utc_offset_minutes == 0);
+  BOOST_TEST(json.options().reconcile.from_ms == noon_ms - 24 * 3600000);
+  BOOST_TEST(json.options().reconcile.to_ms == noon_ms);
+
+  auto refused = [&](std::vector<std::string> args, const std::string& said) {
+    parse_run run{std::move(args)};
+    BOOST_TEST(!run.ok(), said);
+    BOOST_TEST(run.err.find(said) != std::string::npos, run.err);
+  };
+  refused({"reconcile", "--provider", "p", "--from", "2024-05-02", "--to", "2024-05-01",
+           "--statement", path},
+          "--to must be after --from");
+  refused({"reconcile", "--provider", "p", "--from", "2024-05-01", "--to", "2024-05-02",
+           "--utc-offset", "+25:00", "--statement", path},
+          "--utc-offset '+25:00'");
+  refused({"reconcile", "--provider", "p", "--from", "2024-02-30", "--to", "2024-05-02",
+           "--statement", path},
+          "no such date");
+  refused({"reconcile", "--provider", "p", "--from", "2024-05-01", "--to", "2024-05-02",
+           "--statement", path + ".missing"},
+          "cannot read the file");
+  refused({"--json", "reconcile", "--provider", "p", "--from", "2024-05-01", "--to",
+           "2024-05-02", "--statement", path, "--format", "csv"},
+          "ask for two outputs");
+}
+
 BOOST_AUTO_TEST_CASE(worse_picks_the_more_severe_code) {
   BOOST_TEST((worse(exit_code::ok, exit_code::rejected) == exit_code::rejected));
   BOOST_TEST((worse(exit_code::rejected, exit_code::ok) == exit_code::rejected));
@@ -489,12 +535,15 @@ BOOST_AUTO_TEST_CASE(worse_picks_the_more_severe_code) {
   BOOST_TEST(static_cast<int>(exit_code::unreachable) == 3);
   BOOST_TEST(static_cast<int>(exit_code::internal) == 4);
   BOOST_TEST(static_cast<int>(exit_code::retry_later) == 5);
+  BOOST_TEST(static_cast<int>(exit_code::disagreements) == 6);
+  BOOST_TEST((worse(exit_code::disagreements, exit_code::ok) == exit_code::disagreements));
+  BOOST_TEST((worse(exit_code::disagreements, exit_code::rejected) == exit_code::rejected));
   BOOST_TEST(static_cast<int>(exit_code::interrupted) == 130);
 }
 
 BOOST_AUTO_TEST_CASE(exit_codes_are_documented_in_help) {
   auto help = exit_codes_help();
-  for (auto line : {"  0 ", "  1 ", "  2 ", "  3 ", "  4 ", "  5 ", "  130 "})
+  for (auto line : {"  0 ", "  1 ", "  2 ", "  3 ", "  4 ", "  5 ", "  6 ", "  130 "})
     BOOST_TEST(help.find(line) != std::string::npos, line);
 }
 

@@ -11,6 +11,8 @@
 #include "apps/bench/order_audit.hpp"
 #include "apps/provider_sim/sim_config.hpp"
 #include "config/config.hpp"
+#include "domain/clock.hpp"
+#include "domain/statement.hpp"
 #include "providers/ledger.hpp"
 #include "tests/order_polling.hpp"
 #include "tests/process_support.hpp"
@@ -19,8 +21,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <variant>
@@ -112,6 +116,27 @@ struct http_engine_fixture {
     return testing::wait_until_final(ids, finish_limit, [&](const std::string& id) {
       return ask<order>(caf::get_atom::value, id);
     });
+  }
+
+  /// Polls until the order's status is `status`, at most `limit`; whether it was seen.
+  bool status_seen(const std::string& id, order_status status, steady::duration limit) {
+    auto until = steady::now() + limit;
+    while (steady::now() < until) {
+      auto now = ask<order>(caf::get_atom::value, id);
+      if (now && now->status == status)
+        return true;
+      std::this_thread::sleep_for(20ms);
+    }
+    return false;
+  }
+
+  /// Runs topup-cli against the node with `args`.
+  program_run cli(const std::vector<std::string>& args) {
+    std::vector<std::string> command{TOPUP_CLI, "--node",
+                                     "127.0.0.1:" + std::to_string(node->port()), "--timeout",
+                                     "10s"};
+    command.insert(command.end(), args.begin(), args.end());
+    return run_program(command, dir.file("cli.err"), 60s);
   }
 
   provider_stats stats_of(const std::string& provider) {
@@ -360,3 +385,140 @@ BOOST_AUTO_TEST_CASE(a_wrong_secret_is_refused_and_nothing_is_recharged) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_FIXTURE_TEST_CASE(reconcile_lists_every_planted_disagreement_and_settles_unknowns_first,
+                        http_engine_fixture) {
+  // p-ctcc performs every call but never answers; queries come only once a minute, so its
+  // orders stay unknown until reconciliation has them queried.
+  provider_sim_process sim{dir, "sim",
+                           json::array({sim_provider("p-cmcc", always_success),
+                                        sim_provider("p-cucc", {{"permanent", 1}}),
+                                        sim_provider("p-ctcc", {{"unknown", 1}}, 1.0),
+                                        sim_provider("p-agg", always_success)})};
+  for (const auto& name : workload_providers)
+    call_over_http(name, sim);
+  node_cfg["deadline"]["query_interval_ms"] = 60000;
+  start_node();
+  auto from = system_clock{}.wall_ms() - 60000;
+
+  auto recharged = submit("138", 4);
+  auto refused = submit("130", 2);
+  auto lost = submit("133", 2);
+  for (const auto& [id, o] : wait_until_final(recharged))
+    BOOST_TEST(status_name(o.status) == "succeeded", id << ": " << o.last_error);
+  for (const auto& [id, o] : wait_until_final(refused))
+    BOOST_TEST(status_name(o.status) == "failed", id);
+  for (const auto& id : lost)
+    BOOST_REQUIRE_MESSAGE(status_seen(id, order_status::unknown, 10s), id << " never unknown");
+  auto to = system_clock{}.wall_ms() + 60000;
+
+  // The statements, with a disagreement of each kind planted.
+  auto write_statement = [&](const std::string& name, const std::vector<statement_row>& rows) {
+    auto path = dir.file(name);
+    std::ofstream file{path, std::ios::trunc};
+    file << statement_header() << "\r\n";
+    for (const auto& row : rows)
+      file << statement_line(row) << "\r\n";
+    return path;
+  };
+  auto read_back = [&](const std::string& provider) {
+    std::istringstream csv{sim.statement(provider)};
+    auto read = read_statement(csv);
+    BOOST_TEST(read.problems.empty(), provider << ": " << read.problems.size() << " problems");
+    return read.rows;
+  };
+  auto cmcc_rows = read_back("p-cmcc");
+  BOOST_REQUIRE(cmcc_rows.size() == recharged.size());
+  std::vector<statement_row> planted;
+  for (auto row : cmcc_rows) {
+    if (row.order_id == recharged[0])
+      continue;  // succeeded here, absent there
+    if (row.order_id == recharged[1])
+      row.amount_fen *= 2;  // the amounts differ
+    planted.push_back(row);
+  }
+  auto stray = cmcc_rows.front();
+  stray.order_id = "o-not-ours";
+  stray.request_id = "o-not-ours@p-cmcc";
+  stray.provider_txn = "p-cmcc-999";
+  planted.push_back(stray);  // recharged there, no such order here
+  auto cmcc_statement = write_statement("cmcc.csv", planted);
+  // p-cucc refused both orders; its statement says it recharged the first (money lost).
+  auto lost_money = cmcc_rows.front();
+  lost_money.order_id = refused[0];
+  lost_money.request_id = refused[0] + "@p-cucc";
+  lost_money.provider_txn = "p-cucc-1";
+  lost_money.phone.clear();  // optional: not compared
+  auto cucc_statement = write_statement("cucc.csv", {lost_money});
+  auto ctcc_statement = write_statement("ctcc.csv", read_back("p-ctcc"));
+
+  auto reconcile = [&](const std::string& provider, const std::string& statement,
+                       std::vector<std::string> more) {
+    std::vector<std::string> args{"reconcile", "--provider", provider, "--from",
+                                  std::to_string(from), "--to", std::to_string(to),
+                                  "--statement", statement};
+    args.insert(args.end(), more.begin(), more.end());
+    return cli(args);
+  };
+  auto kinds_of = [](const json& report) {
+    std::map<std::string, std::string> kinds;  // order id -> kind
+    for (const auto& d : report.at("disagreements"))
+      kinds[d.at("order_id").get<std::string>()] += d.at("kind").get<std::string>();
+    return kinds;
+  };
+
+  auto cmcc = reconcile("p-cmcc", cmcc_statement, {"--json"});
+  BOOST_REQUIRE_MESSAGE(cmcc.code == 6, cmcc.describe());
+  BOOST_REQUIRE_MESSAGE(cmcc.out.size() == 1u, cmcc.describe());
+  auto cmcc_report = json::parse(cmcc.out.front());
+  BOOST_TEST((kinds_of(cmcc_report)
+              == std::map<std::string, std::string>{{recharged[0], "succeeded_absent_there"},
+                                                    {recharged[1], "amount_differs"},
+                                                    {"o-not-ours", "unknown_order"}}),
+             cmcc.describe());
+  uint64_t requests = 0, agreed = 0, disagreeing = 0;
+  for (const auto& day : cmcc_report.at("totals")) {
+    BOOST_TEST(day.at("provider") == "p-cmcc");
+    requests += day.at("requests").get<uint64_t>();
+    agreed += day.at("agreed").get<uint64_t>();
+    disagreeing += day.at("disagreeing").get<uint64_t>();
+  }
+  BOOST_TEST(requests == 5u);
+  BOOST_TEST(agreed == 2u);
+  BOOST_TEST(disagreeing == 3u);
+  BOOST_TEST(cmcc.out.front().find("1381000000") == std::string::npos, "a number unmasked");
+
+  auto as_csv = reconcile("p-cmcc", cmcc_statement, {"--format", "csv"});
+  BOOST_REQUIRE_MESSAGE(as_csv.code == 6, as_csv.describe());
+  BOOST_REQUIRE(!as_csv.out.empty());
+  BOOST_TEST(as_csv.out.front().rfind("kind,day,provider,request_id,order_id", 0) == 0u,
+             as_csv.describe());
+  BOOST_TEST(as_csv.out.size() == 4u, as_csv.describe());
+  auto table = reconcile("p-cmcc", cmcc_statement, {});
+  BOOST_TEST((table.code == 6), table.describe());
+  BOOST_TEST((!table.out.empty() && table.out.back().find("3 disagreements") == 0u),
+             table.describe());
+
+  auto cucc = reconcile("p-cucc", cucc_statement, {"--json"});
+  BOOST_REQUIRE_MESSAGE(cucc.code == 6, cucc.describe());
+  BOOST_TEST((kinds_of(json::parse(cucc.out.at(0)))
+              == std::map<std::string, std::string>{{refused[0], "recharged_failed_here"}}),
+             cucc.describe());
+
+  // Without settling, the unknown outcomes are reported as such; settling queries them and
+  // then both sides agree.
+  auto unsettled = reconcile("p-ctcc", ctcc_statement, {"--json", "--settle-wait", "0"});
+  BOOST_REQUIRE_MESSAGE(unsettled.code == 6, unsettled.describe());
+  BOOST_TEST((kinds_of(json::parse(unsettled.out.at(0)))
+              == std::map<std::string, std::string>{{lost[0], "recharged_unknown_here"},
+                                                    {lost[1], "recharged_unknown_here"}}),
+             unsettled.describe());
+  auto settled = reconcile("p-ctcc", ctcc_statement, {"--json", "--settle-wait", "10s"});
+  BOOST_REQUIRE_MESSAGE(settled.code == 0, settled.describe());
+  auto settled_report = json::parse(settled.out.at(0));
+  BOOST_TEST(settled_report.at("settle").at("unknown") == 2, settled.describe());
+  BOOST_TEST(settled_report.at("settle").at("settled") == 2, settled.describe());
+  BOOST_TEST(settled_report.at("agrees") == true);
+  for (const auto& id : lost)
+    BOOST_TEST(status_name(ask<order>(caf::get_atom::value, id)->status) == "succeeded", id);
+}

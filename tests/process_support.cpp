@@ -15,6 +15,30 @@
 
 namespace topup::testing {
 
+std::string program_run::describe() const {
+  std::string text = "exit " + (code ? std::to_string(*code) : std::string{"none"});
+  text += "; stdout:";
+  for (const auto& line : out)
+    text += "\n  " + line;
+  return text + "\nstderr: " + err;
+}
+
+program_run run_program(const std::vector<std::string>& command, const std::string& err_path,
+                        std::chrono::steady_clock::duration limit) {
+  using steady = std::chrono::steady_clock;
+  std::ofstream{err_path, std::ios::trunc}.close();
+  child_process run{command, err_path};
+  line_reader output{run.stdout_fd()};
+  output.read_to_end(steady::now() + limit);
+  program_run result;
+  if (run.wait_for_exit(steady::now() + limit))
+    result.code = run.exit_code();
+  result.out = output.lines();
+  result.err = tail_of(err_path);
+  return result;
+}
+
+
 using steady = std::chrono::steady_clock;
 
 // -- files and ports --------------------------------------------------------------------------

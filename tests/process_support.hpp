@@ -37,6 +37,20 @@ double process_cpu_seconds(pid_t pid);
 /// Writes `value` to `path`, pretty-printed.
 void write_json(const std::string& path, const nlohmann::json& value);
 
+/// How one run of a command-line program (topup-cli) ended.
+struct program_run {
+  std::optional<int> code;  ///< nothing when it hung or a signal ended it
+  std::vector<std::string> out;  ///< its stdout, line by line
+  std::string err;               ///< the end of its stderr
+
+  std::string describe() const;
+};
+
+/// Runs `command` to its end, at most `limit` (then it is killed), its stderr to `err_path`
+/// (truncated first).
+program_run run_program(const std::vector<std::string>& command, const std::string& err_path,
+                        std::chrono::steady_clock::duration limit = std::chrono::seconds(30));
+
 // -- topup-node -------------------------------------------------------------------------------
 
 /// The four WORKLOAD.md providers, in this order.

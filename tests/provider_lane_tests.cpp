@@ -265,6 +265,25 @@ BOOST_AUTO_TEST_CASE(a_query_not_due_yet_is_not_returned) {
   BOOST_TEST(take(lane, 2000).queries.empty(), "a query is returned once");
 }
 
+BOOST_AUTO_TEST_CASE(query_now_brings_waiting_queries_forward_and_never_doubles_one) {
+  provider_lane lane{roomy(), t0};
+  lane.query_later(make_order("waiting", far), at_ms(60'000));
+  lane.query_later(make_order("running", far), at_ms(0));
+  lane.query_later(make_order("untouched", far), at_ms(60'000));
+  auto first = take(lane, 0);
+  BOOST_TEST(ids(first.queries) == (strings{"running"}), boost::test_tools::per_element());
+  // "running"'s query is out; "not-held" the lane never had; "waiting" is due in a minute.
+  BOOST_TEST(lane.query_now({"waiting", "running", "not-held"}, at_ms(10)) == 1u);
+  auto next = take(lane, 10);
+  BOOST_TEST(ids(next.queries) == (strings{"waiting"}), boost::test_tools::per_element());
+  BOOST_TEST(!lane.holds("not-held"));
+  BOOST_TEST(lane.holds("untouched"));
+  BOOST_TEST(take(lane, 59'999).queries.empty());
+  BOOST_TEST(ids(take(lane, 60'000).queries) == (strings{"untouched"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(lane.query_now({"waiting"}, at_ms(60'001)) == 0u, "its query is running");
+}
+
 BOOST_AUTO_TEST_CASE(a_query_past_the_deadline_is_still_returned) {
   // An unknown outcome keeps being queried after the deadline (DESIGN.md).
   provider_lane lane{roomy(), t0};

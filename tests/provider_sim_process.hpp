@@ -39,9 +39,9 @@ inline nlohmann::json sim_provider(const std::string& name, const nlohmann::json
             {"seed", 7}}}};
 }
 
-/// GET `target` of the simulator on 127.0.0.1:`port`: its JSON body. Fails the test unless
-/// a 200 arrives within 5 s.
-inline nlohmann::json sim_get(uint16_t port, const std::string& target) {
+/// GET `target` of the simulator on 127.0.0.1:`port`: its body. Fails the test unless a 200
+/// arrives within 5 s.
+inline std::string sim_get_text(uint16_t port, const std::string& target) {
   namespace asio = boost::asio;
   namespace beast = boost::beast;
   namespace http = beast::http;
@@ -73,7 +73,12 @@ inline nlohmann::json sim_get(uint16_t port, const std::string& target) {
   BOOST_REQUIRE_MESSAGE(response.result_int() == 200u,
                         "GET " << target << " answered " << response.result_int() << ": "
                                << response.body());
-  return nlohmann::json::parse(response.body());
+  return response.body();
+}
+
+/// GET `target` of the simulator: its JSON body.
+inline nlohmann::json sim_get(uint16_t port, const std::string& target) {
+  return nlohmann::json::parse(sim_get_text(port, target));
 }
 
 /// A running topup-provider-sim playing `providers`, its configuration, ledger and log in
@@ -106,6 +111,11 @@ public:
 
   /// GET /ledger?detail=1.
   nlohmann::json ledger() const { return sim_get(port_, "/ledger?detail=1"); }
+
+  /// GET /statement of `provider` (all its recharges): the CSV a provider supplies.
+  std::string statement(const std::string& provider) const {
+    return sim_get_text(port_, "/statement?provider=" + provider);
+  }
 
 private:
   void start(uint16_t port) {

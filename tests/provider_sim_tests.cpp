@@ -4,6 +4,7 @@
 #include "apps/provider_sim/rate_window.hpp"
 #include "apps/provider_sim/sim_config.hpp"
 #include "apps/provider_sim/simulator.hpp"
+#include "domain/statement.hpp"
 #include "providers/http_wire.hpp"
 #include "providers/ledger.hpp"
 #include "tests/process_support.hpp"
@@ -19,6 +20,8 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <csignal>
+#include <limits>
+#include <sstream>
 #include <optional>
 
 using namespace topup;
@@ -346,6 +349,44 @@ BOOST_FIXTURE_TEST_CASE(rows_of_an_earlier_run_deduplicate_and_number_on, simula
   BOOST_TEST(!summary().at("providers").at("p-ok").contains("recharges_by_request"));
 }
 
+BOOST_FIXTURE_TEST_CASE(a_statement_request_names_a_provider_and_a_period, simulator_fixture) {
+  auto get = [&](const std::string& target) { return sim->handle({"GET", target, "", "", ""}); };
+  auto all = get("/statement?provider=p-ok");
+  BOOST_TEST(static_cast<int>(all.what) == static_cast<int>(sim_action::kind::statement));
+  BOOST_TEST(all.statement_provider == "p-ok");
+  BOOST_TEST(all.from_ms == std::numeric_limits<int64_t>::min());
+  BOOST_TEST(all.to_ms == std::numeric_limits<int64_t>::max());
+  // Milliseconds, or RFC 3339 with a zone ('+' written %2B, as a form would).
+  auto day = get("/statement?provider=p-ok&from=2026-12-05T00:00:00%2B08:00&to=1764950400000");
+  BOOST_TEST(static_cast<int>(day.what) == static_cast<int>(sim_action::kind::statement));
+  BOOST_TEST(day.from_ms == 1796428800000 - 8 * 3600 * 1000);
+  BOOST_TEST(day.to_ms == 1764950400000);
+  BOOST_TEST(get("/statement").status == 400u);
+  BOOST_TEST(get("/statement?provider=p-nobody").status == 404u);
+  BOOST_TEST(get("/statement?provider=p-ok&from=yesterday").status == 400u);
+  BOOST_TEST(get("/statement?provider=p-ok&to=2026-12-05T00:00:00").status == 400u,
+             "a time without a zone is ambiguous");
+  BOOST_TEST(sim->handle({"POST", "/statement?provider=p-ok", "", "", ""}).status == 405u);
+}
+
+BOOST_AUTO_TEST_CASE(a_statement_lists_each_recharge_as_a_success_row_read_back_whole) {
+  std::vector<ledger_record> rows{
+    {"o-1/p-ok", "o-1", "p-ok", "p-ok-1", 1764892800123, 5000, "138****8000"},
+    {"o-2/p-ok", "o-2", "p-ok", "p-ok-2", 1764892801000, 1000, "139****0001"}};
+  std::istringstream csv{statement_csv(rows)};
+  auto read = read_statement(csv);
+  BOOST_TEST(read.problems.empty(), read.problems.front().message);
+  BOOST_REQUIRE(read.rows.size() == 2u);
+  BOOST_TEST(read.rows[0].request_id == "o-1/p-ok");
+  BOOST_TEST(read.rows[0].order_id == "o-1");
+  BOOST_TEST(read.rows[0].phone == "138****8000");
+  BOOST_TEST(read.rows[0].amount_fen == 5000);
+  BOOST_TEST(to_string(read.rows[0].status) == "success");
+  BOOST_TEST(read.rows[0].provider_txn == "p-ok-1");
+  BOOST_TEST(read.rows[0].at_ms == 1764892800123);
+  BOOST_TEST(read.rows[1].at_ms == 1764892801000);
+}
+
 // -- the real process -------------------------------------------------------------------------
 
 namespace {
@@ -657,4 +698,57 @@ BOOST_AUTO_TEST_CASE(process_refuses_a_bad_configuration_naming_the_field) {
   BOOST_REQUIRE(child.wait_for_exit(steady::now() + std::chrono::seconds(10)));
   BOOST_TEST(child.exit_code().value_or(-1) == 2);
   BOOST_TEST(testing::tail_of(dir.file("bad.log")).find("/providers/0/sedd") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(process_exports_the_statement_of_a_provider_and_period) {
+  testing::temp_dir dir;
+  sim_process sim{dir};
+  http_client client{sim.port()};
+  auto before = system_clock{}.wall_ms();
+  for (const auto* id : {"o-1", "o-2"}) {
+    auto done = client.signed_call("/p-ok/recharge", recharge_body(id));
+    BOOST_REQUIRE_MESSAGE(done.status == 200u, done.body << sim.log());
+  }
+  auto after = system_clock{}.wall_ms() + 1;
+  auto statement_of = [&](const std::string& query) {
+    auto answer = client.call(http::verb::get, "/statement?" + query);
+    BOOST_REQUIRE_MESSAGE(answer.status == 200u, answer.body);
+    std::istringstream csv{answer.body};
+    auto read = read_statement(csv);
+    BOOST_TEST(read.problems.empty(), answer.body);
+    return read.rows;
+  };
+  auto rows = statement_of("provider=p-ok&from=" + std::to_string(before) + "&to="
+                           + std::to_string(after));
+  BOOST_REQUIRE(rows.size() == 2u);
+  BOOST_TEST(rows[0].order_id == "o-1");
+  BOOST_TEST(rows[0].amount_fen == 5000);
+  BOOST_TEST(rows[0].phone == "138****8000", "masked, never the whole number");
+  BOOST_TEST(rows[1].order_id == "o-2");
+  BOOST_TEST(statement_of("provider=p-ok&to=" + std::to_string(before)).empty());
+  BOOST_TEST(statement_of("provider=p-lost").empty());
+  BOOST_TEST(client.call(http::verb::get, "/statement?provider=p-nobody").status == 404u);
+  BOOST_TEST(sim.terminate().value_or(-1) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(a_ledger_from_before_statements_gains_amount_and_phone_and_keeps_its_rows) {
+  testing::temp_dir dir;
+  auto path = dir.file("old-ledger.db");
+  {
+    soci::session old{soci::sqlite3, "db=" + path};
+    old << "CREATE TABLE recharges (request_id TEXT NOT NULL, order_id TEXT NOT NULL,"
+           " provider TEXT NOT NULL, provider_txn TEXT NOT NULL, at_ms BIGINT NOT NULL)";
+    old << "INSERT INTO recharges VALUES ('o-1/p-ok', 'o-1', 'p-ok', 'p-ok-1', 5)";
+  }
+  ledger book{path};
+  book.record({{"o-2/p-ok", "o-2", "p-ok", "p-ok-2", 6, 1000, "138****8000"}});
+  auto rows = book.records_of("p-ok", 0, 10);
+  BOOST_REQUIRE(rows.size() == 2u);
+  BOOST_TEST(rows[0].provider_txn == "p-ok-1");
+  BOOST_TEST(rows[0].amount_fen == 0, "unknown in an old row: not compared");
+  BOOST_TEST(rows[0].phone.empty());
+  BOOST_TEST(rows[1].amount_fen == 1000);
+  BOOST_TEST(rows[1].phone == "138****8000");
+  BOOST_TEST(book.records_of("p-ok", 6, 10).size() == 1u);
+  BOOST_TEST(book.records_of("p-other", 0, 10).empty());
 }

@@ -363,6 +363,56 @@ BOOST_AUTO_TEST_CASE(unfinished_orders_page_by_deadline_then_id_each_once) {
   BOOST_TEST((seen == std::vector<std::string>{"o-0", "o-1", "o-2", "o-4", "o-5", "o-6"}));
 }
 
+BOOST_AUTO_TEST_CASE(a_providers_attempts_of_a_period_page_in_start_order_each_once) {
+  order_store db{cfg};
+  std::vector<order> orders;
+  for (int i = 0; i < 6; ++i)
+    orders.push_back(stored_order("o-" + std::to_string(i), "r-" + std::to_string(i), i + 1));
+  db.insert(orders);
+  // Starts repeat, so order id and attempt number must break ties for no attempt to be
+  // skipped or repeated; o-4 went elsewhere, o-5 started at the period's end (excluded).
+  const std::pair<int, std::string> starts[] = {{10, "p-cmcc"}, {10, "p-cmcc"}, {10, "p-cmcc"},
+                                                {20, "p-cmcc"}, {20, "p-cucc"}, {30, "p-cmcc"}};
+  for (int i = 0; i < 6; ++i) {
+    auto id = "o-" + std::to_string(i);
+    auto [at, provider] = starts[i];
+    BOOST_TEST(db.apply({{id, order_status::accepted, order_event::dispatch, at, provider, 1,
+                          id + "@" + provider, "", ""}})
+               == std::vector<bool>{true});
+  }
+  BOOST_TEST(db.apply({{"o-1", order_status::dispatched, order_event::succeed, 25, "p-cmcc", 1,
+                        "", "txn-1", ""}})
+             == std::vector<bool>{true});
+  attempt_query query{"p-cmcc", 10, 30};
+  query.limit = 2;
+  std::vector<attempt_record> seen;
+  for (int page = 0; page < 10; ++page) {
+    auto rows = db.attempts(query);
+    seen.insert(seen.end(), rows.begin(), rows.end());
+    if (rows.size() < query.limit)
+      break;
+    query.after_started_ms = rows.back().started_at_ms;
+    query.after_order_id = rows.back().order_id;
+    query.after_attempt_no = rows.back().attempt_no;
+  }
+  std::vector<std::string> ids;
+  for (const auto& a : seen)
+    ids.push_back(a.order_id);
+  BOOST_TEST((ids == std::vector<std::string>{"o-0", "o-1", "o-2", "o-3"}));
+  BOOST_REQUIRE(seen.size() == 4u);
+  const auto& done = seen[1];
+  BOOST_TEST(done.request_id == "o-1@p-cmcc");
+  BOOST_TEST(done.outcome == "succeed");
+  BOOST_TEST(done.provider_txn == "txn-1");
+  BOOST_TEST(done.finished_at_ms == 25);
+  BOOST_TEST((done.status == order_status::succeeded));
+  BOOST_TEST(done.amount_fen == 1000);
+  BOOST_TEST(done.phone == orders[1].phone);
+  BOOST_TEST(seen[0].outcome.empty(), "in flight: no outcome yet");
+  BOOST_TEST(seen[0].finished_at_ms == 0);
+  BOOST_TEST((seen[0].status == order_status::dispatched));
+}
+
 BOOST_AUTO_TEST_CASE(a_takeover_loads_the_orders_of_its_providers_and_carriers) {
   order_store db{cfg};
   auto waiting_cmcc = stored_order("w-cmcc", "r-1");

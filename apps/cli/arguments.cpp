@@ -1,5 +1,7 @@
 #include "apps/cli/arguments.hpp"
 
+#include "domain/civil_time.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <ctime>
@@ -43,47 +45,6 @@ std::optional<double> unit_ms(std::string_view unit) {
   return std::nullopt;
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's days_from_civil).
-int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const auto yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<int64_t>(doe) - 719468;
-}
-
-bool is_leap(int year) {
-  return (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-}
-
-int days_in_month(int year, int month) {
-  static constexpr int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  return month == 2 && is_leap(year) ? 29 : days[month - 1];
-}
-
-/// Reads exactly `width` digits at `pos`, advancing it.
-std::optional<int> fixed_digits(std::string_view text, size_t& pos, size_t width) {
-  if (pos + width > text.size())
-    return std::nullopt;
-  auto value = whole_number<int>(text.substr(pos, width));
-  if (value)
-    pos += width;
-  return value;
-}
-
-bool take(std::string_view text, size_t& pos, char c) {
-  if (pos < text.size() && text[pos] == c) {
-    ++pos;
-    return true;
-  }
-  return false;
-}
-
-struct civil_time {
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, millis = 0;
-};
-
 /// Milliseconds since the epoch of `t` read as local time (mktime decides daylight saving).
 std::optional<int64_t> local_epoch_ms(const civil_time& t) {
   std::tm tm{};
@@ -100,85 +61,24 @@ std::optional<int64_t> local_epoch_ms(const civil_time& t) {
   return static_cast<int64_t>(seconds) * 1000 + t.millis;
 }
 
-int64_t utc_epoch_ms(const civil_time& t) {
-  auto days = days_from_civil(t.year, static_cast<unsigned>(t.month), static_cast<unsigned>(t.day));
-  return ((days * 24 + t.hour) * 60 + t.minute) * 60000 + t.second * 1000 + t.millis;
-}
-
 constexpr std::string_view iso_hint =
   "expected YYYY-MM-DD[THH:MM[:SS[.mmm]]][Z|+HH:MM], milliseconds since the epoch, or a "
   "duration ago such as 15m";
 
 parsed<int64_t> parse_iso_time(std::string_view text, time_zone zone) {
-  auto bad = [&](std::string_view why) {
-    return parsed<int64_t>::fail("'" + std::string{text} + "': " + std::string{why} + "; "
+  auto read = read_iso_time(text);
+  if (auto why = std::get_if<std::string>(&read))
+    return parsed<int64_t>::fail("'" + std::string{text} + "': " + *why + "; "
                                  + std::string{iso_hint});
-  };
-  civil_time t;
-  size_t pos = 0;
-  auto year = fixed_digits(text, pos, 4);
-  if (!year || !take(text, pos, '-'))
-    return bad("not a date");
-  auto month = fixed_digits(text, pos, 2);
-  if (!month || !take(text, pos, '-'))
-    return bad("not a date");
-  auto day = fixed_digits(text, pos, 2);
-  if (!day)
-    return bad("not a date");
-  t.year = *year;
-  t.month = *month;
-  t.day = *day;
-  if (t.month < 1 || t.month > 12 || t.day < 1 || t.day > days_in_month(t.year, t.month))
-    return bad("no such date");
-  if (take(text, pos, 'T') || take(text, pos, ' ')) {
-    auto hour = fixed_digits(text, pos, 2);
-    if (!hour || !take(text, pos, ':'))
-      return bad("not a time of day");
-    auto minute = fixed_digits(text, pos, 2);
-    if (!minute)
-      return bad("not a time of day");
-    t.hour = *hour;
-    t.minute = *minute;
-    if (take(text, pos, ':')) {
-      auto second = fixed_digits(text, pos, 2);
-      if (!second)
-        return bad("not a time of day");
-      t.second = *second;
-      if (take(text, pos, '.')) {
-        auto millis = fixed_digits(text, pos, 3);
-        if (!millis)
-          return bad("fractions of a second need three digits");
-        t.millis = *millis;
-      }
-    }
-    if (t.hour > 23 || t.minute > 59 || t.second > 59)
-      return bad("no such time of day");
-  }
-  if (pos == text.size()) {
-    if (zone == time_zone::utc)
-      return parsed<int64_t>::ok(utc_epoch_ms(t));
-    if (auto ms = local_epoch_ms(t))
-      return parsed<int64_t>::ok(*ms);
-    return bad("not representable in local time");
-  }
-  if (take(text, pos, 'Z'))
-    return pos == text.size() ? parsed<int64_t>::ok(utc_epoch_ms(t)) : bad("text after 'Z'");
-  int sign = 0;
-  if (take(text, pos, '+'))
-    sign = 1;
-  else if (take(text, pos, '-'))
-    sign = -1;
-  else
-    return bad("unexpected text after the time");
-  auto offset_hours = fixed_digits(text, pos, 2);
-  take(text, pos, ':');
-  auto offset_minutes = fixed_digits(text, pos, 2);
-  if (!offset_hours || !offset_minutes || pos != text.size() || *offset_hours > 23
-      || *offset_minutes > 59)
-    return bad("bad zone offset");
-  auto offset_ms = (int64_t{*offset_hours} * 60 + *offset_minutes) * 60000;
-  // 12:00+08:00 is 04:00Z: subtract the offset.
-  return parsed<int64_t>::ok(utc_epoch_ms(t) - sign * offset_ms);
+  const auto& time = std::get<iso_time>(read);
+  if (time.utc_offset_minutes)
+    return parsed<int64_t>::ok(epoch_ms_at_offset(time.fields, *time.utc_offset_minutes));
+  if (zone == time_zone::utc)
+    return parsed<int64_t>::ok(epoch_ms_at_offset(time.fields, 0));
+  if (auto ms = local_epoch_ms(time.fields))
+    return parsed<int64_t>::ok(*ms);
+  return parsed<int64_t>::fail("'" + std::string{text}
+                               + "': not representable in local time; " + std::string{iso_hint});
 }
 
 } // namespace

@@ -13,7 +13,8 @@ namespace {
 constexpr const char* description =
   "topup-cli: the command-line client of a topup node. Submits top-up orders (one, or many "
   "from a file, pipelined), shows orders and node statistics, follows order changes live, "
-  "and cancels orders that have not been dispatched yet.";
+  "cancels orders that have not been dispatched yet, and reconciles a provider's statement "
+  "with the engine's attempts.";
 
 constexpr const char* output_notes =
   "Output: results on stdout, one line per result; --json makes each line one JSON object\n"
@@ -126,6 +127,7 @@ std::string_view to_string(command_kind command) {
     case command_kind::watch: return "watch";
     case command_kind::cancel: return "cancel";
     case command_kind::members: return "members";
+    case command_kind::reconcile: return "reconcile";
   }
   return "stats";
 }
@@ -267,6 +269,9 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
     "members", "Show the cluster's members as the node sees them: address, liveness, "
                "heartbeat age and the providers each owns");
 
+  reconcile_arguments reconcile_texts;
+  auto reconcile = add_reconcile_command(app, options.reconcile, reconcile_texts);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
@@ -277,7 +282,8 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
   const std::pair<CLI::App*, command_kind> commands[] = {
     {submit, command_kind::submit}, {status, command_kind::status},
     {list, command_kind::list},     {watch, command_kind::watch},
-    {cancel, command_kind::cancel}, {members, command_kind::members}};
+    {cancel, command_kind::cancel}, {members, command_kind::members},
+    {reconcile, command_kind::reconcile}};
   options.command = command_kind::stats;
   for (const auto& [sub, kind] : commands)
     if (sub->parsed())
@@ -312,6 +318,10 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
       return usage_error(err, "--since " + since.error);
     options.filter.since_ms = *since.value;
   }
+  if (options.command == command_kind::reconcile)
+    if (auto problem = finish_reconcile_options(options.reconcile, reconcile_texts, now_ms, utc,
+                                                options.json))
+      return usage_error(err, *problem);
   if (auto problem = check_options(options, has_ref, has_phone, has_amount))
     return usage_error(err, *problem);
   return {std::move(options), exit_code::ok};

@@ -6,6 +6,7 @@
 #include "apps/cli/arguments.hpp"
 #include "apps/cli/exit_codes.hpp"
 #include "apps/cli/order_input.hpp"
+#include "apps/cli/reconcile.hpp"
 #include "messages/protocol.hpp"
 
 #include <chrono>
@@ -20,7 +21,7 @@ namespace topup::cli {
 /// cli_options::connection_timeout, which must be longer.
 constexpr int64_t heartbeat_interval_ms = 1000;
 
-enum class command_kind { submit, status, list, stats, watch, cancel, members };
+enum class command_kind { submit, status, list, stats, watch, cancel, members, reconcile };
 
 std::string_view to_string(command_kind command);
 
@@ -65,6 +66,9 @@ struct cli_options {
 
   // watch
   uint64_t event_count = 0;  ///< stop after this many changes; 0: until Ctrl-C
+
+  // reconcile
+  reconcile_options reconcile;
 };
 
 /// The options to run with, or the exit code to end with right away (help was printed, or a

@@ -11,9 +11,10 @@ namespace topup::cli {
 namespace {
 
 /// Severity order for worse(): later entries win.
-constexpr std::array severity{exit_code::ok,          exit_code::rejected,    exit_code::bad_input,
-                              exit_code::retry_later, exit_code::unreachable, exit_code::internal,
-                              exit_code::interrupted};
+constexpr std::array severity{exit_code::ok,          exit_code::disagreements,
+                              exit_code::rejected,    exit_code::bad_input,
+                              exit_code::retry_later, exit_code::unreachable,
+                              exit_code::internal,    exit_code::interrupted};
 
 size_t rank(exit_code code) {
   for (size_t i = 0; i < severity.size(); ++i)
@@ -92,6 +93,8 @@ exit_code worse(exit_code a, exit_code b) {
 std::string exit_codes_help() {
   return "Exit codes:\n"
          "  0    success\n"
+         "  6    reconcile found disagreements between the engine and the statement (every\n"
+         "       one is listed); 0 when all agree\n"
          "  1    rejected: the node refused an order (invalid input, duplicate reference),\n"
          "       found no such order, or refused a cancel; sending the same again will not help\n"
          "  2    bad arguments or input (a malformed line of an order file, an amount that is\n"

@@ -18,11 +18,14 @@ enum class exit_code : int {
   unreachable = 3,   ///< cannot connect, the node went down, or a request timed out
   internal = 4,      ///< protocol mismatch, an unexpected answer, a bug
   retry_later = 5,   ///< the node refused for now: overloaded, unavailable, shutting_down
+  disagreements = 6, ///< reconcile ran to the end and found disagreements with the statement
   interrupted = 130, ///< Ctrl-C stopped a submission before every order was sent
 };
 
 /// The code to exit with when both apply: the more severe one. Severity, lowest first: ok,
-/// rejected, bad_input, retry_later, unreachable, internal, interrupted (interrupted above
+/// disagreements, rejected, bad_input, retry_later, unreachable, internal, interrupted
+/// (disagreements are a complete answer, every other code a run that did not finish;
+/// interrupted above
 /// all, since then the run's result is incomplete by the user's choice). retry_later ranks
 /// above rejected and bad_input so that a script sees that running again may help.
 exit_code worse(exit_code a, exit_code b);

@@ -1,7 +1,7 @@
 #include "apps/cli/order_input.hpp"
 
 #include "domain/amount.hpp"
-#include "domain/text.hpp"
+#include "domain/csv.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -35,67 +35,8 @@ bool is_comment(std::string_view line) {
   return !text.empty() && text.front() == '#';
 }
 
-/// Splits one CSV line into its fields, each taken exactly as written (RFC 4180: blanks are
-/// part of a field), or returns an error sentence for bad quoting. A field that starts with a
-/// quote is quoted: it ends at the closing quote, which a comma or the end of the line must
-/// follow.
-std::variant<std::vector<std::string>, std::string> split_csv(std::string_view line) {
-  std::vector<std::string> fields;
-  size_t pos = 0;
-  while (true) {
-    std::string field;
-    if (pos < line.size() && line[pos] == '"') {
-      auto opened_at = pos + 1;
-      ++pos;
-      bool closed = false;
-      while (pos < line.size()) {
-        if (line[pos] == '"') {
-          if (pos + 1 < line.size() && line[pos + 1] == '"') {
-            field += '"';
-            pos += 2;
-            continue;
-          }
-          ++pos;
-          closed = true;
-          break;
-        }
-        field += line[pos++];
-      }
-      if (!closed)
-        return "the quote opened at column " + std::to_string(opened_at) + " is not closed";
-      if (pos < line.size() && line[pos] != ',')
-        return "unexpected text after the quoted field ending before column "
-               + std::to_string(pos + 1) + " (a comma must follow the closing quote)";
-    } else {
-      auto comma = line.find(',', pos);
-      auto raw = line.substr(pos, comma == std::string_view::npos ? line.size() - pos
-                                                                   : comma - pos);
-      if (raw.find('"') != std::string_view::npos)
-        return "a quote inside an unquoted field (column " + std::to_string(pos + 1)
-               + "); quote the whole field and double the quote";
-      field = std::string{raw};
-      pos += raw.size();
-    }
-    fields.push_back(std::move(field));
-    if (pos >= line.size())
-      return fields;
-    ++pos;  // the comma
-  }
-}
-
-/// A value of the input as a problem message may quote it.
-std::string shown_value(std::string_view value) {
-  return "'" + text::printable(value, 40) + "'";
-}
-
 std::string join_column_names() {
-  std::string text;
-  for (auto name : column_names) {
-    if (!text.empty())
-      text += ",";
-    text += name;
-  }
-  return text;
+  return join_names({column_names.begin(), column_names.end()});
 }
 
 /// The reader of one input: keeps the format, the CSV column layout and the results.
@@ -133,7 +74,7 @@ private:
   }
 
   void read_csv_line(size_t line_no, std::string_view line) {
-    auto split = split_csv(line);
+    auto split = split_csv_line(line);
     if (auto why = std::get_if<std::string>(&split)) {
       problem(line_no, *why);
       return;
@@ -192,31 +133,15 @@ private:
     }
     if (!names_a_column && has_digit)
       return false;  // data; the columns stay in their default order
-    std::vector<int> columns;
-    std::string trouble;
-    for (const auto& field : fields) {
-      int index = -1;
-      for (size_t i = 0; i < column_names.size(); ++i)
-        if (field == column_names[i])
-          index = static_cast<int>(i);
-      // The first trouble is the one to fix first.
-      if (index < 0 && trouble.empty())
-        trouble = "unknown column " + shown_value(field);
-      else if (std::find(columns.begin(), columns.end(), index) != columns.end()
-               && trouble.empty())
-        trouble = "column " + shown_value(field) + " appears twice";
-      columns.push_back(index);
-    }
-    if (trouble.empty() && columns.size() != column_names.size())
-      trouble = "columns missing";
-    if (!trouble.empty()) {
-      problem(line_no, "bad header: " + trouble + "; expected the columns " + join_column_names()
-                         + " (in any order)");
+    auto layout = topup::read_csv_header(fields, {column_names.begin(), column_names.end()});
+    if (auto trouble = std::get_if<std::string>(&layout)) {
+      problem(line_no, "bad header: " + *trouble + "; expected the columns "
+                         + join_column_names() + " (in any order)");
       // Reading the data with a guessed layout would only add confusing errors.
       failed_header_ = true;
       return true;
     }
-    columns_ = std::move(columns);
+    columns_ = std::move(std::get<csv_columns>(layout).of_field);
     return true;
   }
 
@@ -273,7 +198,7 @@ private:
   order_input result_;
   bool layout_decided_ = false;
   bool failed_header_ = false;
-  std::vector<int> columns_{0, 1, 2};  ///< index into column_names, per CSV field
+  std::vector<size_t> columns_{0, 1, 2};  ///< index into column_names, per CSV field
 };
 
 } // namespace

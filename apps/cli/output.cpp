@@ -45,20 +45,6 @@ std::string with_newline(std::string text) {
   return text;
 }
 
-/// One line of --json output. Whatever a node sends, the line is valid JSON: bytes that are
-/// not UTF-8 (a reference stored before intake refused them) become U+FFFD instead of
-/// making dump() throw.
-std::string json_line(const nlohmann::ordered_json& value) {
-  return with_newline(value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
-}
-
-/// Text from the node as human output shows it: never bytes that are not UTF-8 and never a
-/// control character (an escape sequence in a reference must not drive the terminal).
-std::string shown(std::string_view text) {
-  constexpr size_t longest = 1024;
-  return text::printable(text, longest);
-}
-
 /// The intake and store lines of `stats` (a node's counters since it started, or a
 /// cluster's totals), indented under their heading.
 std::string since_start_lines(const node_stats& x) {
@@ -112,6 +98,15 @@ std::string masked_reason(const failure_report& failure, std::string_view phone)
 }
 
 } // namespace
+
+std::string json_line(const nlohmann::ordered_json& value) {
+  return with_newline(value.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace));
+}
+
+std::string shown(std::string_view text) {
+  constexpr size_t longest = 1024;
+  return text::printable(text, longest);
+}
 
 std::string format_clock(int64_t epoch_ms, time_zone zone) {
   return strftime_of(epoch_ms, zone, "%H:%M:%S");

@@ -26,6 +26,15 @@ struct output_style {
   time_zone zone = time_zone::local;
 };
 
+/// One line of --json output. Whatever a node sends, the line is valid JSON: bytes that are
+/// not UTF-8 (a reference stored before intake refused them) become U+FFFD instead of
+/// making dump() throw.
+std::string json_line(const nlohmann::ordered_json& value);
+
+/// Text from the node as human output shows it: never bytes that are not UTF-8 and never a
+/// control character (an escape sequence in a reference must not drive the terminal).
+std::string shown(std::string_view text);
+
 /// "12:03:04" of a time in milliseconds since the epoch.
 std::string format_clock(int64_t epoch_ms, time_zone zone);
 

@@ -73,6 +73,9 @@ private:
       case sim_action::kind::summary:
         answer_summary();
         return;
+      case sim_action::kind::statement:
+        answer_statement();
+        return;
       case sim_action::kind::answer:
         break;
     }
@@ -106,11 +109,25 @@ private:
     }
   }
 
-  void write(unsigned status, std::string body) {
+  void answer_statement() {
+    try {
+      owner_.commit_unwritten();
+      auto rows = owner_.book().records_of(action_.statement_provider, action_.from_ms,
+                                           action_.to_ms);
+      write(200, statement_csv(rows), "text/csv; charset=utf-8");
+    } catch (const std::exception& error) {
+      spdlog::error("provider-sim cannot read its ledger: {}", error.what());
+      write(500, error_body("ledger unavailable"));
+    }
+  }
+
+  void write(unsigned status, std::string body,
+             std::string_view content_type = "application/json") {
     response_ = {};
     response_.version(version_);
     response_.result(status);
-    response_.set(http::field::content_type, "application/json");
+    response_.set(http::field::content_type,
+                  boost::beast::string_view{content_type.data(), content_type.size()});
     response_.keep_alive(keep_alive_);
     response_.body() = std::move(body);
     response_.prepare_payload();

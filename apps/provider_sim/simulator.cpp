@@ -1,9 +1,14 @@
 #include "apps/provider_sim/simulator.hpp"
 
+#include "domain/civil_time.hpp"
+#include "domain/statement.hpp"
 #include "providers/http_wire.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+#include <limits>
+#include <optional>
 #include <string_view>
 
 namespace topup::provider_sim {
@@ -33,23 +38,65 @@ sim_action wrong_method(const sim_request& request, const char* allowed) {
   return refusal(405, request.method + " is not allowed here; use " + allowed);
 }
 
-/// "detail=1" among the query parameters of a target.
-bool wants_detail(std::string_view query) {
+/// The value of query parameter `name` ("detail" in "detail=1&x=2"), %XX sequences
+/// decoded; nothing when absent or badly encoded. A '+' stays a '+': times are written
+/// "2026-12-05T00:00:00+08:00" by hand, not form-encoded.
+std::optional<std::string> query_parameter(std::string_view query, std::string_view name) {
   while (!query.empty()) {
     auto amp = query.find('&');
-    if (query.substr(0, amp) == "detail=1")
-      return true;
+    auto pair = query.substr(0, amp);
+    auto equals = pair.find('=');
+    if (pair.substr(0, equals) == name) {
+      auto encoded = equals == std::string_view::npos ? std::string_view{}
+                                                      : pair.substr(equals + 1);
+      std::string value;
+      for (size_t i = 0; i < encoded.size(); ++i) {
+        if (encoded[i] != '%') {
+          value += encoded[i];
+          continue;
+        }
+        unsigned byte = 0;
+        auto hex = encoded.substr(i + 1, 2);
+        auto [end, ec] = std::from_chars(hex.data(), hex.data() + hex.size(), byte, 16);
+        if (hex.size() != 2 || ec != std::errc{} || end != hex.data() + 2)
+          return std::nullopt;
+        value += static_cast<char>(byte);
+        i += 2;
+      }
+      return value;
+    }
     if (amp == std::string_view::npos)
       break;
     query.remove_prefix(amp + 1);
   }
-  return false;
+  return std::nullopt;
+}
+
+/// A statement's bound: milliseconds since the epoch, or an RFC 3339 time with its zone.
+std::optional<int64_t> statement_time(const std::string& text) {
+  if (!text.empty() && text.find_first_not_of("0123456789") == std::string::npos
+      && text.size() <= 18)
+    return std::stoll(text);
+  auto read = read_iso_time(text);
+  const auto* at = std::get_if<iso_time>(&read);
+  if (!at || !at->utc_offset_minutes)
+    return std::nullopt;
+  return epoch_ms_at_offset(at->fields, *at->utc_offset_minutes);
 }
 
 } // namespace
 
 std::string error_body(const std::string& message) {
   return json{{"error", message}}.dump();
+}
+
+std::string statement_csv(const std::vector<ledger_record>& rows) {
+  std::string csv = statement_header() + "\r\n";
+  for (const auto& row : rows)
+    csv += statement_line({0, row.request_id, row.order_id, row.phone, row.amount_fen,
+                           statement_status::success, row.provider_txn, row.at_ms})
+           + "\r\n";
+  return csv;
 }
 
 simulator::simulator(std::vector<sim_provider> providers, std::shared_ptr<const clock> time,
@@ -93,9 +140,11 @@ sim_action simulator::handle(const sim_request& request) {
     if (request.method != "GET")
       return wrong_method(request, "GET");
     auto action = of_kind(sim_action::kind::summary);
-    action.detail = wants_detail(query);
+    action.detail = query_parameter(query, "detail") == std::optional<std::string>{"1"};
     return action;
   }
+  if (path == "/statement")
+    return request.method == "GET" ? statement_request(query) : wrong_method(request, "GET");
   if (path == "/admin/outage")
     return request.method == "POST" ? admin_outage(request) : wrong_method(request, "POST");
   // /<provider>/recharge or /<provider>/query
@@ -224,7 +273,33 @@ void simulator::perform(provider_state& provider, const recharge_call& call,
   provider.performed[call.request_id] = {txn, 1};
   provider.counters.recharges++;
   unwritten_.push_back({call.request_id, call.order_id, provider.config.name, txn,
-                        time_->wall_ms(), call.origin.node, call.origin.epoch});
+                        time_->wall_ms(), call.amount_fen, mask_phone(call.phone),
+                        call.origin.node, call.origin.epoch});
+}
+
+sim_action simulator::statement_request(std::string_view query) {
+  auto provider = query_parameter(query, "provider");
+  if (!provider || provider->empty())
+    return refusal(400, "a statement is per provider: GET /statement?provider=NAME"
+                        "[&from=T1][&to=T2]");
+  if (!find(*provider))
+    return refusal(404, "no provider named '" + *provider + "'");
+  auto action = of_kind(sim_action::kind::statement);
+  action.statement_provider = *provider;
+  action.from_ms = std::numeric_limits<int64_t>::min();
+  action.to_ms = std::numeric_limits<int64_t>::max();
+  for (auto [name, bound] : {std::pair{"from", &action.from_ms}, std::pair{"to", &action.to_ms}}) {
+    auto text = query_parameter(query, name);
+    if (!text)
+      continue;
+    auto at = statement_time(*text);
+    if (!at)
+      return refusal(400, std::string{name} + "=" + *text
+                            + ": expected milliseconds since the epoch or an RFC 3339 time"
+                              " with its zone (2026-12-05T00:00:00Z, %2B08:00 for +08:00)");
+    *bound = *at;
+  }
+  return action;
 }
 
 sim_action simulator::admin_outage(const sim_request& request) {

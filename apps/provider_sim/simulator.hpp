@@ -40,6 +40,9 @@ struct sim_action {
     reset,    ///< the provider is down: reset the connection without a word
     hold,     ///< an unknown outcome: never answer (until the client gives up)
     summary,  ///< GET /ledger: answer summary(), which needs the ledger's counts per order
+    /// GET /statement: answer statement_csv() of the ledger's rows of `provider` with times
+    /// in [from_ms, to_ms)
+    statement,
   };
   /// Where the body of an answer comes from: fixed now, or read from the recharges when the
   /// answer goes out, after the ledger rows it reports on are durable.
@@ -54,6 +57,9 @@ struct sim_action {
   std::string request_id;  ///< source recharge / query: the request the body reports on
   std::string txn;         ///< source recharge: the transaction the success answer names
   bool detail = false;     ///< summary: with the recharges per request id
+  std::string statement_provider;  ///< statement: whose rows
+  int64_t from_ms = 0;             ///< statement: the period
+  int64_t to_ms = 0;
 };
 
 /// What one provider has seen since the simulator started.
@@ -149,6 +155,7 @@ private:
 
   sim_action call(size_t index, bool recharge, const sim_request& request);
   sim_action admin_outage(const sim_request& request);
+  sim_action statement_request(std::string_view query);
   void perform(provider_state& provider, const recharge_call& call, const std::string& txn);
   provider_state* find(const std::string& name);
 
@@ -161,5 +168,9 @@ private:
 
 /// {"error": message}, the body of every refusal.
 std::string error_body(const std::string& message);
+
+/// The statement a provider supplies for reconciliation (domain/statement.hpp) of these
+/// ledger rows: the header and one success row per recharge, its phone masked.
+std::string statement_csv(const std::vector<ledger_record>& rows);
 
 } // namespace topup::provider_sim
