@@ -49,6 +49,9 @@ struct order {
   int64_t deadline_ms = 0;
   int64_t updated_at_ms = 0;
   std::string last_error;
+  /// How the order came in: "" for the remote protocol (topup-cli, C++ clients, other
+  /// nodes), "redis" for the Redis-list ingress, which writes its results back.
+  std::string ingress;
 
   /// Same phone, amount and reference: a resubmission of this order rather than a conflict.
   bool same_content(const order_request& request) const;
