@@ -30,7 +30,8 @@ submit_result settle(intake_state& st, insert_outcome& outcome, const order_requ
 
 /// Validates each request: the rejected get their error now, the admitted join the gathered
 /// orders and count as in flight from this moment, so a burst cannot overshoot the limit.
-waiting_submit admit(self_pointer self, std::vector<order_request> requests) {
+waiting_submit admit(self_pointer self, std::vector<order_request> requests,
+                     const std::string& ingress = {}) {
   auto& st = self->state;
   waiting_submit submit;
   submit.results.resize(requests.size());
@@ -50,6 +51,7 @@ waiting_submit admit(self_pointer self, std::vector<order_request> requests) {
     }
     st.gathered.push_back(make_order(std::get<validated_request>(checked), st.ids->next(),
                                      st.time->wall_ms(), st.options.deadline_limit_ms));
+    st.gathered.back().ingress = ingress;
     st.stats.in_flight++;
     submit.positions.push_back(i);
   }
@@ -90,7 +92,7 @@ void stored(self_pointer self, std::vector<waiting_submit>& waiting,
         fresh.push_back(result.accepted);
     }
   if (!fresh.empty()) {
-    if (st.options.events && st.options.events->watched()) {
+    if (st.options.events && st.options.events->wanted()) {
       std::vector<order_update> accepted;
       for (const auto& o : fresh)
         accepted.push_back({o, "accept"});
@@ -166,6 +168,16 @@ caf::typed_response_promise<Ts...> wait_for_store(self_pointer self, waiting_sub
   return promise;
 }
 
+caf::result<std::vector<submit_result>>
+submit_batch(self_pointer self, std::vector<order_request> requests, const std::string& ingress) {
+  if (requests.empty())
+    return make_error(errc::invalid_argument, "a batch needs at least one order");
+  auto submit = admit(self, std::move(requests), ingress);
+  if (submit.positions.empty())
+    return std::move(submit.results);
+  return wait_for_store<std::vector<submit_result>>(self, std::move(submit));
+}
+
 } // namespace
 
 intake_actor::behavior_type intake(self_pointer self, intake_options options,
@@ -188,12 +200,11 @@ intake_actor::behavior_type intake(self_pointer self, intake_options options,
     },
     [=](submit_atom, std::vector<order_request>& requests)
       -> caf::result<std::vector<submit_result>> {
-      if (requests.empty())
-        return make_error(errc::invalid_argument, "a batch needs at least one order");
-      auto submit = admit(self, std::move(requests));
-      if (submit.positions.empty())
-        return std::move(submit.results);
-      return wait_for_store<std::vector<submit_result>>(self, std::move(submit));
+      return submit_batch(self, std::move(requests), {});
+    },
+    [=](submit_atom, std::vector<order_request>& requests, const std::string& ingress)
+      -> caf::result<std::vector<submit_result>> {
+      return submit_batch(self, std::move(requests), ingress);
     },
     [=](caf::flush_atom) {
       self->state.flush_scheduled = false;

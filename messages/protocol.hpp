@@ -15,8 +15,9 @@
 
 namespace topup {
 
-/// Version of the remote protocol; a client checks it before anything else.
-constexpr uint32_t protocol_version = 2;
+/// Version of the remote protocol; a client checks it before anything else. 3: an order
+/// carries the ingress it came in by.
+constexpr uint32_t protocol_version = 3;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -203,6 +204,17 @@ struct unfinished_filter {
   std::vector<std::string> carriers;
 };
 
+/// A page of the orders a result writer catches up with: final orders that came in by
+/// `ingress`, in the order of (updated_at_ms, id), after (after_ms, after_id) and stamped no
+/// later than until_ms.
+struct final_orders_page {
+  std::string ingress;
+  int64_t after_ms = 0;
+  std::string after_id;
+  int64_t until_ms = 0;
+  uint32_t limit = 500;
+};
+
 /// An order the deadline actor reminds about.
 struct deadline_entry {
   std::string order_id;
@@ -223,6 +235,12 @@ typename Inspector::result_type inspect(Inspector& f, member_info& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, unfinished_filter& x) {
   return f(caf::meta::type_name("unfinished_filter"), x.providers, x.carriers);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, final_orders_page& x) {
+  return f(caf::meta::type_name("final_orders_page"), x.ingress, x.after_ms, x.after_id,
+           x.until_ms, x.limit);
 }
 
 template <class Inspector>
@@ -305,7 +323,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order& x) {
   return f(caf::meta::type_name("order"), x.id, x.client_ref, x.phone, x.carrier, x.amount_fen,
            x.provider, x.status, x.attempts, x.accepted_at_ms, x.deadline_ms, x.updated_at_ms,
-           x.last_error);
+           x.last_error, x.ingress);
 }
 
 template <class Inspector>
@@ -363,6 +381,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::unfinished_filter))
   CAF_ADD_TYPE_ID(topup, (topup::unreachable_node))
   CAF_ADD_TYPE_ID(topup, (topup::cluster_stats))
+  CAF_ADD_TYPE_ID(topup, (topup::final_orders_page))
 
   // client -> node (the gateway)
   CAF_ADD_ATOM(topup, topup, hello_atom, "hello")
@@ -413,6 +432,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   // its own router's queues, the changes made there), and the connected members' gateways
   CAF_ADD_ATOM(topup, topup, local_atom, "local")
   CAF_ADD_ATOM(topup, topup, peers_atom, "peers")
+  // result writers <-> store: where a writer resumes after a restart
+  CAF_ADD_ATOM(topup, topup, cursor_atom, "cursor")
 
 CAF_END_TYPE_ID_BLOCK(topup)
 

@@ -6,7 +6,7 @@ namespace topup {
 
 /// The schema version this build writes. Older files are migrated forward on open; a newer
 /// file (written by a later build) is refused rather than misread.
-constexpr int current_schema_version = 3;
+constexpr int current_schema_version = 4;
 
 /// The version recorded in the database; 0 for an empty one.
 int schema_version(soci::session& session);
