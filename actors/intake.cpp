@@ -32,7 +32,8 @@ submit_result settle(intake_state& st, insert_outcome& outcome, const order_requ
 /// orders and count as in flight (and against their provider, for admission) from this
 /// moment, so a burst cannot overshoot the limits. A resubmission is refused like a new order
 /// while its carrier's providers are full: the store is not asked about refused orders.
-waiting_submit admit(self_pointer self, std::vector<order_request> requests) {
+waiting_submit admit(self_pointer self, std::vector<order_request> requests,
+                     const std::string& ingress = {}) {
   auto& st = self->state;
   waiting_submit submit;
   submit.results.resize(requests.size());
@@ -59,6 +60,7 @@ waiting_submit admit(self_pointer self, std::vector<order_request> requests) {
     }
     st.gathered.push_back(make_order(valid, st.ids->next(), *st.time, st.options.deadline_limit_ms));
     st.gathered_charges.push_back(verdict.charged);
+    st.gathered.back().ingress = ingress;
     st.stats.in_flight++;
     submit.positions.push_back(i);
   }
@@ -106,7 +108,7 @@ void stored(self_pointer self, std::vector<waiting_submit>& waiting,
       }
     }
   if (!fresh.empty()) {
-    if (st.options.events && st.options.events->watched()) {
+    if (st.options.events && st.options.events->wanted()) {
       std::vector<order_update> accepted;
       for (const auto& o : fresh)
         accepted.push_back({o, "accept"});
@@ -188,6 +190,16 @@ caf::typed_response_promise<Ts...> wait_for_store(self_pointer self, waiting_sub
   return promise;
 }
 
+caf::result<std::vector<submit_result>>
+submit_batch(self_pointer self, std::vector<order_request> requests, const std::string& ingress) {
+  if (requests.empty())
+    return make_error(errc::invalid_argument, "a batch needs at least one order");
+  auto submit = admit(self, std::move(requests), ingress);
+  if (submit.positions.empty())
+    return std::move(submit.results);
+  return wait_for_store<std::vector<submit_result>>(self, std::move(submit));
+}
+
 } // namespace
 
 intake_actor::behavior_type intake(self_pointer self, intake_options options,
@@ -210,12 +222,11 @@ intake_actor::behavior_type intake(self_pointer self, intake_options options,
     },
     [=](submit_atom, std::vector<order_request>& requests)
       -> caf::result<std::vector<submit_result>> {
-      if (requests.empty())
-        return make_error(errc::invalid_argument, "a batch needs at least one order");
-      auto submit = admit(self, std::move(requests));
-      if (submit.positions.empty())
-        return std::move(submit.results);
-      return wait_for_store<std::vector<submit_result>>(self, std::move(submit));
+      return submit_batch(self, std::move(requests), {});
+    },
+    [=](submit_atom, std::vector<order_request>& requests, const std::string& ingress)
+      -> caf::result<std::vector<submit_result>> {
+      return submit_batch(self, std::move(requests), ingress);
     },
     [=](caf::flush_atom) {
       self->state.flush_scheduled = false;

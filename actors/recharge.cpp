@@ -91,7 +91,7 @@ void flush(self_pointer self) {
       [=](std::vector<bool>& applied) {
         self->state.writes_in_flight--;
         const auto& events = self->state.options.events;
-        if (events && events->watched()) {
+        if (events && events->wanted()) {
           std::vector<order_update> updates;
           for (size_t i = 0; i < batch->size() && i < applied.size(); ++i)
             if (applied[i])

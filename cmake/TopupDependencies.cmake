@@ -70,6 +70,13 @@ topup_imported_library(SOCI::sqlite3 "${SOCI_SQLITE3_LIBRARY}" LINK SOCI::core S
 topup_imported_library(SOCI::postgresql "${SOCI_POSTGRESQL_LIBRARY}"
   LINK SOCI::core PostgreSQL::PostgreSQL)
 
+# --- Broker client of the Redis ingress ----------------------------------------------------
+find_path(HIREDIS_INCLUDE_DIR NAMES hiredis/hiredis.h)
+find_library(HIREDIS_LIBRARY NAMES hiredis)
+topup_require(HIREDIS_INCLUDE_DIR "hiredis headers (hiredis/hiredis.h)" libhiredis-dev)
+topup_require(HIREDIS_LIBRARY "hiredis library" libhiredis-dev)
+topup_imported_library(hiredis::hiredis "${HIREDIS_LIBRARY}" INCLUDE "${HIREDIS_INCLUDE_DIR}")
+
 # jemalloc: the engine allocates many small, short-lived objects (messages, orders) on
 # several threads; glibc malloc spent about a third of the node's CPU on them under load.
 find_library(JEMALLOC_LIBRARY NAMES jemalloc)

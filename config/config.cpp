@@ -726,6 +726,8 @@ config parse_config(const std::string& json_text) {
     cfg.limits.client_ref_max = static_cast<size_t>(ref_max);
     limits_reader.finish();
   }
+  if (auto ingress = reader.find("ingress"))
+    cfg.ingress = read_ingress(*ingress, "/ingress", cfg.node.name);
   const auto& providers = as_array(reader.require("providers"), "/providers");
   if (providers.empty())
     throw config_error("/providers", "at least one provider is required");

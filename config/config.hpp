@@ -1,5 +1,6 @@
 #pragma once
 
+#include "config/ingress_config.hpp"
 #include "domain/validation.hpp"
 
 #include <nlohmann/json_fwd.hpp>
@@ -156,6 +157,7 @@ struct config {
   field_limits limits;
   std::vector<provider_config> providers;
   std::optional<cluster_config> cluster;  ///< absent: a single node
+  ingress_config ingress;                 ///< queues the node consumes orders from
 
   const provider_config* find_provider(const std::string& name) const;
 };

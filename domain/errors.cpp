@@ -6,7 +6,7 @@
 namespace topup {
 namespace {
 
-constexpr std::array<std::pair<errc, std::string_view>, 17> names{{
+constexpr std::array<std::pair<errc, std::string_view>, 19> names{{
   {errc::none, "none"},
   {errc::invalid_phone, "invalid_phone"},
   {errc::unknown_carrier, "unknown_carrier"},
@@ -24,6 +24,8 @@ constexpr std::array<std::pair<errc, std::string_view>, 17> names{{
   {errc::outcome_unknown, "outcome_unknown"},
   {errc::invalid_text, "invalid_text"},
   {errc::invalid_amount, "invalid_amount"},
+  {errc::malformed_message, "malformed_message"},
+  {errc::unsupported_field, "unsupported_field"},
 }};
 
 } // namespace

@@ -28,6 +28,11 @@ enum class errc : uint8_t {
   invalid_text = 15,        ///< a text field is not valid UTF-8, holds a control character,
                             ///< or (a reference) begins or ends with white space
   invalid_amount = 16,      ///< an amount written as text is not a plain decimal integer
+  malformed_message = 17,   ///< an order written as JSON (a queue message, a JSON line) is
+                            ///< not JSON, not an object, has a key it may not have or a value
+                            ///< of the wrong JSON type
+  unsupported_field = 18,   ///< a field this node does not support yet (merchant, notify_url:
+                            ///< there are no merchants yet)
 };
 
 /// True for the refusals that say "not now" rather than "not this": overloaded, unavailable

@@ -56,6 +56,9 @@ struct order {
   /// node: set at acceptance, or by anchor_deadline when the order enters the process from
   /// the store or another node.
   std::optional<mono_time> steady_deadline;
+  /// How the order came in: "" for the remote protocol (topup-cli, C++ clients, other
+  /// nodes), "redis" for the Redis-list ingress, which writes its results back.
+  std::string ingress;
 
   /// Same phone, amount and reference: a resubmission of this order rather than a conflict.
   bool same_content(const order_request& request) const;

@@ -29,7 +29,11 @@ using store_reader_actor = caf::typed_actor<
   // Orders by status.
   caf::replies_to<stats_atom, list_atom>::with<std::vector<status_count>>,
   // Reconciliation: one page of a provider's attempts of a period, with their orders.
-  caf::replies_to<attempts_atom, attempt_query>::with<std::vector<attempt_record>>>;
+  caf::replies_to<attempts_atom, attempt_query>::with<std::vector<attempt_record>>,
+  // A page of final orders of a queue ingress, for a result writer catching up.
+  caf::replies_to<load_atom, final_orders_page>::with<std::vector<order>>,
+  // Where the named result writer resumes (ms since the epoch); -1: it never recorded one.
+  caf::replies_to<cursor_atom, std::string>::with<int64_t>>;
 
 /// The store: the only actor that writes to the database (persistence/store_actor).
 using store_actor = store_reader_actor::extend<
@@ -40,6 +44,8 @@ using store_actor = store_reader_actor::extend<
   // refused (the order was not in `from`, or the event is illegal there). Replies once durable.
   caf::replies_to<transition_atom, std::vector<transition>>::with<std::vector<bool>>,
   caf::replies_to<stats_atom>::with<store_stats>,
+  // Records where the named result writer resumes; replies once durable.
+  caf::replies_to<cursor_atom, std::string, int64_t>::with<bool>,
   // Internal (sent to itself): commit the writes gathered since the last commit.
   caf::reacts_to<commit_atom>>;
 
@@ -100,6 +106,10 @@ using intake_actor = caf::typed_actor<
   caf::replies_to<submit_atom, order_request>::with<order>,
   // Many orders in one message, each answered on its own, in the same order.
   caf::replies_to<submit_atom, std::vector<order_request>>::with<std::vector<submit_result>>,
+  // The same from a queue ingress of this node, whose name ("redis") each new
+  // order records, so that its result is written back there.
+  caf::replies_to<submit_atom, std::vector<order_request>, std::string>::with<
+    std::vector<submit_result>>,
   caf::replies_to<stats_atom>::with<intake_stats>,
   // From the supervisor after a restart: the store and router to use from now on. The reply
   // tells the supervisor that later dispatches go to the new router.
@@ -234,6 +244,31 @@ using cluster_actor = caf::typed_actor<
 } // namespace topup
 
 namespace topup {
+
+/// A local actor told of every state change made on this node (event_feed listeners: the
+/// result writers of the queue ingresses).
+using update_listener_actor =
+  caf::typed_actor<caf::reacts_to<notify_atom, std::vector<order_update>>>;
+
+/// A queue ingress (actors/queue_ingress): takes orders from a Redis list or a RabbitMQ
+/// queue, submits them to intake and removes or acknowledges each message only once intake
+/// answered. Runs detached: the broker clients block.
+using queue_consumer_actor = caf::typed_actor<
+  // Internal: take the next batch (also after a backoff).
+  caf::reacts_to<pump_atom>,
+  // Internal: log a summary of what was consumed since the last one.
+  caf::reacts_to<tick_atom>,
+  // The node is stopping: finish the batch in hand, then quit. Messages not taken stay in
+  // the broker, messages in hand and unanswered are taken again at the next start.
+  caf::reacts_to<caf::close_atom>>;
+
+/// A result writer (actors/result_writer): writes the final state of every order that came
+/// in by its ingress back to the producers' broker, at least once.
+using result_writer_actor = update_listener_actor::extend<
+  // Internal: write what waits (catching up from the store first).
+  caf::reacts_to<pump_atom>,
+  // Internal: record in the store where to resume after a restart.
+  caf::reacts_to<tick_atom>>;
 
 /// Watch subscriptions: engine actors notify it of every state change made on this node; it
 /// forwards each to the clients watching that order (or all orders) until they unwatch or go

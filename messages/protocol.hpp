@@ -22,6 +22,7 @@ namespace topup {
 /// Version of the remote protocol; a client checks it before anything else.
 /// 3: node_stats.started_at_ms, order histories (history_atom).
 ///    Reconciliation (attempts_atom, settle_atom).
+///    An order carries the ingress it came in by.
 constexpr uint32_t protocol_version = 3;
 
 /// One order's answer inside a batch submission: either an error or the order.
@@ -281,6 +282,17 @@ struct settle_report {
   int64_t waited_ms = 0;
 };
 
+/// A page of the orders a result writer catches up with: final orders that came in by
+/// `ingress`, in the order of (updated_at_ms, id), after (after_ms, after_id) and stamped no
+/// later than until_ms.
+struct final_orders_page {
+  std::string ingress;
+  int64_t after_ms = 0;
+  std::string after_id;
+  int64_t until_ms = 0;
+  uint32_t limit = 500;
+};
+
 /// An order the deadline actor reminds about. Its deadline is on the steady clock of this
 /// process (steady_ms of order::steady_deadline): a step of the wall clock moves no reminder.
 struct deadline_entry {
@@ -302,6 +314,12 @@ typename Inspector::result_type inspect(Inspector& f, member_info& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, unfinished_filter& x) {
   return f(caf::meta::type_name("unfinished_filter"), x.providers, x.carriers);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, final_orders_page& x) {
+  return f(caf::meta::type_name("final_orders_page"), x.ingress, x.after_ms, x.after_id,
+           x.until_ms, x.limit);
 }
 
 template <class Inspector>
@@ -432,7 +450,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order& x) {
   return f(caf::meta::type_name("order"), x.id, x.client_ref, x.phone, x.carrier, x.amount_fen,
            x.provider, x.status, x.attempts, x.accepted_at_ms, x.deadline_ms, x.updated_at_ms,
-           x.last_error);
+           x.last_error, x.ingress);
 }
 
 template <class Inspector>
@@ -499,6 +517,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::attempt_query))
   CAF_ADD_TYPE_ID(topup, (topup::settle_request))
   CAF_ADD_TYPE_ID(topup, (topup::settle_report))
+  CAF_ADD_TYPE_ID(topup, (topup::final_orders_page))
 
   // client -> node (the gateway)
   CAF_ADD_ATOM(topup, topup, hello_atom, "hello")
@@ -555,6 +574,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   // reconciliation: a provider's attempts page by page; its unknown outcomes queried now
   CAF_ADD_ATOM(topup, topup, attempts_atom, "attempts")
   CAF_ADD_ATOM(topup, topup, settle_atom, "settle")
+  // result writers <-> store: where a writer resumes after a restart
+  CAF_ADD_ATOM(topup, topup, cursor_atom, "cursor")
 
 CAF_END_TYPE_ID_BLOCK(topup)
 

@@ -16,11 +16,11 @@ namespace {
 
 const char* const order_columns =
   "id, client_ref, phone, carrier, amount_fen, provider, status, attempts, accepted_at_ms,"
-  " deadline_ms, updated_at_ms, last_error";
+  " deadline_ms, updated_at_ms, last_error, ingress";
 
 /// One order's columns as SOCI binds them (status as text, attempts as int).
 struct order_row {
-  std::string id, client_ref, phone, carrier, provider, status, last_error;
+  std::string id, client_ref, phone, carrier, provider, status, last_error, ingress;
   long long amount_fen = 0, accepted_at_ms = 0, deadline_ms = 0, updated_at_ms = 0;
   int attempts = 0;
 
@@ -37,6 +37,7 @@ struct order_row {
     deadline_ms = o.deadline_ms;
     updated_at_ms = o.updated_at_ms;
     last_error = o.last_error;
+    ingress = o.ingress;
   }
 };
 
@@ -57,6 +58,7 @@ order order_from(const soci::row& row) {
   o.deadline_ms = row.get<long long>(9);
   o.updated_at_ms = row.get<long long>(10);
   o.last_error = row.get<std::string>(11);
+  o.ingress = row.get<std::string>(12);
   return o;
 }
 
@@ -157,13 +159,13 @@ struct order_store::statements {
       insert((session.prepare << "INSERT INTO orders (" << order_columns
                               << ") VALUES (:id, :client_ref, :phone, :carrier, :amount_fen,"
                                  " :provider, :status, :attempts, :accepted_at_ms, :deadline_ms,"
-                                 " :updated_at_ms, :last_error)"
+                                 " :updated_at_ms, :last_error, :ingress)"
                                  " ON CONFLICT (client_ref) DO NOTHING",
               soci::use(row.id), soci::use(row.client_ref), soci::use(row.phone),
               soci::use(row.carrier), soci::use(row.amount_fen), soci::use(row.provider),
               soci::use(row.status), soci::use(row.attempts), soci::use(row.accepted_at_ms),
               soci::use(row.deadline_ms), soci::use(row.updated_at_ms),
-              soci::use(row.last_error))) {}
+              soci::use(row.last_error), soci::use(row.ingress))) {}
 };
 
 order_reader::order_reader(const store_config& cfg, const std::string& application_name)
@@ -389,6 +391,48 @@ std::vector<order> order_reader::list(const order_filter& filter) {
     for (const auto& row : rows)
       orders.push_back(order_from(row));
     return orders;
+  });
+}
+
+std::vector<order> order_reader::final_page(const final_orders_page& page) {
+  return with_store_errors("loading final orders of an ingress", [&] {
+    std::vector<order> orders;
+    long long after = page.after_ms, until = page.until_ms;
+    int rows_wanted = static_cast<int>(std::min<uint32_t>(std::max<uint32_t>(page.limit, 1), 10000));
+    // "ingress <> ''" repeats the index's condition, so that both databases use it.
+    soci::rowset<soci::row> rows =
+      (session().prepare << "SELECT " << order_columns
+                         << " FROM orders WHERE ingress <> '' AND ingress = :ingress"
+                            " AND status IN ('succeeded', 'failed')"
+                            " AND (updated_at_ms > :after OR (updated_at_ms = :after AND id > :id))"
+                            " AND updated_at_ms <= :until"
+                            " ORDER BY updated_at_ms, id LIMIT :limit",
+       soci::use(page.ingress, "ingress"), soci::use(after, "after"),
+       soci::use(page.after_id, "id"), soci::use(until, "until"),
+       soci::use(rows_wanted, "limit"));
+    for (const auto& row : rows)
+      orders.push_back(order_from(row));
+    return orders;
+  });
+}
+
+std::optional<int64_t> order_reader::result_cursor(const std::string& writer) {
+  return with_store_errors("reading a result cursor", [&]() -> std::optional<int64_t> {
+    long long resume_at = 0;
+    session() << "SELECT resume_at_ms FROM result_cursors WHERE writer = :writer",
+      soci::use(writer), soci::into(resume_at);
+    if (!session().got_data())
+      return std::nullopt;
+    return resume_at;
+  });
+}
+
+void order_store::save_result_cursor(const std::string& writer, int64_t resume_at_ms) {
+  with_store_errors("recording a result cursor", [&] {
+    long long resume_at = resume_at_ms;
+    session() << "INSERT INTO result_cursors (writer, resume_at_ms) VALUES (:writer, :at)"
+                 " ON CONFLICT (writer) DO UPDATE SET resume_at_ms = excluded.resume_at_ms",
+      soci::use(writer, "writer"), soci::use(resume_at, "at");
   });
 }
 

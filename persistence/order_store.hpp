@@ -66,6 +66,12 @@ public:
   /// order's status, amount and phone.
   std::vector<attempt_record> attempts(const attempt_query& query);
 
+  /// A page of final orders of one ingress (see final_orders_page), for a result writer.
+  std::vector<order> final_page(const final_orders_page& page);
+
+  /// Where the named result writer resumes; none if it never recorded it.
+  std::optional<int64_t> result_cursor(const std::string& writer);
+
 protected:
   soci::session& session() { return *session_; }
 
@@ -92,6 +98,9 @@ public:
   /// Applies state changes in one transaction; see `transition`. Each result is true when
   /// applied, false when refused (stored status differs from `from`, or illegal event).
   std::vector<bool> apply(const std::vector<transition>& changes);
+
+  /// Records where the named result writer resumes, in a transaction of its own.
+  void save_result_cursor(const std::string& writer, int64_t resume_at_ms);
 
   /// Runs `work` (calls to insert_rows / apply_rows) in one transaction: all or nothing.
   template <class Work>

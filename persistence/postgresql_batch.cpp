@@ -58,7 +58,7 @@ postgresql_batch_writer::postgresql_batch_writer(soci::session& session)
     now_ms_(database_now_ms_sql(store_config::backend_kind::postgresql)) {}
 
 std::vector<bool> postgresql_batch_writer::insert(const std::vector<order>& orders) {
-  std::vector<std::string> ids, refs, phones, carriers, providers, statuses, errors;
+  std::vector<std::string> ids, refs, phones, carriers, providers, statuses, errors, ingresses;
   std::vector<long long> amounts, attempts, accepted, deadlines, updated;
   for (const auto& o : orders) {
     ids.push_back(o.id);
@@ -73,6 +73,7 @@ std::vector<bool> postgresql_batch_writer::insert(const std::vector<order>& orde
     deadlines.push_back(o.deadline_ms);
     updated.push_back(o.updated_at_ms);
     errors.push_back(o.last_error);
+    ingresses.push_back(o.ingress);
   }
   auto id_array = postgresql_text_array(ids), ref_array = postgresql_text_array(refs),
        phone_array = postgresql_text_array(phones),
@@ -84,23 +85,26 @@ std::vector<bool> postgresql_batch_writer::insert(const std::vector<order>& orde
        accepted_array = postgresql_integer_array(accepted),
        deadline_array = postgresql_integer_array(deadlines),
        updated_array = postgresql_integer_array(updated),
-       error_array = postgresql_text_array(errors);
+       error_array = postgresql_text_array(errors),
+       ingress_array = postgresql_text_array(ingresses);
   // A client reference seen twice in the batch: the first row is inserted, the second
   // conflicts with it and is skipped, as row by row.
   soci::rowset<std::string> inserted_ids =
     (session_.prepare
        << "INSERT INTO orders (id, client_ref, phone, carrier, amount_fen, provider, status,"
-          " attempts, accepted_at_ms, deadline_ms, updated_at_ms, last_error)"
+          " attempts, accepted_at_ms, deadline_ms, updated_at_ms, last_error, ingress)"
           " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:refs AS text[]),"
           " CAST(:phones AS text[]), CAST(:carriers AS text[]), CAST(:amounts AS bigint[]),"
           " CAST(:providers AS text[]), CAST(:statuses AS text[]),"
           " CAST(:attempts AS integer[]), CAST(:accepted AS bigint[]),"
-          " CAST(:deadlines AS bigint[]), CAST(:updated AS bigint[]), CAST(:errors AS text[]))"
+          " CAST(:deadlines AS bigint[]), CAST(:updated AS bigint[]), CAST(:errors AS text[]),"
+          " CAST(:ingresses AS text[]))"
           " ON CONFLICT (client_ref) DO NOTHING RETURNING id",
      soci::use(id_array), soci::use(ref_array), soci::use(phone_array),
      soci::use(carrier_array), soci::use(amount_array), soci::use(provider_array),
      soci::use(status_array), soci::use(attempt_array), soci::use(accepted_array),
-     soci::use(deadline_array), soci::use(updated_array), soci::use(error_array));
+     soci::use(deadline_array), soci::use(updated_array), soci::use(error_array),
+     soci::use(ingress_array));
   std::unordered_set<std::string> inserted(inserted_ids.begin(), inserted_ids.end());
   std::vector<bool> result;
   result.reserve(orders.size());

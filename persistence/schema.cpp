@@ -106,6 +106,18 @@ const std::vector<migration_step> migrations{
   {
     "CREATE INDEX attempts_by_provider_start ON attempts (provider, started_at_ms)",
   },
+  // 7: the queue ingresses. Each order records the ingress it came in by ('' for the remote
+  //    protocol, and for every order stored before this step); each result writer records
+  //    where it resumes after a restart. The index holds only orders from an ingress, so the
+  //    orders of the remote protocol cost nothing more to write.
+  {
+    "ALTER TABLE orders ADD COLUMN ingress TEXT NOT NULL DEFAULT ''",
+    "CREATE INDEX orders_of_ingress_by_update ON orders (ingress, updated_at_ms, id)"
+    " WHERE ingress <> ''",
+    "CREATE TABLE result_cursors ("
+    " writer TEXT PRIMARY KEY,"
+    " resume_at_ms BIGINT NOT NULL)",
+  },
 };
 
 /// The key of the PostgreSQL advisory lock that serialises the migrations of a database:

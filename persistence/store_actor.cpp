@@ -143,6 +143,25 @@ auto read(self_pointer self, Query query, Request&&... request)
   }
 }
 
+/// Records a result writer's cursor in a transaction of its own, after the writes before it
+/// (a writer records a point only once the results before it are written, and those orders'
+/// final states reached the store before).
+caf::result<bool> save_cursor(self_pointer self, const std::string& writer, int64_t resume_at_ms) {
+  auto& st = self->state;
+  commit(self);
+  auto db = open_writer(self);
+  if (!db)
+    return unavailable(st);
+  try {
+    db->save_result_cursor(writer, resume_at_ms);
+    return true;
+  } catch (const std::exception& error) {
+    const auto& failure = st.db.drop(error);
+    spdlog::error("store could not record the cursor of {}: {}", writer, failure);
+    return unavailable(st);
+  }
+}
+
 /// PostgreSQL: the read connections, spawned with the store and stopped with it.
 void spawn_readers(self_pointer self, const std::shared_ptr<const clock>& time) {
   auto& st = self->state;
@@ -218,6 +237,15 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
     },
     [=](stats_atom stats, list_atom list) {
       return read(self, store_reads::counts_by_status(), stats, list);
+    },
+    [=](load_atom load, const final_orders_page& page) {
+      return read(self, store_reads::final_of(page), load, page);
+    },
+    [=](cursor_atom cursor, const std::string& writer) {
+      return read(self, store_reads::cursor_of(writer), cursor, writer);
+    },
+    [=](cursor_atom, const std::string& writer, int64_t resume_at_ms) -> caf::result<bool> {
+      return save_cursor(self, writer, resume_at_ms);
     },
     [=](stats_atom) { return self->state.stats; },
     [=](attempts_atom attempts, const attempt_query& query) {

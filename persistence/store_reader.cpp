@@ -85,6 +85,12 @@ store_reader(store_reader_actor::stateful_pointer<store_reader_state> self, stor
     [=](list_atom, const order_filter& filter) {
       return serve(self, who, store_reads::listed(filter));
     },
+    [=](load_atom, const final_orders_page& page) {
+      return serve(self, who, store_reads::final_of(page));
+    },
+    [=](cursor_atom, const std::string& writer) {
+      return serve(self, who, store_reads::cursor_of(writer));
+    },
     [=](stats_atom, list_atom) { return serve(self, who, store_reads::counts_by_status()); },
     [=](attempts_atom, const attempt_query& query) {
       return serve(self, who, store_reads::attempts_page(query));

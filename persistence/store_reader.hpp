@@ -82,6 +82,18 @@ inline auto attempts_page(attempt_query query) {
   };
 }
 
+inline auto final_of(final_orders_page page) {
+  return [page = std::move(page)](order_reader& db) -> caf::result<std::vector<order>> {
+    return db.final_page(page);
+  };
+}
+
+inline auto cursor_of(std::string writer) {
+  return [writer = std::move(writer)](order_reader& db) -> caf::result<int64_t> {
+    return db.result_cursor(writer).value_or(int64_t{-1});
+  };
+}
+
 /// The answer to a read that failed: `unavailable`, with a log-safe reason.
 caf::error unavailable(const std::string& failure);
 

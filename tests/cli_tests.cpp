@@ -394,20 +394,21 @@ BOOST_AUTO_TEST_CASE(json_lines_read_with_strict_keys_and_types) {
   BOOST_TEST(input.orders[1].request.phone == "13000130000");
   BOOST_TEST(input.orders[1].request.amount_fen == 2000);
   const std::vector<std::pair<size_t, std::string>> expected{
-    {4, "not JSON: "},
-    {5, "expected a JSON object"},
-    {6, "missing key \"amount_fen\""},
-    {7, "\"phone\" must be a string"},
-    {8, "\"amount_fen\": invalid_amount: must be a JSON number"},
-    {9, "\"amount_fen\": invalid_amount: '10.5' is not a whole number of fen"},
-    {10, "unknown key \"amount\""},
-    {11, "\"amount_fen\": invalid_amount: '18446744073709551615' is too large"},
-    {12, "not JSON: "},
-    {13, "\"amount_fen\": invalid_amount: '-5' has a sign"},
-    {14, "\"amount_fen\": invalid_amount: '1000.0' is not a whole number of fen"},
-    {15, "not JSON: "},  // beyond a double: nlohmann throws out_of_range, not parse_error
-    {16, "not JSON: "},  // JSON has no leading zeros either
-    {17, "\"amount_fen\": invalid_amount: "},
+    {4, "malformed_message: not JSON: "},
+    {5, "malformed_message: expected a JSON object"},
+    {6, "missing_field: missing key \"amount_fen\""},
+    {7, "malformed_message: \"phone\" must be a string"},
+    {8, "invalid_amount: \"amount_fen\": must be a JSON number"},
+    {9, "invalid_amount: \"amount_fen\": '10.5' is not a whole number of fen"},
+    {10, "malformed_message: unknown key \"amount\""},
+    {11, "invalid_amount: \"amount_fen\": '18446744073709551615' is too large"},
+    {12, "malformed_message: not JSON: "},
+    {13, "invalid_amount: \"amount_fen\": '-5' has a sign"},
+    {14, "invalid_amount: \"amount_fen\": '1000.0' is not a whole number of fen"},
+    // beyond a double: nlohmann throws out_of_range, not parse_error
+    {15, "malformed_message: not JSON: "},
+    {16, "malformed_message: not JSON: "},  // JSON has no leading zeros either
+    {17, "invalid_amount: \"amount_fen\": "},
   };
   expect_problems(input, expected);
   // nlohmann's "[json.exception.parse_error.101] " prefix is noise for a user.
@@ -465,7 +466,7 @@ BOOST_AUTO_TEST_CASE(format_detection_and_forcing) {
   BOOST_TEST(forced.problems.size() == 1u);
   auto forced_json = read_text("r,1,1\n", input_format::jsonl);
   BOOST_REQUIRE(forced_json.problems.size() == 1u);
-  BOOST_TEST(forced_json.problems[0].message.find("not JSON") == 0u);
+  BOOST_TEST(forced_json.problems[0].message.find("malformed_message: not JSON") == 0u);
   for (auto format : {input_format::auto_detect, input_format::csv, input_format::jsonl})
     BOOST_TEST((input_format_from_string(to_string(format)) == format));
   BOOST_TEST(!input_format_from_string("xml"));

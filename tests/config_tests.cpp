@@ -946,3 +946,89 @@ BOOST_AUTO_TEST_CASE(seeds_must_be_distinct_host_port_pairs) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(ingress)
+
+namespace {
+
+json ingress_document(json ingress) {
+  auto doc = valid_document();
+  doc["ingress"] = std::move(ingress);
+  return doc;
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_CASE(without_an_ingress_section_no_queue_is_consumed) {
+  auto cfg = parse_config(valid_document().dump());
+  BOOST_TEST(!cfg.ingress.redis);
+}
+
+BOOST_AUTO_TEST_CASE(a_redis_list_takes_defaults_named_after_the_list_and_the_node) {
+  auto cfg = parse_config(ingress_document({{"redis", {{"list", "shop:orders"}}}}).dump());
+  BOOST_REQUIRE(cfg.ingress.redis);
+  const auto& redis = *cfg.ingress.redis;
+  BOOST_TEST(redis.host == "127.0.0.1");
+  BOOST_TEST(redis.port == 6379);
+  BOOST_TEST(redis.list == "shop:orders");
+  BOOST_TEST(redis.processing_list == "shop:orders:processing:test-node");
+  BOOST_TEST(redis.dead_letter_list == "shop:orders:dead");
+  BOOST_TEST(redis.batch == 200u);
+  BOOST_TEST(!redis.results);
+}
+
+BOOST_AUTO_TEST_CASE(redis_results_are_checked_templates) {
+  auto cfg = parse_config(ingress_document({{"redis",
+                                             {{"list", "q"},
+                                              {"processing_list", "q:mine:{node}"},
+                                              {"results",
+                                               {{"hash", "res:{client_ref}"},
+                                                {"channel", "done"},
+                                                {"ttl_s", 86400}}}}}})
+                            .dump());
+  const auto& redis = *cfg.ingress.redis;
+  BOOST_TEST(redis.processing_list == "q:mine:test-node");
+  BOOST_REQUIRE(redis.results);
+  BOOST_TEST(redis.results->hash_key == "res:{client_ref}");
+  BOOST_TEST(redis.results->channel == "done");
+  BOOST_TEST(redis.results->ttl_s == 86400);
+  BOOST_TEST(redis.results->writer.resume_margin_ms == 60000);
+  // The default hash when results are on.
+  auto defaults = parse_config(
+    ingress_document({{"redis", {{"list", "q"}, {"results", json::object()}}}}).dump());
+  BOOST_TEST(defaults.ingress.redis->results->hash_key == "topup:result:{client_ref}");
+}
+
+BOOST_AUTO_TEST_CASE(bad_redis_settings_name_their_field) {
+  expect_rejected(ingress_document({{"redis", json::object()}}), "/ingress/redis/list",
+                  "required field is missing");
+  expect_rejected(ingress_document({{"redis", {{"list", ""}}}}), "/ingress/redis/list",
+                  "must not be empty");
+  expect_rejected(ingress_document({{"redis", {{"list", "q"}, {"lists", "r"}}}}),
+                  "/ingress/redis/lists", "unknown field");
+  expect_rejected(ingress_document({{"redis", {{"list", "q"}, {"batch", 0}}}}),
+                  "/ingress/redis/batch", "must be between 1 and 10000 (got 0)");
+  expect_rejected(ingress_document({{"redis", {{"list", "q"}, {"port", 70000}}}}),
+                  "/ingress/redis/port", "must be between 1 and 65535");
+  expect_rejected(ingress_document({{"redis", {{"list", "q"}, {"processing_list", "q"}}}}),
+                  "/ingress/redis", "three different keys");
+  expect_rejected(ingress_document({{"redis", {{"list", "q"}, {"dead_letter_list", "{lst}"}}}}),
+                  "/ingress/redis/dead_letter_list", "unknown placeholder {lst}");
+  expect_rejected(
+    ingress_document({{"redis", {{"list", "q"}, {"results", {{"hash", "r:{phone}"}}}}}}),
+    "/ingress/redis/results/hash", "unknown placeholder {phone}");
+  expect_rejected(ingress_document({{"redis",
+                                     {{"list", "q"},
+                                      {"results", {{"hash", ""}, {"channel", ""}}}}}}),
+                  "/ingress/redis/results", "neither a hash nor a channel");
+  expect_rejected(
+    ingress_document({{"redis", {{"list", "q"}, {"backoff", {{"initial_ms", 0}}}}}}),
+    "/ingress/redis/backoff/initial_ms", "must be between 1");
+  expect_rejected(ingress_document({{"kafka", json::object()}}), "/ingress/kafka",
+                  "unknown field");
+  // Not consumed yet: refused rather than ignored.
+  expect_rejected(ingress_document({{"rabbitmq", {{"queue", "q"}}}}), "/ingress/rabbitmq",
+                  "unknown field");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -10,14 +10,14 @@
 using namespace topup;
 
 BOOST_AUTO_TEST_CASE(error_names_round_trip) {
-  for (int code = 0; code <= static_cast<int>(errc::invalid_amount); ++code) {
+  for (int code = 0; code <= static_cast<int>(errc::unsupported_field); ++code) {
     auto value = static_cast<errc>(code);
     auto name = to_string(value);
     BOOST_TEST(name != "unrecognized_error");
     BOOST_TEST((errc_from_string(name) == value));
   }
   BOOST_TEST(!errc_from_string("no_such_error"));
-  BOOST_TEST(to_string(static_cast<errc>(17)) == "unrecognized_error");
+  BOOST_TEST(to_string(static_cast<errc>(19)) == "unrecognized_error");
 }
 
 BOOST_AUTO_TEST_CASE(error_values_never_change_meaning) {
@@ -25,6 +25,8 @@ BOOST_AUTO_TEST_CASE(error_values_never_change_meaning) {
   BOOST_TEST(static_cast<int>(errc::outcome_unknown) == 14);
   BOOST_TEST(static_cast<int>(errc::invalid_text) == 15);
   BOOST_TEST(static_cast<int>(errc::invalid_amount) == 16);
+  BOOST_TEST(static_cast<int>(errc::malformed_message) == 17);
+  BOOST_TEST(static_cast<int>(errc::unsupported_field) == 18);
   BOOST_TEST(to_string(errc::invalid_text) == "invalid_text");
   BOOST_TEST(to_string(errc::invalid_amount) == "invalid_amount");
 }
@@ -36,7 +38,8 @@ BOOST_AUTO_TEST_CASE(only_not_now_refusals_are_retryable) {
                     errc::unsupported_amount, errc::field_too_long, errc::missing_field,
                     errc::duplicate_reference, errc::not_found, errc::illegal_transition,
                     errc::invalid_argument, errc::stale_owner, errc::outcome_unknown,
-                    errc::invalid_text, errc::invalid_amount})
+                    errc::invalid_text, errc::invalid_amount, errc::malformed_message,
+                    errc::unsupported_field})
     BOOST_TEST(!is_retryable(code), to_string(code));
 }
 

@@ -413,6 +413,42 @@ BOOST_AUTO_TEST_CASE(a_providers_attempts_of_a_period_page_in_start_order_each_o
   BOOST_TEST((seen[0].status == order_status::dispatched));
 }
 
+BOOST_AUTO_TEST_CASE(final_orders_of_an_ingress_page_by_update_time_then_id) {
+  order_store db{cfg};
+  std::vector<order> orders;
+  for (int i = 0; i < 8; ++i) {
+    auto o = stored_order("o-" + std::to_string(i), "r-" + std::to_string(i), i + 1,
+                          i == 5 ? order_status::accepted
+                                 : (i % 2 ? order_status::failed : order_status::succeeded));
+    o.ingress = i == 6 ? "" : "redis";  // o-6 came by the remote protocol
+    o.updated_at_ms = 100 + (i / 3) * 10;  // times repeat: the id breaks ties
+    orders.push_back(o);
+  }
+  orders[7].updated_at_ms = 500;  // after the page's end
+  db.insert(orders);
+  BOOST_TEST(db.find_by_id("o-2")->ingress == "redis");
+  BOOST_TEST(db.find_by_id("o-6")->ingress.empty());
+  std::vector<std::string> seen;
+  final_orders_page page{"redis", 99, "", 400, 2};
+  for (int round = 0; round < 10; ++round) {
+    auto rows = db.final_page(page);
+    for (const auto& o : rows)
+      seen.push_back(o.id);
+    if (rows.empty())
+      break;
+    page.after_ms = rows.back().updated_at_ms;
+    page.after_id = rows.back().id;
+  }
+  // Not o-5 (not final), o-6 (another ingress) nor o-7 (stamped after until_ms).
+  BOOST_TEST((seen == std::vector<std::string>{"o-0", "o-1", "o-2", "o-3", "o-4"}));
+
+  BOOST_TEST(!db.result_cursor("redis@n1"));
+  db.save_result_cursor("redis@n1", 1000);
+  db.save_result_cursor("redis@n1", 2000);
+  BOOST_TEST(db.result_cursor("redis@n1").value_or(-1) == 2000);
+  BOOST_TEST(!db.result_cursor("redis@n2"));
+}
+
 BOOST_AUTO_TEST_CASE(a_takeover_loads_the_orders_of_its_providers_and_carriers) {
   order_store db{cfg};
   auto waiting_cmcc = stored_order("w-cmcc", "r-1");

@@ -2,8 +2,8 @@
 
 #include "domain/amount.hpp"
 #include "domain/csv.hpp"
-
-#include <nlohmann/json.hpp>
+#include "domain/order_json.hpp"
+#include "domain/text.hpp"
 
 #include <algorithm>
 #include <array>
@@ -146,53 +146,12 @@ private:
   }
 
   void read_json_line(size_t line_no, std::string_view line) {
-    nlohmann::json object;
-    try {
-      object = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& error) {
-      // what() is "[json.exception.parse_error.101] parse error at line 1, column 7: ...";
-      // a number too large for a double ("1e400") is an out_of_range error.
-      std::string_view text = error.what();
-      if (auto at = text.find("] "); at != std::string_view::npos)
-        text.remove_prefix(at + 2);
-      problem(line_no, "not JSON: " + std::string{text});
+    auto parsed = parse_order_json(line);
+    if (auto refused = std::get_if<failure>(&parsed)) {
+      problem(line_no, refused->describe());
       return;
     }
-    if (!object.is_object()) {
-      problem(line_no,
-              "expected a JSON object {\"client_ref\":...,\"phone\":...,\"amount_fen\":...}");
-      return;
-    }
-    for (const auto& [key, value] : object.items())
-      if (std::find(column_names.begin(), column_names.end(), key) == column_names.end()) {
-        problem(line_no, "unknown key \"" + key + "\"; expected " + join_column_names());
-        return;
-      }
-    numbered_request numbered{line_no, {}};
-    auto& request = numbered.request;
-    auto text_field = [&](std::string_view key, std::string& into) {
-      auto it = object.find(key);
-      if (it == object.end()) {
-        problem(line_no, "missing key \"" + std::string{key} + "\"");
-        return false;
-      }
-      if (!it->is_string()) {
-        problem(line_no, "\"" + std::string{key} + "\" must be a string");
-        return false;
-      }
-      into = it->get<std::string>();
-      return true;
-    };
-    if (!text_field("client_ref", request.client_ref) || !text_field("phone", request.phone))
-      return;
-    auto amount = object.find("amount_fen");
-    if (amount == object.end()) {
-      problem(line_no, "missing key \"amount_fen\"");
-      return;
-    }
-    if (!take_amount(line_no, "\"amount_fen\"", parse_json_amount(*amount), request))
-      return;
-    result_.orders.push_back(std::move(numbered));
+    result_.orders.push_back({line_no, std::move(std::get<order_request>(parsed))});
   }
 
   order_input result_;

@@ -55,8 +55,10 @@ struct order_input {
 /// amount_fen, in any order, each exactly once); without a header the columns are
 /// client_ref,phone,amount_fen in that order. amount_fen goes through parse_amount.
 ///
-/// JSON lines: one object per line with exactly the keys "client_ref" (string), "phone"
-/// (string) and "amount_fen" (a number, read by parse_json_amount); blank lines are skipped.
+/// JSON lines: one object per line, read by parse_order_json (domain/order_json.hpp), the
+/// same reading as the messages the node consumes from Redis and RabbitMQ; a refused line's
+/// problem is the typed failure ("missing_field: missing key \"amount_fen\""). Blank lines
+/// are skipped.
 ///
 /// A line with a problem is reported and left out; the caller decides what that means.
 order_input read_orders(std::istream& in, input_format format);
