@@ -178,6 +178,11 @@ int schema_version(soci::session& session) {
 }
 
 void migrate(soci::session& session, int target) {
+  // A step added without raising current_schema_version would never be applied.
+  if (migrations.size() != static_cast<size_t>(current_schema_version))
+    throw store_error("this build's schema has " + std::to_string(migrations.size())
+                      + " steps but says it writes version "
+                      + std::to_string(current_schema_version));
   // The version is read again under the lock before each step: another node may have
   // applied it while this one waited.
   for (;;) {

@@ -400,13 +400,16 @@ struct cluster_fixture {
 
   /// Ledger rows per order over the providers whose ledger exists (a provider never called
   /// has none). p-cmcc is called in every test, so its file must exist.
-  recharge_counts recharges() {
+  recharge_counts recharges() { return ledger::recharges_per_order(written_ledgers()); }
+
+  /// The files of ledger_files that exist; at least one.
+  std::vector<std::string> written_ledgers() const {
     std::vector<std::string> paths;
     for (const auto& path : ledger_files)
       if (std::filesystem::exists(path))
         paths.push_back(path);
     BOOST_TEST_REQUIRE(!paths.empty(), "no provider ledger was written");
-    return ledger::recharges_per_order(paths);
+    return paths;
   }
 
   /// The end state every test requires: each acknowledged order final, and by the deadline
@@ -463,12 +466,7 @@ struct cluster_fixture {
     std::vector<bench::audited_order> stored;
     for (const auto& [ref, row] : bench::store_reader{database}.orders(""))
       stored.push_back(bench::audited(row));
-    std::vector<std::string> paths;
-    for (const auto& path : ledger_paths(dir.path()))
-      if (std::filesystem::exists(path))
-        paths.push_back(path);
-    BOOST_TEST_REQUIRE(!paths.empty(), "no provider ledger was written");
-    return bench::audit_ledgers(stored, ledger::records(paths));
+    return bench::audit_ledgers(stored, ledger::records(written_ledgers()));
   }
 
   /// The whole cluster's stats, asked of node i.

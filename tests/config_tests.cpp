@@ -466,7 +466,7 @@ BOOST_AUTO_TEST_CASE(admission_is_on_by_default_and_read_when_given) {
 
 BOOST_AUTO_TEST_CASE(admission_errors_name_the_field) {
   expect_rejected(with("/admission", json{{"enabled", "yes"}}), "/admission/enabled",
-                  "expected a boolean, got a string");
+                  "expected true or false, got a string");
   expect_rejected(with("/admission", json{{"margin_ms", -1}}), "/admission/margin_ms",
                   "must be >= 0");
   expect_rejected(with("/admission", json{{"margin", 1000}}), "/admission/margin",

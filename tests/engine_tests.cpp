@@ -419,6 +419,9 @@ void slow_provider_for_every_carrier(engine_fixture& f) {
   f.cfg.deadline.limit_ms = 3000;
   f.cfg.deadline.resend_at_ms = {2000, 2600};
   f.cfg.providers = {provider("p-slow", {"cmcc", "cucc", "ctcc"}, sim(f.dir, "p-slow"), 5)};
+  // The orders the provider cannot take in time must reach its queue (and expire there):
+  // admission would refuse them up front.
+  f.cfg.admission.enabled = false;
 }
 
 /// No order recharged twice, succeeded ones exactly once, failed ones never.
