@@ -4,6 +4,7 @@
 // reacts to a broker that fails and to messages refused for now.
 
 #include "domain/queue_ingress.hpp"
+#include "domain/retry_backoff.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -19,7 +20,7 @@ namespace topup {
 struct consumer_common {
   std::string label;  ///< "redis ingress shop:orders", for log lines
   std::string where;  ///< host:port of the broker
-  retry_backoff backoff{std::chrono::milliseconds{100}, std::chrono::milliseconds{5000}};
+  retry_backoff backoff;
   bool busy = false;         ///< a batch waits for intake
   bool stopping = false;     ///< stop once the batch in hand is settled
   bool broker_down = false;  ///< logged once per outage
@@ -49,7 +50,7 @@ struct consumer_common {
 
   /// The broker failed: the wait before trying again (logged once per outage).
   std::chrono::milliseconds broker_failed(const std::string& why) {
-    auto wait = backoff.next();
+    auto wait = backoff.failed(mono_clock::now());
     if (!broker_down)
       spdlog::warn("{} cannot use {}: {}; trying again with backoff", label, where, why);
     else
@@ -74,13 +75,13 @@ struct consumer_common {
     total.dead_letters += counted.dead_letters;
     total.retries += counted.retries;
     if (counted.retries == 0) {
-      backoff.reset();
+      backoff.succeeded();
       return std::nullopt;
     }
     auto first = std::find_if(outcomes.begin(), outcomes.end(), [](const message_outcome& o) {
       return o.fate == message_fate::retry;
     });
-    auto wait = backoff.next();
+    auto wait = backoff.failed(mono_clock::now());
     spdlog::info("{} keeps {} messages for now ({}); next try in {} ms", label, counted.retries,
                  first->why.describe(), wait.count());
     return wait;

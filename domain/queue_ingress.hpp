@@ -123,24 +123,4 @@ inline const std::vector<std::string_view> result_placeholders{"client_ref", "or
                                                                "status"};
 std::string expand_result_template(std::string_view text, const order& o);
 
-// -- waiting before trying again ----------------------------------------------------------------
-
-/// Exponential backoff for something that fails for now (a broker that is down, intake that
-/// answers overloaded): the first wait is `initial`, each next one twice the last, at most
-/// `max`; a success resets it.
-class retry_backoff {
-public:
-  retry_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max);
-
-  /// The wait before the next try; the one after is longer.
-  std::chrono::milliseconds next();
-
-  void reset() { current_ = initial_; }
-
-private:
-  std::chrono::milliseconds initial_;
-  std::chrono::milliseconds max_;
-  std::chrono::milliseconds current_;
-};
-
 } // namespace topup

@@ -166,15 +166,4 @@ BOOST_AUTO_TEST_CASE(name_templates_know_their_placeholders) {
              == "succeeded.node-1-7.r-1");
 }
 
-BOOST_AUTO_TEST_CASE(backoff_doubles_up_to_its_bound_and_resets) {
-  retry_backoff backoff{milliseconds{100}, milliseconds{500}};
-  BOOST_TEST(backoff.next().count() == 100);
-  BOOST_TEST(backoff.next().count() == 200);
-  BOOST_TEST(backoff.next().count() == 400);
-  BOOST_TEST(backoff.next().count() == 500);
-  BOOST_TEST(backoff.next().count() == 500);
-  backoff.reset();
-  BOOST_TEST(backoff.next().count() == 100);
-}
-
 BOOST_AUTO_TEST_SUITE_END()
