@@ -6,6 +6,7 @@
 // and the recovery has run, WATCHDOG pings when WATCHDOG_USEC asks for them, STOPPING at
 // SIGTERM.
 
+#include "persistence/order_store.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
 
@@ -137,12 +138,30 @@ struct service_fixture {
 BOOST_FIXTURE_TEST_SUITE(notify, service_fixture)
 
 BOOST_AUTO_TEST_CASE(ready_after_the_store_and_the_recovery_then_stopping_at_sigterm) {
+  // A backlog of unfinished orders, so that the start-up recovery takes a moment.
+  {
+    store_config store;
+    store.sqlite_path = dir.file("orders.db");
+    order_store backlog{store};
+    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::system_clock::now().time_since_epoch())
+                    .count();
+    std::vector<order> orders;
+    for (int i = 0; i < 20000; ++i) {
+      orders.push_back(stored_order("backlog-" + std::to_string(i), "ref-" + std::to_string(i),
+                                    static_cast<uint64_t>(i)));
+      orders.back().accepted_at_ms = orders.back().updated_at_ms = now_ms;
+      orders.back().deadline_ms = now_ms + 60000;
+    }
+    backlog.insert(orders);
+  }
   start(std::nullopt);
   BOOST_REQUIRE_MESSAGE(manager.wait_for("READY=1", steady::now() + 20s, seen),
                         "no READY=1: " << joined(seen) << tail_of(node->log_path()));
-  // The store was opened, and the router said what it recovered, before READY was sent.
-  BOOST_TEST(std::filesystem::exists(dir.file("orders.db")));
-  BOOST_TEST(read_file(node->log_path()).find("router recovered") != std::string::npos);
+  // The router had recovered the backlog before READY was sent.
+  BOOST_TEST(read_file(node->log_path()).find("router recovered 20000 waiting orders")
+               != std::string::npos,
+             tail_of(node->log_path()));
   // No watchdog was asked for: no pings.
   BOOST_TEST(!manager.wait_for("WATCHDOG=1", steady::now() + 1s, seen), joined(seen));
   ::kill(node->process().pid(), SIGTERM);

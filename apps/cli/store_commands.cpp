@@ -28,6 +28,20 @@ std::optional<config> node_config(const std::string& path) {
   return std::nullopt;
 }
 
+/// Runs `work` (which prints its outcome and returns exit_code::ok); a failure is logged and
+/// exits 3 (the store cannot be used now).
+template <class Work>
+exit_code logging_failures(const char* what, Work&& work) {
+  try {
+    return work();
+  } catch (const store_error& error) {
+    spdlog::error("{}", error.what());  // says what it was doing
+  } catch (const std::exception& error) {
+    spdlog::error("{}: {}", what, error.what());
+  }
+  return exit_code::unreachable;
+}
+
 } // namespace
 
 store_commands add_store_commands(CLI::App& app, store_command_options& options,
@@ -75,7 +89,7 @@ exit_code run_backup(const store_command_options& options, bool json, std::ostre
   auto cfg = node_config(options.config_path);
   if (!cfg)
     return exit_code::bad_input;
-  try {
+  return logging_failures("backup", [&] {
     auto report = backup_sqlite_store(cfg->store, options.backup_file);
     if (json)
       out << nlohmann::json{{"backup", report.file},
@@ -87,12 +101,7 @@ exit_code run_backup(const store_command_options& options, bool json, std::ostre
       out << fmt::format("backup {}: {} orders, schema version {}\n", report.file,
                          report.orders, report.schema_version);
     return exit_code::ok;
-  } catch (const store_error& error) {
-    spdlog::error("{}", error.what());
-  } catch (const std::exception& error) {
-    spdlog::error("backup: {}", error.what());
-  }
-  return exit_code::unreachable;
+  });
 }
 
 exit_code run_archive(const store_command_options& options, bool json, int64_t now_ms,
@@ -108,7 +117,7 @@ exit_code run_archive(const store_command_options& options, bool json, int64_t n
   settings.now_ms = now_ms;
   settings.keep_ms = options.keep.count();
   settings.batch = options.batch;
-  try {
+  return logging_failures("archive", [&] {
     auto report = archive_final_orders(cfg->store, settings);
     if (json)
       out << nlohmann::json{{"archive", report.file},
@@ -124,12 +133,7 @@ exit_code run_archive(const store_command_options& options, bool json, int64_t n
                          report.file, report.orders, report.attempts, report.batches,
                          report.longest_lock_us / 1000.0);
     return exit_code::ok;
-  } catch (const store_error& error) {
-    spdlog::error("{}", error.what());
-  } catch (const std::exception& error) {
-    spdlog::error("archive: {}", error.what());
-  }
-  return exit_code::unreachable;
+  });
 }
 
 } // namespace topup::cli
