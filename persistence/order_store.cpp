@@ -315,7 +315,7 @@ std::optional<order_history> order_reader::find_history(const std::string& id) {
       return std::nullopt;
     order_history found;
     found.snapshot = order_from(row);
-    found.entries = decode_history(found.snapshot, row.get<std::string>(12));
+    found.entries = decode_history(found.snapshot, row.get<std::string>(row.size() - 1));
     return found;
   });
 }
