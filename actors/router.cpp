@@ -215,8 +215,10 @@ void recover_from(self_pointer self, int64_t after_deadline_ms, std::string afte
                                       so_far.in_flight + counts.in_flight};
         if (full && last)
           recover_from(self, last->deadline_ms, last->id, total);
-        else
+        else {
           log_recovered(total);
+          self->state.recovery_done = true;
+        }
       },
       [=](caf::error& error) {
         spdlog::error("router cannot load unfinished orders yet: {}", describe(error));
@@ -710,6 +712,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
                      "reconciliation",
                      provider, ids.size());
     },
+    [=](recover_atom, caf::get_atom) { return self->state.recovery_done; },
     [=](recover_atom) {
       if (clustered(self)) {
         // Only the orders of the providers held here: the others are their owners' to serve.
@@ -718,6 +721,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
           if (self->state.lanes[i])
             held.push_back(i);
         self->state.recovered = true;
+        self->state.recovery_done = true;
         if (!held.empty())
           adopt(self, held);
         return;

@@ -86,6 +86,8 @@ struct router_state {
   /// so that routing and admission agree on what is in time).
   double budget_ms = 120000;
   bool recovered = false;
+  /// The last page of the start-up recovery has been handed on.
+  bool recovery_done = false;
 };
 
 /// The router: spawns the deadline actor and one recharge actor per provider, linked to it

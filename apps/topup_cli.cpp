@@ -453,6 +453,10 @@ void start_command(client_pointer self) {
     case command_kind::reconcile:
       start_reconcile(self);
       return;
+    case command_kind::backup:
+    case command_kind::archive:
+      finish(self, exit_code::internal);  // run() does these without the node
+      return;
     case command_kind::stats:
       self->request(st.gateway, options.timeout, stats_atom::value)
         .then(
@@ -696,6 +700,10 @@ std::optional<std::vector<statement_row>> statement_to_compare(const reconcile_o
 }
 
 exit_code run(const cli_options& options) {
+  if (options.command == command_kind::backup)
+    return run_backup(options.store, options.json, std::cout);
+  if (options.command == command_kind::archive)
+    return run_archive(options.store, options.json, wall_now_ms(), std::cout);
   submit_input input;
   if (options.command == command_kind::submit) {
     // Read before connecting: bad input is reported without bothering the node.

@@ -8,6 +8,7 @@
 #include "apps/app_support.hpp"
 #include "apps/node/front_listener.hpp"
 #include "apps/node/open_files.hpp"
+#include "apps/node/service_notify.hpp"
 #include "apps/node/startup_checks.hpp"
 #include "config/config.hpp"
 #include "domain/error_text.hpp"
@@ -24,6 +25,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
+#include <optional>
 #include <thread>
 
 using namespace topup;
@@ -86,6 +88,20 @@ uint64_t calls_in_flight(caf::scoped_actor& self, const caf::actor& supervisor) 
             },
             [](caf::error&) {});
   return in_flight;
+}
+
+/// Whether the router has handed on every unfinished order of the start-up recovery; none
+/// when the supervisor or the router does not answer within `timeout`.
+std::optional<bool> recovery_done(caf::scoped_actor& self, const caf::actor& supervisor,
+                                  milliseconds timeout) {
+  std::optional<bool> done;
+  router_actor router;
+  self->request(supervisor, timeout, caf::get_atom::value)
+    .receive([&](node_handles& handles) { router = handles.router; }, [](caf::error&) {});
+  if (router)
+    self->request(router, timeout, recover_atom::value, caf::get_atom::value)
+      .receive([&](bool answer) { done = answer; }, [](caf::error&) {});
+  return done;
 }
 
 /// Asks each queue consumer to stop taking messages and waits (bounded) until each settled
@@ -204,7 +220,28 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
   sigaddset(&stop_signals, SIGTERM);
   timespec poll_interval{0, 100'000'000};
   bool supervisor_failed = false;
+  // systemd (Type=notify): READY once the recovery is done too; a watchdog ping only when the
+  // router answers, so a node whose actors hang is restarted.
+  service_notifier notifier;
+  bool ready = false;
+  auto watchdog_interval = notifier.watchdog_interval();
+  auto next_ping = std::chrono::steady_clock::now();
+  auto ping_if_alive = [&] {
+    if (!watchdog_interval || std::chrono::steady_clock::now() < next_ping)
+      return;
+    auto answer_within = std::chrono::duration_cast<milliseconds>(*watchdog_interval / 2);
+    if (!recovery_done(self, supervisor_actor, answer_within))
+      return;  // the supervisor or the router does not answer: no ping
+    notifier.watchdog();
+    next_ping = std::chrono::steady_clock::now() + *watchdog_interval;
+  };
   for (;;) {
+    if (!ready && recovery_done(self, supervisor_actor, milliseconds{1000}).value_or(false)) {
+      ready = true;
+      notifier.ready("serving on " + cfg.node.host + ":" + std::to_string(port->port()));
+      spdlog::info("node {} recovered its unfinished orders", cfg.node.name);
+    }
+    ping_if_alive();
     int signal = sigtimedwait(&stop_signals, nullptr, &poll_interval);
     if (signal == SIGINT || signal == SIGTERM) {
       spdlog::info("node stopping on {}", signal == SIGINT ? "SIGINT" : "SIGTERM");
@@ -222,14 +259,17 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
     // New orders are refused and no new call starts; calls already running get to finish
     // (or stay recorded as in flight and are queried at the next start).
     accepting->store(false);
+    notifier.stopping();
     stop_consumers(self, ingresses);
     if (auto router = current_router(self, supervisor_actor))
       self->send(router, caf::close_atom::value);
     auto until = std::chrono::steady_clock::now() + drain_timeout;
     uint64_t running = 0;
     while ((running = calls_in_flight(self, supervisor_actor)) > 0
-           && std::chrono::steady_clock::now() < until)
+           && std::chrono::steady_clock::now() < until) {
+      ping_if_alive();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     if (running > 0)
       spdlog::warn("node stops with {} calls in flight; they are queried at the next start",
                    running);

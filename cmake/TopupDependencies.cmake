@@ -83,6 +83,13 @@ find_library(JEMALLOC_LIBRARY NAMES jemalloc)
 topup_require(JEMALLOC_LIBRARY "jemalloc (libjemalloc)" libjemalloc-dev)
 topup_imported_library(jemalloc::jemalloc "${JEMALLOC_LIBRARY}")
 
+# --- libsystemd: topup-node's sd_notify (READY, STOPPING, WATCHDOG) -----------------------
+find_path(SYSTEMD_INCLUDE_DIR NAMES systemd/sd-daemon.h)
+find_library(SYSTEMD_LIBRARY NAMES systemd)
+topup_require(SYSTEMD_INCLUDE_DIR "libsystemd headers (systemd/sd-daemon.h)" libsystemd-dev)
+topup_require(SYSTEMD_LIBRARY "libsystemd" libsystemd-dev)
+topup_imported_library(systemd::systemd "${SYSTEMD_LIBRARY}" INCLUDE "${SYSTEMD_INCLUDE_DIR}")
+
 # --- Packages that ship CMake config files -------------------------------------------------
 find_package(nlohmann_json 3.10 QUIET)
 topup_require(nlohmann_json_FOUND "nlohmann_json (>= 3.10)" nlohmann-json3-dev)

@@ -145,6 +145,9 @@ using router_actor = caf::typed_actor<
   // From the supervisor, once intake dispatches here: load unfinished orders from the store
   // and serve them (start-up and after a restart).
   caf::reacts_to<recover_atom>,
+  // Whether the start-up recovery has handed on every unfinished order (a cluster node: once
+  // told to recover): the node tells its service manager it is ready only then.
+  caf::replies_to<recover_atom, caf::get_atom>::with<bool>,
   // Cluster, from the cluster actor at every heartbeat: the providers whose lease this node
   // holds now, with their epochs and validity (passed on to their lanes). The router serves
   // exactly these: it starts a lane for a new one (taking

@@ -17,8 +17,6 @@ namespace {
 const char* const order_columns =
   "id, client_ref, phone, carrier, amount_fen, provider, status, attempts, accepted_at_ms,"
   " deadline_ms, updated_at_ms, last_error, ingress";
-/// How many columns order_columns names: the index of a column selected after them.
-constexpr std::size_t order_column_count = 13;
 
 /// One order's columns as SOCI binds them (status as text, attempts as int).
 struct order_row {
@@ -317,7 +315,7 @@ std::optional<order_history> order_reader::find_history(const std::string& id) {
       return std::nullopt;
     order_history found;
     found.snapshot = order_from(row);
-    found.entries = decode_history(found.snapshot, row.get<std::string>(order_column_count));
+    found.entries = decode_history(found.snapshot, row.get<std::string>(row.size() - 1));
     return found;
   });
 }

@@ -14,7 +14,8 @@ constexpr const char* description =
   "topup-cli: the command-line client of a topup node. Submits top-up orders (one, or many "
   "from a file, pipelined), shows orders and node statistics, follows order changes live, "
   "cancels orders that have not been dispatched yet, and reconciles a provider's statement "
-  "with the engine's attempts.";
+  "with the engine's attempts. On the node's host it also backs up the node's SQLite store and "
+  "archives its old final orders.";
 
 constexpr const char* output_notes =
   "Output: results on stdout, one line per result; --json makes each line one JSON object\n"
@@ -118,6 +119,10 @@ std::optional<std::string> check_options(const cli_options& options, bool has_re
 
 } // namespace
 
+bool works_on_the_store(command_kind command) {
+  return command == command_kind::backup || command == command_kind::archive;
+}
+
 std::string_view to_string(command_kind command) {
   switch (command) {
     case command_kind::submit: return "submit";
@@ -128,6 +133,8 @@ std::string_view to_string(command_kind command) {
     case command_kind::cancel: return "cancel";
     case command_kind::members: return "members";
     case command_kind::reconcile: return "reconcile";
+    case command_kind::backup: return "backup";
+    case command_kind::archive: return "archive";
   }
   return "stats";
 }
@@ -271,6 +278,8 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
 
   reconcile_arguments reconcile_texts;
   auto reconcile = add_reconcile_command(app, options.reconcile, reconcile_texts);
+  store_command_arguments store_texts;
+  auto store_commands = add_store_commands(app, options.store, store_texts);
 
   try {
     app.parse(argc, argv);
@@ -283,7 +292,8 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
     {submit, command_kind::submit}, {status, command_kind::status},
     {list, command_kind::list},     {watch, command_kind::watch},
     {cancel, command_kind::cancel}, {members, command_kind::members},
-    {reconcile, command_kind::reconcile}};
+    {reconcile, command_kind::reconcile},
+    {store_commands.backup, command_kind::backup}, {store_commands.archive, command_kind::archive}};
   options.command = command_kind::stats;
   for (const auto& [sub, kind] : commands)
     if (sub->parsed())
@@ -321,6 +331,9 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
   if (options.command == command_kind::reconcile)
     if (auto problem = finish_reconcile_options(options.reconcile, reconcile_texts, now_ms, utc,
                                                 options.json))
+      return usage_error(err, *problem);
+  if (works_on_the_store(options.command))
+    if (auto problem = finish_store_options(options.store, store_texts))
       return usage_error(err, *problem);
   if (auto problem = check_options(options, has_ref, has_phone, has_amount))
     return usage_error(err, *problem);

@@ -7,6 +7,7 @@
 #include "apps/cli/exit_codes.hpp"
 #include "apps/cli/order_input.hpp"
 #include "apps/cli/reconcile.hpp"
+#include "apps/cli/store_commands.hpp"
 #include "messages/protocol.hpp"
 
 #include <chrono>
@@ -21,7 +22,13 @@ namespace topup::cli {
 /// cli_options::connection_timeout, which must be longer.
 constexpr int64_t heartbeat_interval_ms = 1000;
 
-enum class command_kind { submit, status, list, stats, watch, cancel, members, reconcile };
+enum class command_kind {
+  submit, status, list, stats, watch, cancel, members, reconcile,
+  backup, archive  // on the store itself (store_commands.hpp), not through the node
+};
+
+/// Whether the command works on the node's store directly rather than through the node.
+bool works_on_the_store(command_kind command);
 
 std::string_view to_string(command_kind command);
 
@@ -69,6 +76,9 @@ struct cli_options {
 
   // reconcile
   reconcile_options reconcile;
+
+  // backup, archive
+  store_command_options store;
 };
 
 /// The options to run with, or the exit code to end with right away (help was printed, or a

@@ -1,0 +1,203 @@
+#include "persistence/store_maintenance.hpp"
+
+#include "domain/retention.hpp"
+#include "persistence/schema.hpp"
+#include "persistence/sql_backend.hpp"
+
+#include <soci/soci.h>
+#include <soci/sqlite3/soci-sqlite3.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+namespace topup {
+namespace fs = std::filesystem;
+namespace {
+
+using steady = std::chrono::steady_clock;
+
+/// The SQLite store of `cfg`, which must exist (opening a missing one would create it).
+std::unique_ptr<soci::session> open_existing_sqlite_store(const store_config& cfg,
+                                                          const char* what) {
+  if (cfg.backend != store_config::backend_kind::sqlite)
+    throw store_error(std::string{what}
+                      + " works on an SQLite store; on PostgreSQL use the server's tools "
+                        "(pg_dump, README.md)");
+  std::error_code ec;
+  if (!fs::is_regular_file(cfg.sqlite_path, ec))
+    throw store_error(std::string{what} + ": no store at '" + cfg.sqlite_path + "'");
+  auto session = open_session(cfg);
+  int version = with_store_errors(what, [&] { return schema_version(*session); });
+  if (version != current_schema_version)
+    throw store_error(std::string{what} + ": the store has schema version "
+                      + std::to_string(version) + ", this build reads version "
+                      + std::to_string(current_schema_version)
+                      + " (start the node of this build on it first, or use its topup-cli)");
+  return session;
+}
+
+/// Flushes a finished file (and the directory entry naming it) to disk.
+void sync_to_disk(const fs::path& path) {
+  for (const auto& each : {path, path.parent_path().empty() ? fs::path{"."} : path.parent_path()}) {
+    int fd = ::open(each.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || ::fsync(fd) != 0) {
+      if (fd >= 0)
+        ::close(fd);
+      throw store_error("cannot flush '" + each.string() + "' to disk");
+    }
+    ::close(fd);
+  }
+}
+
+/// "'succeeded', 'failed'": the archivable statuses as SQL literals (constants of the domain,
+/// never input).
+std::string final_status_list() {
+  std::string list;
+  for (const auto& name : archivable_statuses())
+    list += (list.empty() ? "'" : ", '") + name + "'";
+  return list;
+}
+
+/// Creates table `table` in the attached archive as the store defines it (columns,
+/// defaults, keys), unless it is there already.
+void create_archive_table(soci::session& session, const std::string& table) {
+  std::string definition;
+  session << "SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = :name",
+    soci::use(table), soci::into(definition);
+  const std::string prefix = "CREATE TABLE " + table;
+  if (definition.compare(0, prefix.size(), prefix) != 0)
+    throw store_error("archive: the store's table " + table + " has an unexpected definition");
+  session << "CREATE TABLE IF NOT EXISTS archive." + table + definition.substr(prefix.size());
+}
+
+int64_t total_changes(soci::session& session) {
+  long long changes = 0;
+  session << "SELECT total_changes()", soci::into(changes);
+  return changes;
+}
+
+} // namespace
+
+backup_report backup_sqlite_store(const store_config& cfg, const std::string& destination) {
+  auto session = open_existing_sqlite_store(cfg, "backup");
+  std::error_code ec;
+  if (fs::exists(destination, ec))
+    throw store_error("backup: '" + destination + "' exists; a backup never overwrites a file");
+  auto partial = destination + ".partial";
+  fs::remove(partial, ec);
+  with_store_errors("backup", [&] {
+    // One read transaction over the whole copy: the store as of the moment it began. In WAL
+    // mode the node's writes go on meanwhile.
+    *session << "VACUUM INTO :file", soci::use(partial);
+  });
+  session.reset();
+  sync_to_disk(partial);
+  fs::rename(partial, destination);
+  sync_to_disk(destination);
+
+  backup_report report{destination};
+  with_store_errors("backup: reading the copy", [&] {
+    soci::session copy{soci::sqlite3, "db=\"" + destination + "\""};
+    report.schema_version = schema_version(copy);
+    long long orders = 0;
+    copy << "SELECT COUNT(*) FROM orders", soci::into(orders);
+    report.orders = static_cast<uint64_t>(orders);
+  });
+  return report;
+}
+
+archive_report archive_final_orders(const store_config& cfg, const archive_settings& settings) {
+  auto session = open_existing_sqlite_store(cfg, "archive");
+  fs::create_directories(settings.directory);
+  archive_report report;
+  report.file = (fs::path{settings.directory} / archive_file_name(settings.now_ms)).string();
+  auto cutoff = archive_cutoff_ms(settings.now_ms, settings.keep_ms);
+  long long batch = static_cast<long long>(settings.batch);
+  const auto finals = final_status_list();
+
+  with_store_errors("archive: opening the archive file", [&] {
+    *session << "ATTACH DATABASE :file AS archive", soci::use(report.file);
+    // The archive must be on disk before the store forgets what it holds.
+    *session << "PRAGMA archive.synchronous = FULL";
+    create_archive_table(*session, "orders");
+    create_archive_table(*session, "attempts");
+    *session << "CREATE INDEX IF NOT EXISTS archive.archived_orders_by_acceptance"
+                " ON orders (accepted_at_ms)";
+    *session << "PRAGMA archive.user_version = " + std::to_string(current_schema_version);
+  });
+
+  // Final orders (every time of theirs before the cutoff) not waiting for a result writer:
+  // through the (status, deadline_ms) index, a batch at a time.
+  const std::string select_batch =
+    "SELECT id FROM main.orders WHERE status IN (" + finals + ") AND deadline_ms < :cutoff"
+    " AND accepted_at_ms < :cutoff AND updated_at_ms < :cutoff"
+    " AND (ingress = '' OR updated_at_ms < (SELECT COALESCE(MIN(resume_at_ms), :cutoff)"
+    " FROM main.result_cursors)) LIMIT :batch";
+  const std::string in_archive = "EXISTS (SELECT 1 FROM archive.orders a WHERE a.id = :id)";
+  for (;;) {
+    std::vector<std::string> ids(settings.batch);
+    with_store_errors("archive: choosing orders", [&] {
+      *session << select_batch, soci::use(cutoff, "cutoff"), soci::use(batch, "batch"),
+        soci::into(ids);
+    });
+    if (ids.empty())
+      break;
+    // 1. Copy, committed in the archive alone (the store is only read).
+    with_store_errors("archive: copying orders", [&] {
+      soci::transaction copy{*session};
+      *session << "INSERT OR IGNORE INTO archive.orders SELECT * FROM main.orders WHERE id = :id",
+        soci::use(ids);
+      *session << "INSERT OR IGNORE INTO archive.attempts"
+                  " SELECT * FROM main.attempts WHERE order_id = :id",
+        soci::use(ids);
+      copy.commit();
+    });
+    // 2. Delete from the store what the archive holds, in one short write transaction.
+    int64_t attempts_removed = 0, orders_removed = 0;
+    auto locked_at = steady::now();
+    with_store_errors("archive: removing archived orders from the store", [&] {
+      *session << "BEGIN IMMEDIATE";
+      locked_at = steady::now();
+      try {
+        auto before = total_changes(*session);
+        *session << "DELETE FROM main.attempts WHERE order_id = :id AND " + in_archive,
+          soci::use(ids, "id");
+        auto after_attempts = total_changes(*session);
+        *session << "DELETE FROM main.orders WHERE id = :id AND status IN (" + finals + ") AND "
+                      + in_archive,
+          soci::use(ids, "id");
+        orders_removed = total_changes(*session) - after_attempts;
+        attempts_removed = after_attempts - before;
+        *session << "COMMIT";
+      } catch (...) {
+        try {
+          *session << "ROLLBACK";
+        } catch (...) {
+        }
+        throw;
+      }
+    });
+    auto held = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - locked_at);
+    report.longest_lock_us = std::max<int64_t>(report.longest_lock_us, held.count());
+    report.orders += static_cast<uint64_t>(orders_removed);
+    report.attempts += static_cast<uint64_t>(attempts_removed);
+    ++report.batches;
+    // An order the archive refused (today's file holds another order with its client
+    // reference, reused after an earlier archiving) stays in the store; choosing it again
+    // would never end, so the run stops here and says so.
+    if (static_cast<size_t>(orders_removed) < ids.size())
+      throw store_error("archive: " + std::to_string(ids.size() - static_cast<size_t>(orders_removed))
+                        + " orders could not be moved to " + report.file
+                        + " (it holds other orders with their client references); "
+                          "they stay in the store");
+    std::this_thread::sleep_for(settings.pause);
+  }
+  with_store_errors("archive: closing the archive file",
+                    [&] { *session << "DETACH DATABASE archive"; });
+  return report;
+}
+
+} // namespace topup
