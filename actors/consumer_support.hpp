@@ -1,9 +1,12 @@
 #pragma once
 
-// What the Redis and RabbitMQ consumers share: their counters and log lines, and how each
-// reacts to a broker that fails and to messages refused for now.
+// What the Redis and RabbitMQ consumers share: their counters and log lines, how each
+// reacts to a broker that fails and to messages refused for now, and the actor shell around
+// their one round of taking, submitting and settling a batch.
 
 #include "domain/queue_ingress.hpp"
+#include "domain/retry_backoff.hpp"
+#include "messages/interfaces.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -19,7 +22,7 @@ namespace topup {
 struct consumer_common {
   std::string label;  ///< "redis ingress shop:orders", for log lines
   std::string where;  ///< host:port of the broker
-  retry_backoff backoff{std::chrono::milliseconds{100}, std::chrono::milliseconds{5000}};
+  retry_backoff backoff;
   bool busy = false;         ///< a batch waits for intake
   bool stopping = false;     ///< stop once the batch in hand is settled
   bool broker_down = false;  ///< logged once per outage
@@ -47,9 +50,9 @@ struct consumer_common {
     logged = total;
   }
 
-  /// The broker failed: the wait before trying again (logged once per outage).
-  std::chrono::milliseconds broker_failed(const std::string& why) {
-    auto wait = backoff.next();
+  /// The broker failed at `now`: the wait before trying again (logged once per outage).
+  std::chrono::milliseconds broker_failed(const std::string& why, mono_time now) {
+    auto wait = backoff.failed(now);
     if (!broker_down)
       spdlog::warn("{} cannot use {}: {}; trying again with backoff", label, where, why);
     else
@@ -65,22 +68,23 @@ struct consumer_common {
     broker_down = false;
   }
 
-  /// Counts a settled batch; the wait before the next one when some messages were refused
-  /// for now, none when the next batch may start at once.
-  std::optional<std::chrono::milliseconds> settled(const std::vector<message_outcome>& outcomes) {
+  /// Counts a batch settled at `now`; the wait before the next one when some messages were
+  /// refused for now, none when the next batch may start at once.
+  std::optional<std::chrono::milliseconds> settled(const std::vector<message_outcome>& outcomes,
+                                                   mono_time now) {
     busy = false;
     auto counted = count_fates(outcomes);
     total.done += counted.done;
     total.dead_letters += counted.dead_letters;
     total.retries += counted.retries;
     if (counted.retries == 0) {
-      backoff.reset();
+      backoff.succeeded();
       return std::nullopt;
     }
     auto first = std::find_if(outcomes.begin(), outcomes.end(), [](const message_outcome& o) {
       return o.fate == message_fate::retry;
     });
-    auto wait = backoff.next();
+    auto wait = backoff.failed(now);
     spdlog::info("{} keeps {} messages for now ({}); next try in {} ms", label, counted.retries,
                  first->why.describe(), wait.count());
     return wait;
@@ -89,5 +93,47 @@ struct consumer_common {
 
 /// How often a consumer logs its summary.
 inline constexpr std::chrono::seconds consumer_summary_interval{10};
+
+/// Logs the summary and quits. `Self` is a consumer whose state has a consumer_common
+/// `common`.
+template <class Self>
+void stop_consumer(Self self) {
+  self->state.common.log_summary();
+  spdlog::info("{} stops", self->state.common.label);
+  self->quit();
+}
+
+/// After a batch was settled (consumer_common::settled gave `wait`): stops when the node
+/// asked it to, else starts the next round at once or after the wait.
+template <class Self>
+void next_round(Self self, std::optional<std::chrono::milliseconds> wait) {
+  if (self->state.common.stopping)
+    stop_consumer(self);
+  else if (wait)
+    self->delayed_send(self, *wait, pump_atom::value);
+  else
+    self->send(self, pump_atom::value);
+}
+
+/// The behavior of a consumer: `step(self)` runs one round on each pump (it does nothing
+/// while a batch waits for intake, and ends by sending the next pump itself); a summary is
+/// logged every consumer_summary_interval; close stops it once the batch in hand is settled.
+template <class Self, class Step>
+queue_consumer_actor::behavior_type consumer_behavior(Self self, Step step) {
+  self->send(self, pump_atom::value);
+  self->delayed_send(self, consumer_summary_interval, tick_atom::value);
+  return {
+    [=](pump_atom) { step(self); },
+    [=](tick_atom) {
+      self->state.common.log_summary();
+      self->delayed_send(self, consumer_summary_interval, tick_atom::value);
+    },
+    [=](caf::close_atom) {
+      self->state.common.stopping = true;
+      if (!self->state.common.busy)
+        stop_consumer(self);
+    },
+  };
+}
 
 } // namespace topup

@@ -40,13 +40,7 @@ void broker_failed(self_pointer self, const std::string& why) {
   auto& st = self->state;
   st.lists.reset();
   st.connection.reset();
-  self->delayed_send(self, st.common.broker_failed(why), pump_atom::value);
-}
-
-void stop(self_pointer self) {
-  self->state.common.log_summary();
-  spdlog::info("{} stops", self->state.common.label);
-  self->quit();
+  self->delayed_send(self, st.common.broker_failed(why, st.time->now()), pump_atom::value);
 }
 
 /// Removes what intake answered for good (pushing the dead letters of the refused ones in
@@ -75,13 +69,7 @@ void settle(self_pointer self, const std::vector<std::string>& messages,
     broker_failed(self, error.what());
     return;
   }
-  auto wait = st.common.settled(outcomes);
-  if (st.common.stopping)
-    stop(self);
-  else if (wait)
-    self->delayed_send(self, *wait, pump_atom::value);
-  else
-    self->send(self, pump_atom::value);
+  next_round(self, st.common.settled(outcomes, st.time->now()));
 }
 
 /// One round: the messages the processing list holds (earlier runs, retries), else new ones
@@ -91,7 +79,7 @@ void step(self_pointer self) {
   if (st.common.busy)
     return;
   if (st.common.stopping) {
-    stop(self);
+    stop_consumer(self);
     return;
   }
   std::vector<std::string> messages;
@@ -130,28 +118,14 @@ queue_consumer_actor::behavior_type redis_consumer(self_pointer self, redis_ingr
   auto& st = self->state;
   st.common.label = "redis ingress " + cfg.list;
   st.common.where = cfg.host + ":" + std::to_string(cfg.port);
-  st.common.backoff =
-    retry_backoff{milliseconds{cfg.backoff.initial_ms}, milliseconds{cfg.backoff.max_ms}};
+  st.common.backoff = retry_backoff{cfg.backoff.policy()};
   st.cfg = std::move(cfg);
   st.node = std::move(node);
   st.supervisor = std::move(supervisor);
   st.time = std::move(time);
   spdlog::info("{} consumes at {} (processing list {}, dead letters {})", st.common.label,
                st.common.where, st.cfg.processing_list, st.cfg.dead_letter_list);
-  self->send(self, pump_atom::value);
-  self->delayed_send(self, consumer_summary_interval, tick_atom::value);
-  return {
-    [=](pump_atom) { step(self); },
-    [=](tick_atom) {
-      self->state.common.log_summary();
-      self->delayed_send(self, consumer_summary_interval, tick_atom::value);
-    },
-    [=](caf::close_atom) {
-      self->state.common.stopping = true;
-      if (!self->state.common.busy)
-        stop(self);
-    },
-  };
+  return consumer_behavior(self, step);
 }
 
 } // namespace

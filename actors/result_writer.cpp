@@ -32,7 +32,7 @@ struct result_writer_state {
   result_writer_config cfg;
   caf::actor supervisor;
   std::shared_ptr<const clock> time;
-  retry_backoff backoff{milliseconds{100}, milliseconds{5000}};
+  retry_backoff backoff;
 
   /// The recorded resume point; -1 until read from the store.
   int64_t resume_at = -1;
@@ -88,7 +88,7 @@ bool write(self_pointer self, const std::vector<order>& finals) {
     for (const auto& refusal : st.sink->write(finals))
       spdlog::error("result writer {}: {}", st.writer, refusal);
   } catch (const queues::sink_error& error) {
-    auto wait = st.backoff.next();
+    auto wait = st.backoff.failed(st.time->now());
     if (!st.sink_down)
       spdlog::warn("result writer {} cannot write to {}: {}; trying again with backoff",
                    st.writer, st.sink->describe(), error.what());
@@ -99,7 +99,7 @@ bool write(self_pointer self, const std::vector<order>& finals) {
   if (st.sink_down)
     spdlog::info("result writer {} writes to {} again", st.writer, st.sink->describe());
   st.sink_down = false;
-  st.backoff.reset();
+  st.backoff.succeeded();
   st.written += finals.size();
   return true;
 }
@@ -114,7 +114,7 @@ void catch_up(self_pointer self) {
     self->state.reading = false;
     spdlog::warn("result writer {} cannot read final orders: {}", self->state.writer,
                  describe(error));
-    schedule_pump(self, self->state.backoff.next());
+    schedule_pump(self, self->state.backoff.failed(self->state.time->now()));
   };
   with_store(
     self,
@@ -255,7 +255,7 @@ void start(self_pointer self) {
                              : st.time->wall_ms() - st.cfg.resume_margin_ms;
             spdlog::info("result writer {} writes to {}, catching up from {}", st.writer,
                          st.sink->describe(), st.resume_at);
-            st.backoff.reset();
+            st.backoff.succeeded();
             start_catch_up(self);
             schedule_pump(self);
           },
@@ -273,7 +273,7 @@ result_writer_actor::behavior_type result_writer(self_pointer self,
   st.sink = std::move(sink);
   st.writer = std::move(writer);
   st.ingress = std::move(ingress);
-  st.backoff = retry_backoff{milliseconds{cfg.backoff.initial_ms}, milliseconds{cfg.backoff.max_ms}};
+  st.backoff = retry_backoff{cfg.backoff.policy()};
   st.cfg = std::move(cfg);
   st.supervisor = std::move(supervisor);
   st.time = std::move(time);

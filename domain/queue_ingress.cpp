@@ -108,6 +108,16 @@ std::string dead_letter_json(std::string_view message, const failure& why, std::
   return entry.dump();
 }
 
+std::vector<std::pair<std::string, std::string>>
+dead_letter_headers(const failure& why, std::string_view node, int64_t at_ms) {
+  return {
+    {"x-topup-error", std::string{to_string(why.code)}},
+    {"x-topup-reason", text::printable(why.reason, 1000)},
+    {"x-topup-node", std::string{node}},
+    {"x-topup-at-ms", std::to_string(at_ms)},
+  };
+}
+
 std::vector<std::pair<std::string, std::string>> result_fields(const order& o) {
   return {
     {"client_ref", o.client_ref},
@@ -201,16 +211,6 @@ std::string expand_result_template(std::string_view text, const order& o) {
       return std::string{to_string(o.status)};
     return {};
   });
-}
-
-retry_backoff::retry_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max)
-  : initial_(std::max(initial, std::chrono::milliseconds{1})),
-    max_(std::max(max, initial_)), current_(initial_) {}
-
-std::chrono::milliseconds retry_backoff::next() {
-  auto wait = current_;
-  current_ = std::min(current_ * 2, max_);
-  return wait;
 }
 
 } // namespace topup
