@@ -4,6 +4,8 @@
 // reacts to a broker that fails and to messages refused for now, and the actor shell around
 // their one round of taking, submitting and settling a batch.
 
+#include "actors/intake_submission.hpp"
+#include "domain/clock.hpp"
 #include "domain/queue_ingress.hpp"
 #include "domain/retry_backoff.hpp"
 #include "messages/interfaces.hpp"
@@ -94,6 +96,29 @@ struct consumer_common {
 /// How often a consumer logs its summary.
 inline constexpr std::chrono::seconds consumer_summary_interval{10};
 
+/// The state of a consumer actor besides its broker connection; `Config` is its section of
+/// the configuration (backoff, intake_timeout_ms).
+template <class Config>
+struct consumer_state {
+  Config cfg;
+  std::string node;
+  caf::actor supervisor;
+  std::shared_ptr<const clock> time;
+  consumer_common common;
+
+  /// Fills the state at the consumer's start; `label` and `where` name it in log lines.
+  void start(Config config, std::string node_name, caf::actor supervisor_actor,
+             std::shared_ptr<const clock> clock_used, std::string label, std::string where) {
+    common.label = std::move(label);
+    common.where = std::move(where);
+    common.backoff = retry_backoff{config.backoff.policy()};
+    cfg = std::move(config);
+    node = std::move(node_name);
+    supervisor = std::move(supervisor_actor);
+    time = std::move(clock_used);
+  }
+};
+
 /// Logs the summary and quits. `Self` is a consumer whose state has a consumer_common
 /// `common`.
 template <class Self>
@@ -101,6 +126,33 @@ void stop_consumer(Self self) {
   self->state.common.log_summary();
   spdlog::info("{} stops", self->state.common.label);
   self->quit();
+}
+
+/// Whether a round may take messages: not while a batch waits for intake, nor once the node
+/// asked the consumer to stop (it stops then).
+template <class Self>
+bool round_may_start(Self self) {
+  if (self->state.common.busy)
+    return false;
+  if (self->state.common.stopping) {
+    stop_consumer(self);
+    return false;
+  }
+  return true;
+}
+
+/// Submits the bodies of the messages taken to intake as orders of `ingress`, as one batch;
+/// `done(outcomes)` settles them (submit_to_intake).
+template <class Self, class Done>
+void submit_messages(Self self, const std::vector<std::string>& messages,
+                     std::string_view ingress, Done done) {
+  auto& st = self->state;
+  st.common.busy = true;
+  st.common.total.taken += messages.size();
+  submit_to_intake(self, st.supervisor, std::make_shared<const ingress_batch>(messages),
+                   std::string{ingress},
+                   caf::duration{std::chrono::milliseconds{st.cfg.intake_timeout_ms}},
+                   std::move(done));
 }
 
 /// After a batch was settled (consumer_common::settled gave `wait`): stops when the node

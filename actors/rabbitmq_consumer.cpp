@@ -1,5 +1,4 @@
 #include "actors/consumer_support.hpp"
-#include "actors/intake_submission.hpp"
 #include "actors/queue_ingress.hpp"
 #include "queues/amqp_client.hpp"
 #include "queues/rabbitmq_results.hpp"
@@ -9,14 +8,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-struct rabbitmq_consumer_state {
+struct rabbitmq_consumer_state : consumer_state<rabbitmq_ingress_config> {
   static constexpr const char* name = "rabbitmq_ingress";
 
-  rabbitmq_ingress_config cfg;
-  std::string node;
-  caf::actor supervisor;
-  std::shared_ptr<const clock> time;
-  consumer_common common;
   /// Consumes the queue and acknowledges or rejects its deliveries.
   std::unique_ptr<queues::amqp_connection> consumer;
   /// Publishes dead letters with confirms. A connection of its own: waiting for confirms
@@ -112,13 +106,9 @@ std::vector<queues::amqp_delivery> take(rabbitmq_consumer_state& st) {
 
 /// One round: the deliveries held for a retry, else new ones, to intake as one batch.
 void step(self_pointer self) {
+  if (!round_may_start(self))
+    return;
   auto& st = self->state;
-  if (st.common.busy)
-    return;
-  if (st.common.stopping) {
-    stop_consumer(self);
-    return;
-  }
   std::vector<queues::amqp_delivery> deliveries;
   try {
     connect_if_needed(self);
@@ -131,19 +121,15 @@ void step(self_pointer self) {
     self->send(self, pump_atom::value);
     return;
   }
-  st.common.busy = true;
-  st.common.total.taken += deliveries.size();
   std::vector<std::string> messages;
   messages.reserve(deliveries.size());
   for (const auto& delivery : deliveries)
     messages.push_back(delivery.body);
-  auto batch = std::make_shared<const ingress_batch>(messages);
   auto in_hand = std::make_shared<std::vector<queues::amqp_delivery>>(std::move(deliveries));
-  submit_to_intake(self, st.supervisor, batch, std::string{rabbitmq_ingress_name},
-                   caf::duration{milliseconds{st.cfg.intake_timeout_ms}},
-                   [=](const std::vector<message_outcome>& outcomes) {
-                     settle(self, std::move(*in_hand), outcomes);
-                   });
+  submit_messages(self, messages, rabbitmq_ingress_name,
+                  [=](const std::vector<message_outcome>& outcomes) {
+                    settle(self, std::move(*in_hand), outcomes);
+                  });
 }
 
 queue_consumer_actor::behavior_type rabbitmq_consumer(self_pointer self,
@@ -151,13 +137,10 @@ queue_consumer_actor::behavior_type rabbitmq_consumer(self_pointer self,
                                                       std::string node, caf::actor supervisor,
                                                       std::shared_ptr<const clock> time) {
   auto& st = self->state;
-  st.common.label = "rabbitmq ingress " + cfg.queue;
-  st.common.where = cfg.host + ":" + std::to_string(cfg.port) + cfg.vhost;
-  st.common.backoff = retry_backoff{cfg.backoff.policy()};
-  st.cfg = std::move(cfg);
-  st.node = std::move(node);
-  st.supervisor = std::move(supervisor);
-  st.time = std::move(time);
+  auto label = "rabbitmq ingress " + cfg.queue;
+  auto where = cfg.host + ":" + std::to_string(cfg.port) + cfg.vhost;
+  st.start(std::move(cfg), std::move(node), std::move(supervisor), std::move(time),
+           std::move(label), std::move(where));
   spdlog::info("{} consumes at {} (prefetch {}, dead letters to exchange {})", st.common.label,
                st.common.where, st.cfg.prefetch, st.cfg.dead_letter_exchange);
   return consumer_behavior(self, step);

@@ -8,12 +8,8 @@
 #define BOOST_TEST_MODULE rabbitmq_ingress_tests
 #include <boost/test/unit_test.hpp>
 
-#include "apps/bench/order_audit.hpp"
-#include "apps/bench/store_reader.hpp"
-#include "providers/ledger.hpp"
 #include "queues/amqp_client.hpp"
-#include "tests/process_support.hpp"
-#include "tests/test_support.hpp"
+#include "tests/ingress_support.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -22,7 +18,6 @@
 #include <fstream>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -37,10 +32,6 @@ namespace {
 const std::string order_queue = "shop.orders";
 const std::string dead_queue = "shop.orders.dead";
 const std::string result_queue = "shop.results";
-
-std::string source_path(const std::string& relative) {
-  return std::string{std::getenv("TOPUP_SOURCE_DIR")} + "/" + relative;
-}
 
 /// A rabbitmq-server of its own: AMQP on a free loopback port, its Erlang distribution on
 /// another, an epmd of its own on a third (epmd is shared by every Erlang node of the
@@ -141,19 +132,6 @@ private:
   std::unique_ptr<child_process> broker_;
 };
 
-/// Runs a PHP script of tests/php to its end; its stdout lines.
-std::vector<std::string> run_php(const std::string& script, std::vector<std::string> args,
-                                 const temp_dir& dir) {
-  args.insert(args.begin(), {"/usr/bin/php", source_path("tests/php/" + script)});
-  child_process php{args, dir.file("php.log")};
-  line_reader out{php.stdout_fd()};
-  out.read_to_end(steady::now() + 60s);
-  BOOST_REQUIRE_MESSAGE(php.wait_for_exit(steady::now() + 10s), script << " did not end");
-  BOOST_REQUIRE_MESSAGE(php.exit_code().value_or(-1) == 0,
-                        script << " " << php.ended() << ": " << tail_of(dir.file("php.log")));
-  return out.lines();
-}
-
 /// The PHP producer publishes `count` orders of `prefix` and `malformed` broken messages.
 void publish_orders(const rabbitmq_server& broker, const temp_dir& dir,
                     const std::string& prefix, size_t count, size_t malformed = 0) {
@@ -231,30 +209,6 @@ void wait_for_results(const rabbitmq_server& broker, const temp_dir& dir, result
   }
   BOOST_FAIL(complete() << " of " << count << " results published; the node's log ends:\n"
                         << tail_of(node_log));
-}
-
-/// The store against the ledgers: every published order stored once, succeeded, recharged
-/// once.
-void audit_store(const temp_dir& dir, const std::vector<std::pair<std::string, size_t>>& runs) {
-  store_config store;
-  store.sqlite_path = dir.file("orders.db");
-  std::vector<bench::audited_order> audited;
-  size_t expected = 0;
-  for (const auto& [prefix, count] : runs) {
-    auto rows = bench::store_reader{store}.orders(prefix + "-");
-    std::set<std::string> refs;
-    for (const auto& [ref, row] : rows) {
-      BOOST_TEST(refs.insert(ref).second, ref << " is stored twice");
-      BOOST_TEST(row.status == "succeeded", ref << " ended " << row.status);
-      audited.push_back(bench::audited(row));
-    }
-    BOOST_TEST(refs.size() == count);
-    expected += count;
-  }
-  auto audit = bench::audit_ledgers(audited, ledger::records(ledger_paths(dir.path())));
-  BOOST_TEST(audit.agrees(), bench::describe(audit));
-  BOOST_TEST(audit.succeeded == expected);
-  BOOST_TEST(audit.duplicates == 0u);
 }
 
 /// Waits until the order queue holds at most `left` ready messages.
