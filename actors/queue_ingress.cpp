@@ -2,6 +2,7 @@
 
 #include "actors/result_writer.hpp"
 #include "domain/queue_ingress.hpp"
+#include "queues/rabbitmq_results.hpp"
 #include "queues/redis_results.hpp"
 
 namespace topup {
@@ -26,6 +27,14 @@ ingress_actors start_ingresses(caf::actor_system& system, const config& cfg,
                  redis_ingress_name, redis->results->writer);
     started.consumers.push_back(
       spawn_redis_consumer(system, *redis, cfg.node.name, supervisor, time));
+  }
+  if (const auto& rabbitmq = cfg.ingress.rabbitmq) {
+    if (rabbitmq->results)
+      add_writer(std::make_unique<queues::rabbitmq_result_sink>(
+                   queues::publisher_endpoint_of(*rabbitmq), *rabbitmq->results),
+                 rabbitmq_ingress_name, rabbitmq->results->writer);
+    started.consumers.push_back(
+      spawn_rabbitmq_consumer(system, *rabbitmq, cfg.node.name, supervisor, time));
   }
   return started;
 }

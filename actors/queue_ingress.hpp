@@ -1,9 +1,10 @@
 #pragma once
 
-// The queue ingress: the consumer of the Redis list that producers of the seed's design push
-// orders to, and the result writer that tells those producers what became of them. The
-// consumer and the writer are detached actors (hiredis blocks) talking to intake and the
-// store with requests that have finite timeouts; the decisions are domain/queue_ingress's.
+// The queue ingresses: the consumers of the Redis list and the RabbitMQ queue that producers
+// of the seed's design push orders to, and the result writers that tell those producers what
+// became of them. Consumers and writers are detached actors (hiredis and rabbitmq-c block)
+// talking to intake and the store with requests that have finite timeouts; the decisions are
+// domain/queue_ingress's.
 
 #include "actors/watch_hub.hpp"
 #include "config/config.hpp"
@@ -26,6 +27,19 @@ namespace topup {
 queue_consumer_actor spawn_redis_consumer(caf::actor_system& system, redis_ingress_config cfg,
                                           std::string node, caf::actor supervisor,
                                           std::shared_ptr<const clock> time);
+
+/// Consumes the configured RabbitMQ queue (declared durable if missing) with manual
+/// acknowledgement and `prefetch` deliveries at most in hand: submits up to `batch` of them
+/// to intake as one batch, then acknowledges each one intake answered for good; a refused one
+/// is first published, untouched, to the dead-letter exchange with its error in headers
+/// (dead_letter_headers, confirmed), then rejected without requeue. Deliveries refused for
+/// now (overloaded, unavailable, shutting_down, no answer) stay unacknowledged in hand and
+/// are submitted again after a backoff. A lost connection is opened again with the same
+/// backoff; the broker delivers again what was unacknowledged.
+queue_consumer_actor spawn_rabbitmq_consumer(caf::actor_system& system,
+                                             rabbitmq_ingress_config cfg, std::string node,
+                                             caf::actor supervisor,
+                                             std::shared_ptr<const clock> time);
 
 /// The ingresses a node's configuration asks for, started and listening to `events`.
 struct ingress_actors {

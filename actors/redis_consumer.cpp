@@ -1,5 +1,4 @@
 #include "actors/consumer_support.hpp"
-#include "actors/intake_submission.hpp"
 #include "actors/queue_ingress.hpp"
 #include "queues/redis_client.hpp"
 #include "queues/redis_results.hpp"
@@ -9,14 +8,9 @@ namespace {
 
 using std::chrono::milliseconds;
 
-struct redis_consumer_state {
+struct redis_consumer_state : consumer_state<redis_ingress_config> {
   static constexpr const char* name = "redis_ingress";
 
-  redis_ingress_config cfg;
-  std::string node;
-  caf::actor supervisor;
-  std::shared_ptr<const clock> time;
-  consumer_common common;
   std::unique_ptr<queues::redis_connection> connection;
   std::unique_ptr<queues::redis_order_lists> lists;
 };
@@ -40,13 +34,7 @@ void broker_failed(self_pointer self, const std::string& why) {
   auto& st = self->state;
   st.lists.reset();
   st.connection.reset();
-  self->delayed_send(self, st.common.broker_failed(why), pump_atom::value);
-}
-
-void stop(self_pointer self) {
-  self->state.common.log_summary();
-  spdlog::info("{} stops", self->state.common.label);
-  self->quit();
+  self->delayed_send(self, st.common.broker_failed(why, st.time->now()), pump_atom::value);
 }
 
 /// Removes what intake answered for good (pushing the dead letters of the refused ones in
@@ -75,25 +63,15 @@ void settle(self_pointer self, const std::vector<std::string>& messages,
     broker_failed(self, error.what());
     return;
   }
-  auto wait = st.common.settled(outcomes);
-  if (st.common.stopping)
-    stop(self);
-  else if (wait)
-    self->delayed_send(self, *wait, pump_atom::value);
-  else
-    self->send(self, pump_atom::value);
+  next_round(self, st.common.settled(outcomes, st.time->now()));
 }
 
 /// One round: the messages the processing list holds (earlier runs, retries), else new ones
 /// from the source list, to intake as one batch.
 void step(self_pointer self) {
+  if (!round_may_start(self))
+    return;
   auto& st = self->state;
-  if (st.common.busy)
-    return;
-  if (st.common.stopping) {
-    stop(self);
-    return;
-  }
   std::vector<std::string> messages;
   bool held = false;
   try {
@@ -113,45 +91,24 @@ void step(self_pointer self) {
   if (held && st.common.total.taken == 0)
     spdlog::info("{} submits the {} messages its processing list {} still holds",
                  st.common.label, messages.size(), st.cfg.processing_list);
-  st.common.busy = true;
-  st.common.total.taken += messages.size();
-  auto batch = std::make_shared<const ingress_batch>(messages);
   auto in_hand = std::make_shared<const std::vector<std::string>>(std::move(messages));
-  submit_to_intake(self, st.supervisor, batch, std::string{redis_ingress_name},
-                   caf::duration{milliseconds{st.cfg.intake_timeout_ms}},
-                   [=](const std::vector<message_outcome>& outcomes) {
-                     settle(self, *in_hand, outcomes);
-                   });
+  submit_messages(self, *in_hand, redis_ingress_name,
+                  [=](const std::vector<message_outcome>& outcomes) {
+                    settle(self, *in_hand, outcomes);
+                  });
 }
 
 queue_consumer_actor::behavior_type redis_consumer(self_pointer self, redis_ingress_config cfg,
                                                    std::string node, caf::actor supervisor,
                                                    std::shared_ptr<const clock> time) {
   auto& st = self->state;
-  st.common.label = "redis ingress " + cfg.list;
-  st.common.where = cfg.host + ":" + std::to_string(cfg.port);
-  st.common.backoff =
-    retry_backoff{{milliseconds{cfg.backoff.initial_ms}, milliseconds{cfg.backoff.max_ms}}};
-  st.cfg = std::move(cfg);
-  st.node = std::move(node);
-  st.supervisor = std::move(supervisor);
-  st.time = std::move(time);
+  auto label = "redis ingress " + cfg.list;
+  auto where = cfg.host + ":" + std::to_string(cfg.port);
+  st.start(std::move(cfg), std::move(node), std::move(supervisor), std::move(time),
+           std::move(label), std::move(where));
   spdlog::info("{} consumes at {} (processing list {}, dead letters {})", st.common.label,
                st.common.where, st.cfg.processing_list, st.cfg.dead_letter_list);
-  self->send(self, pump_atom::value);
-  self->delayed_send(self, consumer_summary_interval, tick_atom::value);
-  return {
-    [=](pump_atom) { step(self); },
-    [=](tick_atom) {
-      self->state.common.log_summary();
-      self->delayed_send(self, consumer_summary_interval, tick_atom::value);
-    },
-    [=](caf::close_atom) {
-      self->state.common.stopping = true;
-      if (!self->state.common.busy)
-        stop(self);
-    },
-  };
+  return consumer_behavior(self, step);
 }
 
 } // namespace

@@ -2,7 +2,6 @@
 
 #include "actors/supervisor.hpp"
 #include "domain/queue_ingress.hpp"
-#include "domain/retry_backoff.hpp"
 #include "messages/errors.hpp"
 
 #include <spdlog/spdlog.h>
@@ -89,7 +88,7 @@ bool write(self_pointer self, const std::vector<order>& finals) {
     for (const auto& refusal : st.sink->write(finals))
       spdlog::error("result writer {}: {}", st.writer, refusal);
   } catch (const queues::sink_error& error) {
-    auto wait = st.backoff.failed(mono_clock::now());
+    auto wait = st.backoff.failed(st.time->now());
     if (!st.sink_down)
       spdlog::warn("result writer {} cannot write to {}: {}; trying again with backoff",
                    st.writer, st.sink->describe(), error.what());
@@ -115,7 +114,7 @@ void catch_up(self_pointer self) {
     self->state.reading = false;
     spdlog::warn("result writer {} cannot read final orders: {}", self->state.writer,
                  describe(error));
-    schedule_pump(self, self->state.backoff.failed(mono_clock::now()));
+    schedule_pump(self, self->state.backoff.failed(self->state.time->now()));
   };
   with_store(
     self,
@@ -274,7 +273,7 @@ result_writer_actor::behavior_type result_writer(self_pointer self,
   st.sink = std::move(sink);
   st.writer = std::move(writer);
   st.ingress = std::move(ingress);
-  st.backoff = retry_backoff{{milliseconds{cfg.backoff.initial_ms}, milliseconds{cfg.backoff.max_ms}}};
+  st.backoff = retry_backoff{cfg.backoff.policy()};
   st.cfg = std::move(cfg);
   st.supervisor = std::move(supervisor);
   st.time = std::move(time);

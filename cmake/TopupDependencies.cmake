@@ -77,6 +77,13 @@ topup_require(HIREDIS_INCLUDE_DIR "hiredis headers (hiredis/hiredis.h)" libhired
 topup_require(HIREDIS_LIBRARY "hiredis library" libhiredis-dev)
 topup_imported_library(hiredis::hiredis "${HIREDIS_LIBRARY}" INCLUDE "${HIREDIS_INCLUDE_DIR}")
 
+# --- Broker client of the RabbitMQ ingress -------------------------------------------------
+find_path(RABBITMQ_INCLUDE_DIR NAMES amqp.h)
+find_library(RABBITMQ_LIBRARY NAMES rabbitmq)
+topup_require(RABBITMQ_INCLUDE_DIR "rabbitmq-c headers (amqp.h)" librabbitmq-dev)
+topup_require(RABBITMQ_LIBRARY "rabbitmq-c library (librabbitmq)" librabbitmq-dev)
+topup_imported_library(rabbitmq::rabbitmq "${RABBITMQ_LIBRARY}" INCLUDE "${RABBITMQ_INCLUDE_DIR}")
+
 # jemalloc: the engine allocates many small, short-lived objects (messages, orders) on
 # several threads; glibc malloc spent about a third of the node's CPU on them under load.
 find_library(JEMALLOC_LIBRARY NAMES jemalloc)

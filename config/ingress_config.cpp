@@ -129,6 +129,64 @@ redis_ingress_config read_redis(const json& value, const std::string& path,
   return redis;
 }
 
+rabbitmq_results_config read_rabbitmq_results(const json& value, const std::string& path) {
+  rabbitmq_results_config results;
+  object_reader reader{value, path};
+  results.exchange = required_name(reader, "exchange");
+  results.routing_key = result_template(reader, "routing_key", results.routing_key, false);
+  results.queue = reader.string("queue", "");
+  results.confirm_timeout_ms =
+    bounded(reader, "confirm_timeout_ms", results.confirm_timeout_ms, 1, 600000);
+  read_writer(reader, results.writer);
+  reader.finish();
+  return results;
+}
+
+rabbitmq_ingress_config read_rabbitmq(const json& value, const std::string& path) {
+  rabbitmq_ingress_config rabbit;
+  object_reader reader{value, path};
+  rabbit.host = non_empty(reader, "host", rabbit.host);
+  rabbit.port = port_of(reader, rabbit.port);
+  rabbit.user = non_empty(reader, "user", rabbit.user);
+  rabbit.password = reader.string("password", rabbit.password);
+  rabbit.vhost = non_empty(reader, "vhost", rabbit.vhost);
+  rabbit.connect_timeout_ms =
+    bounded(reader, "connect_timeout_ms", rabbit.connect_timeout_ms, 1, 600000);
+  rabbit.heartbeat_s = bounded(reader, "heartbeat_s", rabbit.heartbeat_s, 0, 3600);
+  rabbit.queue = required_name(reader, "queue");
+  std::vector<std::pair<std::string_view, std::string>> names{{"queue", rabbit.queue}};
+  rabbit.dead_letter_exchange =
+    name_template(reader, "dead_letter_exchange", "{queue}.dead", names);
+  // An empty dead_letter_queue is allowed: the operator binds their own.
+  if (reader.string("dead_letter_queue", "{queue}.dead").empty())
+    rabbit.dead_letter_queue.clear();
+  else
+    rabbit.dead_letter_queue = name_template(reader, "dead_letter_queue", "{queue}.dead", names);
+  if (rabbit.dead_letter_queue == rabbit.queue)
+    throw config_error(reader.path_of("dead_letter_queue"), "must differ from queue");
+  rabbit.prefetch = static_cast<size_t>(
+    bounded(reader, "prefetch", static_cast<int64_t>(rabbit.prefetch), 1, 65535));
+  rabbit.batch = static_cast<size_t>(bounded(
+    reader, "batch", static_cast<int64_t>(std::min(rabbit.batch, rabbit.prefetch)), 1, 10000));
+  if (rabbit.batch > rabbit.prefetch)
+    throw config_error(reader.path_of("batch"),
+                       "must not exceed prefetch (" + std::to_string(rabbit.prefetch)
+                         + "): the broker sends no more unacknowledged messages than that");
+  rabbit.block_ms = bounded(reader, "block_ms", rabbit.block_ms, 1, 60000);
+  rabbit.intake_timeout_ms =
+    bounded(reader, "intake_timeout_ms", rabbit.intake_timeout_ms, 100, 600000);
+  rabbit.confirm_timeout_ms =
+    bounded(reader, "confirm_timeout_ms", rabbit.confirm_timeout_ms, 1, 600000);
+  rabbit.backoff = read_backoff(reader);
+  if (auto results = reader.find("results")) {
+    rabbit.results = read_rabbitmq_results(*results, reader.path_of("results"));
+    if (rabbit.results->queue == rabbit.queue)
+      throw config_error(reader.path_of("results") + "/queue", "must differ from queue");
+  }
+  reader.finish();
+  return rabbit;
+}
+
 } // namespace
 
 ingress_config read_ingress(const nlohmann::json& value, const std::string& path,
@@ -137,6 +195,8 @@ ingress_config read_ingress(const nlohmann::json& value, const std::string& path
   object_reader reader{value, path};
   if (auto redis = reader.find("redis"))
     ingress.redis = read_redis(*redis, reader.path_of("redis"), node_name);
+  if (auto rabbitmq = reader.find("rabbitmq"))
+    ingress.rabbitmq = read_rabbitmq(*rabbitmq, reader.path_of("rabbitmq"));
   reader.finish();
   return ingress;
 }

@@ -57,7 +57,7 @@ struct order {
   /// the store or another node.
   std::optional<mono_time> steady_deadline;
   /// How the order came in: "" for the remote protocol (topup-cli, C++ clients, other
-  /// nodes), "redis" for the Redis-list ingress, which writes its results back.
+  /// nodes), "redis" or "rabbitmq" for the queue ingresses, which write their results back.
   std::string ingress;
 
   /// Same phone, amount and reference: a resubmission of this order rather than a conflict.

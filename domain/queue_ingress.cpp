@@ -108,6 +108,16 @@ std::string dead_letter_json(std::string_view message, const failure& why, std::
   return entry.dump();
 }
 
+std::vector<std::pair<std::string, std::string>>
+dead_letter_headers(const failure& why, std::string_view node, int64_t at_ms) {
+  return {
+    {"x-topup-error", std::string{to_string(why.code)}},
+    {"x-topup-reason", text::printable(why.reason, 1000)},
+    {"x-topup-node", std::string{node}},
+    {"x-topup-at-ms", std::to_string(at_ms)},
+  };
+}
+
 std::vector<std::pair<std::string, std::string>> result_fields(const order& o) {
   return {
     {"client_ref", o.client_ref},

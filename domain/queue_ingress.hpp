@@ -2,8 +2,8 @@
 
 // The decisions of the queue ingresses (the Redis-list and RabbitMQ-queue consumers), without
 // any broker or actor: what becomes of each message once intake answered or did not, what a
-// dead letter and a written result look like, how long to wait before trying again, and where
-// a result writer resumes after a crash. The consumers (actors/queue_ingress) are shells that
+// dead letter and a written result look like, and where a result writer resumes after a
+// crash. How long they wait before trying again is domain/retry_backoff's. The consumers (actors/queue_ingress) are shells that
 // move bytes between a broker and these functions.
 
 #include "domain/errors.hpp"
@@ -22,6 +22,7 @@ namespace topup {
 
 /// The name an ingress records on the orders it submits (order::ingress).
 inline constexpr std::string_view redis_ingress_name = "redis";
+inline constexpr std::string_view rabbitmq_ingress_name = "rabbitmq";
 
 // -- what becomes of a message ------------------------------------------------------------------
 
@@ -81,6 +82,12 @@ fate_counts count_fates(const std::vector<message_outcome>& outcomes);
 /// the epoch).
 std::string dead_letter_json(std::string_view message, const failure& why, std::string_view node,
                              int64_t at_ms);
+
+/// The headers of a RabbitMQ dead letter, whose body is the refused message untouched:
+/// x-topup-error (the error code, e.g. "invalid_phone"), x-topup-reason, x-topup-node (the
+/// node that refused it) and x-topup-at-ms (when, ms since the epoch), all text.
+std::vector<std::pair<std::string, std::string>>
+dead_letter_headers(const failure& why, std::string_view node, int64_t at_ms);
 
 // -- results ------------------------------------------------------------------------------------
 

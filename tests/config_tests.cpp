@@ -1026,9 +1026,88 @@ BOOST_AUTO_TEST_CASE(bad_redis_settings_name_their_field) {
     "/ingress/redis/backoff/initial_ms", "must be between 1");
   expect_rejected(ingress_document({{"kafka", json::object()}}), "/ingress/kafka",
                   "unknown field");
-  // Not consumed yet: refused rather than ignored.
-  expect_rejected(ingress_document({{"rabbitmq", {{"queue", "q"}}}}), "/ingress/rabbitmq",
-                  "unknown field");
+}
+
+BOOST_AUTO_TEST_CASE(a_rabbitmq_queue_takes_its_dead_letter_names_from_the_queue) {
+  auto cfg = parse_config(
+    ingress_document({{"rabbitmq",
+                       {{"queue", "shop.orders"}, {"results", {{"exchange", "shop.results"}}}}}})
+      .dump());
+  BOOST_TEST(!cfg.ingress.redis);
+  BOOST_REQUIRE(cfg.ingress.rabbitmq);
+  const auto& rabbit = *cfg.ingress.rabbitmq;
+  BOOST_TEST(rabbit.host == "127.0.0.1");
+  BOOST_TEST(rabbit.port == 5672);
+  BOOST_TEST(rabbit.vhost == "/");
+  BOOST_TEST(rabbit.user == "guest");
+  BOOST_TEST(rabbit.queue == "shop.orders");
+  BOOST_TEST(rabbit.dead_letter_exchange == "shop.orders.dead");
+  BOOST_TEST(rabbit.dead_letter_queue == "shop.orders.dead");
+  BOOST_TEST(rabbit.prefetch == 400u);
+  BOOST_TEST(rabbit.batch == 200u);
+  BOOST_REQUIRE(rabbit.results);
+  BOOST_TEST(rabbit.results->exchange == "shop.results");
+  BOOST_TEST(rabbit.results->routing_key == "{status}.{client_ref}");
+  BOOST_TEST(rabbit.results->queue.empty());
+  BOOST_TEST(rabbit.results->writer.resume_margin_ms == 60000);
+  // No dead-letter queue of its own: the operator binds theirs.
+  auto no_queue = parse_config(
+    ingress_document({{"rabbitmq", {{"queue", "q"}, {"dead_letter_queue", ""}}}}).dump());
+  BOOST_TEST(no_queue.ingress.rabbitmq->dead_letter_queue.empty());
+  // A small prefetch bounds the default batch.
+  auto small = parse_config(
+    ingress_document({{"rabbitmq", {{"queue", "q"}, {"prefetch", 50}}}}).dump());
+  BOOST_TEST(small.ingress.rabbitmq->batch == 50u);
+  // Both ingresses at once.
+  auto both = parse_config(
+    ingress_document({{"redis", {{"list", "l"}}}, {"rabbitmq", {{"queue", "q"}}}}).dump());
+  BOOST_TEST(both.ingress.redis.has_value());
+  BOOST_TEST(both.ingress.rabbitmq.has_value());
+}
+
+BOOST_AUTO_TEST_CASE(bad_rabbitmq_settings_name_their_field) {
+  expect_rejected(ingress_document({{"rabbitmq", json::object()}}), "/ingress/rabbitmq/queue",
+                  "required field is missing");
+  expect_rejected(ingress_document({{"rabbitmq", {{"queue", ""}}}}), "/ingress/rabbitmq/queue",
+                  "must not be empty");
+  expect_rejected(ingress_document({{"rabbitmq", {{"queue", "q"}, {"prefech", 10}}}}),
+                  "/ingress/rabbitmq/prefech", "unknown field");
+  expect_rejected(ingress_document({{"rabbitmq", {{"queue", "q"}, {"prefetch", 0}}}}),
+                  "/ingress/rabbitmq/prefetch", "must be between 1 and 65535 (got 0)");
+  expect_rejected(
+    ingress_document({{"rabbitmq", {{"queue", "q"}, {"batch", 500}, {"prefetch", 100}}}}),
+    "/ingress/rabbitmq/batch", "must not exceed prefetch (100)");
+  expect_rejected(ingress_document({{"rabbitmq", {{"queue", "q"}, {"port", 0}}}}),
+                  "/ingress/rabbitmq/port", "must be between 1 and 65535");
+  expect_rejected(ingress_document({{"rabbitmq", {{"queue", "q"}, {"vhost", ""}}}}),
+                  "/ingress/rabbitmq/vhost", "must not be empty");
+  expect_rejected(ingress_document({{"rabbitmq", {{"queue", "q"}, {"heartbeat_s", -1}}}}),
+                  "/ingress/rabbitmq/heartbeat_s", "must be between 0 and 3600");
+  expect_rejected(
+    ingress_document({{"rabbitmq", {{"queue", "q"}, {"dead_letter_queue", "q"}}}}),
+    "/ingress/rabbitmq/dead_letter_queue", "must differ from queue");
+  expect_rejected(
+    ingress_document({{"rabbitmq", {{"queue", "q"}, {"dead_letter_exchange", "{qeue}.x"}}}}),
+    "/ingress/rabbitmq/dead_letter_exchange", "unknown placeholder {qeue}");
+  expect_rejected(
+    ingress_document({{"rabbitmq", {{"queue", "q"}, {"dead_letter_exchange", ""}}}}),
+    "/ingress/rabbitmq/dead_letter_exchange", "must not be empty");
+  expect_rejected(
+    ingress_document({{"rabbitmq", {{"queue", "q"}, {"results", json::object()}}}}),
+    "/ingress/rabbitmq/results/exchange", "required field is missing");
+  expect_rejected(ingress_document({{"rabbitmq",
+                                     {{"queue", "q"},
+                                      {"results", {{"exchange", "r"}, {"routing_key", ""}}}}}}),
+                  "/ingress/rabbitmq/results/routing_key", "must not be empty");
+  expect_rejected(
+    ingress_document({{"rabbitmq",
+                       {{"queue", "q"},
+                        {"results", {{"exchange", "r"}, {"routing_key", "{phone}"}}}}}}),
+    "/ingress/rabbitmq/results/routing_key", "unknown placeholder {phone}");
+  expect_rejected(ingress_document({{"rabbitmq",
+                                     {{"queue", "q"},
+                                      {"results", {{"exchange", "r"}, {"queue", "q"}}}}}}),
+                  "/ingress/rabbitmq/results/queue", "must differ from queue");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -6,6 +6,7 @@
 #include <boost/test/unit_test.hpp>
 #include <nlohmann/json.hpp>
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -106,6 +107,19 @@ BOOST_AUTO_TEST_CASE(a_dead_letter_keeps_the_message_its_error_and_reason) {
     BOOST_TEST(!binary.contains("message"));
     BOOST_TEST(binary["message_base64"].get<std::string>() == encoded);
   }
+}
+
+BOOST_AUTO_TEST_CASE(a_rabbitmq_dead_letter_carries_its_error_and_reason_in_headers) {
+  auto headers =
+    dead_letter_headers({errc::invalid_phone, "has 3 digits\n\x01"}, "node-1", 42);
+  std::map<std::string, std::string> by_name(headers.begin(), headers.end());
+  BOOST_TEST(headers.size() == 4u);
+  BOOST_TEST(by_name["x-topup-error"] == "invalid_phone");
+  // A reason is printable text whatever a refusal put into it.
+  BOOST_TEST(by_name["x-topup-reason"].find("has 3 digits") == 0u);
+  BOOST_TEST(by_name["x-topup-reason"].find('\x01') == std::string::npos);
+  BOOST_TEST(by_name["x-topup-node"] == "node-1");
+  BOOST_TEST(by_name["x-topup-at-ms"] == "42");
 }
 
 BOOST_AUTO_TEST_CASE(a_result_names_the_order_and_its_outcome_but_not_the_phone) {

@@ -7,19 +7,14 @@
 #define BOOST_TEST_MODULE redis_ingress_tests
 #include <boost/test/unit_test.hpp>
 
-#include "apps/bench/order_audit.hpp"
-#include "apps/bench/store_reader.hpp"
-#include "providers/ledger.hpp"
 #include "queues/redis_client.hpp"
-#include "tests/process_support.hpp"
-#include "tests/test_support.hpp"
+#include "tests/ingress_support.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <csignal>
 #include <map>
-#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,10 +29,6 @@ namespace {
 const std::string source_list = "shop:orders";
 const std::string dead_list = "shop:orders:dead";
 const std::string result_channel = "shop:results";
-
-std::string source_path(const std::string& relative) {
-  return std::string{std::getenv("TOPUP_SOURCE_DIR")} + "/" + relative;
-}
 
 /// A redis-server of its own: loopback, a free port, no persistence, its files in `dir`.
 /// Stopped (SIGKILL) by the child process's destructor.
@@ -76,19 +67,6 @@ private:
 
 long long length_of(queues::redis_connection& redis, const std::string& list) {
   return redis.command({"LLEN", list}).integer;
-}
-
-/// Runs a PHP script of tests/php to its end; its stdout.
-std::string run_php(const std::string& script, std::vector<std::string> args,
-                    const temp_dir& dir) {
-  args.insert(args.begin(), {"/usr/bin/php", source_path("tests/php/" + script)});
-  child_process php{args, dir.file("php.log")};
-  line_reader out{php.stdout_fd()};
-  out.read_to_end(steady::now() + 60s);
-  BOOST_REQUIRE_MESSAGE(php.wait_for_exit(steady::now() + 10s), script << " did not end");
-  BOOST_REQUIRE_MESSAGE(php.exit_code().value_or(-1) == 0,
-                        script << " " << php.ended() << ": " << tail_of(dir.file("php.log")));
-  return out.lines().empty() ? std::string{} : out.lines().back();
 }
 
 /// A node configuration consuming `source_list` from `redis`, results to a hash per order
@@ -137,25 +115,6 @@ void wait_for_results(queues::redis_connection& redis, const std::string& prefix
                    << tail_of(node_log));
 }
 
-/// The store against the ledgers: every pushed order stored once, succeeded, recharged once.
-void audit_store(const temp_dir& dir, const std::string& prefix, size_t count) {
-  store_config store;
-  store.sqlite_path = dir.file("orders.db");
-  auto rows = bench::store_reader{store}.orders(prefix + "-");
-  std::set<std::string> refs;
-  std::vector<bench::audited_order> audited;
-  for (const auto& [ref, row] : rows) {
-    BOOST_TEST(refs.insert(ref).second, ref << " is stored twice");
-    BOOST_TEST(row.status == "succeeded", ref << " ended " << row.status);
-    audited.push_back(bench::audited(row));
-  }
-  BOOST_TEST(refs.size() == count);
-  auto audit = bench::audit_ledgers(audited, ledger::records(ledger_paths(dir.path())));
-  BOOST_TEST(audit.agrees(), bench::describe(audit));
-  BOOST_TEST(audit.succeeded == count);
-  BOOST_TEST(audit.duplicates == 0u);
-}
-
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(redis_ingress)
@@ -183,6 +142,7 @@ BOOST_AUTO_TEST_CASE(php_orders_are_recharged_once_and_their_results_written_bac
   }
   BOOST_TEST(run_php("redis_producer.php", {"127.0.0.1", port, source_list, "shop", "300", "3"},
                      dir)
+               .back()
              == "pushed 303");
 
   node_process node{TOPUP_NODE, write_node_config(dir, server), dir.file("node.log")};
@@ -225,7 +185,7 @@ BOOST_AUTO_TEST_CASE(php_orders_are_recharged_once_and_their_results_written_bac
   BOOST_TEST(length_of(redis, source_list + ":processing:test-node") == 0);
 
   BOOST_TEST(node.terminate(10s).has_value());
-  audit_store(dir, "shop", orders);
+  audit_store(dir, {{"shop", orders}});
 }
 
 // SIGKILL while the node consumes: what its processing list held is submitted again at the
@@ -239,6 +199,7 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_consumption_loses_nothing_and_recharges_nothing
                      {"127.0.0.1", std::to_string(server.port()), source_list, "kill",
                       std::to_string(orders)},
                      dir)
+               .back()
              == "pushed 3000");
   auto config_path = write_node_config(dir, server);
   const auto processing = source_list + ":processing:test-node";
@@ -280,7 +241,7 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_consumption_loses_nothing_and_recharges_nothing
   BOOST_TEST(length_of(redis, processing) == 0);
   BOOST_TEST(length_of(redis, dead_list) == 0);
   BOOST_TEST(node.terminate(10s).has_value());
-  audit_store(dir, "kill", orders);
+  audit_store(dir, {{"kill", orders}});
 }
 
 BOOST_AUTO_TEST_SUITE_END()
