@@ -19,7 +19,7 @@ namespace topup {
 struct consumer_common {
   std::string label;  ///< "redis ingress shop:orders", for log lines
   std::string where;  ///< host:port of the broker
-  retry_backoff backoff{std::chrono::milliseconds{100}, std::chrono::milliseconds{5000}};
+  ingress_backoff backoff{std::chrono::milliseconds{100}, std::chrono::milliseconds{5000}};
   bool busy = false;         ///< a batch waits for intake
   bool stopping = false;     ///< stop once the batch in hand is settled
   bool broker_down = false;  ///< logged once per outage

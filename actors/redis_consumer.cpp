@@ -131,7 +131,7 @@ queue_consumer_actor::behavior_type redis_consumer(self_pointer self, redis_ingr
   st.common.label = "redis ingress " + cfg.list;
   st.common.where = cfg.host + ":" + std::to_string(cfg.port);
   st.common.backoff =
-    retry_backoff{milliseconds{cfg.backoff.initial_ms}, milliseconds{cfg.backoff.max_ms}};
+    ingress_backoff{milliseconds{cfg.backoff.initial_ms}, milliseconds{cfg.backoff.max_ms}};
   st.cfg = std::move(cfg);
   st.node = std::move(node);
   st.supervisor = std::move(supervisor);

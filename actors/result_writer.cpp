@@ -32,7 +32,7 @@ struct result_writer_state {
   result_writer_config cfg;
   caf::actor supervisor;
   std::shared_ptr<const clock> time;
-  retry_backoff backoff{milliseconds{100}, milliseconds{5000}};
+  ingress_backoff backoff{milliseconds{100}, milliseconds{5000}};
 
   /// The recorded resume point; -1 until read from the store.
   int64_t resume_at = -1;
@@ -273,7 +273,7 @@ result_writer_actor::behavior_type result_writer(self_pointer self,
   st.sink = std::move(sink);
   st.writer = std::move(writer);
   st.ingress = std::move(ingress);
-  st.backoff = retry_backoff{milliseconds{cfg.backoff.initial_ms}, milliseconds{cfg.backoff.max_ms}};
+  st.backoff = ingress_backoff{milliseconds{cfg.backoff.initial_ms}, milliseconds{cfg.backoff.max_ms}};
   st.cfg = std::move(cfg);
   st.supervisor = std::move(supervisor);
   st.time = std::move(time);

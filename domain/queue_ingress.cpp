@@ -203,11 +203,11 @@ std::string expand_result_template(std::string_view text, const order& o) {
   });
 }
 
-retry_backoff::retry_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max)
+ingress_backoff::ingress_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max)
   : initial_(std::max(initial, std::chrono::milliseconds{1})),
     max_(std::max(max, initial_)), current_(initial_) {}
 
-std::chrono::milliseconds retry_backoff::next() {
+std::chrono::milliseconds ingress_backoff::next() {
   auto wait = current_;
   current_ = std::min(current_ * 2, max_);
   return wait;

@@ -128,9 +128,9 @@ std::string expand_result_template(std::string_view text, const order& o);
 /// Exponential backoff for something that fails for now (a broker that is down, intake that
 /// answers overloaded): the first wait is `initial`, each next one twice the last, at most
 /// `max`; a success resets it.
-class retry_backoff {
+class ingress_backoff {
 public:
-  retry_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max);
+  ingress_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max);
 
   /// The wait before the next try; the one after is longer.
   std::chrono::milliseconds next();

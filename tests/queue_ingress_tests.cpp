@@ -167,7 +167,7 @@ BOOST_AUTO_TEST_CASE(name_templates_know_their_placeholders) {
 }
 
 BOOST_AUTO_TEST_CASE(backoff_doubles_up_to_its_bound_and_resets) {
-  retry_backoff backoff{milliseconds{100}, milliseconds{500}};
+  ingress_backoff backoff{milliseconds{100}, milliseconds{500}};
   BOOST_TEST(backoff.next().count() == 100);
   BOOST_TEST(backoff.next().count() == 200);
   BOOST_TEST(backoff.next().count() == 400);
