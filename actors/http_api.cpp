@@ -125,9 +125,9 @@ private:
                                "the body is larger than "
                                  + std::to_string(config().max_body_bytes) + " bytes"});
     if (error == http::error::header_limit)
-      return refuse_and_close({errc::request_too_large, "the header is larger than "
-                                                          + std::to_string(config().max_header_bytes)
-                                                          + " bytes"});
+      return refuse_and_close(
+        {errc::request_too_large,
+         "the header is larger than " + std::to_string(config().max_header_bytes) + " bytes"});
     // Closed by the client, timed out (a slow client), or not HTTP at all: nothing to answer.
     close();
   }

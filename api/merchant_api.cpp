@@ -234,7 +234,9 @@ int64_t retry_after_s(const failure& f) {
 
 json error_json(const failure& f) {
   return {{"error",
-           {{"code", std::string{to_string(f.code)}}, {"message", f.reason}, {"field", field_of(f)}}}};
+           {{"code", std::string{to_string(f.code)}},
+            {"message", f.reason},
+            {"field", field_of(f)}}}};
 }
 
 json order_json(const order& o) {

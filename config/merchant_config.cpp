@@ -10,16 +10,6 @@ namespace {
 using json_config::json;
 using json_config::object_reader;
 
-int64_t bounded(object_reader& reader, const std::string& key, int64_t fallback, int64_t low,
-                int64_t high) {
-  auto value = reader.integer(key, fallback);
-  if (value < low || value > high)
-    throw config_error(reader.path_of(key), "must be between " + std::to_string(low) + " and "
-                                              + std::to_string(high) + " (got "
-                                              + std::to_string(value) + ")");
-  return value;
-}
-
 std::string trailing_newlines_removed(std::string text) {
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
     text.pop_back();
@@ -58,7 +48,8 @@ merchant read_merchant(const json& value, const std::string& path) {
       throw config_error(reader.path_of("callback_url"), *problem);
   }
   if (auto prefixes = reader.find("allowed_callback_prefixes")) {
-    const auto& array = json_config::as_array(*prefixes, reader.path_of("allowed_callback_prefixes"));
+    const auto& array =
+      json_config::as_array(*prefixes, reader.path_of("allowed_callback_prefixes"));
     for (size_t i = 0; i < array.size(); ++i) {
       auto at = reader.path_of("allowed_callback_prefixes") + "/" + std::to_string(i);
       auto prefix = object_reader::as_string(array[i], at);
@@ -101,24 +92,23 @@ http_api_config read_http_api(const json& value, const std::string& path) {
   if (auto listen = reader.find("listen")) {
     object_reader listen_reader{*listen, reader.path_of("listen")};
     api.host = listen_reader.string("host", api.host);
-    api.port = static_cast<uint16_t>(bounded(listen_reader, "port", api.port, 0, 65535));
+    api.port = static_cast<uint16_t>(listen_reader.integer_between("port", api.port, 0, 65535));
     listen_reader.finish();
   }
-  api.max_connections = static_cast<size_t>(
-    bounded(reader, "max_connections", static_cast<int64_t>(api.max_connections), 1, 100000));
-  api.max_body_bytes = static_cast<size_t>(bounded(
-    reader, "max_body_bytes", static_cast<int64_t>(api.max_body_bytes), 1024, 64 << 20));
-  api.max_header_bytes = static_cast<size_t>(bounded(
-    reader, "max_header_bytes", static_cast<int64_t>(api.max_header_bytes), 1024, 1 << 20));
-  api.max_header_count = static_cast<size_t>(
-    bounded(reader, "max_header_count", static_cast<int64_t>(api.max_header_count), 8, 1000));
-  api.read_timeout_ms = bounded(reader, "read_timeout_ms", api.read_timeout_ms, 100, 600000);
+  auto size = [&](const std::string& key, size_t fallback, int64_t low, int64_t high) {
+    return static_cast<size_t>(
+      reader.integer_between(key, static_cast<int64_t>(fallback), low, high));
+  };
+  api.max_connections = size("max_connections", api.max_connections, 1, 100000);
+  api.max_body_bytes = size("max_body_bytes", api.max_body_bytes, 1024, 64 << 20);
+  api.max_header_bytes = size("max_header_bytes", api.max_header_bytes, 1024, 1 << 20);
+  api.max_header_count = size("max_header_count", api.max_header_count, 8, 1000);
+  api.read_timeout_ms = reader.integer_between("read_timeout_ms", api.read_timeout_ms, 100, 600000);
   api.signature_window_s =
-    bounded(reader, "signature_window_s", api.signature_window_s, 1, 3600);
-  api.max_batch =
-    static_cast<size_t>(bounded(reader, "max_batch", static_cast<int64_t>(api.max_batch), 1, 10000));
+    reader.integer_between("signature_window_s", api.signature_window_s, 1, 3600);
+  api.max_batch = size("max_batch", api.max_batch, 1, 10000);
   api.request_timeout_ms =
-    bounded(reader, "request_timeout_ms", api.request_timeout_ms, 100, 600000);
+    reader.integer_between("request_timeout_ms", api.request_timeout_ms, 100, 600000);
   reader.finish();
   return api;
 }
