@@ -405,10 +405,10 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
         self, [](const node_handles& h) { return h.store; }, caf::get_atom::value,
         std::move(id));
     },
-    [=](find_ref_atom, std::string& client_ref) {
+    [=](find_ref_atom, std::string& merchant, std::string& client_ref) {
       return forward<order>(
         self, [](const node_handles& h) { return h.store; }, find_ref_atom::value,
-        std::move(client_ref));
+        std::move(merchant), std::move(client_ref));
     },
     [=](history_atom, std::string& id) {
       return forward<order_history>(

@@ -52,6 +52,8 @@ waiting_submit admit(self_pointer self, std::vector<order_request> requests,
       continue;
     }
     auto& valid = std::get<validated_request>(checked);
+    // The store's row is compared with the request as validated: its merchant filled in.
+    requests[i].merchant = valid.request.merchant;
     auto verdict = st.admission.admit(valid.carrier);
     if (!verdict.admitted) {
       st.stats.overloaded++;

@@ -492,10 +492,12 @@ void start_command(client_pointer self) {
         self->request(st.gateway, options.timeout, caf::get_atom::value, options.order_id)
           .then(print_order, fail_with(self, what));
       else if (options.history)
-        self->request(st.gateway, options.timeout, find_ref_atom::value, options.client_ref)
+        self->request(st.gateway, options.timeout, find_ref_atom::value, options.merchant,
+                      options.client_ref)
           .then([ask_history](order& x) { ask_history(x.id); }, fail_with(self, what));
       else
-        self->request(st.gateway, options.timeout, find_ref_atom::value, options.client_ref)
+        self->request(st.gateway, options.timeout, find_ref_atom::value, options.merchant,
+                      options.client_ref)
           .then(print_order, fail_with(self, what));
       return;
     }

@@ -2,6 +2,7 @@
 // configuration and publishes the gateway (the remote protocol) on the configured address.
 
 #include "actors/gateway.hpp"
+#include "actors/http_api.hpp"
 #include "actors/queue_ingress.hpp"
 #include "actors/supervisor.hpp"
 #include "actors/watch_hub.hpp"
@@ -204,8 +205,26 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
     return exit_failed;
   }
   port->start();
+  std::unique_ptr<http_api_listener> http_api;
+  if (cfg.http_api) {
+    try {
+      http_api = std::make_unique<http_api_listener>(
+        system, entry,
+        http_api_options{*cfg.http_api, cfg.merchants, [time] { return time->wall_ms() / 1000; }});
+    } catch (const std::exception& error) {
+      spdlog::critical("node cannot listen for the HTTP API on {}:{}: {}", cfg.http_api->host,
+                       cfg.http_api->port, one_line_reason(error.what()));
+      port->stop();
+      stop_all();
+      return exit_failed;
+    }
+    http_api->start();
+  }
   std::cout << "listening on " << cfg.node.host << ":" << port->port()
             << (cfg.node.tls.enabled() ? " (tls)" : "") << std::endl;
+  // After the line above, which tests and scripts read the node's port from.
+  if (http_api)
+    std::cout << "http api on " << cfg.http_api->host << ":" << http_api->port() << std::endl;
   spdlog::info("node {} ready: {} providers, store {}", cfg.node.name, cfg.providers.size(),
                cfg.store.backend == store_config::backend_kind::sqlite ? cfg.store.sqlite_path
                                                                         : "postgresql");
@@ -274,6 +293,8 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
       spdlog::warn("node stops with {} calls in flight; they are queried at the next start",
                    running);
   }
+  if (http_api)
+    http_api->stop();
   port->stop();
   system.middleman().unpublish(entry, *published);
   stop_all();

@@ -728,6 +728,11 @@ config parse_config(const std::string& json_text) {
   }
   if (auto ingress = reader.find("ingress"))
     cfg.ingress = read_ingress(*ingress, "/ingress", cfg.node.name);
+  if (auto merchants = reader.find("merchants"))
+    cfg.merchants = read_merchants(*merchants, "/merchants");
+  cfg.store.default_merchant = cfg.merchants.default_id();
+  if (auto api = reader.find("http_api"))
+    cfg.http_api = read_http_api(*api, "/http_api");
   const auto& providers = as_array(reader.require("providers"), "/providers");
   if (providers.empty())
     throw config_error("/providers", "at least one provider is required");
@@ -757,6 +762,7 @@ validation_rules make_validation_rules(const config& cfg) {
       rules.carrier_by_prefix.emplace(prefix, carrier);
   rules.allowed_amounts_fen.insert(cfg.amounts_fen.begin(), cfg.amounts_fen.end());
   rules.limits = cfg.limits;
+  rules.merchants = cfg.merchants;
   return rules;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "config/ingress_config.hpp"
+#include "config/merchant_config.hpp"
 #include "domain/validation.hpp"
 
 #include <nlohmann/json_fwd.hpp>
@@ -71,6 +72,9 @@ struct store_config {
   static constexpr int64_t max_read_connections = 64;
   size_t max_batch = 2000;            ///< rows per group commit at most
   size_t max_pending_writes = 200000; ///< beyond this, intake answers `overloaded`
+  /// The merchant that orders stored before merchants existed belong to (schema step 8), and
+  /// that a lookup by reference naming no merchant means: the node's default merchant.
+  std::string default_merchant = "default";
 };
 
 struct deadline_config {
@@ -158,6 +162,9 @@ struct config {
   std::vector<provider_config> providers;
   std::optional<cluster_config> cluster;  ///< absent: a single node
   ingress_config ingress;                 ///< queues the node consumes orders from
+  /// Who orders are for; without a "merchants" section, the single merchant "default".
+  merchant_directory merchants;
+  std::optional<http_api_config> http_api;  ///< absent: no HTTP API
 
   const provider_config* find_provider(const std::string& name) const;
 };

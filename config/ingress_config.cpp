@@ -11,12 +11,7 @@ using json_config::object_reader;
 
 int64_t bounded(object_reader& reader, const std::string& key, int64_t fallback, int64_t low,
                 int64_t high) {
-  auto value = reader.integer(key, fallback);
-  if (value < low || value > high)
-    throw config_error(reader.path_of(key), "must be between " + std::to_string(low) + " and "
-                                              + std::to_string(high) + " (got "
-                                              + std::to_string(value) + ")");
-  return value;
+  return reader.integer_between(key, fallback, low, high);
 }
 
 std::string required_name(object_reader& reader, const std::string& key) {

@@ -76,6 +76,16 @@ public:
     return value ? as_integer(*value, path_of(key)) : fallback;
   }
 
+  /// integer(), refused unless within [low, high].
+  int64_t integer_between(const std::string& key, int64_t fallback, int64_t low, int64_t high) {
+    auto value = integer(key, fallback);
+    if (value < low || value > high)
+      throw config_error(path_of(key), "must be between " + std::to_string(low) + " and "
+                                         + std::to_string(high) + " (got "
+                                         + std::to_string(value) + ")");
+    return value;
+  }
+
   double number(const std::string& key, double fallback) {
     auto value = find(key);
     return value ? as_number(*value, path_of(key)) : fallback;

@@ -6,7 +6,7 @@
 namespace topup {
 namespace {
 
-constexpr std::array<std::pair<errc, std::string_view>, 19> names{{
+constexpr std::array<std::pair<errc, std::string_view>, 23> names{{
   {errc::none, "none"},
   {errc::invalid_phone, "invalid_phone"},
   {errc::unknown_carrier, "unknown_carrier"},
@@ -26,6 +26,10 @@ constexpr std::array<std::pair<errc, std::string_view>, 19> names{{
   {errc::invalid_amount, "invalid_amount"},
   {errc::malformed_message, "malformed_message"},
   {errc::unsupported_field, "unsupported_field"},
+  {errc::unknown_merchant, "unknown_merchant"},
+  {errc::invalid_notify_url, "invalid_notify_url"},
+  {errc::unauthenticated, "unauthenticated"},
+  {errc::request_too_large, "request_too_large"},
 }};
 
 } // namespace

@@ -11,6 +11,8 @@ order make_order(const validated_request& checked, std::string id, const clock& 
   o.phone = checked.request.phone;
   o.amount_fen = checked.request.amount_fen;
   o.carrier = checked.carrier;
+  o.merchant = checked.request.merchant;
+  o.notify_url = checked.request.notify_url;
   o.status = order_status::accepted;
   o.accepted_at_ms = now_ms;
   o.deadline_ms = now_ms + deadline_limit_ms;
@@ -31,6 +33,8 @@ failure reference_conflict(const order& stored, const order_request& request) {
   std::string differs;
   if (stored.phone != request.phone)
     differs = "phone " + mask_phone(stored.phone) + " vs " + mask_phone(request.phone);
+  else if (stored.notify_url != request.notify_url)
+    differs = "another notify_url";
   else
     differs = "amount " + std::to_string(stored.amount_fen) + " vs "
               + std::to_string(request.amount_fen) + " fen";

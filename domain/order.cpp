@@ -30,7 +30,8 @@ bool is_final(order_status status) {
 
 bool order::same_content(const order_request& request) const {
   return client_ref == request.client_ref && phone == request.phone
-         && amount_fen == request.amount_fen;
+         && amount_fen == request.amount_fen && merchant == request.merchant
+         && notify_url == request.notify_url;
 }
 
 bool failed_at_deadline(std::string_view last_error) {

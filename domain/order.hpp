@@ -32,9 +32,14 @@ bool is_final(order_status status);
 
 /// What a client submits. Amounts are integers in fen (1/100 yuan).
 struct order_request {
-  std::string client_ref;  ///< the client's idempotency key
+  std::string client_ref;  ///< the client's idempotency key, unique per merchant
   std::string phone;
   int64_t amount_fen = 0;
+  /// Who the order is for; empty: the node's default merchant (intake fills it in).
+  std::string merchant{};
+  /// Where its result is sent; empty: the merchant's default callback URL. Must lie under
+  /// one of the merchant's allowed prefixes (domain/merchant).
+  std::string notify_url{};
 };
 
 /// An accepted order as the store keeps it. Times are milliseconds since the Unix epoch.
@@ -59,8 +64,12 @@ struct order {
   /// How the order came in: "" for the remote protocol (topup-cli, C++ clients, other
   /// nodes), "redis" or "rabbitmq" for the queue ingresses, which write their results back.
   std::string ingress;
+  /// The merchant the order belongs to: with client_ref, the idempotency key.
+  std::string merchant;
+  /// The order's own callback URL; empty: the merchant's default.
+  std::string notify_url;
 
-  /// Same phone, amount and reference: a resubmission of this order rather than a conflict.
+  /// Same phone, amount, reference, merchant and callback URL: a resubmission of this order rather than a conflict.
   bool same_content(const order_request& request) const;
 };
 

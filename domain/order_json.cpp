@@ -14,7 +14,7 @@ namespace topup {
 namespace {
 
 constexpr std::array<std::string_view, 3> order_keys{"client_ref", "phone", "amount_fen"};
-/// Keys of the merchant API's orders that this node cannot honour yet.
+/// Keys of the merchant API's orders, which other channels refuse.
 constexpr std::array<std::string_view, 2> merchant_keys{"merchant", "notify_url"};
 
 bool listed(std::string_view key, const std::array<std::string_view, 3>& keys) {
@@ -32,6 +32,10 @@ failure malformed(std::string reason) {
 } // namespace
 
 order_json_result parse_order_json(std::string_view text) {
+  return parse_order_json(text, order_json_keys{});
+}
+
+order_json_result parse_order_json(std::string_view text, order_json_keys keys) {
   if (text.size() > max_order_json_bytes)
     return malformed("a message of " + std::to_string(text.size())
                      + " bytes; an order is at most " + std::to_string(max_order_json_bytes));
@@ -69,17 +73,31 @@ order_json_result parse_order_json(std::string_view text) {
   }
   if (!repeated_key.empty())
     return malformed("key " + quoted_key(repeated_key) + " appears twice");
+  return parse_order_object(object, keys);
+}
+
+order_json_result parse_order_object(const nlohmann::json& object, order_json_keys keys) {
   if (!object.is_object())
     return malformed("expected a JSON object {\"client_ref\":...,\"phone\":...,\"amount_fen\":...}");
+  order_request request;
   for (const auto& [key, value] : object.items()) {
     if (listed(key, order_keys))
       continue;
+    if (keys.notify_url && key == "notify_url") {
+      if (!value.is_string())
+        return malformed(quoted_key(key) + " must be a string");
+      request.notify_url = value.get<std::string>();
+      continue;
+    }
     if (std::find(merchant_keys.begin(), merchant_keys.end(), key) != merchant_keys.end())
       return failure{errc::unsupported_field,
-                     quoted_key(key) + " is not supported yet: this node has no merchants"};
-    return malformed("unknown key " + quoted_key(key) + "; expected client_ref, phone, amount_fen");
+                     keys.notify_url
+                       ? quoted_key(key) + " is not part of an order: the signer is its merchant"
+                       : quoted_key(key) + " is not supported here: queue orders belong to the"
+                                           " default merchant; use the HTTP API"};
+    return malformed("unknown key " + quoted_key(key) + "; expected client_ref, phone, amount_fen"
+                     + (keys.notify_url ? ", notify_url" : ""));
   }
-  order_request request;
   for (auto [key, into] : {std::pair{order_keys[0], &request.client_ref},
                            std::pair{order_keys[1], &request.phone}}) {
     auto it = object.find(key);

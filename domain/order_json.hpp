@@ -9,6 +9,8 @@
 #include "domain/errors.hpp"
 #include "domain/order.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstddef>
 #include <string_view>
 #include <variant>
@@ -36,5 +38,18 @@ using order_json_result = std::variant<order_request, failure>;
 /// Reasons name keys and never echo a value of the order (a phone number must not reach a
 /// dead letter's reason or a log line); key names are shown with text::printable.
 order_json_result parse_order_json(std::string_view text);
+
+/// Which keys an order object may have beyond client_ref, phone and amount_fen.
+struct order_json_keys {
+  /// The merchant API: "notify_url" (a string) is read into the request; "merchant" stays
+  /// refused (unsupported_field: the merchant is the one who signed the request).
+  bool notify_url = false;
+};
+
+/// parse_order_json of one order object already parsed (an element of a batch), with `keys`.
+order_json_result parse_order_object(const nlohmann::json& object, order_json_keys keys);
+
+/// parse_order_json with `keys`.
+order_json_result parse_order_json(std::string_view text, order_json_keys keys);
 
 } // namespace topup

@@ -140,7 +140,12 @@ validation_result validate(const order_request& request, const validation_rules&
                    std::to_string(request.amount_fen)
                      + " fen is not an allowed denomination (allowed: "
                      + amount_list(rules.allowed_amounts_fen) + ")"};
-  return validated_request{request, *carrier};
+  auto owner = resolve_merchant(rules.merchants, request.merchant, request.notify_url);
+  if (auto f = std::get_if<failure>(&owner))
+    return *f;
+  validated_request valid{request, *carrier};
+  valid.request.merchant = std::move(std::get<std::string>(owner));
+  return valid;
 }
 
 } // namespace topup

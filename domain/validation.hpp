@@ -1,6 +1,7 @@
 #pragma once
 
 #include "domain/errors.hpp"
+#include "domain/merchant.hpp"
 #include "domain/order.hpp"
 
 #include <cstddef>
@@ -29,11 +30,13 @@ struct validation_rules {
   std::map<std::string, std::string> carrier_by_prefix;
   std::set<int64_t> allowed_amounts_fen;
   field_limits limits;
+  /// Who orders may be for, and where their callbacks may go.
+  merchant_directory merchants;
 };
 
 /// A request that passed validation, with the carrier its number belongs to.
 struct validated_request {
-  order_request request;
+  order_request request;  ///< merchant filled in: the default one when the request named none
   std::string carrier;
 };
 
@@ -51,7 +54,9 @@ using validation_result = std::variant<validated_request, failure>;
 ///    blanks are refused rather than silently kept or removed;
 /// 4. the phone is an 11-digit mainland mobile number (ASCII digits 0-9) starting with 1
 ///    (else invalid_phone) whose prefix a carrier owns (else unknown_carrier);
-/// 5. the amount is an allowed denomination (else unsupported_amount).
+/// 5. the amount is an allowed denomination (else unsupported_amount);
+/// 6. the merchant is known, or none is named (else unknown_merchant), and the notify_url,
+///    if any, lies under one of its allowed prefixes (else invalid_notify_url).
 /// The first violation found is returned, with a reason that names the offending value
 /// (phone numbers masked, text that is not valid UTF-8 never echoed).
 validation_result validate(const order_request& request, const validation_rules& rules);

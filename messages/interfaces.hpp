@@ -13,8 +13,9 @@ namespace topup {
 using store_reader_actor = caf::typed_actor<
   // The order with this id; error not_found.
   caf::replies_to<caf::get_atom, std::string>::with<order>,
-  // The order with this client reference; error not_found.
-  caf::replies_to<find_ref_atom, std::string>::with<order>,
+  // The order of this merchant ("": the default one) with this client reference; error
+  // not_found.
+  caf::replies_to<find_ref_atom, std::string, std::string>::with<order>,
   // The order with this id and its history; error not_found.
   caf::replies_to<history_atom, std::string>::with<order_history>,
   // Every order not yet final, in one bulk read (start-up recovery).
@@ -176,7 +177,8 @@ using gateway_actor = caf::typed_actor<
   caf::replies_to<submit_atom, order_request>::with<order>,
   caf::replies_to<submit_atom, std::vector<order_request>>::with<std::vector<submit_result>>,
   caf::replies_to<caf::get_atom, std::string>::with<order>,
-  caf::replies_to<find_ref_atom, std::string>::with<order>,
+  // The order of a merchant ("": the node's default merchant) with a client reference.
+  caf::replies_to<find_ref_atom, std::string, std::string>::with<order>,
   // The order with this id and its story: every state change, attempt and query.
   caf::replies_to<history_atom, std::string>::with<order_history>,
   caf::replies_to<list_atom, order_filter>::with<std::vector<order>>,

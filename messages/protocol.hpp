@@ -23,7 +23,9 @@ namespace topup {
 /// 3: node_stats.started_at_ms, order histories (history_atom).
 ///    Reconciliation (attempts_atom, settle_atom).
 ///    An order carries the ingress it came in by.
-constexpr uint32_t protocol_version = 3;
+/// 4: orders and order requests carry their merchant and notify_url; find_ref_atom takes
+///    the merchant with the reference.
+constexpr uint32_t protocol_version = 4;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -443,14 +445,15 @@ typename Inspector::result_type inspect(Inspector& f, query_reply& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_request& x) {
-  return f(caf::meta::type_name("order_request"), x.client_ref, x.phone, x.amount_fen);
+  return f(caf::meta::type_name("order_request"), x.client_ref, x.phone, x.amount_fen,
+           x.merchant, x.notify_url);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order& x) {
   return f(caf::meta::type_name("order"), x.id, x.client_ref, x.phone, x.carrier, x.amount_fen,
            x.provider, x.status, x.attempts, x.accepted_at_ms, x.deadline_ms, x.updated_at_ms,
-           x.last_error, x.ingress);
+           x.last_error, x.ingress, x.merchant, x.notify_url);
 }
 
 template <class Inspector>

@@ -85,7 +85,9 @@ lease lease_from(const soci::row& row) {
 lease_store::lease_store(const store_config& cfg)
   : backend_(cfg.backend), now_sql_(database_now_ms_sql(cfg.backend)),
     session_(open_session(cfg, "topup-cluster")) {
-  with_store_errors("migrating the schema", [&] { migrate(*session_); });
+  with_store_errors("migrating the schema", [&] {
+    migrate(*session_, current_schema_version, cfg.default_merchant);
+  });
   statements_ = with_store_errors("preparing lease statements", [&] {
     return std::make_unique<statements>(*session_, now_sql_);
   });

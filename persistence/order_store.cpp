@@ -16,11 +16,14 @@ namespace {
 
 const char* const order_columns =
   "id, client_ref, phone, carrier, amount_fen, provider, status, attempts, accepted_at_ms,"
-  " deadline_ms, updated_at_ms, last_error, ingress";
+  " deadline_ms, updated_at_ms, last_error, ingress, merchant, notify_url";
+/// The column after order_columns in a SELECT of them.
+constexpr std::size_t after_order_columns = 15;
 
 /// One order's columns as SOCI binds them (status as text, attempts as int).
 struct order_row {
-  std::string id, client_ref, phone, carrier, provider, status, last_error, ingress;
+  std::string id, client_ref, phone, carrier, provider, status, last_error, ingress, merchant,
+    notify_url;
   long long amount_fen = 0, accepted_at_ms = 0, deadline_ms = 0, updated_at_ms = 0;
   int attempts = 0;
 
@@ -38,6 +41,8 @@ struct order_row {
     updated_at_ms = o.updated_at_ms;
     last_error = o.last_error;
     ingress = o.ingress;
+    merchant = o.merchant;
+    notify_url = o.notify_url;
   }
 };
 
@@ -59,6 +64,8 @@ order order_from(const soci::row& row) {
   o.updated_at_ms = row.get<long long>(10);
   o.last_error = row.get<std::string>(11);
   o.ingress = row.get<std::string>(12);
+  o.merchant = row.get<std::string>(13);
+  o.notify_url = row.get<std::string>(14);
   return o;
 }
 
@@ -159,22 +166,25 @@ struct order_store::statements {
       insert((session.prepare << "INSERT INTO orders (" << order_columns
                               << ") VALUES (:id, :client_ref, :phone, :carrier, :amount_fen,"
                                  " :provider, :status, :attempts, :accepted_at_ms, :deadline_ms,"
-                                 " :updated_at_ms, :last_error, :ingress)"
-                                 " ON CONFLICT (client_ref) DO NOTHING",
+                                 " :updated_at_ms, :last_error, :ingress, :merchant, :notify_url)"
+                                 " ON CONFLICT (merchant, client_ref) DO NOTHING",
               soci::use(row.id), soci::use(row.client_ref), soci::use(row.phone),
               soci::use(row.carrier), soci::use(row.amount_fen), soci::use(row.provider),
               soci::use(row.status), soci::use(row.attempts), soci::use(row.accepted_at_ms),
               soci::use(row.deadline_ms), soci::use(row.updated_at_ms),
-              soci::use(row.last_error), soci::use(row.ingress))) {}
+              soci::use(row.last_error), soci::use(row.ingress), soci::use(row.merchant),
+              soci::use(row.notify_url))) {}
 };
 
 order_reader::order_reader(const store_config& cfg, const std::string& application_name)
-  : session_(open_session(cfg, application_name)) {}
+  : session_(open_session(cfg, application_name)), default_merchant_(cfg.default_merchant) {}
 
 order_reader::~order_reader() = default;
 
 order_store::order_store(const store_config& cfg) : order_reader(cfg, "topup-store-writer") {
-  with_store_errors("migrating the schema", [&] { migrate(session()); });
+  with_store_errors("migrating the schema", [&] {
+    migrate(session(), current_schema_version, cfg.default_merchant);
+  });
   statements_ = with_store_errors("preparing statements",
                         [&] { return std::make_unique<statements>(session(), cfg.backend); });
   if (cfg.backend == store_config::backend_kind::postgresql)
@@ -280,7 +290,7 @@ std::vector<insert_outcome> order_store::insert_rows(const std::vector<order>& o
         outcomes.push_back({true, o});
         continue;
       }
-      auto existing = find_by_ref(o.client_ref);
+      auto existing = find_by_ref(o.merchant, o.client_ref);
       if (!existing)
         throw store_error("client reference conflict but no stored row for order " + o.id);
       outcomes.push_back({false, std::move(*existing)});
@@ -315,13 +325,23 @@ std::optional<order_history> order_reader::find_history(const std::string& id) {
       return std::nullopt;
     order_history found;
     found.snapshot = order_from(row);
-    found.entries = decode_history(found.snapshot, row.get<std::string>(row.size() - 1));
+    found.entries = decode_history(found.snapshot, row.get<std::string>(after_order_columns));
     return found;
   });
 }
 
-std::optional<order> order_reader::find_by_ref(const std::string& client_ref) {
-  return find_one("client_ref", client_ref);
+std::optional<order> order_reader::find_by_ref(const std::string& merchant,
+                                               const std::string& client_ref) {
+  const auto& owner = merchant.empty() ? default_merchant_ : merchant;
+  return with_store_errors("reading an order", [&]() -> std::optional<order> {
+    soci::row row;
+    session() << "SELECT " << order_columns
+              << " FROM orders WHERE merchant = :merchant AND client_ref = :ref",
+      soci::use(owner), soci::use(client_ref), soci::into(row);
+    if (!session().got_data())
+      return std::nullopt;
+    return order_from(row);
+  });
 }
 
 std::vector<order> order_reader::load_unfinished() {

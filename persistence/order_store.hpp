@@ -37,7 +37,8 @@ public:
   order_reader& operator=(const order_reader&) = delete;
 
   std::optional<order> find_by_id(const std::string& id);
-  std::optional<order> find_by_ref(const std::string& client_ref);
+  /// The order of `merchant` ("": the default merchant) with this client reference.
+  std::optional<order> find_by_ref(const std::string& merchant, const std::string& client_ref);
 
   /// The order with this id and its story (domain/order_history).
   std::optional<order_history> find_history(const std::string& id);
@@ -79,6 +80,7 @@ private:
   std::optional<order> find_one(const std::string& where_column, const std::string& value);
 
   std::unique_ptr<soci::session> session_;
+  std::string default_merchant_;
 };
 
 /// Orders in the database: opening and migrating it, inserting in batches, reading back

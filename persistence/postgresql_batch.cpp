@@ -58,7 +58,8 @@ postgresql_batch_writer::postgresql_batch_writer(soci::session& session)
     now_ms_(database_now_ms_sql(store_config::backend_kind::postgresql)) {}
 
 std::vector<bool> postgresql_batch_writer::insert(const std::vector<order>& orders) {
-  std::vector<std::string> ids, refs, phones, carriers, providers, statuses, errors, ingresses;
+  std::vector<std::string> ids, refs, phones, carriers, providers, statuses, errors, ingresses,
+    merchants, notify_urls;
   std::vector<long long> amounts, attempts, accepted, deadlines, updated;
   for (const auto& o : orders) {
     ids.push_back(o.id);
@@ -74,6 +75,8 @@ std::vector<bool> postgresql_batch_writer::insert(const std::vector<order>& orde
     updated.push_back(o.updated_at_ms);
     errors.push_back(o.last_error);
     ingresses.push_back(o.ingress);
+    merchants.push_back(o.merchant);
+    notify_urls.push_back(o.notify_url);
   }
   auto id_array = postgresql_text_array(ids), ref_array = postgresql_text_array(refs),
        phone_array = postgresql_text_array(phones),
@@ -86,25 +89,29 @@ std::vector<bool> postgresql_batch_writer::insert(const std::vector<order>& orde
        deadline_array = postgresql_integer_array(deadlines),
        updated_array = postgresql_integer_array(updated),
        error_array = postgresql_text_array(errors),
-       ingress_array = postgresql_text_array(ingresses);
-  // A client reference seen twice in the batch: the first row is inserted, the second
+       ingress_array = postgresql_text_array(ingresses),
+       merchant_array = postgresql_text_array(merchants),
+       notify_url_array = postgresql_text_array(notify_urls);
+  // A (merchant, client reference) seen twice in the batch: the first row is inserted, the second
   // conflicts with it and is skipped, as row by row.
   soci::rowset<std::string> inserted_ids =
     (session_.prepare
        << "INSERT INTO orders (id, client_ref, phone, carrier, amount_fen, provider, status,"
-          " attempts, accepted_at_ms, deadline_ms, updated_at_ms, last_error, ingress)"
+          " attempts, accepted_at_ms, deadline_ms, updated_at_ms, last_error, ingress, merchant,"
+          " notify_url)"
           " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:refs AS text[]),"
           " CAST(:phones AS text[]), CAST(:carriers AS text[]), CAST(:amounts AS bigint[]),"
           " CAST(:providers AS text[]), CAST(:statuses AS text[]),"
           " CAST(:attempts AS integer[]), CAST(:accepted AS bigint[]),"
           " CAST(:deadlines AS bigint[]), CAST(:updated AS bigint[]), CAST(:errors AS text[]),"
-          " CAST(:ingresses AS text[]))"
-          " ON CONFLICT (client_ref) DO NOTHING RETURNING id",
+          " CAST(:ingresses AS text[]), CAST(:merchants AS text[]),"
+          " CAST(:notify_urls AS text[]))"
+          " ON CONFLICT (merchant, client_ref) DO NOTHING RETURNING id",
      soci::use(id_array), soci::use(ref_array), soci::use(phone_array),
      soci::use(carrier_array), soci::use(amount_array), soci::use(provider_array),
      soci::use(status_array), soci::use(attempt_array), soci::use(accepted_array),
      soci::use(deadline_array), soci::use(updated_array), soci::use(error_array),
-     soci::use(ingress_array));
+     soci::use(ingress_array), soci::use(merchant_array), soci::use(notify_url_array));
   std::unordered_set<std::string> inserted(inserted_ids.begin(), inserted_ids.end());
   std::vector<bool> result;
   result.reserve(orders.size());

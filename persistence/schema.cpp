@@ -19,11 +19,62 @@ struct migration_step {
   migration_step(std::vector<std::string> before, void (*data)(soci::session&),
                  std::vector<std::string> after)
     : statements(std::move(before)), rewrite(data), statements_after(std::move(after)) {}
+  /// A step written in C++ alone, told the merchant that orders of earlier versions belong to.
+  explicit migration_step(void (*code)(soci::session&, const std::string& default_merchant))
+    : rewrite_for_merchant(code) {}
 
   std::vector<std::string> statements;
   void (*rewrite)(soci::session&) = nullptr;
+  void (*rewrite_for_merchant)(soci::session&, const std::string&) = nullptr;
   std::vector<std::string> statements_after;
 };
+
+/// Step 8: orders belong to a merchant, and the idempotency key becomes (merchant,
+/// client_ref). Every order stored before belongs to the default merchant. PostgreSQL swaps
+/// the unique constraint; SQLite cannot drop one, so the table is rebuilt the way SQLite
+/// documents ("Making Other Kinds Of Table Schema Changes"; migrate() turns foreign keys off
+/// around it, so the attempts keep pointing at "orders").
+void add_merchants(soci::session& session, const std::string& default_merchant) {
+  std::string merchant = default_merchant;
+  if (session.get_backend_name() == "postgresql") {
+    session << "ALTER TABLE orders ADD COLUMN merchant TEXT NOT NULL DEFAULT ''";
+    session << "ALTER TABLE orders ADD COLUMN notify_url TEXT NOT NULL DEFAULT ''";
+    session << "UPDATE orders SET merchant = :merchant", soci::use(merchant);
+    session << "ALTER TABLE orders DROP CONSTRAINT orders_client_ref_key";
+    session << "ALTER TABLE orders ADD CONSTRAINT orders_merchant_client_ref_key"
+               " UNIQUE (merchant, client_ref)";
+    return;
+  }
+  session << "CREATE TABLE orders_v8 ("
+             " id TEXT PRIMARY KEY,"
+             " client_ref TEXT NOT NULL,"
+             " phone TEXT NOT NULL,"
+             " carrier TEXT NOT NULL,"
+             " amount_fen BIGINT NOT NULL,"
+             " provider TEXT NOT NULL DEFAULT '',"
+             " status TEXT NOT NULL,"
+             " attempts INTEGER NOT NULL DEFAULT 0,"
+             " accepted_at_ms BIGINT NOT NULL,"
+             " deadline_ms BIGINT NOT NULL,"
+             " updated_at_ms BIGINT NOT NULL,"
+             " last_error TEXT NOT NULL DEFAULT '',"
+             " history TEXT NOT NULL DEFAULT '',"
+             " ingress TEXT NOT NULL DEFAULT '',"
+             " merchant TEXT NOT NULL DEFAULT '',"
+             " notify_url TEXT NOT NULL DEFAULT '',"
+             " UNIQUE (merchant, client_ref))";
+  const std::string kept =
+    "id, client_ref, phone, carrier, amount_fen, provider, status, attempts, accepted_at_ms,"
+    " deadline_ms, updated_at_ms, last_error, history, ingress";
+  session << "INSERT INTO orders_v8 (" + kept + ", merchant) SELECT " + kept
+               + ", :merchant FROM orders",
+    soci::use(merchant);
+  session << "DROP TABLE orders";
+  session << "ALTER TABLE orders_v8 RENAME TO orders";
+  session << "CREATE INDEX orders_by_status_deadline ON orders (status, deadline_ms)";
+  session << "CREATE INDEX orders_of_ingress_by_update ON orders (ingress, updated_at_ms, id)"
+             " WHERE ingress <> ''";
+}
 
 // Plain SQL that SQLite and PostgreSQL both accept (BIGINT is an integer on both).
 // Never edit a released step: add a new one.
@@ -118,6 +169,9 @@ const std::vector<migration_step> migrations{
     " writer TEXT PRIMARY KEY,"
     " resume_at_ms BIGINT NOT NULL)",
   },
+  // 8: merchants. Each order records its merchant and its own callback URL (''); the
+  //    client reference is unique per merchant (add_merchants).
+  migration_step{add_merchants},
 };
 
 /// The key of the PostgreSQL advisory lock that serialises the migrations of a database:
@@ -167,6 +221,34 @@ private:
   bool open_ = false;
 };
 
+/// SQLite: foreign keys off while migrating, as a table rebuild needs (the pragma is a no-op
+/// inside a transaction, so it is set around the steps), then as they were.
+class foreign_keys_off {
+public:
+  explicit foreign_keys_off(soci::session& session) : session_(session) {
+    if (session.get_backend_name() != "sqlite3")
+      return;
+    session << "PRAGMA foreign_keys", soci::into(was_on_);
+    if (was_on_)
+      session << "PRAGMA foreign_keys=OFF";
+  }
+  ~foreign_keys_off() {
+    if (!was_on_)
+      return;
+    try {
+      session_ << "PRAGMA foreign_keys=ON";
+    } catch (...) {
+      // A session whose migration failed is dropped by the caller.
+    }
+  }
+  foreign_keys_off(const foreign_keys_off&) = delete;
+  foreign_keys_off& operator=(const foreign_keys_off&) = delete;
+
+private:
+  soci::session& session_;
+  int was_on_ = 0;
+};
+
 } // namespace
 
 int schema_version(soci::session& session) {
@@ -177,7 +259,8 @@ int schema_version(soci::session& session) {
   return indicator == soci::i_ok ? version : 0;
 }
 
-void migrate(soci::session& session, int target) {
+void migrate(soci::session& session, int target, const std::string& default_merchant) {
+  foreign_keys_off unchecked{session};
   // A step added without raising current_schema_version would never be applied.
   if (migrations.size() != static_cast<size_t>(current_schema_version))
     throw store_error("this build's schema has " + std::to_string(migrations.size())
@@ -202,6 +285,8 @@ void migrate(soci::session& session, int target) {
       session << statement;
     if (migration.rewrite)
       migration.rewrite(session);
+    if (migration.rewrite_for_merchant)
+      migration.rewrite_for_merchant(session, default_merchant);
     for (const auto& statement : migration.statements_after)
       session << statement;
     session << "INSERT INTO schema_version (version) VALUES (:v)", soci::use(step);

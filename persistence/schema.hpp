@@ -2,12 +2,14 @@
 
 #include <soci/soci.h>
 
+#include <string>
+
 namespace topup {
 
 /// The schema version this build writes. Older files are migrated forward on open; a newer
 /// file (written by a later build) is refused rather than misread. The number of steps in
 /// schema.cpp's list: migrate() refuses to run when the two disagree.
-constexpr int current_schema_version = 7;
+constexpr int current_schema_version = 8;
 
 /// The version recorded in the database; 0 for an empty one.
 int schema_version(soci::session& session);
@@ -16,7 +18,9 @@ int schema_version(soci::session& session);
 /// transaction that records its step as one more schema_version row (a database migrated by
 /// an older build keeps the single row it had). Safe when several processes migrate one
 /// database at once: each step is applied once, under a lock (see schema.cpp). Throws
-/// store_error for a database newer than this build.
-void migrate(soci::session& session, int target = current_schema_version);
+/// store_error for a database newer than this build. Orders stored before merchants existed
+/// (step 8) become `default_merchant`'s.
+void migrate(soci::session& session, int target = current_schema_version,
+             const std::string& default_merchant = "default");
 
 } // namespace topup

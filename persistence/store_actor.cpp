@@ -217,8 +217,9 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
     [=](caf::get_atom get, const std::string& id) {
       return read(self, store_reads::by_id(id), get, id);
     },
-    [=](find_ref_atom find_ref, const std::string& client_ref) {
-      return read(self, store_reads::by_client_ref(client_ref), find_ref, client_ref);
+    [=](find_ref_atom find_ref, const std::string& merchant, const std::string& client_ref) {
+      return read(self, store_reads::by_client_ref(merchant, client_ref), find_ref, merchant,
+                  client_ref);
     },
     [=](history_atom history, const std::string& id) {
       return read(self, store_reads::history_of(id), history, id);

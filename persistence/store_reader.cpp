@@ -69,8 +69,8 @@ store_reader(store_reader_actor::stateful_pointer<store_reader_state> self, stor
     [=](caf::get_atom, const std::string& id) {
       return serve(self, who, store_reads::by_id(id));
     },
-    [=](find_ref_atom, const std::string& client_ref) {
-      return serve(self, who, store_reads::by_client_ref(client_ref));
+    [=](find_ref_atom, const std::string& merchant, const std::string& client_ref) {
+      return serve(self, who, store_reads::by_client_ref(merchant, client_ref));
     },
     [=](history_atom, const std::string& id) {
       return serve(self, who, store_reads::history_of(id));

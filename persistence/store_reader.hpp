@@ -33,9 +33,9 @@ inline auto by_id(std::string id) {
   };
 }
 
-inline auto by_client_ref(std::string client_ref) {
-  return [client_ref = std::move(client_ref)](order_reader& db) {
-    return found_or_not(db.find_by_ref(client_ref), "client reference " + client_ref);
+inline auto by_client_ref(std::string merchant, std::string client_ref) {
+  return [merchant = std::move(merchant), client_ref = std::move(client_ref)](order_reader& db) {
+    return found_or_not(db.find_by_ref(merchant, client_ref), "client reference " + client_ref);
   };
 }
 

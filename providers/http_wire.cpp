@@ -1,11 +1,10 @@
 #include "providers/http_wire.hpp"
 
+#include "api/signature.hpp"
+
 #include "domain/amount.hpp"
 
 #include <nlohmann/json.hpp>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <charconv>
 
@@ -33,36 +32,18 @@ std::string optional_string(const json& object, const char* key) {
   return found != object.end() && found->is_string() ? found->get<std::string>() : std::string{};
 }
 
-std::string to_hex(const unsigned char* bytes, size_t size) {
-  static constexpr char digits[] = "0123456789abcdef";
-  std::string hex(size * 2, '0');
-  for (size_t i = 0; i < size; ++i) {
-    hex[2 * i] = digits[bytes[i] >> 4];
-    hex[2 * i + 1] = digits[bytes[i] & 0x0f];
-  }
-  return hex;
-}
-
 } // namespace
 
 std::string sign(std::string_view secret, std::string_view timestamp, std::string_view body) {
   std::string message;
   message.reserve(timestamp.size() + 1 + body.size());
   message.append(timestamp).append("\n").append(body);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int digest_size = 0;
-  if (HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-           reinterpret_cast<const unsigned char*>(message.data()), message.size(), digest,
-           &digest_size) == nullptr)
-    throw std::runtime_error("HMAC-SHA256 failed in OpenSSL");
-  return to_hex(digest, digest_size);
+  return signature::hmac_sha256_hex(secret, message);
 }
 
 bool verify(std::string_view secret, std::string_view timestamp, std::string_view body,
-            std::string_view signature) {
-  auto expected = sign(secret, timestamp, body);
-  return signature.size() == expected.size()
-         && CRYPTO_memcmp(signature.data(), expected.data(), expected.size()) == 0;
+            std::string_view given) {
+  return signature::equal_in_constant_time(sign(secret, timestamp, body), given);
 }
 
 bool timestamp_fresh(std::string_view timestamp, int64_t now_ms) {

@@ -647,7 +647,8 @@ BOOST_AUTO_TEST_CASE(phones_are_masked_inside_free_text) {
 
 BOOST_AUTO_TEST_CASE(order_json_has_every_field_in_order) {
   BOOST_TEST(to_json(sample_order()).dump()
-             == R"({"id":"o-1","client_ref":"r-1","phone":"13800138000","carrier":"cmcc",)"
+             == R"({"id":"o-1","merchant":"","client_ref":"r-1","phone":"13800138000",)"
+                R"("carrier":"cmcc",)"
                 R"("amount_fen":1000,"provider":"p-cmcc","status":"succeeded","attempts":1,)"
                 R"("accepted_at_ms":1714564800000,"deadline_ms":1714564980000,)"
                 R"("updated_at_ms":1714564801250,"last_error":""})");

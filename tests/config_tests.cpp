@@ -1111,3 +1111,94 @@ BOOST_AUTO_TEST_CASE(bad_rabbitmq_settings_name_their_field) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(merchants)
+
+json merchants_document(json merchants) {
+  auto doc = valid_document();
+  doc["merchants"] = std::move(merchants);
+  return doc;
+}
+
+BOOST_AUTO_TEST_CASE(without_a_merchants_section_orders_belong_to_merchant_default) {
+  auto cfg = parse_config(valid_document().dump());
+  BOOST_TEST(cfg.merchants.default_id() == "default");
+  BOOST_TEST(cfg.store.default_merchant == "default");
+  BOOST_TEST(make_validation_rules(cfg).merchants.find("default") != nullptr);
+  BOOST_TEST(!cfg.http_api);
+}
+
+BOOST_AUTO_TEST_CASE(merchants_are_read_with_their_secrets_and_prefixes) {
+  auto secret_path = std::filesystem::temp_directory_path()
+                     / ("topup-secret-" + std::to_string(::getpid()));
+  std::ofstream{secret_path} << "from-a-file\n";
+  auto cfg = parse_config(merchants_document(json::parse(R"({
+    "default": "shop-b",
+    "list": [
+      {"id": "shop-a", "secret": "s-a", "callback_url": "https://a.example/cb/done",
+       "allowed_callback_prefixes": ["https://a.example/cb/"]},
+      {"id": "shop-b", "secret_file": ")" + secret_path.string() + R"("}
+    ]})")).dump());
+  std::filesystem::remove(secret_path);
+  BOOST_TEST(cfg.merchants.default_id() == "shop-b");
+  BOOST_TEST(cfg.store.default_merchant == "shop-b");
+  BOOST_TEST(cfg.merchants.find("shop-a")->secret == "s-a");
+  BOOST_TEST(cfg.merchants.find("shop-a")->callback_url == "https://a.example/cb/done");
+  BOOST_TEST(cfg.merchants.find("shop-a")->callback_prefixes.size() == 1u);
+  BOOST_TEST(cfg.merchants.find("shop-b")->secret == "from-a-file");
+  // One merchant is the default without saying so.
+  auto single = parse_config(
+    merchants_document(json::parse(R"({"list": [{"id": "only", "secret": "s"}]})")).dump());
+  BOOST_TEST(single.merchants.default_id() == "only");
+}
+
+BOOST_AUTO_TEST_CASE(bad_merchants_are_refused_naming_the_field) {
+  expect_rejected(merchants_document(json::parse(R"({"list": []})")), "/merchants/list",
+                  "at least one");
+  expect_rejected(merchants_document(json::parse(
+                    R"({"list": [{"id": "a"}, {"id": "b"}]})")),
+                  "/merchants/default", "");
+  expect_rejected(merchants_document(json::parse(
+                    R"({"default": "c", "list": [{"id": "a"}, {"id": "b"}]})")),
+                  "/merchants", "not listed");
+  expect_rejected(merchants_document(json::parse(
+                    R"({"default": "a", "list": [{"id": "a"}, {"id": "a"}]})")),
+                  "/merchants", "listed twice");
+  expect_rejected(merchants_document(json::parse(R"({"list": [{"id": "a b"}]})")),
+                  "/merchants/list/0/id", "ASCII");
+  expect_rejected(merchants_document(json::parse(
+                    R"({"list": [{"id": "a", "secret": "x", "secret_file": "/f"}]})")),
+                  "/merchants/list/0", "either secret or secret_file");
+  expect_rejected(merchants_document(json::parse(
+                    R"({"list": [{"id": "a", "secret_file": "/no/such/file"}]})")),
+                  "/merchants/list/0/secret_file", "cannot read");
+  expect_rejected(merchants_document(json::parse(
+                    R"({"list": [{"id": "a", "allowed_callback_prefixes": ["http://u@evil/"]}]})")),
+                  "/merchants/list/0/allowed_callback_prefixes/0", "user info");
+  expect_rejected(merchants_document(json::parse(
+                    R"({"list": [{"id": "a", "callback_url": "ftp://x/"}]})")),
+                  "/merchants/list/0/callback_url", "http or https");
+  expect_rejected(merchants_document(json::parse(R"({"list": [{"id": "a", "colour": 1}]})")),
+                  "/merchants/list/0/colour", "");
+}
+
+BOOST_AUTO_TEST_CASE(the_http_api_section_is_read_with_its_bounds) {
+  auto doc = valid_document();
+  doc["http_api"] = json::parse(R"({"listen": {"host": "127.0.0.1", "port": 8481},
+    "max_body_bytes": 65536, "max_header_count": 32, "read_timeout_ms": 2000,
+    "signature_window_s": 60, "max_batch": 100})");
+  auto cfg = parse_config(doc.dump());
+  BOOST_REQUIRE(cfg.http_api);
+  BOOST_TEST(cfg.http_api->port == 8481);
+  BOOST_TEST(cfg.http_api->max_body_bytes == 65536u);
+  BOOST_TEST(cfg.http_api->max_header_count == 32u);
+  BOOST_TEST(cfg.http_api->read_timeout_ms == 2000);
+  BOOST_TEST(cfg.http_api->signature_window_s == 60);
+  BOOST_TEST(cfg.http_api->max_batch == 100u);
+  doc["http_api"] = json::parse(R"({"max_batch": 0})");
+  expect_rejected(doc, "/http_api/max_batch", "between 1 and");
+  doc["http_api"] = json::parse(R"({"read_timeout": 5})");
+  expect_rejected(doc, "/http_api/read_timeout", "");
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -86,6 +86,7 @@ struct intake_fixture : actor_fixture {
   order_sink_actor sink;
   intake_actor intake;
   std::vector<caf::actor> proxies;  ///< stand-ins in front of the store, see log_inserts
+  merchant_directory merchants;    ///< who orders may be for (start() passes it to intake)
 
   intake_fixture() { start(); }
 
@@ -94,6 +95,7 @@ struct intake_fixture : actor_fixture {
   void start(size_t max_in_flight = 200000, size_t max_gathered = 2000) {
     intake_options options;
     options.rules = workload_rules();
+    options.rules.merchants = merchants;
     options.deadline_limit_ms = 180000;
     options.max_in_flight = max_in_flight;
     options.max_gathered = max_gathered;
@@ -184,6 +186,44 @@ struct intake_fixture : actor_fixture {
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(intake_actor_tests, intake_fixture)
+
+BOOST_AUTO_TEST_CASE(each_merchant_has_its_own_references) {
+  stop();
+  merchants = merchant_directory{{merchant{"shop-a", "", "", {"https://a.example/cb/"}},
+                                  merchant{"shop-b", "", "", {}}},
+                                 "shop-a"};
+  start();
+  auto unnamed = submit(valid_request("ref-1", 1));
+  BOOST_REQUIRE_MESSAGE(unnamed, error_text(unnamed));
+  BOOST_TEST(unnamed->merchant == "shop-a");  // the default merchant
+  auto named = valid_request("ref-1", 1);
+  named.merchant = "shop-a";
+  auto same = submit(named);
+  BOOST_REQUIRE_MESSAGE(same, error_text(same));
+  BOOST_TEST(same->id == unnamed->id);  // the same order: naming the default changes nothing
+  named.merchant = "shop-b";
+  auto theirs = submit(named);
+  BOOST_REQUIRE_MESSAGE(theirs, error_text(theirs));
+  BOOST_TEST(theirs->id != unnamed->id);
+  BOOST_TEST(theirs->merchant == "shop-b");
+  BOOST_TEST(rows() == 2);
+  // A callback URL is content: another one for the same reference is a conflict.
+  auto with_callback = valid_request("ref-2", 2);
+  with_callback.notify_url = "https://a.example/cb/2";
+  auto stored = submit(with_callback);
+  BOOST_REQUIRE_MESSAGE(stored, error_text(stored));
+  BOOST_TEST(stored->notify_url == "https://a.example/cb/2");
+  with_callback.notify_url = "https://a.example/cb/3";
+  BOOST_TEST((submit_error(with_callback) == errc::duplicate_reference));
+  // Refused before the store: unknown merchants, callbacks outside the merchant's prefixes.
+  named.merchant = "shop-x";
+  BOOST_TEST((submit_error(named) == errc::unknown_merchant));
+  auto foreign = valid_request("ref-3", 3);
+  foreign.merchant = "shop-b";
+  foreign.notify_url = "https://a.example/cb/3";
+  BOOST_TEST((submit_error(foreign) == errc::invalid_notify_url));
+  BOOST_TEST(rows() == 3);
+}
 
 BOOST_AUTO_TEST_CASE(a_valid_order_is_stored_acknowledged_and_handed_on) {
   clock->advance(5s);
@@ -466,6 +506,25 @@ BOOST_AUTO_TEST_CASE(a_refusal_keeps_its_reason_and_retry_hint_across_the_networ
   BOOST_REQUIRE(plain);
   BOOST_TEST(plain->reason == "queues full");
   BOOST_TEST(plain->retry_after_s == 0);
+}
+
+BOOST_AUTO_TEST_CASE(merchant_and_notify_url_cross_the_network) {
+  order_request request{"ref-1", "13800138000", 1000, "shop-b", "https://b.example/cb"};
+  order stored;
+  stored.id = "o-1";
+  stored.merchant = "shop-b";
+  stored.notify_url = "https://b.example/cb";
+  std::vector<char> buffer;
+  caf::binary_serializer serializer{system, buffer};
+  BOOST_REQUIRE(!serializer(request, stored));
+  order_request request_back;
+  order stored_back;
+  caf::binary_deserializer deserializer{system, buffer};
+  BOOST_REQUIRE(!deserializer(request_back, stored_back));
+  BOOST_TEST(request_back.merchant == "shop-b");
+  BOOST_TEST(request_back.notify_url == "https://b.example/cb");
+  BOOST_TEST(stored_back.merchant == "shop-b");
+  BOOST_TEST(stored_back.notify_url == "https://b.example/cb");
 }
 
 BOOST_AUTO_TEST_CASE(orders_the_router_says_cannot_start_in_time_are_refused_with_a_hint) {

@@ -219,7 +219,7 @@ BOOST_AUTO_TEST_CASE(a_batch_with_one_bad_phone_is_answered_order_by_order) {
   BOOST_TEST(!failure->reason.empty());
   BOOST_TEST(failure->reason.find("10 digits") != std::string::npos, failure->reason);
   // The bad order changed nothing: its reference is unknown to the node.
-  auto stored = ask<order>(find_ref_atom::value, std::string{"batch-2"});
+  auto stored = ask<order>(find_ref_atom::value, std::string{}, std::string{"batch-2"});
   BOOST_TEST(code_of(stored) == "not_found", error_text(stored));
 }
 
@@ -256,11 +256,11 @@ BOOST_AUTO_TEST_CASE(orders_are_found_by_id_and_by_reference) {
   BOOST_TEST(by_id->phone == o.phone);
   BOOST_TEST(by_id->amount_fen == 3000);
   BOOST_TEST(by_id->carrier == "ctcc");
-  auto by_ref = ask<order>(find_ref_atom::value, std::string{"find-me"});
+  auto by_ref = ask<order>(find_ref_atom::value, std::string{}, std::string{"find-me"});
   BOOST_REQUIRE_MESSAGE(by_ref, error_text(by_ref));
   BOOST_TEST(by_ref->id == o.id);
   BOOST_TEST(code_of(get("no-such-order")) == "not_found");
-  BOOST_TEST(code_of(ask<order>(find_ref_atom::value, std::string{"no-such-ref"}))
+  BOOST_TEST(code_of(ask<order>(find_ref_atom::value, std::string{}, std::string{"no-such-ref"}))
              == "not_found");
 }
 

@@ -74,13 +74,28 @@ BOOST_AUTO_TEST_CASE(text_that_is_not_an_order_object_is_a_malformed_message) {
   check_refused(huge, errc::malformed_message, "a message of ");
 }
 
-BOOST_AUTO_TEST_CASE(merchant_fields_are_refused_until_merchants_exist) {
+BOOST_AUTO_TEST_CASE(merchant_fields_are_refused_outside_the_merchant_api) {
   check_refused(
     R"({"merchant":"shop-1","client_ref":"r-1","phone":"13800138000","amount_fen":1000})",
-    errc::unsupported_field, "\"merchant\" is not supported yet");
+    errc::unsupported_field, "\"merchant\" is not supported here");
   check_refused(R"({"client_ref":"r-1","phone":"13800138000","amount_fen":1000,)"
                 R"("notify_url":"http://shop/cb"})",
-                errc::unsupported_field, "\"notify_url\" is not supported yet");
+                errc::unsupported_field, "\"notify_url\" is not supported here");
+}
+
+BOOST_AUTO_TEST_CASE(the_merchant_api_reads_notify_url_but_never_a_merchant) {
+  order_json_keys api{true};
+  auto parsed = parse_order_json(R"({"client_ref":"r-1","phone":"13800138000","amount_fen":1000,)"
+                                 R"("notify_url":"https://shop.example/cb"})",
+                                 api);
+  BOOST_REQUIRE(std::holds_alternative<order_request>(parsed));
+  BOOST_TEST(std::get<order_request>(parsed).notify_url == "https://shop.example/cb");
+  auto numeric = parse_order_json(
+    R"({"client_ref":"r-1","phone":"13800138000","amount_fen":1000,"notify_url":7})", api);
+  BOOST_TEST((std::get<failure>(numeric).code == errc::malformed_message));
+  auto named = parse_order_json(
+    R"({"merchant":"shop-2","client_ref":"r-1","phone":"13800138000","amount_fen":1000})", api);
+  BOOST_TEST((std::get<failure>(named).code == errc::unsupported_field));
 }
 
 BOOST_AUTO_TEST_CASE(missing_keys_and_amounts_have_their_own_codes) {

@@ -46,9 +46,9 @@ BOOST_AUTO_TEST_CASE(inserted_orders_survive_reopening_with_every_field) {
   BOOST_TEST(found->attempts == 2);
   BOOST_TEST(found->deadline_ms == original.deadline_ms);
   BOOST_TEST(found->last_error == "none yet");
-  BOOST_TEST(reopened.find_by_ref("ref-1")->id == "o-1");
+  BOOST_TEST(reopened.find_by_ref("", "ref-1")->id == "o-1");
   BOOST_TEST(!reopened.find_by_id("o-2"));
-  BOOST_TEST(!reopened.find_by_ref("ref-2"));
+  BOOST_TEST(!reopened.find_by_ref("", "ref-2"));
 }
 
 BOOST_AUTO_TEST_CASE(a_known_reference_is_not_written_again_and_returns_the_stored_row) {
@@ -624,6 +624,60 @@ BOOST_AUTO_TEST_CASE(a_version_3_store_records_who_wrote_each_attempt_from_now_o
   BOOST_TEST((writer_of("o-2") == std::make_pair(std::string{}, 0LL)));
 }
 
+// A store written by schema version 7 (one client reference per store) is upgraded in
+// place: its orders, attempts and histories stay, they belong to the configured default
+// merchant, and from then on two merchants may use the same reference.
+BOOST_AUTO_TEST_CASE(a_version_7_store_gives_its_orders_to_the_default_merchant) {
+  {
+    auto session = open_session(cfg);
+    migrate(*session, 7);
+    *session << "INSERT INTO orders (id, client_ref, phone, carrier, amount_fen, provider,"
+                " status, attempts, accepted_at_ms, deadline_ms, updated_at_ms, history, ingress)"
+                " VALUES ('old-1', 'ref-1', '13800000001', 'cmcc', 2000, 'p-cmcc',"
+                " 'dispatched', 1, 1, 2, 3, '', 'redis')";
+    *session << "INSERT INTO attempts (order_id, attempt_no, provider, request_id, started_at_ms)"
+                " VALUES ('old-1', 1, 'p-cmcc', 'old-1@p-cmcc', 3)";
+  }
+  cfg.default_merchant = "shop-a";
+  order_store db{cfg};
+  auto session = open_session(cfg);
+  BOOST_TEST(schema_version(*session) == current_schema_version);
+  auto old = db.find_by_id("old-1");
+  BOOST_REQUIRE(old);
+  BOOST_TEST(old->merchant == "shop-a");
+  BOOST_TEST(old->notify_url == "");
+  BOOST_TEST(old->ingress == "redis");
+  BOOST_TEST(old->attempts == 1);
+  BOOST_TEST(db.find_by_ref("shop-a", "ref-1")->id == "old-1");
+  BOOST_TEST(db.find_by_ref("", "ref-1")->id == "old-1");  // "": the default merchant
+  BOOST_TEST(!db.find_by_ref("shop-b", "ref-1"));
+  BOOST_TEST(count_rows("attempts") == 1);
+  // The old order's story goes on, its attempt still attached to it.
+  transition found{"old-1", order_status::dispatched, order_event::succeed, 700, "p-cmcc", 1,
+                   "", "txn-9", ""};
+  BOOST_TEST(db.apply({found}) == std::vector<bool>{true});
+  // The key is (merchant, client_ref): shop-b may use ref-1; shop-a's ref-1 is still taken.
+  auto theirs = stored_order("new-b", "ref-1", 2);
+  theirs.merchant = "shop-b";
+  theirs.notify_url = "https://b.example/cb";
+  auto again = stored_order("new-a", "ref-1", 3);
+  again.merchant = "shop-a";
+  auto outcomes = db.insert({theirs, again});
+  BOOST_REQUIRE_EQUAL(outcomes.size(), 2u);
+  BOOST_TEST(outcomes[0].inserted);
+  BOOST_TEST(!outcomes[1].inserted);
+  BOOST_TEST(outcomes[1].stored.id == "old-1");
+  BOOST_TEST(db.find_by_ref("shop-b", "ref-1")->notify_url == "https://b.example/cb");
+  BOOST_TEST(count_rows() == 2);
+  if (!postgresql()) {
+    // The rebuilt table kept the attempts' foreign key, and it is enforced again.
+    BOOST_CHECK_THROW(*open_session(cfg) << "INSERT INTO attempts (order_id, attempt_no,"
+                                            " provider, request_id, started_at_ms)"
+                                            " VALUES ('nobody', 1, 'p', 'r', 1)",
+                      soci::soci_error);
+  }
+}
+
 BOOST_AUTO_TEST_CASE(nodes_opening_an_empty_database_together_apply_each_migration_once) {
   std::vector<int> every_step(current_schema_version);
   std::iota(every_step.begin(), every_step.end(), 1);
@@ -865,7 +919,7 @@ BOOST_AUTO_TEST_CASE(a_failing_read_answers_unavailable_without_bound_values_the
   insert_through(self, store, {stored_order("o-1", phone_like_ref)});
   *open_session(cfg) << "ALTER TABLE orders RENAME TO orders_away";
   for (int i = 0; i < 2; ++i)
-    self->request(store, std::chrono::seconds(10), find_ref_atom::value, phone_like_ref)
+    self->request(store, std::chrono::seconds(10), find_ref_atom::value, std::string{}, phone_like_ref)
       .receive([](order&) { BOOST_FAIL("the orders table is away"); },
                [&](caf::error& e) {
                  auto failure = as_failure(e);
@@ -880,7 +934,7 @@ BOOST_AUTO_TEST_CASE(a_failing_read_answers_unavailable_without_bound_values_the
   // Each reader opens a new connection once its backoff after the failures has run.
   std::this_thread::sleep_for(store_reopen_backoff.cap + milliseconds(100));
   for (int i = 0; i < 2; ++i)
-    self->request(store, std::chrono::seconds(10), find_ref_atom::value, phone_like_ref)
+    self->request(store, std::chrono::seconds(10), find_ref_atom::value, std::string{}, phone_like_ref)
       .receive([](order& o) { BOOST_TEST(o.id == "o-1"); },
                [](caf::error& e) { BOOST_FAIL(describe(e)); });
   self->send_exit(store, caf::exit_reason::user_shutdown);
@@ -918,7 +972,7 @@ BOOST_AUTO_TEST_CASE(a_read_sees_every_write_sent_before_it) {
       std::vector<transition>{{"o-" + n, order_status::accepted, order_event::dispatch, 5,
                                "p-cmcc", 1, "o-" + n + "/p-cmcc", "", ""}});
     auto by_id = self->request(store, timeout, caf::get_atom::value, "o-" + n);
-    auto by_ref = self->request(store, timeout, find_ref_atom::value, "r-" + n);
+    auto by_ref = self->request(store, timeout, find_ref_atom::value, std::string{}, "r-" + n);
     auto counts = self->request(store, timeout, stats_atom::value, list_atom::value);
     // Answers to reads first: a read that ran before the commit would not see the order.
     by_id.receive(
@@ -950,7 +1004,7 @@ BOOST_AUTO_TEST_CASE(reads_find_orders_and_report_missing_ones) {
   self->request(store, std::chrono::seconds(5), caf::get_atom::value, std::string{"o-1"})
     .receive([](order& o) { BOOST_TEST(o.client_ref == "r-1"); },
              [](caf::error& e) { BOOST_FAIL(describe(e)); });
-  self->request(store, std::chrono::seconds(5), find_ref_atom::value, std::string{"r-1"})
+  self->request(store, std::chrono::seconds(5), find_ref_atom::value, std::string{}, std::string{"r-1"})
     .receive([](order& o) { BOOST_TEST(o.id == "o-1"); },
              [](caf::error& e) { BOOST_FAIL(describe(e)); });
   self->request(store, std::chrono::seconds(5), caf::get_atom::value, std::string{"nope"})

@@ -1,5 +1,7 @@
 #include "tests/test_support.hpp"
 
+#include "domain/merchant.hpp"
+
 #include <cstdio>
 #include <random>
 #include <unistd.h>
@@ -69,6 +71,7 @@ order stored_order(const std::string& id, const std::string& client_ref, uint64_
   o.accepted_at_ms = 1'700'000'000'000;
   o.deadline_ms = o.accepted_at_ms + 180000;
   o.updated_at_ms = o.accepted_at_ms;
+  o.merchant = std::string{merchant_directory::implicit_default};
   return o;
 }
 

@@ -215,6 +215,9 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
     submit->add_option("--amount", amount_text,
                        "Amount in fen (1000 = 10 yuan): digits only, no sign, no leading zero")
       ->type_name("FEN");
+  submit->add_option("--merchant", single.merchant,
+                     "Merchant the order is for (default: the node's default merchant)")
+    ->type_name("ID");
   submit->add_option("--file", options.order_file,
                      "Orders to submit, CSV or JSON lines; - reads stdin")
     ->type_name("FILE");
@@ -235,6 +238,9 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
   status->add_option("id", options.order_id, "Order ID")->type_name("ID");
   status->add_option("--ref", options.client_ref, "Client reference instead of an ID")
     ->type_name("REF");
+  status->add_option("--merchant", options.merchant,
+                     "Merchant of --ref (default: the node's default merchant)")
+    ->type_name("ID");
   status->add_flag("--history", options.history,
                    "Also show the order's story: every state change, attempt (provider, "
                    "request id, outcome, latency), and status query");

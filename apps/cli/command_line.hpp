@@ -66,6 +66,7 @@ struct cli_options {
   // status, cancel, watch
   std::string order_id;
   std::string client_ref;  ///< status --ref
+  std::string merchant;    ///< status --merchant: whose reference --ref is
   bool history = false;    ///< status --history
 
   // list

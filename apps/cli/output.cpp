@@ -134,6 +134,7 @@ std::string mask_phone_in(std::string text, std::string_view phone) {
 nlohmann::ordered_json to_json(const order& x) {
   return {
     {"id", x.id},
+    {"merchant", x.merchant},
     {"client_ref", x.client_ref},
     {"phone", x.phone},
     {"carrier", x.carrier},

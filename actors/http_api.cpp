@@ -1,0 +1,386 @@
+#include "actors/http_api.hpp"
+
+#include "api/merchant_api.hpp"
+#include "messages/errors.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <optional>
+#include <thread>
+
+namespace topup {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+using nlohmann::json;
+
+struct http_api_listener::impl : std::enable_shared_from_this<http_api_listener::impl> {
+  impl(caf::actor_system& sys, gateway_actor gw, http_api_options opts)
+    : system(sys), gateway(std::move(gw)), options(std::move(opts)),
+      acceptor(io, tcp::endpoint{asio::ip::make_address(options.config.host),
+                                 options.config.port}) {}
+
+  caf::actor_system& system;
+  gateway_actor gateway;
+  http_api_options options;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  std::thread thread;
+  std::atomic<size_t> connections{0};
+  std::atomic<bool> stopped{false};
+
+  caf::duration request_timeout() const {
+    return caf::duration{std::chrono::milliseconds{options.config.request_timeout_ms}};
+  }
+
+  void accept();
+
+  /// Asks the gateway on a short-lived actor and calls `done` on the io thread with the answer
+  /// or the failure (a CAF error that is not a topup one, e.g. a timeout, is `unavailable`).
+  template <class Reply, class... Ts>
+  void ask(std::function<void(std::variant<Reply, failure>)> done, Ts... xs) {
+    auto self_impl = shared_from_this();
+    auto finish = [self_impl, done](std::variant<Reply, failure> answer) {
+      asio::post(self_impl->io, [done, answer = std::move(answer)]() mutable {
+        done(std::move(answer));
+      });
+    };
+    system.spawn([gw = gateway, timeout = request_timeout(), finish,
+                  xs...](caf::event_based_actor* self) {
+      self->request(gw, timeout, xs...)
+        .then([finish](Reply& reply) { finish(std::move(reply)); },
+              [finish](caf::error& error) {
+                finish(as_failure(error).value_or(failure{errc::unavailable, describe(error)}));
+              });
+    });
+  }
+};
+
+namespace {
+
+using request_type = http::request<http::string_body>;
+
+std::string_view header_of(const request_type& request, std::string_view name) {
+  auto value = request[beast::string_view{name.data(), name.size()}];
+  return {value.data(), value.size()};
+}
+
+/// One client connection: reads a request (the whole of it within read_timeout_ms), answers
+/// it, and reads the next one (HTTP/1.1 answers in order, so one at a time).
+class session : public std::enable_shared_from_this<session> {
+public:
+  session(tcp::socket socket, std::shared_ptr<http_api_listener::impl> owner)
+    : stream_(std::move(socket)), owner_(std::move(owner)) {
+    owner_->connections++;
+  }
+  ~session() { owner_->connections--; }
+
+  void start() { read(); }
+
+private:
+  const http_api_config& config() const { return owner_->options.config; }
+
+  void read() {
+    parser_.emplace();
+    parser_->header_limit(static_cast<std::uint32_t>(config().max_header_bytes));
+    parser_->body_limit(config().max_body_bytes);
+    // One deadline for the whole request: a client that trickles bytes is cut off at it.
+    stream_.expires_after(std::chrono::milliseconds{config().read_timeout_ms});
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = shared_from_this()](error_code error, size_t) {
+                              self->on_header(error);
+                            });
+  }
+
+  void on_header(error_code error) {
+    if (error)
+      return on_read_error(error);
+    const auto& header = parser_->get();
+    auto count = static_cast<size_t>(std::distance(header.begin(), header.end()));
+    if (count > config().max_header_count)
+      return refuse_and_close(
+        {errc::request_too_large, std::to_string(count) + " header fields; at most "
+                                    + std::to_string(config().max_header_count)});
+    http::async_read(stream_, buffer_, *parser_,
+                     [self = shared_from_this()](error_code read_error, size_t) {
+                       if (read_error)
+                         return self->on_read_error(read_error);
+                       self->handle();
+                     });
+  }
+
+  void on_read_error(error_code error) {
+    if (error == http::error::body_limit)
+      return refuse_and_close({errc::request_too_large,
+                               "the body is larger than "
+                                 + std::to_string(config().max_body_bytes) + " bytes"});
+    if (error == http::error::header_limit)
+      return refuse_and_close(
+        {errc::request_too_large,
+         "the header is larger than " + std::to_string(config().max_header_bytes) + " bytes"});
+    // Closed by the client, timed out (a slow client), or not HTTP at all: nothing to answer.
+    close();
+  }
+
+  void refuse_and_close(const failure& why) {
+    keep_alive_ = false;
+    version_ = 11;
+    write(merchant_api::status_of(why.code), merchant_api::error_json(why), why);
+  }
+
+  void handle() {
+    request_ = parser_->release();
+    keep_alive_ = request_.keep_alive();
+    version_ = request_.version();
+    auto method = request_.method_string();
+    auto target = request_.target();
+    auto routed = merchant_api::route_of({method.data(), method.size()},
+                                         {target.data(), target.size()});
+    if (auto refused = std::get_if<merchant_api::http_error>(&routed))
+      return write(refused->status, merchant_api::error_json(refused->error), refused->error);
+    route_ = std::move(std::get<merchant_api::route>(routed));
+    if (route_.which == merchant_api::endpoint::health)
+      return write(200, json{{"status", "alive"}});
+    if (route_.which == merchant_api::endpoint::ready)
+      return ready();
+    auto signer = merchant_api::authenticate(
+      owner_->options.merchants,
+      {header_of(request_, merchant_api::merchant_header),
+       header_of(request_, merchant_api::timestamp_header),
+       header_of(request_, merchant_api::signature_header),
+       {method.data(), method.size()},
+       {target.data(), target.size()},
+       request_.body()},
+      owner_->options.now_s(), config().signature_window_s);
+    if (auto refused = std::get_if<failure>(&signer))
+      return fail(*refused);
+    merchant_ = std::get<const merchant*>(signer)->id;
+    if (route_.has_body()
+        && !merchant_api::is_json_content_type(header_of(request_, "Content-Type")))
+      return write(415, merchant_api::error_json({errc::malformed_message,
+                                                  "Content-Type must be application/json"}));
+    switch (route_.which) {
+      case merchant_api::endpoint::submit: return submit();
+      case merchant_api::endpoint::submit_batch: return submit_batch();
+      case merchant_api::endpoint::get_order: return get_order(false);
+      case merchant_api::endpoint::cancel: return get_order(true);
+      case merchant_api::endpoint::find_by_ref: return find_by_ref();
+      case merchant_api::endpoint::health:
+      case merchant_api::endpoint::ready: break;
+    }
+  }
+
+  /// Ready once the store answers a read: an unknown id comes back not_found from it.
+  void ready() {
+    owner_->ask<order>(
+      [self = shared_from_this()](std::variant<order, failure> answer) {
+        auto f = std::get_if<failure>(&answer);
+        if (f && f->code != errc::not_found)
+          return self->write(503, merchant_api::error_json(*f), *f);
+        self->write(200, json{{"status", "ready"}});
+      },
+      caf::get_atom::value, std::string{"-readiness-probe-"});
+  }
+
+  void submit() {
+    auto parsed = merchant_api::parse_submit(request_.body());
+    if (auto refused = std::get_if<failure>(&parsed))
+      return fail(*refused);
+    std::vector<order_request> requests{std::move(std::get<order_request>(parsed))};
+    requests.front().merchant = merchant_;
+    submit_all(std::move(requests), {std::nullopt}, true);
+  }
+
+  void submit_batch() {
+    auto parsed = merchant_api::parse_batch(request_.body(), config().max_batch);
+    if (auto refused = std::get_if<failure>(&parsed))
+      return fail(*refused);
+    std::vector<order_request> requests;
+    std::vector<std::optional<failure>> refusals;
+    for (auto& entry : std::get<0>(parsed)) {
+      if (auto f = std::get_if<failure>(&entry)) {
+        refusals.emplace_back(*f);
+        continue;
+      }
+      refusals.emplace_back(std::nullopt);
+      requests.push_back(std::move(std::get<order_request>(entry)));
+      requests.back().merchant = merchant_;
+    }
+    submit_all(std::move(requests), std::move(refusals), false);
+  }
+
+  /// Submits the requests that parsed (in the batch's order) and answers one result per
+  /// entry: the parse refusal in its place, else the gateway's result for it.
+  void submit_all(std::vector<order_request> requests,
+                  std::vector<std::optional<failure>> refusals, bool single) {
+    auto answer = [self = shared_from_this(), refusals,
+                   single](std::variant<std::vector<submit_result>, failure> reply) {
+      std::vector<merchant_api::order_answer> answers;
+      auto results = std::get_if<std::vector<submit_result>>(&reply);
+      size_t next = 0;
+      for (const auto& refusal : refusals) {
+        if (refusal) {
+          answers.push_back({refusal, {}, false});
+        } else if (!results || next >= results->size()) {
+          answers.push_back({results ? failure{errc::unavailable, "no answer for this order"}
+                                     : std::get<failure>(reply),
+                             {},
+                             false});
+        } else {
+          auto& result = (*results)[next++];
+          if (result.error)
+            answers.push_back({as_failure(result.error).value_or(
+                                 failure{errc::unavailable, describe(result.error)}),
+                               {},
+                               false});
+          else
+            answers.push_back({std::nullopt, std::move(result.accepted), result.existing});
+        }
+      }
+      if (single) {
+        const auto& only = answers.front();
+        return self->write(merchant_api::status_of(only), merchant_api::answer_json(only),
+                           only.error);
+      }
+      self->write(200, merchant_api::batch_json(answers));
+    };
+    if (requests.empty())
+      return answer(std::vector<submit_result>{});
+    owner_->ask<std::vector<submit_result>>(std::move(answer), submit_atom::value,
+                                            std::move(requests));
+  }
+
+  /// GET /v1/orders/{id}, and the first half of a cancel: another merchant's order is
+  /// answered exactly like one that does not exist.
+  void get_order(bool then_cancel) {
+    auto id = route_.order_id;
+    owner_->ask<order>(
+      [self = shared_from_this(), then_cancel, id](std::variant<order, failure> answer) {
+        if (auto f = std::get_if<failure>(&answer))
+          return self->fail(*f);
+        auto& found = std::get<order>(answer);
+        if (found.merchant != self->merchant_)
+          return self->fail({errc::not_found, "no order " + id});
+        if (!then_cancel)
+          return self->write(200, merchant_api::order_json(found));
+        self->owner_->ask<order>(
+          [self](std::variant<order, failure> cancelled) {
+            if (auto refused = std::get_if<failure>(&cancelled))
+              return self->fail(*refused);
+            self->write(200, merchant_api::order_json(std::get<order>(cancelled)));
+          },
+          cancel_atom::value, id);
+      },
+      caf::get_atom::value, id);
+  }
+
+  void find_by_ref() {
+    owner_->ask<order>(
+      [self = shared_from_this()](std::variant<order, failure> answer) {
+        if (auto f = std::get_if<failure>(&answer))
+          return self->fail(*f);
+        self->write(200, merchant_api::order_json(std::get<order>(answer)));
+      },
+      find_ref_atom::value, merchant_, route_.client_ref);
+  }
+
+  void fail(const failure& why) {
+    write(merchant_api::status_of(why.code), merchant_api::error_json(why), why);
+  }
+
+  void write(unsigned status, const json& body, const std::optional<failure>& why = {}) {
+    response_ = {};
+    response_.version(version_);
+    response_.result(status);
+    response_.set(http::field::content_type, "application/json");
+    if (why && why->code == errc::overloaded)
+      response_.set(http::field::retry_after,
+                    std::to_string(merchant_api::retry_after_s(*why)));
+    response_.keep_alive(keep_alive_);
+    response_.body() = body.dump();
+    response_.prepare_payload();
+    http::async_write(stream_, response_,
+                      [self = shared_from_this()](error_code error, size_t) {
+                        if (error || !self->keep_alive_)
+                          return self->close();
+                        self->read();
+                      });
+  }
+
+  void close() {
+    error_code ignored;
+    stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  std::shared_ptr<http_api_listener::impl> owner_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  request_type request_;
+  http::response<http::string_body> response_;
+  merchant_api::route route_;
+  std::string merchant_;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+};
+
+} // namespace
+
+void http_api_listener::impl::accept() {
+  acceptor.async_accept([self = shared_from_this()](error_code error, tcp::socket socket) {
+    if (self->stopped)
+      return;
+    if (!error) {
+      if (self->connections.load() >= self->options.config.max_connections) {
+        error_code ignored;
+        socket.close(ignored);
+      } else {
+        std::make_shared<session>(std::move(socket), self)->start();
+      }
+    }
+    self->accept();
+  });
+}
+
+http_api_listener::http_api_listener(caf::actor_system& system, gateway_actor gateway,
+                                     http_api_options options)
+  : impl_(std::make_shared<impl>(system, std::move(gateway), std::move(options))) {}
+
+http_api_listener::~http_api_listener() {
+  stop();
+}
+
+uint16_t http_api_listener::port() const {
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void http_api_listener::start() {
+  impl_->accept();
+  impl_->thread = std::thread([state = impl_] { state->io.run(); });
+}
+
+void http_api_listener::stop() {
+  // Connections still open when the io_context stops are dropped with it, at exit.
+  if (impl_->stopped.exchange(true))
+    return;
+  asio::post(impl_->io, [state = impl_] {
+    error_code ignored;
+    state->acceptor.close(ignored);
+    state->io.stop();
+  });
+  if (impl_->thread.joinable())
+    impl_->thread.join();
+}
+
+} // namespace topup

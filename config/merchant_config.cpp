@@ -1,0 +1,116 @@
+#include "config/merchant_config.hpp"
+
+#include "config/json_reader.hpp"
+
+#include <stdexcept>
+
+namespace topup {
+namespace {
+
+using json_config::json;
+using json_config::object_reader;
+
+std::string trailing_newlines_removed(std::string text) {
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r'))
+    text.pop_back();
+  return text;
+}
+
+merchant read_merchant(const json& value, const std::string& path) {
+  object_reader reader{value, path};
+  merchant m;
+  m.id = reader.required_string("id");
+  if (!valid_merchant_id(m.id))
+    throw config_error(reader.path_of("id"),
+                       "must be 1-" + std::to_string(max_merchant_id_bytes)
+                         + " ASCII letters, digits, '-', '_' or '.'");
+  bool inline_secret = reader.has("secret"), file_secret = reader.has("secret_file");
+  if (inline_secret && file_secret)
+    throw config_error(path, "give either secret or secret_file, not both");
+  if (inline_secret) {
+    m.secret = reader.required_string("secret");
+    if (m.secret.empty())
+      throw config_error(reader.path_of("secret"), "must not be empty");
+  } else if (file_secret) {
+    auto file = reader.required_string("secret_file");
+    try {
+      m.secret = trailing_newlines_removed(json_config::read_file(file));
+    } catch (const config_error&) {
+      throw config_error(reader.path_of("secret_file"), "cannot read '" + file + "'");
+    }
+    if (m.secret.empty())
+      throw config_error(reader.path_of("secret_file"), "the file '" + file + "' is empty");
+  }
+  m.callback_url = reader.string("callback_url", "");
+  if (!m.callback_url.empty()) {
+    auto parsed = parse_callback_url(m.callback_url);
+    if (auto problem = std::get_if<std::string>(&parsed))
+      throw config_error(reader.path_of("callback_url"), *problem);
+  }
+  if (auto prefixes = reader.find("allowed_callback_prefixes")) {
+    const auto& array =
+      json_config::as_array(*prefixes, reader.path_of("allowed_callback_prefixes"));
+    for (size_t i = 0; i < array.size(); ++i) {
+      auto at = reader.path_of("allowed_callback_prefixes") + "/" + std::to_string(i);
+      auto prefix = object_reader::as_string(array[i], at);
+      auto parsed = parse_callback_url(prefix);
+      if (auto problem = std::get_if<std::string>(&parsed))
+        throw config_error(at, *problem);
+      if (!std::get<callback_url>(parsed).query.empty())
+        throw config_error(at, "a prefix has no query");
+      m.callback_prefixes.push_back(std::move(prefix));
+    }
+  }
+  reader.finish();
+  return m;
+}
+
+} // namespace
+
+merchant_directory read_merchants(const json& value, const std::string& path) {
+  object_reader reader{value, path};
+  std::vector<merchant> merchants;
+  const auto& list = json_config::as_array(reader.require("list"), reader.path_of("list"));
+  if (list.empty())
+    throw config_error(reader.path_of("list"), "at least one merchant is required");
+  for (size_t i = 0; i < list.size(); ++i)
+    merchants.push_back(read_merchant(list[i], reader.path_of("list") + "/" + std::to_string(i)));
+  // One merchant needs no "default": it is the one.
+  auto default_id = merchants.size() == 1 ? reader.string("default", merchants.front().id)
+                                          : reader.required_string("default");
+  reader.finish();
+  try {
+    return merchant_directory{std::move(merchants), std::move(default_id)};
+  } catch (const std::invalid_argument& error) {
+    throw config_error(path, error.what());
+  }
+}
+
+http_api_config read_http_api(const json& value, const std::string& path) {
+  object_reader reader{value, path};
+  http_api_config api;
+  if (auto listen = reader.find("listen")) {
+    object_reader listen_reader{*listen, reader.path_of("listen")};
+    api.host = listen_reader.string("host", api.host);
+    api.port = static_cast<uint16_t>(listen_reader.integer_between("port", api.port, 0, 65535));
+    listen_reader.finish();
+  }
+  auto size = [&](const std::string& key, size_t fallback, int64_t low, int64_t high) {
+    return static_cast<size_t>(
+      reader.integer_between(key, static_cast<int64_t>(fallback), low, high));
+  };
+  api.max_connections = size("max_connections", api.max_connections, 1, 100000);
+  api.max_body_bytes = size("max_body_bytes", api.max_body_bytes, 1024, 64 << 20);
+  api.max_header_bytes = size("max_header_bytes", api.max_header_bytes, 1024, 1 << 20);
+  api.max_header_count = size("max_header_count", api.max_header_count, 8, 1000);
+  api.read_timeout_ms = reader.integer_between("read_timeout_ms", api.read_timeout_ms, 100, 600000);
+  api.signature_window_s =
+    reader.integer_between("signature_window_s", api.signature_window_s, 1, 3600);
+  api.max_batch = size("max_batch", api.max_batch, 1, 10000);
+  api.request_timeout_ms =
+    reader.integer_between("request_timeout_ms", api.request_timeout_ms, 100, 600000);
+  reader.finish();
+  return api;
+}
+
+} // namespace topup

@@ -1,0 +1,43 @@
+#pragma once
+
+// The "merchants" and "http_api" sections of a node's configuration: who orders may be for
+// (domain/merchant) and the listener of the merchants' HTTP API. See README.md, "Merchants
+// and the HTTP API".
+
+#include "domain/merchant.hpp"
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+namespace topup {
+
+/// The merchant HTTP API's listener and its bounds.
+struct http_api_config {
+  std::string host = "127.0.0.1";
+  uint16_t port = 8480;  ///< 0: any free port (tests)
+  size_t max_connections = 1000;
+  size_t max_body_bytes = 1u << 20;  ///< a larger body is answered 413 and the connection closed
+  size_t max_header_bytes = 8192;    ///< request line and headers together
+  size_t max_header_count = 64;
+  /// Each request (headers and body) must arrive whole within this time of the connection
+  /// opening or of the previous answer, else the connection is closed: a slow client cannot
+  /// hold one, and a kept-alive connection idle this long is closed too.
+  int64_t read_timeout_ms = 10000;
+  /// How far a request's X-Topup-Timestamp may be from the node's clock.
+  int64_t signature_window_s = 300;
+  size_t max_batch = 500;  ///< orders per POST /v1/orders/batch
+  /// How long a request waits for intake or the store before it is answered 503.
+  int64_t request_timeout_ms = 30000;
+};
+
+/// Reads the "merchants" object at `path`: {"default": id, "list": [{"id", "secret" or
+/// "secret_file", "callback_url", "allowed_callback_prefixes"}]}.
+merchant_directory read_merchants(const nlohmann::json& value, const std::string& path);
+
+/// Reads the "http_api" object at `path`.
+http_api_config read_http_api(const nlohmann::json& value, const std::string& path);
+
+} // namespace topup
