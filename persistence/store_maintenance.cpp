@@ -67,10 +67,12 @@ void create_archive_table(soci::session& session, const std::string& table) {
   std::string definition;
   session << "SELECT sql FROM main.sqlite_master WHERE type = 'table' AND name = :name",
     soci::use(table), soci::into(definition);
-  const std::string prefix = "CREATE TABLE " + table;
-  if (definition.compare(0, prefix.size(), prefix) != 0)
+  // The name may be quoted: SQLite records a table renamed by a migration as "orders".
+  const std::string prefix = "CREATE TABLE ";
+  auto columns = definition.find('(');
+  if (definition.compare(0, prefix.size(), prefix) != 0 || columns == std::string::npos)
     throw store_error("archive: the store's table " + table + " has an unexpected definition");
-  session << "CREATE TABLE IF NOT EXISTS archive." + table + definition.substr(prefix.size());
+  session << "CREATE TABLE IF NOT EXISTS archive." + table + " " + definition.substr(columns);
 }
 
 int64_t total_changes(soci::session& session) {
