@@ -670,6 +670,8 @@ submit_input orders_to_submit(const cli_options& options) {
     spdlog::error("{}: no orders", source);
     return {{}, exit_code::bad_input};
   }
+  for (auto& numbered : input.orders)
+    numbered.request.merchant = options.merchant;
   return {std::move(input.orders), code};
 }
 

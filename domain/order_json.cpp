@@ -89,14 +89,20 @@ order_json_result parse_order_object(const nlohmann::json& object, order_json_ke
       request.notify_url = value.get<std::string>();
       continue;
     }
+    if (keys.merchant && key == "merchant") {
+      if (!value.is_string())
+        return malformed(quoted_key(key) + " must be a string");
+      request.merchant = value.get<std::string>();
+      continue;
+    }
     if (std::find(merchant_keys.begin(), merchant_keys.end(), key) != merchant_keys.end())
       return failure{errc::unsupported_field,
                      keys.notify_url
                        ? quoted_key(key) + " is not part of an order: the signer is its merchant"
-                       : quoted_key(key) + " is not supported here: queue orders belong to the"
-                                           " default merchant; use the HTTP API"};
+                       : quoted_key(key) + " is not supported here: the orders of one input"
+                                           " belong to the one merchant it names"};
     return malformed("unknown key " + quoted_key(key) + "; expected client_ref, phone, amount_fen"
-                     + (keys.notify_url ? ", notify_url" : ""));
+                     + (keys.notify_url ? ", notify_url" : "") + (keys.merchant ? ", merchant" : ""));
   }
   for (auto [key, into] : {std::pair{order_keys[0], &request.client_ref},
                            std::pair{order_keys[1], &request.phone}}) {

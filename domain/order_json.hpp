@@ -30,9 +30,9 @@ using order_json_result = std::variant<order_request, failure>;
 ///   valid UTF-8 inside a string); not an object; a key given twice (which value would count?);
 ///   a key other than the three above (named in the reason, so a typo like "amount" is found
 ///   at once rather than ignored); client_ref or phone not a JSON string;
-/// - unsupported_field: "merchant" or "notify_url". The order fields of the merchant API are
-///   refused, not ignored, while this node has no merchants: an order meant for a merchant
-///   must not be accepted as nobody's, nor wait for a callback that will never come;
+/// - unsupported_field: "merchant" or "notify_url" where the channel does not read them (see
+///   order_json_keys). They are refused, not ignored: an order meant for one merchant must
+///   not be accepted as another's, nor wait for a callback that will never come;
 /// - missing_field: one of the three keys absent;
 /// - invalid_amount: amount_fen not a JSON number read by parse_json_amount (domain/amount).
 /// Reasons name keys and never echo a value of the order (a phone number must not reach a
@@ -44,7 +44,14 @@ struct order_json_keys {
   /// The merchant API: "notify_url" (a string) is read into the request; "merchant" stays
   /// refused (unsupported_field: the merchant is the one who signed the request).
   bool notify_url = false;
+  /// The queue ingresses: "merchant" (a string) is read into the request too. The broker is the
+  /// operator's own, so its messages may name any configured merchant; intake refuses an
+  /// unknown one (unknown_merchant) and a notify_url outside that merchant's prefixes.
+  bool merchant = false;
 };
+
+/// The keys of an order taken from a Redis list or a RabbitMQ queue.
+constexpr order_json_keys queue_order_keys{true, true};
 
 /// parse_order_json of one order object already parsed (an element of a batch), with `keys`.
 order_json_result parse_order_object(const nlohmann::json& object, order_json_keys keys);

@@ -30,7 +30,7 @@ ingress_batch::ingress_batch(const std::vector<std::string>& messages) {
   parse_failures_.reserve(messages.size());
   requests_.reserve(messages.size());
   for (const auto& message : messages) {
-    auto parsed = parse_order_json(message);
+    auto parsed = parse_order_json(message, queue_order_keys);
     if (auto refused = std::get_if<failure>(&parsed)) {
       parse_failures_.emplace_back(std::move(*refused));
       continue;
@@ -209,6 +209,8 @@ std::string expand_result_template(std::string_view text, const order& o) {
       return o.id;
     if (name == "status")
       return std::string{to_string(o.status)};
+    if (name == "merchant")
+      return o.merchant;
     return {};
   });
 }

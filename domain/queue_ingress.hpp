@@ -127,7 +127,7 @@ std::string expand_name_template(std::string_view text,
 
 /// The placeholders of result keys, channels and routing keys, and their values.
 inline const std::vector<std::string_view> result_placeholders{"client_ref", "order_id",
-                                                               "status"};
+                                                               "status", "merchant"};
 std::string expand_result_template(std::string_view text, const order& o);
 
 } // namespace topup

@@ -1263,6 +1263,12 @@ BOOST_AUTO_TEST_CASE(submit_one_order_or_a_file) {
   BOOST_TEST(one.options().single_order->client_ref == "r-1");
   BOOST_TEST(one.options().single_order->phone == "13800138000");
   BOOST_TEST(one.options().single_order->amount_fen == 1000);
+  BOOST_TEST(one.options().single_order->merchant.empty());
+
+  parse_run for_merchant{{"submit", "--merchant", "shop-2", "--ref", "r-1", "--phone",
+                          "13800138000", "--amount", "1000"}};
+  BOOST_REQUIRE(for_merchant.ok());
+  BOOST_TEST(for_merchant.options().single_order->merchant == "shop-2");
 
   temp_file orders{"r-1,13800138000,1000\n"};
   parse_run file{{"submit", "--file", orders.path.string(), "--format", "csv", "--batch", "100",
@@ -1275,8 +1281,9 @@ BOOST_AUTO_TEST_CASE(submit_one_order_or_a_file) {
   BOOST_TEST(file.options().batches_in_flight == 8u);
   BOOST_TEST(file.options().skip_malformed);
 
-  parse_run stdin_file{{"submit", "--file", "-"}};
+  parse_run stdin_file{{"submit", "--file", "-", "--merchant", "shop-2"}};
   BOOST_REQUIRE(stdin_file.ok());
+  BOOST_TEST(stdin_file.options().merchant == "shop-2");
   BOOST_TEST(stdin_file.options().order_file == "-");
   BOOST_TEST(stdin_file.options().batch_size == 500u);
   BOOST_TEST(stdin_file.options().batches_in_flight == 4u);

@@ -98,6 +98,23 @@ BOOST_AUTO_TEST_CASE(the_merchant_api_reads_notify_url_but_never_a_merchant) {
   BOOST_TEST((std::get<failure>(named).code == errc::unsupported_field));
 }
 
+BOOST_AUTO_TEST_CASE(queue_orders_may_name_their_merchant_and_callback) {
+  auto parsed = parse_order_json(R"({"merchant":"shop-2","client_ref":"r-1","phone":"13800138000",)"
+                                 R"("amount_fen":1000,"notify_url":"https://shop.example/cb"})",
+                                 queue_order_keys);
+  BOOST_REQUIRE(std::holds_alternative<order_request>(parsed));
+  BOOST_TEST(std::get<order_request>(parsed).merchant == "shop-2");
+  BOOST_TEST(std::get<order_request>(parsed).notify_url == "https://shop.example/cb");
+  auto numeric = parse_order_json(
+    R"({"merchant":2,"client_ref":"r-1","phone":"13800138000","amount_fen":1000})",
+    queue_order_keys);
+  BOOST_TEST((std::get<failure>(numeric).code == errc::malformed_message));
+  auto typo = parse_order_json(
+    R"({"merchnt":"shop-2","client_ref":"r-1","phone":"13800138000","amount_fen":1000})",
+    queue_order_keys);
+  BOOST_TEST(std::get<failure>(typo).reason.find("merchant") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(missing_keys_and_amounts_have_their_own_codes) {
   check_refused(R"({"phone":"13800138000","amount_fen":1000})", errc::missing_field,
                 "missing key \"client_ref\"");

@@ -45,8 +45,20 @@ BOOST_AUTO_TEST_CASE(only_not_now_refusals_keep_a_message) {
   for (auto code : {errc::invalid_phone, errc::unknown_carrier, errc::unsupported_amount,
                     errc::field_too_long, errc::missing_field, errc::duplicate_reference,
                     errc::invalid_text, errc::invalid_amount, errc::malformed_message,
-                    errc::unsupported_field, errc::invalid_argument})
+                    errc::unsupported_field, errc::invalid_argument, errc::unknown_merchant,
+                    errc::invalid_notify_url})
     BOOST_TEST((fate_of(failure{code, ""}) == message_fate::dead_letter), to_string(code));
+}
+
+BOOST_AUTO_TEST_CASE(a_message_names_its_merchant_and_intake_judges_it) {
+  ingress_batch batch{{R"({"merchant":"shop-2","client_ref":"r-9","phone":"13800138000",)"
+                       R"("amount_fen":1000,"notify_url":"https://shop-2.example/cb"})"}};
+  BOOST_REQUIRE(batch.requests().size() == 1u);
+  BOOST_TEST(batch.requests()[0].merchant == "shop-2");
+  BOOST_TEST(batch.requests()[0].notify_url == "https://shop-2.example/cb");
+  auto outcomes = batch.settle({failure{errc::unknown_merchant, "no merchant 'shop-2'"}});
+  BOOST_TEST((outcomes[0].fate == message_fate::dead_letter));
+  BOOST_TEST((outcomes[0].why.code == errc::unknown_merchant));
 }
 
 BOOST_AUTO_TEST_CASE(a_batch_submits_what_parses_and_settles_every_message) {
@@ -176,6 +188,9 @@ BOOST_AUTO_TEST_CASE(name_templates_know_their_placeholders) {
              != std::string::npos);
   auto o = final_order(order_status::succeeded, "redis");
   BOOST_TEST(expand_result_template("topup:result:{client_ref}", o) == "topup:result:r-1");
+  o.merchant = "shop-2";
+  BOOST_TEST(expand_result_template("topup:result:{merchant}:{client_ref}", o)
+             == "topup:result:shop-2:r-1");
   BOOST_TEST(expand_result_template("{status}.{order_id}.{client_ref}", o)
              == "succeeded.node-1-7.r-1");
 }

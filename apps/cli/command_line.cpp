@@ -215,8 +215,9 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
     submit->add_option("--amount", amount_text,
                        "Amount in fen (1000 = 10 yuan): digits only, no sign, no leading zero")
       ->type_name("FEN");
-  submit->add_option("--merchant", single.merchant,
-                     "Merchant the order is for (default: the node's default merchant)")
+  submit->add_option("--merchant", options.merchant,
+                     "Merchant the orders are for, --file's too (default: the node's default "
+                     "merchant)")
     ->type_name("ID");
   submit->add_option("--file", options.order_file,
                      "Orders to submit, CSV or JSON lines; - reads stdin")
@@ -325,8 +326,10 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
       return usage_error(err, "--amount: " + refused->describe());
     single.amount_fen = std::get<int64_t>(amount);
   }
-  if (has_ref || has_phone || has_amount)
+  if (has_ref || has_phone || has_amount) {
+    single.merchant = options.merchant;
     options.single_order = single;
+  }
   options.filter.status = status_filter;
   if (!since_text.empty()) {
     auto since = parse_time_point(since_text, now_ms, options.zone);

@@ -66,7 +66,7 @@ struct cli_options {
   // status, cancel, watch
   std::string order_id;
   std::string client_ref;  ///< status --ref
-  std::string merchant;    ///< status --merchant: whose reference --ref is
+  std::string merchant;    ///< status --merchant: whose reference --ref is; submit --merchant
   bool history = false;    ///< status --history
 
   // list
