@@ -211,7 +211,8 @@ private:
 struct caf_config : caf::actor_system_config {
   explicit caf_config(size_t threads) {
     set("scheduler.max-threads", threads);
-    // Fair between the store's replies and the driver's flood (shared/notes/stack.md §6).
+    // Fair between the store's replies and the driver's flood: the default work stealing
+    // can starve actors under sustained load on two cores (apps/app_support.hpp).
     set("scheduler.policy", caf::atom("sharing"));
     register_protocol(*this);
   }

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE node_crash_tests
 #include <boost/test/unit_test.hpp>
 
-// DESIGN.md guarantees 1-4 against the real node, the way WORKLOAD.md W3 tests them: a
+// README.md's guarantees 1-4 against the real node, the way WORKLOAD.md W3 tests them: a
 // topup-node with an SQLite store and the four simulated providers (ledgers on disk) takes
 // pipelined submissions over the remote protocol; we SIGKILL it under load (during intake,
 // and while many provider calls are in flight), restart it on the same files, keep
