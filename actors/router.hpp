@@ -37,7 +37,7 @@ struct engine_options {
   milliseconds send_hold{0};
 };
 
-/// Builds the adapters the configuration names (simulated providers; HTTP ones later).
+/// Builds the adapters the configuration names: simulated providers and HTTP clients.
 std::map<std::string, provider_factory> configured_adapters(const config& cfg,
                                                             std::shared_ptr<const clock> time);
 

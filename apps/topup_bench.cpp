@@ -1,6 +1,6 @@
-// topup-bench: the load generator of shared/WORKLOAD.md (see `topup-bench --help`). Drives a
-// node over the remote protocol (or, with --in-process, an engine in its own actor system),
-// with its providers simulated in the node or played by topup-provider-sim, then reads the
+// topup-bench: the load generator of WORKLOAD (bench/README.md; see `topup-bench --help`).
+// Drives a node over the remote protocol (or, with --in-process, an engine in its own actor
+// system), with its providers simulated in the node or played by topup-provider-sim, then reads the
 // node's store and the providers' ledgers for the figures, and prints them as one JSON line
 // on stdout. SIGINT/SIGTERM stop the run: the node and simulator it started are stopped and
 // the figures so far printed (exit 130).

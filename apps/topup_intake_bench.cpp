@@ -47,7 +47,7 @@ struct bench_outcome {
   mono_time finished;
 };
 
-/// The carriers and amounts the generated orders use (a subset of shared/WORKLOAD.md).
+/// The carriers and amounts the generated orders use (a subset of WORKLOAD, bench/README.md).
 const std::array<std::pair<const char*, const char*>, 3> prefix_carriers{
   {{"138", "cmcc"}, {"130", "cucc"}, {"133", "ctcc"}}};
 const std::array<int64_t, 6> amounts_fen{1000, 2000, 3000, 5000, 10000, 20000};
@@ -211,7 +211,8 @@ private:
 struct caf_config : caf::actor_system_config {
   explicit caf_config(size_t threads) {
     set("scheduler.max-threads", threads);
-    // Fair between the store's replies and the driver's flood (shared/notes/stack.md §6).
+    // Fair between the store's replies and the driver's flood: the default work stealing
+    // can starve actors under sustained load on two cores (apps/app_support.hpp).
     set("scheduler.policy", caf::atom("sharing"));
     register_protocol(*this);
   }

@@ -9,7 +9,8 @@
 
 namespace topup {
 
-/// Where an order is in its lifecycle (see DESIGN.md, "Order lifecycle").
+/// Where an order is in its lifecycle (next_status in domain/order_state_machine decides;
+/// ARCHITECTURE.md draws it).
 /// Values are stored in the database as their names, never as numbers.
 enum class order_status : uint8_t {
   accepted,    ///< durable, waiting for a provider call

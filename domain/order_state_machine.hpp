@@ -19,7 +19,8 @@ enum class order_event : uint8_t {
   cancel,          ///< the client withdrew an order not yet dispatched
   // Notes: history only, the status stays (see is_note).
   query_unanswered,  ///< a status query of an unknown outcome got no answer either
-  resend,            ///< re-sent near its deadline (not written yet: see README)
+  resend,            ///< re-sent near its deadline (the engine writes none: README.md,
+                     ///< "Order history")
 };
 
 inline constexpr order_event all_order_events[] = {
@@ -39,8 +40,8 @@ bool is_note(order_event event);
 ///
 /// Why these rules: an order whose outcome is unknown may only be resolved by what the
 /// provider says (succeed, fail_*), never expired or cancelled, because money may have moved;
-/// that is guarantee 3 of DESIGN.md. A note keeps the status, and only where it can happen:
-/// an unanswered query of an unknown outcome, a re-send of a waiting order.
+/// that is guarantee 3 of README.md ("What it promises"). A note keeps the status, and only
+/// where it can happen: an unanswered query of an unknown outcome, a re-send of a waiting order.
 std::optional<order_status> next_status(order_status from, order_event event);
 
 } // namespace topup

@@ -1,7 +1,9 @@
 #pragma once
 
 // Every actor interface of topup. The interfaces are the architecture: each handler below has
-// one line saying what it does, and the compiler checks every send against them.
+// one line saying what it does, and the compiler checks every send against them. Not checked
+// are sends to dynamically typed caf::actor handles: the supervisor (its messages are listed
+// in actors/supervisor.hpp) and watching clients (they receive (event_atom, order_update)).
 
 #include "domain/admission.hpp"
 #include "messages/protocol.hpp"
@@ -52,14 +54,15 @@ using store_actor = store_reader_actor::extend<
 
 /// A provider adapter: the simulated provider or the HTTP client of a real one. Calls never
 /// block a scheduler thread; a recharge may stay unanswered (the unknown outcome), so every
-/// request to a provider carries the provider's call timeout.
+/// request to a provider carries the provider's call timeout. A call or query whose origin's
+/// send_by has passed is not sent: error stale_owner.
 using provider_actor = caf::typed_actor<
   // Recharge once; answered with the outcome, or never (unknown outcome).
   caf::replies_to<recharge_atom, recharge_call>::with<recharge_reply>,
-  // What became of the recharge with this request id. A call or query whose origin's
-  // send_by has passed is not sent: error stale_owner.
+  // What became of the recharge with this request id.
   caf::replies_to<query_atom, status_query>::with<query_reply>,
-  // Internal (sent to itself): commit gathered ledger writes.
+  // Internal (sent to itself): the simulated provider commits its gathered ledger writes;
+  // the HTTP adapter delivers the replies its I/O thread finished.
   caf::reacts_to<commit_atom>>;
 
 /// Receives accepted orders for recharging (routing; in tests, a collector).

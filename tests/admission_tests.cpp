@@ -14,8 +14,8 @@ using namespace topup::testing;
 
 namespace {
 
-/// The WORKLOAD.md providers as a router snapshot: every provider's latest start `latest_s`
-/// seconds after acceptance; routing budget the same.
+/// The WORKLOAD providers (bench/README.md) as a router snapshot: every provider's latest start
+/// `latest_s` seconds after acceptance; routing budget the same.
 admission_snapshot workload_snapshot(double latest_s = 110) {
   admission_snapshot s;
   s.routing_budget_ms = latest_s * 1000;

@@ -1,6 +1,6 @@
 // topup-bench's pure pieces: the open-loop schedule and closed-loop window, the submission
 // book (retries with the same order, stale answers after a disconnect), the order generator
-// against WORKLOAD.md's prefixes and amounts, the figures (incl. the 1 s grace rule), the
+// against WORKLOAD's prefixes and amounts, the figures (incl. the 1 s grace rule), the
 // histogram's percentiles, the JSON line and the SVG; the per-order audit of store against
 // ledgers and the deadline check, and the verdict, each with planted violations.
 
@@ -471,7 +471,7 @@ BOOST_AUTO_TEST_CASE(the_simulator_plays_the_simulated_providers_of_a_bench_conf
     BOOST_TEST(provider["secret"] == sim_secret(provider["name"]));
   }
   BOOST_TEST((names == std::set<std::string>{"p-agg", "p-cmcc", "p-ctcc", "p-cucc"}));
-  // What the simulator itself makes of it: WORKLOAD.md W2/W3's providers.
+  // What the simulator itself makes of it: WORKLOAD (bench/README.md) W2/W3's providers.
   auto parsed = provider_sim::parse_sim_config(sim.dump());
   BOOST_REQUIRE(parsed.providers.size() == 4u);
   std::set<uint64_t> seeds;

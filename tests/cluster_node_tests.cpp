@@ -66,7 +66,7 @@ constexpr int64_t takeover_slack_ms = 4000;
 constexpr auto request_timeout = 5s;
 constexpr size_t node_count = 3;
 
-/// WORKLOAD.md's grace for an order closed at its deadline.
+/// WORKLOAD's grace for an order closed at its deadline.
 constexpr int64_t deadline_grace_ms = 1000;
 
 

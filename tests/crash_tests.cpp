@@ -1,4 +1,4 @@
-// DESIGN.md guarantee 1, "durable before ack", tested the hard way: a child process
+// Guarantee 1 of README.md, "durable before ack", tested the hard way: a child process
 // (intake_crash_child) submits orders through the real store and intake and prints each ack;
 // we SIGKILL it at several points and check that every order it acknowledged is in the file,
 // with the deadline promised at the ack: a restarted engine closes each order by the stored

@@ -2,7 +2,7 @@
 // and reports every acknowledgement on stdout, one "<order id> <client ref> <ack ms>" line
 // each (the wall clock when the ack arrived), written only after the ack arrived. Whatever the
 // parent read before SIGKILL was acknowledged, so it must be in the database afterwards
-// (DESIGN.md guarantee 1, "durable before ack"), with a deadline no later than ack + limit.
+// (README.md guarantee 1, "durable before ack"), with a deadline no later than ack + limit.
 //
 // usage: intake_crash_child <sqlite path> [normal|full]
 // It never exits on its own; errors go to stderr (stdout carries acks only).

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE node_crash_tests
 #include <boost/test/unit_test.hpp>
 
-// DESIGN.md guarantees 1-4 against the real node, the way WORKLOAD.md W3 tests them: a
+// README.md's guarantees 1-4 against the real node, the way W3 (bench/README.md) tests them: a
 // topup-node with an SQLite store and the four simulated providers (ledgers on disk) takes
 // pipelined submissions over the remote protocol; we SIGKILL it under load (during intake,
 // and while many provider calls are in flight), restart it on the same files, keep
@@ -42,7 +42,8 @@ using steady = std::chrono::steady_clock;
 /// A submission unanswered for this long counts as lost; it is sent again.
 constexpr auto request_timeout = std::chrono::seconds(10);
 
-/// The node's deadline in these runs, and the grace WORKLOAD.md allows an order closed at it.
+/// The node's deadline in these runs, and the grace WORKLOAD (bench/README.md) allows an order
+/// closed at it.
 constexpr int64_t deadline_limit_ms = 12000;
 constexpr int64_t deadline_grace_ms = 1000;
 

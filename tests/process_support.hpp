@@ -53,7 +53,7 @@ program_run run_program(const std::vector<std::string>& command, const std::stri
 
 // -- topup-node -------------------------------------------------------------------------------
 
-/// The four WORKLOAD.md providers, in this order.
+/// The four WORKLOAD (bench/README.md) providers, in this order.
 inline const std::vector<std::string> workload_providers{"p-cmcc", "p-cucc", "p-ctcc", "p-agg"};
 
 /// A node configuration for tests, everything in `dir`: the SQLite store "orders.db", the

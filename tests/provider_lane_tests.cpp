@@ -285,7 +285,7 @@ BOOST_AUTO_TEST_CASE(query_now_brings_waiting_queries_forward_and_never_doubles_
 }
 
 BOOST_AUTO_TEST_CASE(a_query_past_the_deadline_is_still_returned) {
-  // An unknown outcome keeps being queried after the deadline (DESIGN.md).
+  // An unknown outcome keeps being queried after the deadline (README.md, guarantee 4).
   provider_lane lane{roomy(), t0};
   lane.query_later(make_order("q", 1000), at_ms(5000));
   auto w = take(lane, 5000);
@@ -394,7 +394,7 @@ BOOST_AUTO_TEST_CASE(expired_orders_are_returned_while_the_breaker_is_open) {
 }
 
 // An urgent entry at the head that cannot start must not hide a normal entry behind it whose
-// deadline is already too close: that order is failed at that moment (DESIGN.md).
+// deadline is already too close: that order is failed at that moment (README.md, guarantee 4).
 BOOST_AUTO_TEST_CASE(an_expired_order_behind_an_urgent_one_is_still_reported) {
   lane_settings s = roomy();
   s.rate = 1;

@@ -1,6 +1,7 @@
 #pragma once
 
-// The WORKLOAD.md providers as routing and admission see them, for the pure-logic tests.
+// The WORKLOAD providers (bench/README.md) as routing and admission see them, for the
+// pure-logic tests.
 
 #include "domain/routing.hpp"
 

@@ -1,7 +1,7 @@
 #pragma once
 
 // Shared test fixtures: temporary directories, a configured actor system, and the rules of
-// shared/WORKLOAD.md (carriers by prefix, amounts).
+// WORKLOAD (bench/README.md: carriers by prefix, amounts).
 
 #include "config/config.hpp"
 #include "domain/clock.hpp"
@@ -45,7 +45,7 @@ private:
   std::atomic<int64_t> step_ms_{0};
 };
 
-/// The WORKLOAD.md carriers and amounts.
+/// The WORKLOAD (bench/README.md) carriers and amounts.
 validation_rules workload_rules();
 
 /// An SQLite store configuration for a file in `dir`.

@@ -1,7 +1,7 @@
 #pragma once
 
-// The figures WORKLOAD.md names, computed from what the node's store says of each order
-// (exact even across a crash) and what the bench saw of its submissions.
+// The figures WORKLOAD (bench/README.md) names, computed from what the node's store says of
+// each order (exact even across a crash) and what the bench saw of its submissions.
 
 #include "apps/bench/order_audit.hpp"
 #include "apps/bench/provider_setup.hpp"

@@ -1,6 +1,6 @@
 #pragma once
 
-// The orders of a run: WORKLOAD.md's phone prefixes and amounts, and a client reference
+// The orders of a run: WORKLOAD's phone prefixes and amounts, and a client reference
 // unique to the run and the order. Order n's content is a function of (seed, n), so a retry
 // rebuilds exactly what was first sent and the node sees a resubmission, not a conflict.
 
@@ -14,7 +14,7 @@
 
 namespace topup::bench {
 
-/// WORKLOAD.md: carrier by three-digit prefix.
+/// WORKLOAD (bench/README.md): carrier by three-digit prefix.
 struct prefix_carrier {
   const char* prefix;
   const char* carrier;

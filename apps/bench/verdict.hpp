@@ -30,12 +30,13 @@ struct workload_expectations {
 
 /// W1-W3 (and any workload not named here): everything acknowledged, succeeded and final
 /// in time. W4 (overload): refusals and orders failed at their deadline are its point; at
-/// least 99% of the acknowledged orders final within 180 s (WORKLOAD.md).
+/// least 99% of the acknowledged orders final within 180 s (WORKLOAD, bench/README.md).
 workload_expectations expectations_for(const std::string& workload);
 
 /// The most calls a provider may see in any 1 s window: its rate plus a burst of 10% of it
-/// (WORKLOAD.md: "in no 1-second window may a provider see more calls than its rate (plus a
-/// burst of at most 10% of it)"). 220 for p-agg at 200/s, 330 for the others at 300/s.
+/// (WORKLOAD, bench/README.md: "in no 1-second window may a provider see more calls than its
+/// rate plus a burst of at most 10% of it"). 220 for p-agg at 200/s, 330 for the others at
+/// 300/s.
 uint64_t allowed_calls_per_second(double rate);
 
 struct violation {

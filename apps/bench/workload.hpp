@@ -1,7 +1,7 @@
 #pragma once
 
-// The workloads of shared/WORKLOAD.md as parameters of the load generator: what to send, how
-// fast, for how long, and what happens to the node meanwhile.
+// The workloads of WORKLOAD (bench/README.md) as parameters of the load generator: what to
+// send, how fast, for how long, and what happens to the node meanwhile.
 
 #include <cstdint>
 #include <optional>
@@ -33,7 +33,7 @@ struct workload {
   double duration_s() const;
 };
 
-/// The named workload with WORKLOAD.md's parameters; nothing for an unknown name.
+/// The named workload with WORKLOAD's parameters; nothing for an unknown name.
 std::optional<workload> workload_named(const std::string& name);
 
 /// A paragraph per workload, for --help.

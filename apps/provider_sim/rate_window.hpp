@@ -1,7 +1,8 @@
 #pragma once
 
-// The most calls a provider saw in any one-second window: the figure WORKLOAD.md checks a
-// rate limit against ("in no 1-second window may a provider see more calls than its rate").
+// The most calls a provider saw in any one-second window: the figure WORKLOAD
+// (bench/README.md) checks a rate limit against ("in no 1-second window may a provider see
+// more calls than its rate").
 
 #include "domain/clock.hpp"
 
