@@ -1181,8 +1181,8 @@ int bench_run::report_hold() {
 } // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"topup-bench: runs a workload of shared/WORKLOAD.md against a topup node and "
-               "prints its figures as one JSON line on stdout (progress on stderr)."};
+  CLI::App app{"topup-bench: runs a workload (bench/README.md, \"The workloads\") against a "
+               "topup node and prints its figures as one JSON line on stdout (progress on stderr)."};
   bench_options o;
   app.add_option("-w,--workload", o.workload_name, "w1, w2, w3, w4 or hold (see below)")
     ->required()

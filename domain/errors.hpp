@@ -31,8 +31,8 @@ enum class errc : uint8_t {
   malformed_message = 17,   ///< an order written as JSON (a queue message, a JSON line) is
                             ///< not JSON, not an object, has a key it may not have or a value
                             ///< of the wrong JSON type
-  unsupported_field = 18,   ///< a field this channel does not support (a queue message
-                            ///< naming a merchant or a notify_url)
+  unsupported_field = 18,   ///< a field this channel does not read (an HTTP order
+                            ///< naming a merchant: the signer is its merchant)
   unknown_merchant = 19,    ///< the order names a merchant the node does not know
   invalid_notify_url = 20,  ///< a callback URL that is malformed or outside the merchant's
                             ///< allowed prefixes

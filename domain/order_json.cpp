@@ -99,8 +99,9 @@ order_json_result parse_order_object(const nlohmann::json& object, order_json_ke
       return failure{errc::unsupported_field,
                      keys.notify_url
                        ? quoted_key(key) + " is not part of an order: the signer is its merchant"
-                       : quoted_key(key) + " is not supported here: the orders of one input"
-                                           " belong to the one merchant it names"};
+                       : quoted_key(key) + " is not supported here: a file's orders all belong"
+                                           " to the merchant named for the whole file (topup-cli"
+                                           " submit --merchant) and use its callback URL"};
     return malformed("unknown key " + quoted_key(key) + "; expected client_ref, phone, amount_fen"
                      + (keys.notify_url ? ", notify_url" : "") + (keys.merchant ? ", merchant" : ""));
   }

@@ -2,8 +2,7 @@
 
 // Where a queue ingress writes results back: the producers' Redis hash and channel, or their
 // RabbitMQ exchange. A sink only writes; which results, when, and where to resume after a
-// crash is the result writer's business (actors/result_writer). The interface is the seam a
-// store outbox would feed instead of the writer's own catch-up.
+// crash is the result writer's business (actors/result_writer).
 
 #include "domain/order.hpp"
 

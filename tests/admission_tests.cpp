@@ -14,7 +14,7 @@ using namespace topup::testing;
 
 namespace {
 
-/// The WORKLOAD providers (bench/README.md) as a router snapshot: every provider's latest start
+/// The providers of the workloads (bench/README.md) as a router snapshot: every provider's latest start
 /// `latest_s` seconds after acceptance; routing budget the same.
 admission_snapshot workload_snapshot(double latest_s = 110) {
   admission_snapshot s;

@@ -66,7 +66,7 @@ constexpr int64_t takeover_slack_ms = 4000;
 constexpr auto request_timeout = 5s;
 constexpr size_t node_count = 3;
 
-/// WORKLOAD's grace for an order closed at its deadline.
+/// The workloads' grace for an order closed at its deadline.
 constexpr int64_t deadline_grace_ms = 1000;
 
 
@@ -446,7 +446,7 @@ struct cluster_fixture {
     return audit;
   }
 
-  /// Every acknowledged order final by the client's ack + the deadline + WORKLOAD's grace,
+  /// Every acknowledged order final by the client's ack + the deadline + the workloads' grace,
   /// by the store's final time of `orders` (wall clock, as the client's ack times).
   void check_deadlines(const client_books& books, const std::map<std::string, order>& orders) {
     std::vector<bench::timed_order> timed;

@@ -52,7 +52,7 @@ provider_config provider(const std::string& name, std::vector<std::string> carri
   return p;
 }
 
-/// The WORKLOAD (bench/README.md) providers, healthy, with a deadline of `limit_ms`.
+/// The providers of the workloads (bench/README.md), healthy, with a deadline of `limit_ms`.
 config workload_config(const temp_dir& dir, int64_t limit_ms = 4000) {
   config cfg;
   cfg.node.name = "engine-test";

@@ -42,7 +42,7 @@ using steady = std::chrono::steady_clock;
 /// A submission unanswered for this long counts as lost; it is sent again.
 constexpr auto request_timeout = std::chrono::seconds(10);
 
-/// The node's deadline in these runs, and the grace WORKLOAD (bench/README.md) allows an order
+/// The node's deadline in these runs, and the grace the workloads (bench/README.md) allow an order
 /// closed at it.
 constexpr int64_t deadline_limit_ms = 12000;
 constexpr int64_t deadline_grace_ms = 1000;

@@ -1006,7 +1006,7 @@ struct simulation_result {
   size_t called = 0;
 };
 
-/// 10,000 orders through one WORKLOAD-like lane, stepping time 1 ms at a time. The first 2000
+/// 10,000 orders through one lane like the workloads', stepping time 1 ms at a time. The first 2000
 /// arrive at once, then one every 2 ms; 10 % are urgent; deadlines are 100..180 s away.
 /// Every call ends `call_ms` after it starts. A reference set ranked (urgent first, deadline,
 /// arrival) checks that every call is the one EDF demands.

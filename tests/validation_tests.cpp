@@ -11,7 +11,7 @@ using namespace topup;
 
 namespace {
 
-/// The rules of WORKLOAD (bench/README.md), built by hand so these tests do not depend on config/.
+/// The rules of the workloads (bench/README.md), built by hand so these tests do not depend on config/.
 struct workload_rules {
   validation_rules rules;
 

@@ -49,7 +49,7 @@ std::optional<workload> workload_named(const std::string& name) {
 }
 
 std::string describe_workloads() {
-  return "Workloads (shared/WORKLOAD.md):\n"
+  return "Workloads (bench/README.md, \"The workloads\"):\n"
          "  w1  throughput: 200,000 orders in a closed loop, at most 256 outstanding, sent in\n"
          "      messages of --batch orders; node config config/bench-w1.json (providers\n"
          "      unlimited, 1 ms fixed latency, 100% success). Figures: accepted/s (durable\n"

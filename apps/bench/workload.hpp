@@ -1,6 +1,6 @@
 #pragma once
 
-// The workloads of WORKLOAD (bench/README.md) as parameters of the load generator: what to
+// The workloads of the workloads (bench/README.md) as parameters of the load generator: what to
 // send, how fast, for how long, and what happens to the node meanwhile.
 
 #include <cstdint>
