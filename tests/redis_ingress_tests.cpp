@@ -15,6 +15,7 @@
 #include <chrono>
 #include <csignal>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,16 +30,23 @@ namespace {
 const std::string source_list = "shop:orders";
 const std::string dead_list = "shop:orders:dead";
 const std::string result_channel = "shop:results";
+/// The node's processing list (the node id of test_node_config is test-node).
+const std::string processing = source_list + ":processing:test-node";
 
-/// A redis-server of its own: loopback, a free port, no persistence, its files in `dir`.
-/// Stopped (SIGKILL) by the child process's destructor.
+/// A redis-server of its own: loopback, a free port, its files in `dir`. Its append-only file
+/// keeps the lists across stop() and start(), as a production server's would; the destructor
+/// of the child process stops it with SIGKILL.
 class redis_server {
 public:
-  explicit redis_server(const temp_dir& dir)
-    : port_(free_port()),
-      child_({"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind", "127.0.0.1",
-              "--dir", dir.path().string(), "--save", "", "--appendonly", "no"},
-             dir.file("redis.log")) {
+  explicit redis_server(const temp_dir& dir) : dir_(dir), port_(free_port()) { start(); }
+
+  /// Starts the server on the same port and files and waits until it answers.
+  void start() {
+    child_ = std::make_unique<child_process>(
+      std::vector<std::string>{"/usr/bin/redis-server", "--port", std::to_string(port_), "--bind",
+                               "127.0.0.1", "--dir", dir_.path().string(), "--save", "",
+                               "--appendonly", "yes"},
+      dir_.file("redis.log"));
     auto until = steady::now() + 10s;
     for (;;) {
       try {
@@ -46,10 +54,16 @@ public:
         return;
       } catch (const queues::redis_error&) {
         BOOST_REQUIRE_MESSAGE(steady::now() < until, "redis-server did not start: "
-                                                       << tail_of(dir.file("redis.log")));
+                                                       << tail_of(dir_.file("redis.log")));
         std::this_thread::sleep_for(50ms);
       }
     }
+  }
+
+  /// A clean shutdown (SIGTERM: the append-only file is flushed), as an operator's restart.
+  void stop() {
+    BOOST_TEST(child_->terminate(20s).has_value(), "redis-server did not stop in time");
+    child_.reset();
   }
 
   uint16_t port() const { return port_; }
@@ -61,8 +75,9 @@ public:
   }
 
 private:
+  const temp_dir& dir_;
   uint16_t port_;
-  child_process child_;
+  std::unique_ptr<child_process> child_;
 };
 
 long long length_of(queues::redis_connection& redis, const std::string& list) {
@@ -182,7 +197,7 @@ BOOST_AUTO_TEST_CASE(php_orders_are_recharged_once_and_their_results_written_bac
              != std::string::npos);
   BOOST_TEST(by_error.count("invalid_phone") == 1u);
   BOOST_TEST(length_of(redis, source_list) == 0);
-  BOOST_TEST(length_of(redis, source_list + ":processing:test-node") == 0);
+  BOOST_TEST(length_of(redis, processing) == 0);
 
   BOOST_TEST(node.terminate(10s).has_value());
   audit_store(dir, {{"shop", orders}});
@@ -202,7 +217,6 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_consumption_loses_nothing_and_recharges_nothing
                .back()
              == "pushed 3000");
   auto config_path = write_node_config(dir, server);
-  const auto processing = source_list + ":processing:test-node";
   long long held_at_kill = 0;
   {
     node_process node{TOPUP_NODE, config_path, dir.file("node.log")};
@@ -242,6 +256,54 @@ BOOST_AUTO_TEST_CASE(sigkill_mid_consumption_loses_nothing_and_recharges_nothing
   BOOST_TEST(length_of(redis, dead_list) == 0);
   BOOST_TEST(node.terminate(10s).has_value());
   audit_store(dir, {{"kill", orders}});
+}
+
+// Redis stops while the node consumes and comes back: the node reconnects, what it had in
+// hand is submitted again (harmless: the same orders), results written while Redis was away
+// are written once it is back, and what producers push after the restart is consumed.
+BOOST_AUTO_TEST_CASE(a_redis_restarted_under_load_is_consumed_again) {
+  temp_dir dir;
+  redis_server server{dir};
+  constexpr size_t before = 3000;
+  constexpr size_t after = 300;
+  auto push = [&](const std::string& prefix, size_t count) {
+    BOOST_TEST(run_php("redis_producer.php",
+                       {"127.0.0.1", std::to_string(server.port()), source_list, prefix,
+                        std::to_string(count)},
+                       dir)
+                 .back()
+               == "pushed " + std::to_string(count));
+  };
+  push("before", before);
+  node_process node{TOPUP_NODE, write_node_config(dir, server), dir.file("node.log")};
+  {
+    auto redis = server.connect();
+    for (auto until = steady::now() + 60s;
+         length_of(redis, source_list) > static_cast<long long>(before) - 500;) {
+      BOOST_REQUIRE_MESSAGE(steady::now() < until,
+                            "the node consumed nothing; its log ends:\n" << tail_of(node.log_path()));
+      std::this_thread::sleep_for(5ms);
+    }
+    BOOST_TEST_MESSAGE("stopping Redis with " << length_of(redis, source_list)
+                                              << " messages in the list, "
+                                              << length_of(redis, processing) << " in hand");
+  }
+  server.stop();
+  std::this_thread::sleep_for(1s);
+  server.start();
+  push("after", after);
+
+  auto redis = server.connect();
+  wait_for_results(redis, "before", before, node.log_path(), 180s);
+  wait_for_results(redis, "after", after, node.log_path(), 60s);
+  for (auto until = steady::now() + 10s;
+       length_of(redis, processing) > 0 && steady::now() < until;)
+    std::this_thread::sleep_for(50ms);
+  BOOST_TEST(length_of(redis, source_list) == 0);
+  BOOST_TEST(length_of(redis, processing) == 0);
+  BOOST_TEST(length_of(redis, dead_list) == 0);
+  BOOST_TEST(node.terminate(10s).has_value());
+  audit_store(dir, {{"before", before}, {"after", after}});
 }
 
 BOOST_AUTO_TEST_SUITE_END()
