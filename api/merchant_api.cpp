@@ -202,8 +202,9 @@ unsigned status_of(errc code) {
 
 std::string field_of(const failure& f) {
   switch (f.code) {
-    case errc::invalid_phone:
-    case errc::unknown_carrier: return "phone";
+    case errc::invalid_phone: return "phone";
+    // The carrier the order named, or else the one of the phone's prefix.
+    case errc::unknown_carrier: return f.reason.rfind("carrier", 0) == 0 ? "carrier" : "phone";
     case errc::unsupported_amount:
     case errc::invalid_amount: return "amount_fen";
     case errc::duplicate_reference: return "client_ref";
@@ -214,8 +215,8 @@ std::string field_of(const failure& f) {
   }
   // Reasons of the other input errors begin with the field, bare or quoted ("phone is
   // empty", "\"amount_fen\": ...", "missing key \"client_ref\"").
-  static constexpr std::array<std::string_view, 6> fields{"client_ref", "phone", "amount_fen",
-                                                          "notify_url", "merchant", "orders"};
+  static constexpr std::array<std::string_view, 7> fields{
+    "client_ref", "phone", "amount_fen", "notify_url", "merchant", "carrier", "orders"};
   size_t first = std::string::npos;
   std::string found;
   for (auto field : fields) {

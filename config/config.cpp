@@ -477,9 +477,11 @@ std::map<std::string, std::vector<std::string>> read_carriers(const json& value,
       auto prefix_path = carrier_path + "/" + std::to_string(i);
       bool digits = std::all_of(prefix.begin(), prefix.end(),
                                 [](char c) { return c >= '0' && c <= '9'; });
-      if (prefix.size() != 3 || !digits || prefix[0] != '1')
+      // Four digits for the segments split by their fourth digit (1703 inside 170).
+      if (prefix.size() < 3 || prefix.size() > 4 || !digits || prefix[0] != '1')
         throw config_error(prefix_path, "'" + prefix
-                                          + "' is not a three-digit mobile prefix starting with 1");
+                                          + "' is not a mobile prefix of three or four digits"
+                                            " starting with 1");
       auto [it, inserted] = owner_of_prefix.emplace(prefix, item.key());
       if (!inserted)
         throw config_error(prefix_path, "prefix " + prefix + " already belongs to " + it->second);

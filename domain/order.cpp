@@ -31,7 +31,8 @@ bool is_final(order_status status) {
 bool order::same_content(const order_request& request) const {
   return client_ref == request.client_ref && phone == request.phone
          && amount_fen == request.amount_fen && merchant == request.merchant
-         && notify_url == request.notify_url;
+         && notify_url == request.notify_url
+         && (request.carrier.empty() || carrier == request.carrier);
 }
 
 bool failed_at_deadline(std::string_view last_error) {

@@ -41,6 +41,9 @@ struct order_request {
   /// Where its result is sent; empty: the merchant's default callback URL. Must lie under
   /// one of the merchant's allowed prefixes (domain/merchant).
   std::string notify_url{};
+  /// The carrier the number is with, when the client knows better than its prefix (a number
+  /// ported to another carrier); empty: the carrier its prefix belongs to.
+  std::string carrier{};
 };
 
 /// An accepted order as the store keeps it. Times are milliseconds since the Unix epoch.
@@ -70,7 +73,8 @@ struct order {
   /// The order's own callback URL; empty: the merchant's default.
   std::string notify_url;
 
-  /// Same phone, amount, reference, merchant and callback URL: a resubmission of this order rather than a conflict.
+  /// Same phone, amount, reference, merchant and callback URL, and the same carrier if the
+  /// request names one: a resubmission of this order rather than a conflict.
   bool same_content(const order_request& request) const;
 };
 

@@ -83,16 +83,15 @@ order_json_result parse_order_object(const nlohmann::json& object, order_json_ke
   for (const auto& [key, value] : object.items()) {
     if (listed(key, order_keys))
       continue;
-    if (keys.notify_url && key == "notify_url") {
+    // The optional keys each channel reads, all strings.
+    std::string* optional = key == "carrier"                       ? &request.carrier
+                            : keys.notify_url && key == "notify_url" ? &request.notify_url
+                            : keys.merchant && key == "merchant"     ? &request.merchant
+                                                                     : nullptr;
+    if (optional) {
       if (!value.is_string())
         return malformed(quoted_key(key) + " must be a string");
-      request.notify_url = value.get<std::string>();
-      continue;
-    }
-    if (keys.merchant && key == "merchant") {
-      if (!value.is_string())
-        return malformed(quoted_key(key) + " must be a string");
-      request.merchant = value.get<std::string>();
+      *optional = value.get<std::string>();
       continue;
     }
     if (std::find(merchant_keys.begin(), merchant_keys.end(), key) != merchant_keys.end())
@@ -103,7 +102,8 @@ order_json_result parse_order_object(const nlohmann::json& object, order_json_ke
                                            " to the merchant named for the whole file (topup-cli"
                                            " submit --merchant) and use its callback URL"};
     return malformed("unknown key " + quoted_key(key) + "; expected client_ref, phone, amount_fen"
-                     + (keys.notify_url ? ", notify_url" : "") + (keys.merchant ? ", merchant" : ""));
+                     + (keys.notify_url ? ", notify_url" : "") + (keys.merchant ? ", merchant" : "")
+                     + ", carrier");
   }
   for (auto [key, into] : {std::pair{order_keys[0], &request.client_ref},
                            std::pair{order_keys[1], &request.phone}}) {

@@ -25,11 +25,13 @@ constexpr size_t max_order_json_bytes = 16 * 1024;
 using order_json_result = std::variant<order_request, failure>;
 
 /// Reads `{"client_ref": "...", "phone": "...", "amount_fen": 1000}` (keys in any order,
-/// white space as JSON allows). Refused, with the first problem found:
+/// white space as JSON allows), and the optional "carrier" (a string: the carrier of a
+/// number ported away from its prefix's; intake checks it is configured). Refused, with the
+/// first problem found:
 /// - malformed_message: more than max_order_json_bytes; not JSON (including text that is not
 ///   valid UTF-8 inside a string); not an object; a key given twice (which value would count?);
-///   a key other than the three above (named in the reason, so a typo like "amount" is found
-///   at once rather than ignored); client_ref or phone not a JSON string;
+///   a key other than the four above (named in the reason, so a typo like "amount" is found
+///   at once rather than ignored); client_ref, phone or carrier not a JSON string;
 /// - unsupported_field: "merchant" or "notify_url" where the channel does not read them (see
 ///   order_json_keys). They are refused, not ignored: an order meant for one merchant must
 ///   not be accepted as another's, nor wait for a callback that will never come;

@@ -8,7 +8,8 @@ namespace topup {
 namespace {
 
 constexpr size_t mobile_digits = 11;
-constexpr size_t prefix_digits = 3;
+constexpr size_t shortest_prefix = 3;
+constexpr size_t longest_prefix = 4;
 
 bool all_digits(const std::string& text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -102,13 +103,41 @@ std::optional<failure> check_reference(const std::string& ref) {
 } // namespace
 
 std::optional<std::string> carrier_of(const std::string& phone, const validation_rules& rules) {
-  if (phone.size() < prefix_digits)
-    return std::nullopt;
-  auto found = rules.carrier_by_prefix.find(phone.substr(0, prefix_digits));
-  if (found == rules.carrier_by_prefix.end())
-    return std::nullopt;
-  return found->second;
+  for (auto digits = std::min(longest_prefix, phone.size()); digits >= shortest_prefix; --digits) {
+    auto found = rules.carrier_by_prefix.find(phone.substr(0, digits));
+    if (found != rules.carrier_by_prefix.end())
+      return found->second;
+  }
+  return std::nullopt;
 }
+
+namespace {
+
+/// The carrier an order is for: the one it names, which must be configured, or the one its
+/// number's prefix belongs to.
+std::variant<std::string, failure> carrier_for(const order_request& request,
+                                               const validation_rules& rules) {
+  if (!request.carrier.empty()) {
+    std::set<std::string> configured;
+    for (const auto& [prefix, carrier] : rules.carrier_by_prefix)
+      configured.insert(carrier);
+    if (configured.count(request.carrier))
+      return request.carrier;
+    std::string names;
+    for (const auto& name : configured)
+      names += (names.empty() ? "" : ", ") + name;
+    // Not echoed: an unknown name may be anything a client sent.
+    return failure{errc::unknown_carrier,
+                   "carrier is not one of the configured carriers (" + names + ")"};
+  }
+  if (auto carrier = carrier_of(request.phone, rules))
+    return *carrier;
+  return failure{errc::unknown_carrier,
+                 "no carrier serves prefix " + request.phone.substr(0, shortest_prefix)
+                   + " (name the carrier of a number whose prefix is not configured)"};
+}
+
+} // namespace
 
 validation_result validate(const order_request& request, const validation_rules& rules) {
   const auto& limits = rules.limits;
@@ -131,10 +160,9 @@ validation_result validate(const order_request& request, const validation_rules&
   if (request.phone.front() != '1')
     return failure{errc::invalid_phone,
                    mask_phone(request.phone) + " does not start with 1, as mobile numbers do"};
-  auto carrier = carrier_of(request.phone, rules);
-  if (!carrier)
-    return failure{errc::unknown_carrier, "no carrier serves prefix "
-                                            + request.phone.substr(0, prefix_digits)};
+  auto carrier = carrier_for(request, rules);
+  if (auto f = std::get_if<failure>(&carrier))
+    return *f;
   if (rules.allowed_amounts_fen.count(request.amount_fen) == 0)
     return failure{errc::unsupported_amount,
                    std::to_string(request.amount_fen)
@@ -143,7 +171,7 @@ validation_result validate(const order_request& request, const validation_rules&
   auto owner = resolve_merchant(rules.merchants, request.merchant, request.notify_url);
   if (auto f = std::get_if<failure>(&owner))
     return *f;
-  validated_request valid{request, *carrier};
+  validated_request valid{request, std::move(std::get<std::string>(carrier))};
   valid.request.merchant = std::move(std::get<std::string>(owner));
   return valid;
 }

@@ -26,7 +26,9 @@ struct field_limits {
 
 /// What intake checks an order request against; built from configuration.
 struct validation_rules {
-  /// Three-digit mobile prefix ("138") to carrier name ("cmcc").
+  /// Mobile prefix, three or four digits ("138", "1703"), to carrier name ("cmcc"). The
+  /// longest prefix of a number wins: 170 belongs to one carrier, 1703 to another (the
+  /// virtual operators' segments split 170 and 171 by their fourth digit).
   std::map<std::string, std::string> carrier_by_prefix;
   std::set<int64_t> allowed_amounts_fen;
   field_limits limits;
@@ -53,7 +55,9 @@ using validation_result = std::variant<validated_request, failure>;
 ///    U+00A0, U+3000; else invalid_text): references are compared exactly, so surrounding
 ///    blanks are refused rather than silently kept or removed;
 /// 4. the phone is an 11-digit mainland mobile number (ASCII digits 0-9) starting with 1
-///    (else invalid_phone) whose prefix a carrier owns (else unknown_carrier);
+///    (else invalid_phone) whose prefix a carrier owns (else unknown_carrier); an order that
+///    names its carrier (a number ported to another carrier keeps its prefix) must name a
+///    configured one (else unknown_carrier), and its prefix need not be known;
 /// 5. the amount is an allowed denomination (else unsupported_amount);
 /// 6. the merchant is known, or none is named (else unknown_merchant), and the notify_url,
 ///    if any, lies under one of its allowed prefixes (else invalid_notify_url).
@@ -61,7 +65,7 @@ using validation_result = std::variant<validated_request, failure>;
 /// (phone numbers masked, text that is not valid UTF-8 never echoed).
 validation_result validate(const order_request& request, const validation_rules& rules);
 
-/// The carrier owning a well-formed number's prefix, if any.
+/// The carrier owning a well-formed number's longest known prefix, if any.
 std::optional<std::string> carrier_of(const std::string& phone, const validation_rules& rules);
 
 } // namespace topup

@@ -25,7 +25,8 @@ namespace topup {
 ///    An order carries the ingress it came in by.
 /// 4: orders and order requests carry their merchant and notify_url; find_ref_atom takes
 ///    the merchant with the reference.
-constexpr uint32_t protocol_version = 4;
+/// 5: order requests may name their carrier.
+constexpr uint32_t protocol_version = 5;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -446,7 +447,7 @@ typename Inspector::result_type inspect(Inspector& f, query_reply& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_request& x) {
   return f(caf::meta::type_name("order_request"), x.client_ref, x.phone, x.amount_fen,
-           x.merchant, x.notify_url);
+           x.merchant, x.notify_url, x.carrier);
 }
 
 template <class Inspector>

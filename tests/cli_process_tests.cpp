@@ -14,7 +14,11 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
+#include <algorithm>
 #include <fstream>
+#include <map>
+#include <set>
+#include <thread>
 #include <optional>
 #include <string>
 #include <vector>
@@ -169,6 +173,44 @@ BOOST_AUTO_TEST_CASE(a_reference_means_the_same_on_the_command_line_and_in_files
       BOOST_TEST(error_code_of(run.out[i]) == refs[i].second, run.out[i]);
   }
   BOOST_TEST(listed().empty());
+}
+
+// A number ported to another carrier keeps its prefix: the order that names its carrier goes
+// to that carrier's providers, from the command line and from a file alike.
+BOOST_AUTO_TEST_CASE(an_order_naming_its_carrier_is_recharged_by_that_carriers_providers) {
+  start();
+  auto one = cli({"--json", "submit", "--ref", "ported-1", "--phone", "13800138000", "--amount",
+                  "1000", "--carrier", "ctcc"});
+  BOOST_TEST((one.code == 0), one.describe());
+  auto lines = file("ported.jsonl", R"({"client_ref":"ported-2","phone":"13000000001",)"
+                                    R"("amount_fen":1000,"carrier":"cmcc"})"
+                                    "\n");
+  auto from_file = cli({"--json", "submit", "--file", lines});
+  BOOST_TEST((from_file.code == 0), from_file.describe());
+  auto unknown = cli({"--json", "submit", "--ref", "ported-3", "--phone", "13800138000",
+                      "--amount", "1000", "--carrier", "mars"});
+  BOOST_TEST((unknown.code == 1), unknown.describe());
+  BOOST_TEST(error_code_of(unknown.out.at(0)) == "unknown_carrier", unknown.describe());
+
+  const std::map<std::string, std::pair<std::string, std::set<std::string>>> expected{
+    {"ported-1", {"ctcc", {"p-ctcc", "p-agg"}}}, {"ported-2", {"cmcc", {"p-cmcc", "p-agg"}}}};
+  std::vector<nlohmann::json> orders;
+  for (auto until = steady::now() + 30s; steady::now() < until;) {
+    orders = listed();
+    auto final = std::count_if(orders.begin(), orders.end(), [](const nlohmann::json& o) {
+      return o["status"] == "succeeded" || o["status"] == "failed";
+    });
+    if (orders.size() == expected.size() && static_cast<size_t>(final) == orders.size())
+      break;
+    std::this_thread::sleep_for(50ms);
+  }
+  BOOST_TEST_REQUIRE(orders.size() == expected.size());
+  for (const auto& o : orders) {
+    const auto& [carrier, providers] = expected.at(o["client_ref"].get<std::string>());
+    BOOST_TEST(o["carrier"] == carrier, o.dump());
+    BOOST_TEST(o["status"] == "succeeded", o.dump());
+    BOOST_TEST(providers.count(o["provider"].get<std::string>()) == 1u, o.dump());
+  }
 }
 
 BOOST_AUTO_TEST_CASE(limits_count_characters_and_full_width_digits_are_an_invalid_phone) {

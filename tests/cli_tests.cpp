@@ -1270,6 +1270,11 @@ BOOST_AUTO_TEST_CASE(submit_one_order_or_a_file) {
   BOOST_REQUIRE(for_merchant.ok());
   BOOST_TEST(for_merchant.options().single_order->merchant == "shop-2");
 
+  parse_run ported{{"submit", "--ref", "r-1", "--phone", "13800138000", "--amount", "1000",
+                    "--carrier", "ctcc"}};
+  BOOST_REQUIRE(ported.ok());
+  BOOST_TEST(ported.options().single_order->carrier == "ctcc");
+
   temp_file orders{"r-1,13800138000,1000\n"};
   parse_run file{{"submit", "--file", orders.path.string(), "--format", "csv", "--batch", "100",
                   "--in-flight", "8", "--skip-malformed"}};
@@ -1375,6 +1380,7 @@ BOOST_AUTO_TEST_CASE(bad_arguments_exit_with_bad_input_and_say_why) {
     {{"-q", "-v", "stats"}, "excludes"},
     {{"submit"}, "submit needs --ref, --phone and --amount (one order) or --file"},
     {{"submit", "--ref", "r"}, "needs all of --ref, --phone and --amount"},
+    {{"submit", "--file", "-", "--carrier", "ctcc"}, "name theirs in JSON lines"},
     {{"submit", "--ref", "r", "--phone", "1", "--amount", "ten"}, "--amount"},
     {{"submit", "--ref", "r", "--phone", "1", "--amount", "01750"},
      "--amount: invalid_amount: '01750' has a leading zero"},

@@ -146,13 +146,19 @@ BOOST_AUTO_TEST_CASE(single_node_json_loads_with_the_workload_setup) {
              boost::test_tools::per_element());
 
   using prefixes = std::vector<std::string>;
-  BOOST_TEST(cfg.carriers.size() == 3u);
-  BOOST_TEST(cfg.carriers.at("cmcc") == (prefixes{"138", "139", "150"}),
-             boost::test_tools::per_element());
-  BOOST_TEST(cfg.carriers.at("cucc") == (prefixes{"130", "131", "186"}),
-             boost::test_tools::per_element());
-  BOOST_TEST(cfg.carriers.at("ctcc") == (prefixes{"133", "153", "189"}),
-             boost::test_tools::per_element());
+  // The mainland carriers; the workloads' prefixes among them, each with its carrier.
+  BOOST_TEST(cfg.carriers.size() == 4u);
+  auto owns = [&](const std::string& carrier, const std::string& prefix) {
+    const auto& list = cfg.carriers.at(carrier);
+    return std::find(list.begin(), list.end(), prefix) != list.end();
+  };
+  for (auto prefix : {"138", "139", "150"})
+    BOOST_TEST(owns("cmcc", prefix), prefix);
+  for (auto prefix : {"130", "131", "186"})
+    BOOST_TEST(owns("cucc", prefix), prefix);
+  for (auto prefix : {"133", "153", "189"})
+    BOOST_TEST(owns("ctcc", prefix), prefix);
+  BOOST_TEST(owns("cbn", "192"));
   BOOST_TEST(cfg.amounts_fen == (std::vector<int64_t>{1000, 2000, 3000, 5000, 10000, 20000}),
              boost::test_tools::per_element());
 
@@ -169,7 +175,8 @@ BOOST_AUTO_TEST_CASE(single_node_json_loads_with_the_workload_setup) {
   }
   const auto* agg = cfg.find_provider("p-agg");
   BOOST_TEST_REQUIRE(agg != nullptr);
-  BOOST_TEST(agg->carriers == (prefixes{"cmcc", "cucc", "ctcc"}), boost::test_tools::per_element());
+  BOOST_TEST(agg->carriers == (prefixes{"cmcc", "cucc", "ctcc", "cbn"}),
+             boost::test_tools::per_element());
   BOOST_TEST(agg->rate == 200.0);
   BOOST_TEST(agg->burst == 20.0);
   BOOST_TEST(agg->failover.empty());
@@ -523,10 +530,11 @@ BOOST_AUTO_TEST_CASE(duplicate_prefix_across_carriers_is_rejected) {
 }
 
 BOOST_AUTO_TEST_CASE(malformed_prefixes_are_rejected) {
-  for (auto prefix : {"13", "238", "13a", "1388", "", "038", " 13"}) {
+  for (auto prefix : {"13", "238", "13a", "13888", "", "038", " 13", "2388"}) {
     BOOST_TEST_CONTEXT("prefix '" << prefix << "'") {
       expect_rejected(with("/carriers/cmcc/1", prefix), "/carriers/cmcc/1",
-                      "'" + std::string{prefix} + "' is not a three-digit mobile prefix");
+                      "'" + std::string{prefix}
+                        + "' is not a mobile prefix of three or four digits");
     }
   }
 }
@@ -850,8 +858,12 @@ BOOST_AUTO_TEST_CASE(rules_from_the_shipped_file_cover_every_configured_prefix) 
       BOOST_TEST((carrier_of(prefix + "00000000", rules) == carrier), prefix);
     }
   }
-  BOOST_TEST(prefixes == 9u);
+  // The mainland table: 64 prefixes, ten of them the 170 segment split by its fourth digit.
+  BOOST_TEST(prefixes == 64u);
   BOOST_TEST(rules.carrier_by_prefix.size() == prefixes);
+  BOOST_TEST((carrier_of("17031234567", rules) == std::string{"cmcc"}));
+  BOOST_TEST((carrier_of("17001234567", rules) == std::string{"ctcc"}));
+  BOOST_TEST((carrier_of("19212345678", rules) == std::string{"cbn"}));
   BOOST_TEST(rules.allowed_amounts_fen.size() == cfg.amounts_fen.size());
   for (auto amount : cfg.amounts_fen)
     BOOST_TEST(rules.allowed_amounts_fen.count(amount) == 1u);

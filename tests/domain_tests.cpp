@@ -114,4 +114,9 @@ BOOST_AUTO_TEST_CASE(same_content_compares_reference_phone_and_amount) {
   BOOST_TEST(!o.same_content({"r1", "13800138000", 2000}));
   BOOST_TEST(!o.same_content({"r1", "13800138001", 1000}));
   BOOST_TEST(!o.same_content({"r2", "13800138000", 1000}));
+  // A carrier named again must be the stored one; naming none leaves it to the first request.
+  o.carrier = "ctcc";
+  BOOST_TEST(o.same_content({"r1", "13800138000", 1000, "", "", "ctcc"}));
+  BOOST_TEST(!o.same_content({"r1", "13800138000", 1000, "", "", "cmcc"}));
+  BOOST_TEST(o.same_content({"r1", "13800138000", 1000, "", "", ""}));
 }

@@ -210,6 +210,9 @@ BOOST_AUTO_TEST_CASE(errors_name_their_code_and_field) {
   BOOST_TEST(field_of({errc::missing_field, "client_ref is empty"}) == "client_ref");
   BOOST_TEST(field_of({errc::field_too_long, "phone has 40 characters"}) == "phone");
   BOOST_TEST(field_of({errc::invalid_notify_url, "outside"}) == "notify_url");
+  BOOST_TEST(field_of({errc::unknown_carrier, "no carrier serves prefix 120"}) == "phone");
+  BOOST_TEST(field_of({errc::unknown_carrier, "carrier is not one of the configured carriers"})
+             == "carrier");
   BOOST_TEST(field_of({errc::unavailable, "the store is down"}) == "");
 }
 

@@ -136,4 +136,17 @@ BOOST_AUTO_TEST_CASE(key_names_in_reasons_are_printable) {
   BOOST_TEST(f.reason.find('\x1b') == std::string::npos, f.reason);
 }
 
+BOOST_AUTO_TEST_CASE(every_channel_reads_a_named_carrier_as_a_string) {
+  for (auto keys : {order_json_keys{}, order_json_keys{true, false}, queue_order_keys}) {
+    auto parsed = parse_order_json(
+      R"({"client_ref":"r-1","phone":"13800138000","amount_fen":1000,"carrier":"ctcc"})", keys);
+    BOOST_REQUIRE(std::holds_alternative<order_request>(parsed));
+    BOOST_TEST(std::get<order_request>(parsed).carrier == "ctcc");
+    auto numeric = parse_order_json(
+      R"({"client_ref":"r-1","phone":"13800138000","amount_fen":1000,"carrier":3})", keys);
+    BOOST_TEST((std::get<failure>(numeric).code == errc::malformed_message));
+    BOOST_TEST(std::get<failure>(numeric).reason == "\"carrier\" must be a string");
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()

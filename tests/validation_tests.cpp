@@ -330,4 +330,40 @@ BOOST_AUTO_TEST_CASE(empty_rules_accept_nothing) {
   BOOST_TEST(to_string(std::get<failure>(result).code) == "unknown_carrier");
 }
 
+BOOST_AUTO_TEST_CASE(the_longest_prefix_of_a_number_names_its_carrier) {
+  rules.carrier_by_prefix.emplace("170", "cucc");
+  rules.carrier_by_prefix.emplace("1703", "cmcc");
+  rules.carrier_by_prefix.emplace("1700", "ctcc");
+  BOOST_TEST((carrier_of("17030000000", rules) == std::string{"cmcc"}));
+  BOOST_TEST((carrier_of("17000000000", rules) == std::string{"ctcc"}));
+  BOOST_TEST((carrier_of("17090000000", rules) == std::string{"cucc"}));
+  auto valid = check("ref", "17031234567", 1000);
+  BOOST_TEST_REQUIRE(std::holds_alternative<validated_request>(valid), describe(valid));
+  BOOST_TEST(std::get<validated_request>(valid).carrier == "cmcc");
+}
+
+BOOST_AUTO_TEST_CASE(an_order_naming_its_carrier_goes_to_that_carrier) {
+  // A China Mobile number ported to China Telecom keeps its prefix.
+  order_request ported{"ref", "13800138000", 1000};
+  ported.carrier = "ctcc";
+  auto valid = validate(ported, rules);
+  BOOST_TEST_REQUIRE(std::holds_alternative<validated_request>(valid), describe(valid));
+  BOOST_TEST(std::get<validated_request>(valid).carrier == "ctcc");
+  // The prefix need not be known when the carrier is named; the number must still be one.
+  order_request unknown_prefix{"ref", "12000000000", 1000};
+  unknown_prefix.carrier = "cucc";
+  BOOST_TEST(std::holds_alternative<validated_request>(validate(unknown_prefix, rules)));
+  unknown_prefix.phone = "1200000000";
+  BOOST_TEST(to_string(std::get<failure>(validate(unknown_prefix, rules)).code) == "invalid_phone");
+}
+
+BOOST_AUTO_TEST_CASE(a_named_carrier_must_be_configured_and_is_not_echoed) {
+  order_request request{"ref", "13800138000", 1000};
+  request.carrier = "China-Mobile-13800138000";
+  auto f = std::get<failure>(validate(request, rules));
+  check_failure(f, errc::unknown_carrier, request.phone);
+  BOOST_TEST(!contains(f.reason, request.carrier), f.reason);
+  BOOST_TEST(contains(f.reason, "cmcc, ctcc, cucc"), f.reason);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

@@ -215,6 +215,9 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
     submit->add_option("--amount", amount_text,
                        "Amount in fen (1000 = 10 yuan): digits only, no sign, no leading zero")
       ->type_name("FEN");
+  auto carrier_option = submit->add_option("--carrier", single.carrier,
+                     "Carrier of --phone when it is not its prefix's (a ported number)")
+    ->type_name("CARRIER");
   submit->add_option("--merchant", options.merchant,
                      "Merchant the orders are for, --file's too (default: the node's default "
                      "merchant)")
@@ -326,6 +329,9 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
       return usage_error(err, "--amount: " + refused->describe());
     single.amount_fen = std::get<int64_t>(amount);
   }
+  if (carrier_option->count() > 0 && !options.order_file.empty())
+    return usage_error(err, "--carrier is for the one order of --ref/--phone/--amount; the "
+                            "orders of a file name theirs in JSON lines (\"carrier\")");
   if (has_ref || has_phone || has_amount) {
     single.merchant = options.merchant;
     options.single_order = single;
