@@ -82,8 +82,22 @@ http_client& client_for(self_pointer self, const callback_url& url) {
   return *client;
 }
 
-/// Records what an attempt came to; a record the database refuses leaves the notification
-/// pending, and it is sent again (the merchant recognises it by its delivery id).
+/// Writes an attempt's outcome into the outbox. One the database does not take leaves the
+/// notification pending: it is sent again (the merchant recognises it by its delivery id).
+void save(self_pointer self, const callback_attempt& outcome) {
+  auto* outbox = outbox_of(self);
+  if (!outbox)
+    return;
+  try {
+    outbox->record(outcome);
+  } catch (const std::exception& failure) {
+    spdlog::warn("callback_sender cannot record callback {}: {}", outcome.delivery_id,
+                 one_line_reason(failure.what()));
+    self->state.outbox.reset();
+  }
+}
+
+/// Records what an attempt came to, by the schedule and the merchant's acknowledgement.
 void record(self_pointer self, const callback_call& call, unsigned http_status,
             std::string_view body, std::string error) {
   auto& st = self->state;
@@ -109,15 +123,18 @@ void record(self_pointer self, const callback_call& call, unsigned http_status,
                    call.delivery.merchant, call.delivery.attempts + 1, outcome.error);
       break;
   }
-  if (auto* outbox = outbox_of(self)) {
-    try {
-      outbox->record(outcome);
-    } catch (const std::exception& failure) {
-      spdlog::warn("callback_sender cannot record callback {}: {}", outcome.delivery_id,
-                   one_line_reason(failure.what()));
-      st.outbox.reset();
-    }
-  }
+  save(self, outcome);
+}
+
+/// A notification whose URL this sender can never call is abandoned at once, not retried
+/// for a day.
+void abandon(self_pointer self, const callback_delivery& delivery, std::string reason) {
+  auto& st = self->state;
+  ++st.abandoned;
+  spdlog::warn("callback {} to {} abandoned: {}", delivery.delivery_id, delivery.merchant,
+               reason);
+  auto now = st.time->wall_ms();
+  save(self, {delivery.delivery_id, callback_state::abandoned, now, now, 0, std::move(reason)});
 }
 
 void start_call(self_pointer self, callback_delivery delivery, const merchant& to) {
@@ -125,12 +142,12 @@ void start_call(self_pointer self, callback_delivery delivery, const merchant& t
   callback_call call{std::move(delivery), &to};
   auto parsed = parse_callback_url(call.delivery.url);
   if (auto problem = std::get_if<std::string>(&parsed)) {
-    record(self, call, 0, "", "the callback URL cannot be used: " + *problem);
+    abandon(self, call.delivery, "the callback URL cannot be used: " + *problem);
     return;
   }
   const auto& url = std::get<callback_url>(parsed);
   if (url.scheme != "http") {
-    record(self, call, 0, "", "only http callback URLs are supported");
+    abandon(self, call.delivery, "only http:// callback URLs are called (not yet https://)");
     return;
   }
   auto target = url.path + (url.query.empty() ? "" : "?" + url.query);
@@ -205,6 +222,11 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
   self->state.options = std::move(options);
   self->state.time = std::move(time);
   self->state.started = true;
+  for (const auto& [id, to] : self->state.options.merchants.all())
+    if (to.callback_url.rfind("https://", 0) == 0)
+      spdlog::warn("callback_sender cannot call merchant {}'s https callback URL (only http:// "
+                   "yet): its notifications are abandoned",
+                   id);
   self->send(self, tick_atom::value);
   spdlog::info("callback_sender delivers result callbacks: at most {} calls per merchant, {} "
                "ms each",
