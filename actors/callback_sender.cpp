@@ -175,14 +175,16 @@ void poll(self_pointer self) {
     return;
   auto cap = st.options.callbacks.concurrency_per_merchant;
   auto now = st.time->wall_ms();
+  // A claim outlasts the call it is for (connecting and waiting for the answer included), so
+  // no other sender makes the same call meanwhile; one cut off by a crash lapses soon after.
+  auto claim_ms = 2 * st.options.callbacks.timeout_ms + 1000;
   for (const auto& [id, to] : st.options.merchants.all()) {
     auto busy = st.busy[id];
     if (busy >= cap || (to.callback_url.empty() && to.callback_prefixes.empty()))
       continue;
     std::vector<callback_delivery> due;
     try {
-      // Those in flight are still pending: read past them.
-      due = outbox->due(id, now, cap + busy);
+      due = outbox->claim_due(id, now, cap - busy, now + claim_ms);
     } catch (const std::exception& failure) {
       spdlog::warn("callback_sender cannot read the outbox: {}", one_line_reason(failure.what()));
       st.outbox.reset();

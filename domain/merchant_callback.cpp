@@ -109,9 +109,9 @@ bool callback_acknowledged(unsigned status, std::string_view body, std::string_v
     body.remove_prefix(1);
   while (!body.empty() && space(body.back()))
     body.remove_suffix(1);
-  return std::equal(body.begin(), body.end(), ack.begin(), ack.end(), [](char a, char b) {
-    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-  });
+  auto lower = [](char c) { return std::tolower(static_cast<unsigned char>(c)); };
+  return std::equal(body.begin(), body.end(), ack.begin(), ack.end(),
+                    [&](char a, char b) { return lower(a) == lower(b); });
 }
 
 } // namespace topup

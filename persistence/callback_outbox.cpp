@@ -5,6 +5,9 @@
 
 #include <soci/soci.h>
 
+#include <algorithm>
+#include <random>
+
 namespace topup {
 namespace {
 
@@ -52,7 +55,9 @@ void drop_pending_callback(soci::session& session, const std::string& delivery_i
 }
 
 callback_outbox::callback_outbox(const store_config& cfg)
-  : session_(open_session(cfg, "topup-callbacks")) {
+  : session_(open_session(cfg, "topup-callbacks")),
+    claimant_(std::to_string(std::random_device{}()) + "-"
+              + std::to_string(std::random_device{}())) {
   with_store_errors("migrating the schema", [&] {
     migrate(*session_, current_schema_version, cfg.default_merchant);
   });
@@ -60,22 +65,33 @@ callback_outbox::callback_outbox(const store_config& cfg)
 
 callback_outbox::~callback_outbox() = default;
 
-std::vector<callback_delivery> callback_outbox::due(const std::string& merchant, int64_t now_ms,
-                                                    size_t limit) {
-  return with_store_errors("reading due callbacks", [&] {
-    std::vector<callback_delivery> found;
-    long long now = now_ms;
+std::vector<callback_delivery> callback_outbox::claim_due(const std::string& merchant,
+                                                          int64_t now_ms, size_t limit,
+                                                          int64_t claim_until_ms) {
+  return with_store_errors("claiming due callbacks", [&] {
+    long long now = now_ms, until = claim_until_ms;
     int rows_wanted = static_cast<int>(std::min<size_t>(std::max<size_t>(limit, 1), 10000));
+    auto claim = claimant_ + "/" + std::to_string(++claims_);
+    // The outer conditions repeat the inner ones: on PostgreSQL a sender that waited for
+    // another's claim re-checks them on the rows it then sees, and leaves those claimed.
     // "state = 'pending'" repeats the index's condition, so that both databases use it.
+    *session_ << "UPDATE callbacks SET next_attempt_at_ms = :until, claimed_by = :claim"
+                 " WHERE state = 'pending' AND merchant = :merchant AND next_attempt_at_ms <= :now"
+                 " AND delivery_id IN (SELECT delivery_id FROM callbacks"
+                 " WHERE state = 'pending' AND merchant = :merchant AND next_attempt_at_ms <= :now"
+                 " ORDER BY next_attempt_at_ms, delivery_id LIMIT :limit)",
+      soci::use(until, "until"), soci::use(claim, "claim"), soci::use(merchant, "merchant"),
+      soci::use(now, "now"), soci::use(rows_wanted, "limit");
+    std::vector<callback_delivery> claimed;
     soci::rowset<soci::row> rows =
       (session_->prepare << "SELECT " << delivery_columns
                          << " FROM callbacks WHERE state = 'pending' AND merchant = :merchant"
-                            " AND next_attempt_at_ms <= :now"
-                            " ORDER BY next_attempt_at_ms, delivery_id LIMIT :limit",
-       soci::use(merchant, "merchant"), soci::use(now, "now"), soci::use(rows_wanted, "limit"));
+                            " AND next_attempt_at_ms = :until AND claimed_by = :claim"
+                            " ORDER BY due_at_ms, delivery_id",
+       soci::use(merchant, "merchant"), soci::use(until, "until"), soci::use(claim, "claim"));
     for (const auto& row : rows)
-      found.push_back(delivery_from(row));
-    return found;
+      claimed.push_back(delivery_from(row));
+    return claimed;
   });
 }
 
@@ -86,7 +102,8 @@ void callback_outbox::record(const callback_attempt& attempt) {
     int status = static_cast<int>(attempt.http_status);
     *session_ << "UPDATE callbacks SET state = :state, attempts = attempts + 1,"
                  " next_attempt_at_ms = :next, last_http_status = :status, last_error = :error,"
-                 " updated_at_ms = :at WHERE delivery_id = :id AND state = 'pending'",
+                 " claimed_by = '', updated_at_ms = :at"
+                 " WHERE delivery_id = :id AND state = 'pending'",
       soci::use(state, "state"), soci::use(next, "next"), soci::use(status, "status"),
       soci::use(attempt.error, "error"), soci::use(at, "at"),
       soci::use(attempt.delivery_id, "id");

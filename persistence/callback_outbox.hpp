@@ -46,8 +46,12 @@ public:
   callback_outbox(const callback_outbox&) = delete;
   callback_outbox& operator=(const callback_outbox&) = delete;
 
-  /// At most `limit` pending notifications of `merchant` due at `now_ms`, earliest first.
-  std::vector<callback_delivery> due(const std::string& merchant, int64_t now_ms, size_t limit);
+  /// Claims at most `limit` pending notifications of `merchant` due at `now_ms`, earliest
+  /// first, until `claim_until_ms`: until then they are not due for anyone (another node's
+  /// sender on the same database included), and record() ends the claim. A claim that lapses
+  /// (the sender died during the call) makes the notification due again.
+  std::vector<callback_delivery> claim_due(const std::string& merchant, int64_t now_ms,
+                                           size_t limit, int64_t claim_until_ms);
 
   /// Records one attempt: its state, the next attempt time, the HTTP status and the error;
   /// counts the attempt. Ignored for a notification no longer pending.
@@ -59,6 +63,9 @@ public:
 
 private:
   std::unique_ptr<soci::session> session_;
+  /// Names this outbox's claims: random per instance, and a count.
+  std::string claimant_;
+  uint64_t claims_ = 0;
 };
 
 } // namespace topup

@@ -126,28 +126,39 @@ BOOST_AUTO_TEST_CASE(an_unknown_outcome_is_due_at_the_deadline_and_dropped_when_
   BOOST_TEST(found.count("o-2:failed") == 1u);
 }
 
-BOOST_AUTO_TEST_CASE(due_notifications_come_per_merchant_and_attempts_are_recorded) {
+BOOST_AUTO_TEST_CASE(due_notifications_are_claimed_per_merchant_and_attempts_recorded) {
   order_store db{cfg};
   db.insert({shop_order("o-1", 1), shop_order("o-2", 2), shop_order("o-3", 3)});
   db.apply({change("o-1", order_status::accepted, order_event::expire, 100),
             change("o-2", order_status::accepted, order_event::expire, 200),
             change("o-3", order_status::accepted, order_event::expire, 300)});
   callback_outbox outbox{cfg};
-  BOOST_TEST(outbox.due("shop", 99, 10).empty());
-  BOOST_TEST(outbox.due("quiet", 1000, 10).empty());
-  auto due = outbox.due("shop", 250, 10);
+  BOOST_TEST(outbox.claim_due("shop", 99, 10, 1099).empty());
+  BOOST_TEST(outbox.claim_due("quiet", 1000, 10, 2000).empty());
+  auto due = outbox.claim_due("shop", 250, 10, 3000);
   BOOST_REQUIRE_EQUAL(due.size(), 2u);
   BOOST_TEST(due[0].delivery_id == "o-1:failed");
-  BOOST_TEST(outbox.due("shop", 1000, 1).size() == 1u);
+  BOOST_TEST(due[1].delivery_id == "o-2:failed");
+  // Claimed until 3000: o-3 alone is due at 1000, for this outbox or another node's.
+  callback_outbox other{cfg};
+  auto rest = other.claim_due("shop", 1000, 10, 3000);
+  BOOST_REQUIRE_EQUAL(rest.size(), 1u);
+  BOOST_TEST(rest[0].delivery_id == "o-3:failed");
+  BOOST_TEST(outbox.claim_due("shop", 2999, 10, 5000).empty());
   outbox.record({"o-1:failed", callback_state::pending, 260, 5000, 500, "answered 500"});
   outbox.record({"o-2:failed", callback_state::delivered, 260, 0, 200, ""});
-  outbox.record({"o-3:failed", callback_state::abandoned, 400, 400, 0, "connection refused"});
   // A late record for a notification no longer pending changes nothing.
   outbox.record({"o-2:failed", callback_state::abandoned, 900, 900, 0, "late"});
-  BOOST_TEST(outbox.due("shop", 4999, 10).empty());
-  due = outbox.due("shop", 5000, 10);
+  // o-3's claim lapses (its sender died during the call): due again, and claimed once.
+  due = outbox.claim_due("shop", 3000, 10, 8000);
+  BOOST_REQUIRE_EQUAL(due.size(), 1u);
+  BOOST_TEST(due[0].delivery_id == "o-3:failed");
+  outbox.record({"o-3:failed", callback_state::abandoned, 3100, 3100, 0, "connection refused"});
+  BOOST_TEST(outbox.claim_due("shop", 4999, 10, 9000).empty());
+  due = outbox.claim_due("shop", 5000, 10, 9000);
   BOOST_REQUIRE_EQUAL(due.size(), 1u);
   BOOST_TEST(due[0].attempts == 1u);
+  BOOST_TEST(due[0].due_at_ms == 100);
   auto found = rows();
   BOOST_TEST(found.at("o-1:failed").last_http_status == 500u);
   BOOST_TEST(found.at("o-1:failed").last_error == "answered 500");
