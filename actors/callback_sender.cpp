@@ -2,6 +2,7 @@
 
 #include "api/merchant_api.hpp"
 #include "domain/error_text.hpp"
+#include "domain/log_repeats.hpp"
 #include "persistence/callback_outbox.hpp"
 #include "providers/http_client.hpp"
 
@@ -36,6 +37,8 @@ struct callback_sender_state {
   std::mt19937_64 random{std::random_device{}()};
   uint64_t delivered = 0, failed_attempts = 0, abandoned = 0;
   bool started = false;
+  /// A merchant's endpoint that is down fails every call: one line per merchant and 10 s.
+  log_repeats failure_lines;
 
   ~callback_sender_state() {
     // Stops the asio threads before the calls they would wake for go.
@@ -111,12 +114,16 @@ void record(self_pointer self, const callback_call& call, unsigned http_status,
       ++st.delivered;
       spdlog::debug("callback {} delivered to {}", outcome.delivery_id, call.delivery.merchant);
       break;
-    case callback_state::pending:
+    case callback_state::pending: {
       ++st.failed_attempts;
-      spdlog::info("callback {} to {} failed (attempt {}): {}; next in {} s",
-                   outcome.delivery_id, call.delivery.merchant, call.delivery.attempts + 1,
-                   outcome.error, (outcome.next_attempt_at_ms - now) / 1000);
+      auto verdict = st.failure_lines.occurred(call.delivery.merchant, st.time->now());
+      if (verdict.write)
+        spdlog::info("callback {} to {} failed (attempt {}): {}; next in {} s{}",
+                     outcome.delivery_id, call.delivery.merchant, call.delivery.attempts + 1,
+                     outcome.error, (outcome.next_attempt_at_ms - now) / 1000,
+                     verdict.suffix());
       break;
+    }
     case callback_state::abandoned:
       ++st.abandoned;
       spdlog::warn("callback {} to {} abandoned after {} attempts: {}", outcome.delivery_id,
