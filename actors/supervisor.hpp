@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/callback_sender.hpp"
 #include "actors/cluster.hpp"
 #include "actors/intake.hpp"
 #include "actors/router.hpp"
@@ -37,6 +38,8 @@ struct supervisor_options {
   std::shared_ptr<event_feed> events;
   /// Cluster mode: the cluster actor's options. Absent: a single node.
   std::optional<cluster_options> cluster;
+  /// The callback sender's options; absent when no merchant has a callback destination.
+  std::optional<callback_sender_options> callbacks;
   /// Restart intensity: more than max_restarts within restart_window stops the node.
   size_t max_restarts = 5;
   milliseconds restart_window{10000};
@@ -58,6 +61,8 @@ struct supervisor_state {
   store_actor store;
   router_actor router;
   intake_actor intake;
+  /// Independent of the others: restarted alone, and it restarts nothing.
+  callback_sender_actor callbacks;
   std::deque<mono_time> restarts;
   uint64_t restart_count = 0;
   int64_t started_at_ms = 0;  ///< when the node started (wall clock): its counters count from then
@@ -68,7 +73,8 @@ struct supervisor_state {
 };
 
 /// Spawns and watches the node's actors: in cluster mode the cluster actor, then the store,
-/// the router (which links the deadline and recharge actors to itself) and intake. A child
+/// the router (which links the deadline and recharge actors to itself), intake and, when
+/// configured, the callback sender. A child
 /// that fails is restarted, and rebuilds its state from the store (the cluster actor: from
 /// the lease table, re-acquiring under new epochs); more than max_restarts failures within
 /// restart_window stop the supervisor with an error, and the node exits non-zero. Each

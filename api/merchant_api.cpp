@@ -88,6 +88,20 @@ std::string sign(std::string_view secret, std::string_view timestamp, std::strin
   return signature::hmac_sha256_hex(secret, string_to_sign(timestamp, method, target, body));
 }
 
+std::vector<std::pair<std::string, std::string>>
+callback_headers(const merchant& to, std::string_view delivery_id, std::string_view target,
+                 std::string_view body, int64_t now_s) {
+  auto timestamp = std::to_string(now_s);
+  std::vector<std::pair<std::string, std::string>> headers{
+    {std::string{merchant_header}, to.id},
+    {std::string{timestamp_header}, timestamp},
+    {std::string{delivery_header}, std::string{delivery_id}}};
+  if (!to.secret.empty())
+    headers.emplace_back(std::string{signature_header},
+                         sign(to.secret, timestamp, "POST", target, body));
+  return headers;
+}
+
 std::variant<const merchant*, failure> authenticate(const merchant_directory& merchants,
                                                     const signed_request& request, int64_t now_s,
                                                     int64_t window_s) {

@@ -23,6 +23,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -31,6 +32,8 @@ namespace topup::merchant_api {
 inline constexpr std::string_view merchant_header = "X-Topup-Merchant";
 inline constexpr std::string_view timestamp_header = "X-Topup-Timestamp";
 inline constexpr std::string_view signature_header = "X-Topup-Signature";
+/// A result callback's delivery id (also in its body): the same on every attempt.
+inline constexpr std::string_view delivery_header = "X-Topup-Delivery";
 
 /// "<timestamp>\n<METHOD>\n<target>\n<body>": what a signature covers.
 std::string string_to_sign(std::string_view timestamp, std::string_view method,
@@ -39,6 +42,14 @@ std::string string_to_sign(std::string_view timestamp, std::string_view method,
 /// The X-Topup-Signature of a request.
 std::string sign(std::string_view secret, std::string_view timestamp, std::string_view method,
                  std::string_view target, std::string_view body);
+
+/// The headers of a result callback POSTed to `target` (the path and query of its URL) with
+/// `body`: X-Topup-Merchant, X-Topup-Timestamp (`now_s`), X-Topup-Delivery, and
+/// X-Topup-Signature signed exactly like a merchant's request to the node, under the
+/// merchant's secret (no signature when it has none). See README.md, "Result callbacks".
+std::vector<std::pair<std::string, std::string>>
+callback_headers(const merchant& to, std::string_view delivery_id, std::string_view target,
+                 std::string_view body, int64_t now_s);
 
 /// A request as authentication sees it; header values empty when absent.
 struct signed_request {

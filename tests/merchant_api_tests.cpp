@@ -267,3 +267,42 @@ BOOST_AUTO_TEST_CASE(answers_say_new_existing_or_refused) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(callback_signing)
+
+BOOST_AUTO_TEST_CASE(a_callback_is_signed_as_the_merchant_signs_its_requests) {
+  auto merchants = shops();
+  const auto& shop = *merchants.find("shop-a");
+  std::string body = R"({"delivery_id":"o-1:succeeded","status":"succeeded"})";
+  auto headers = callback_headers(shop, "o-1:succeeded", "/cb/done?x=1", body, now_s);
+  auto header = [&](std::string_view name) {
+    for (const auto& [key, value] : headers)
+      if (key == name)
+        return value;
+    return std::string{};
+  };
+  BOOST_TEST(header(merchant_header) == "shop-a");
+  BOOST_TEST(header(timestamp_header) == std::to_string(now_s));
+  BOOST_TEST(header(delivery_header) == "o-1:succeeded");
+  // The merchant verifies with the very check the node applies to its requests.
+  auto verified = authenticate(merchants,
+                               {header(merchant_header), header(timestamp_header),
+                                header(signature_header), "POST", "/cb/done?x=1", body},
+                               now_s, window_s);
+  BOOST_TEST(std::holds_alternative<const topup::merchant*>(verified));
+  auto tampered = authenticate(merchants,
+                               {header(merchant_header), header(timestamp_header),
+                                header(signature_header), "POST", "/cb/done?x=1", body + " "},
+                               now_s, window_s);
+  BOOST_TEST(std::holds_alternative<failure>(tampered));
+}
+
+BOOST_AUTO_TEST_CASE(a_merchant_without_a_secret_gets_no_signature) {
+  auto merchants = shops();
+  auto headers = callback_headers(*merchants.find("no-secret"), "o-1:failed", "/", "{}", now_s);
+  for (const auto& header : headers)
+    BOOST_TEST(header.first != std::string{signature_header});
+  BOOST_TEST(headers.size() == 3u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
