@@ -2,6 +2,7 @@
 
 #include "api/merchant_api.hpp"
 #include "messages/errors.hpp"
+#include "metrics/exposition.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -153,6 +154,8 @@ private:
       return write(200, json{{"status", "alive"}});
     if (route_.which == merchant_api::endpoint::ready)
       return ready();
+    if (route_.which == merchant_api::endpoint::metrics)
+      return metrics();
     auto signer = merchant_api::authenticate(
       owner_->options.merchants,
       {header_of(request_, merchant_api::merchant_header),
@@ -176,7 +179,8 @@ private:
       case merchant_api::endpoint::cancel: return get_order(true);
       case merchant_api::endpoint::find_by_ref: return find_by_ref();
       case merchant_api::endpoint::health:
-      case merchant_api::endpoint::ready: break;
+      case merchant_api::endpoint::ready:
+      case merchant_api::endpoint::metrics: break;
     }
   }
 
@@ -190,6 +194,24 @@ private:
         self->write(200, json{{"status", "ready"}});
       },
       caf::get_atom::value, std::string{"-readiness-probe-"});
+  }
+
+  /// The scrape: this node's stats (without the store-wide counts, which read every order)
+  /// and the live instruments. Served without the stats when the node does not answer in
+  /// time (topup_stats_up 0), so a scrape shows a stuck node rather than failing.
+  void metrics() {
+    const auto& metrics = owner_->options.metrics;
+    if (!metrics)
+      return fail({errc::not_found, "no endpoint /metrics: metrics are off"});
+    if (!merchant_api::metrics_authorized(header_of(request_, "Authorization"),
+                                          config().metrics_token))
+      return fail({errc::unauthenticated, "GET /metrics needs Authorization: Bearer <token>"});
+    owner_->ask<node_stats>(
+      [self = shared_from_this(), metrics](std::variant<node_stats, failure> answer) {
+        self->write_body(200, metrics_content_type,
+                         metrics_text(*metrics, std::get_if<node_stats>(&answer)));
+      },
+      stats_atom::value, local_atom::value);
   }
 
   void submit() {
@@ -299,15 +321,21 @@ private:
   }
 
   void write(unsigned status, const json& body, const std::optional<failure>& why = {}) {
+    write_body(status, "application/json", body.dump(), why);
+  }
+
+  void write_body(unsigned status, std::string_view content_type, std::string body,
+                  const std::optional<failure>& why = {}) {
     response_ = {};
     response_.version(version_);
     response_.result(status);
-    response_.set(http::field::content_type, "application/json");
+    response_.set(http::field::content_type,
+                  beast::string_view{content_type.data(), content_type.size()});
     if (why && why->code == errc::overloaded)
       response_.set(http::field::retry_after,
                     std::to_string(merchant_api::retry_after_s(*why)));
     response_.keep_alive(keep_alive_);
-    response_.body() = body.dump();
+    response_.body() = std::move(body);
     response_.prepare_payload();
     http::async_write(stream_, response_,
                       [self = shared_from_this()](error_code error, size_t) {

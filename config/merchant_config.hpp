@@ -31,6 +31,8 @@ struct http_api_config {
   size_t max_batch = 500;  ///< orders per POST /v1/orders/batch
   /// How long a request waits for intake or the store before it is answered 503.
   int64_t request_timeout_ms = 30000;
+  /// GET /metrics needs `Authorization: Bearer <token>` when set; empty: no credentials.
+  std::string metrics_token;
 };
 
 /// Reads the "merchants" object at `path`: {"default": id, "list": [{"id", "secret" or
