@@ -12,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <optional>
 #include <thread>
@@ -50,13 +51,19 @@ struct http_api_listener::impl : std::enable_shared_from_this<http_api_listener:
   /// or the failure (a CAF error that is not a topup one, e.g. a timeout, is `unavailable`).
   template <class Reply, class... Ts>
   void ask(std::function<void(std::variant<Reply, failure>)> done, Ts... xs) {
+    ask_within<Reply>(request_timeout(), std::move(done), std::move(xs)...);
+  }
+
+  template <class Reply, class... Ts>
+  void ask_within(caf::duration timeout, std::function<void(std::variant<Reply, failure>)> done,
+                  Ts... xs) {
     auto self_impl = shared_from_this();
     auto finish = [self_impl, done](std::variant<Reply, failure> answer) {
       asio::post(self_impl->io, [done, answer = std::move(answer)]() mutable {
         done(std::move(answer));
       });
     };
-    system.spawn([gw = gateway, timeout = request_timeout(), finish,
+    system.spawn([gw = gateway, timeout, finish,
                   xs...](caf::event_based_actor* self) {
       self->request(gw, timeout, xs...)
         .then([finish](Reply& reply) { finish(std::move(reply)); },
@@ -70,6 +77,9 @@ struct http_api_listener::impl : std::enable_shared_from_this<http_api_listener:
 namespace {
 
 using request_type = http::request<http::string_body>;
+
+/// How long a scrape waits for the node's stats at most (less if request_timeout_ms is).
+constexpr std::chrono::milliseconds metrics_stats_timeout{5000};
 
 std::string_view header_of(const request_type& request, std::string_view name) {
   auto value = request[beast::string_view{name.data(), name.size()}];
@@ -197,8 +207,9 @@ private:
   }
 
   /// The scrape: this node's stats (without the store-wide counts, which read every order)
-  /// and the live instruments. Served without the stats when the node does not answer in
-  /// time (topup_stats_up 0), so a scrape shows a stuck node rather than failing.
+  /// and the live instruments. Served without the stats when the node does not answer
+  /// within metrics_stats_timeout (topup_stats_up 0): a scrape shows a stuck node rather
+  /// than timing out at Prometheus (10 s by default).
   void metrics() {
     const auto& metrics = owner_->options.metrics;
     if (!metrics)
@@ -206,7 +217,10 @@ private:
     if (!merchant_api::metrics_authorized(header_of(request_, "Authorization"),
                                           config().metrics_token))
       return fail({errc::unauthenticated, "GET /metrics needs Authorization: Bearer <token>"});
-    owner_->ask<node_stats>(
+    auto timeout = std::min(std::chrono::milliseconds{config().request_timeout_ms},
+                            metrics_stats_timeout);
+    owner_->ask_within<node_stats>(
+      caf::duration{timeout},
       [self = shared_from_this(), metrics](std::variant<node_stats, failure> answer) {
         self->write_body(200, metrics_content_type,
                          metrics_text(*metrics, std::get_if<node_stats>(&answer)));

@@ -5,16 +5,11 @@
 // `promtool check metrics` (run as a process), and the counters and histograms move as
 // orders are accepted and become final; the optional metrics token is enforced.
 
-#include "api/merchant_api.hpp"
+#include "tests/http_test_client.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
 
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-
 #include <chrono>
-#include <ctime>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -28,42 +23,10 @@ using nlohmann::json;
 
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-using tcp = asio::ip::tcp;
+namespace http = boost::beast::http;
 using steady = std::chrono::steady_clock;
 
-struct http_answer {
-  unsigned status = 0;
-  std::string content_type;
-  std::string body;
-};
-
-/// One request on its own connection.
-http_answer fetch(uint16_t port, http::verb method, const std::string& target,
-                  const std::map<std::string, std::string>& headers = {},
-                  const std::string& body = {}) {
-  asio::io_context io;
-  beast::tcp_stream stream{io};
-  stream.connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port});
-  http::request<http::string_body> request{method, target, 11};
-  request.set(http::field::host, "127.0.0.1");
-  for (const auto& [name, value] : headers)
-    request.set(name, value);
-  request.body() = body;
-  request.prepare_payload();
-  stream.expires_after(10s);
-  http::write(stream, request);
-  beast::flat_buffer buffer;
-  http::response<http::string_body> response;
-  http::read(stream, buffer, response);
-  return {response.result_int(), std::string{response[http::field::content_type]},
-          response.body()};
-}
-
-const std::string merchant_id = "shop-m";
-const std::string merchant_secret = "secret-m";
+const merchant_key shop{"shop-m", "secret-m"};
 
 /// The samples of a scrape: "name{labels}" (as written) to value.
 std::map<std::string, double> samples_of(const std::string& text) {
@@ -106,8 +69,8 @@ struct metrics_fixture {
   std::optional<node_process> node;
 
   metrics_fixture() {
-    cfg["merchants"] = {{"default", merchant_id},
-                        {"list", {{{"id", merchant_id}, {"secret", merchant_secret}}}}};
+    cfg["merchants"] = {{"default", shop.id},
+                        {"list", {{{"id", shop.id}, {"secret", shop.secret}}}}};
     cfg["http_api"] = {{"listen", {{"host", "127.0.0.1"}, {"port", api_port}}}};
   }
 
@@ -116,8 +79,8 @@ struct metrics_fixture {
     node.emplace(TOPUP_NODE, config_path, log_path);
   }
 
-  http_answer scrape(const std::map<std::string, std::string>& headers = {}) {
-    return fetch(api_port, http::verb::get, "/metrics", headers);
+  http_reply scrape(const std::map<std::string, std::string>& headers = {}) {
+    return http_client{api_port}.call(http::verb::get, "/metrics", "", headers);
   }
 
   /// `promtool check metrics` on `text`: its output, empty when it found nothing wrong
@@ -136,16 +99,9 @@ struct metrics_fixture {
   }
 
   unsigned submit(const std::string& ref, const std::string& phone) {
-    json order{{"client_ref", ref}, {"phone", phone}, {"amount_fen", 1000}};
-    auto body = order.dump();
-    auto timestamp = std::to_string(static_cast<int64_t>(std::time(nullptr)));
-    return fetch(api_port, http::verb::post, "/v1/orders",
-                 {{"Content-Type", "application/json"},
-                  {std::string{merchant_api::merchant_header}, merchant_id},
-                  {std::string{merchant_api::timestamp_header}, timestamp},
-                  {std::string{merchant_api::signature_header},
-                   merchant_api::sign(merchant_secret, timestamp, "POST", "/v1/orders", body)}},
-                 body)
+    auto body = json{{"client_ref", ref}, {"phone", phone}, {"amount_fen", 1000}}.dump();
+    return http_client{api_port}
+      .call(http::verb::post, "/v1/orders", body, signed_headers(shop, "POST", "/v1/orders", body))
       .status;
   }
 };
@@ -157,10 +113,10 @@ BOOST_FIXTURE_TEST_SUITE(metrics_endpoint, metrics_fixture)
 BOOST_AUTO_TEST_CASE(a_scrape_is_valid_prometheus_text_and_moves_with_the_orders) {
   start();
   auto first = scrape();
-  BOOST_TEST_REQUIRE(first.status == 200u, first.body);
+  BOOST_TEST_REQUIRE(first.status == 200u, first.text);
   BOOST_TEST(first.content_type == "text/plain; version=0.0.4; charset=utf-8");
-  BOOST_TEST(promtool_problems(first.body) == "");
-  auto before = samples_of(first.body);
+  BOOST_TEST(promtool_problems(first.text) == "");
+  auto before = samples_of(first.text);
   BOOST_TEST(sum_of(before, "topup_stats_up") == 1);
   BOOST_TEST(sum_of(before, "topup_build_info") == 1);
   BOOST_TEST(sum_of(before, "topup_orders_accepted_total") == 0);
@@ -182,7 +138,7 @@ BOOST_AUTO_TEST_CASE(a_scrape_is_valid_prometheus_text_and_moves_with_the_orders
   auto give_up = steady::now() + 15s;
   do {
     std::this_thread::sleep_for(100ms);
-    text = scrape().body;
+    text = scrape().text;
     after = samples_of(text);
   } while (sum_of(after, "topup_orders_finished_total") < n && steady::now() < give_up);
 
@@ -228,12 +184,11 @@ BOOST_AUTO_TEST_CASE(a_configured_token_is_required) {
   BOOST_TEST(scrape({{"Authorization", "scrape-token"}}).status == 401u);
   auto allowed = scrape({{"Authorization", "Bearer scrape-token"}});
   BOOST_TEST(allowed.status == 200u);
-  BOOST_TEST(promtool_problems(allowed.body) == "");
+  BOOST_TEST(promtool_problems(allowed.text) == "");
   // The merchant API's own endpoints are not opened by the token.
-  BOOST_TEST(fetch(api_port, http::verb::get, "/v1/orders/x",
-                   {{"Authorization", "Bearer scrape-token"}})
-               .status
-             == 401u);
+  auto order = http_client{api_port}.call(http::verb::get, "/v1/orders/x", "",
+                                          {{"Authorization", "Bearer scrape-token"}});
+  BOOST_TEST(order.status == 401u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
