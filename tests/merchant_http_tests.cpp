@@ -6,7 +6,7 @@
 // oversized body, too many headers, and a slow-loris client cut off while others are served.
 
 #include "api/merchant_api.hpp"
-#include "tests/http_test_client.hpp"
+#include "tests/http_node_support.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
 
@@ -48,14 +48,7 @@ std::string order_body(const std::string& ref, const std::string& phone = "13800
   return order.dump();
 }
 
-struct api_fixture {
-  temp_dir dir;
-  json cfg = test_node_config(dir.path());
-  std::string config_path = dir.file("node.json");
-  std::string log_path = dir.file("node.log");
-  uint16_t api_port = free_port();
-  std::optional<node_process> node;
-
+struct api_fixture : http_node_fixture {
   api_fixture() {
     cfg["merchants"] = {
       {"default", "shop-a"},
@@ -64,17 +57,13 @@ struct api_fixture {
          {"secret", shop_a.secret},
          {"allowed_callback_prefixes", {"https://a.example/cb/"}}},
         {{"id", shop_b.id}, {"secret", shop_b.secret}}}}};
-    cfg["http_api"] = {{"listen", {{"host", "127.0.0.1"}, {"port", api_port}}},
-                       {"max_body_bytes", 4096},
-                       {"max_header_count", 20},
-                       {"read_timeout_ms", 1000},
-                       {"max_batch", 3}};
+    cfg["http_api"].update({{"max_body_bytes", 4096},
+                            {"max_header_count", 20},
+                            {"read_timeout_ms", 1000},
+                            {"max_batch", 3}});
   }
 
-  void start() {
-    write_json(config_path, cfg);
-    node.emplace(TOPUP_NODE, config_path, log_path);
-  }
+  void start() { http_node_fixture::start(TOPUP_NODE); }
 
   http_reply post(const merchant_key& who, const std::string& target, const std::string& body) {
     http_client client{api_port};

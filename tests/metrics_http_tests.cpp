@@ -5,7 +5,7 @@
 // `promtool check metrics` (run as a process), and the counters and histograms move as
 // orders are accepted and become final; the optional metrics token is enforced.
 
-#include "tests/http_test_client.hpp"
+#include "tests/http_node_support.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
 
@@ -60,24 +60,13 @@ double sum_of(const std::map<std::string, double>& samples, const std::string& n
   return sum;
 }
 
-struct metrics_fixture {
-  temp_dir dir;
-  json cfg = test_node_config(dir.path());
-  std::string config_path = dir.file("node.json");
-  std::string log_path = dir.file("node.log");
-  uint16_t api_port = free_port();
-  std::optional<node_process> node;
-
+struct metrics_fixture : http_node_fixture {
   metrics_fixture() {
     cfg["merchants"] = {{"default", shop.id},
                         {"list", {{{"id", shop.id}, {"secret", shop.secret}}}}};
-    cfg["http_api"] = {{"listen", {{"host", "127.0.0.1"}, {"port", api_port}}}};
   }
 
-  void start() {
-    write_json(config_path, cfg);
-    node.emplace(TOPUP_NODE, config_path, log_path);
-  }
+  void start() { http_node_fixture::start(TOPUP_NODE); }
 
   http_reply scrape(const std::map<std::string, std::string>& headers = {}) {
     return http_client{api_port}.call(http::verb::get, "/metrics", "", headers);

@@ -1,9 +1,12 @@
 #pragma once
 
-// A synchronous HTTP/1.1 client for the tests of a node's HTTP listener (Boost.Beast): one
-// keep-alive connection to 127.0.0.1; and the headers that sign a merchant's request.
+// For the tests of a node's HTTP listener: a node whose configuration has an HTTP API on a
+// free port, a synchronous HTTP/1.1 client (Boost.Beast, one keep-alive connection to
+// 127.0.0.1), and the headers that sign a merchant's request.
 
 #include "api/merchant_api.hpp"
+#include "tests/process_support.hpp"
+#include "tests/test_support.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
@@ -14,6 +17,7 @@
 #include <cstdint>
 #include <ctime>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace topup::testing {
@@ -90,6 +94,27 @@ private:
   boost::asio::io_context io_;
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
+};
+
+/// A topup-node (test_node_config in a temporary directory) with the HTTP API on 127.0.0.1 at
+/// `api_port`; the test adjusts `cfg`, then calls start().
+struct http_node_fixture {
+  temp_dir dir;
+  nlohmann::json cfg = test_node_config(dir.path());
+  std::string config_path = dir.file("node.json");
+  std::string log_path = dir.file("node.log");
+  uint16_t api_port = free_port();
+  std::optional<node_process> node;
+
+  http_node_fixture() {
+    cfg["http_api"] = {{"listen", {{"host", "127.0.0.1"}, {"port", api_port}}}};
+  }
+
+  /// Writes the configuration and starts `binary` on it.
+  void start(const std::string& binary) {
+    write_json(config_path, cfg);
+    node.emplace(binary, config_path, log_path);
+  }
 };
 
 } // namespace topup::testing
