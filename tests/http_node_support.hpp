@@ -2,7 +2,8 @@
 
 // For the tests of a node's HTTP listener: a node whose configuration has an HTTP API on a
 // free port, a synchronous HTTP/1.1 client (Boost.Beast, one keep-alive connection to
-// 127.0.0.1), and the headers that sign a merchant's request.
+// 127.0.0.1), the headers that sign a merchant's request, and the samples of a scrape of
+// GET /metrics.
 
 #include "api/merchant_api.hpp"
 #include "tests/process_support.hpp"
@@ -18,7 +19,9 @@
 #include <ctime>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace topup::testing {
 
@@ -95,6 +98,38 @@ private:
   boost::beast::tcp_stream stream_;
   boost::beast::flat_buffer buffer_;
 };
+
+/// The samples of a scrape: "name{labels}" (as written) to value.
+inline std::map<std::string, double> samples_of(const std::string& text) {
+  std::map<std::string, double> samples;
+  std::istringstream lines{text};
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] == '#')
+      continue;
+    auto space = line.rfind(' ');
+    samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
+  }
+  return samples;
+}
+
+/// The sum of every sample of `name` whose labels contain all of `label_parts` (e.g.
+/// `outcome="succeeded"`); 0 when there is none.
+inline double sum_of(const std::map<std::string, double>& samples, const std::string& name,
+              const std::vector<std::string>& label_parts = {}) {
+  double sum = 0;
+  for (const auto& [key, value] : samples) {
+    auto brace = key.find('{');
+    if (key.substr(0, brace) != name)
+      continue;
+    bool all = true;
+    for (const auto& part : label_parts)
+      all = all && key.find(part) != std::string::npos;
+    if (all)
+      sum += value;
+  }
+  return sum;
+}
 
 /// A topup-node (test_node_config in a temporary directory) with the HTTP API on 127.0.0.1 at
 /// `api_port`; the test adjusts `cfg`, then calls start().

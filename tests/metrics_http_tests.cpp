@@ -12,7 +12,6 @@
 #include <chrono>
 #include <fstream>
 #include <map>
-#include <sstream>
 #include <string>
 #include <thread>
 
@@ -27,38 +26,6 @@ namespace http = boost::beast::http;
 using steady = std::chrono::steady_clock;
 
 const merchant_key shop{"shop-m", "secret-m"};
-
-/// The samples of a scrape: "name{labels}" (as written) to value.
-std::map<std::string, double> samples_of(const std::string& text) {
-  std::map<std::string, double> samples;
-  std::istringstream lines{text};
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.empty() || line[0] == '#')
-      continue;
-    auto space = line.rfind(' ');
-    samples[line.substr(0, space)] = std::stod(line.substr(space + 1));
-  }
-  return samples;
-}
-
-/// The sum of every sample of `name` whose labels contain all of `label_parts` (e.g.
-/// `outcome="succeeded"`); 0 when there is none.
-double sum_of(const std::map<std::string, double>& samples, const std::string& name,
-              const std::vector<std::string>& label_parts = {}) {
-  double sum = 0;
-  for (const auto& [key, value] : samples) {
-    auto brace = key.find('{');
-    if (key.substr(0, brace) != name)
-      continue;
-    bool all = true;
-    for (const auto& part : label_parts)
-      all = all && key.find(part) != std::string::npos;
-    if (all)
-      sum += value;
-  }
-  return sum;
-}
 
 struct metrics_fixture : http_node_fixture {
   metrics_fixture() {
