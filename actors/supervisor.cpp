@@ -54,7 +54,7 @@ void start(self_pointer self, int which) {
   auto& system = self->system();
   switch (which) {
     case store_child:
-      st.store = spawn_store(system, st.options.store, st.time);
+      st.store = spawn_store(system, st.options.store, st.time, st.options.metrics);
       self->monitor(st.store);
       break;
     case router_child:
@@ -128,6 +128,14 @@ supervisor_options make_supervisor_options(const config& cfg, std::shared_ptr<co
   options.engine.events = options.events;
   options.intake.events = options.events;
   return options;
+}
+
+void with_metrics(supervisor_options& options, std::shared_ptr<node_metrics> metrics) {
+  options.engine.metrics = metrics;
+  options.intake.metrics = metrics;
+  if (options.cluster)
+    options.cluster->metrics = metrics;
+  options.metrics = std::move(metrics);
 }
 
 caf::behavior supervisor(self_pointer self, supervisor_options options,

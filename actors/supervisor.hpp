@@ -36,6 +36,9 @@ struct supervisor_options {
   intake_options intake;
   /// Where state changes are published for watching clients; may be null.
   std::shared_ptr<event_feed> events;
+  /// The node's metrics, handed to every child that measures; null: nothing is measured.
+  /// Set it with with_metrics.
+  std::shared_ptr<node_metrics> metrics;
   /// Cluster mode: the cluster actor's options. Absent: a single node.
   std::optional<cluster_options> cluster;
   /// The callback sender's options; absent when no merchant has a callback destination.
@@ -47,6 +50,9 @@ struct supervisor_options {
 
 /// Options for a whole node from its configuration.
 supervisor_options make_supervisor_options(const config& cfg, std::shared_ptr<const clock> time);
+
+/// Hands `metrics` to the store, intake, the router (and its lanes) and the cluster actor.
+void with_metrics(supervisor_options& options, std::shared_ptr<node_metrics> metrics);
 
 struct supervisor_state {
   static constexpr const char* name = "supervisor";

@@ -149,6 +149,8 @@ std::variant<route, http_error> route_of(std::string_view method, std::string_vi
     return only("GET", {endpoint::health, "", ""});
   if (path == "/v1/ready")
     return only("GET", {endpoint::ready, "", ""});
+  if (path == "/metrics")
+    return only("GET", {endpoint::metrics, "", ""});
   if (path == "/v1/orders/batch")
     return only("POST", {endpoint::submit_batch, "", ""});
   if (path == orders_path) {
@@ -172,6 +174,14 @@ std::variant<route, http_error> route_of(std::string_view method, std::string_vi
   if (auto id = order_id_in(path, ""))
     return only("GET", {endpoint::get_order, std::move(*id), ""});
   return error_of(errc::not_found, "no endpoint " + text::printable(path, 80));
+}
+
+bool metrics_authorized(std::string_view authorization, std::string_view token) {
+  if (token.empty())
+    return true;
+  constexpr std::string_view scheme = "Bearer ";
+  return starts_with(authorization, scheme)
+         && signature::equal_in_constant_time(token, authorization.substr(scheme.size()));
 }
 
 bool is_json_content_type(std::string_view content_type) {

@@ -10,7 +10,8 @@
 //   X-Topup-Signature: lowercase hex HMAC-SHA256 under the merchant's secret of
 //                      "<timestamp>\n<METHOD>\n<target>\n<body>" (target: path and query as
 //                      sent, e.g. "/v1/orders?client_ref=r-1"; body empty for a GET)
-// GET /v1/health and GET /v1/ready need no signature.
+// GET /v1/health, GET /v1/ready and GET /metrics need no signature (/metrics may need the
+// configured metrics token instead: metrics_authorized).
 
 #include "domain/errors.hpp"
 #include "domain/merchant.hpp"
@@ -69,14 +70,16 @@ std::variant<const merchant*, failure> authenticate(const merchant_directory& me
                                                     const signed_request& request, int64_t now_s,
                                                     int64_t window_s);
 
-enum class endpoint { submit, submit_batch, get_order, find_by_ref, cancel, health, ready };
+enum class endpoint { submit, submit_batch, get_order, find_by_ref, cancel, health, ready, metrics };
 
 struct route {
   endpoint which = endpoint::health;
   std::string order_id;    ///< get_order, cancel
   std::string client_ref;  ///< find_by_ref: percent-decoded
   /// Whether the endpoint needs a signature and, for a POST, a JSON body.
-  bool signed_only() const { return which != endpoint::health && which != endpoint::ready; }
+  bool signed_only() const {
+    return which != endpoint::health && which != endpoint::ready && which != endpoint::metrics;
+  }
   bool has_body() const { return which == endpoint::submit || which == endpoint::submit_batch; }
 };
 
@@ -89,6 +92,10 @@ struct http_error {
 /// The endpoint of `method` and `target`: 404 not_found for an unknown path, 405
 /// invalid_argument for a known path with another method, 400 for a malformed query.
 std::variant<route, http_error> route_of(std::string_view method, std::string_view target);
+
+/// Whether a GET /metrics may be answered: always without a configured token, else only
+/// with `Authorization: Bearer <token>` (compared in constant time).
+bool metrics_authorized(std::string_view authorization, std::string_view token);
 
 /// Whether a Content-Type is JSON ("application/json", parameters such as charset allowed).
 bool is_json_content_type(std::string_view content_type);

@@ -145,6 +145,7 @@ http_api_config read_http_api(const json& value, const std::string& path) {
   api.max_batch = size("max_batch", api.max_batch, 1, 10000);
   api.request_timeout_ms =
     reader.integer_between("request_timeout_ms", api.request_timeout_ms, 100, 600000);
+  api.metrics_token = reader.string("metrics_token", api.metrics_token);
   reader.finish();
   return api;
 }

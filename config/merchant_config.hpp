@@ -32,6 +32,8 @@ struct http_api_config {
   size_t max_batch = 500;  ///< orders per POST /v1/orders/batch
   /// How long a request waits for intake or the store before it is answered 503.
   int64_t request_timeout_ms = 30000;
+  /// GET /metrics needs `Authorization: Bearer <token>` when set; empty: no credentials.
+  std::string metrics_token;
 };
 
 /// The "callbacks" section: how the callback sender delivers the merchants' result

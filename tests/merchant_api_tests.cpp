@@ -153,6 +153,8 @@ BOOST_AUTO_TEST_CASE(every_endpoint_is_found) {
   BOOST_TEST(by_ref.client_ref == "shop/1 x\xE5\x8D\x95");
   BOOST_TEST((routed("GET", "/v1/health").which == endpoint::health));
   BOOST_TEST((routed("GET", "/v1/ready").which == endpoint::ready));
+  BOOST_TEST((routed("GET", "/metrics").which == endpoint::metrics));
+  BOOST_TEST(!routed("GET", "/metrics").signed_only());
   BOOST_TEST(!routed("GET", "/v1/health").signed_only());
   BOOST_TEST(routed("GET", "/v1/orders/x").signed_only());
 }
@@ -164,12 +166,24 @@ BOOST_AUTO_TEST_CASE(unknown_paths_methods_and_queries_are_refused) {
   BOOST_TEST(refused("DELETE", "/v1/orders/n1-1") == 405u);
   BOOST_TEST(refused("GET", "/v1/orders/n1-1/cancel") == 405u);
   BOOST_TEST(refused("POST", "/v1/health") == 405u);
+  BOOST_TEST(refused("POST", "/metrics") == 405u);
   BOOST_TEST(refused("PUT", "/v1/orders") == 405u);
   BOOST_TEST(refused("GET", "/v1/orders") == 400u);
   BOOST_TEST(refused("GET", "/v1/orders?client_ref=") == 400u);
   BOOST_TEST(refused("GET", "/v1/orders?client_ref=a&x=1") == 400u);
   BOOST_TEST(refused("GET", "/v1/orders?client_ref=%zz") == 400u);
   BOOST_TEST(refused("GET", "/v1/orders?client_ref=%4") == 400u);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_need_the_bearer_token_only_when_one_is_configured) {
+  BOOST_TEST(metrics_authorized("", ""));
+  BOOST_TEST(metrics_authorized("Bearer anything", ""));
+  BOOST_TEST(metrics_authorized("Bearer t0ken", "t0ken"));
+  BOOST_TEST(!metrics_authorized("", "t0ken"));
+  BOOST_TEST(!metrics_authorized("t0ken", "t0ken"));
+  BOOST_TEST(!metrics_authorized("Bearer t0ke", "t0ken"));
+  BOOST_TEST(!metrics_authorized("Bearer t0ken2", "t0ken"));
+  BOOST_TEST(!metrics_authorized("Basic t0ken", "t0ken"));
 }
 
 BOOST_AUTO_TEST_CASE(json_content_types) {
