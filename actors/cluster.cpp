@@ -283,6 +283,11 @@ void tick(self_pointer self) {
   // database is back, unless another node took it meanwhile. Every tick tells the router
   // the validity of each, renewed or not.
   end_overdue_drains(self);
+  if (st.options.metrics) {
+    auto gauges = st.options.metrics->cluster();
+    gauges.members->Set(static_cast<double>(st.view.members().size()));
+    gauges.leases_held->Set(static_cast<double>(st.owned.size()));
+  }
   tell_router(self);
   connect_members(self);
   forward_parked(self);

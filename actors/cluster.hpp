@@ -12,6 +12,7 @@
 #include "domain/ownership.hpp"
 #include "domain/send_fence.hpp"
 #include "messages/interfaces.hpp"
+#include "metrics/node_metrics.hpp"
 #include "persistence/lease_store.hpp"
 
 #include <map>
@@ -40,6 +41,8 @@ struct cluster_options {
   milliseconds connect_timeout{6000};
   cluster_config cluster;
   store_config store;
+  /// The node's metrics (members and leases held); null: not measured.
+  std::shared_ptr<node_metrics> metrics;
 };
 
 /// "host:port" of a node's gateway as the other members and clients reach it (an IPv6 host

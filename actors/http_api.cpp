@@ -2,6 +2,7 @@
 
 #include "api/merchant_api.hpp"
 #include "messages/errors.hpp"
+#include "metrics/exposition.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -11,6 +12,7 @@
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <optional>
 #include <thread>
@@ -49,13 +51,19 @@ struct http_api_listener::impl : std::enable_shared_from_this<http_api_listener:
   /// or the failure (a CAF error that is not a topup one, e.g. a timeout, is `unavailable`).
   template <class Reply, class... Ts>
   void ask(std::function<void(std::variant<Reply, failure>)> done, Ts... xs) {
+    ask_within<Reply>(request_timeout(), std::move(done), std::move(xs)...);
+  }
+
+  template <class Reply, class... Ts>
+  void ask_within(caf::duration timeout, std::function<void(std::variant<Reply, failure>)> done,
+                  Ts... xs) {
     auto self_impl = shared_from_this();
     auto finish = [self_impl, done](std::variant<Reply, failure> answer) {
       asio::post(self_impl->io, [done, answer = std::move(answer)]() mutable {
         done(std::move(answer));
       });
     };
-    system.spawn([gw = gateway, timeout = request_timeout(), finish,
+    system.spawn([gw = gateway, timeout, finish,
                   xs...](caf::event_based_actor* self) {
       self->request(gw, timeout, xs...)
         .then([finish](Reply& reply) { finish(std::move(reply)); },
@@ -69,6 +77,9 @@ struct http_api_listener::impl : std::enable_shared_from_this<http_api_listener:
 namespace {
 
 using request_type = http::request<http::string_body>;
+
+/// How long a scrape waits for the node's stats at most (less if request_timeout_ms is).
+constexpr std::chrono::milliseconds metrics_stats_timeout{5000};
 
 std::string_view header_of(const request_type& request, std::string_view name) {
   auto value = request[beast::string_view{name.data(), name.size()}];
@@ -153,6 +164,8 @@ private:
       return write(200, json{{"status", "alive"}});
     if (route_.which == merchant_api::endpoint::ready)
       return ready();
+    if (route_.which == merchant_api::endpoint::metrics)
+      return metrics();
     auto signer = merchant_api::authenticate(
       owner_->options.merchants,
       {header_of(request_, merchant_api::merchant_header),
@@ -176,7 +189,8 @@ private:
       case merchant_api::endpoint::cancel: return get_order(true);
       case merchant_api::endpoint::find_by_ref: return find_by_ref();
       case merchant_api::endpoint::health:
-      case merchant_api::endpoint::ready: break;
+      case merchant_api::endpoint::ready:
+      case merchant_api::endpoint::metrics: break;
     }
   }
 
@@ -190,6 +204,28 @@ private:
         self->write(200, json{{"status", "ready"}});
       },
       caf::get_atom::value, std::string{"-readiness-probe-"});
+  }
+
+  /// The scrape: this node's stats (without the store-wide counts, which read every order)
+  /// and the live instruments. Served without the stats when the node does not answer
+  /// within metrics_stats_timeout (topup_stats_up 0): a scrape shows a stuck node rather
+  /// than timing out at Prometheus (10 s by default).
+  void metrics() {
+    const auto& metrics = owner_->options.metrics;
+    if (!metrics)
+      return fail({errc::not_found, "no endpoint /metrics: metrics are off"});
+    if (!merchant_api::metrics_authorized(header_of(request_, "Authorization"),
+                                          config().metrics_token))
+      return fail({errc::unauthenticated, "GET /metrics needs Authorization: Bearer <token>"});
+    auto timeout = std::min(std::chrono::milliseconds{config().request_timeout_ms},
+                            metrics_stats_timeout);
+    owner_->ask_within<node_stats>(
+      caf::duration{timeout},
+      [self = shared_from_this(), metrics](std::variant<node_stats, failure> answer) {
+        self->write_body(200, metrics_content_type,
+                         metrics_text(*metrics, std::get_if<node_stats>(&answer)));
+      },
+      stats_atom::value, local_atom::value);
   }
 
   void submit() {
@@ -299,15 +335,21 @@ private:
   }
 
   void write(unsigned status, const json& body, const std::optional<failure>& why = {}) {
+    write_body(status, "application/json", body.dump(), why);
+  }
+
+  void write_body(unsigned status, std::string_view content_type, std::string body,
+                  const std::optional<failure>& why = {}) {
     response_ = {};
     response_.version(version_);
     response_.result(status);
-    response_.set(http::field::content_type, "application/json");
+    response_.set(http::field::content_type,
+                  beast::string_view{content_type.data(), content_type.size()});
     if (why && why->code == errc::overloaded)
       response_.set(http::field::retry_after,
                     std::to_string(merchant_api::retry_after_s(*why)));
     response_.keep_alive(keep_alive_);
-    response_.body() = body.dump();
+    response_.body() = std::move(body);
     response_.prepare_payload();
     http::async_write(stream_, response_,
                       [self = shared_from_this()](error_code error, size_t) {

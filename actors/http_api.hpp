@@ -3,12 +3,13 @@
 // The merchants' HTTP API listener (Boost.Beast on one asio thread: keep-alive, no thread per
 // connection). A thin shell: api/merchant_api decides everything about a request; the node's
 // gateway answers it, through a short-lived actor per request, exactly as it answers a CAF
-// client (same intake, same store, same guarantees). See README.md, "Merchants and the HTTP
-// API".
+// client (same intake, same store, same guarantees). It also serves GET /metrics for
+// Prometheus. See README.md, "Merchants and the HTTP API" and "Metrics".
 
 #include "config/merchant_config.hpp"
 #include "domain/merchant.hpp"
 #include "messages/interfaces.hpp"
+#include "metrics/node_metrics.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -21,6 +22,8 @@ struct http_api_options {
   merchant_directory merchants;
   /// The wall clock in seconds, against which request timestamps are checked.
   std::function<int64_t()> now_s;
+  /// What GET /metrics serves (with the node's stats); null: /metrics is answered 404.
+  std::shared_ptr<node_metrics> metrics;
 };
 
 /// Listens on config.host:config.port from construction (throws boost::system::system_error

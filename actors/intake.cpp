@@ -36,6 +36,7 @@ waiting_submit admit(self_pointer self, std::vector<order_request> requests,
                      const std::string& ingress = {}) {
   auto& st = self->state;
   waiting_submit submit;
+  submit.arrived = st.time->now();
   submit.results.resize(requests.size());
   for (size_t i = 0; i < requests.size(); ++i) {
     auto checked = validate(requests[i], st.options.rules);
@@ -98,10 +99,14 @@ void stored(self_pointer self, std::vector<waiting_submit>& waiting,
     fresh.reserve(outcomes.size());
   auto outcome = outcomes.begin();
   auto charge = charged.begin();
+  auto* accept_latency = st.options.metrics ? &st.options.metrics->accept_latency() : nullptr;
+  auto now = st.time->now();
   for (auto& submit : waiting)
     for (auto i : submit.positions) {
       auto& result = submit.results[i];
       result = settle(st, *outcome++, submit.requests[i]);
+      if (accept_latency && !result.error && !result.existing)
+        accept_latency->Observe(seconds_of(now - submit.arrived));
       if (hand_on && !result.error && !result.existing) {
         fresh.push_back(result.accepted);
         st.admission.handed_on(*charge++);

@@ -6,6 +6,7 @@
 #include "domain/order_id.hpp"
 #include "domain/validation.hpp"
 #include "messages/interfaces.hpp"
+#include "metrics/node_metrics.hpp"
 
 #include <memory>
 #include <string>
@@ -29,6 +30,8 @@ struct intake_options {
   size_t max_gathered = 2000;
   /// Where new orders are published for watching clients; may be null.
   std::shared_ptr<event_feed> events;
+  /// The node's metrics (accept latency); null: not measured.
+  std::shared_ptr<node_metrics> metrics;
 };
 
 /// A submit message whose admitted orders wait for the store. Its rejected orders already
@@ -40,6 +43,7 @@ struct waiting_submit {
   std::vector<submit_result> results;  ///< one per request, in the message's order
   std::vector<size_t> positions;       ///< the request of each gathered order, in gathering order
   std::variant<single_reply, batch_reply> reply;
+  mono_time arrived{};  ///< when intake took it (the accept latency's start)
 };
 
 struct intake_state {

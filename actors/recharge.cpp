@@ -154,6 +154,24 @@ void write(self_pointer self, order before, transition change, std::function<voi
   submit_change(self, std::move(pending));
 }
 
+call_result result_of(recharge_outcome outcome) {
+  switch (outcome) {
+    case recharge_outcome::success: return call_result::succeeded;
+    case recharge_outcome::permanent_failure: return call_result::failed_final;
+    case recharge_outcome::transient_failure: break;
+  }
+  return call_result::failed_retryable;
+}
+
+call_result result_of(query_outcome outcome) {
+  switch (outcome) {
+    case query_outcome::recharged: return call_result::succeeded;
+    case query_outcome::not_recharged: return call_result::failed_retryable;
+    case query_outcome::query_failed: break;
+  }
+  return call_result::query_failed;
+}
+
 /// What answered an outcome, for the history: a call or a status query, and how long it took.
 struct answer {
   answered_by via = answered_by::none;
@@ -181,6 +199,12 @@ void report_done(self_pointer self, const std::string& id) {
   schedule_flush(self);
 }
 
+/// Counts a call's or status query's result in the metrics, if measured.
+void count_answer(self_pointer self, bool is_query, call_result result, const answer& by) {
+  if (const auto& instruments = self->state.instruments)
+    instruments->call_answered(is_query, result, static_cast<double>(by.latency_us) / 1e6);
+}
+
 /// Ends an order: succeeded, or failed and refunded.
 void finish(self_pointer self, order o, order_event event, std::string txn, std::string detail,
             answer by = {}) {
@@ -191,12 +215,20 @@ void finish(self_pointer self, order o, order_event event, std::string txn, std:
   change.latency_us = by.latency_us;
   self->state.unanswered_queries.erase(o.id);
   auto& stats = self->state.stats;
-  if (event == order_event::succeed)
+  auto outcome = final_outcome::failed;
+  if (event == order_event::succeed) {
     stats.succeeded++;
-  else if (event == order_event::expire)
+    outcome = final_outcome::succeeded;
+  } else if (event == order_event::expire) {
     stats.expired++;
-  else
+    outcome = final_outcome::expired;
+  } else {
     stats.failed++;
+  }
+  if (const auto& instruments = self->state.instruments)
+    instruments->finished(outcome,
+                          static_cast<double>(wall_now(self) - o.accepted_at_ms) / 1000.0,
+                          seconds_of(steady_deadline_of(o) - mono_now(self)));
   if (o.attempts > 0 && o.provider == self->state.options.provider)
     self->state.cost.order_finished(mono_now(self));  // it cost calls here
   auto id = o.id;
@@ -336,6 +368,7 @@ void call(self_pointer self, order o) {
         auto by = answered(self, answered_by::call, started);
         bool healthy = reply.outcome != recharge_outcome::transient_failure;
         self->state.lane->call_finished(mono_now(self), healthy);
+        count_answer(self, false, result_of(reply.outcome), by);
         switch (reply.outcome) {
           case recharge_outcome::success:
             finish(self, std::move(o), order_event::succeed, reply.provider_txn, "", by);
@@ -357,6 +390,7 @@ void call(self_pointer self, order o) {
         }
         // A timeout, or the adapter died: the request may have reached the provider.
         auto by = answered(self, answered_by::call, started);
+        count_answer(self, false, call_result::no_answer, by);
         self->state.lane->call_finished(mono_now(self), false);
         outcome_lost(self, std::move(o), "no answer: " + describe(error), by);
         pump(self);
@@ -444,6 +478,7 @@ void query(self_pointer self, order o) {
         // one must open the breaker (its orders then fail over) although it answers queries.
         bool healthy = reply.outcome == query_outcome::recharged;
         self->state.lane->call_finished(mono_now(self), healthy);
+        count_answer(self, true, result_of(reply.outcome), by);
         switch (reply.outcome) {
           case query_outcome::recharged:
             finish(self, std::move(o), order_event::succeed, reply.provider_txn, "", by);
@@ -464,6 +499,7 @@ void query(self_pointer self, order o) {
           return;
         }
         auto by = answered(self, answered_by::query, started);
+        count_answer(self, true, call_result::no_answer, by);
         self->state.lane->call_finished(mono_now(self), false);
         outcome_lost(self, std::move(o), "status query unanswered: " + describe(error), by);
         pump(self);
@@ -524,8 +560,12 @@ void send_due(self_pointer self) {
 void send_paced(self_pointer self, outgoing_call outgoing) {
   self->state.pacer->push(std::move(outgoing), mono_now(self));
   send_due(self);
-  if (self->state.pacer->waiting() > 0)
+  if (self->state.pacer->waiting() > 0) {
+    // The pacer is first in, first out: the one just pushed is among those waiting.
+    if (const auto& instruments = self->state.instruments)
+      instruments->rate_limited_waits->Increment();
     arm_timer(self);
+  }
 }
 
 void pump(self_pointer self) {
@@ -619,6 +659,8 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
   if (!options.lease_owner.empty())
     st.fence = send_fence{options.lease_valid_until.value_or(mono_time::min())};
   st.stats.provider = options.provider;
+  if (options.metrics)
+    st.instruments = options.metrics->provider(options.provider);
   st.store_backoff = retry_backoff{{options.store_retry, options.store_retry_cap}};
   st.options = std::move(options);
   st.time = std::move(time);

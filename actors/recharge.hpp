@@ -10,6 +10,7 @@
 #include "domain/send_fence.hpp"
 #include "domain/retry_backoff.hpp"
 #include "messages/interfaces.hpp"
+#include "metrics/node_metrics.hpp"
 
 #include <functional>
 #include <memory>
@@ -48,6 +49,9 @@ struct recharge_options {
   milliseconds send_hold{0};
   /// Where state changes are published for watching clients; may be null.
   std::shared_ptr<event_feed> events;
+  /// The node's metrics (calls by result, durations, rate-limited waits, finished orders);
+  /// null: not measured.
+  std::shared_ptr<node_metrics> metrics;
 };
 
 /// Builds the options of one provider's recharge actor from configuration.
@@ -81,6 +85,8 @@ struct recharge_state {
   call_cost_meter cost;
   uint64_t received = 0;  ///< orders received in dispatch messages (see provider_report)
   provider_stats stats;
+  /// This provider's metrics, taken once at the start; empty when not measured.
+  std::optional<provider_instruments> instruments;
   /// A state change on its way to the store, and what to do with the store's answer.
   struct pending_change {
     order before;

@@ -232,6 +232,7 @@ void spawn_lane(self_pointer self, size_t index, int64_t epoch) {
   auto lane_options = make_recharge_options(provider, st.options.deadline);
   lane_options.events = st.options.events;
   lane_options.send_hold = st.options.send_hold;
+  lane_options.metrics = st.options.metrics;
   if (clustered(self)) {
     lane_options.lease_owner = st.options.node_name;
     lane_options.lease_epoch = epoch;
@@ -471,6 +472,8 @@ void cancel_waiting(self_pointer self, order o, size_t index, recharge_actor lan
           return;
         }
         self->state.owner.erase(o.id);
+        if (auto& metrics = self->state.options.metrics)
+          metrics->cancelled().Increment();
         o.status = order_status::failed;
         o.updated_at_ms = change.at_ms;
         o.last_error = change.detail;

@@ -35,6 +35,8 @@ struct engine_options {
   /// Tests only: how long each provider call and status query is held after it is queued to
   /// leave (recharge_options::send_hold). Zero in production.
   milliseconds send_hold{0};
+  /// The node's metrics (the lanes' calls and finished orders, cancels); null: not measured.
+  std::shared_ptr<node_metrics> metrics;
 };
 
 /// Builds the adapters the configuration names: simulated providers and HTTP clients.

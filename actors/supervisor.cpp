@@ -1,5 +1,6 @@
 #include "actors/supervisor.hpp"
 
+#include "domain/merchant_callback.hpp"
 #include "messages/errors.hpp"
 #include "persistence/store_actor.hpp"
 
@@ -10,7 +11,13 @@ namespace {
 
 using self_pointer = caf::stateful_actor<supervisor_state>*;
 
-enum child : int { store_child = 0, router_child = 1, intake_child = 2, cluster_child = 3 };
+enum child : int {
+  store_child = 0,
+  router_child = 1,
+  intake_child = 2,
+  cluster_child = 3,
+  callbacks_child = 4
+};
 
 caf::actor_addr address_of(self_pointer self, int which) {
   auto& st = self->state;
@@ -18,6 +25,7 @@ caf::actor_addr address_of(self_pointer self, int which) {
     case store_child: return st.store.address();
     case router_child: return st.router.address();
     case cluster_child: return st.cluster.address();
+    case callbacks_child: return st.callbacks.address();
     default: return st.intake.address();
   }
 }
@@ -46,7 +54,7 @@ void start(self_pointer self, int which) {
   auto& system = self->system();
   switch (which) {
     case store_child:
-      st.store = spawn_store(system, st.options.store, st.time);
+      st.store = spawn_store(system, st.options.store, st.time, st.options.metrics);
       self->monitor(st.store);
       break;
     case router_child:
@@ -60,6 +68,10 @@ void start(self_pointer self, int which) {
       st.cluster = spawn_cluster(system, *st.options.cluster, st.time);
       self->monitor(st.cluster);
       st.options.engine.cluster = st.cluster;
+      break;
+    case callbacks_child:
+      st.callbacks = spawn_callback_sender(system, *st.options.callbacks, st.time);
+      self->monitor(st.callbacks);
       break;
     default:
       st.intake = system.spawn(intake, st.options.intake, st.time, st.store,
@@ -84,7 +96,8 @@ supervisor_state::~supervisor_state() {
   // must have stopped using.
   for (const auto& child :
        {caf::actor_cast<caf::actor>(intake), caf::actor_cast<caf::actor>(router),
-        caf::actor_cast<caf::actor>(store), caf::actor_cast<caf::actor>(cluster)})
+        caf::actor_cast<caf::actor>(store), caf::actor_cast<caf::actor>(callbacks),
+       caf::actor_cast<caf::actor>(cluster)})
     if (child)
       caf::anon_send_exit(child, caf::exit_reason::kill);
 }
@@ -109,10 +122,20 @@ supervisor_options make_supervisor_options(const config& cfg, std::shared_ptr<co
   options.intake.max_in_flight = cfg.store.max_pending_writes;
   options.intake.node_name = cfg.node.name;
   options.intake.max_gathered = cfg.store.max_batch;
+  if (any_callback_destinations(cfg.merchants))
+    options.callbacks = callback_sender_options{options.store, cfg.merchants, cfg.callbacks};
   options.events = std::make_shared<event_feed>();
   options.engine.events = options.events;
   options.intake.events = options.events;
   return options;
+}
+
+void with_metrics(supervisor_options& options, std::shared_ptr<node_metrics> metrics) {
+  options.engine.metrics = metrics;
+  options.intake.metrics = metrics;
+  if (options.cluster)
+    options.cluster->metrics = metrics;
+  options.metrics = std::move(metrics);
 }
 
 caf::behavior supervisor(self_pointer self, supervisor_options options,
@@ -125,11 +148,13 @@ caf::behavior supervisor(self_pointer self, supervisor_options options,
     start(self, cluster_child);
   for (int which : {store_child, router_child, intake_child})
     start(self, which);
+  if (self->state.options.callbacks)
+    start(self, callbacks_child);
   start_serving(self);
   self->set_down_handler([=](caf::down_msg& down) {
     auto& st = self->state;
     int failed = -1;
-    for (int which : {store_child, router_child, intake_child, cluster_child})
+    for (int which : {store_child, router_child, intake_child, cluster_child, callbacks_child})
       if (down.source == address_of(self, which))
         failed = which;
     if (failed < 0)
@@ -147,6 +172,10 @@ caf::behavior supervisor(self_pointer self, supervisor_options options,
     }
     ++st.restart_count;
     spdlog::error("supervisor restarts child {} after: {}", failed, to_string(down.reason));
+    if (failed == callbacks_child) {
+      start(self, callbacks_child);
+      return;
+    }
     // Intake holds no order state and is the node's entry point: it survives restarts of
     // the others and is told their new handles.
     // The router holds the store's and the cluster actor's handles: it restarts with either.

@@ -1,5 +1,6 @@
 #pragma once
 
+#include "actors/callback_sender.hpp"
 #include "actors/cluster.hpp"
 #include "actors/intake.hpp"
 #include "actors/router.hpp"
@@ -35,8 +36,13 @@ struct supervisor_options {
   intake_options intake;
   /// Where state changes are published for watching clients; may be null.
   std::shared_ptr<event_feed> events;
+  /// The node's metrics, handed to every child that measures; null: nothing is measured.
+  /// Set it with with_metrics.
+  std::shared_ptr<node_metrics> metrics;
   /// Cluster mode: the cluster actor's options. Absent: a single node.
   std::optional<cluster_options> cluster;
+  /// The callback sender's options; absent when no merchant has a callback destination.
+  std::optional<callback_sender_options> callbacks;
   /// Restart intensity: more than max_restarts within restart_window stops the node.
   size_t max_restarts = 5;
   milliseconds restart_window{10000};
@@ -44,6 +50,9 @@ struct supervisor_options {
 
 /// Options for a whole node from its configuration.
 supervisor_options make_supervisor_options(const config& cfg, std::shared_ptr<const clock> time);
+
+/// Hands `metrics` to the store, intake, the router (and its lanes) and the cluster actor.
+void with_metrics(supervisor_options& options, std::shared_ptr<node_metrics> metrics);
 
 struct supervisor_state {
   static constexpr const char* name = "supervisor";
@@ -58,6 +67,8 @@ struct supervisor_state {
   store_actor store;
   router_actor router;
   intake_actor intake;
+  /// Independent of the others: restarted alone, and it restarts nothing.
+  callback_sender_actor callbacks;
   std::deque<mono_time> restarts;
   uint64_t restart_count = 0;
   int64_t started_at_ms = 0;  ///< when the node started (wall clock): its counters count from then
@@ -68,7 +79,8 @@ struct supervisor_state {
 };
 
 /// Spawns and watches the node's actors: in cluster mode the cluster actor, then the store,
-/// the router (which links the deadline and recharge actors to itself) and intake. A child
+/// the router (which links the deadline and recharge actors to itself), intake and, when
+/// configured, the callback sender. A child
 /// that fails is restarted, and rebuilds its state from the store (the cluster actor: from
 /// the lease table, re-acquiring under new epochs); more than max_restarts failures within
 /// restart_window stop the supervisor with an error, and the node exits non-zero. Each

@@ -88,6 +88,20 @@ std::string sign(std::string_view secret, std::string_view timestamp, std::strin
   return signature::hmac_sha256_hex(secret, string_to_sign(timestamp, method, target, body));
 }
 
+std::vector<std::pair<std::string, std::string>>
+callback_headers(const merchant& to, std::string_view delivery_id, std::string_view target,
+                 std::string_view body, int64_t now_s) {
+  auto timestamp = std::to_string(now_s);
+  std::vector<std::pair<std::string, std::string>> headers{
+    {std::string{merchant_header}, to.id},
+    {std::string{timestamp_header}, timestamp},
+    {std::string{delivery_header}, std::string{delivery_id}}};
+  if (!to.secret.empty())
+    headers.emplace_back(std::string{signature_header},
+                         sign(to.secret, timestamp, "POST", target, body));
+  return headers;
+}
+
 std::variant<const merchant*, failure> authenticate(const merchant_directory& merchants,
                                                     const signed_request& request, int64_t now_s,
                                                     int64_t window_s) {
@@ -135,6 +149,8 @@ std::variant<route, http_error> route_of(std::string_view method, std::string_vi
     return only("GET", {endpoint::health, "", ""});
   if (path == "/v1/ready")
     return only("GET", {endpoint::ready, "", ""});
+  if (path == "/metrics")
+    return only("GET", {endpoint::metrics, "", ""});
   if (path == "/v1/orders/batch")
     return only("POST", {endpoint::submit_batch, "", ""});
   if (path == orders_path) {
@@ -158,6 +174,14 @@ std::variant<route, http_error> route_of(std::string_view method, std::string_vi
   if (auto id = order_id_in(path, ""))
     return only("GET", {endpoint::get_order, std::move(*id), ""});
   return error_of(errc::not_found, "no endpoint " + text::printable(path, 80));
+}
+
+bool metrics_authorized(std::string_view authorization, std::string_view token) {
+  if (token.empty())
+    return true;
+  constexpr std::string_view scheme = "Bearer ";
+  return starts_with(authorization, scheme)
+         && signature::equal_in_constant_time(token, authorization.substr(scheme.size()));
 }
 
 bool is_json_content_type(std::string_view content_type) {

@@ -10,7 +10,8 @@
 //   X-Topup-Signature: lowercase hex HMAC-SHA256 under the merchant's secret of
 //                      "<timestamp>\n<METHOD>\n<target>\n<body>" (target: path and query as
 //                      sent, e.g. "/v1/orders?client_ref=r-1"; body empty for a GET)
-// GET /v1/health and GET /v1/ready need no signature.
+// GET /v1/health, GET /v1/ready and GET /metrics need no signature (/metrics may need the
+// configured metrics token instead: metrics_authorized).
 
 #include "domain/errors.hpp"
 #include "domain/merchant.hpp"
@@ -23,6 +24,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -31,6 +33,8 @@ namespace topup::merchant_api {
 inline constexpr std::string_view merchant_header = "X-Topup-Merchant";
 inline constexpr std::string_view timestamp_header = "X-Topup-Timestamp";
 inline constexpr std::string_view signature_header = "X-Topup-Signature";
+/// A result callback's delivery id (also in its body): the same on every attempt.
+inline constexpr std::string_view delivery_header = "X-Topup-Delivery";
 
 /// "<timestamp>\n<METHOD>\n<target>\n<body>": what a signature covers.
 std::string string_to_sign(std::string_view timestamp, std::string_view method,
@@ -39,6 +43,14 @@ std::string string_to_sign(std::string_view timestamp, std::string_view method,
 /// The X-Topup-Signature of a request.
 std::string sign(std::string_view secret, std::string_view timestamp, std::string_view method,
                  std::string_view target, std::string_view body);
+
+/// The headers of a result callback POSTed to `target` (the path and query of its URL) with
+/// `body`: X-Topup-Merchant, X-Topup-Timestamp (`now_s`), X-Topup-Delivery, and
+/// X-Topup-Signature signed exactly like a merchant's request to the node, under the
+/// merchant's secret (no signature when it has none). See README.md, "Result callbacks".
+std::vector<std::pair<std::string, std::string>>
+callback_headers(const merchant& to, std::string_view delivery_id, std::string_view target,
+                 std::string_view body, int64_t now_s);
 
 /// A request as authentication sees it; header values empty when absent.
 struct signed_request {
@@ -58,14 +70,16 @@ std::variant<const merchant*, failure> authenticate(const merchant_directory& me
                                                     const signed_request& request, int64_t now_s,
                                                     int64_t window_s);
 
-enum class endpoint { submit, submit_batch, get_order, find_by_ref, cancel, health, ready };
+enum class endpoint { submit, submit_batch, get_order, find_by_ref, cancel, health, ready, metrics };
 
 struct route {
   endpoint which = endpoint::health;
   std::string order_id;    ///< get_order, cancel
   std::string client_ref;  ///< find_by_ref: percent-decoded
   /// Whether the endpoint needs a signature and, for a POST, a JSON body.
-  bool signed_only() const { return which != endpoint::health && which != endpoint::ready; }
+  bool signed_only() const {
+    return which != endpoint::health && which != endpoint::ready && which != endpoint::metrics;
+  }
   bool has_body() const { return which == endpoint::submit || which == endpoint::submit_batch; }
 };
 
@@ -78,6 +92,10 @@ struct http_error {
 /// The endpoint of `method` and `target`: 404 not_found for an unknown path, 405
 /// invalid_argument for a known path with another method, 400 for a malformed query.
 std::variant<route, http_error> route_of(std::string_view method, std::string_view target);
+
+/// Whether a GET /metrics may be answered: always without a configured token, else only
+/// with `Authorization: Bearer <token>` (compared in constant time).
+bool metrics_authorized(std::string_view authorization, std::string_view token);
 
 /// Whether a Content-Type is JSON ("application/json", parameters such as charset allowed).
 bool is_json_content_type(std::string_view content_type);

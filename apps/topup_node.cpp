@@ -155,6 +155,12 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
   auto time = std::make_shared<system_clock>();
   auto options = make_supervisor_options(cfg, time);
   options.engine.send_hold = test_send_hold();
+  // Measured only where they can be read: GET /metrics on the HTTP API's listener.
+  std::shared_ptr<node_metrics> metrics;
+  if (cfg.http_api) {
+    metrics = std::make_shared<node_metrics>(cfg.node.name, protocol_version);
+    with_metrics(options, metrics);
+  }
   auto events = options.events;
   auto accepting = std::make_shared<std::atomic<bool>>(true);
   caf::scoped_actor self{system};
@@ -210,7 +216,8 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
     try {
       http_api = std::make_unique<http_api_listener>(
         system, entry,
-        http_api_options{*cfg.http_api, cfg.merchants, [time] { return time->wall_ms() / 1000; }});
+        http_api_options{*cfg.http_api, cfg.merchants,
+                         [time] { return time->wall_ms() / 1000; }, metrics});
     } catch (const std::exception& error) {
       spdlog::critical("node cannot listen for the HTTP API on {}:{}: {}", cfg.http_api->host,
                        cfg.http_api->port, one_line_reason(error.what()));

@@ -84,6 +84,17 @@ topup_require(RABBITMQ_INCLUDE_DIR "rabbitmq-c headers (amqp.h)" librabbitmq-dev
 topup_require(RABBITMQ_LIBRARY "rabbitmq-c library (librabbitmq)" librabbitmq-dev)
 topup_imported_library(rabbitmq::rabbitmq "${RABBITMQ_LIBRARY}" INCLUDE "${RABBITMQ_INCLUDE_DIR}")
 
+# --- prometheus-cpp: the node's metrics (its core library only: the node serves /metrics on
+# its own HTTP listener, not through prometheus-cpp's civetweb exposer). Debian's CMake config
+# pulls in civetweb and curl for the pull and push libraries, so the core is found by hand.
+find_path(PROMETHEUS_CPP_INCLUDE_DIR NAMES prometheus/registry.h)
+find_library(PROMETHEUS_CPP_CORE_LIBRARY NAMES prometheus-cpp-core)
+topup_require(PROMETHEUS_CPP_INCLUDE_DIR "prometheus-cpp headers (prometheus/registry.h)"
+              prometheus-cpp-dev)
+topup_require(PROMETHEUS_CPP_CORE_LIBRARY "prometheus-cpp core library" prometheus-cpp-dev)
+topup_imported_library(prometheus-cpp::core "${PROMETHEUS_CPP_CORE_LIBRARY}"
+  INCLUDE "${PROMETHEUS_CPP_INCLUDE_DIR}" LINK Threads::Threads)
+
 # jemalloc: the engine allocates many small, short-lived objects (messages, orders) on
 # several threads; glibc malloc spent about a third of the node's CPU on them under load.
 find_library(JEMALLOC_LIBRARY NAMES jemalloc)

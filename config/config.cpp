@@ -733,6 +733,9 @@ config parse_config(const std::string& json_text) {
   if (auto merchants = reader.find("merchants"))
     cfg.merchants = read_merchants(*merchants, "/merchants");
   cfg.store.default_merchant = cfg.merchants.default_id();
+  cfg.store.merchants = cfg.merchants;
+  if (auto callbacks = reader.find("callbacks"))
+    cfg.callbacks = read_callbacks(*callbacks, "/callbacks");
   if (auto api = reader.find("http_api"))
     cfg.http_api = read_http_api(*api, "/http_api");
   const auto& providers = as_array(reader.require("providers"), "/providers");

@@ -75,6 +75,9 @@ struct store_config {
   /// The merchant that orders stored before merchants existed belong to (schema step 8), and
   /// that a lookup by reference naming no merchant means: the node's default merchant.
   std::string default_merchant = "default";
+  /// The merchants whose orders' results are notified (their callback URLs): the store
+  /// writes each notification in the commit of its state change (persistence/callback_outbox).
+  merchant_directory merchants;
 };
 
 struct deadline_config {
@@ -165,6 +168,9 @@ struct config {
   /// Who orders are for; without a "merchants" section, the single merchant "default".
   merchant_directory merchants;
   std::optional<http_api_config> http_api;  ///< absent: no HTTP API
+  /// How result callbacks are delivered; sent only to merchants with a callback URL or
+  /// allowed prefixes.
+  callback_config callbacks;
 
   const provider_config* find_provider(const std::string& name) const;
 };

@@ -61,6 +61,7 @@ merchant read_merchant(const json& value, const std::string& path) {
       m.callback_prefixes.push_back(std::move(prefix));
     }
   }
+  m.callback_ack = reader.string("callback_ack", m.callback_ack);
   reader.finish();
   return m;
 }
@@ -86,6 +87,41 @@ merchant_directory read_merchants(const json& value, const std::string& path) {
   }
 }
 
+callback_config read_callbacks(const json& value, const std::string& path) {
+  object_reader reader{value, path};
+  callback_config cfg;
+  auto& schedule = cfg.schedule;
+  if (auto delays = reader.find("retry_after_s")) {
+    auto at = reader.path_of("retry_after_s");
+    schedule.retry_after.clear();
+    const auto& array = json_config::as_array(*delays, at);
+    for (size_t i = 0; i < array.size(); ++i) {
+      auto seconds = object_reader::as_integer(array[i], at + "/" + std::to_string(i));
+      if (seconds < 0 || seconds > 7 * 86400)
+        throw config_error(at + "/" + std::to_string(i), "must be 0-604800 seconds");
+      schedule.retry_after.push_back(std::chrono::seconds{seconds});
+    }
+  }
+  auto seconds = [&](const std::string& key, milliseconds fallback, int64_t low, int64_t high) {
+    auto fallback_s = std::chrono::duration_cast<std::chrono::seconds>(fallback).count();
+    return milliseconds{std::chrono::seconds{reader.integer_between(key, fallback_s, low, high)}};
+  };
+  schedule.repeat_every = seconds("repeat_every_s", schedule.repeat_every, 1, 7 * 86400);
+  schedule.give_up_after = seconds("give_up_after_s", schedule.give_up_after, 0, 30 * 86400);
+  schedule.jitter = reader.number("jitter", schedule.jitter);
+  if (schedule.jitter < 0 || schedule.jitter > 0.5)
+    throw config_error(reader.path_of("jitter"), "must be between 0 and 0.5");
+  cfg.concurrency_per_merchant = static_cast<size_t>(reader.integer_between(
+    "concurrency_per_merchant", static_cast<int64_t>(cfg.concurrency_per_merchant), 1, 256));
+  cfg.timeout_ms = reader.integer_between("timeout_ms", cfg.timeout_ms, 100, 600000);
+  cfg.connect_timeout_ms =
+    reader.integer_between("connect_timeout_ms", cfg.connect_timeout_ms, 100, 600000);
+  cfg.poll_interval_ms =
+    reader.integer_between("poll_interval_ms", cfg.poll_interval_ms, 10, 600000);
+  reader.finish();
+  return cfg;
+}
+
 http_api_config read_http_api(const json& value, const std::string& path) {
   object_reader reader{value, path};
   http_api_config api;
@@ -109,6 +145,7 @@ http_api_config read_http_api(const json& value, const std::string& path) {
   api.max_batch = size("max_batch", api.max_batch, 1, 10000);
   api.request_timeout_ms =
     reader.integer_between("request_timeout_ms", api.request_timeout_ms, 100, 600000);
+  api.metrics_token = reader.string("metrics_token", api.metrics_token);
   reader.finish();
   return api;
 }

@@ -5,6 +5,7 @@
 // and the HTTP API".
 
 #include "domain/merchant.hpp"
+#include "domain/merchant_callback.hpp"
 
 #include <nlohmann/json_fwd.hpp>
 
@@ -31,10 +32,28 @@ struct http_api_config {
   size_t max_batch = 500;  ///< orders per POST /v1/orders/batch
   /// How long a request waits for intake or the store before it is answered 503.
   int64_t request_timeout_ms = 30000;
+  /// GET /metrics needs `Authorization: Bearer <token>` when set; empty: no credentials.
+  std::string metrics_token;
 };
 
+/// The "callbacks" section: how the callback sender delivers the merchants' result
+/// notifications (README.md, "Result callbacks").
+struct callback_config {
+  callback_schedule schedule;
+  /// Calls in flight to one merchant at most: a slow merchant holds only its own.
+  size_t concurrency_per_merchant = 4;
+  int64_t timeout_ms = 10000;          ///< one call, from connecting to the whole answer
+  int64_t connect_timeout_ms = 3000;
+  int64_t poll_interval_ms = 1000;     ///< how often the outbox is read for due notifications
+};
+
+/// Reads the "callbacks" object at `path`: retry_after_s (list), repeat_every_s,
+/// give_up_after_s, jitter, concurrency_per_merchant, timeout_ms, connect_timeout_ms,
+/// poll_interval_ms.
+callback_config read_callbacks(const nlohmann::json& value, const std::string& path);
+
 /// Reads the "merchants" object at `path`: {"default": id, "list": [{"id", "secret" or
-/// "secret_file", "callback_url", "allowed_callback_prefixes"}]}.
+/// "secret_file", "callback_url", "allowed_callback_prefixes", "callback_ack"}]}.
 merchant_directory read_merchants(const nlohmann::json& value, const std::string& path);
 
 /// Reads the "http_api" object at `path`.

@@ -23,7 +23,8 @@ constexpr size_t max_merchant_id_bytes = 64;
 
 struct merchant {
   std::string id;
-  /// The key of the HMAC-SHA256 signatures of its requests (and, later, of its callbacks).
+  /// The key of the HMAC-SHA256 signatures of its requests and of the result callbacks it is
+  /// sent.
   /// Empty: the merchant cannot use the HTTP API (only CAF clients submit for it).
   std::string secret;
   /// Where results go when an order names no notify_url; empty: nowhere.
@@ -31,6 +32,9 @@ struct merchant {
   /// The URL prefixes an order's notify_url may start with ("https://shop.example/topup/");
   /// none: no order of this merchant may name one.
   std::vector<std::string> callback_prefixes;
+  /// The body of a 2xx answer that acknowledges a result callback; empty: any 2xx does
+  /// (domain/merchant_callback, callback_acknowledged).
+  std::string callback_ack = "success";
 };
 
 /// The merchants a node knows, and the one an order naming none belongs to (every CAF client

@@ -278,6 +278,14 @@ using result_writer_actor = update_listener_actor::extend<
   // Internal: record in the store where to resume after a restart.
   caf::reacts_to<tick_atom>>;
 
+/// The callback sender (actors/callback_sender): delivers the merchants' result
+/// notifications from the store's outbox, retrying by the schedule.
+using callback_sender_actor = caf::typed_actor<
+  // Internal: read the due notifications and start their calls.
+  caf::reacts_to<tick_atom>,
+  // Internal: calls finished (the HTTP clients' threads wake the actor).
+  caf::reacts_to<commit_atom>>;
+
 /// Watch subscriptions: engine actors notify it of every state change made on this node; it
 /// forwards each to the clients watching that order (or all orders) until they unwatch or go
 /// down. In a cluster it relays: while its clients watch, it subscribes itself to the changes

@@ -1,7 +1,9 @@
 #include "persistence/order_store.hpp"
 
+#include "domain/merchant_callback.hpp"
 #include "domain/order_state_machine.hpp"
 
+#include "persistence/callback_outbox.hpp"
 #include "persistence/lease_store.hpp"
 #include "persistence/postgresql_batch.hpp"
 #include "persistence/schema.hpp"
@@ -181,7 +183,9 @@ order_reader::order_reader(const store_config& cfg, const std::string& applicati
 
 order_reader::~order_reader() = default;
 
-order_store::order_store(const store_config& cfg) : order_reader(cfg, "topup-store-writer") {
+order_store::order_store(const store_config& cfg)
+  : order_reader(cfg, "topup-store-writer"), merchants_(cfg.merchants),
+    callbacks_(any_callback_destinations(cfg.merchants)) {
   with_store_errors("migrating the schema", [&] {
     migrate(session(), current_schema_version, cfg.default_merchant);
   });
@@ -222,6 +226,49 @@ std::vector<bool> order_store::apply(const std::vector<transition>& changes) {
 }
 
 std::vector<bool> order_store::apply_rows(const std::vector<transition>& changes) {
+  auto applied = apply_changes(changes);
+  if (callbacks_)
+    record_callbacks(changes, applied);
+  return applied;
+}
+
+void order_store::record_callbacks(const std::vector<transition>& changes,
+                                   const std::vector<bool>& applied) {
+  with_store_errors("recording result callbacks", [&] {
+    for (size_t i = 0; i < changes.size(); ++i) {
+      const auto& change = changes[i];
+      if (!applied[i])
+        continue;
+      auto to = next_status(change.from, change.event);
+      if (!to || !notifies_merchant(change.from, *to))
+        continue;
+      // The row as this transaction leaves it. On PostgreSQL a later change of the same batch
+      // may already have moved it on (unknown, then succeeded): that change notifies.
+      auto o = find_by_id(change.order_id);
+      if (!o || o->status != *to)
+        continue;
+      auto url = callback_destination(merchants_, *o);
+      if (url.empty())
+        continue;
+      callback_delivery delivery;
+      delivery.delivery_id = callback_delivery_id(o->id, o->status);
+      delivery.order_id = o->id;
+      delivery.merchant = o->merchant;
+      delivery.url = std::move(url);
+      delivery.body = callback_body(*o, change.provider_txn);
+      // An unknown outcome is news for the merchant only if it lasts until the deadline.
+      delivery.due_at_ms = o->status == order_status::unknown
+                             ? std::max(o->deadline_ms, change.at_ms)
+                             : change.at_ms;
+      delivery.next_attempt_at_ms = delivery.due_at_ms;
+      if (is_final(o->status) && change.from == order_status::unknown)
+        drop_pending_callback(session(), callback_delivery_id(o->id, order_status::unknown));
+      insert_callback(session(), delivery);
+    }
+  });
+}
+
+std::vector<bool> order_store::apply_changes(const std::vector<transition>& changes) {
   return with_store_errors("applying state changes", [&] {
     if (batch_writer_)
       return batch_writer_->apply(changes);

@@ -114,6 +114,10 @@ public:
 
 private:
   struct statements;
+  /// Writes the merchants' notifications of the applied changes that call for one
+  /// (domain/merchant_callback) into the outbox, in the current transaction.
+  std::vector<bool> apply_changes(const std::vector<transition>& changes);
+  void record_callbacks(const std::vector<transition>& changes, const std::vector<bool>& applied);
   void begin();
   void commit();
   void rollback() noexcept;
@@ -121,6 +125,10 @@ private:
   std::unique_ptr<statements> statements_;
   /// PostgreSQL: writes a batch in a few statements instead of several per row.
   std::unique_ptr<postgresql_batch_writer> batch_writer_;
+  merchant_directory merchants_;
+  /// Whether any order can have a callback destination: when none can, no notification is
+  /// looked for (and nothing more is read per change).
+  bool callbacks_ = false;
 };
 
 template <class Work>

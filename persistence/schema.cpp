@@ -172,6 +172,29 @@ const std::vector<migration_step> migrations{
   // 8: merchants. Each order records its merchant and its own callback URL (''); the
   //    client reference is unique per merchant (add_merchants).
   migration_step{add_merchants},
+  // 9: the outbox of result callbacks (persistence/callback_outbox): one row per notification
+  //    of a merchant, written in the commit of the state change it reports, delivered and
+  //    retried by the callback sender, which claims a row for the time of a call (claimed_by,
+  //    next_attempt_at_ms) so that no other node's sender makes the same call meanwhile. The
+  //    index holds only the pending ones, by merchant and time, which is how senders read them.
+  {
+    "CREATE TABLE callbacks ("
+    " delivery_id TEXT PRIMARY KEY,"
+    " order_id TEXT NOT NULL,"
+    " merchant TEXT NOT NULL,"
+    " url TEXT NOT NULL,"
+    " body TEXT NOT NULL,"
+    " state TEXT NOT NULL,"
+    " attempts INTEGER NOT NULL DEFAULT 0,"
+    " due_at_ms BIGINT NOT NULL,"
+    " next_attempt_at_ms BIGINT NOT NULL,"
+    " last_http_status INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT NOT NULL DEFAULT '',"
+    " updated_at_ms BIGINT NOT NULL,"
+    " claimed_by TEXT NOT NULL DEFAULT '')",
+    "CREATE INDEX callbacks_pending_by_merchant ON callbacks (merchant, next_attempt_at_ms)"
+    " WHERE state = 'pending'",
+  },
 };
 
 /// The key of the PostgreSQL advisory lock that serialises the migrations of a database:

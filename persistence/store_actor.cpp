@@ -46,6 +46,7 @@ void commit(self_pointer self) {
   }
   std::vector<std::vector<insert_outcome>> inserted;
   std::vector<std::vector<bool>> applied;
+  auto started = st.time->now();
   try {
     db->in_transaction([&] {
       for (auto& pending : batch) {
@@ -73,6 +74,10 @@ void commit(self_pointer self) {
   st.stats.commits++;
   st.stats.rows_written += rows;
   st.stats.healthy = true;
+  if (st.metrics) {
+    st.instruments.commit_duration->Observe(seconds_of(st.time->now() - started));
+    st.instruments.rows_per_commit->Observe(static_cast<double>(rows));
+  }
   auto next_insert = inserted.begin();
   auto next_applied = applied.begin();
   for (auto& pending : batch) {
@@ -187,7 +192,11 @@ void spawn_readers(self_pointer self, const std::shared_ptr<const clock>& time) 
 } // namespace
 
 store_actor::behavior_type store(self_pointer self, store_config cfg,
-                                 std::shared_ptr<const clock> time) {
+                                 std::shared_ptr<const clock> time,
+                                 std::shared_ptr<node_metrics> metrics) {
+  if (metrics)
+    self->state.instruments = metrics->store();
+  self->state.metrics = std::move(metrics);
   self->state.cfg = cfg;
   self->state.time = time;
   self->state.db = lazy_database<order_store>{std::move(cfg), time, "store"};
@@ -256,8 +265,9 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
 }
 
 store_actor spawn_store(caf::actor_system& system, store_config cfg,
-                        std::shared_ptr<const clock> time) {
-  return system.spawn<caf::detached>(store, std::move(cfg), std::move(time));
+                        std::shared_ptr<const clock> time,
+                        std::shared_ptr<node_metrics> metrics) {
+  return system.spawn<caf::detached>(store, std::move(cfg), std::move(time), std::move(metrics));
 }
 
 } // namespace topup

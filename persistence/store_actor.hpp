@@ -4,6 +4,7 @@
 #include "domain/clock.hpp"
 #include "domain/log_repeats.hpp"
 #include "messages/interfaces.hpp"
+#include "metrics/node_metrics.hpp"
 #include "persistence/lazy_database.hpp"
 #include "persistence/order_store.hpp"
 #include "persistence/store_reader.hpp"
@@ -46,6 +47,8 @@ struct store_state {
   bool commit_scheduled = false;
   store_stats stats;
   log_repeats repeats;  ///< failed commits and reads, summarised
+  std::shared_ptr<node_metrics> metrics;  ///< null: commits are not measured
+  store_instruments instruments;
 };
 
 /// The store actor: owns the database session that writes and group-commits on it. Every
@@ -55,10 +58,13 @@ struct store_state {
 /// read then runs on one of the store's read connections (store_reader), so that it never
 /// holds up the commits; on SQLite (one file, one writer) on the same session, between
 /// commits. Spawn it detached (spawn_store): SOCI calls block.
+/// `metrics`, when given, gets every commit's duration and rows.
 store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,
-                                 store_config cfg, std::shared_ptr<const clock> time);
+                                 store_config cfg, std::shared_ptr<const clock> time,
+                                 std::shared_ptr<node_metrics> metrics);
 
 store_actor spawn_store(caf::actor_system& system, store_config cfg,
-                        std::shared_ptr<const clock> time);
+                        std::shared_ptr<const clock> time,
+                        std::shared_ptr<node_metrics> metrics = nullptr);
 
 } // namespace topup

@@ -25,6 +25,7 @@
 #include "persistence/sql_backend.hpp"
 #include "providers/ledger.hpp"
 #include "tests/backend_fixture.hpp"
+#include "tests/http_node_support.hpp"
 #include "tests/process_support.hpp"
 #include "tests/provider_sim_process.hpp"
 #include "tests/test_support.hpp"
@@ -661,7 +662,12 @@ BOOST_AUTO_TEST_CASE(paused_owner_loses_its_lease_and_recharges_nothing_when_res
 }
 
 BOOST_AUTO_TEST_CASE(stats_asked_of_any_node_cover_every_node) {
-  start_all();
+  // Each node serves GET /metrics on an HTTP API port of its own.
+  std::vector<uint16_t> api_ports;
+  start_all([&](nlohmann::json& cfg) {
+    api_ports.push_back(free_port());
+    cfg["http_api"] = {{"listen", {{"host", "127.0.0.1"}, {"port", api_ports.back()}}}};
+  });
   auto ownership = require_settled(all_nodes(), names_except());
   BOOST_TEST_MESSAGE("ownership: " << ownership.describe());
 
@@ -708,6 +714,28 @@ BOOST_AUTO_TEST_CASE(stats_asked_of_any_node_cover_every_node) {
     for (const auto& provider : workload_providers)
       BOOST_TEST((serving[provider] == std::vector<std::string>{ownership.owner_of(provider)}),
                  provider << " served by " << serving[provider].size() << " nodes");
+  }
+
+  // Each node's scrape shows its own counters, the members it sees and the leases it holds:
+  // every provider's lease is held once (the gauges follow within a heartbeat or two).
+  auto scrape = [&](size_t i) {
+    return samples_of(
+      http_client{api_ports[i]}.call(boost::beast::http::verb::get, "/metrics").text);
+  };
+  double leases = 0;
+  auto give_up = steady::now() + 5s;
+  do {
+    std::this_thread::sleep_for(std::chrono::milliseconds{heartbeat_interval_ms});
+    leases = 0;
+    for (auto i : all_nodes())
+      leases += sum_of(scrape(i), "topup_cluster_leases_held");
+  } while (leases != static_cast<double>(workload_providers.size()) && steady::now() < give_up);
+  BOOST_TEST(leases == static_cast<double>(workload_providers.size()));
+  for (auto i : all_nodes()) {
+    auto samples = scrape(i);
+    BOOST_TEST(sum_of(samples, "topup_cluster_members") == static_cast<double>(node_count));
+    BOOST_TEST(sum_of(samples, "topup_orders_accepted_total")
+               == static_cast<double>(accepted_through[node_name(i)]));
   }
 
   // A member that stops answering is reported, within a bound, and the rest still are.

@@ -1194,6 +1194,40 @@ BOOST_AUTO_TEST_CASE(bad_merchants_are_refused_naming_the_field) {
                   "/merchants/list/0/colour", "");
 }
 
+BOOST_AUTO_TEST_CASE(the_callbacks_section_is_read_and_merchants_name_their_acknowledgement) {
+  auto defaults = parse_config(valid_document().dump());
+  BOOST_TEST(defaults.callbacks.schedule.retry_after.size() == 5u);
+  BOOST_TEST(defaults.callbacks.schedule.give_up_after.count() == 86400000);
+  BOOST_TEST(defaults.merchants.find("default")->callback_ack == "success");
+  auto doc = merchants_document(json::parse(R"({"list": [
+    {"id": "a", "callback_url": "http://127.0.0.1:9/cb", "callback_ack": ""}]})"));
+  doc["callbacks"] = json::parse(R"({"retry_after_s": [0, 2], "repeat_every_s": 60,
+    "give_up_after_s": 600, "jitter": 0.25, "concurrency_per_merchant": 2, "timeout_ms": 500,
+    "connect_timeout_ms": 200, "poll_interval_ms": 50})");
+  auto cfg = parse_config(doc.dump());
+  const auto& schedule = cfg.callbacks.schedule;
+  BOOST_TEST(schedule.retry_after.size() == 2u);
+  BOOST_TEST(schedule.retry_after[1].count() == 2000);
+  BOOST_TEST(schedule.repeat_every.count() == 60000);
+  BOOST_TEST(schedule.give_up_after.count() == 600000);
+  BOOST_TEST(schedule.jitter == 0.25);
+  BOOST_TEST(cfg.callbacks.concurrency_per_merchant == 2u);
+  BOOST_TEST(cfg.callbacks.timeout_ms == 500);
+  BOOST_TEST(cfg.callbacks.connect_timeout_ms == 200);
+  BOOST_TEST(cfg.callbacks.poll_interval_ms == 50);
+  BOOST_TEST(cfg.merchants.find("a")->callback_ack == "");
+  // The store knows the merchants: it writes their notifications.
+  BOOST_TEST(cfg.store.merchants.find("a")->callback_url == "http://127.0.0.1:9/cb");
+  doc["callbacks"] = json::parse(R"({"jitter": 0.9})");
+  expect_rejected(doc, "/callbacks/jitter", "between 0 and 0.5");
+  doc["callbacks"] = json::parse(R"({"retry_after_s": [-1]})");
+  expect_rejected(doc, "/callbacks/retry_after_s/0", "0-604800");
+  doc["callbacks"] = json::parse(R"({"concurrency_per_merchant": 0})");
+  expect_rejected(doc, "/callbacks/concurrency_per_merchant", "between 1 and");
+  doc["callbacks"] = json::parse(R"({"retries": 3})");
+  expect_rejected(doc, "/callbacks/retries", "");
+}
+
 BOOST_AUTO_TEST_CASE(the_http_api_section_is_read_with_its_bounds) {
   auto doc = valid_document();
   doc["http_api"] = json::parse(R"({"listen": {"host": "127.0.0.1", "port": 8481},

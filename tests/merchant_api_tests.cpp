@@ -153,6 +153,8 @@ BOOST_AUTO_TEST_CASE(every_endpoint_is_found) {
   BOOST_TEST(by_ref.client_ref == "shop/1 x\xE5\x8D\x95");
   BOOST_TEST((routed("GET", "/v1/health").which == endpoint::health));
   BOOST_TEST((routed("GET", "/v1/ready").which == endpoint::ready));
+  BOOST_TEST((routed("GET", "/metrics").which == endpoint::metrics));
+  BOOST_TEST(!routed("GET", "/metrics").signed_only());
   BOOST_TEST(!routed("GET", "/v1/health").signed_only());
   BOOST_TEST(routed("GET", "/v1/orders/x").signed_only());
 }
@@ -164,12 +166,24 @@ BOOST_AUTO_TEST_CASE(unknown_paths_methods_and_queries_are_refused) {
   BOOST_TEST(refused("DELETE", "/v1/orders/n1-1") == 405u);
   BOOST_TEST(refused("GET", "/v1/orders/n1-1/cancel") == 405u);
   BOOST_TEST(refused("POST", "/v1/health") == 405u);
+  BOOST_TEST(refused("POST", "/metrics") == 405u);
   BOOST_TEST(refused("PUT", "/v1/orders") == 405u);
   BOOST_TEST(refused("GET", "/v1/orders") == 400u);
   BOOST_TEST(refused("GET", "/v1/orders?client_ref=") == 400u);
   BOOST_TEST(refused("GET", "/v1/orders?client_ref=a&x=1") == 400u);
   BOOST_TEST(refused("GET", "/v1/orders?client_ref=%zz") == 400u);
   BOOST_TEST(refused("GET", "/v1/orders?client_ref=%4") == 400u);
+}
+
+BOOST_AUTO_TEST_CASE(metrics_need_the_bearer_token_only_when_one_is_configured) {
+  BOOST_TEST(metrics_authorized("", ""));
+  BOOST_TEST(metrics_authorized("Bearer anything", ""));
+  BOOST_TEST(metrics_authorized("Bearer t0ken", "t0ken"));
+  BOOST_TEST(!metrics_authorized("", "t0ken"));
+  BOOST_TEST(!metrics_authorized("t0ken", "t0ken"));
+  BOOST_TEST(!metrics_authorized("Bearer t0ke", "t0ken"));
+  BOOST_TEST(!metrics_authorized("Bearer t0ken2", "t0ken"));
+  BOOST_TEST(!metrics_authorized("Basic t0ken", "t0ken"));
 }
 
 BOOST_AUTO_TEST_CASE(json_content_types) {
@@ -267,6 +281,45 @@ BOOST_AUTO_TEST_CASE(answers_say_new_existing_or_refused) {
   BOOST_TEST(batch["results"][1]["status"] == 409);
   BOOST_TEST(batch["results"][1]["error"]["code"] == "duplicate_reference");
   BOOST_TEST(batch["results"][2]["order"]["id"] == "n1-1");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(callback_signing)
+
+BOOST_AUTO_TEST_CASE(a_callback_is_signed_as_the_merchant_signs_its_requests) {
+  auto merchants = shops();
+  const auto& shop = *merchants.find("shop-a");
+  std::string body = R"({"delivery_id":"o-1:succeeded","status":"succeeded"})";
+  auto headers = callback_headers(shop, "o-1:succeeded", "/cb/done?x=1", body, now_s);
+  auto header = [&](std::string_view name) {
+    for (const auto& [key, value] : headers)
+      if (key == name)
+        return value;
+    return std::string{};
+  };
+  BOOST_TEST(header(merchant_header) == "shop-a");
+  BOOST_TEST(header(timestamp_header) == std::to_string(now_s));
+  BOOST_TEST(header(delivery_header) == "o-1:succeeded");
+  // The merchant verifies with the very check the node applies to its requests.
+  auto verified = authenticate(merchants,
+                               {header(merchant_header), header(timestamp_header),
+                                header(signature_header), "POST", "/cb/done?x=1", body},
+                               now_s, window_s);
+  BOOST_TEST(std::holds_alternative<const topup::merchant*>(verified));
+  auto tampered = authenticate(merchants,
+                               {header(merchant_header), header(timestamp_header),
+                                header(signature_header), "POST", "/cb/done?x=1", body + " "},
+                               now_s, window_s);
+  BOOST_TEST(std::holds_alternative<failure>(tampered));
+}
+
+BOOST_AUTO_TEST_CASE(a_merchant_without_a_secret_gets_no_signature) {
+  auto merchants = shops();
+  auto headers = callback_headers(*merchants.find("no-secret"), "o-1:failed", "/", "{}", now_s);
+  for (const auto& header : headers)
+    BOOST_TEST(header.first != std::string{signature_header});
+  BOOST_TEST(headers.size() == 3u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

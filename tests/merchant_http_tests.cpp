@@ -6,6 +6,7 @@
 // oversized body, too many headers, and a slow-loris client cut off while others are served.
 
 #include "api/merchant_api.hpp"
+#include "tests/http_node_support.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
 
@@ -36,73 +37,8 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
 
-struct http_reply {
-  unsigned status = 0;
-  json body;
-  std::string retry_after;
-  bool closed = false;  ///< the connection was closed instead of answered
-};
-
-/// One keep-alive connection of a merchant's HTTP client.
-class http_client {
-public:
-  explicit http_client(uint16_t port) : stream_(io_) {
-    stream_.connect(tcp::endpoint{asio::ip::make_address("127.0.0.1"), port});
-  }
-
-  http_reply call(http::verb method, const std::string& target, const std::string& body = {},
-                  const std::map<std::string, std::string>& headers = {},
-                  const std::string& content_type = "application/json") {
-    http::request<http::string_body> request{method, target, 11};
-    request.set(http::field::host, "127.0.0.1");
-    request.keep_alive(true);
-    if (!body.empty() || method == http::verb::post)
-      request.set(http::field::content_type, content_type);
-    for (const auto& [name, value] : headers)
-      request.set(name, value);
-    request.body() = body;
-    request.prepare_payload();
-    stream_.expires_after(10s);
-    http_reply reply;
-    beast::error_code error;
-    http::write(stream_, request, error);
-    http::response<http::string_body> response;
-    if (!error)
-      http::read(stream_, buffer_, response, error);
-    if (error) {
-      reply.closed = true;
-      return reply;
-    }
-    reply.status = response.result_int();
-    reply.body = json::parse(response.body(), nullptr, false);
-    reply.retry_after = std::string{response[http::field::retry_after]};
-    return reply;
-  }
-
-private:
-  asio::io_context io_;
-  beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
-};
-
-struct merchant_key {
-  std::string id;
-  std::string secret;
-};
-
 const merchant_key shop_a{"shop-a", "secret-a"};
 const merchant_key shop_b{"shop-b", "secret-b"};
-
-std::map<std::string, std::string> signed_headers(const merchant_key& who, const std::string& method,
-                                                  const std::string& target,
-                                                  const std::string& body,
-                                                  int64_t skew_s = 0) {
-  auto timestamp = std::to_string(static_cast<int64_t>(std::time(nullptr)) + skew_s);
-  return {{std::string{merchant_api::merchant_header}, who.id},
-          {std::string{merchant_api::timestamp_header}, timestamp},
-          {std::string{merchant_api::signature_header},
-           merchant_api::sign(who.secret, timestamp, method, target, body)}};
-}
 
 std::string order_body(const std::string& ref, const std::string& phone = "13800138000",
                        int64_t amount = 1000, const std::string& notify_url = {}) {
@@ -112,14 +48,7 @@ std::string order_body(const std::string& ref, const std::string& phone = "13800
   return order.dump();
 }
 
-struct api_fixture {
-  temp_dir dir;
-  json cfg = test_node_config(dir.path());
-  std::string config_path = dir.file("node.json");
-  std::string log_path = dir.file("node.log");
-  uint16_t api_port = free_port();
-  std::optional<node_process> node;
-
+struct api_fixture : http_node_fixture {
   api_fixture() {
     cfg["merchants"] = {
       {"default", "shop-a"},
@@ -128,17 +57,13 @@ struct api_fixture {
          {"secret", shop_a.secret},
          {"allowed_callback_prefixes", {"https://a.example/cb/"}}},
         {{"id", shop_b.id}, {"secret", shop_b.secret}}}}};
-    cfg["http_api"] = {{"listen", {{"host", "127.0.0.1"}, {"port", api_port}}},
-                       {"max_body_bytes", 4096},
-                       {"max_header_count", 20},
-                       {"read_timeout_ms", 1000},
-                       {"max_batch", 3}};
+    cfg["http_api"].update({{"max_body_bytes", 4096},
+                            {"max_header_count", 20},
+                            {"read_timeout_ms", 1000},
+                            {"max_batch", 3}});
   }
 
-  void start() {
-    write_json(config_path, cfg);
-    node.emplace(TOPUP_NODE, config_path, log_path);
-  }
+  void start() { http_node_fixture::start(TOPUP_NODE); }
 
   http_reply post(const merchant_key& who, const std::string& target, const std::string& body) {
     http_client client{api_port};

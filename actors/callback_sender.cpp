@@ -1,0 +1,265 @@
+#include "actors/callback_sender.hpp"
+
+#include "api/merchant_api.hpp"
+#include "domain/error_text.hpp"
+#include "domain/log_repeats.hpp"
+#include "persistence/callback_outbox.hpp"
+#include "providers/http_client.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+#include <random>
+#include <set>
+
+namespace topup {
+namespace {
+
+/// One call in flight.
+struct callback_call {
+  callback_delivery delivery;
+  const merchant* to = nullptr;
+};
+
+struct callback_sender_state {
+  static constexpr const char* name = "callback_sender";
+
+  callback_sender_options options;
+  std::shared_ptr<const clock> time;
+  /// Opened at the first poll and again after a failure of the database.
+  std::unique_ptr<callback_outbox> outbox;
+  /// One per destination "host:port".
+  std::map<std::string, std::unique_ptr<http_client>> clients;
+  std::map<uint64_t, callback_call> calls;
+  std::map<std::string, size_t, std::less<>> busy;  ///< calls in flight per merchant
+  std::set<std::string> in_flight;                   ///< their delivery ids
+  uint64_t last_call_id = 0;
+  std::mt19937_64 random{std::random_device{}()};
+  uint64_t delivered = 0, failed_attempts = 0, abandoned = 0;
+  bool started = false;
+  /// A merchant's endpoint that is down fails every call: one line per merchant and 10 s.
+  log_repeats failure_lines;
+
+  ~callback_sender_state() {
+    // Stops the asio threads before the calls they would wake for go.
+    clients.clear();
+    if (started)
+      spdlog::info("callback_sender stops: {} delivered, {} failed attempts, {} abandoned, {} "
+                   "calls cut off (made again after a restart)",
+                   delivered, failed_attempts, abandoned, calls.size());
+  }
+};
+
+using self_pointer = callback_sender_actor::stateful_pointer<callback_sender_state>;
+
+/// The outbox, opened if needed; null (and logged) while the database cannot be reached.
+callback_outbox* outbox_of(self_pointer self) {
+  auto& st = self->state;
+  if (!st.outbox) {
+    try {
+      st.outbox = std::make_unique<callback_outbox>(st.options.store);
+    } catch (const std::exception& error) {
+      spdlog::warn("callback_sender cannot open the store: {}", one_line_reason(error.what()));
+    }
+  }
+  return st.outbox.get();
+}
+
+http_client& client_for(self_pointer self, const callback_url& url) {
+  auto& st = self->state;
+  auto key = url.host + ":" + std::to_string(url.port);
+  auto& client = st.clients[key];
+  if (!client) {
+    // Weak: the client must not keep the actor alive; a wake to a gone actor is dropped.
+    caf::weak_actor_ptr weak_self{self->ctrl()};
+    auto wake = [weak_self] {
+      if (auto strong = weak_self.lock())
+        caf::anon_send(caf::actor_cast<callback_sender_actor>(strong), commit_atom::value);
+    };
+    // Every merchant may have its calls in flight to one host.
+    auto pool = st.options.callbacks.concurrency_per_merchant * st.options.merchants.all().size();
+    client = std::make_unique<http_client>(
+      http_wire::endpoint{url.host, std::to_string(url.port), ""}, "http://" + key,
+      milliseconds{st.options.callbacks.connect_timeout_ms}, pool, std::move(wake));
+  }
+  return *client;
+}
+
+/// Writes an attempt's outcome into the outbox. One the database does not take leaves the
+/// notification pending: it is sent again (the merchant recognises it by its delivery id).
+void save(self_pointer self, const callback_attempt& outcome) {
+  auto* outbox = outbox_of(self);
+  if (!outbox)
+    return;
+  try {
+    outbox->record(outcome);
+  } catch (const std::exception& failure) {
+    spdlog::warn("callback_sender cannot record callback {}: {}", outcome.delivery_id,
+                 one_line_reason(failure.what()));
+    self->state.outbox.reset();
+  }
+}
+
+/// Records what an attempt came to, by the schedule and the merchant's acknowledgement.
+void record(self_pointer self, const callback_call& call, unsigned http_status,
+            std::string_view body, std::string error) {
+  auto& st = self->state;
+  auto now = st.time->wall_ms();
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  auto outcome = callback_attempt_outcome(call.delivery, st.options.callbacks.schedule,
+                                          call.to->callback_ack, now, http_status, body,
+                                          std::move(error), unit(st.random));
+  switch (outcome.state) {
+    case callback_state::delivered:
+      ++st.delivered;
+      spdlog::debug("callback {} delivered to {}", outcome.delivery_id, call.delivery.merchant);
+      break;
+    case callback_state::pending: {
+      ++st.failed_attempts;
+      auto verdict = st.failure_lines.occurred(call.delivery.merchant, st.time->now());
+      if (verdict.write)
+        spdlog::info("callback {} to {} failed (attempt {}): {}; next in {} s{}",
+                     outcome.delivery_id, call.delivery.merchant, call.delivery.attempts + 1,
+                     outcome.error, (outcome.next_attempt_at_ms - now) / 1000,
+                     verdict.suffix());
+      break;
+    }
+    case callback_state::abandoned:
+      ++st.abandoned;
+      spdlog::warn("callback {} to {} abandoned after {} attempts: {}", outcome.delivery_id,
+                   call.delivery.merchant, call.delivery.attempts + 1, outcome.error);
+      break;
+  }
+  save(self, outcome);
+}
+
+/// A notification whose URL this sender can never call is abandoned at once, not retried
+/// for a day.
+void abandon(self_pointer self, const callback_delivery& delivery, std::string reason) {
+  auto& st = self->state;
+  ++st.abandoned;
+  spdlog::warn("callback {} to {} abandoned: {}", delivery.delivery_id, delivery.merchant,
+               reason);
+  auto now = st.time->wall_ms();
+  save(self, {delivery.delivery_id, callback_state::abandoned, now, now, 0, std::move(reason)});
+}
+
+void start_call(self_pointer self, callback_delivery delivery, const merchant& to) {
+  auto& st = self->state;
+  callback_call call{std::move(delivery), &to};
+  auto parsed = parse_callback_url(call.delivery.url);
+  if (auto problem = std::get_if<std::string>(&parsed)) {
+    abandon(self, call.delivery, "the callback URL cannot be used: " + *problem);
+    return;
+  }
+  const auto& url = std::get<callback_url>(parsed);
+  if (url.scheme != "http") {
+    abandon(self, call.delivery, "only http:// callback URLs are called (not yet https://)");
+    return;
+  }
+  auto target = url.path + (url.query.empty() ? "" : "?" + url.query);
+  auto headers = merchant_api::callback_headers(to, call.delivery.delivery_id, target,
+                                                call.delivery.body, st.time->wall_ms() / 1000);
+  auto id = ++st.last_call_id;
+  http_post post{id,
+                 std::move(target),
+                 call.delivery.body,
+                 std::move(headers),
+                 milliseconds{st.options.callbacks.timeout_ms},
+                 std::nullopt};
+  auto& client = client_for(self, url);
+  st.in_flight.insert(call.delivery.delivery_id);
+  ++st.busy[to.id];
+  st.calls.emplace(id, std::move(call));
+  client.post(std::move(post));
+}
+
+/// Starts the due notifications of every merchant, as far as its free slots allow.
+void poll(self_pointer self) {
+  auto& st = self->state;
+  auto* outbox = outbox_of(self);
+  if (!outbox)
+    return;
+  auto cap = st.options.callbacks.concurrency_per_merchant;
+  auto now = st.time->wall_ms();
+  // A claim outlasts the call it is for (connecting and waiting for the answer included), so
+  // no other sender makes the same call meanwhile; one cut off by a crash lapses soon after.
+  auto claim_ms = 2 * st.options.callbacks.timeout_ms + 1000;
+  for (const auto& [id, to] : st.options.merchants.all()) {
+    auto busy = st.busy[id];
+    if (busy >= cap || (to.callback_url.empty() && to.callback_prefixes.empty()))
+      continue;
+    std::vector<callback_delivery> due;
+    try {
+      due = outbox->claim_due(id, now, cap - busy, now + claim_ms);
+    } catch (const std::exception& failure) {
+      spdlog::warn("callback_sender cannot read the outbox: {}", one_line_reason(failure.what()));
+      st.outbox.reset();
+      return;
+    }
+    for (auto& delivery : due) {
+      if (st.busy[id] >= cap)
+        break;
+      if (st.in_flight.count(delivery.delivery_id) == 0)
+        start_call(self, std::move(delivery), to);
+    }
+  }
+}
+
+void finish_calls(self_pointer self) {
+  auto& st = self->state;
+  for (auto& [key, client] : st.clients) {
+    for (auto& result : client->take_results()) {
+      auto found = st.calls.find(result.call_id);
+      if (found == st.calls.end())
+        continue;
+      auto call = std::move(found->second);
+      st.calls.erase(found);
+      st.in_flight.erase(call.delivery.delivery_id);
+      --st.busy[call.to->id];
+      if (result.reach == http_reach::answered)
+        record(self, call, result.status, result.body, "");
+      else
+        record(self, call, 0, "", std::move(result.detail));
+    }
+  }
+}
+
+callback_sender_actor::behavior_type callback_sender(self_pointer self,
+                                                     callback_sender_options options,
+                                                     std::shared_ptr<const clock> time) {
+  self->state.options = std::move(options);
+  self->state.time = std::move(time);
+  self->state.started = true;
+  for (const auto& [id, to] : self->state.options.merchants.all())
+    if (to.callback_url.rfind("https://", 0) == 0)
+      spdlog::warn("callback_sender cannot call merchant {}'s https callback URL (only http:// "
+                   "yet): its notifications are abandoned",
+                   id);
+  self->send(self, tick_atom::value);
+  spdlog::info("callback_sender delivers result callbacks: at most {} calls per merchant, {} "
+               "ms each",
+               self->state.options.callbacks.concurrency_per_merchant,
+               self->state.options.callbacks.timeout_ms);
+  return {
+    [=](tick_atom) {
+      poll(self);
+      self->delayed_send(self, milliseconds{self->state.options.callbacks.poll_interval_ms},
+                         tick_atom::value);
+    },
+    [=](commit_atom) {
+      finish_calls(self);
+      poll(self);
+    },
+  };
+}
+
+} // namespace
+
+callback_sender_actor spawn_callback_sender(caf::actor_system& system,
+                                            callback_sender_options options,
+                                            std::shared_ptr<const clock> time) {
+  return system.spawn<caf::detached>(callback_sender, std::move(options), std::move(time));
+}
+
+} // namespace topup

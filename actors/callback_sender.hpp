@@ -1,0 +1,37 @@
+#pragma once
+
+// The callback sender: delivers the merchants' result notifications from the outbox the store
+// writes in the commit of each final state change (persistence/callback_outbox).
+// - Every poll_interval_ms (and whenever a call ends) it claims, per merchant, the pending
+//   notifications that are due, up to that merchant's free call slots
+//   (concurrency_per_merchant): a merchant whose endpoint is slow or down fills only its own
+//   slots, never another merchant's, and never touches recharging (which does not wait for
+//   callbacks at all). The claim keeps other nodes' senders off those rows during the call.
+// - Each call is a signed POST (api/merchant_api, callback_headers) through an http_client
+//   (providers/http_client: asio on a thread of its own, one per destination host and port),
+//   bounded by timeout_ms.
+// - Each outcome is recorded in the outbox (domain/merchant_callback,
+//   callback_attempt_outcome): delivered, pending with the next attempt time, or abandoned.
+// - After a restart it simply reads the outbox again: a call cut off by the crash is made
+//   again (same delivery id) once its claim lapses.
+// The actor is detached: its outbox reads and writes block its own thread only.
+
+#include "config/config.hpp"
+#include "domain/clock.hpp"
+#include "messages/interfaces.hpp"
+
+#include <memory>
+
+namespace topup {
+
+struct callback_sender_options {
+  store_config store;
+  merchant_directory merchants;
+  callback_config callbacks;
+};
+
+callback_sender_actor spawn_callback_sender(caf::actor_system& system,
+                                            callback_sender_options options,
+                                            std::shared_ptr<const clock> time);
+
+} // namespace topup

@@ -1,0 +1,127 @@
+#include "persistence/callback_outbox.hpp"
+
+#include "persistence/schema.hpp"
+#include "persistence/sql_backend.hpp"
+
+#include <soci/soci.h>
+
+#include <algorithm>
+#include <random>
+
+namespace topup {
+namespace {
+
+constexpr const char* delivery_columns =
+  "delivery_id, order_id, merchant, url, body, attempts, due_at_ms, next_attempt_at_ms";
+
+callback_delivery delivery_from(const soci::row& row) {
+  callback_delivery d;
+  d.delivery_id = row.get<std::string>(0);
+  d.order_id = row.get<std::string>(1);
+  d.merchant = row.get<std::string>(2);
+  d.url = row.get<std::string>(3);
+  d.body = row.get<std::string>(4);
+  d.attempts = static_cast<uint32_t>(row.get<int>(5));
+  d.due_at_ms = row.get<long long>(6);
+  d.next_attempt_at_ms = row.get<long long>(7);
+  return d;
+}
+
+callback_state state_from(const std::string& name) {
+  for (auto state : {callback_state::pending, callback_state::delivered, callback_state::abandoned})
+    if (to_string(state) == name)
+      return state;
+  throw store_error("a callback has an unknown state in the database");
+}
+
+} // namespace
+
+void insert_callback(soci::session& session, const callback_delivery& delivery) {
+  long long due = delivery.due_at_ms, next = delivery.next_attempt_at_ms;
+  std::string pending{to_string(callback_state::pending)};
+  session << "INSERT INTO callbacks (delivery_id, order_id, merchant, url, body, state,"
+             " due_at_ms, next_attempt_at_ms, updated_at_ms)"
+             " VALUES (:id, :order_id, :merchant, :url, :body, :state, :due, :next, :due)"
+             " ON CONFLICT (delivery_id) DO NOTHING",
+    soci::use(delivery.delivery_id, "id"), soci::use(delivery.order_id, "order_id"),
+    soci::use(delivery.merchant, "merchant"), soci::use(delivery.url, "url"),
+    soci::use(delivery.body, "body"), soci::use(pending, "state"), soci::use(due, "due"),
+    soci::use(next, "next");
+}
+
+void drop_pending_callback(soci::session& session, const std::string& delivery_id) {
+  session << "DELETE FROM callbacks WHERE delivery_id = :id AND state = 'pending'",
+    soci::use(delivery_id);
+}
+
+callback_outbox::callback_outbox(const store_config& cfg)
+  : session_(open_session(cfg, "topup-callbacks")),
+    claimant_(std::to_string(std::random_device{}()) + "-"
+              + std::to_string(std::random_device{}())) {
+  with_store_errors("migrating the schema", [&] {
+    migrate(*session_, current_schema_version, cfg.default_merchant);
+  });
+}
+
+callback_outbox::~callback_outbox() = default;
+
+std::vector<callback_delivery> callback_outbox::claim_due(const std::string& merchant,
+                                                          int64_t now_ms, size_t limit,
+                                                          int64_t claim_until_ms) {
+  return with_store_errors("claiming due callbacks", [&] {
+    long long now = now_ms, until = claim_until_ms;
+    int rows_wanted = static_cast<int>(std::min<size_t>(std::max<size_t>(limit, 1), 10000));
+    auto claim = claimant_ + "/" + std::to_string(++claims_);
+    // The outer conditions repeat the inner ones: on PostgreSQL a sender that waited for
+    // another's claim re-checks them on the rows it then sees, and leaves those claimed.
+    // "state = 'pending'" repeats the index's condition, so that both databases use it.
+    *session_ << "UPDATE callbacks SET next_attempt_at_ms = :until, claimed_by = :claim"
+                 " WHERE state = 'pending' AND merchant = :merchant AND next_attempt_at_ms <= :now"
+                 " AND delivery_id IN (SELECT delivery_id FROM callbacks"
+                 " WHERE state = 'pending' AND merchant = :merchant AND next_attempt_at_ms <= :now"
+                 " ORDER BY next_attempt_at_ms, delivery_id LIMIT :limit)",
+      soci::use(until, "until"), soci::use(claim, "claim"), soci::use(merchant, "merchant"),
+      soci::use(now, "now"), soci::use(rows_wanted, "limit");
+    std::vector<callback_delivery> claimed;
+    soci::rowset<soci::row> rows =
+      (session_->prepare << "SELECT " << delivery_columns
+                         << " FROM callbacks WHERE state = 'pending' AND merchant = :merchant"
+                            " AND next_attempt_at_ms = :until AND claimed_by = :claim"
+                            " ORDER BY due_at_ms, delivery_id",
+       soci::use(merchant, "merchant"), soci::use(until, "until"), soci::use(claim, "claim"));
+    for (const auto& row : rows)
+      claimed.push_back(delivery_from(row));
+    return claimed;
+  });
+}
+
+void callback_outbox::record(const callback_attempt& attempt) {
+  with_store_errors("recording a callback attempt", [&] {
+    std::string state{to_string(attempt.state)};
+    long long at = attempt.at_ms, next = attempt.next_attempt_at_ms;
+    int status = static_cast<int>(attempt.http_status);
+    *session_ << "UPDATE callbacks SET state = :state, attempts = attempts + 1,"
+                 " next_attempt_at_ms = :next, last_http_status = :status, last_error = :error,"
+                 " claimed_by = '', updated_at_ms = :at"
+                 " WHERE delivery_id = :id AND state = 'pending'",
+      soci::use(state, "state"), soci::use(next, "next"), soci::use(status, "status"),
+      soci::use(attempt.error, "error"), soci::use(at, "at"),
+      soci::use(attempt.delivery_id, "id");
+  });
+}
+
+std::vector<stored_callback> callback_outbox::all() {
+  return with_store_errors("reading callbacks", [&] {
+    std::vector<stored_callback> found;
+    soci::rowset<soci::row> rows =
+      (session_->prepare << "SELECT " << delivery_columns
+                         << ", state, last_http_status, last_error FROM callbacks"
+                            " ORDER BY due_at_ms, delivery_id");
+    for (const auto& r : rows)
+      found.push_back({delivery_from(r), state_from(r.get<std::string>(8)),
+                       static_cast<unsigned>(r.get<int>(9)), r.get<std::string>(10)});
+    return found;
+  });
+}
+
+} // namespace topup

@@ -1,0 +1,71 @@
+#pragma once
+
+// The outbox of result callbacks (schema step 9, table `callbacks`): the order store writes a
+// notification in the commit of the state change it reports (record_callbacks, called by
+// order_store::apply_rows), so no crash can lose one; the callback sender reads the due ones
+// and records each attempt through a callback_outbox of its own. See README.md, "Result
+// callbacks".
+
+#include "config/config.hpp"
+#include "domain/merchant_callback.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace soci {
+class session;
+}
+
+namespace topup {
+
+/// Writes `delivery` as a pending notification unless one with its id exists (a state change
+/// written again after a crash is notified once). In the caller's transaction.
+void insert_callback(soci::session& session, const callback_delivery& delivery);
+
+/// Forgets the pending notification `delivery_id`: an unknown outcome resolved before its
+/// notification went out. In the caller's transaction.
+void drop_pending_callback(soci::session& session, const std::string& delivery_id);
+
+/// A notification in the outbox with its state and last outcome.
+struct stored_callback {
+  callback_delivery delivery;
+  callback_state state = callback_state::pending;
+  unsigned last_http_status = 0;
+  std::string last_error;
+};
+
+/// The outbox as the callback sender uses it, on a session of its own. Blocking; used from
+/// one thread. Every failure is a store_error whose message is safe to log.
+class callback_outbox {
+public:
+  /// Opens the database and migrates it (as the order store would).
+  explicit callback_outbox(const store_config& cfg);
+  ~callback_outbox();
+  callback_outbox(const callback_outbox&) = delete;
+  callback_outbox& operator=(const callback_outbox&) = delete;
+
+  /// Claims at most `limit` pending notifications of `merchant` due at `now_ms`, earliest
+  /// first, until `claim_until_ms`: until then they are not due for anyone (another node's
+  /// sender on the same database included), and record() ends the claim. A claim that lapses
+  /// (the sender died during the call) makes the notification due again.
+  std::vector<callback_delivery> claim_due(const std::string& merchant, int64_t now_ms,
+                                           size_t limit, int64_t claim_until_ms);
+
+  /// Records one attempt: its state, the next attempt time, the HTTP status and the error;
+  /// counts the attempt. Ignored for a notification no longer pending.
+  void record(const callback_attempt& attempt);
+
+  /// Every notification with its state, attempts and last outcome, by due time (tests and
+  /// tools).
+  std::vector<stored_callback> all();
+
+private:
+  std::unique_ptr<soci::session> session_;
+  /// Names this outbox's claims: random per instance, and a count.
+  std::string claimant_;
+  uint64_t claims_ = 0;
+};
+
+} // namespace topup

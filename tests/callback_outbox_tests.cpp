@@ -1,0 +1,204 @@
+// The outbox of result callbacks on the order store's database (SQLite file, or PostgreSQL
+// in store_tests_postgresql): written in the commit of the state change, read and updated by
+// the callback sender's own connection.
+
+#include <boost/test/unit_test.hpp>
+
+#include "domain/merchant_callback.hpp"
+#include "persistence/callback_outbox.hpp"
+#include "persistence/order_store.hpp"
+#include "persistence/schema.hpp"
+#include "persistence/sql_backend.hpp"
+#include "tests/backend_fixture.hpp"
+#include "tests/test_support.hpp"
+
+#include <nlohmann/json.hpp>
+#include <soci/soci.h>
+
+#include <map>
+
+using namespace topup;
+using namespace topup::testing;
+
+namespace {
+
+constexpr const char* shop_url = "http://127.0.0.1:9/shop/notify";
+
+merchant_directory callback_merchants() {
+  merchant shop{"shop", "s", shop_url, {"http://127.0.0.1:9/shop/"}};
+  merchant quiet{"quiet", "q", "", {}};
+  return merchant_directory{{shop, quiet}, "shop"};
+}
+
+struct outbox_fixture : backend_fixture {
+  outbox_fixture() { cfg.merchants = callback_merchants(); }
+
+  order shop_order(const std::string& id, uint64_t n, const std::string& merchant = "shop") {
+    auto o = stored_order(id, "ref-" + id, n);
+    o.merchant = merchant;
+    return o;
+  }
+
+  std::map<std::string, stored_callback> rows() {
+    std::map<std::string, stored_callback> by_id;
+    for (auto& row : callback_outbox{cfg}.all())
+      by_id[row.delivery.delivery_id] = row;
+    return by_id;
+  }
+};
+
+transition change(const std::string& id, order_status from, order_event event, int64_t at_ms,
+                  const std::string& txn = "", const std::string& detail = "") {
+  return transition{id, from, event, at_ms, "p-cmcc", 1, "", txn, detail};
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(callback_outbox_on_every_backend, outbox_fixture)
+
+BOOST_AUTO_TEST_CASE(a_final_change_writes_its_notification_in_the_same_commit) {
+  order_store db{cfg};
+  auto own_url = shop_order("o-2", 2);
+  own_url.notify_url = "http://127.0.0.1:9/shop/o-2?k=v";
+  db.insert({shop_order("o-1", 1), own_url, shop_order("o-3", 3, "quiet")});
+  auto applied = db.apply({change("o-1", order_status::accepted, order_event::dispatch, 10),
+                           change("o-2", order_status::accepted, order_event::expire, 11, "",
+                                  "deadline reached"),
+                           change("o-3", order_status::accepted, order_event::expire, 12)});
+  BOOST_TEST(applied == std::vector<bool>({true, true, true}));
+  auto found = rows();
+  // o-1 is only dispatched; o-3's merchant has no callback URL.
+  BOOST_REQUIRE_EQUAL(found.size(), 1u);
+  const auto& row = found.at("o-2:failed");
+  BOOST_TEST(row.delivery.order_id == "o-2");
+  BOOST_TEST(row.delivery.merchant == "shop");
+  BOOST_TEST(row.delivery.url == "http://127.0.0.1:9/shop/o-2?k=v");
+  BOOST_TEST(row.delivery.due_at_ms == 11);
+  BOOST_TEST(row.delivery.next_attempt_at_ms == 11);
+  BOOST_TEST((row.state == callback_state::pending));
+  auto body = nlohmann::json::parse(row.delivery.body);
+  BOOST_TEST(body.at("status") == "failed");
+  BOOST_TEST(body.at("error") == "deadline reached");
+  BOOST_TEST(body.at("client_ref") == "ref-o-2");
+  db.apply({change("o-1", order_status::dispatched, order_event::succeed, 20, "txn-1")});
+  found = rows();
+  BOOST_TEST(found.at("o-1:succeeded").delivery.url == shop_url);
+  BOOST_TEST(nlohmann::json::parse(found.at("o-1:succeeded").delivery.body).at("provider_txn")
+             == "txn-1");
+}
+
+BOOST_AUTO_TEST_CASE(a_refused_or_rolled_back_change_writes_no_notification) {
+  order_store db{cfg};
+  db.insert({shop_order("o-1", 1)});
+  // Refused: the stored status is not `dispatched`.
+  BOOST_TEST(db.apply({change("o-1", order_status::dispatched, order_event::succeed, 5)})
+             == std::vector<bool>{false});
+  BOOST_CHECK_THROW(db.in_transaction([&] {
+    db.apply_rows({change("o-1", order_status::accepted, order_event::expire, 6)});
+    throw store_error("the commit fails");
+  }),
+                    store_error);
+  BOOST_TEST(rows().empty());
+  BOOST_TEST((db.find_by_id("o-1")->status == order_status::accepted));
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_outcome_is_due_at_the_deadline_and_dropped_when_resolved) {
+  order_store db{cfg};
+  db.insert({shop_order("o-1", 1), shop_order("o-2", 2)});
+  for (const auto& id : {"o-1", "o-2"}) {
+    db.apply({change(id, order_status::accepted, order_event::dispatch, 10)});
+    db.apply({change(id, order_status::dispatched, order_event::lose_outcome, 20)});
+  }
+  auto deadline = shop_order("o-1", 1).deadline_ms;
+  auto found = rows();
+  BOOST_REQUIRE_EQUAL(found.size(), 2u);
+  BOOST_TEST(found.at("o-1:unknown").delivery.due_at_ms == deadline);
+  // o-1 resolves before its unknown outcome was sent: only the final notification remains.
+  db.apply({change("o-1", order_status::unknown, order_event::succeed, 30, "txn-1")});
+  // o-2's unknown outcome was delivered (at its deadline); its resolution is news again.
+  callback_outbox outbox{cfg};
+  outbox.record({"o-2:unknown", callback_state::delivered, deadline, 0, 200, ""});
+  db.apply({change("o-2", order_status::unknown, order_event::fail_final, deadline + 5)});
+  found = rows();
+  BOOST_TEST(found.count("o-1:unknown") == 0u);
+  BOOST_TEST(found.count("o-1:succeeded") == 1u);
+  BOOST_TEST((found.at("o-2:unknown").state == callback_state::delivered));
+  BOOST_TEST(found.count("o-2:failed") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(due_notifications_are_claimed_per_merchant_and_attempts_recorded) {
+  order_store db{cfg};
+  db.insert({shop_order("o-1", 1), shop_order("o-2", 2), shop_order("o-3", 3)});
+  db.apply({change("o-1", order_status::accepted, order_event::expire, 100),
+            change("o-2", order_status::accepted, order_event::expire, 200),
+            change("o-3", order_status::accepted, order_event::expire, 300)});
+  callback_outbox outbox{cfg};
+  BOOST_TEST(outbox.claim_due("shop", 99, 10, 1099).empty());
+  BOOST_TEST(outbox.claim_due("quiet", 1000, 10, 2000).empty());
+  auto due = outbox.claim_due("shop", 250, 10, 3000);
+  BOOST_REQUIRE_EQUAL(due.size(), 2u);
+  BOOST_TEST(due[0].delivery_id == "o-1:failed");
+  BOOST_TEST(due[1].delivery_id == "o-2:failed");
+  // Claimed until 3000: o-3 alone is due at 1000, for this outbox or another node's.
+  callback_outbox other{cfg};
+  auto rest = other.claim_due("shop", 1000, 10, 3000);
+  BOOST_REQUIRE_EQUAL(rest.size(), 1u);
+  BOOST_TEST(rest[0].delivery_id == "o-3:failed");
+  BOOST_TEST(outbox.claim_due("shop", 2999, 10, 5000).empty());
+  outbox.record({"o-1:failed", callback_state::pending, 260, 5000, 500, "answered 500"});
+  outbox.record({"o-2:failed", callback_state::delivered, 260, 0, 200, ""});
+  // A late record for a notification no longer pending changes nothing.
+  outbox.record({"o-2:failed", callback_state::abandoned, 900, 900, 0, "late"});
+  // o-3's claim lapses (its sender died during the call): due again, and claimed once.
+  due = outbox.claim_due("shop", 3000, 10, 8000);
+  BOOST_REQUIRE_EQUAL(due.size(), 1u);
+  BOOST_TEST(due[0].delivery_id == "o-3:failed");
+  outbox.record({"o-3:failed", callback_state::abandoned, 3100, 3100, 0, "connection refused"});
+  BOOST_TEST(outbox.claim_due("shop", 4999, 10, 9000).empty());
+  due = outbox.claim_due("shop", 5000, 10, 9000);
+  BOOST_REQUIRE_EQUAL(due.size(), 1u);
+  BOOST_TEST(due[0].attempts == 1u);
+  BOOST_TEST(due[0].due_at_ms == 100);
+  auto found = rows();
+  BOOST_TEST(found.at("o-1:failed").last_http_status == 500u);
+  BOOST_TEST(found.at("o-1:failed").last_error == "answered 500");
+  BOOST_TEST((found.at("o-2:failed").state == callback_state::delivered));
+  BOOST_TEST(found.at("o-2:failed").delivery.attempts == 1u);
+  BOOST_TEST((found.at("o-3:failed").state == callback_state::abandoned));
+}
+
+BOOST_AUTO_TEST_CASE(without_callback_destinations_nothing_is_written) {
+  cfg.merchants = merchant_directory{};
+  order_store db{cfg};
+  db.insert({stored_order("o-1", "r-1")});
+  db.apply({change("o-1", order_status::accepted, order_event::expire, 5)});
+  BOOST_TEST(count_rows("callbacks") == 0);
+}
+
+// A store written by schema version 8 gains the outbox in place; its orders stay, and their
+// final changes from then on are notified.
+BOOST_AUTO_TEST_CASE(a_version_8_store_gains_the_outbox) {
+  {
+    auto session = open_session(cfg);
+    migrate(*session, 8);
+    *session << "INSERT INTO orders (id, client_ref, phone, carrier, amount_fen, provider,"
+                " status, attempts, accepted_at_ms, deadline_ms, updated_at_ms, history,"
+                " merchant, notify_url)"
+                " VALUES ('old-1', 'ref-1', '13800000001', 'cmcc', 2000, 'p-cmcc',"
+                " 'dispatched', 1, 1, 2, 3, '', 'shop', '')";
+    *session << "INSERT INTO attempts (order_id, attempt_no, provider, request_id, started_at_ms)"
+                " VALUES ('old-1', 1, 'p-cmcc', 'old-1@p-cmcc', 3)";
+    BOOST_CHECK_THROW(*session << "SELECT COUNT(*) FROM callbacks", soci::soci_error);
+  }
+  order_store db{cfg};
+  BOOST_TEST(schema_version(*open_session(cfg)) == 9);
+  BOOST_TEST(db.find_by_id("old-1")->merchant == "shop");
+  BOOST_TEST(db.apply({change("old-1", order_status::dispatched, order_event::succeed, 700,
+                              "txn-9")})
+             == std::vector<bool>{true});
+  auto found = rows();
+  BOOST_REQUIRE_EQUAL(found.size(), 1u);
+  BOOST_TEST(found.at("old-1:succeeded").delivery.url == shop_url);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
