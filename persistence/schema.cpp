@@ -197,10 +197,6 @@ const std::vector<migration_step> migrations{
   },
 };
 
-/// The key of the PostgreSQL advisory lock that serialises the migrations of a database:
-/// any fixed number, the same in every build ("topup" in ASCII).
-constexpr long long migration_lock_key = 0x746f707570;
-
 /// One migration step's transaction, holding the database's migration lock until it ends:
 /// nodes starting together on an empty database take turns instead of racing to create the
 /// same tables (and failing until a retry finds them). PostgreSQL: a transaction-level
@@ -272,23 +268,44 @@ private:
   int was_on_ = 0;
 };
 
-} // namespace
-
-int schema_version(soci::session& session) {
-  session << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
+int recorded_version(soci::session& session) {
   int version = 0;
   soci::indicator indicator = soci::i_null;
   session << "SELECT MAX(version) FROM schema_version", soci::into(version, indicator);
   return indicator == soci::i_ok ? version : 0;
 }
 
+/// The recorded version read outside any transaction and lock; 0 when it cannot be read (no
+/// version table yet), so that the caller takes the locked path, which creates it.
+int schema_version_unlocked(soci::session& session) {
+  try {
+    return recorded_version(session);
+  } catch (const soci::soci_error&) {
+    return 0;
+  }
+}
+
+} // namespace
+
+int schema_version(soci::session& session) {
+  session << "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)";
+  return recorded_version(session);
+}
+
 void migrate(soci::session& session, int target, const std::string& default_merchant) {
-  foreign_keys_off unchecked{session};
   // A step added without raising current_schema_version would never be applied.
   if (migrations.size() != static_cast<size_t>(current_schema_version))
     throw store_error("this build's schema has " + std::to_string(migrations.size())
                       + " steps but says it writes version "
                       + std::to_string(current_schema_version));
+  // Every session of every node opens again at once after a database restart, and the
+  // schema is current for all of them: they need not queue for the migration lock, whose
+  // wait a cluster node bounds (lock_timeout) so tightly that some would fail one retry
+  // after another and miss their heartbeats. Versions only grow, so one read settles it.
+  auto recorded = schema_version_unlocked(session);
+  if (recorded >= target && recorded <= static_cast<int>(migrations.size()))
+    return;
+  foreign_keys_off unchecked{session};
   // The version is read again under the lock before each step: another node may have
   // applied it while this one waited.
   for (;;) {

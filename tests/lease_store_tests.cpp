@@ -14,6 +14,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <future>
+#include <optional>
 #include <thread>
 
 using namespace topup;
@@ -347,6 +348,23 @@ BOOST_AUTO_TEST_CASE(a_takeover_waits_for_an_open_fenced_write_to_commit) {
   auto next = rival.try_acquire("p-cmcc", "node-b", long_ttl_ms);
   BOOST_REQUIRE(next);
   BOOST_TEST(next->epoch == held->epoch + 1);
+}
+
+BOOST_AUTO_TEST_CASE(reopening_a_current_schema_does_not_wait_for_the_migration_lock) {
+  { lease_store first{cfg}; }
+  // Another session holds the migration lock (a node migrating, or one of many reopening
+  // after a database restart), and this one bounds its lock waits as cluster nodes do.
+  auto migrating = open_session(cfg);
+  soci::transaction holding{*migrating};
+  long long key = migration_lock_key;
+  *migrating << "SELECT pg_advisory_xact_lock(:key)", soci::use(key);
+  auto bounded = cfg;
+  bounded.postgresql_connection += " options='-c lock_timeout=100'";
+
+  std::optional<lease_store> reopened;
+  BOOST_REQUIRE_NO_THROW(reopened.emplace(bounded));
+  BOOST_TEST(reopened->try_acquire("p-cmcc", "node-a", long_ttl_ms).has_value());
+  holding.rollback();
 }
 
 BOOST_AUTO_TEST_SUITE_END()
