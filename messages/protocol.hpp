@@ -2,7 +2,7 @@
 
 // Every message type and atom of topup, in one place. A type that crosses the network must be
 // listed in the type-id block below and have an inspect() here: a field inspect() forgets
-// does not cross the network, and no compiler error says so.
+// does not cross the network, and no compiler error says so; tests/protocol_tests.cpp does.
 
 #include "domain/order.hpp"
 #include "domain/order_history.hpp"
