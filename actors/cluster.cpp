@@ -1,5 +1,7 @@
 #include "actors/cluster.hpp"
 
+#include "domain/host_port.hpp"
+
 #include "messages/errors.hpp"
 #include "persistence/sql_backend.hpp"
 
@@ -196,32 +198,15 @@ void end_overdue_drains(self_pointer self) {
   }
 }
 
-std::optional<std::pair<std::string, uint16_t>> split_address(const std::string& address) {
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0)
-    return std::nullopt;
-  auto host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  try {
-    auto port = std::stoul(address.substr(colon + 1));
-    if (port == 0 || port > 65535)
-      return std::nullopt;
-    return std::make_pair(host, static_cast<uint16_t>(port));
-  } catch (const std::exception&) {
-    return std::nullopt;
-  }
-}
-
 /// Connects to a member's gateway in a thread of its own: a connect to a paused peer
 /// blocks until the middleman's connection timeout, and heartbeats must not wait for it.
 void connect_peer(self_pointer self, const std::string& address) {
   auto& st = self->state;
   if (address == st.options.address || st.peers.count(address) || st.connecting.count(address))
     return;
-  auto endpoint = split_address(address);
+  auto endpoint = parse_host_port(address);
   if (!endpoint) {
-    spdlog::warn("cluster: cannot connect to member address '{}': not host:port", address);
+    spdlog::warn("cluster: cannot connect to a member: {}", endpoint.error);
     return;
   }
   st.connecting.insert(address);
@@ -238,7 +223,7 @@ void connect_peer(self_pointer self, const std::string& address) {
     };
   });
   self->request(connector, st.options.connect_timeout, caf::connect_atom::value,
-                endpoint->first, endpoint->second)
+                endpoint.address->host, endpoint.address->port)
     .then(
       [=](caf::actor& peer) {
         auto& state = self->state;
@@ -402,8 +387,7 @@ store_config with_bounded_waits(store_config store, milliseconds lock_timeout,
 }
 
 std::string gateway_address(const node_config& node) {
-  bool ipv6 = node.host.find(':') != std::string::npos;
-  return (ipv6 ? "[" + node.host + "]" : node.host) + ":" + std::to_string(node.port);
+  return host_port{node.host, node.port}.to_string();
 }
 
 cluster_options make_cluster_options(const config& cfg, int64_t incarnation) {

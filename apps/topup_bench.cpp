@@ -26,6 +26,7 @@
 #include "apps/bench/workload.hpp"
 #include "config/config.hpp"
 #include "config/json_reader.hpp"
+#include "domain/host_port.hpp"
 #include "domain/ownership.hpp"
 #include "messages/errors.hpp"
 #include "messages/interfaces.hpp"
@@ -786,9 +787,8 @@ int bench_run::run() {
         }
       node_ready = nodes_.back()->ready_at();
     } else {
-      auto colon = o_.connect.rfind(':');
-      endpoints_[0] = {o_.connect.substr(0, colon),
-                       static_cast<uint16_t>(std::stoul(o_.connect.substr(colon + 1)))};
+      auto node = *parse_host_port(o_.connect).address;  // checked with the options
+      endpoints_[0] = {node.host, node.port};
     }
     for (size_t i = 0; i < node_count; ++i) {
       auto gateway = connect_node(*system_, endpoints_[i].first, endpoints_[i].second,
@@ -1325,8 +1325,8 @@ int main(int argc, char** argv) {
                  "(--node-binary; w1, w2 or w3)\n";
     return exit_usage;
   }
-  if (!o.connect.empty() && o.connect.rfind(':') == std::string::npos) {
-    std::cerr << "topup-bench: --connect takes HOST:PORT\n";
+  if (auto reading = parse_host_port(o.connect); !o.connect.empty() && !reading) {
+    std::cerr << "topup-bench: --connect " << reading.error << "\n";
     return exit_usage;
   }
   log_to_stderr("topup-bench", o.log_level);

@@ -13,6 +13,7 @@
 #include "apps/node/startup_checks.hpp"
 #include "config/config.hpp"
 #include "domain/error_text.hpp"
+#include "domain/host_port.hpp"
 #include "messages/errors.hpp"
 #include "persistence/order_store.hpp"
 #include "persistence/sql_backend.hpp"
@@ -227,11 +228,12 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
     }
     http_api->start();
   }
-  std::cout << "listening on " << cfg.node.host << ":" << port->port()
+  std::cout << "listening on " << host_port{cfg.node.host, port->port()}.to_string()
             << (cfg.node.tls.enabled() ? " (tls)" : "") << std::endl;
   // After the line above, which tests and scripts read the node's port from.
   if (http_api)
-    std::cout << "http api on " << cfg.http_api->host << ":" << http_api->port() << std::endl;
+    std::cout << "http api on " << host_port{cfg.http_api->host, http_api->port()}.to_string()
+              << std::endl;
   spdlog::info("node {} ready: {} providers, store {}", cfg.node.name, cfg.providers.size(),
                cfg.store.backend == store_config::backend_kind::sqlite ? cfg.store.sqlite_path
                                                                         : "postgresql");

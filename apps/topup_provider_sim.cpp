@@ -90,8 +90,8 @@ int run(const options& opts) {
   auto endpoint = srv.local_endpoint();
   spdlog::info("provider-sim plays {} providers, ledger {} ({} recharges)", sim.provider_count(),
                book.target(), performed.size());
-  std::cout << "listening on " << endpoint.address().to_string() << ":" << endpoint.port()
-            << std::endl;
+  std::cout << "listening on "
+            << host_port{endpoint.address().to_string(), endpoint.port()}.to_string() << std::endl;
   io.run();
   log_counters(sim, srv);
   // A lost commit was logged when it happened; a run that lost one is not a success.

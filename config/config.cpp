@@ -2,6 +2,7 @@
 
 #include "config/json_reader.hpp"
 #include "domain/admission.hpp"
+#include "domain/host_port.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -422,12 +423,8 @@ admission_config read_admission(const json& value, const std::string& path) {
 
 /// "host:port" with a non-empty host and a port from 1 to 65535.
 void check_address(const std::string& address, const std::string& path) {
-  auto colon = address.rfind(':');
-  auto port = colon == std::string::npos ? std::string{} : address.substr(colon + 1);
-  bool digits = !port.empty() && port.size() <= 5
-                && std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; });
-  if (colon == 0 || !digits || std::stoi(port) < 1 || std::stoi(port) > 65535)
-    throw config_error(path, "'" + address + "' is not host:port with a port from 1 to 65535");
+  if (auto reading = parse_host_port(address); !reading)
+    throw config_error(path, reading.error);
 }
 
 cluster_config read_cluster(const json& value, const std::string& path,

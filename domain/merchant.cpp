@@ -1,5 +1,6 @@
 #include "domain/merchant.hpp"
 
+#include "domain/host_port.hpp"
 #include "domain/text.hpp"
 
 #include <algorithm>
@@ -89,22 +90,12 @@ std::variant<callback_url, std::string> parse_callback_url(std::string_view text
   rest = authority_end == std::string_view::npos ? std::string_view{} : rest.substr(authority_end);
   if (authority.find('@') != std::string_view::npos)
     return std::string{"user info ('@') in the authority"};
-  auto colon = authority.rfind(':');
-  auto host = authority.substr(0, colon);
-  url.port = url.scheme == "https" ? 443 : 80;
-  if (colon != std::string_view::npos) {
-    auto port = authority.substr(colon + 1);
-    if (port.empty() || port.size() > 5
-        || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
-      return std::string{"the port must be a number 1-65535"};
-    auto number = std::stoul(std::string{port});
-    if (number < 1 || number > 65535)
-      return std::string{"the port must be a number 1-65535"};
-    url.port = static_cast<uint16_t>(number);
-  }
-  url.host = lower(host);
-  if (url.host.empty())
-    return std::string{"no host"};
+  uint16_t scheme_port = url.scheme == "https" ? 443 : 80;
+  auto endpoint = parse_host_port(authority, {scheme_port});
+  if (!endpoint)
+    return endpoint.error;
+  url.port = endpoint.address->port;
+  url.host = lower(endpoint.address->host);
   if (!std::all_of(url.host.begin(), url.host.end(), host_character))
     return std::string{"the host may hold only letters, digits, '-' and '.'"};
   if (url.host.front() == '.' || url.host.back() == '.'

@@ -3,6 +3,7 @@
 #include "api/signature.hpp"
 
 #include "domain/amount.hpp"
+#include "domain/host_port.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -183,22 +184,11 @@ endpoint parse_base_url(std::string_view url) {
     while (!result.path_prefix.empty() && result.path_prefix.back() == '/')
       result.path_prefix.pop_back();
   }
-  auto colon = authority.rfind(':');
-  if (colon == std::string_view::npos) {
-    result.host = std::string{authority};
-    result.port = "80";
-  } else {
-    result.host = std::string{authority.substr(0, colon)};
-    result.port = std::string{authority.substr(colon + 1)};
-    unsigned port_number = 0;
-    auto [end, error] = std::from_chars(result.port.data(),
-                                        result.port.data() + result.port.size(), port_number);
-    if (result.port.empty() || error != std::errc{} || end != result.port.data() + result.port.size()
-        || port_number == 0 || port_number > 65535)
-      throw wire_error("base URL has an invalid port \"" + result.port + "\"");
-  }
-  if (result.host.empty())
-    throw wire_error("base URL names no host (got \"" + std::string{url} + "\")");
+  auto address = parse_host_port(authority, {uint16_t{80}});
+  if (!address)
+    throw wire_error("base URL \"" + std::string{url} + "\": " + address.error);
+  result.host = address.address->host;
+  result.port = std::to_string(address.address->port);
   return result;
 }
 

@@ -410,7 +410,8 @@ BOOST_AUTO_TEST_CASE(listening_lines_give_host_and_port) {
   BOOST_REQUIRE(address);
   BOOST_TEST(address->host == "127.0.0.1");
   BOOST_TEST(address->port == 4242u);
-  BOOST_TEST(process::parse_listening_line("listening on ::1:9100").value().host == "::1");
+  BOOST_TEST(process::parse_listening_line("listening on [::1]:9100").value().host == "::1");
+  BOOST_TEST(!process::parse_listening_line("listening on ::1:9100"));
   auto tls = process::parse_listening_line("listening on 127.0.0.1:4243 (tls)");
   BOOST_REQUIRE(tls);
   BOOST_TEST(tls->host == "127.0.0.1");

@@ -83,40 +83,11 @@ parsed<int64_t> parse_iso_time(std::string_view text, time_zone zone) {
 
 } // namespace
 
-std::string node_address::to_string() const {
-  auto text = host.find(':') != std::string::npos ? "[" + host + "]" : host;
-  return text + ":" + std::to_string(port);
-}
-
 parsed<node_address> parse_node_address(std::string_view text) {
-  using result = parsed<node_address>;
-  auto quoted = "'" + std::string{text} + "'";
-  node_address address;
-  std::string_view port_text;
-  if (!text.empty() && text.front() == '[') {
-    auto close = text.find(']');
-    if (close == std::string_view::npos)
-      return result::fail(quoted + ": missing ']' after the IPv6 address");
-    address.host = std::string{text.substr(1, close - 1)};
-    if (close + 1 >= text.size() || text[close + 1] != ':')
-      return result::fail(quoted + ": expected HOST:PORT, e.g. 127.0.0.1:4242");
-    port_text = text.substr(close + 2);
-  } else {
-    auto colon = text.rfind(':');
-    if (colon == std::string_view::npos)
-      return result::fail(quoted + ": expected HOST:PORT, e.g. 127.0.0.1:4242");
-    address.host = std::string{text.substr(0, colon)};
-    if (address.host.find(':') != std::string::npos)
-      return result::fail(quoted + ": write an IPv6 address in brackets, e.g. [::1]:4242");
-    port_text = text.substr(colon + 1);
-  }
-  if (address.host.empty())
-    return result::fail(quoted + ": the host is empty");
-  auto port = whole_number<uint32_t>(port_text);
-  if (!port || *port == 0 || *port > 65535)
-    return result::fail(quoted + ": the port must be a number from 1 to 65535");
-  address.port = static_cast<uint16_t>(*port);
-  return result::ok(std::move(address));
+  auto reading = parse_host_port(text);
+  if (!reading)
+    return parsed<node_address>::fail(std::move(reading.error));
+  return parsed<node_address>::ok(std::move(*reading.address));
 }
 
 parsed<std::chrono::milliseconds> parse_duration(std::string_view text,

@@ -3,6 +3,8 @@
 // Parsers for the values topup-cli takes on its command line: node addresses, durations and
 // points in time. Pure functions: each returns the value or a sentence saying what is wrong.
 
+#include "domain/host_port.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -23,13 +25,7 @@ struct parsed {
 };
 
 /// Where the node's gateway listens.
-struct node_address {
-  std::string host;
-  uint16_t port = 0;
-
-  /// "host:port", with brackets around an IPv6 host.
-  std::string to_string() const;
-};
+using node_address = host_port;
 
 /// "HOST:PORT" or "[IPV6]:PORT"; the port must be 1..65535 and the host non-empty.
 parsed<node_address> parse_node_address(std::string_view text);

@@ -1,7 +1,6 @@
 #include "apps/process/child_process.hpp"
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -195,16 +194,10 @@ std::optional<listening_address> parse_listening_line(const std::string& line) {
     return std::nullopt;
   // What follows the address ("(tls)") describes it.
   auto address = line.substr(marker.size(), line.find(' ', marker.size()) - marker.size());
-  auto colon = address.rfind(':');
-  if (colon == std::string::npos || colon == 0)
+  auto reading = parse_host_port(address);
+  if (!reading)
     return std::nullopt;
-  auto port_text = address.substr(colon + 1);
-  unsigned port = 0;
-  auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || error != std::errc{} || end != port_text.data() + port_text.size()
-      || port == 0 || port > 65535)
-    return std::nullopt;
-  return listening_address{address.substr(0, colon), static_cast<uint16_t>(port)};
+  return *reading.address;
 }
 
 } // namespace topup::process

@@ -5,6 +5,8 @@
 // start servers (topup-bench starts topup-node and topup-provider-sim) and by the tests that
 // run real processes.
 
+#include "domain/host_port.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -98,14 +100,11 @@ private:
 };
 
 /// Where a server says it listens.
-struct listening_address {
-  std::string host;
-  uint16_t port = 0;
-};
+using listening_address = host_port;
 
 /// The address of a "listening on HOST:PORT" line (what topup-node and topup-provider-sim
-/// print first; words after the address, as in "listening on 127.0.0.1:4242 (tls)", are
-/// ignored); nothing for any other line or a port outside 1-65535.
+/// print first, an IPv6 host in brackets; words after the address, as in "listening on
+/// 127.0.0.1:4242 (tls)", are ignored); nothing for any other line or a port outside 1-65535.
 std::optional<listening_address> parse_listening_line(const std::string& line);
 
 } // namespace topup::process

@@ -3,7 +3,6 @@
 #include "config/json_reader.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <set>
 #include <stdexcept>
 
@@ -52,24 +51,10 @@ sim_provider read_provider(const json& value, const std::string& path) {
 } // namespace
 
 listen_address parse_listen_address(const std::string& text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos)
-    throw std::invalid_argument("'" + text + "' is not HOST:PORT");
-  listen_address address;
-  address.host = text.substr(0, colon);
-  if (address.host.size() >= 2 && address.host.front() == '[' && address.host.back() == ']')
-    address.host = address.host.substr(1, address.host.size() - 2);
-  if (address.host.empty())
-    throw std::invalid_argument("'" + text + "' names no host");
-  auto port_text = text.substr(colon + 1);
-  unsigned port = 0;
-  auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (port_text.empty() || error != std::errc{} || end != port_text.data() + port_text.size()
-      || port > 65535)
-    throw std::invalid_argument("'" + port_text + "' in '" + text
-                                + "' is not a port number (0 to 65535)");
-  address.port = static_cast<uint16_t>(port);
-  return address;
+  auto reading = parse_host_port(text, {std::nullopt, true});
+  if (!reading)
+    throw std::invalid_argument(reading.error);
+  return *reading.address;
 }
 
 sim_config parse_sim_config(const std::string& json_text) {

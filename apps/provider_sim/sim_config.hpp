@@ -8,6 +8,7 @@
 //    "providers": [{"name": "p-cmcc", "secret": "...", "model": {"latency": ..., ...}}]}
 
 #include "config/config.hpp"
+#include "domain/host_port.hpp"
 
 #include <cstdint>
 #include <string>
@@ -15,10 +16,8 @@
 
 namespace topup::provider_sim {
 
-struct listen_address {
-  std::string host = "127.0.0.1";
-  uint16_t port = 9100;  ///< 0: any free port
-};
+/// Where the simulator listens; port 0: any free port.
+using listen_address = host_port;
 
 struct sim_provider {
   std::string name;  ///< the first path segment of its URLs: /<name>/recharge
@@ -27,13 +26,13 @@ struct sim_provider {
 };
 
 struct sim_config {
-  listen_address listen;
+  listen_address listen{"127.0.0.1", 9100};
   std::string ledger_path = "provider-ledger.db";
   std::vector<sim_provider> providers;
 };
 
-/// Parses "HOST:PORT" ("[::1]:9100" for IPv6). Throws std::invalid_argument naming the
-/// problem.
+/// Parses "HOST:PORT" ("[::1]:9100" for IPv6; port 0: any free port). Throws
+/// std::invalid_argument naming the problem.
 listen_address parse_listen_address(const std::string& text);
 
 /// Parses and checks a configuration text. Unknown keys, wrong types, missing fields and
