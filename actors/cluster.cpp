@@ -359,33 +359,6 @@ cluster_state::~cluster_state() {
   }
 }
 
-store_config with_bounded_waits(store_config store, milliseconds lock_timeout,
-                                milliseconds idle_in_transaction) {
-  if (store.backend != store_config::backend_kind::postgresql)
-    return store;
-  std::string settings;
-  auto add = [&](const char* name, milliseconds value) {
-    if (value.count() > 0)
-      settings += std::string{settings.empty() ? "" : " "} + "-c " + name + "="
-                  + std::to_string(value.count());
-  };
-  add("lock_timeout", lock_timeout);
-  add("idle_in_transaction_session_timeout", idle_in_transaction);
-  if (settings.empty())
-    return store;
-  auto& connection = store.postgresql_connection;
-  bool uri = connection.rfind("postgresql://", 0) == 0 || connection.rfind("postgres://", 0) == 0;
-  if (uri) {
-    std::string encoded;
-    for (char c : settings)
-      encoded += c == ' ' ? std::string{"%20"} : c == '=' ? std::string{"%3D"} : std::string(1, c);
-    connection += (connection.find('?') == std::string::npos ? "?" : "&") + ("options=" + encoded);
-  } else {
-    connection += " options='" + settings + "'";
-  }
-  return store;
-}
-
 std::string gateway_address(const node_config& node) {
   return host_port{node.host, node.port}.to_string();
 }

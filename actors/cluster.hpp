@@ -49,17 +49,6 @@ struct cluster_options {
 /// in brackets).
 std::string gateway_address(const node_config& node);
 
-/// PostgreSQL waits a cluster node must bound. A node paused (SIGSTOP, a long GC-like stall,
-/// a frozen VM) in the middle of a transaction keeps its row locks: the fence share-locks the
-/// lease row in every attempt write, so the next owner's acquire would wait for the paused
-/// node forever, and a cluster actor blocked in it stops heartbeating. With
-/// `idle_in_transaction` the server ends such a session (its uncommitted writes roll back,
-/// and the node was not told they were durable, so it made no call for them); with
-/// `lock_timeout` a statement gives up waiting for a lock. Zero leaves a limit unset. Both
-/// travel in the connection string (libpq "options"); SQLite is returned unchanged.
-store_config with_bounded_waits(store_config store, milliseconds lock_timeout,
-                                milliseconds idle_in_transaction);
-
 /// The cluster options of a node from its configuration (cfg.cluster must be set).
 cluster_options make_cluster_options(const config& cfg, int64_t incarnation);
 

@@ -59,6 +59,33 @@ std::unique_ptr<soci::session> open_sqlite_wal(const std::string& path,
   }
 }
 
+store_config with_bounded_waits(store_config store, std::chrono::milliseconds lock_timeout,
+                                std::chrono::milliseconds idle_in_transaction) {
+  if (store.backend != store_config::backend_kind::postgresql)
+    return store;
+  std::string settings;
+  auto add = [&](const char* name, std::chrono::milliseconds value) {
+    if (value.count() > 0)
+      settings += std::string{settings.empty() ? "" : " "} + "-c " + name + "="
+                  + std::to_string(value.count());
+  };
+  add("lock_timeout", lock_timeout);
+  add("idle_in_transaction_session_timeout", idle_in_transaction);
+  if (settings.empty())
+    return store;
+  auto& connection = store.postgresql_connection;
+  bool uri = connection.rfind("postgresql://", 0) == 0 || connection.rfind("postgres://", 0) == 0;
+  if (uri) {
+    std::string encoded;
+    for (char c : settings)
+      encoded += c == ' ' ? std::string{"%20"} : c == '=' ? std::string{"%3D"} : std::string(1, c);
+    connection += (connection.find('?') == std::string::npos ? "?" : "&") + ("options=" + encoded);
+  } else {
+    connection += " options='" + settings + "'";
+  }
+  return store;
+}
+
 std::unique_ptr<soci::session> open_session(const store_config& cfg,
                                             const std::string& application_name) {
   try {

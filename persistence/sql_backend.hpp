@@ -8,6 +8,7 @@
 
 #include <soci/soci.h>
 
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -20,6 +21,17 @@ class store_error : public std::runtime_error {
 public:
   using std::runtime_error::runtime_error;
 };
+
+/// PostgreSQL waits a cluster node must bound. A node paused (SIGSTOP, a long GC-like stall,
+/// a frozen VM) in the middle of a transaction keeps its row locks: the fence share-locks the
+/// lease row in every attempt write, so the next owner's acquire would wait for the paused
+/// node forever, and a cluster actor blocked in it stops heartbeating. With
+/// `idle_in_transaction` the server ends such a session (its uncommitted writes roll back,
+/// and the node was not told they were durable, so it made no call for them); with
+/// `lock_timeout` a statement gives up waiting for a lock. Zero leaves a limit unset. Both
+/// travel in the connection string (libpq "options"); SQLite is returned unchanged.
+store_config with_bounded_waits(store_config store, std::chrono::milliseconds lock_timeout,
+                                std::chrono::milliseconds idle_in_transaction);
 
 /// Opens a session for the configured backend. SQLite: WAL, the configured synchronous level,
 /// a busy timeout. PostgreSQL: named `application_name` (when not empty) in the server's

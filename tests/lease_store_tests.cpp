@@ -358,13 +358,29 @@ BOOST_AUTO_TEST_CASE(reopening_a_current_schema_does_not_wait_for_the_migration_
   soci::transaction holding{*migrating};
   long long key = migration_lock_key;
   *migrating << "SELECT pg_advisory_xact_lock(:key)", soci::use(key);
-  auto bounded = cfg;
-  bounded.postgresql_connection += " options='-c lock_timeout=100'";
+  auto bounded = with_bounded_waits(cfg, milliseconds(100), milliseconds(0));
 
   std::optional<lease_store> reopened;
   BOOST_REQUIRE_NO_THROW(reopened.emplace(bounded));
   BOOST_TEST(reopened->try_acquire("p-cmcc", "node-a", long_ttl_ms).has_value());
   holding.rollback();
+}
+
+BOOST_AUTO_TEST_CASE(bounded_waits_reach_the_server_from_both_forms_of_connection_string) {
+  auto port = std::getenv("TOPUP_TEST_POSTGRES_PORT");
+  BOOST_REQUIRE(port);
+  auto as_uri = cfg;
+  as_uri.postgresql_connection = std::string{"postgresql://postgres@127.0.0.1:"} + port + "/topup";
+  for (const auto& form : {cfg, as_uri}) {
+    BOOST_TEST_CONTEXT(form.postgresql_connection) {
+      auto session = open_session(with_bounded_waits(form, milliseconds(150), milliseconds(2000)));
+      std::string lock_timeout, idle_timeout;
+      *session << "SHOW lock_timeout", soci::into(lock_timeout);
+      *session << "SHOW idle_in_transaction_session_timeout", soci::into(idle_timeout);
+      BOOST_TEST(lock_timeout == "150ms");
+      BOOST_TEST(idle_timeout == "2s");
+    }
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()
