@@ -3,6 +3,7 @@
 #include "api/merchant_api.hpp"
 #include "domain/error_text.hpp"
 #include "domain/log_repeats.hpp"
+#include "messages/errors.hpp"
 #include "persistence/callback_outbox.hpp"
 #include "providers/http_client.hpp"
 
@@ -19,6 +20,7 @@ namespace {
 struct callback_call {
   callback_delivery delivery;
   const merchant* to = nullptr;
+  mono_time started{};
 };
 
 struct callback_sender_state {
@@ -37,6 +39,7 @@ struct callback_sender_state {
   std::mt19937_64 random{std::random_device{}()};
   uint64_t delivered = 0, failed_attempts = 0, abandoned = 0;
   bool started = false;
+  std::optional<callback_instruments> instruments;
   /// A merchant's endpoint that is down fails every call: one line per merchant and 10 s.
   log_repeats failure_lines;
 
@@ -109,6 +112,9 @@ void record(self_pointer self, const callback_call& call, unsigned http_status,
   auto outcome = callback_attempt_outcome(call.delivery, st.options.callbacks.schedule,
                                           call.to->callback_ack, now, http_status, body,
                                           std::move(error), unit(st.random));
+  if (st.instruments)
+    st.instruments->call_ended(outcome.state == callback_state::delivered,
+                               seconds_of(st.time->now() - call.started));
   switch (outcome.state) {
     case callback_state::delivered:
       ++st.delivered;
@@ -146,7 +152,7 @@ void abandon(self_pointer self, const callback_delivery& delivery, std::string r
 
 void start_call(self_pointer self, callback_delivery delivery, const merchant& to) {
   auto& st = self->state;
-  callback_call call{std::move(delivery), &to};
+  callback_call call{std::move(delivery), &to, st.time->now()};
   auto parsed = parse_callback_url(call.delivery.url);
   if (auto problem = std::get_if<std::string>(&parsed)) {
     abandon(self, call.delivery, "the callback URL cannot be used: " + *problem);
@@ -206,6 +212,35 @@ void poll(self_pointer self) {
   }
 }
 
+callback_record record_of(const stored_callback& row) {
+  return {row.delivery.delivery_id,
+          row.delivery.order_id,
+          row.delivery.merchant,
+          row.delivery.url,
+          std::string{to_string(row.state)},
+          row.delivery.attempts,
+          row.delivery.due_at_ms,
+          row.delivery.next_attempt_at_ms,
+          row.last_http_status,
+          row.last_error,
+          row.updated_at_ms};
+}
+
+/// Runs `read` on the outbox; a database that fails it is answered `unavailable` (and opened
+/// again next time).
+template <class Read>
+auto with_outbox(self_pointer self, Read read) -> caf::expected<decltype(read(*self->state.outbox))> {
+  auto* outbox = outbox_of(self);
+  if (!outbox)
+    return make_error(errc::unavailable, "the callback outbox cannot be reached");
+  try {
+    return read(*outbox);
+  } catch (const std::exception& failure) {
+    self->state.outbox.reset();
+    return make_error(errc::unavailable, one_line_reason(failure.what()));
+  }
+}
+
 void finish_calls(self_pointer self) {
   auto& st = self->state;
   for (auto& [key, client] : st.clients) {
@@ -231,6 +266,8 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
   self->state.options = std::move(options);
   self->state.time = std::move(time);
   self->state.started = true;
+  if (self->state.options.metrics)
+    self->state.instruments = self->state.options.metrics->callbacks();
   for (const auto& [id, to] : self->state.options.merchants.all())
     if (to.callback_url.rfind("https://", 0) == 0)
       spdlog::warn("callback_sender cannot call merchant {}'s https callback URL (only http:// "
@@ -250,6 +287,47 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
     [=](commit_atom) {
       finish_calls(self);
       poll(self);
+    },
+    [=](stats_atom) -> caf::result<callback_stats> {
+      auto& st = self->state;
+      callback_stats stats{st.delivered, st.failed_attempts, st.abandoned, st.calls.size(), 0};
+      // The counts of this sender answer even while the database does not.
+      if (auto* outbox = outbox_of(self)) {
+        try {
+          stats.pending = outbox->count_pending();
+        } catch (const std::exception& failure) {
+          spdlog::warn("callback_sender cannot count the outbox: {}",
+                       one_line_reason(failure.what()));
+          st.outbox.reset();
+        }
+      }
+      return stats;
+    },
+    [=](deliveries_atom, const std::string& order_id)
+      -> caf::result<std::vector<callback_record>> {
+      return with_outbox(self, [&](callback_outbox& outbox) {
+        std::vector<callback_record> records;
+        for (const auto& row : outbox.of_order(order_id))
+          records.push_back(record_of(row));
+        return records;
+      });
+    },
+    [=](redeliver_atom, const std::string& order_id) -> caf::result<callback_record> {
+      auto now = self->state.time->wall_ms();
+      auto found = with_outbox(self, [&](callback_outbox& outbox) {
+        return outbox.redeliver(order_id, now);
+      });
+      if (!found)
+        return found.error();
+      if (!*found)
+        return make_error(errc::not_found, "order " + order_id + " has no result callback");
+      auto& row = **found;
+      spdlog::info("callback {} to {} made due again ({}, {} attempts so far)",
+                   row.delivery.delivery_id, row.delivery.merchant, to_string(row.state),
+                   row.delivery.attempts);
+      // Now rather than at the next tick.
+      self->send(self, commit_atom::value);
+      return record_of(row);
     },
   };
 }

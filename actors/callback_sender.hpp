@@ -12,6 +12,8 @@
 //   bounded by timeout_ms.
 // - Each outcome is recorded in the outbox (domain/merchant_callback,
 //   callback_attempt_outcome): delivered, pending with the next attempt time, or abandoned.
+// - It answers `stats` (its counts, the outbox's pending ones) and, for topup-cli through the
+//   gateway, lists an order's notifications and makes one due again (redeliver).
 // - After a restart it simply reads the outbox again: a call cut off by the crash is made
 //   again (same delivery id) once its claim lapses.
 // The actor is detached: its outbox reads and writes block its own thread only.
@@ -19,6 +21,7 @@
 #include "config/config.hpp"
 #include "domain/clock.hpp"
 #include "messages/interfaces.hpp"
+#include "metrics/node_metrics.hpp"
 
 #include <memory>
 
@@ -28,6 +31,8 @@ struct callback_sender_options {
   store_config store;
   merchant_directory merchants;
   callback_config callbacks;
+  /// The node's metrics (the duration of each call); null: not measured.
+  std::shared_ptr<node_metrics> metrics{};
 };
 
 callback_sender_actor spawn_callback_sender(caf::actor_system& system,

@@ -29,8 +29,9 @@ void with_handles(self_pointer self, Use use, Fail fail) {
   self->request(self->state.supervisor, local_timeout, caf::get_atom::value)
     .then(
       [=](node_handles& handles) mutable {
-        for (const auto& address : {handles.store.address(), handles.router.address(),
-                                    handles.intake.address(), handles.cluster.address()})
+        for (const auto& address :
+             {handles.store.address(), handles.router.address(), handles.intake.address(),
+              handles.cluster.address(), handles.callbacks.address()})
           if (address)
             self->monitor(address);
         self->state.handles = handles;
@@ -61,6 +62,18 @@ caf::typed_response_promise<Result> answer_with_handles(self_pointer self, Answe
   return promise;
 }
 
+/// Hands a request about result callbacks to the callback sender, which answers the client.
+template <class Result, class... Ts>
+caf::typed_response_promise<Result> to_callback_sender(self_pointer self, Ts... xs) {
+  return answer_with_handles<Result>(self, [=](const node_handles& handles, auto promise) {
+    if (!handles.callbacks)
+      promise.deliver(make_error(errc::unavailable, "this node sends no result callbacks: no "
+                                                    "merchant has a callback destination"));
+    else
+      promise.delegate(handles.callbacks, xs...);
+  });
+}
+
 caf::error refusing() {
   return make_error(errc::shutting_down, "the node is shutting down and takes no new orders");
 }
@@ -89,7 +102,7 @@ void gather_node_stats(self_pointer self, const node_handles& handles, bool with
   auto stats = std::make_shared<node_stats>();
   stats->node = self->state.node_name;
   stats->protocol = protocol_version;
-  auto remaining = std::make_shared<int>(with_orders ? 5 : 4);
+  auto remaining = std::make_shared<int>((with_orders ? 5 : 4) + (handles.callbacks ? 1 : 0));
   auto finished = std::make_shared<bool>(false);
   auto part_done = [=] {
     if (--*remaining == 0 && !*finished) {
@@ -117,6 +130,9 @@ void gather_node_stats(self_pointer self, const node_handles& handles, bool with
       stats->providers = std::move(providers);
       part_done();
     }, part_failed);
+  if (handles.callbacks)
+    self->request(handles.callbacks, local_timeout, stats_atom::value)
+      .then([=](callback_stats& s) { stats->callbacks = s; part_done(); }, part_failed);
   self->request(self->state.supervisor, local_timeout, stats_atom::value)
     .then(
       [=](uint64_t restarts, int64_t started_at_ms) {
@@ -434,6 +450,14 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
         self, [=](const node_handles& handles, auto promise) {
           gather_cluster_stats(self, handles, promise);
         });
+    },
+    [=](deliveries_atom, std::string& order_id) {
+      return to_callback_sender<std::vector<callback_record>>(self, deliveries_atom::value,
+                                                              std::move(order_id));
+    },
+    [=](redeliver_atom, std::string& order_id) {
+      return to_callback_sender<callback_record>(self, redeliver_atom::value,
+                                                 std::move(order_id));
     },
     [=](stats_atom, local_atom) {
       return answer_with_handles<node_stats>(

@@ -135,6 +135,8 @@ void with_metrics(supervisor_options& options, std::shared_ptr<node_metrics> met
   options.intake.metrics = metrics;
   if (options.cluster)
     options.cluster->metrics = metrics;
+  if (options.callbacks)
+    options.callbacks->metrics = metrics;
   options.metrics = std::move(metrics);
 }
 
@@ -194,7 +196,7 @@ caf::behavior supervisor(self_pointer self, supervisor_options options,
   return {
     [=](caf::get_atom) {
       auto& st = self->state;
-      return node_handles{st.store, st.router, st.intake, st.cluster};
+      return node_handles{st.store, st.router, st.intake, st.cluster, st.callbacks};
     },
     [=](stats_atom) {
       return caf::make_result(self->state.restart_count, self->state.started_at_ms);

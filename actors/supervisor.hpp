@@ -21,6 +21,7 @@ struct node_handles {
   router_actor router;
   intake_actor intake;
   cluster_actor cluster;  ///< null on a single node
+  callback_sender_actor callbacks;  ///< null when no merchant has a callback destination
 };
 
 } // namespace topup

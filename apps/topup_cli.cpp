@@ -521,6 +521,24 @@ void start_command(client_pointer self) {
           },
           fail_with(self, "cancel " + options.order_id));
       return;
+    case command_kind::deliveries:
+      self->request(st.gateway, options.timeout, deliveries_atom::value, options.order_id)
+        .then(
+          [self](std::vector<callback_record>& deliveries) {
+            emit(self, render(deliveries, self->state.style));
+            finish(self, exit_code::ok);
+          },
+          fail_with(self, "deliveries " + options.order_id));
+      return;
+    case command_kind::redeliver:
+      self->request(st.gateway, options.timeout, redeliver_atom::value, options.order_id)
+        .then(
+          [self](callback_record& due) {
+            emit(self, render(due, self->state.style));
+            finish(self, exit_code::ok);
+          },
+          fail_with(self, "redeliver " + options.order_id));
+      return;
   }
 }
 

@@ -23,6 +23,15 @@ void add_to(store_stats& sum, const store_stats& x) {
   sum.healthy = sum.healthy && x.healthy;
 }
 
+void add_to(callback_stats& sum, const callback_stats& x) {
+  sum.delivered += x.delivered;
+  sum.failed_attempts += x.failed_attempts;
+  sum.abandoned += x.abandoned;
+  sum.in_flight += x.in_flight;
+  // The members share one outbox: each counted the same pending notifications.
+  sum.pending = std::max(sum.pending, x.pending);
+}
+
 void add_to(provider_stats& sum, const provider_stats& x) {
   sum.calls += x.calls;
   sum.queries += x.queries;
@@ -54,6 +63,7 @@ node_stats sum_of(const std::vector<node_stats>& nodes) {
     sum.restarts += node.restarts;
     add_to(sum.intake, node.intake);
     add_to(sum.store, node.store);
+    add_to(sum.callbacks, node.callbacks);
     for (const auto& provider : node.providers) {
       auto [at, fresh] = provider_at.try_emplace(provider.provider, sum.providers.size());
       if (fresh) {

@@ -214,7 +214,11 @@ using gateway_actor = caf::typed_actor<
   // over; error unavailable when no live member holds it.
   caf::replies_to<settle_atom, settle_request>::with<settle_report>,
   // From another node: settle the provider here (this node holds it).
-  caf::replies_to<settle_atom, local_atom, settle_request>::with<settle_report>>;
+  caf::replies_to<settle_atom, local_atom, settle_request>::with<settle_report>,
+  // The result notifications of an order (see callback_sender_actor); unavailable on a node
+  // without a callback sender (no merchant has a callback destination).
+  caf::replies_to<deliveries_atom, std::string>::with<std::vector<callback_record>>,
+  caf::replies_to<redeliver_atom, std::string>::with<callback_record>>;
 
 /// Reconciliation (actors/settler): one settle_request on this node, then it quits.
 using settler_actor = caf::typed_actor<
@@ -284,7 +288,14 @@ using callback_sender_actor = caf::typed_actor<
   // Internal: read the due notifications and start their calls.
   caf::reacts_to<tick_atom>,
   // Internal: calls finished (the HTTP clients' threads wake the actor).
-  caf::reacts_to<commit_atom>>;
+  caf::reacts_to<commit_atom>,
+  // This sender's counts since it started, and the outbox's pending notifications.
+  caf::replies_to<stats_atom>::with<callback_stats>,
+  // The notifications of an order, by due time (none: an empty list).
+  caf::replies_to<deliveries_atom, std::string>::with<std::vector<callback_record>>,
+  // Makes the order's latest notification due now again (also a delivered or abandoned
+  // one) and answers it as it then stands; not_found when the order has none.
+  caf::replies_to<redeliver_atom, std::string>::with<callback_record>>;
 
 /// Watch subscriptions: engine actors notify it of every state change made on this node; it
 /// forwards each to the clients watching that order (or all orders) until they unwatch or go

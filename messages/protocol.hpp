@@ -26,7 +26,8 @@ namespace topup {
 /// 4: orders and order requests carry their merchant and notify_url; find_ref_atom takes
 ///    the merchant with the reference.
 /// 5: order requests may name their carrier.
-constexpr uint32_t protocol_version = 5;
+/// 6: node_stats.callbacks; an order's result callbacks (deliveries_atom, redeliver_atom).
+constexpr uint32_t protocol_version = 6;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -56,6 +57,31 @@ struct intake_stats {
   uint64_t overloaded = 0;
   uint64_t unavailable = 0;
   uint64_t in_flight = 0;  ///< orders waiting for the store
+};
+
+/// The result callbacks of a node (actors/callback_sender). The counts of attempts are this
+/// node's since its sender started; `pending` is the whole outbox's (every node's).
+struct callback_stats {
+  uint64_t delivered = 0;        ///< attempts the merchant acknowledged
+  uint64_t failed_attempts = 0;  ///< attempts that failed and will be made again
+  uint64_t abandoned = 0;        ///< notifications given up (past the schedule, unusable URL)
+  uint64_t in_flight = 0;        ///< calls under way now
+  uint64_t pending = 0;          ///< store-wide: notifications not yet delivered nor abandoned
+};
+
+/// One result notification of an order in the outbox, as `deliveries` shows it.
+struct callback_record {
+  std::string delivery_id;
+  std::string order_id;
+  std::string merchant;
+  std::string url;
+  std::string state;              ///< pending, delivered, abandoned
+  uint32_t attempts = 0;          ///< made so far
+  int64_t due_at_ms = 0;          ///< when the first attempt was due
+  int64_t next_attempt_at_ms = 0; ///< pending: the next attempt (or the end of a call's claim)
+  uint32_t last_http_status = 0;  ///< 0: no answer (or no attempt yet)
+  std::string last_error;
+  int64_t updated_at_ms = 0;
 };
 
 /// One state change of one order, as the store writes it: the order row moves from `from`
@@ -206,6 +232,7 @@ struct node_stats {
   int64_t started_at_ms = 0;  ///< when the node started (wall clock); 0 in cluster totals
   intake_stats intake;
   store_stats store;
+  callback_stats callbacks;  ///< zero on a node without a callback sender
   std::vector<status_count> orders;  ///< orders in the store by status: store-wide
   std::vector<provider_stats> providers;
 };
@@ -344,7 +371,20 @@ typename Inspector::result_type inspect(Inspector& f, status_count& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, node_stats& x) {
   return f(caf::meta::type_name("node_stats"), x.node, x.protocol, x.restarts, x.started_at_ms,
-           x.intake, x.store, x.orders, x.providers);
+           x.intake, x.store, x.callbacks, x.orders, x.providers);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, callback_stats& x) {
+  return f(caf::meta::type_name("callback_stats"), x.delivered, x.failed_attempts, x.abandoned,
+           x.in_flight, x.pending);
+}
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, callback_record& x) {
+  return f(caf::meta::type_name("callback_record"), x.delivery_id, x.order_id, x.merchant, x.url,
+           x.state, x.attempts, x.due_at_ms, x.next_attempt_at_ms, x.last_http_status,
+           x.last_error, x.updated_at_ms);
 }
 
 template <class Inspector>
@@ -522,6 +562,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::settle_request))
   CAF_ADD_TYPE_ID(topup, (topup::settle_report))
   CAF_ADD_TYPE_ID(topup, (topup::final_orders_page))
+  CAF_ADD_TYPE_ID(topup, (topup::callback_stats))
+  CAF_ADD_TYPE_ID(topup, (topup::callback_record))
+  CAF_ADD_TYPE_ID(topup, (std::vector<topup::callback_record>))
 
   // client -> node (the gateway)
   CAF_ADD_ATOM(topup, topup, hello_atom, "hello")
@@ -580,6 +623,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_ATOM(topup, topup, settle_atom, "settle")
   // result writers <-> store: where a writer resumes after a restart
   CAF_ADD_ATOM(topup, topup, cursor_atom, "cursor")
+  // client -> gateway -> callback sender: an order's result notifications; sending one again
+  CAF_ADD_ATOM(topup, topup, deliveries_atom, "deliveries")
+  CAF_ADD_ATOM(topup, topup, redeliver_atom, "redeliver")
 
 CAF_END_TYPE_ID_BLOCK(topup)
 

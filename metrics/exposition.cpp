@@ -134,6 +134,22 @@ std::vector<MetricFamily> stats_families(const node_stats& stats) {
   out.push_back(gauge("topup_store_healthy", "1 while the store can write, else 0")
                   .sample(store.healthy ? 1 : 0)
                   .done());
+  const auto& callbacks = stats.callbacks;
+  out.push_back(counter("topup_callbacks_total",
+                        "Result callback attempts by outcome: delivered (acknowledged), failed "
+                        "(tried again later), abandoned (given up)")
+                  .sample(as_double(callbacks.delivered), {{"outcome", "delivered"}})
+                  .sample(as_double(callbacks.failed_attempts), {{"outcome", "failed"}})
+                  .sample(as_double(callbacks.abandoned), {{"outcome", "abandoned"}})
+                  .done());
+  out.push_back(gauge("topup_callbacks_in_flight", "Result callback calls under way")
+                  .sample(as_double(callbacks.in_flight))
+                  .done());
+  out.push_back(gauge("topup_callbacks_pending",
+                      "Result callbacks in the outbox neither delivered nor abandoned (every "
+                      "node's: the outbox is shared)")
+                  .sample(as_double(callbacks.pending))
+                  .done());
   add_provider_families(stats.providers, out);
   out.push_back(counter("topup_actor_restarts_total", "Actor restarts by the supervisor")
                   .sample(as_double(stats.restarts))

@@ -114,7 +114,13 @@ node_metrics::node_metrics(const std::string& node, unsigned protocol)
                    .Help("Provider leases this node holds (cluster mode; 0 on a single node, "
                          "which serves every provider without leases)")
                    .Register(*registry_)
-                   .Add({})) {
+                   .Add({})),
+    callback_duration_(BuildHistogram()
+                         .Name("topup_callback_duration_seconds")
+                         .Help("From a result callback's call to a merchant leaving to its "
+                               "answer or timeout, by outcome (delivered: acknowledged; "
+                               "failed: anything else)")
+                         .Register(*registry_)) {
   BuildGauge()
     .Name("topup_build_info")
     .Help("Always 1: the node's name, version and remote protocol version as labels")
@@ -153,6 +159,14 @@ store_instruments node_metrics::store() {
 
 cluster_instruments node_metrics::cluster() {
   return {&cluster_members_, &leases_held_};
+}
+
+callback_instruments node_metrics::callbacks() {
+  callback_instruments instruments;
+  instruments.duration[0] = &callback_duration_.Add({{"outcome", "failed"}}, buckets::provider_call);
+  instruments.duration[1] =
+    &callback_duration_.Add({{"outcome", "delivered"}}, buckets::provider_call);
+  return instruments;
 }
 
 } // namespace topup

@@ -78,6 +78,16 @@ struct cluster_instruments {
   prometheus::Gauge* leases_held = nullptr;
 };
 
+/// The callback sender's instruments: the duration of its calls to merchants, by whether
+/// the merchant acknowledged (index 1) or not (index 0: refused, no answer, timeout).
+struct callback_instruments {
+  std::array<prometheus::Histogram*, 2> duration{};
+
+  void call_ended(bool acknowledged, double seconds) const {
+    duration[acknowledged]->Observe(seconds);
+  }
+};
+
 /// The registry of one node and its metric families. Shared by the actors that update it
 /// and the HTTP listener that serves it; outlives them all (held by shared_ptr).
 class node_metrics {
@@ -94,6 +104,7 @@ public:
   provider_instruments provider(const std::string& name);
   store_instruments store();
   cluster_instruments cluster();
+  callback_instruments callbacks();
   /// Router: orders cancelled by their client (an ending the recharge actors do not see).
   prometheus::Counter& cancelled() { return cancelled_; }
 
@@ -112,6 +123,7 @@ private:
   prometheus::Histogram& rows_per_commit_;
   prometheus::Gauge& cluster_members_;
   prometheus::Gauge& leases_held_;
+  prometheus::Family<prometheus::Histogram>& callback_duration_;
 };
 
 /// Bucket bounds, in the metric's base unit.

@@ -34,6 +34,17 @@ callback_state state_from(const std::string& name) {
   throw store_error("a callback has an unknown state in the database");
 }
 
+/// The columns of a stored_callback, in the order stored_from reads them.
+constexpr const char* stored_columns =
+  "delivery_id, order_id, merchant, url, body, attempts, due_at_ms, next_attempt_at_ms,"
+  " state, last_http_status, last_error, updated_at_ms";
+
+stored_callback stored_from(const soci::row& row) {
+  return {delivery_from(row), state_from(row.get<std::string>(8)),
+          static_cast<unsigned>(row.get<int>(9)), row.get<std::string>(10),
+          row.get<long long>(11)};
+}
+
 } // namespace
 
 void insert_callback(soci::session& session, const callback_delivery& delivery) {
@@ -114,13 +125,54 @@ std::vector<stored_callback> callback_outbox::all() {
   return with_store_errors("reading callbacks", [&] {
     std::vector<stored_callback> found;
     soci::rowset<soci::row> rows =
-      (session_->prepare << "SELECT " << delivery_columns
-                         << ", state, last_http_status, last_error FROM callbacks"
-                            " ORDER BY due_at_ms, delivery_id");
-    for (const auto& r : rows)
-      found.push_back({delivery_from(r), state_from(r.get<std::string>(8)),
-                       static_cast<unsigned>(r.get<int>(9)), r.get<std::string>(10)});
+      (session_->prepare << "SELECT " << stored_columns
+                         << " FROM callbacks ORDER BY due_at_ms, delivery_id");
+    for (const auto& row : rows)
+      found.push_back(stored_from(row));
     return found;
+  });
+}
+
+std::vector<stored_callback> callback_outbox::of_order(const std::string& order_id) {
+  return with_store_errors("reading an order's callbacks", [&] {
+    std::vector<stored_callback> found;
+    soci::rowset<soci::row> rows =
+      (session_->prepare << "SELECT " << stored_columns
+                         << " FROM callbacks WHERE order_id = :order_id"
+                            " ORDER BY due_at_ms, delivery_id",
+       soci::use(order_id));
+    for (const auto& row : rows)
+      found.push_back(stored_from(row));
+    return found;
+  });
+}
+
+uint64_t callback_outbox::count_pending() {
+  return with_store_errors("counting pending callbacks", [&] {
+    long long pending = 0;
+    *session_ << "SELECT COUNT(*) FROM callbacks WHERE state = 'pending'", soci::into(pending);
+    return static_cast<uint64_t>(pending);
+  });
+}
+
+std::optional<stored_callback> callback_outbox::redeliver(const std::string& order_id,
+                                                          int64_t now_ms) {
+  return with_store_errors("scheduling a callback again", [&] {
+    long long now = now_ms;
+    // One statement picks and updates the latest notification (the last by due time, as
+    // of_order lists them), so no transaction has to upgrade a read to a write. A live claim
+    // (a call under way, here or at another node) keeps its row: that call's outcome is
+    // recorded as usual.
+    *session_ << "UPDATE callbacks SET state = 'pending', next_attempt_at_ms = :now,"
+                 " claimed_by = '', updated_at_ms = :now"
+                 " WHERE delivery_id = (SELECT delivery_id FROM callbacks WHERE order_id = :order_id"
+                 " ORDER BY due_at_ms DESC, delivery_id DESC LIMIT 1)"
+                 " AND NOT (state = 'pending' AND claimed_by <> '' AND next_attempt_at_ms > :now)",
+      soci::use(now, "now"), soci::use(order_id, "order_id");
+    auto found = of_order(order_id);
+    if (found.empty())
+      return std::optional<stored_callback>{};
+    return std::optional<stored_callback>{std::move(found.back())};
   });
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,7 @@ struct stored_callback {
   callback_state state = callback_state::pending;
   unsigned last_http_status = 0;
   std::string last_error;
+  int64_t updated_at_ms = 0;  ///< of the last attempt (or the write, before any)
 };
 
 /// The outbox as the callback sender uses it, on a session of its own. Blocking; used from
@@ -60,6 +62,18 @@ public:
   /// Every notification with its state, attempts and last outcome, by due time (tests and
   /// tools).
   std::vector<stored_callback> all();
+
+  /// The notifications of one order, by due time (`topup-cli deliveries`).
+  std::vector<stored_callback> of_order(const std::string& order_id);
+
+  /// The notifications neither delivered nor abandoned, in the whole outbox.
+  uint64_t count_pending();
+
+  /// Makes the latest notification of `order_id` (the one reporting its current state) due
+  /// at `now_ms` again, whatever its state: a new attempt under the same delivery id, also of
+  /// a delivered or abandoned one, and the retry schedule continues from its attempts. One
+  /// claimed by a call under way is left to that call. None: the order has no notification.
+  std::optional<stored_callback> redeliver(const std::string& order_id, int64_t now_ms);
 
 private:
   std::unique_ptr<soci::session> session_;

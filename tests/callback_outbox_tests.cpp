@@ -167,6 +167,49 @@ BOOST_AUTO_TEST_CASE(due_notifications_are_claimed_per_merchant_and_attempts_rec
   BOOST_TEST((found.at("o-3:failed").state == callback_state::abandoned));
 }
 
+BOOST_AUTO_TEST_CASE(an_orders_latest_notification_is_made_due_again_unless_a_call_holds_it) {
+  order_store db{cfg};
+  db.insert({shop_order("o-1", 1), shop_order("o-2", 2)});
+  db.apply({change("o-1", order_status::accepted, order_event::dispatch, 10),
+            change("o-2", order_status::accepted, order_event::expire, 20)});
+  db.apply({change("o-1", order_status::dispatched, order_event::lose_outcome, 30)});
+  callback_outbox outbox{cfg};
+  auto deadline = shop_order("o-1", 1).deadline_ms;
+  // o-1's unknown outcome was notified at its deadline, then it resolved: two notifications.
+  outbox.record({"o-1:unknown", callback_state::delivered, deadline, 0, 200, ""});
+  db.apply({change("o-1", order_status::unknown, order_event::succeed, deadline + 10, "t")});
+  outbox.record({"o-1:succeeded", callback_state::abandoned, deadline + 20, deadline + 20, 503,
+                 "answered 503"});
+  BOOST_TEST(outbox.count_pending() == 1u);  // o-2's
+  auto listed = outbox.of_order("o-1");
+  BOOST_REQUIRE_EQUAL(listed.size(), 2u);
+  BOOST_TEST(listed[0].delivery.delivery_id == "o-1:unknown");
+  BOOST_TEST(listed[1].delivery.delivery_id == "o-1:succeeded");
+  BOOST_TEST(listed[1].last_http_status == 503u);
+  BOOST_TEST(listed[1].updated_at_ms == deadline + 20);
+
+  // The abandoned final notification is pending again, due now; the earlier one stays.
+  auto now = deadline + 1000;
+  auto again = outbox.redeliver("o-1", now);
+  BOOST_REQUIRE(again.has_value());
+  BOOST_TEST(again->delivery.delivery_id == "o-1:succeeded");
+  BOOST_TEST((again->state == callback_state::pending));
+  BOOST_TEST(again->delivery.next_attempt_at_ms == now);
+  BOOST_TEST(again->delivery.attempts == 1u);
+  BOOST_TEST((outbox.of_order("o-1")[0].state == callback_state::delivered));
+  BOOST_TEST(outbox.count_pending() == 2u);
+  auto due = outbox.claim_due("shop", now, 10, now + 5000);
+  BOOST_REQUIRE_EQUAL(due.size(), 2u);
+  // Claimed by a call under way: left to that call.
+  auto held = outbox.redeliver("o-1", now + 1);
+  BOOST_REQUIRE(held.has_value());
+  BOOST_TEST(held->delivery.next_attempt_at_ms == now + 5000);
+  outbox.record({"o-1:succeeded", callback_state::delivered, now + 2, 0, 200, ""});
+  BOOST_TEST(outbox.count_pending() == 1u);
+  BOOST_TEST(!outbox.redeliver("o-9", now).has_value());
+  BOOST_TEST(outbox.of_order("o-9").empty());
+}
+
 BOOST_AUTO_TEST_CASE(without_callback_destinations_nothing_is_written) {
   cfg.merchants = merchant_directory{};
   order_store db{cfg};

@@ -9,6 +9,8 @@
 // its restart.
 
 #include "api/merchant_api.hpp"
+#include "tests/callback_receiver.hpp"
+#include "tests/merchant_sim_process.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
 
@@ -23,6 +25,7 @@
 #include <atomic>
 #include <chrono>
 #include <ctime>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -44,132 +47,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using steady = std::chrono::steady_clock;
-
-struct received_callback {
-  std::string target;
-  std::map<std::string, std::string> headers;
-  std::string body;
-  unsigned answered = 0;  ///< the status answered; 0: held unanswered
-};
-
-/// An HTTP endpoint of a merchant: records every request and answers what `answer` says for
-/// the n-th request (from 1) of a delivery id; nothing: the request is held unanswered until
-/// the receiver goes. Each connection carries one request (the answer closes it).
-class callback_receiver {
-public:
-  using answer_rule = std::function<std::optional<std::pair<unsigned, std::string>>(
-    const std::string& delivery_id, int nth)>;
-
-  explicit callback_receiver(answer_rule answer)
-    : acceptor_(io_, tcp::endpoint{asio::ip::make_address("127.0.0.1"), 0}),
-      answer_(std::move(answer)) {
-    acceptor_.non_blocking(true);
-    port_ = acceptor_.local_endpoint().port();
-    accepting_ = std::thread([this] { accept_loop(); });
-  }
-
-  ~callback_receiver() {
-    stop_ = true;
-    accepting_.join();
-    for (auto& t : connections_)
-      t.join();
-  }
-
-  uint16_t port() const { return port_; }
-
-  std::vector<received_callback> received() {
-    std::lock_guard<std::mutex> guard{mutex_};
-    return received_;
-  }
-
-  void set_answer(answer_rule answer) {
-    std::lock_guard<std::mutex> guard{mutex_};
-    answer_ = std::move(answer);
-  }
-
-private:
-  void accept_loop() {
-    while (!stop_) {
-      tcp::socket socket{io_};
-      beast::error_code error;
-      acceptor_.accept(socket, error);
-      if (error) {
-        std::this_thread::sleep_for(5ms);
-        continue;
-      }
-      connections_.emplace_back([this, s = std::move(socket)]() mutable { serve(std::move(s)); });
-    }
-  }
-
-  void serve(tcp::socket socket) {
-    timeval read_timeout{5, 0};
-    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &read_timeout,
-                 sizeof read_timeout);
-    beast::flat_buffer buffer;
-    http::request<http::string_body> request;
-    beast::error_code error;
-    http::read(socket, buffer, request, error);
-    if (error)
-      return;
-    received_callback got;
-    got.target = std::string{request.target()};
-    for (const auto& field : request)
-      got.headers[std::string{field.name_string()}] = std::string{field.value()};
-    got.body = request.body();
-    auto delivery = got.headers[std::string{merchant_api::delivery_header}];
-    std::optional<std::pair<unsigned, std::string>> answer;
-    size_t index = 0;
-    {
-      std::lock_guard<std::mutex> guard{mutex_};
-      answer = answer_(delivery, ++attempts_[delivery]);
-      got.answered = answer ? answer->first : 0;
-      index = received_.size();
-      received_.push_back(got);
-    }
-    if (!answer) {
-      while (!stop_)
-        std::this_thread::sleep_for(10ms);
-      return;
-    }
-    http::response<http::string_body> response{static_cast<http::status>(answer->first), 11};
-    response.keep_alive(false);
-    response.body() = answer->second;
-    response.prepare_payload();
-    http::write(socket, response, error);
-    (void)index;
-  }
-
-  asio::io_context io_;
-  tcp::acceptor acceptor_;
-  uint16_t port_ = 0;
-  std::atomic<bool> stop_{false};
-  std::thread accepting_;
-  std::vector<std::thread> connections_;  ///< accept thread only, joined after it
-  std::mutex mutex_;
-  answer_rule answer_;
-  std::map<std::string, int> attempts_;
-  std::vector<received_callback> received_;
-};
-
-callback_receiver::answer_rule refuse_first_then_ack() {
-  return [](const std::string&, int nth) -> std::optional<std::pair<unsigned, std::string>> {
-    if (nth == 1)
-      return std::pair{500u, std::string{"try later"}};
-    return std::pair{200u, std::string{"success"}};
-  };
-}
-
-callback_receiver::answer_rule never_answer() {
-  return [](const std::string&, int) -> std::optional<std::pair<unsigned, std::string>> {
-    return std::nullopt;
-  };
-}
-
-callback_receiver::answer_rule always(unsigned status, std::string body) {
-  return [=](const std::string&, int) -> std::optional<std::pair<unsigned, std::string>> {
-    return std::pair{status, body};
-  };
-}
 
 const merchant shop_a{"shop-a", "secret-a", "", {}};
 const merchant shop_b{"shop-b", "secret-b", "", {}};
@@ -236,6 +113,46 @@ struct callback_fixture {
   order_request request_for(const merchant& m, const std::string& ref, const std::string& phone,
                             const std::string& notify_url = "") {
     return order_request{ref, phone, 1000, m.id, notify_url};
+  }
+
+  /// Runs topup-cli against the node with `args` (after --node and --timeout).
+  program_run cli(const std::vector<std::string>& args) {
+    std::vector<std::string> command{TOPUP_CLI, "--node",
+                                     "127.0.0.1:" + std::to_string(node->port()), "--timeout",
+                                     "10s"};
+    command.insert(command.end(), args.begin(), args.end());
+    return run_program(command, dir.file("cli.err"));
+  }
+
+  /// `topup-cli --json deliveries ORDER_ID`, one object per delivery.
+  std::vector<json> deliveries(const std::string& order_id) {
+    auto run = cli({"--json", "deliveries", order_id});
+    BOOST_TEST_REQUIRE((run.code == 0), run.describe());
+    std::vector<json> found;
+    for (const auto& line : run.out)
+      found.push_back(json::parse(line));
+    return found;
+  }
+
+  /// The single node's stats (`topup-cli --json stats`).
+  json stats() {
+    auto run = cli({"--json", "stats"});
+    BOOST_TEST_REQUIRE((run.code == 0 && run.out.size() == 1u), run.describe());
+    return json::parse(run.out.front());
+  }
+
+  /// Waits until the order's only delivery is in `state` with at least `attempts`; returns it.
+  json wait_for_delivery(const std::string& order_id, const std::string& state, int attempts) {
+    auto until = steady::now() + 60s;
+    for (;;) {
+      auto found = deliveries(order_id);
+      if (found.size() == 1 && found[0].at("state") == state
+          && found[0].at("attempts").get<int>() >= attempts)
+        return found[0];
+      BOOST_REQUIRE_MESSAGE(steady::now() < until, "the delivery of " << order_id << " is not "
+                                                     << state << ": " << json(found).dump());
+      std::this_thread::sleep_for(100ms);
+    }
   }
 
   /// (state, attempts) of every outbox row, by delivery id.
@@ -361,6 +278,131 @@ BOOST_AUTO_TEST_CASE(notifications_pending_at_a_crash_are_delivered_after_the_re
   wait_for_acknowledged(receiver_a, ids.size());
   for (const auto& [id, row] : outbox())
     BOOST_TEST(row.first == "delivered", id);
+}
+
+// topup-merchant-sim as shop-a's endpoint: down (500) until every notification met the
+// outage, then up; then answering wrongly until the next one met that. Every final order is
+// delivered in the end, each at least once, all signed right.
+BOOST_AUTO_TEST_CASE(a_merchant_down_for_a_while_gets_every_final_order_from_the_simulator) {
+  merchant_sim_process sim{dir, "merchant-a", shop_a.id, shop_a.secret, {"--fail-for", "600"}};
+  callback_receiver receiver_b{always(200, "success")};
+  configure(sim.port(), receiver_b.port());
+  start();
+  std::ofstream expected{dir.file("expected-orders.txt")};
+  std::set<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    bool fails = i % 3 == 0;  // a cucc number: failed for good, notified too
+    auto phone = std::string{fails ? "1300013000" : "1390013900"} + std::to_string(i);
+    auto id = submit(request_for(shop_a, "s-" + std::to_string(i), phone)).id;
+    ids.insert(id);
+    expected << id << "\n";
+  }
+  expected.close();
+  auto until = steady::now() + 60s;
+  auto wait_for = [&](const char* what, size_t count) {
+    while (sim.report().at(what).get<size_t>() < count) {
+      BOOST_REQUIRE_MESSAGE(steady::now() < until, what << " < " << count << ": "
+                                                         << sim.report().dump());
+      std::this_thread::sleep_for(100ms);
+    }
+  };
+  wait_for("distinct", ids.size());  // every notification was refused at least once
+  BOOST_TEST(sim.report().at("acknowledged") == 0);
+  sim.control("ack", 0);
+  wait_for("acknowledged", ids.size());
+  // Answering wrongly (200, another body): the next order's notification is not delivered.
+  sim.control("wrong", 0);
+  auto late = submit(request_for(shop_a, "s-late", "13900139009")).id;
+  wait_for("distinct", ids.size() + 1);
+  sim.control("ack", 0);
+  wait_for("acknowledged", ids.size() + 1);
+  auto stopped = sim.stop();
+  BOOST_TEST((stopped && *stopped == 0));
+
+  auto run = run_program({TOPUP_MERCHANT_SIM, "report", "--ledger", sim.ledger_path(),
+                          "--expect", dir.file("expected-orders.txt")},
+                         dir.file("report.err"));
+  BOOST_TEST_REQUIRE((run.code == 0 && run.out.size() == 1u), run.describe());
+  auto report = json::parse(run.out.front());
+  BOOST_TEST(report.at("bad_signatures") == 0);
+  BOOST_TEST(report.at("missing_orders").empty());
+  BOOST_TEST(report.at("final_orders") == ids.size() + 1);
+  BOOST_TEST(report.at("distinct") == ids.size() + 1);
+  // Each refused (or answered wrongly) before it was acknowledged: sent more than once.
+  BOOST_TEST(report.at("duplicates").get<size_t>() >= ids.size() + 1);
+  auto rows = outbox();
+  BOOST_TEST(rows.size() == ids.size() + 1);
+  for (const auto& [id, row] : rows)
+    BOOST_TEST(row.first == "delivered", id);
+  BOOST_TEST(rows.count(late + ":succeeded") == 1u);
+  // An order the merchant never heard of is a gap.
+  std::ofstream{dir.file("more-orders.txt")} << "no-such-order\n";
+  auto gap = run_program({TOPUP_MERCHANT_SIM, "report", "--ledger", sim.ledger_path(),
+                          "--expect", dir.file("more-orders.txt")},
+                         dir.file("report.err"));
+  BOOST_TEST_REQUIRE((gap.code == 1 && gap.out.size() == 1u), gap.describe());
+  BOOST_TEST(json::parse(gap.out.front()).at("missing_orders") == json::array({"no-such-order"}));
+}
+
+BOOST_AUTO_TEST_CASE(the_cli_shows_deliveries_and_counts_and_redelivers_an_abandoned_one) {
+  callback_receiver receiver_a{always(500, "try later")};
+  callback_receiver receiver_b{always(200, "success")};
+  configure(receiver_a.port(), receiver_b.port());
+  // The first failure is the last: the next attempt would come after give_up_after_s.
+  cfg["callbacks"]["give_up_after_s"] = 1;
+  start();
+  auto o = submit(request_for(shop_a, "r-1", "13900139001"));
+  auto abandoned = wait_for_delivery(o.id, "abandoned", 1);
+  BOOST_TEST(abandoned.at("delivery_id") == o.id + ":succeeded");
+  BOOST_TEST(abandoned.at("last_http_status") == 500);
+  BOOST_TEST(abandoned.at("merchant") == shop_a.id);
+  auto text = cli({"deliveries", o.id});
+  BOOST_TEST_REQUIRE((text.code == 0), text.describe());
+  BOOST_TEST_REQUIRE(text.out.size() == 2u, text.describe());
+  BOOST_TEST(text.out[0].find("DELIVERY_ID") == 0u);
+  BOOST_TEST(text.out[1].find(o.id + ":succeeded  abandoned") == 0u, text.out[1]);
+  auto counted = stats();
+  BOOST_TEST(counted.at("since_start").at("callbacks").at("abandoned") == 1);
+  BOOST_TEST(counted.at("since_start").at("callbacks").at("delivered") == 0);
+  BOOST_TEST(counted.at("store_wide").at("callbacks_pending") == 0);
+
+  // The merchant's endpoint works again: the operator sends the notification once more.
+  receiver_a.set_answer(always(200, "success"));
+  auto again = cli({"--json", "redeliver", o.id});
+  BOOST_TEST_REQUIRE((again.code == 0 && again.out.size() == 1u), again.describe());
+  auto due = json::parse(again.out.front());
+  BOOST_TEST(due.at("delivery_id") == o.id + ":succeeded");
+  BOOST_TEST(due.at("state") == "pending");
+  wait_for_acknowledged(receiver_a, 1);
+  auto delivered = wait_for_delivery(o.id, "delivered", 2);
+  BOOST_TEST(delivered.at("attempts") == 2);
+  BOOST_TEST(delivered.at("last_http_status") == 200);
+  // The same delivery id both times: the merchant can tell the repeat.
+  for (const auto& got : receiver_a.received())
+    BOOST_TEST(got.headers.at(std::string{merchant_api::delivery_header}) == o.id + ":succeeded");
+  counted = stats();
+  BOOST_TEST(counted.at("since_start").at("callbacks").at("delivered") == 1);
+  BOOST_TEST(counted.at("since_start").at("callbacks").at("abandoned") == 1);
+  BOOST_TEST(counted.at("store_wide").at("callbacks_pending") == 0);
+  auto lines = cli({"stats"});
+  BOOST_TEST_REQUIRE((lines.code == 0), lines.describe());
+  bool counted_line = false;
+  for (const auto& line : lines.out)
+    counted_line = counted_line
+                   || line == "  callbacks: 1 delivered, 0 failed attempts (tried again), 1 "
+                              "abandoned, 0 in flight";
+  BOOST_TEST(counted_line, lines.describe());
+
+  // A delivered one can be sent again too; an order without notifications cannot.
+  auto repeat = cli({"redeliver", o.id});
+  BOOST_TEST_REQUIRE((repeat.code == 0), repeat.describe());
+  auto more = wait_for_delivery(o.id, "delivered", 3);
+  BOOST_TEST(more.at("attempts") == 3);
+  auto none = cli({"redeliver", "no-such-order"});
+  BOOST_TEST((none.code == 1), none.describe());
+  auto nothing = cli({"deliveries", "no-such-order"});
+  BOOST_TEST_REQUIRE((nothing.code == 0), nothing.describe());
+  BOOST_TEST(nothing.out == std::vector<std::string>{"no result callbacks"});
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -822,6 +822,7 @@ BOOST_AUTO_TEST_CASE(node_stats_render_as_summary_and_table_or_one_object) {
   stats.started_at_ms = noon_ms;
   stats.intake = {100, 2, 3, 4, 5, 6};
   stats.store = {50, 200, 1, 7, true};
+  stats.callbacks = {5, 2, 1, 1, 3};
   stats.orders = {{"accepted", 3}, {"succeeded", 90}};
   provider_stats p;
   p.provider = "p-cmcc";
@@ -839,13 +840,16 @@ BOOST_AUTO_TEST_CASE(node_stats_render_as_summary_and_table_or_one_object) {
                 "6 in flight\n"
                 "  store: healthy, 50 commits, 200 rows written, 1 failed commits, 7 pending "
                 "writes\n"
+                "  callbacks: 5 delivered, 2 failed attempts (tried again), 1 abandoned, 1 in "
+                "flight\n"
                 "  providers:\n"
                 "    PROVIDER  BREAKER  CALLS  QUERIES  SUCCEEDED  FAILED  EXPIRED  RETRIES  "
                 "UNKNOWN  FAILED_OVER  QUEUED  IN_FLIGHT\n"
                 "    p-cmcc    closed      12        1         10       1        0        2        "
                 "0            0       0          0\n"
                 "whole store (every node, every run):\n"
-                "  orders: 3 accepted, 90 succeeded\n");
+                "  orders: 3 accepted, 90 succeeded\n"
+                "  callbacks pending: 3\n");
   // The keys say the scope: this node's counters since it started, the store's orders.
   auto object = to_json(stats);
   BOOST_TEST(object["node"] == "demo-1");
@@ -858,6 +862,8 @@ BOOST_AUTO_TEST_CASE(node_stats_render_as_summary_and_table_or_one_object) {
   BOOST_TEST(since_start["providers"][0]["retries"] == 2);
   BOOST_TEST(since_start["providers"][0]["breaker"] == "closed");
   BOOST_TEST(object["store_wide"]["orders"]["succeeded"] == 90);
+  BOOST_TEST(since_start["callbacks"]["failed_attempts"] == 2);
+  BOOST_TEST(object["store_wide"]["callbacks_pending"] == 3);
   BOOST_TEST(!object.contains("orders"));
   BOOST_TEST(!object.contains("intake"));
   auto line = render(stats, {true, time_zone::utc});
@@ -874,6 +880,30 @@ BOOST_AUTO_TEST_CASE(node_stats_render_as_summary_and_table_or_one_object) {
   BOOST_TEST(!to_json(empty)["since_start"].contains("started_at_ms"));
 }
 
+BOOST_AUTO_TEST_CASE(deliveries_render_as_a_table_or_one_object_each) {
+  callback_record pending{"o-1:succeeded", "o-1", "shop", "http://shop.example/cb", "pending",
+                          2, noon_ms, noon_ms + 60000, 503, "answered 503", noon_ms + 15000};
+  callback_record delivered{"o-1:unknown", "o-1", "shop", "http://shop.example/cb", "delivered",
+                            1, noon_ms - 1000, 0, 200, "", noon_ms - 900};
+  const output_style text{false, time_zone::utc};
+  BOOST_TEST(render(std::vector<callback_record>{delivered, pending}, text)
+             == "DELIVERY_ID    STATE      ATTEMPTS  LAST_HTTP  LAST_ERROR    NEXT_TRY             "
+                "URL\n"
+                "o-1:unknown    delivered         1        200  -             -                    "
+                "http://shop.example/cb\n"
+                "o-1:succeeded  pending           2        503  answered 503  2024-05-01 12:01:00  "
+                "http://shop.example/cb\n");
+  BOOST_TEST(render(std::vector<callback_record>{}, text) == "no result callbacks\n");
+  auto object = to_json(pending);
+  BOOST_TEST(object["next_attempt_at_ms"] == noon_ms + 60000);
+  BOOST_TEST(object["last_http_status"] == 503);
+  BOOST_TEST(render(std::vector<callback_record>{pending}, {true, time_zone::utc})
+             == object.dump() + "\n");
+  BOOST_TEST(render(pending, text)
+             == "callback o-1:succeeded (pending, 2 attempts so far) due again at 2024-05-01 "
+                "12:01:00\n");
+}
+
 BOOST_AUTO_TEST_CASE(cluster_stats_render_totals_a_row_per_node_and_the_unreachable) {
   node_stats asked;
   asked.node = "node-1";
@@ -881,6 +911,7 @@ BOOST_AUTO_TEST_CASE(cluster_stats_render_totals_a_row_per_node_and_the_unreacha
   asked.started_at_ms = noon_ms;
   asked.intake = {10, 1, 0, 0, 0, 0};
   asked.store = {3, 30, 0, 0, true};
+  asked.callbacks = {4, 1, 0, 0, 2};
   asked.orders = {{"succeeded", 30}};
   provider_stats cmcc;
   cmcc.provider = "p-cmcc";
@@ -894,6 +925,7 @@ BOOST_AUTO_TEST_CASE(cluster_stats_render_totals_a_row_per_node_and_the_unreacha
   other.started_at_ms = noon_ms + 60000;
   other.intake = {20, 0, 2, 0, 0, 3};
   other.store = {4, 40, 0, 5, true};
+  other.callbacks = {1, 0, 1, 1, 2};  // the same outbox: its pending ones are the same
   other.orders = {};
   other.providers.front().provider = "p-agg";
   const output_style text{false, time_zone::utc};
@@ -913,8 +945,11 @@ BOOST_AUTO_TEST_CASE(cluster_stats_render_totals_a_row_per_node_and_the_unreacha
                 "3 in flight\n"
                 "  store: healthy, 7 commits, 70 rows written, 0 failed commits, 5 pending "
                 "writes\n"
+                "  callbacks: 5 delivered, 1 failed attempts (tried again), 1 abandoned, 1 in "
+                "flight\n"
                 "whole store (every node, every run):\n"
                 "  orders: 30 succeeded\n"
+                "  callbacks pending: 2\n"
                 "nodes:\n"
                 "  NODE    STARTED              RESTARTS  ACCEPTED  EXISTING  REJECTED  "
                 "OVERLOADED  UNAVAILABLE  IN_FLIGHT  STORE    COMMITS  ROWS_WRITTEN  "

@@ -6,6 +6,7 @@
 // oversized body, too many headers, and a slow-loris client cut off while others are served.
 
 #include "api/merchant_api.hpp"
+#include "apps/process/child_process.hpp"
 #include "tests/http_node_support.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
@@ -20,6 +21,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
 #include <map>
 #include <string>
 #include <thread>
@@ -337,6 +339,60 @@ BOOST_AUTO_TEST_CASE(the_php_example_client_submits_and_finds_an_order) {
   BOOST_TEST_REQUIRE(!refused.out.empty());
   BOOST_TEST(refused.out[0].rfind("401 unauthenticated", 0) == 0u, refused.out[0]);
   BOOST_TEST(stored_rows() == 1);
+}
+
+// The PHP examples end to end: merchant_client.php submits an order, and the node's result
+// callback reaches callback_receiver.php (PHP's built-in server), which verifies its signature
+// and acknowledges it; a forged callback is refused.
+BOOST_AUTO_TEST_CASE(the_php_example_receiver_verifies_the_callback_of_an_order_it_submitted) {
+  const char* source = std::getenv("TOPUP_SOURCE_DIR");
+  BOOST_REQUIRE(source != nullptr);
+  auto receiver_port = free_port();
+  auto receiver_log = dir.file("callbacks.log");
+  process::child_process receiver{
+    {"/usr/bin/env", "TOPUP_MERCHANT=" + shop_a.id, "TOPUP_SECRET=" + shop_a.secret,
+     "TOPUP_CALLBACK_LOG=" + receiver_log, "/usr/bin/php", "-S",
+     "127.0.0.1:" + std::to_string(receiver_port),
+     std::string{source} + "/examples/callback_receiver.php"},
+    dir.file("php-server.log")};
+  cfg["merchants"]["list"][0]["callback_url"] =
+    "http://127.0.0.1:" + std::to_string(receiver_port) + "/topup/result";
+  cfg["callbacks"] = {{"retry_after_s", {1}}, {"jitter", 0}, {"poll_interval_ms", 100}};
+  start();
+  auto submitted = run_program({"/usr/bin/php", std::string{source} + "/examples/merchant_client.php",
+                                "http://127.0.0.1:" + std::to_string(api_port), shop_a.id,
+                                shop_a.secret, "r-php-cb", "13800138000", "1000"},
+                               dir.file("php.err"));
+  BOOST_TEST_REQUIRE((submitted.code && *submitted.code == 0), submitted.describe());
+  BOOST_TEST_REQUIRE(submitted.out[0].rfind("201 ", 0) == 0u, submitted.out[0]);
+  auto id = submitted.out[0].substr(4, submitted.out[0].find(' ', 4) - 4);
+
+  // The receiver may start after the first attempt: the node tries again a second later.
+  auto lines = [&] {
+    std::vector<std::string> found;
+    std::ifstream in{receiver_log};
+    for (std::string line; std::getline(in, line);)
+      found.push_back(line);
+    return found;
+  };
+  auto verified = "verified " + id + ":succeeded " + id + " succeeded";
+  auto until = steady::now() + 30s;
+  while (lines().empty() || lines().back() != verified) {
+    BOOST_REQUIRE_MESSAGE(steady::now() < until, "no verified callback; the receiver logged: "
+                                                   << tail_of(receiver_log)
+                                                   << tail_of(dir.file("php-server.log")));
+    std::this_thread::sleep_for(100ms);
+  }
+  for (const auto& line : lines())
+    BOOST_TEST(line == verified);
+
+  // A callback signed with another secret is refused.
+  auto body = R"({"delivery_id":"forged:succeeded","order_id":"forged","status":"succeeded"})";
+  auto forged = http_client{receiver_port}.call(
+    http::verb::post, "/topup/result", body,
+    signed_headers({shop_a.id, "not-the-secret"}, "POST", "/topup/result", body));
+  BOOST_TEST(forged.status == 401u);
+  BOOST_TEST(lines().back() == "rejected bad signature");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

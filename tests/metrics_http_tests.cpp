@@ -5,6 +5,7 @@
 // `promtool check metrics` (run as a process), and the counters and histograms move as
 // orders are accepted and become final; the optional metrics token is enforced.
 
+#include "tests/callback_receiver.hpp"
 #include "tests/http_node_support.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
@@ -28,9 +29,16 @@ using steady = std::chrono::steady_clock;
 const merchant_key shop{"shop-m", "secret-m"};
 
 struct metrics_fixture : http_node_fixture {
+  /// The merchant's endpoint for result callbacks: acknowledges each.
+  callback_receiver merchant_endpoint{always(200, "success")};
+
   metrics_fixture() {
-    cfg["merchants"] = {{"default", shop.id},
-                        {"list", {{{"id", shop.id}, {"secret", shop.secret}}}}};
+    auto callback_url =
+      "http://127.0.0.1:" + std::to_string(merchant_endpoint.port()) + "/topup/result";
+    cfg["merchants"] = {
+      {"default", shop.id},
+      {"list", {{{"id", shop.id}, {"secret", shop.secret}, {"callback_url", callback_url}}}}};
+    cfg["callbacks"] = {{"poll_interval_ms", 100}};
   }
 
   void start() { http_node_fixture::start(TOPUP_NODE); }
@@ -77,6 +85,8 @@ BOOST_AUTO_TEST_CASE(a_scrape_is_valid_prometheus_text_and_moves_with_the_orders
   BOOST_TEST(sum_of(before, "topup_build_info") == 1);
   BOOST_TEST(sum_of(before, "topup_orders_accepted_total") == 0);
   BOOST_TEST(sum_of(before, "topup_order_accept_latency_seconds_count") == 0);
+  BOOST_TEST(sum_of(before, "topup_callbacks_total") == 0);
+  BOOST_TEST(sum_of(before, "topup_callbacks_pending") == 0);
   // Every provider's breaker is in exactly one state, closed.
   BOOST_TEST(sum_of(before, "topup_provider_breaker_state", {"state=\"closed\""}) == 4);
   BOOST_TEST(sum_of(before, "topup_provider_breaker_state") == 4);
@@ -96,7 +106,9 @@ BOOST_AUTO_TEST_CASE(a_scrape_is_valid_prometheus_text_and_moves_with_the_orders
     std::this_thread::sleep_for(100ms);
     text = scrape().text;
     after = samples_of(text);
-  } while (sum_of(after, "topup_orders_finished_total") < n && steady::now() < give_up);
+  } while ((sum_of(after, "topup_orders_finished_total") < n
+            || sum_of(after, "topup_callbacks_total", {"outcome=\"delivered\""}) < n)
+           && steady::now() < give_up);
 
   BOOST_TEST(promtool_problems(text) == "");
   BOOST_TEST(sum_of(after, "topup_orders_accepted_total") == n);
@@ -126,6 +138,15 @@ BOOST_AUTO_TEST_CASE(a_scrape_is_valid_prometheus_text_and_moves_with_the_orders
   BOOST_TEST(sum_of(after, "topup_orders_unknown_at_deadline_total") == 0);
   BOOST_TEST(sum_of(after, "topup_intake_refused_total") == 0);
   BOOST_TEST(sum_of(after, "topup_cluster_members") == 1);
+  // Each final order notified once, acknowledged at the first attempt.
+  BOOST_TEST(sum_of(after, "topup_callbacks_total", {"outcome=\"delivered\""}) == n);
+  BOOST_TEST(sum_of(after, "topup_callbacks_total") == n);
+  BOOST_TEST(sum_of(after, "topup_callbacks_pending") == 0);
+  BOOST_TEST(sum_of(after, "topup_callbacks_in_flight") == 0);
+  BOOST_TEST(sum_of(after, "topup_callback_duration_seconds_count", {"outcome=\"delivered\""})
+             == n);
+  BOOST_TEST(sum_of(after, "topup_callback_duration_seconds_count", {"outcome=\"failed\""})
+             == 0);
   // Neither phone numbers nor order references are labels.
   for (const auto& phone : phones)
     BOOST_TEST(text.find(phone) == std::string::npos);

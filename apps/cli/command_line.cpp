@@ -133,6 +133,8 @@ std::string_view to_string(command_kind command) {
     case command_kind::cancel: return "cancel";
     case command_kind::members: return "members";
     case command_kind::reconcile: return "reconcile";
+    case command_kind::deliveries: return "deliveries";
+    case command_kind::redeliver: return "redeliver";
     case command_kind::backup: return "backup";
     case command_kind::archive: return "archive";
   }
@@ -282,6 +284,15 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
     app.add_subcommand("cancel", "Cancel an order that is still waiting for its first call");
   cancel->add_option("id", options.order_id, "Order ID")->type_name("ID")->required();
 
+  auto deliveries = app.add_subcommand(
+    "deliveries", "Show an order's result callbacks to its merchant: delivery id, state, "
+                  "attempts, the last HTTP status and error, the next try");
+  deliveries->add_option("id", options.order_id, "Order ID")->type_name("ID")->required();
+  auto redeliver = app.add_subcommand(
+    "redeliver", "Send an order's latest result callback again now, under the same delivery "
+                 "id (also one delivered or abandoned); shows it as it then stands");
+  redeliver->add_option("id", options.order_id, "Order ID")->type_name("ID")->required();
+
   auto members = app.add_subcommand(
     "members", "Show the cluster's members as the node sees them: address, liveness, "
                "heartbeat age and the providers each owns");
@@ -303,6 +314,7 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
     {list, command_kind::list},     {watch, command_kind::watch},
     {cancel, command_kind::cancel}, {members, command_kind::members},
     {reconcile, command_kind::reconcile},
+    {deliveries, command_kind::deliveries}, {redeliver, command_kind::redeliver},
     {store_commands.backup, command_kind::backup}, {store_commands.archive, command_kind::archive}};
   options.command = command_kind::stats;
   for (const auto& [sub, kind] : commands)

@@ -23,7 +23,7 @@ namespace topup::cli {
 constexpr int64_t heartbeat_interval_ms = 1000;
 
 enum class command_kind {
-  submit, status, list, stats, watch, cancel, members, reconcile,
+  submit, status, list, stats, watch, cancel, members, reconcile, deliveries, redeliver,
   backup, archive  // on the store itself (store_commands.hpp), not through the node
 };
 

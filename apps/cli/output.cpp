@@ -58,6 +58,10 @@ std::string since_start_lines(const node_stats& x) {
                       "{} pending writes\n",
                       st.healthy ? "healthy" : "UNHEALTHY", st.commits, st.rows_written,
                       st.failed_commits, st.pending_writes);
+  const auto& cb = x.callbacks;
+  text += fmt::format("  callbacks: {} delivered, {} failed attempts (tried again), {} abandoned, "
+                      "{} in flight\n",
+                      cb.delivered, cb.failed_attempts, cb.abandoned, cb.in_flight);
   return text;
 }
 
@@ -67,7 +71,8 @@ std::string store_wide_lines(const node_stats& x) {
   for (const auto& count : x.orders)
     by_status += fmt::format("{}{} {}", by_status.empty() ? "" : ", ", count.count, count.status);
   return "whole store (every node, every run):\n  orders: "
-         + (by_status.empty() ? std::string{"none"} : by_status) + "\n";
+         + (by_status.empty() ? std::string{"none"} : by_status) + "\n"
+         + fmt::format("  callbacks pending: {}\n", x.callbacks.pending);
 }
 
 /// The providers table of `stats`; a cluster's names the node serving each.
@@ -191,13 +196,19 @@ nlohmann::ordered_json to_json(const node_stats& x) {
     {"failed_commits", x.store.failed_commits},
     {"pending_writes", x.store.pending_writes},
   };
+  since_start["callbacks"] = {
+    {"delivered", x.callbacks.delivered},
+    {"failed_attempts", x.callbacks.failed_attempts},
+    {"abandoned", x.callbacks.abandoned},
+    {"in_flight", x.callbacks.in_flight},
+  };
   since_start["providers"] = std::move(providers);
   return {
     {"node", x.node},
     {"protocol", x.protocol},
     {"restarts", x.restarts},
     {"since_start", std::move(since_start)},
-    {"store_wide", {{"orders", std::move(orders)}}},
+    {"store_wide", {{"orders", std::move(orders)}, {"callbacks_pending", x.callbacks.pending}}},
   };
 }
 
@@ -432,6 +443,49 @@ std::string render(const cluster_stats& x, const output_style& style) {
   if (rows == 0)
     return text + "providers (since each node started): none\n";
   return text + "providers (since each node started):\n" + providers.render("  ");
+}
+
+nlohmann::ordered_json to_json(const callback_record& x) {
+  return {
+    {"delivery_id", x.delivery_id},
+    {"order_id", x.order_id},
+    {"merchant", x.merchant},
+    {"url", x.url},
+    {"state", x.state},
+    {"attempts", x.attempts},
+    {"due_at_ms", x.due_at_ms},
+    {"next_attempt_at_ms", x.next_attempt_at_ms},
+    {"last_http_status", x.last_http_status},
+    {"last_error", x.last_error},
+    {"updated_at_ms", x.updated_at_ms},
+  };
+}
+
+std::string render(const std::vector<callback_record>& deliveries, const output_style& style) {
+  std::string text;
+  if (style.json) {
+    for (const auto& x : deliveries)
+      text += json_line(to_json(x));
+    return text;
+  }
+  if (deliveries.empty())
+    return "no result callbacks\n";
+  text_table table{
+    {"DELIVERY_ID", "STATE", "ATTEMPTS", "LAST_HTTP", "LAST_ERROR", "NEXT_TRY", "URL"}};
+  for (const auto& x : deliveries)
+    table.add_row({x.delivery_id, x.state, std::to_string(x.attempts),
+                   x.last_http_status != 0 ? std::to_string(x.last_http_status) : "-",
+                   x.last_error.empty() ? "-" : shown(x.last_error),
+                   x.state == "pending" ? format_date_time(x.next_attempt_at_ms, style.zone) : "-",
+                   x.url});
+  return table.render();
+}
+
+std::string render(const callback_record& x, const output_style& style) {
+  if (style.json)
+    return json_line(to_json(x));
+  return fmt::format("callback {} ({}, {} attempts so far) due again at {}\n", x.delivery_id,
+                     x.state, x.attempts, format_date_time(x.next_attempt_at_ms, style.zone));
 }
 
 nlohmann::ordered_json to_json(const member_info& x) {

@@ -119,6 +119,19 @@ nlohmann::ordered_json to_json(const member_info& x);
 /// line; or one JSON object per member.
 std::string render(const std::vector<member_info>& members, const output_style& style);
 
+/// {"delivery_id":..,"order_id":..,"merchant":..,"url":..,"state":"delivered","attempts":2,
+///  "due_at_ms":..,"next_attempt_at_ms":..,"last_http_status":200,"last_error":"",
+///  "updated_at_ms":..}
+nlohmann::ordered_json to_json(const callback_record& x);
+
+/// `deliveries`: a table (DELIVERY_ID, STATE, ATTEMPTS, LAST_HTTP, LAST_ERROR, NEXT_TRY,
+/// URL), "no result callbacks" when empty; or one JSON object per delivery.
+std::string render(const std::vector<callback_record>& deliveries, const output_style& style);
+
+/// `redeliver`: "callback D (state, N attempts so far) due again at 12:00:01", or its JSON
+/// object.
+std::string render(const callback_record& x, const output_style& style);
+
 /// A failed command: its message, or its JSON object.
 std::string render(const failure_report& x, const output_style& style);
 
