@@ -54,8 +54,7 @@ struct browser_fixture : http_node_fixture {
   std::thread load;
 
   browser_fixture() {
-    cfg["merchants"] = {{"default", shop.id},
-                        {"list", {{{"id", shop.id}, {"secret", shop.secret}}}}};
+    single_merchant(shop);
     cfg["http_api"]["admin_token"] = admin_token;
   }
 

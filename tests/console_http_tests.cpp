@@ -32,8 +32,7 @@ const std::string admin_token = "console-admin-token";
 
 struct console_fixture : http_node_fixture {
   console_fixture() {
-    cfg["merchants"] = {{"default", shop.id},
-                        {"list", {{{"id", shop.id}, {"secret", shop.secret}}}}};
+    single_merchant(shop);
     cfg["http_api"]["admin_token"] = admin_token;
   }
 
@@ -216,14 +215,7 @@ BOOST_AUTO_TEST_CASE(orders_are_found_by_id_reference_and_phone_with_their_story
 }
 
 BOOST_AUTO_TEST_CASE(a_waiting_order_is_cancelled_from_the_console_and_the_action_logged) {
-  // Every cmcc order waits: both providers of cmcc allow one call a minute, taken at once.
-  for (auto name : {"p-cmcc", "p-agg"}) {
-    provider_entry(cfg, name)["rate"] = 0.02;
-    provider_entry(cfg, name)["burst"] = 1;
-  }
-  cfg["admission"] = {{"enabled", false}};
-  cfg["deadline"]["limit_ms"] = 60000;
-  cfg["deadline"]["resend_at_ms"] = {50000, 55000};
+  hold_cmcc_orders();
   start();
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i)
@@ -260,6 +252,28 @@ BOOST_AUTO_TEST_CASE(a_waiting_order_is_cancelled_from_the_console_and_the_actio
   BOOST_TEST(log.find("cancels order " + cancelled + " (138****2222") != std::string::npos, log);
   BOOST_TEST(log.find("cancelled order " + cancelled) != std::string::npos, log);
   BOOST_TEST(log.find("13811112222") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_outcome_is_queried_at_once_from_the_console) {
+  // p-cmcc loses every call's answer (the recharge happened) and would query it only after
+  // 30 s; the console's re-query asks it now.
+  provider_entry(cfg, "p-cmcc")["adapter"]["outcomes"] = {{"success", 0.0}, {"unknown", 1.0}};
+  provider_entry(cfg, "p-cmcc")["adapter"]["unknown_success_probability"] = 1.0;
+  cfg["deadline"] = {{"limit_ms", 60000}, {"resend_at_ms", {50000, 55000}}, {"query_interval_ms", 30000}};
+  start();
+  auto id = submit("lost-1", "13822223333")["id"].get<std::string>();
+  auto story = console_until("/console/api/orders/" + id,
+                             [](const json& s) { return s["order"]["status"] == "unknown"; });
+  BOOST_TEST_REQUIRE(story["order"]["status"] == "unknown", story.dump());
+  auto reply = console("/console/api/orders/" + id + "/requery", admin_token, http::verb::post);
+  BOOST_TEST_REQUIRE(reply.status == 200u, reply.text);
+  BOOST_TEST(reply.body["order"]["status"] == "succeeded", reply.text);
+  auto history = console_json("/console/api/orders/" + id)["history"];
+  BOOST_TEST(history.back()["event"] == "succeed");
+  BOOST_TEST(history.back()["via"] == "query");
+  auto log = log_text();
+  BOOST_TEST(log.find("re-queries order " + id + " (138****3333) at provider p-cmcc") != std::string::npos, log);
+  BOOST_TEST(log.find("13822223333") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -29,8 +29,7 @@ const merchant_key shop{"shop-m", "secret-m"};
 
 struct metrics_fixture : http_node_fixture {
   metrics_fixture() {
-    cfg["merchants"] = {{"default", shop.id},
-                        {"list", {{{"id", shop.id}, {"secret", shop.secret}}}}};
+    single_merchant(shop);
   }
 
   void start() { http_node_fixture::start(TOPUP_NODE); }
