@@ -1,5 +1,6 @@
 #include "actors/http_api.hpp"
 
+#include "api/console_api.hpp"
 #include "api/merchant_api.hpp"
 #include "messages/errors.hpp"
 #include "metrics/exposition.hpp"
@@ -7,6 +8,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
@@ -40,6 +42,24 @@ struct http_api_listener::impl : std::enable_shared_from_this<http_api_listener:
   std::thread thread;
   std::atomic<size_t> connections{0};
   std::atomic<bool> stopped{false};
+
+  // The console's state, touched on the io thread only.
+  asio::steady_timer sampler{io};
+  throughput_history throughput;
+  /// The cluster's stats as last read for the console, when (wall ms), and the providers'
+  /// call rates between that read and the one before it.
+  std::optional<cluster_stats> cluster_counts;
+  std::chrono::steady_clock::time_point cluster_counts_at{};
+  std::vector<console_api::provider_rate> provider_rates;
+
+  bool console_on() const { return !options.config.admin_token.empty(); }
+  int64_t now_ms() const { return options.now_s() * 1000; }
+
+  /// Once a second: this node's counters into the throughput history.
+  void sample();
+
+  /// The cluster's stats for the console: read again when older than cluster_stats_max_age.
+  void with_cluster_stats(std::function<void(std::variant<cluster_stats, failure>)> done);
 
   caf::duration request_timeout() const {
     return caf::duration{std::chrono::milliseconds{options.config.request_timeout_ms}};
@@ -77,6 +97,13 @@ struct http_api_listener::impl : std::enable_shared_from_this<http_api_listener:
 namespace {
 
 using request_type = http::request<http::string_body>;
+
+/// The console reads the cluster's stats (which count the store's orders by status) at most
+/// this often, however many pages poll.
+constexpr std::chrono::milliseconds cluster_stats_max_age{2500};
+constexpr std::chrono::seconds sample_interval{1};
+/// How long a console's re-query waits for the provider's answer.
+constexpr int64_t requery_wait_ms = 5000;
 
 /// How long a scrape waits for the node's stats at most (less if request_timeout_ms is).
 constexpr std::chrono::milliseconds metrics_stats_timeout{5000};
@@ -155,6 +182,8 @@ private:
     version_ = request_.version();
     auto method = request_.method_string();
     auto target = request_.target();
+    if (owner_->console_on() && console_api::is_console_target({target.data(), target.size()}))
+      return console({method.data(), method.size()}, {target.data(), target.size()});
     auto routed = merchant_api::route_of({method.data(), method.size()},
                                          {target.data(), target.size()});
     if (auto refused = std::get_if<merchant_api::http_error>(&routed))
@@ -330,6 +359,202 @@ private:
       find_ref_atom::value, merchant_, route_.client_ref);
   }
 
+  // The web console (api/console_api): the page, then read-only JSON and two actions, each
+  // answered from the gateway like the merchant API's requests.
+
+  void console(std::string_view method, std::string_view target) {
+    auto routed = console_api::route_of(method, target);
+    if (auto refused = std::get_if<merchant_api::http_error>(&routed))
+      return write(refused->status, merchant_api::error_json(refused->error), refused->error);
+    auto route = std::get<console_api::route>(std::move(routed));
+    if (route.which == console_api::endpoint::page)
+      return write_body(200, "text/html; charset=utf-8", std::string{console_api::page_html()});
+    if (!console_api::authorized(header_of(request_, "Authorization"), config().admin_token))
+      return fail({errc::unauthenticated, "the console's API needs Authorization: Bearer <admin token>"});
+    switch (route.which) {
+      case console_api::endpoint::overview: return console_overview();
+      case console_api::endpoint::providers: return console_providers();
+      case console_api::endpoint::cluster: return console_cluster();
+      case console_api::endpoint::search: return console_search(route.search);
+      case console_api::endpoint::order: return console_story(route.order_id);
+      case console_api::endpoint::cancel:
+      case console_api::endpoint::requery: return console_action(route);
+      case console_api::endpoint::page: break;
+    }
+  }
+
+  /// Lists the orders of every filter in turn and calls `done` with all of them (a failure
+  /// ends the list early with it).
+  void list_each(std::vector<order_filter> filters, std::vector<order> gathered,
+                 std::function<void(std::variant<std::vector<order>, failure>)> done) {
+    if (filters.empty())
+      return done(std::move(gathered));
+    auto next = filters.front();
+    filters.erase(filters.begin());
+    owner_->ask<std::vector<order>>(
+      [self = shared_from_this(), filters, gathered,
+       done](std::variant<std::vector<order>, failure> answer) mutable {
+        if (auto f = std::get_if<failure>(&answer))
+          return done(*f);
+        auto& found = std::get<std::vector<order>>(answer);
+        gathered.insert(gathered.end(), found.begin(), found.end());
+        self->list_each(std::move(filters), std::move(gathered), std::move(done));
+      },
+      list_atom::value, next);
+  }
+
+  void console_overview() {
+    owner_->with_cluster_stats([self = shared_from_this()](std::variant<cluster_stats, failure> stats) {
+      if (auto f = std::get_if<failure>(&stats))
+        return self->fail(*f);
+      // The oldest of each unfinished status, the oldest of those shown.
+      std::vector<order_filter> oldest;
+      for (auto status : {order_status::accepted, order_status::dispatched, order_status::unknown}) {
+        order_filter filter;
+        filter.status = std::string{to_string(status)};
+        filter.limit = 1;
+        filter.oldest_first = true;
+        oldest.push_back(filter);
+      }
+      self->list_each(std::move(oldest), {},
+        [self, stats = std::get<cluster_stats>(std::move(stats))](
+          std::variant<std::vector<order>, failure> pending) {
+          if (auto f = std::get_if<failure>(&pending))
+            return self->fail(*f);
+          console_api::overview_input in;
+          in.now_ms = self->owner_->now_ms();
+          in.throughput = &self->owner_->throughput;
+          for (const auto& o : std::get<std::vector<order>>(pending))
+            if (!in.oldest_pending || o.accepted_at_ms < in.oldest_pending->accepted_at_ms)
+              in.oldest_pending = o;
+          const auto& node = stats.nodes.empty() ? stats.totals : stats.nodes.front();
+          auto shown = node;
+          shown.orders = stats.totals.orders;
+          self->write(200, console_api::overview_json(shown, in));
+        });
+    });
+  }
+
+  void console_providers() {
+    owner_->with_cluster_stats([self = shared_from_this()](std::variant<cluster_stats, failure> stats) {
+      if (auto f = std::get_if<failure>(&stats))
+        return self->fail(*f);
+      self->write(200, console_api::providers_json(self->owner_->options.providers,
+                                                   std::get<cluster_stats>(stats),
+                                                   self->owner_->provider_rates));
+    });
+  }
+
+  void console_cluster() {
+    owner_->ask<std::vector<member_info>>(
+      [self = shared_from_this()](std::variant<std::vector<member_info>, failure> answer) {
+        if (auto f = std::get_if<failure>(&answer))
+          return self->fail(*f);
+        const auto& members = std::get<std::vector<member_info>>(answer);
+        self->write(200, console_api::cluster_json(self->owner_->options.clustered,
+                                                   members.empty() ? "" : members.front().node,
+                                                   members));
+      },
+      members_atom::value);
+  }
+
+  /// By id first (an unknown id is no failure), then by reference and by phone number.
+  void console_search(console_api::search search) {
+    auto list = [self = shared_from_this(), search](std::vector<order> by_id) {
+      self->list_each(console_api::filters_of(search), std::move(by_id),
+                      [self, limit = search.limit](std::variant<std::vector<order>, failure> found) {
+                        if (auto f = std::get_if<failure>(&found))
+                          return self->fail(*f);
+                        self->write(200, console_api::orders_json(
+                                           std::get<std::vector<order>>(std::move(found)), limit));
+                      });
+    };
+    if (search.text.empty())
+      return list({});
+    owner_->ask<order>(
+      [list, search](std::variant<order, failure> answer) {
+        auto found = std::get_if<order>(&answer);
+        if (!found || (!search.status.empty() && to_string(found->status) != search.status))
+          return list({});
+        list({std::move(*found)});
+      },
+      caf::get_atom::value, search.text);
+  }
+
+  void console_story(const std::string& id) {
+    owner_->ask<order_history>(
+      [self = shared_from_this()](std::variant<order_history, failure> answer) {
+        if (auto f = std::get_if<failure>(&answer))
+          return self->fail(*f);
+        self->write(200, console_api::story_json(std::get<order_history>(answer)));
+      },
+      history_atom::value, id);
+  }
+
+  /// Cancel: the gateway's cancel, wherever the order waits. Re-query: the provider's
+  /// reconciliation (settle), which queries its unknown outcomes now, this order's among them.
+  /// Both are logged with who asked (the console's address) and the masked phone number.
+  void console_action(const console_api::route& route) {
+    auto who = remote_address();
+    auto id = route.order_id;
+    bool cancel = route.which == console_api::endpoint::cancel;
+    auto answer_with_order = [self = shared_from_this(), id]() {
+      self->owner_->ask<order>(
+        [self](std::variant<order, failure> now) {
+          if (auto f = std::get_if<failure>(&now))
+            return self->fail(*f);
+          self->write(200, json{{"order", console_api::order_json(std::get<order>(now))}});
+        },
+        caf::get_atom::value, id);
+    };
+    owner_->ask<order>(
+      [self = shared_from_this(), who, id, cancel, answer_with_order](std::variant<order, failure> answer) {
+        if (auto f = std::get_if<failure>(&answer))
+          return self->fail(*f);
+        auto found = std::get<order>(std::move(answer));
+        auto phone = mask_phone(found.phone);
+        if (cancel) {
+          spdlog::info("console: {} cancels order {} ({}, {})", who, id, phone, to_string(found.status));
+          return self->owner_->ask<order>(
+            [self, who, id, raw_phone = found.phone](std::variant<order, failure> cancelled) {
+              if (auto f = std::get_if<failure>(&cancelled)) {
+                spdlog::info("console: cancel of order {} refused: {}", id,
+                             mask_phone_in(f->reason, raw_phone));
+                return self->fail(*f);
+              }
+              spdlog::info("console: {} cancelled order {}", who, id);
+              self->write(200, json{{"order", console_api::order_json(std::get<order>(cancelled))}});
+            },
+            cancel_atom::value, id);
+        }
+        if (found.status != order_status::unknown || found.provider.empty())
+          return self->fail({errc::illegal_transition,
+                             "order " + id + " is " + std::string{to_string(found.status)}
+                               + ": only an unknown outcome is queried"});
+        spdlog::info("console: {} re-queries order {} ({}) at provider {}", who, id, phone,
+                     found.provider);
+        self->owner_->ask_within<settle_report>(
+          caf::duration{std::chrono::milliseconds{requery_wait_ms + self->config().request_timeout_ms}},
+          [self, id, answer_with_order](std::variant<settle_report, failure> settled) {
+            if (auto f = std::get_if<failure>(&settled))
+              return self->fail(*f);
+            const auto& report = std::get<settle_report>(settled);
+            spdlog::info("console: re-query of order {}: {} of {} unknown outcomes settled", id,
+                         report.settled, report.unknown);
+            answer_with_order();
+          },
+          settle_atom::value, settle_request{found.provider, requery_wait_ms});
+      },
+      caf::get_atom::value, id);
+  }
+
+  std::string remote_address() {
+    error_code error;
+    auto endpoint = stream_.socket().remote_endpoint(error);
+    return error ? std::string{"an unknown client"}
+                 : "admin@" + endpoint.address().to_string() + ":" + std::to_string(endpoint.port());
+  }
+
   void fail(const failure& why) {
     write(merchant_api::status_of(why.code), merchant_api::error_json(why), why);
   }
@@ -379,6 +604,43 @@ private:
 
 } // namespace
 
+void http_api_listener::impl::sample() {
+  sampler.expires_after(sample_interval);
+  sampler.async_wait([self = shared_from_this()](error_code error) {
+    if (error || self->stopped)
+      return;
+    self->ask_within<node_stats>(
+      caf::duration{std::chrono::milliseconds{900}},
+      [self](std::variant<node_stats, failure> answer) {
+        if (auto stats = std::get_if<node_stats>(&answer))
+          self->throughput.record(self->options.now_s(), console_api::throughput_of(*stats));
+      },
+      stats_atom::value, local_atom::value);
+    self->sample();
+  });
+}
+
+void http_api_listener::impl::with_cluster_stats(
+  std::function<void(std::variant<cluster_stats, failure>)> done) {
+  auto now = std::chrono::steady_clock::now();
+  if (cluster_counts && now - cluster_counts_at < cluster_stats_max_age)
+    return done(*cluster_counts);
+  ask<cluster_stats>(
+    [self = shared_from_this(), now, done](std::variant<cluster_stats, failure> answer) {
+      if (auto stats = std::get_if<cluster_stats>(&answer)) {
+        if (self->cluster_counts)
+          self->provider_rates = console_api::rates_between(
+            self->cluster_counts->totals.providers, stats->totals.providers,
+            std::chrono::duration_cast<std::chrono::milliseconds>(now - self->cluster_counts_at)
+              .count());
+        self->cluster_counts = *stats;
+        self->cluster_counts_at = now;
+      }
+      done(std::move(answer));
+    },
+    stats_atom::value);
+}
+
 void http_api_listener::impl::accept() {
   acceptor.async_accept([self = shared_from_this()](error_code error, tcp::socket socket) {
     if (self->stopped)
@@ -409,6 +671,8 @@ uint16_t http_api_listener::port() const {
 
 void http_api_listener::start() {
   impl_->accept();
+  if (impl_->console_on())
+    impl_->sample();
   impl_->thread = std::thread([state = impl_] { state->io.run(); });
 }
 
@@ -419,6 +683,7 @@ void http_api_listener::stop() {
   asio::post(impl_->io, [state = impl_] {
     error_code ignored;
     state->acceptor.close(ignored);
+    state->sampler.cancel();
     state->io.stop();
   });
   if (impl_->thread.joinable())

@@ -4,8 +4,11 @@
 // connection). A thin shell: api/merchant_api decides everything about a request; the node's
 // gateway answers it, through a short-lived actor per request, exactly as it answers a CAF
 // client (same intake, same store, same guarantees). It also serves GET /metrics for
-// Prometheus. See README.md, "Merchants and the HTTP API" and "Metrics".
+// Prometheus, and the web console (api/console_api decides its requests; the listener samples
+// the node's counters once a second into a throughput_history on its own thread). See
+// README.md, "Merchants and the HTTP API", "Metrics" and "Web console".
 
+#include "config/config.hpp"
 #include "config/merchant_config.hpp"
 #include "domain/merchant.hpp"
 #include "messages/interfaces.hpp"
@@ -24,6 +27,9 @@ struct http_api_options {
   std::function<int64_t()> now_s;
   /// What GET /metrics serves (with the node's stats); null: /metrics is answered 404.
   std::shared_ptr<node_metrics> metrics;
+  /// What the web console shows of the configuration (served when config.admin_token is set).
+  std::vector<provider_config> providers{};
+  bool clustered = false;
 };
 
 /// Listens on config.host:config.port from construction (throws boost::system::system_error

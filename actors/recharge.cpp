@@ -717,6 +717,7 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       state.stats.queued = load.queued;
       state.stats.in_flight = load.in_flight;
       state.stats.breaker = std::string{to_string(load.breaker)};
+      state.stats.tokens = load.tokens;
       return state.stats;
     },
     [=](own_atom, const provider_lease& renewed) {

@@ -33,8 +33,24 @@ int hex_value(char c) {
   return -1;
 }
 
-/// A query value or path segment, percent-decoded ('+' is a space in a query); none when an
-/// escape is malformed.
+http_error error_of(errc code, std::string reason) {
+  return {status_of(code), failure{code, std::move(reason)}};
+}
+
+/// The order id of "/v1/orders/{id}" or "/v1/orders/{id}/cancel" (suffix given).
+std::optional<std::string> order_id_in(std::string_view path, std::string_view suffix) {
+  auto prefix = std::string{orders_path} + "/";
+  if (!starts_with(path, prefix) || path.size() < prefix.size() + suffix.size())
+    return std::nullopt;
+  auto id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
+  if (path.substr(path.size() - suffix.size()) != suffix || id.empty()
+      || id.find('/') != std::string_view::npos)
+    return std::nullopt;
+  return percent_decoded(id, false);
+}
+
+} // namespace
+
 std::optional<std::string> percent_decoded(std::string_view text, bool plus_is_space) {
   std::string out;
   out.reserve(text.size());
@@ -55,24 +71,6 @@ std::optional<std::string> percent_decoded(std::string_view text, bool plus_is_s
   }
   return out;
 }
-
-http_error error_of(errc code, std::string reason) {
-  return {status_of(code), failure{code, std::move(reason)}};
-}
-
-/// The order id of "/v1/orders/{id}" or "/v1/orders/{id}/cancel" (suffix given).
-std::optional<std::string> order_id_in(std::string_view path, std::string_view suffix) {
-  auto prefix = std::string{orders_path} + "/";
-  if (!starts_with(path, prefix) || path.size() < prefix.size() + suffix.size())
-    return std::nullopt;
-  auto id = path.substr(prefix.size(), path.size() - prefix.size() - suffix.size());
-  if (path.substr(path.size() - suffix.size()) != suffix || id.empty()
-      || id.find('/') != std::string_view::npos)
-    return std::nullopt;
-  return percent_decoded(id, false);
-}
-
-} // namespace
 
 std::string string_to_sign(std::string_view timestamp, std::string_view method,
                            std::string_view target, std::string_view body) {

@@ -93,6 +93,10 @@ struct http_error {
 /// invalid_argument for a known path with another method, 400 for a malformed query.
 std::variant<route, http_error> route_of(std::string_view method, std::string_view target);
 
+/// A query value or path segment, percent-decoded ('+' is a space in a query); none when an
+/// escape is malformed.
+std::optional<std::string> percent_decoded(std::string_view text, bool plus_is_space);
+
 /// Whether a GET /metrics may be answered: always without a configured token, else only
 /// with `Authorization: Bearer <token>` (compared in constant time).
 bool metrics_authorized(std::string_view authorization, std::string_view token);

@@ -218,7 +218,8 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
       http_api = std::make_unique<http_api_listener>(
         system, entry,
         http_api_options{*cfg.http_api, cfg.merchants,
-                         [time] { return time->wall_ms() / 1000; }, metrics});
+                         [time] { return time->wall_ms() / 1000; }, metrics, cfg.providers,
+                         cfg.cluster.has_value()});
     } catch (const std::exception& error) {
       spdlog::critical("node cannot listen for the HTTP API on {}:{}: {}", cfg.http_api->host,
                        cfg.http_api->port, one_line_reason(error.what()));
@@ -231,9 +232,12 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
   std::cout << "listening on " << host_port{cfg.node.host, port->port()}.to_string()
             << (cfg.node.tls.enabled() ? " (tls)" : "") << std::endl;
   // After the line above, which tests and scripts read the node's port from.
-  if (http_api)
-    std::cout << "http api on " << host_port{cfg.http_api->host, http_api->port()}.to_string()
-              << std::endl;
+  if (http_api) {
+    auto http_address = host_port{cfg.http_api->host, http_api->port()}.to_string();
+    std::cout << "http api on " << http_address << std::endl;
+    if (!cfg.http_api->admin_token.empty())
+      spdlog::info("web console on http://{}/", http_address);
+  }
   spdlog::info("node {} ready: {} providers, store {}", cfg.node.name, cfg.providers.size(),
                cfg.store.backend == store_config::backend_kind::sqlite ? cfg.store.sqlite_path
                                                                         : "postgresql");

@@ -16,6 +16,32 @@ std::string trailing_newlines_removed(std::string text) {
   return text;
 }
 
+/// A secret given inline under `key` or read from the file named under `file_key` (trailing
+/// newlines dropped); empty when neither is given. Both, an empty value or an unreadable or
+/// empty file are configuration errors.
+std::string inline_or_file(object_reader& reader, const std::string& path, const std::string& key,
+                           const std::string& file_key) {
+  bool inline_given = reader.has(key), file_given = reader.has(file_key);
+  if (inline_given && file_given)
+    throw config_error(path, "give either " + key + " or " + file_key + ", not both");
+  std::string secret;
+  if (inline_given) {
+    secret = reader.required_string(key);
+    if (secret.empty())
+      throw config_error(reader.path_of(key), "must not be empty");
+  } else if (file_given) {
+    auto file = reader.required_string(file_key);
+    try {
+      secret = trailing_newlines_removed(json_config::read_file(file));
+    } catch (const config_error&) {
+      throw config_error(reader.path_of(file_key), "cannot read '" + file + "'");
+    }
+    if (secret.empty())
+      throw config_error(reader.path_of(file_key), "the file '" + file + "' is empty");
+  }
+  return secret;
+}
+
 merchant read_merchant(const json& value, const std::string& path) {
   object_reader reader{value, path};
   merchant m;
@@ -24,23 +50,7 @@ merchant read_merchant(const json& value, const std::string& path) {
     throw config_error(reader.path_of("id"),
                        "must be 1-" + std::to_string(max_merchant_id_bytes)
                          + " ASCII letters, digits, '-', '_' or '.'");
-  bool inline_secret = reader.has("secret"), file_secret = reader.has("secret_file");
-  if (inline_secret && file_secret)
-    throw config_error(path, "give either secret or secret_file, not both");
-  if (inline_secret) {
-    m.secret = reader.required_string("secret");
-    if (m.secret.empty())
-      throw config_error(reader.path_of("secret"), "must not be empty");
-  } else if (file_secret) {
-    auto file = reader.required_string("secret_file");
-    try {
-      m.secret = trailing_newlines_removed(json_config::read_file(file));
-    } catch (const config_error&) {
-      throw config_error(reader.path_of("secret_file"), "cannot read '" + file + "'");
-    }
-    if (m.secret.empty())
-      throw config_error(reader.path_of("secret_file"), "the file '" + file + "' is empty");
-  }
+  m.secret = inline_or_file(reader, path, "secret", "secret_file");
   m.callback_url = reader.string("callback_url", "");
   if (!m.callback_url.empty()) {
     auto parsed = parse_callback_url(m.callback_url);
@@ -146,6 +156,7 @@ http_api_config read_http_api(const json& value, const std::string& path) {
   api.request_timeout_ms =
     reader.integer_between("request_timeout_ms", api.request_timeout_ms, 100, 600000);
   api.metrics_token = reader.string("metrics_token", api.metrics_token);
+  api.admin_token = inline_or_file(reader, path, "admin_token", "admin_token_file");
   reader.finish();
   return api;
 }

@@ -34,6 +34,9 @@ struct http_api_config {
   int64_t request_timeout_ms = 30000;
   /// GET /metrics needs `Authorization: Bearer <token>` when set; empty: no credentials.
   std::string metrics_token;
+  /// The web console (GET / and /console/api/...) is served when set, to requests with
+  /// `Authorization: Bearer <token>`; empty: no console.
+  std::string admin_token;
 };
 
 /// The "callbacks" section: how the callback sender delivers the merchants' result

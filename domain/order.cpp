@@ -67,4 +67,14 @@ std::string mask_phone(std::string_view phone) {
          + text::printable(tail);
 }
 
+std::string mask_phone_in(std::string text, std::string_view phone) {
+  if (phone.empty())
+    return text;
+  auto masked = mask_phone(phone);
+  for (auto at = text.find(phone); at != std::string::npos;
+       at = text.find(phone, at + masked.size()))
+    text.replace(at, phone.size(), masked);
+  return text;
+}
+
 } // namespace topup

@@ -99,4 +99,8 @@ bool failed_at_deadline(std::string_view last_error);
 /// one '*'; with seven characters or fewer, every character does.
 std::string mask_phone(std::string_view phone);
 
+/// `text` with every occurrence of `phone` masked: the node's error reasons may quote the
+/// number, and what people read never shows one in full.
+std::string mask_phone_in(std::string text, std::string_view phone);
+
 } // namespace topup

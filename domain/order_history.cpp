@@ -138,4 +138,21 @@ bool record_unanswered_query(uint64_t nth) {
   return nth > 0 && (nth & (nth - 1)) == 0;
 }
 
+nlohmann::ordered_json history_entry_json(const history_entry& x) {
+  return {
+    {"at_ms", x.at_ms},
+    {"event", x.event},
+    {"status", x.status},
+    {"provider", x.provider},
+    {"attempt", x.attempt_no},
+    {"request_id", x.request_id},
+    {"node", x.node},
+    {"epoch", x.epoch},
+    {"via", x.via},
+    {"latency_us", x.latency_us},
+    {"provider_txn", x.provider_txn},
+    {"detail", x.detail},
+  };
+}
+
 } // namespace topup

@@ -19,6 +19,8 @@
 #include "domain/order.hpp"
 #include "domain/order_state_machine.hpp"
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -59,5 +61,9 @@ std::vector<history_entry> decode_history(const order& o, std::string_view store
 /// every query interval for as long as it takes; its history (and the writes for it) grows
 /// with the logarithm of the silence, not with its length.
 bool record_unanswered_query(uint64_t nth);
+
+/// One entry as JSON, every field by its name ("attempt" for attempt_no): what
+/// `topup-cli status --history --json` prints and the web console shows.
+nlohmann::ordered_json history_entry_json(const history_entry& x);
 
 } // namespace topup

@@ -203,7 +203,8 @@ bool provider_lane::breaker_open(mono_time now) const {
 }
 
 lane_load provider_lane::load(mono_time now) const {
-  return {queue_.size(), in_flight_, retries_.size() + queries_.size(), breaker_.current(now)};
+  return {queue_.size(), in_flight_, retries_.size() + queries_.size(), breaker_.current(now),
+          static_cast<size_t>(std::max(tokens_.available(now), 0L))};
 }
 
 } // namespace topup

@@ -39,6 +39,7 @@ struct lane_load {
   size_t in_flight = 0;  ///< calls and queries running
   size_t waiting = 0;    ///< in retry backoff or waiting for a status query
   circuit_breaker::state breaker = circuit_breaker::state::closed;
+  size_t tokens = 0;     ///< calls the token bucket allows at once now
 };
 
 /// The scheduling of one provider's calls, without any I/O: which orders to call next

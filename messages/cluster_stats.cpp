@@ -44,6 +44,7 @@ void add_to(provider_stats& sum, const provider_stats& x) {
   sum.unknown_at_deadline += x.unknown_at_deadline;
   sum.queued += x.queued;
   sum.in_flight += x.in_flight;
+  sum.tokens += x.tokens;
   // A provider moving between owners shows at both for a moment, perhaps in two states.
   if (sum.breaker.empty())
     sum.breaker = x.breaker;

@@ -27,6 +27,8 @@ namespace topup {
 ///    the merchant with the reference.
 /// 5: order requests may name their carrier.
 /// 6: node_stats.callbacks; an order's result callbacks (deliveries_atom, redeliver_atom).
+///    order_filter finds by client reference and phone, bounds the time from both sides and
+///    may list oldest first; provider_stats carries the lane's tokens (the web console).
 constexpr uint32_t protocol_version = 6;
 
 /// One order's answer inside a batch submission: either an error or the order.
@@ -177,6 +179,10 @@ struct order_filter {
   std::string provider;
   int64_t since_ms = 0;  ///< accepted at or after
   uint32_t limit = 100;  ///< at most this many, newest first (capped at 10,000)
+  std::string client_ref{};  ///< of any merchant; empty: any
+  std::string phone{};       ///< empty: any
+  int64_t until_ms = 0;      ///< accepted before; 0: no bound
+  bool oldest_first = false;
 };
 
 /// One state change of one order, as watchers receive it.
@@ -219,6 +225,7 @@ struct provider_stats {
   uint64_t queued = 0;
   uint64_t in_flight = 0;
   std::string breaker;
+  uint64_t tokens = 0;  ///< calls the lane's token bucket allows at once now
 };
 
 /// Everything `stats` reports about a node. Two scopes, which the client says apart:
@@ -355,7 +362,7 @@ typename Inspector::result_type inspect(Inspector& f, final_orders_page& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_filter& x) {
   return f(caf::meta::type_name("order_filter"), x.status, x.carrier, x.provider, x.since_ms,
-           x.limit);
+           x.limit, x.client_ref, x.phone, x.until_ms, x.oldest_first);
 }
 
 template <class Inspector>
@@ -407,7 +414,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_stats& x) {
   return f(caf::meta::type_name("provider_stats"), x.provider, x.calls, x.queries, x.succeeded,
            x.failed, x.expired, x.retries, x.unknown, x.failed_over, x.unknown_at_deadline,
-           x.queued, x.in_flight, x.breaker);
+           x.queued, x.in_flight, x.breaker, x.tokens);
 }
 
 template <class Inspector>

@@ -12,6 +12,7 @@
 #include <soci/soci.h>
 
 #include <algorithm>
+#include <limits>
 
 namespace topup {
 namespace {
@@ -441,9 +442,11 @@ std::vector<order> order_reader::load_unfinished(const unfinished_filter& filter
 std::vector<order> order_reader::list(const order_filter& filter) {
   return with_store_errors("listing orders", [&] {
     // Every condition is always present and disabled by an empty value, so there is one
-    // statement text whatever the filter (no SQL assembled from input).
-    std::string status = filter.status, carrier = filter.carrier, provider = filter.provider;
+    // statement text per direction whatever the filter (no SQL assembled from input).
+    std::string status = filter.status, carrier = filter.carrier, provider = filter.provider,
+                client_ref = filter.client_ref, phone = filter.phone;
     long long since = filter.since_ms;
+    long long until = filter.until_ms > 0 ? filter.until_ms : std::numeric_limits<int64_t>::max();
     int limit = static_cast<int>(std::min<uint32_t>(std::max<uint32_t>(filter.limit, 1), 10000));
     std::vector<order> orders;
     soci::rowset<soci::row> rows =
@@ -451,10 +454,15 @@ std::vector<order> order_reader::list(const order_filter& filter) {
                          << " FROM orders WHERE (:status = '' OR status = :status)"
                             " AND (:carrier = '' OR carrier = :carrier)"
                             " AND (:provider = '' OR provider = :provider)"
-                            " AND accepted_at_ms >= :since"
-                            " ORDER BY accepted_at_ms DESC, id DESC LIMIT :limit",
+                            " AND (:client_ref = '' OR client_ref = :client_ref)"
+                            " AND (:phone = '' OR phone = :phone)"
+                            " AND accepted_at_ms >= :since AND accepted_at_ms < :until"
+                         << (filter.oldest_first ? " ORDER BY accepted_at_ms, id LIMIT :limit"
+                                                 : " ORDER BY accepted_at_ms DESC, id DESC LIMIT :limit"),
        soci::use(status, "status"), soci::use(carrier, "carrier"),
-       soci::use(provider, "provider"), soci::use(since, "since"), soci::use(limit, "limit"));
+       soci::use(provider, "provider"), soci::use(client_ref, "client_ref"),
+       soci::use(phone, "phone"), soci::use(since, "since"), soci::use(until, "until"),
+       soci::use(limit, "limit"));
     for (const auto& row : rows)
       orders.push_back(order_from(row));
     return orders;

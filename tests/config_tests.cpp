@@ -1164,6 +1164,27 @@ BOOST_AUTO_TEST_CASE(merchants_are_read_with_their_secrets_and_prefixes) {
   BOOST_TEST(single.merchants.default_id() == "only");
 }
 
+BOOST_AUTO_TEST_CASE(the_console_admin_token_is_read_inline_or_from_a_file) {
+  auto token_path = std::filesystem::temp_directory_path()
+                    / ("topup-admin-token-" + std::to_string(::getpid()));
+  std::ofstream{token_path} << "from-a-file\n";
+  auto doc = valid_document();
+  doc["http_api"] = {{"admin_token_file", token_path.string()}};
+  auto from_file = parse_config(doc.dump());
+  std::filesystem::remove(token_path);
+  BOOST_TEST(from_file.http_api->admin_token == "from-a-file");
+  doc["http_api"] = {{"admin_token", "inline"}};
+  BOOST_TEST(parse_config(doc.dump()).http_api->admin_token == "inline");
+  doc["http_api"] = json::object();
+  BOOST_TEST(parse_config(doc.dump()).http_api->admin_token.empty());
+  doc["http_api"] = {{"admin_token", "a"}, {"admin_token_file", "/f"}};
+  expect_rejected(doc, "/http_api", "either admin_token or admin_token_file");
+  doc["http_api"] = {{"admin_token", ""}};
+  expect_rejected(doc, "/http_api/admin_token", "must not be empty");
+  doc["http_api"] = {{"admin_token_file", "/no/such/file"}};
+  expect_rejected(doc, "/http_api/admin_token_file", "cannot read");
+}
+
 BOOST_AUTO_TEST_CASE(bad_merchants_are_refused_naming_the_field) {
   expect_rejected(merchants_document(json::parse(R"({"list": []})")), "/merchants/list",
                   "at least one");

@@ -145,6 +145,27 @@ struct http_node_fixture {
     cfg["http_api"] = {{"listen", {{"host", "127.0.0.1"}, {"port", api_port}}}};
   }
 
+  /// One merchant, the default, whose requests `who` signs.
+  void single_merchant(const merchant_key& who, const std::string& callback_url = {}) {
+    nlohmann::json entry = {{"id", who.id}, {"secret", who.secret}};
+    if (!callback_url.empty())
+      entry["callback_url"] = callback_url;
+    cfg["merchants"] = {{"default", who.id}, {"list", {entry}}};
+  }
+
+  /// Every cmcc order waits for a provider (cancellable): both providers of cmcc allow one
+  /// call a minute, taken at once; admission off and deadlines of a minute, so nothing
+  /// refuses, re-sends or expires them meanwhile.
+  void hold_cmcc_orders() {
+    for (auto name : {"p-cmcc", "p-agg"}) {
+      provider_entry(cfg, name)["rate"] = 0.02;
+      provider_entry(cfg, name)["burst"] = 1;
+    }
+    cfg["admission"] = {{"enabled", false}};
+    cfg["deadline"]["limit_ms"] = 60000;
+    cfg["deadline"]["resend_at_ms"] = {50000, 55000};
+  }
+
   /// Writes the configuration and starts `binary` on it.
   void start(const std::string& binary) {
     write_json(config_path, cfg);

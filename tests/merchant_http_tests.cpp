@@ -149,14 +149,7 @@ BOOST_AUTO_TEST_CASE(orders_are_submitted_found_and_kept_apart_per_merchant) {
 }
 
 BOOST_AUTO_TEST_CASE(an_order_waiting_for_its_provider_is_cancelled) {
-  // Every cmcc order waits: both providers of cmcc allow one call a minute, taken at once.
-  for (auto name : {"p-cmcc", "p-agg"}) {
-    provider_entry(cfg, name)["rate"] = 0.02;
-    provider_entry(cfg, name)["burst"] = 1;
-  }
-  cfg["admission"] = {{"enabled", false}};
-  cfg["deadline"]["limit_ms"] = 60000;
-  cfg["deadline"]["resend_at_ms"] = {50000, 55000};
+  hold_cmcc_orders();
   start();
   std::vector<std::string> ids;
   for (int i = 0; i < 4; ++i) {

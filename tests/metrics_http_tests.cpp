@@ -33,11 +33,8 @@ struct metrics_fixture : http_node_fixture {
   callback_receiver merchant_endpoint{always(200, "success")};
 
   metrics_fixture() {
-    auto callback_url =
-      "http://127.0.0.1:" + std::to_string(merchant_endpoint.port()) + "/topup/result";
-    cfg["merchants"] = {
-      {"default", shop.id},
-      {"list", {{{"id", shop.id}, {"secret", shop.secret}, {"callback_url", callback_url}}}}};
+    single_merchant(shop, "http://127.0.0.1:" + std::to_string(merchant_endpoint.port())
+                            + "/topup/result");
     cfg["callbacks"] = {{"poll_interval_ms", 100}};
   }
 

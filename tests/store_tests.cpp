@@ -264,6 +264,7 @@ BOOST_AUTO_TEST_CASE(lists_filter_and_count_orders) {
   b.accepted_at_ms += 10;
   c.accepted_at_ms += 20;
   c.carrier = "cucc";
+  b.phone = "13900000002";
   db.insert({a, b, c});
   auto ids = [](const std::vector<order>& orders) {
     std::vector<std::string> out;
@@ -278,6 +279,14 @@ BOOST_AUTO_TEST_CASE(lists_filter_and_count_orders) {
              == (std::vector<std::string>{"c", "b"}));
   BOOST_TEST(ids(db.list({"", "", "", 0, 1})) == (std::vector<std::string>{"c"}));
   BOOST_TEST(db.list({"'; DROP TABLE orders; --", "", "", 0, 100}).empty());
+  // The web console's search: by reference of any merchant, by phone, before a time, oldest first.
+  BOOST_TEST(ids(db.list({"", "", "", 0, 100, "r-b"})) == (std::vector<std::string>{"b"}));
+  BOOST_TEST(ids(db.list({"", "", "", 0, 100, "", "13900000002"})) == (std::vector<std::string>{"b"}));
+  BOOST_TEST(db.list({"succeeded", "", "", 0, 100, "", "13900000002"}).empty());
+  BOOST_TEST(ids(db.list({"", "", "", 0, 100, "", "", a.accepted_at_ms + 15}))
+             == (std::vector<std::string>{"b", "a"}));
+  BOOST_TEST(ids(db.list({"", "", "", 0, 2, "", "", 0, true})) == (std::vector<std::string>{"a", "b"}));
+  BOOST_TEST(ids(db.list({"failed", "", "", 0, 1, "", "", 0, true})) == (std::vector<std::string>{"b"}));
   auto counts = db.count_by_status();
   BOOST_REQUIRE_EQUAL(counts.size(), 2u);
   BOOST_TEST(counts[0].status == "failed");

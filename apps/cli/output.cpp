@@ -126,16 +126,6 @@ std::string format_date_time(int64_t epoch_ms, time_zone zone) {
   return strftime_of(epoch_ms, zone, "%Y-%m-%d %H:%M:%S");
 }
 
-std::string mask_phone_in(std::string text, std::string_view phone) {
-  if (phone.empty())
-    return text;
-  auto masked = mask_phone(phone);
-  for (auto at = text.find(phone); at != std::string::npos;
-       at = text.find(phone, at + masked.size()))
-    text.replace(at, phone.size(), masked);
-  return text;
-}
-
 nlohmann::ordered_json to_json(const order& x) {
   return {
     {"id", x.id},
@@ -296,20 +286,7 @@ std::string render(const order& x, const output_style& style) {
 }
 
 nlohmann::ordered_json to_json(const history_entry& x) {
-  return {
-    {"at_ms", x.at_ms},
-    {"event", x.event},
-    {"status", x.status},
-    {"provider", x.provider},
-    {"attempt", x.attempt_no},
-    {"request_id", x.request_id},
-    {"node", x.node},
-    {"epoch", x.epoch},
-    {"via", x.via},
-    {"latency_us", x.latency_us},
-    {"provider_txn", x.provider_txn},
-    {"detail", x.detail},
-  };
+  return history_entry_json(x);
 }
 
 nlohmann::ordered_json to_json(const order_history& x) {

@@ -44,9 +44,6 @@ std::string format_clock_ms(int64_t epoch_ms, time_zone zone);
 /// "2024-05-01 12:03:04".
 std::string format_date_time(int64_t epoch_ms, time_zone zone);
 
-/// `text` with every occurrence of `phone` masked: the node's error reasons may quote the
-/// number, and human output never shows one in full.
-std::string mask_phone_in(std::string text, std::string_view phone);
 
 // The JSON objects of --json output. Keys keep the order of the struct they come from
 // (ordered_json), so a line reads like the struct; every field is included.
