@@ -55,6 +55,8 @@ order_update update_of(const order& before, const transition& change) {
   after.updated_at_ms = change.at_ms;
   if (!change.detail.empty())
     after.last_error = change.detail;
+  if (change.event == order_event::wrong_carrier)
+    after.wrong_carrier_at.push_back(change.provider);
   return {std::move(after), std::string{to_string(change.event)}};
 }
 
@@ -259,21 +261,32 @@ void hand_over(self_pointer self, std::vector<order> orders) {
              self->state.options.provider);
 }
 
-/// The provider did not recharge (transient failure, or a query found nothing): retry if the
-/// deadline leaves time, here or, while the breaker is open, on a failover provider.
-void after_failure(self_pointer self, order o, std::string detail, answer by) {
+/// The change that puts `o` back to waiting after an answer that did not recharge it
+/// (`event`, with `detail`): nothing when the deadline leaves no time for another call, in
+/// which case the order is failed here instead.
+std::optional<transition> retry_change(self_pointer self, order& o, order_event event,
+                                       const std::string& detail, answer by) {
   if (!time_for_retry(self, o)) {
     finish(self, std::move(o), order_event::fail_final, "",
            std::string{no_time_to_retry} + ": " + detail, by);
-    return;
+    return std::nullopt;
   }
   self->state.unanswered_queries.erase(o.id);
-  auto change = change_of(self, o, order_event::fail_retryable);
+  auto change = change_of(self, o, event);
   change.detail = detail;
   change.via = by.via;
   change.latency_us = by.latency_us;
+  return change;
+}
+
+/// The provider did not recharge (transient failure, or a query found nothing): retry if the
+/// deadline leaves time, here or, while the breaker is open, on a failover provider.
+void after_failure(self_pointer self, order o, std::string detail, answer by) {
+  auto change = retry_change(self, o, order_event::fail_retryable, detail, by);
+  if (!change)
+    return;
   self->state.stats.retries++;
-  write(self, o, change, [=]() mutable {
+  write(self, o, *change, [=]() mutable {
     o.status = order_status::accepted;
     o.last_error = detail;
     if (self->state.lane->breaker_open(mono_now(self)))
@@ -312,17 +325,10 @@ void after_wrong_carrier(self_pointer self, order o, const std::string& detail, 
            failure{errc::wrong_carrier, std::move(reason)}.describe(), by);
     return;
   }
-  if (!time_for_retry(self, o)) {
-    finish(self, std::move(o), order_event::fail_final, "",
-           std::string{no_time_to_retry} + ": " + said, by);
+  auto change = retry_change(self, o, order_event::wrong_carrier, said, by);
+  if (!change)
     return;
-  }
-  self->state.unanswered_queries.erase(o.id);
-  auto change = change_of(self, o, order_event::wrong_carrier);
-  change.detail = said;
-  change.via = by.via;
-  change.latency_us = by.latency_us;
-  write(self, o, change, [=]() mutable {
+  write(self, o, *change, [=]() mutable {
     o.status = order_status::accepted;
     o.last_error = said;
     o.wrong_carrier_at = excluded;

@@ -683,17 +683,7 @@ BOOST_AUTO_TEST_CASE(a_version_7_store_gives_its_orders_to_the_default_merchant)
 // provider in the statement of the change, alongside the history entry, and a reader that
 // loads the order after a restart sees them.
 BOOST_AUTO_TEST_CASE(a_version_9_store_records_wrong_carrier_answers_from_then_on) {
-  {
-    auto session = open_session(cfg);
-    migrate(*session, 9);
-    *session << "INSERT INTO orders (id, client_ref, phone, carrier, amount_fen, provider,"
-                " status, attempts, accepted_at_ms, deadline_ms, updated_at_ms, history,"
-                " merchant, notify_url)"
-                " VALUES ('old-1', 'ref-1', '13800000001', 'cmcc', 2000, 'p-cmcc',"
-                " 'dispatched', 1, 1, 2, 3, '', 'shop', '')";
-    *session << "INSERT INTO attempts (order_id, attempt_no, provider, request_id, started_at_ms)"
-                " VALUES ('old-1', 1, 'p-cmcc', 'old-1@p-cmcc', 3)";
-  }
+  store_of_version_with_a_dispatched_order(9);
   {
     order_store db{cfg};
     BOOST_TEST(schema_version(*open_session(cfg)) == current_schema_version);
