@@ -55,6 +55,8 @@ order_update update_of(const order& before, const transition& change) {
   after.updated_at_ms = change.at_ms;
   if (!change.detail.empty())
     after.last_error = change.detail;
+  if (change.event == order_event::wrong_carrier)
+    after.wrong_carrier_at.push_back(change.provider);
   return {std::move(after), std::string{to_string(change.event)}};
 }
 
@@ -158,6 +160,7 @@ call_result result_of(recharge_outcome outcome) {
   switch (outcome) {
     case recharge_outcome::success: return call_result::succeeded;
     case recharge_outcome::permanent_failure: return call_result::failed_final;
+    case recharge_outcome::wrong_carrier: return call_result::wrong_carrier;
     case recharge_outcome::transient_failure: break;
   }
   return call_result::failed_retryable;
@@ -258,27 +261,78 @@ void hand_over(self_pointer self, std::vector<order> orders) {
              self->state.options.provider);
 }
 
-/// The provider did not recharge (transient failure, or a query found nothing): retry if the
-/// deadline leaves time, here or, while the breaker is open, on a failover provider.
-void after_failure(self_pointer self, order o, std::string detail, answer by) {
+/// The change that puts `o` back to waiting after an answer that did not recharge it
+/// (`event`, with `detail`): nothing when the deadline leaves no time for another call, in
+/// which case the order is failed here instead.
+std::optional<transition> retry_change(self_pointer self, order& o, order_event event,
+                                       const std::string& detail, answer by) {
   if (!time_for_retry(self, o)) {
     finish(self, std::move(o), order_event::fail_final, "",
            std::string{no_time_to_retry} + ": " + detail, by);
-    return;
+    return std::nullopt;
   }
   self->state.unanswered_queries.erase(o.id);
-  auto change = change_of(self, o, order_event::fail_retryable);
+  auto change = change_of(self, o, event);
   change.detail = detail;
   change.via = by.via;
   change.latency_us = by.latency_us;
+  return change;
+}
+
+/// The provider did not recharge (transient failure, or a query found nothing): retry if the
+/// deadline leaves time, here or, while the breaker is open, on a failover provider.
+void after_failure(self_pointer self, order o, std::string detail, answer by) {
+  auto change = retry_change(self, o, order_event::fail_retryable, detail, by);
+  if (!change)
+    return;
   self->state.stats.retries++;
-  write(self, o, change, [=]() mutable {
+  write(self, o, *change, [=]() mutable {
     o.status = order_status::accepted;
     o.last_error = detail;
     if (self->state.lane->breaker_open(mono_now(self)))
       hand_over(self, {std::move(o)});
     else
       self->state.lane->retry_later(std::move(o), mono_now(self));
+    pump(self);
+  });
+}
+
+/// Whether the provider answered "wrong carrier" for this order already: it never gets it
+/// again (an order that reaches it anyway, e.g. from the store, goes back to the router).
+bool answered_wrong_carrier(self_pointer self, const order& o) {
+  const auto& excluded = o.wrong_carrier_at;
+  return std::find(excluded.begin(), excluded.end(), self->state.options.provider)
+         != excluded.end();
+}
+
+/// The provider answered that the number is not with a carrier it serves (a number ported
+/// away, 携号转网). That is a definite "not recharged", as sure as a permanent failure: the
+/// provider looked at the number and refused it, so another provider may recharge it
+/// without risk of a second real recharge (guarantee 3 of README.md, "What it promises",
+/// holds: only an unknown outcome forbids another attempt). The order leaves this provider
+/// for good: the wrong_carrier change, durable before the order goes anywhere, adds the
+/// provider to the stored wrong_carrier_at (a restart routes by it too), and the router
+/// picks among the providers that may still serve the number. With none left, the order
+/// fails with errc::wrong_carrier; with no time left for another call, as any failure does.
+void after_wrong_carrier(self_pointer self, order o, const std::string& detail, answer by) {
+  const auto& provider = self->state.options.provider;
+  auto excluded = o.wrong_carrier_at;
+  excluded.push_back(provider);
+  auto said = provider + " answered wrong carrier" + (detail.empty() ? "" : " (" + detail + ")");
+  if (wrong_carrier_candidates(self->state.options.providers, excluded).empty()) {
+    std::string reason = said + "; no provider is left that might serve the number";
+    finish(self, std::move(o), order_event::fail_final, "",
+           failure{errc::wrong_carrier, std::move(reason)}.describe(), by);
+    return;
+  }
+  auto change = retry_change(self, o, order_event::wrong_carrier, said, by);
+  if (!change)
+    return;
+  write(self, o, *change, [=]() mutable {
+    o.status = order_status::accepted;
+    o.last_error = said;
+    o.wrong_carrier_at = excluded;
+    hand_over(self, {std::move(o)});
     pump(self);
   });
 }
@@ -376,6 +430,9 @@ void call(self_pointer self, order o) {
           case recharge_outcome::permanent_failure:
             finish(self, std::move(o), order_event::fail_final, "", reply.detail, by);
             break;
+          case recharge_outcome::wrong_carrier:
+            after_wrong_carrier(self, std::move(o), reply.detail, by);
+            break;
           case recharge_outcome::transient_failure:
             after_failure(self, std::move(o), reply.detail, by);
             break;
@@ -416,6 +473,10 @@ void follow_stored_state(self_pointer self, order o) {
             self->send(self->state.router, recover_atom::value, std::vector<order>{stored});
             break;
           case order_status::accepted:
+            if (answered_wrong_carrier(self, stored)) {
+              hand_over(self, {std::move(stored)});
+              break;
+            }
             self->state.lane->retry_later(std::move(stored), mono_now(self), store_wait(self));
             pump(self);
             break;
@@ -673,8 +734,14 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
     [=](dispatch_atom, std::vector<order>& orders, bool urgent) {
       self->state.received += orders.size();
       anchor(self, orders);
-      for (auto& o : orders)
-        self->state.lane->enqueue(std::move(o), urgent);
+      std::vector<order> not_here;
+      for (auto& o : orders) {
+        if (answered_wrong_carrier(self, o))
+          not_here.push_back(std::move(o));
+        else
+          self->state.lane->enqueue(std::move(o), urgent);
+      }
+      hand_over(self, std::move(not_here));
       pump(self);
     },
     [=](recover_atom, std::vector<order>& in_flight) {

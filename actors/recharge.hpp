@@ -9,6 +9,7 @@
 #include "domain/provider_lane.hpp"
 #include "domain/send_fence.hpp"
 #include "domain/retry_backoff.hpp"
+#include "domain/routing.hpp"
 #include "messages/interfaces.hpp"
 #include "metrics/node_metrics.hpp"
 
@@ -27,6 +28,9 @@ using provider_factory = std::function<provider_actor(caf::actor_system&)>;
 
 struct recharge_options {
   std::string provider;
+  /// Every configured provider as routing sees it: whether an order this provider answered
+  /// "wrong carrier" for has a provider left to go to (wrong_carrier_candidates).
+  std::vector<provider_view> providers;
   lane_settings lane;
   milliseconds report_interval{100};
   /// How long to wait before writing again when the store failed or refused writes: this

@@ -135,7 +135,7 @@ void route_new(self_pointer self, std::vector<order> orders) {
     return;
   self->send(st.reminders, track_atom::value, reminders_for(fresh));
   route(self, std::move(fresh), false, [&](const order& o) {
-    return choose_provider(st.views, o.carrier, routing_goal::preferred, st.budget_ms);
+    return choose_provider_for(st.views, o, routing_goal::preferred, st.budget_ms);
   });
 }
 
@@ -190,7 +190,7 @@ recovered_counts recover(self_pointer self, std::vector<order> orders) {
     (o.status == order_status::accepted ? waiting : in_flight).push_back(std::move(o));
   recovered_counts counts{waiting.size(), hand_in_flight(self, std::move(in_flight))};
   route(self, std::move(waiting), false, [&](const order& o) {
-    return choose_provider(st.views, o.carrier, routing_goal::preferred, st.budget_ms);
+    return choose_provider_for(st.views, o, routing_goal::preferred, st.budget_ms);
   });
   return counts;
 }
@@ -230,6 +230,7 @@ void spawn_lane(self_pointer self, size_t index, int64_t epoch) {
   auto& st = self->state;
   const auto& provider = st.options.providers[index];
   auto lane_options = make_recharge_options(provider, st.options.deadline);
+  lane_options.providers = provider_views(st.options.providers);
   lane_options.events = st.options.events;
   lane_options.send_hold = st.options.send_hold;
   lane_options.metrics = st.options.metrics;
@@ -584,8 +585,8 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
       anchor(self, orders);
       auto& state = self->state;
       route(self, std::move(orders), false, [&](const order& o) {
-        return choose_provider(state.views, o.carrier, routing_goal::preferred,
-                               state.budget_ms, from);
+        return choose_provider_for(state.views, o, routing_goal::preferred, state.budget_ms,
+                                   from);
       });
     },
     [=](report_atom, const provider_report& report) {
@@ -618,9 +619,8 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
                 return;  // in flight or finished: nothing to re-send
               auto& state = self->state;
               route(self, std::move(released), true, [&](const order& o) {
-                auto chosen = choose_provider(state.views, o.carrier, routing_goal::fastest,
-                                              state.budget_ms);
-                return chosen;
+                return choose_provider_for(state.views, o, routing_goal::fastest,
+                                           state.budget_ms);
               });
             },
             [=](caf::error& error) {

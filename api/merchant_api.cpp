@@ -217,7 +217,8 @@ unsigned status_of(errc code) {
     case errc::invalid_amount:
     case errc::malformed_message:
     case errc::unsupported_field:
-    case errc::invalid_notify_url: return 400;
+    case errc::invalid_notify_url:
+    case errc::wrong_carrier: return 400;
   }
   return 400;
 }

@@ -55,10 +55,11 @@ void log_counters(const simulator& sim, const server& srv) {
   for (size_t i = 0; i < sim.provider_count(); ++i) {
     const auto& c = sim.counters(i);
     spdlog::info("provider-sim {}: {} calls, {} queries, {} deduplicated, {} refused in outages, "
-                 "{} refused unsigned, {} malformed, {} failed, {} unanswered ({} performed)",
+                 "{} refused unsigned, {} malformed, {} failed, {} wrong carrier, {} unanswered "
+                 "({} performed)",
                  sim.provider_name(i), c.calls, c.queries, c.deduplicated, c.refused_outage,
-                 c.refused_auth, c.malformed, c.answered_failed, c.unanswered,
-                 c.unknown_performed);
+                 c.refused_auth, c.malformed, c.answered_failed, c.answered_wrong_carrier,
+                 c.unanswered, c.unknown_performed);
   }
   const auto& commits = srv.commits();
   spdlog::info("provider-sim wrote {} recharges in {} commits, {} commits failed", commits.rows,

@@ -556,6 +556,17 @@ simulated_adapter_config read_simulated(object_reader& reader) {
     }
   }
   sim.ledger_path = reader.string("ledger", "");
+  if (auto wrong_carrier = reader.find("wrong_carrier")) {
+    auto list_path = reader.path_of("wrong_carrier");
+    sim.wrong_carrier = string_list(*wrong_carrier, list_path);
+    for (size_t i = 0; i < sim.wrong_carrier.size(); ++i) {
+      const auto& digits = sim.wrong_carrier[i];
+      if (digits.empty() || digits.size() > 11
+          || !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        throw config_error(list_path + "/" + std::to_string(i),
+                           "'" + digits + "' is not a number or the first digits of one");
+    }
+  }
   auto seed = reader.integer("seed", static_cast<int64_t>(sim.seed));
   if (seed < 0)
     throw config_error(reader.path_of("seed"), "must be >= 0");
@@ -599,6 +610,9 @@ provider_config read_provider(const json& value, const std::string& path) {
   provider.name = reader.required_string("name");
   if (provider.name.empty())
     throw config_error(reader.path_of("name"), "must not be empty");
+  // The store keeps lists of provider names one per line (encode_provider_list).
+  if (provider.name.find('\n') != std::string::npos)
+    throw config_error(reader.path_of("name"), "must not contain a line break");
   provider.carriers = string_list(reader.require("carriers"), reader.path_of("carriers"));
   if (provider.carriers.empty())
     throw config_error(reader.path_of("carriers"), "a provider must serve at least one carrier");

@@ -131,6 +131,9 @@ struct simulated_adapter_config {
   std::vector<outage_window> outages;
   std::string ledger_path;  ///< SQLite file of real recharges; empty: kept in memory
   uint64_t seed = 1;
+  /// Numbers, or leading digits of numbers, the provider answers "wrong carrier" for (ported
+  /// away from the carriers it serves), without recharging them; empty: none.
+  std::vector<std::string> wrong_carrier;
 };
 
 struct http_adapter_config {

@@ -6,7 +6,7 @@
 namespace topup {
 namespace {
 
-constexpr std::array<std::pair<errc, std::string_view>, 23> names{{
+constexpr std::array<std::pair<errc, std::string_view>, 24> names{{
   {errc::none, "none"},
   {errc::invalid_phone, "invalid_phone"},
   {errc::unknown_carrier, "unknown_carrier"},
@@ -30,6 +30,7 @@ constexpr std::array<std::pair<errc, std::string_view>, 23> names{{
   {errc::invalid_notify_url, "invalid_notify_url"},
   {errc::unauthenticated, "unauthenticated"},
   {errc::request_too_large, "request_too_large"},
+  {errc::wrong_carrier, "wrong_carrier"},
 }};
 
 } // namespace

@@ -38,6 +38,9 @@ enum class errc : uint8_t {
                             ///< allowed prefixes
   unauthenticated = 21,     ///< HTTP API: unknown merchant, bad or stale signature
   request_too_large = 22,   ///< HTTP API: a body or header beyond the configured bounds
+  wrong_carrier = 23,       ///< a failed order's reason: providers answered that the number is
+                            ///< not with a carrier they serve (a ported number) and no
+                            ///< provider is left that might serve it
 };
 
 /// True for the refusals that say "not now" rather than "not this": overloaded, unavailable

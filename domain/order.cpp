@@ -2,6 +2,7 @@
 
 #include "domain/text.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace topup {
@@ -51,6 +52,32 @@ mono_time steady_deadline_of(const order& o) {
   if (!o.steady_deadline)
     throw std::logic_error("order " + o.id + " has no steady deadline");
   return *o.steady_deadline;
+}
+
+std::string stored_provider_entry(std::string_view provider) {
+  std::string entry{provider};
+  entry += '\n';
+  return entry;
+}
+
+std::string encode_provider_list(const std::vector<std::string>& providers) {
+  std::string stored;
+  for (const auto& provider : providers)
+    stored += stored_provider_entry(provider);
+  return stored;
+}
+
+std::vector<std::string> decode_provider_list(std::string_view stored) {
+  std::vector<std::string> providers;
+  while (!stored.empty()) {
+    auto end = stored.find('\n');
+    if (end == std::string_view::npos)
+      end = stored.size();
+    if (end > 0)
+      providers.emplace_back(stored.substr(0, end));
+    stored.remove_prefix(std::min(end + 1, stored.size()));
+  }
+  return providers;
 }
 
 std::string mask_phone(std::string_view phone) {

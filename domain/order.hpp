@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace topup {
 
@@ -72,6 +73,10 @@ struct order {
   std::string merchant;
   /// The order's own callback URL; empty: the merchant's default.
   std::string notify_url;
+  /// Providers that answered "wrong carrier" for this number (it was ported away from the
+  /// carriers they serve), in the order they answered. Routing never sends the order to
+  /// them again (domain/routing); the store keeps the list with the order.
+  std::vector<std::string> wrong_carrier_at{};
 
   /// Same phone, amount, reference, merchant and callback URL, and the same carrier if the
   /// request names one: a resubmission of this order rather than a conflict.
@@ -93,6 +98,12 @@ inline constexpr std::string_view no_time_to_retry = "no time left to retry";
 
 /// Whether an order's last_error is one of those: it failed for lack of time.
 bool failed_at_deadline(std::string_view last_error);
+
+/// How wrong_carrier_at is stored: each provider name followed by a line break, so that
+/// the store appends one with plain string concatenation in the statement of the change.
+std::string stored_provider_entry(std::string_view provider);
+std::string encode_provider_list(const std::vector<std::string>& providers);
+std::vector<std::string> decode_provider_list(std::string_view stored);
 
 /// "138****0000": what logs may show of a phone number. The first three and the last four
 /// characters stay (shown with text::printable) and every character between them becomes

@@ -7,6 +7,7 @@ std::string_view to_string(order_event event) {
     case order_event::dispatch: return "dispatch";
     case order_event::succeed: return "succeed";
     case order_event::fail_retryable: return "fail_retryable";
+    case order_event::wrong_carrier: return "wrong_carrier";
     case order_event::fail_final: return "fail_final";
     case order_event::lose_outcome: return "lose_outcome";
     case order_event::expire: return "expire";
@@ -50,6 +51,11 @@ std::optional<order_status> next_status(order_status from, order_event event) {
         case e::query_unanswered:
           if (from == s::unknown)
             return s::unknown;
+          return std::nullopt;
+        case e::wrong_carrier:
+          // Only a call's answer says it; a status query knows "recharged" or "not" alone.
+          if (from == s::dispatched)
+            return s::accepted;
           return std::nullopt;
         default: return std::nullopt;
       }

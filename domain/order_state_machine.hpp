@@ -13,6 +13,10 @@ enum class order_event : uint8_t {
   dispatch,        ///< an attempt was written ahead and the provider call starts
   succeed,         ///< the provider (call or status query) reports a recharge
   fail_retryable,  ///< transient failure with time left: back to the queue
+  /// The provider answered that the number is not with a carrier it serves (a ported
+  /// number): not recharged, back to the queue of another provider. The store adds the
+  /// provider to the order's wrong_carrier_at in the same statement.
+  wrong_carrier,
   fail_final,      ///< permanent failure, or no time left for another attempt: refund
   lose_outcome,    ///< the call timed out or its node died: outcome unknown
   expire,          ///< the deadline passed while the order was waiting
@@ -26,7 +30,8 @@ enum class order_event : uint8_t {
 inline constexpr order_event all_order_events[] = {
   order_event::dispatch,         order_event::succeed, order_event::fail_retryable,
   order_event::fail_final,       order_event::lose_outcome, order_event::expire,
-  order_event::cancel,           order_event::query_unanswered, order_event::resend};
+  order_event::cancel,           order_event::query_unanswered, order_event::resend,
+  order_event::wrong_carrier};
 
 std::string_view to_string(order_event event);
 std::optional<order_event> order_event_from_string(std::string_view name);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <set>
 
 namespace topup {
 
@@ -22,9 +23,13 @@ double predicted_completion_ms(const provider_view& view) {
   return predicted_start_ms(view) + view.latency_ms;
 }
 
-std::optional<size_t> choose_provider(const std::vector<provider_view>& views,
-                                      const std::string& carrier, routing_goal goal,
-                                      double budget_ms, const std::string& exclude) {
+namespace {
+
+/// choose_provider among the providers `eligible` admits (by index), with its rules.
+template <class Eligible>
+std::optional<size_t> choose_among(const std::vector<provider_view>& views, Eligible eligible,
+                                   routing_goal goal, double budget_ms,
+                                   const std::string& exclude) {
   // One pass, no allocation: intake runs this for every order it admits.
   std::optional<size_t> first_serving;   // by position: the fallback when all are excluded
   std::optional<size_t> most_preferred;  // among candidates (serving, not excluded)
@@ -36,7 +41,7 @@ std::optional<size_t> choose_provider(const std::vector<provider_view>& views,
   };
   for (size_t i = 0; i < views.size(); ++i) {
     const auto& view = views[i];
-    if (!view.serves(carrier))
+    if (!eligible(i))
       continue;
     if (!first_serving)
       first_serving = i;
@@ -65,6 +70,56 @@ std::optional<size_t> choose_provider(const std::vector<provider_view>& views,
   if (preferred_in_budget)
     return preferred_in_budget;
   return fastest;
+}
+
+bool listed(const std::vector<std::string>& names, const std::string& name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+} // namespace
+
+std::optional<size_t> choose_provider(const std::vector<provider_view>& views,
+                                      const std::string& carrier, routing_goal goal,
+                                      double budget_ms, const std::string& exclude) {
+  return choose_among(
+    views, [&](size_t i) { return views[i].serves(carrier); }, goal, budget_ms, exclude);
+}
+
+std::vector<size_t> wrong_carrier_candidates(const std::vector<provider_view>& views,
+                                             const std::vector<std::string>& wrong_carrier_at) {
+  std::set<std::string> ruled_out;
+  for (const auto& view : views)
+    if (listed(wrong_carrier_at, view.name))
+      ruled_out.insert(view.carriers.begin(), view.carriers.end());
+  std::vector<size_t> candidates;
+  size_t widest = 0;  // carriers not ruled out that the candidates kept so far serve
+  for (size_t i = 0; i < views.size(); ++i) {
+    if (listed(wrong_carrier_at, views[i].name))
+      continue;
+    std::set<std::string> open_carriers;
+    for (const auto& carrier : views[i].carriers)
+      if (ruled_out.count(carrier) == 0)
+        open_carriers.insert(carrier);
+    if (open_carriers.empty() || open_carriers.size() < widest)
+      continue;
+    if (open_carriers.size() > widest)
+      candidates.clear();
+    widest = open_carriers.size();
+    candidates.push_back(i);
+  }
+  return candidates;
+}
+
+std::optional<size_t> choose_provider_for(const std::vector<provider_view>& views,
+                                          const order& o, routing_goal goal, double budget_ms,
+                                          const std::string& exclude) {
+  if (o.wrong_carrier_at.empty())
+    return choose_provider(views, o.carrier, goal, budget_ms, exclude);
+  auto candidates = wrong_carrier_candidates(views, o.wrong_carrier_at);
+  return choose_among(
+    views,
+    [&](size_t i) { return std::binary_search(candidates.begin(), candidates.end(), i); },
+    goal, budget_ms, exclude);
 }
 
 } // namespace topup

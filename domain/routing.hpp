@@ -1,5 +1,7 @@
 #pragma once
 
+#include "domain/order.hpp"
+
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -58,5 +60,24 @@ enum class routing_goal {
 std::optional<size_t> choose_provider(const std::vector<provider_view>& views,
                                       const std::string& carrier, routing_goal goal,
                                       double budget_ms, const std::string& exclude = "");
+
+/// The providers that may still recharge a number after the providers in `wrong_carrier_at`
+/// answered "wrong carrier" for it, by index into `views`, in position order. Each such
+/// answer says the number is with none of the carriers that provider serves: those carriers
+/// are ruled out. The candidates are the providers not in `wrong_carrier_at` that serve a
+/// carrier not ruled out, narrowed to those serving the most carriers not ruled out: an
+/// aggregator goes before the provider of a single carrier, since wherever the number went,
+/// the wider a provider's reach the likelier one more call settles it. Empty: no provider
+/// is left that might serve the number (the order fails with errc::wrong_carrier).
+std::vector<size_t> wrong_carrier_candidates(const std::vector<provider_view>& views,
+                                             const std::vector<std::string>& wrong_carrier_at);
+
+/// choose_provider for an order: among the providers serving its carrier, or, once
+/// providers answered "wrong carrier" for it, among wrong_carrier_candidates (never one of
+/// those that answered, whatever their load or breakers). Nothing when no provider may
+/// take it.
+std::optional<size_t> choose_provider_for(const std::vector<provider_view>& views,
+                                          const order& o, routing_goal goal, double budget_ms,
+                                          const std::string& exclude = "");
 
 } // namespace topup

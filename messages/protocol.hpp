@@ -29,6 +29,8 @@ namespace topup {
 /// 6: node_stats.callbacks; an order's result callbacks (deliveries_atom, redeliver_atom).
 ///    order_filter finds by client reference and phone, bounds the time from both sides and
 ///    may list oldest first; provider_stats carries the lane's tokens (the web console).
+///    Orders carry the providers that answered "wrong carrier" for them; a recharge reply
+///    may say "wrong carrier".
 constexpr uint32_t protocol_version = 6;
 
 /// One order's answer inside a batch submission: either an error or the order.
@@ -150,6 +152,9 @@ enum class recharge_outcome : uint8_t {
   success,            ///< recharged; provider_txn names the provider's transaction
   transient_failure,  ///< not recharged; another attempt may succeed
   permanent_failure,  ///< not recharged and never will be (e.g. number not rechargeable)
+  /// Not recharged: the number is not with a carrier this provider serves (ported away,
+  /// 携号转网). Final for this provider only: another provider may recharge it.
+  wrong_carrier,
 };
 
 /// A provider's answer to a recharge call. No answer within the call's timeout is the
@@ -501,7 +506,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order& x) {
   return f(caf::meta::type_name("order"), x.id, x.client_ref, x.phone, x.carrier, x.amount_fen,
            x.provider, x.status, x.attempts, x.accepted_at_ms, x.deadline_ms, x.updated_at_ms,
-           x.last_error, x.ingress, x.merchant, x.notify_url);
+           x.last_error, x.ingress, x.merchant, x.notify_url, x.wrong_carrier_at);
 }
 
 template <class Inspector>

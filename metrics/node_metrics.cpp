@@ -25,6 +25,7 @@ std::string_view to_string(call_result r) {
     case call_result::failed_retryable: return "failed_retryable";
     case call_result::query_failed: return "query_failed";
     case call_result::no_answer: return "no_answer";
+    case call_result::wrong_carrier: return "wrong_carrier";
     case call_result::count_: break;
   }
   return "?";
@@ -48,9 +49,11 @@ using prometheus::BuildHistogram;
 
 constexpr std::array<const char*, 2> call_kinds{"call", "query"};
 
-/// A call never ends in query_failed, a status query never in failed_final.
+/// A call never ends in query_failed, a status query never in failed_final or wrong_carrier.
 bool possible(bool is_query, call_result result) {
-  return is_query ? result != call_result::failed_final : result != call_result::query_failed;
+  if (is_query)
+    return result != call_result::failed_final && result != call_result::wrong_carrier;
+  return result != call_result::query_failed;
 }
 
 } // namespace

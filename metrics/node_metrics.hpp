@@ -27,6 +27,7 @@ enum class call_result : size_t {
   failed_retryable,  ///< call: transient failure; query: the provider did not recharge
   query_failed,      ///< query: the provider could not say
   no_answer,         ///< no answer within the call timeout (or the adapter died)
+  wrong_carrier,     ///< call: the number is not with a carrier the provider serves
   count_
 };
 inline constexpr size_t call_result_count = static_cast<size_t>(call_result::count_);

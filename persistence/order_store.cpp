@@ -19,14 +19,14 @@ namespace {
 
 const char* const order_columns =
   "id, client_ref, phone, carrier, amount_fen, provider, status, attempts, accepted_at_ms,"
-  " deadline_ms, updated_at_ms, last_error, ingress, merchant, notify_url";
+  " deadline_ms, updated_at_ms, last_error, ingress, merchant, notify_url, wrong_carrier_at";
 /// The column after order_columns in a SELECT of them.
-constexpr std::size_t after_order_columns = 15;
+constexpr std::size_t after_order_columns = 16;
 
 /// One order's columns as SOCI binds them (status as text, attempts as int).
 struct order_row {
   std::string id, client_ref, phone, carrier, provider, status, last_error, ingress, merchant,
-    notify_url;
+    notify_url, wrong_carrier_at;
   long long amount_fen = 0, accepted_at_ms = 0, deadline_ms = 0, updated_at_ms = 0;
   int attempts = 0;
 
@@ -46,6 +46,7 @@ struct order_row {
     ingress = o.ingress;
     merchant = o.merchant;
     notify_url = o.notify_url;
+    wrong_carrier_at = encode_provider_list(o.wrong_carrier_at);
   }
 };
 
@@ -69,6 +70,7 @@ order order_from(const soci::row& row) {
   o.ingress = row.get<std::string>(12);
   o.merchant = row.get<std::string>(13);
   o.notify_url = row.get<std::string>(14);
+  o.wrong_carrier_at = decode_provider_list(row.get<std::string>(15));
   return o;
 }
 
@@ -109,13 +111,20 @@ history_entry history_entry_of(const transition& change) {
   return entry;
 }
 
+std::string wrong_carrier_addition(const transition& change) {
+  if (change.event != order_event::wrong_carrier)
+    return std::string{};
+  return stored_provider_entry(change.provider);
+}
+
 /// Prepared once per session and re-executed: parsing SQL per row would cost more than
 /// writing it.
 struct order_store::statements {
   order_row row;
 
   // One transition's bound values.
-  std::string id, from, to, event, provider, request_id, provider_txn, detail, entry;
+  std::string id, from, to, event, provider, request_id, provider_txn, detail, entry,
+    wrong_carrier_addition;
   long long at_ms = 0;
   int attempt_no = 0;
   lease_fence fence;  ///< the lease a dispatch claims, and its attempt row records
@@ -133,14 +142,16 @@ struct order_store::statements {
     "UPDATE orders SET status = :to,"
     " provider = CASE WHEN :provider = '' THEN provider ELSE :provider END,"
     " attempts = CASE WHEN :attempt_no > attempts THEN :attempt_no ELSE attempts END,"
-    " updated_at_ms = :at_ms, last_error = :detail, history = history || :entry"
+    " updated_at_ms = :at_ms, last_error = :detail, history = history || :entry,"
+    " wrong_carrier_at = wrong_carrier_at || :wrong_carrier"
     " WHERE id = :id AND status = :from";
 
   template <class Statement>
   static auto& bind_update(Statement&& statement, statements& st) {
     return (statement, soci::use(st.to, "to"), soci::use(st.provider, "provider"),
             soci::use(st.attempt_no, "attempt_no"), soci::use(st.at_ms, "at_ms"),
-            soci::use(st.detail, "detail"), soci::use(st.entry, "entry"), soci::use(st.id, "id"),
+            soci::use(st.detail, "detail"), soci::use(st.entry, "entry"),
+            soci::use(st.wrong_carrier_addition, "wrong_carrier"), soci::use(st.id, "id"),
             soci::use(st.from, "from"));
   }
 
@@ -169,14 +180,15 @@ struct order_store::statements {
       insert((session.prepare << "INSERT INTO orders (" << order_columns
                               << ") VALUES (:id, :client_ref, :phone, :carrier, :amount_fen,"
                                  " :provider, :status, :attempts, :accepted_at_ms, :deadline_ms,"
-                                 " :updated_at_ms, :last_error, :ingress, :merchant, :notify_url)"
+                                 " :updated_at_ms, :last_error, :ingress, :merchant, :notify_url,"
+                                 " :wrong_carrier_at)"
                                  " ON CONFLICT (merchant, client_ref) DO NOTHING",
               soci::use(row.id), soci::use(row.client_ref), soci::use(row.phone),
               soci::use(row.carrier), soci::use(row.amount_fen), soci::use(row.provider),
               soci::use(row.status), soci::use(row.attempts), soci::use(row.accepted_at_ms),
               soci::use(row.deadline_ms), soci::use(row.updated_at_ms),
               soci::use(row.last_error), soci::use(row.ingress), soci::use(row.merchant),
-              soci::use(row.notify_url))) {}
+              soci::use(row.notify_url), soci::use(row.wrong_carrier_at))) {}
 };
 
 order_reader::order_reader(const store_config& cfg, const std::string& application_name)
@@ -293,6 +305,7 @@ std::vector<bool> order_store::apply_changes(const std::vector<transition>& chan
       st.at_ms = change.at_ms;
       st.attempt_no = change.attempt_no;
       st.entry = encode_history_entry(history_entry_of(change));
+      st.wrong_carrier_addition = wrong_carrier_addition(change);
       if (is_note(change.event)) {
         st.add_note.execute(true);
         applied.push_back(st.add_note.get_affected_rows() == 1);

@@ -21,6 +21,10 @@ class postgresql_batch_writer;
 /// same on every backend.
 history_entry history_entry_of(const transition& change);
 
+/// What `change` appends to the order's wrong_carrier_at as stored (encode_provider_list):
+/// its provider for a wrong_carrier event, nothing for any other.
+std::string wrong_carrier_addition(const transition& change);
+
 /// Reads of orders on a session of their own. Blocking; used from one thread at a time.
 /// Every failure is a store_error whose message is safe to log (no SQL, no bound values).
 /// It neither creates nor migrates the schema: that is the order_store's job, and a reader

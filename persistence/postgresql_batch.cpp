@@ -141,7 +141,8 @@ std::vector<bool> postgresql_batch_writer::apply(const std::vector<transition>& 
 void postgresql_batch_writer::apply_round(const std::vector<transition>& changes,
                                           const std::vector<size_t>& round,
                                           std::vector<bool>& applied) {
-  std::vector<std::string> ids, froms, tos, providers, details, owners, entries;
+  std::vector<std::string> ids, froms, tos, providers, details, owners, entries,
+    wrong_carrier_additions;
   std::vector<long long> attempt_nos, at_ms, epochs, positions;
   std::vector<std::string> note_ids, note_froms, note_entries;
   std::vector<long long> note_positions;
@@ -156,6 +157,7 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
       continue;
     }
     entries.push_back(std::move(entry));
+    wrong_carrier_additions.push_back(wrong_carrier_addition(change));
     ids.push_back(change.order_id);
     froms.push_back(std::string{to_string(change.from)});
     tos.push_back(std::string{to_string(*next_status(change.from, change.event))});
@@ -175,7 +177,8 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
        at_array = postgresql_integer_array(at_ms), detail_array = postgresql_text_array(details),
        owner_array = postgresql_text_array(owners), epoch_array = postgresql_integer_array(epochs),
        position_array = postgresql_integer_array(positions),
-       entry_array = postgresql_text_array(entries);
+       entry_array = postgresql_text_array(entries),
+       wrong_carrier_array = postgresql_text_array(wrong_carrier_additions);
   if (!note_ids.empty()) {
     // Notes add to the history alone.
     auto note_id_array = postgresql_text_array(note_ids),
@@ -202,13 +205,15 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
        << "UPDATE orders AS o SET status = v.to_status,"
           " provider = CASE WHEN v.provider = '' THEN o.provider ELSE v.provider END,"
           " attempts = GREATEST(o.attempts, v.attempt_no),"
-          " updated_at_ms = v.at_ms, last_error = v.detail, history = o.history || v.entry"
+          " updated_at_ms = v.at_ms, last_error = v.detail, history = o.history || v.entry,"
+          " wrong_carrier_at = o.wrong_carrier_at || v.wrong_carrier"
           " FROM unnest(CAST(:ids AS text[]), CAST(:froms AS text[]), CAST(:tos AS text[]),"
           " CAST(:providers AS text[]), CAST(:attempts AS integer[]), CAST(:ats AS bigint[]),"
           " CAST(:details AS text[]), CAST(:owners AS text[]), CAST(:epochs AS bigint[]),"
-          " CAST(:positions AS bigint[]), CAST(:entries AS text[]))"
+          " CAST(:positions AS bigint[]), CAST(:entries AS text[]),"
+          " CAST(:wrong_carrier AS text[]))"
           " AS v(id, from_status, to_status, provider, attempt_no, at_ms, detail,"
-          " lease_owner, lease_epoch, position, entry)"
+          " lease_owner, lease_epoch, position, entry, wrong_carrier)"
           " WHERE o.id = v.id AND o.status = v.from_status"
           " AND (v.lease_owner = '' OR EXISTS (SELECT 1 FROM provider_leases l"
           " WHERE l.provider = v.provider AND l.owner = v.lease_owner"
@@ -218,7 +223,7 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
      soci::use(id_array), soci::use(from_array), soci::use(to_array), soci::use(provider_array),
      soci::use(attempt_array), soci::use(at_array), soci::use(detail_array),
      soci::use(owner_array), soci::use(epoch_array), soci::use(position_array),
-     soci::use(entry_array));
+     soci::use(entry_array), soci::use(wrong_carrier_array));
 
   // The attempt rows of the changes applied, as row by row.
   std::vector<std::string> start_ids, start_providers, start_requests, start_nodes;

@@ -195,6 +195,13 @@ const std::vector<migration_step> migrations{
     "CREATE INDEX callbacks_pending_by_merchant ON callbacks (merchant, next_attempt_at_ms)"
     " WHERE state = 'pending'",
   },
+  // 10: the providers that answered "wrong carrier" for an order (a ported number), one name
+  //     per line (encode_provider_list), appended by the statement of that answer's state
+  //     change, so that no restart sends the order back to them. '' for every order stored
+  //     before this step.
+  {
+    "ALTER TABLE orders ADD COLUMN wrong_carrier_at TEXT NOT NULL DEFAULT ''",
+  },
 };
 
 /// One migration step's transaction, holding the database's migration lock until it ends:

@@ -121,6 +121,12 @@ std::string recharge_response_body(const recharge_reply& reply) {
   switch (reply.outcome) {
     case recharge_outcome::success:
       return json{{"result", "success"}, {"txn", reply.provider_txn}}.dump();
+    case recharge_outcome::wrong_carrier:
+      return json{{"result", "failed"},
+                  {"retryable", false},
+                  {"code", wrong_carrier_code},
+                  {"detail", reply.detail}}
+        .dump();
     case recharge_outcome::transient_failure:
     case recharge_outcome::permanent_failure:
       break;
@@ -138,6 +144,8 @@ recharge_reply parse_recharge_response(std::string_view body) {
   if (result == "success")
     return {recharge_outcome::success, string_field(object, what, "txn"), std::string{}};
   if (result == "failed") {
+    if (optional_string(object, "code") == wrong_carrier_code)
+      return {recharge_outcome::wrong_carrier, std::string{}, optional_string(object, "detail")};
     auto retryable = object.find("retryable");
     if (retryable == object.end() || !retryable->is_boolean())
       throw wire_error("recharge response: \"retryable\" must be a boolean");

@@ -6,8 +6,14 @@
 //   POST <base>/recharge   {"request_id","order_id","phone","amount_fen","node","epoch"}
 //     200 {"result":"success","txn":"..."}
 //     200 {"result":"failed","retryable":true|false,"detail":"..."}
+//     200 {"result":"failed","retryable":false,"code":"wrong_carrier","detail":"..."}
 //   POST <base>/query      {"request_id","node","epoch"}
 //     200 {"result":"recharged","txn":"..."} | {"result":"not_recharged"}
+//
+// "code":"wrong_carrier" on a failed answer: the number is not with a carrier this provider
+// serves (ported away), nothing was recharged; whatever "retryable" says, the engine takes
+// the order to another provider (recharge_outcome::wrong_carrier). Any other code, or none,
+// is an ordinary failure.
 //
 // "node" and "epoch" name the caller: the node and the epoch of its lease on the provider
 // ("" and 0 from a single node; optional when parsed), so that a provider's records can tell
@@ -27,6 +33,9 @@
 #include <string_view>
 
 namespace topup::http_wire {
+
+/// The "code" of a failed recharge answer that says "wrong carrier".
+inline constexpr const char* wrong_carrier_code = "wrong_carrier";
 
 /// A body or URL that does not follow the protocol. what() names the field, never the phone.
 class wire_error : public std::runtime_error {

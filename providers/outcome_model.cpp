@@ -29,6 +29,7 @@ outcome_model::outcome_model(const simulated_adapter_config& cfg)
 outcome_model::outcome_model(const simulated_adapter_config& cfg, uint64_t seed)
   : latency_(cfg.latency),
     unknown_success_probability_(cfg.unknown_success_probability),
+    wrong_carrier_(cfg.wrong_carrier),
     generator_(seed) {
   using kind = latency_config::distribution_kind;
   if (latency_.distribution == kind::fixed) {
@@ -63,10 +64,23 @@ bool outcome_model::in_outage(mono_time now, mono_time start) const {
   return false;
 }
 
-recharge_decision outcome_model::decide_recharge(mono_time now, mono_time start) {
+bool outcome_model::answers_wrong_carrier(std::string_view phone) const {
+  for (const auto& digits : wrong_carrier_)
+    if (phone.substr(0, digits.size()) == digits)
+      return true;
+  return false;
+}
+
+recharge_decision outcome_model::decide_recharge(mono_time now, mono_time start,
+                                                 std::string_view phone) {
   recharge_decision decision;
   if (in_outage(now, start)) {
     decision.outage = true;
+    return decision;
+  }
+  if (answers_wrong_carrier(phone)) {
+    decision.outcome = simulated_outcome::wrong_carrier;
+    decision.latency = draw_latency();
     return decision;
   }
   decision.outcome = draw_outcome();
@@ -80,6 +94,7 @@ recharge_decision outcome_model::decide_recharge(mono_time now, mono_time start)
       break;
     case simulated_outcome::transient_failure:
     case simulated_outcome::permanent_failure:
+    case simulated_outcome::wrong_carrier:
       break;
   }
   decision.latency = draw_latency();

@@ -8,6 +8,8 @@
 
 #include <cstdint>
 #include <random>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,7 +22,11 @@ enum class simulated_outcome : uint8_t {
   transient_failure,
   permanent_failure,
   unknown,
+  wrong_carrier,  ///< the number is one of the configured wrong_carrier ones: not recharged
 };
+
+/// The detail of a simulated "wrong carrier" answer.
+inline constexpr const char* simulated_wrong_carrier = "simulated: the number is with another carrier";
 
 /// What to do with one recharge call.
 struct recharge_decision {
@@ -50,7 +56,8 @@ struct query_decision {
 /// Deterministic: the same configuration and seed give the same decisions for the same
 /// sequence of calls. Each call that is not refused by an outage draws, in this order, its
 /// outcome, whether an unknown outcome was performed (only for unknown), and its latency;
-/// a refused call draws nothing.
+/// a refused call draws nothing. A call for a number the provider answers "wrong carrier"
+/// for (configured wrong_carrier digits) draws its latency alone.
 class outcome_model {
 public:
   /// Uses cfg.seed. Throws std::invalid_argument for a configuration that cannot be drawn
@@ -63,8 +70,12 @@ public:
   /// True when `now` lies in one of the outage windows of a provider started at `start`.
   bool in_outage(mono_time now, mono_time start) const;
 
-  /// Decides one recharge call arriving at `now`.
-  recharge_decision decide_recharge(mono_time now, mono_time start);
+  /// Decides one recharge call for `phone` arriving at `now`.
+  recharge_decision decide_recharge(mono_time now, mono_time start, std::string_view phone = {});
+
+  /// Whether the provider answers "wrong carrier" for `phone`: it begins with one of the
+  /// configured wrong_carrier digits.
+  bool answers_wrong_carrier(std::string_view phone) const;
 
   /// Decides one status query arriving at `now`; queries share the calls' latency.
   query_decision decide_query(mono_time now, mono_time start);
@@ -84,6 +95,7 @@ private:
   double permanent_until_ = 0;
   double unknown_success_probability_ = 0;
   std::vector<std::pair<nanoseconds, nanoseconds>> outages_;  ///< [from, to) after start
+  std::vector<std::string> wrong_carrier_;
   std::mt19937_64 generator_;
 };
 

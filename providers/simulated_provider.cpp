@@ -148,6 +148,9 @@ void count_answer(simulated_provider_counters& counters, const recharge_reply& r
     case recharge_outcome::permanent_failure:
       counters.answered_permanent++;
       break;
+    case recharge_outcome::wrong_carrier:
+      counters.answered_wrong_carrier++;
+      break;
   }
 }
 
@@ -196,11 +199,11 @@ void answer_due(self_pointer self) {
 simulated_provider_state::~simulated_provider_state() {
   const auto& c = counters;
   spdlog::debug("provider {} stops: {} calls ({} success, {} transient, {} permanent, {} "
-               "unanswered of which {} performed), {} queries ({} recharged, {} not recharged, "
+               "wrong carrier, {} unanswered of which {} performed), {} queries ({} recharged, {} not recharged, "
                "{} failed), {} refused in outages, {} not sent under a lapsed lease, {} ledger "
                "rows in {} commits, {} failed commits",
                provider, c.calls, c.answered_success, c.answered_transient, c.answered_permanent,
-               c.unanswered, c.unknown_performed, c.queries, c.answered_recharged,
+               c.answered_wrong_carrier, c.unanswered, c.unknown_performed, c.queries, c.answered_recharged,
                c.answered_not_recharged, c.answered_query_failed, c.outage_refusals,
                c.not_sent_lapsed, c.ledger_rows, c.ledger_commits, c.ledger_failures);
 }
@@ -221,7 +224,7 @@ provider_actor::behavior_type simulated_provider(self_pointer self, std::string 
       if (lease_lapsed(self, call.origin))
         return not_sent_lapsed(self);
       st.counters.calls++;
-      auto decision = st.model->decide_recharge(st.time->now(), st.started);
+      auto decision = st.model->decide_recharge(st.time->now(), st.started, call.phone);
       if (decision.outage) {
         st.counters.outage_refusals++;
         st.counters.answered_transient++;
@@ -247,6 +250,9 @@ provider_actor::behavior_type simulated_provider(self_pointer self, std::string 
         case simulated_outcome::permanent_failure:
           answer_later(failure_reply(recharge_outcome::permanent_failure,
                                      "simulated permanent failure"));
+          break;
+        case simulated_outcome::wrong_carrier:
+          answer_later(failure_reply(recharge_outcome::wrong_carrier, simulated_wrong_carrier));
           break;
         case simulated_outcome::unknown:
           // The promise is dropped undelivered: the caller's request times out, which is the

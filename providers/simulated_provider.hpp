@@ -24,6 +24,7 @@ struct simulated_provider_counters {
   uint64_t answered_success = 0;
   uint64_t answered_transient = 0;  ///< drawn ones, outage refusals, failed ledger writes
   uint64_t answered_permanent = 0;
+  uint64_t answered_wrong_carrier = 0;
   uint64_t unanswered = 0;          ///< unknown outcomes: never answered
   uint64_t unknown_performed = 0;   ///< of those, recharged all the same
   uint64_t answered_recharged = 0;  ///< queries answered `recharged`

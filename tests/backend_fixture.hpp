@@ -5,6 +5,7 @@
 // (TOPUP_TEST_POSTGRES), wiped before each test. Header-only so that each executable picks
 // its backend at compile time.
 
+#include "persistence/schema.hpp"
 #include "persistence/sql_backend.hpp"
 #include "tests/test_support.hpp"
 
@@ -51,6 +52,21 @@ struct backend_fixture {
   }
 
   bool postgresql() const { return cfg.backend == store_config::backend_kind::postgresql; }
+
+  /// A database at schema `version` (8 or later: orders have a merchant) holding one order
+  /// "old-1" of merchant "shop", dispatched to p-cmcc, and its attempt row: what an earlier
+  /// build left behind.
+  void store_of_version_with_a_dispatched_order(int version) {
+    auto session = open_session(cfg);
+    migrate(*session, version);
+    *session << "INSERT INTO orders (id, client_ref, phone, carrier, amount_fen, provider,"
+                " status, attempts, accepted_at_ms, deadline_ms, updated_at_ms, history,"
+                " merchant, notify_url)"
+                " VALUES ('old-1', 'ref-1', '13800000001', 'cmcc', 2000, 'p-cmcc',"
+                " 'dispatched', 1, 1, 2, 3, '', 'shop', '')";
+    *session << "INSERT INTO attempts (order_id, attempt_no, provider, request_id, started_at_ms)"
+                " VALUES ('old-1', 1, 'p-cmcc', 'old-1@p-cmcc', 3)";
+  }
 
   long long count_rows(const std::string& table = "orders") {
     auto session = open_session(cfg);

@@ -623,7 +623,7 @@ BOOST_AUTO_TEST_CASE(order_json_has_every_field_in_order) {
                 R"("carrier":"cmcc",)"
                 R"("amount_fen":1000,"provider":"p-cmcc","status":"succeeded","attempts":1,)"
                 R"("accepted_at_ms":1714564800000,"deadline_ms":1714564980000,)"
-                R"("updated_at_ms":1714564801250,"last_error":""})");
+                R"("updated_at_ms":1714564801250,"last_error":"","wrong_carrier_at":[]})");
 }
 
 BOOST_AUTO_TEST_CASE(output_of_text_that_is_not_utf8_is_valid_json_and_printable) {

@@ -831,6 +831,22 @@ BOOST_AUTO_TEST_CASE(what_starts_with_the_path_and_carries_the_reason) {
   BOOST_TEST(std::string{base.what()}.rfind("/providers/2/rate: ", 0) == 0u);
 }
 
+BOOST_AUTO_TEST_CASE(wrong_carrier_numbers_of_a_simulated_provider_are_digits) {
+  auto cfg = parse_config(
+    with("/providers/0/adapter/wrong_carrier", json::array({"1380013", "13912345678"})).dump());
+  BOOST_TEST(simulated(cfg.providers[0]).wrong_carrier
+               == (std::vector<std::string>{"1380013", "13912345678"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(simulated(cfg.providers[1]).wrong_carrier.empty());
+  expect_rejected(with("/providers/0/adapter/wrong_carrier", json::array({"138", "13a"})),
+                  "/providers/0/adapter/wrong_carrier/1", "not a number");
+  expect_rejected(with("/providers/0/adapter/wrong_carrier", json::array({""})),
+                  "/providers/0/adapter/wrong_carrier/0", "not a number");
+  expect_rejected(with("/providers/0/adapter/wrong_carrier", json::array({"138001380001"})),
+                  "/providers/0/adapter/wrong_carrier/0", "not a number");
+  expect_rejected(with("/providers/0/name", "p-\ncmcc"), "/providers/0/name", "line break");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(validation_rules_from_config)

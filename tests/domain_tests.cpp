@@ -10,14 +10,14 @@
 using namespace topup;
 
 BOOST_AUTO_TEST_CASE(error_names_round_trip) {
-  for (int code = 0; code <= static_cast<int>(errc::request_too_large); ++code) {
+  for (int code = 0; code <= static_cast<int>(errc::wrong_carrier); ++code) {
     auto value = static_cast<errc>(code);
     auto name = to_string(value);
     BOOST_TEST(name != "unrecognized_error");
     BOOST_TEST((errc_from_string(name) == value));
   }
   BOOST_TEST(!errc_from_string("no_such_error"));
-  BOOST_TEST(to_string(static_cast<errc>(23)) == "unrecognized_error");
+  BOOST_TEST(to_string(static_cast<errc>(24)) == "unrecognized_error");
 }
 
 BOOST_AUTO_TEST_CASE(error_values_never_change_meaning) {
@@ -31,6 +31,7 @@ BOOST_AUTO_TEST_CASE(error_values_never_change_meaning) {
   BOOST_TEST(static_cast<int>(errc::invalid_notify_url) == 20);
   BOOST_TEST(static_cast<int>(errc::unauthenticated) == 21);
   BOOST_TEST(static_cast<int>(errc::request_too_large) == 22);
+  BOOST_TEST(static_cast<int>(errc::wrong_carrier) == 23);
   BOOST_TEST(to_string(errc::invalid_text) == "invalid_text");
   BOOST_TEST(to_string(errc::invalid_amount) == "invalid_amount");
 }
@@ -44,7 +45,7 @@ BOOST_AUTO_TEST_CASE(only_not_now_refusals_are_retryable) {
                     errc::invalid_argument, errc::stale_owner, errc::outcome_unknown,
                     errc::invalid_text, errc::invalid_amount, errc::malformed_message,
                     errc::unsupported_field, errc::unknown_merchant, errc::invalid_notify_url,
-                    errc::unauthenticated, errc::request_too_large})
+                    errc::unauthenticated, errc::request_too_large, errc::wrong_carrier})
     BOOST_TEST(!is_retryable(code), to_string(code));
 }
 

@@ -315,6 +315,17 @@ void check_guarantees(engine_fixture& f, const std::map<std::string, final_state
   BOOST_TEST(wrong_money == 0u);
 }
 
+size_t dispatches_to(const order_history& story, const std::string& provider) {
+  return static_cast<size_t>(
+    std::count_if(story.entries.begin(), story.entries.end(), [&](const history_entry& e) {
+      return e.event == "dispatch" && e.provider == provider;
+    }));
+}
+
+std::string ledger_of(const config& cfg, const std::string& provider) {
+  return std::get<simulated_adapter_config>(cfg.find_provider(provider)->adapter).ledger_path;
+}
+
 size_t count_status(const std::map<std::string, final_state>& all, const std::string& status) {
   return static_cast<size_t>(std::count_if(all.begin(), all.end(), [&](const auto& entry) {
     return entry.second.status == status;
@@ -603,6 +614,114 @@ BOOST_AUTO_TEST_CASE(an_order_a_failover_provider_can_still_serve_in_time_is_not
   BOOST_TEST(count_status(all, "succeeded") == 600u);
   ledger agg{std::get<simulated_adapter_config>(cfg.providers[3].adapter).ledger_path};
   BOOST_TEST(agg.count() >= 500u);  // most of them went to the aggregator
+}
+
+// Number portability (携号转网): p-cmcc answers "wrong carrier" for every 138 number (they
+// were ported away from cmcc). Each such order moves on to the aggregator, which serves the
+// other carriers, and is recharged there once; p-cmcc never recharged it, and never got it
+// twice.
+BOOST_AUTO_TEST_CASE(a_ported_number_fails_over_to_the_aggregator_and_is_recharged_once) {
+  auto cmcc = sim(dir, "p-cmcc");
+  cmcc.wrong_carrier = {"138"};
+  set_sim(cfg, "p-cmcc", cmcc);
+  start();
+  submit(90);  // 30 of them 138 numbers
+  auto all = wait_until_final(20s);
+  check_guarantees(*this, all);
+  BOOST_TEST(count_status(all, "succeeded") == 90u);
+  BOOST_TEST(ledger{ledger_of(cfg, "p-cmcc")}.count() == 0u);
+  BOOST_TEST(ledger{ledger_of(cfg, "p-agg")}.count() == 30u);
+  auto stories = histories();
+  check_stories(stories);
+  size_t ported = 0;
+  for (const auto& [id, story] : stories) {
+    if (story.snapshot.carrier != "cmcc")
+      continue;
+    ++ported;
+    BOOST_TEST(story.snapshot.provider == "p-agg", id);
+    BOOST_TEST(story.snapshot.wrong_carrier_at == std::vector<std::string>{"p-cmcc"},
+               boost::test_tools::per_element());
+    BOOST_TEST(count_events(story, "wrong_carrier", "call") == 1u, id);
+    BOOST_TEST(dispatches_to(story, "p-cmcc") == 1u, id);
+    BOOST_TEST(dispatches_to(story, "p-agg") == 1u, id);
+    BOOST_TEST(count_events(story, "succeed", "call") == 1u, id);
+  }
+  BOOST_TEST(ported == 30u);
+}
+
+// When every provider that might serve the number says "wrong carrier", the order fails at
+// once (well before its deadline) with the typed reason, and nothing was recharged.
+BOOST_AUTO_TEST_CASE(a_ported_number_no_provider_can_serve_fails_as_wrong_carrier) {
+  for (auto name : {"p-cmcc", "p-agg"}) {
+    auto adapter = sim(dir, name);
+    adapter.wrong_carrier = {"13800000"};
+    set_sim(cfg, name, adapter);
+  }
+  start();
+  submit(30);  // 10 of them 138 numbers
+  auto all = wait_until_final(20s);
+  check_guarantees(*this, all);
+  BOOST_TEST(count_status(all, "succeeded") == 20u);
+  BOOST_TEST(count_status(all, "failed") == 10u);
+  auto stories = histories();
+  check_stories(stories);
+  for (const auto& [id, story] : stories) {
+    if (story.snapshot.status != order_status::failed)
+      continue;
+    BOOST_TEST(story.snapshot.last_error.rfind("wrong_carrier: p-agg answered wrong carrier", 0)
+                 == 0u,
+               story.snapshot.last_error);
+    BOOST_TEST(count_events(story, "wrong_carrier") == 1u, id);  // p-cmcc's; p-agg's failed it
+    BOOST_TEST(dispatches_to(story, "p-cmcc") == 1u, id);
+    BOOST_TEST(dispatches_to(story, "p-agg") == 1u, id);
+    BOOST_TEST(story.entries.back().event == "fail_final", id);
+    BOOST_TEST(story.snapshot.updated_at_ms < story.snapshot.deadline_ms, id);
+  }
+}
+
+// The exclusion is stored with the order: a node stopped after p-cmcc's answer was written
+// (the aggregator down meanwhile, so the orders are still unfinished) and started again on
+// its store never sends them back to p-cmcc, although p-cmcc would now recharge them.
+BOOST_AUTO_TEST_CASE(a_restarted_node_never_sends_an_order_back_to_a_provider_that_said_wrong_carrier) {
+  cfg.deadline.limit_ms = 20000;
+  cfg.deadline.resend_at_ms = {14000, 17000};
+  auto cmcc = sim(dir, "p-cmcc");
+  cmcc.wrong_carrier = {"138"};
+  set_sim(cfg, "p-cmcc", cmcc);
+  auto agg_down = sim(dir, "p-agg");
+  agg_down.outages = {{0, 3600}};
+  set_sim(cfg, "p-agg", agg_down);
+  start();
+  submit(30);  // 10 of them 138 numbers
+  auto excluded = [&] {
+    soci::session session{soci::sqlite3, "db=" + cfg.store.sqlite_path + " timeout=5"};
+    long long n = 0;
+    session << "SELECT COUNT(*) FROM orders WHERE wrong_carrier_at = 'p-cmcc' || char(10)",
+      soci::into(n);
+    return n;
+  };
+  auto until = std::chrono::steady_clock::now() + 10s;
+  while (excluded() < 10 && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(50ms);
+  BOOST_REQUIRE_EQUAL(excluded(), 10);
+  stop();
+  BOOST_TEST(count_status(orders(), "succeeded") == 20u);  // the other carriers' orders
+  // p-cmcc now recharges anything it gets; the aggregator is back.
+  set_sim(cfg, "p-cmcc", sim(dir, "p-cmcc"));
+  set_sim(cfg, "p-agg", sim(dir, "p-agg"));
+  start();
+  auto all = wait_until_final(20s);
+  check_guarantees(*this, all);
+  BOOST_TEST(count_status(all, "succeeded") == 30u);
+  BOOST_TEST(ledger{ledger_of(cfg, "p-cmcc")}.count() == 0u);
+  BOOST_TEST(ledger{ledger_of(cfg, "p-agg")}.count() == 10u);
+  for (const auto& [id, story] : histories()) {
+    if (story.snapshot.carrier != "cmcc")
+      continue;
+    BOOST_TEST(story.snapshot.provider == "p-agg", id);
+    BOOST_TEST(dispatches_to(story, "p-cmcc") == 1u, id);
+    BOOST_TEST(count_events(story, "wrong_carrier") == 1u, id);
+  }
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -145,7 +145,8 @@ struct http_node_fixture {
     cfg["http_api"] = {{"listen", {{"host", "127.0.0.1"}, {"port", api_port}}}};
   }
 
-  /// One merchant, the default, whose requests `who` signs.
+  /// One merchant, the default, whose requests `who` signs; results go to `callback_url`
+  /// when given.
   void single_merchant(const merchant_key& who, const std::string& callback_url = {}) {
     nlohmann::json entry = {{"id", who.id}, {"secret", who.secret}};
     if (!callback_url.empty())

@@ -45,6 +45,7 @@ enum class script {
   success,              ///< recharge success / query recharged
   failed_retryable,
   failed_permanent,
+  wrong_carrier,        ///< failed with "code":"wrong_carrier"
   server_error,         ///< 500
   garbage,              ///< 200 with a body that is not the protocol's
   reset_after_request,  ///< reads the whole request, then resets the connection
@@ -163,6 +164,10 @@ private:
         case script::failed_permanent:
           response.body() = http_wire::recharge_response_body(
             {recharge_outcome::permanent_failure, "", "number cannot be recharged"});
+          break;
+        case script::wrong_carrier:
+          response.body() = http_wire::recharge_response_body(
+            {recharge_outcome::wrong_carrier, "", "ported to cucc"});
           break;
         case script::server_error:
           response.result(http::status::internal_server_error);
@@ -353,6 +358,10 @@ BOOST_AUTO_TEST_CASE(failed_answers_keep_their_retryability) {
   auto permanent = reply_of(recharge(adapter, "r-never"));
   BOOST_CHECK(permanent.outcome == recharge_outcome::permanent_failure);
   BOOST_CHECK_EQUAL(permanent.detail, "number cannot be recharged");
+  server.play(script::wrong_carrier);
+  auto ported = reply_of(recharge(adapter, "r-ported"));
+  BOOST_CHECK(ported.outcome == recharge_outcome::wrong_carrier);
+  BOOST_CHECK_EQUAL(ported.detail, "ported to cucc");
 }
 
 BOOST_AUTO_TEST_CASE(a_wrong_secret_is_a_failure_naming_the_signature) {

@@ -3,6 +3,8 @@
 
 #include "providers/http_wire.hpp"
 
+#include <nlohmann/json.hpp>
+
 using namespace topup;
 using namespace topup::http_wire;
 
@@ -69,7 +71,7 @@ BOOST_AUTO_TEST_CASE(the_caller_is_optional_and_its_epoch_an_integer) {
 
 BOOST_AUTO_TEST_CASE(every_reply_round_trips) {
   for (auto outcome : {recharge_outcome::success, recharge_outcome::transient_failure,
-                       recharge_outcome::permanent_failure}) {
+                       recharge_outcome::permanent_failure, recharge_outcome::wrong_carrier}) {
     recharge_reply reply{outcome, outcome == recharge_outcome::success ? "tx-9" : "",
                          outcome == recharge_outcome::success ? "" : "why"};
     auto parsed = parse_recharge_response(recharge_response_body(reply));
@@ -84,6 +86,29 @@ BOOST_AUTO_TEST_CASE(every_reply_round_trips) {
   BOOST_TEST(static_cast<int>(absent.outcome) == static_cast<int>(query_outcome::not_recharged));
   BOOST_CHECK_THROW(query_response_body({query_outcome::query_failed, "", "down"}),
                     std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(the_wrong_carrier_code_decides_over_retryable) {
+  auto wrong = parse_recharge_response(
+    R"({"result":"failed","retryable":false,"code":"wrong_carrier","detail":"ported"})");
+  BOOST_TEST(static_cast<int>(wrong.outcome) == static_cast<int>(recharge_outcome::wrong_carrier));
+  BOOST_TEST(wrong.detail == "ported");
+  // A provider that calls it retryable, or sends no retryable at all, still means it.
+  auto retryable = parse_recharge_response(
+    R"({"result":"failed","retryable":true,"code":"wrong_carrier"})");
+  BOOST_TEST(static_cast<int>(retryable.outcome)
+             == static_cast<int>(recharge_outcome::wrong_carrier));
+  auto bare = parse_recharge_response(R"({"result":"failed","code":"wrong_carrier"})");
+  BOOST_TEST(static_cast<int>(bare.outcome) == static_cast<int>(recharge_outcome::wrong_carrier));
+  // Another code is an ordinary failure.
+  auto other = parse_recharge_response(
+    R"({"result":"failed","retryable":false,"code":"blacklisted"})");
+  BOOST_TEST(static_cast<int>(other.outcome)
+             == static_cast<int>(recharge_outcome::permanent_failure));
+  auto body = nlohmann::json::parse(
+    recharge_response_body({recharge_outcome::wrong_carrier, "", "ported"}));
+  BOOST_TEST(body.at("code") == "wrong_carrier");
+  BOOST_TEST(body.at("retryable") == false);
 }
 
 BOOST_AUTO_TEST_CASE(malformed_bodies_are_wire_errors_that_name_the_field) {

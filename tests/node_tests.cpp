@@ -727,6 +727,75 @@ BOOST_AUTO_TEST_CASE(a_client_notices_a_dead_node_and_reaches_it_again_after_a_r
   BOOST_TEST(status_name(wait_until_final({after.id})[after.id].status) == "succeeded");
 }
 
+// A provider's "wrong carrier" answer, once stored, holds across a SIGKILL: p-cmcc says it of
+// every 138 number, the aggregator is down so the orders stay unfinished, and the node is
+// killed. Restarted on its files, with p-cmcc now willing to recharge anything, it still
+// never sends them back to p-cmcc: they are recharged at the aggregator, once each.
+BOOST_AUTO_TEST_CASE(a_wrong_carrier_answer_stored_before_a_sigkill_keeps_the_order_away) {
+  auto port = free_port();
+  auto long_deadlines = [](nlohmann::json& cfg) {
+    cfg["deadline"] = {{"limit_ms", 30000}, {"resend_at_ms", {20000, 25000}},
+                       {"query_interval_ms", 200}};
+  };
+  node_cfg = test_node_config(dir.path(), port);
+  long_deadlines(node_cfg);
+  provider_entry(node_cfg, "p-cmcc")["adapter"]["wrong_carrier"] = nlohmann::json::array({"138"});
+  provider_entry(node_cfg, "p-agg")["adapter"]["outages"] =
+    nlohmann::json::array({{{"from_s", 0}, {"to_s", 3600}}});
+  start();
+  std::vector<order> orders;
+  for (uint64_t i = 0; i < 4; ++i)
+    orders.push_back(accepted(request_with_prefix("ported-" + std::to_string(i), "138", 300 + i)));
+  auto wrong_carrier_answers = [&](const order& o) {
+    auto story = ask<order_history>(history_atom::value, o.id);
+    BOOST_REQUIRE_MESSAGE(story, o.id << ": " << error_text(story));
+    return std::count_if(story->entries.begin(), story->entries.end(),
+                         [](const history_entry& e) { return e.event == "wrong_carrier"; });
+  };
+  auto all_answered = [&] {
+    return std::all_of(orders.begin(), orders.end(),
+                       [&](const order& o) { return wrong_carrier_answers(o) == 1; });
+  };
+  auto until = steady::now() + 10s;
+  while (!all_answered() && steady::now() < until)
+    std::this_thread::sleep_for(50ms);
+  BOOST_REQUIRE_MESSAGE(all_answered(), "p-cmcc's answers were not all stored within 10 s");
+  for (const auto& o : orders) {
+    auto stored = get(o.id);
+    BOOST_REQUIRE_MESSAGE(stored, error_text(stored));
+    BOOST_TEST(!is_final(stored->status), o.id << " is " << status_name(stored->status));
+  }
+
+  self->monitor(gateway);
+  BOOST_REQUIRE_EQUAL(node->kill(), "killed by signal 9");
+  self->receive([&](caf::down_msg&) {}, caf::after(std::chrono::seconds(10)) >> [] {});
+
+  // p-cmcc now recharges any number; the aggregator is back.
+  node_cfg = test_node_config(dir.path(), port);
+  long_deadlines(node_cfg);
+  write_json(config_path, node_cfg);
+  node.reset();
+  node.emplace(TOPUP_NODE, config_path, log_path);
+  auto again = connect_gateway(system, port, 10s, gateway.address());
+  BOOST_REQUIRE_MESSAGE(again, "cannot reconnect: " << error_text(again));
+  gateway = *again;
+  auto final_states = wait_until_final(ids_of(orders));
+  for (const auto& o : orders) {
+    BOOST_TEST(status_name(final_states[o.id].status) == "succeeded", o.id);
+    BOOST_TEST(final_states[o.id].provider == "p-agg", o.id);
+    BOOST_TEST(wrong_carrier_answers(o) == 1, o.id);
+    BOOST_TEST(final_states[o.id].wrong_carrier_at == std::vector<std::string>{"p-cmcc"},
+               boost::test_tools::per_element());
+  }
+  stop_before_reading_files();
+  auto recharges = ledger::recharges_per_order(ledger_paths(dir.path()));
+  BOOST_TEST(count_duplicates(recharges) == 0u);
+  for (const auto& o : orders)
+    BOOST_TEST((recharges.count(o.id) ? recharges.at(o.id) : 0u) == 1u, o.id);
+  BOOST_TEST(ledger{dir.file("ledger-p-cmcc.db")}.count() == 0u);
+  BOOST_TEST(ledger{dir.file("ledger-p-agg.db")}.count() == 4u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(configuration)

@@ -46,13 +46,14 @@ transition change_of(const std::string& id, order_status from, order_event event
 /// What the store holds of an order, attempts and history included, as one comparable text.
 std::string stored_state(const store_config& cfg, const std::string& id) {
   auto session = open_session(cfg);
-  std::string status, provider, last_error, history;
+  std::string status, provider, last_error, history, wrong_carrier_at;
   int attempts = 0;
   long long updated_at_ms = 0;
-  *session << "SELECT status, provider, attempts, last_error, updated_at_ms, history FROM orders"
-              " WHERE id = :id",
+  *session << "SELECT status, provider, attempts, last_error, updated_at_ms, history,"
+              " wrong_carrier_at FROM orders WHERE id = :id",
     soci::use(id), soci::into(status), soci::into(provider), soci::into(attempts),
-    soci::into(last_error), soci::into(updated_at_ms), soci::into(history);
+    soci::into(last_error), soci::into(updated_at_ms), soci::into(history),
+    soci::into(wrong_carrier_at);
   long long attempt_rows = 0, finished = 0;
   *session << "SELECT COUNT(*) FROM attempts WHERE order_id = :id", soci::use(id),
     soci::into(attempt_rows);
@@ -60,7 +61,7 @@ std::string stored_state(const store_config& cfg, const std::string& id) {
     soci::use(id), soci::into(finished);
   return status + "|" + provider + "|" + std::to_string(attempts) + "|" + last_error + "|"
          + std::to_string(updated_at_ms) + "|" + std::to_string(attempt_rows) + "|"
-         + std::to_string(finished) + "|" + history;
+         + std::to_string(finished) + "|" + history + "|" + wrong_carrier_at;
 }
 
 } // namespace

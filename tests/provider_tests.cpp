@@ -78,6 +78,7 @@ BOOST_AUTO_TEST_CASE(outcomes_follow_the_configured_shares) {
         break;
       case simulated_outcome::transient_failure:
       case simulated_outcome::permanent_failure:
+      case simulated_outcome::wrong_carrier:
         BOOST_REQUIRE(!decision.performed);
         break;
       case simulated_outcome::unknown:
@@ -190,6 +191,27 @@ BOOST_AUTO_TEST_CASE(outage_windows_are_half_open_from_the_provider_start) {
   BOOST_TEST(model.decide_query(at(39s), started).outage);
   BOOST_TEST(!model.decide_recharge(at(40s), started).outage);
   BOOST_TEST(!model.decide_query(at(9s), started).outage);
+}
+
+BOOST_AUTO_TEST_CASE(configured_numbers_are_answered_wrong_carrier_and_never_recharged) {
+  auto cfg = with_shares(1, 0, 0, 0);
+  cfg.wrong_carrier = {"1380013", "13912345678"};
+  outcome_model model{cfg, 3};
+  for (auto phone : {"13800138000", "13800139999", "13912345678"}) {
+    BOOST_TEST(model.answers_wrong_carrier(phone), phone);
+    auto decision = model.decide_recharge(start, start, phone);
+    BOOST_TEST((decision.outcome == simulated_outcome::wrong_carrier), phone);
+    BOOST_TEST(!decision.performed, phone);
+  }
+  for (auto phone : {"13800140000", "13912345679", "1380"}) {
+    BOOST_TEST(!model.answers_wrong_carrier(phone), phone);
+    BOOST_TEST((model.decide_recharge(start, start, phone).outcome == simulated_outcome::success),
+               phone);
+  }
+  // An outage refuses before anything else.
+  cfg.outages = {{0, 60}};
+  outcome_model down{cfg, 3};
+  BOOST_TEST(down.decide_recharge(start, start, "13800138000").outage);
 }
 
 BOOST_AUTO_TEST_CASE(the_same_seed_gives_the_same_sequence) {

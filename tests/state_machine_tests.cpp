@@ -30,6 +30,7 @@ const std::vector<transition> legal_transitions{
   {s::accepted, e::cancel, s::failed},
   {s::dispatched, e::succeed, s::succeeded},
   {s::dispatched, e::fail_retryable, s::accepted},
+  {s::dispatched, e::wrong_carrier, s::accepted},
   {s::dispatched, e::fail_final, s::failed},
   {s::dispatched, e::lose_outcome, s::unknown},
   {s::unknown, e::succeed, s::succeeded},
@@ -83,23 +84,23 @@ BOOST_AUTO_TEST_CASE(every_status_event_pair_matches_the_expected_table) {
         ++legal;
     }
   }
-  BOOST_TEST(pairs == 5u * 9u);
-  BOOST_TEST(legal == 13u);
-  BOOST_TEST(legal_transitions.size() == 13u);
+  BOOST_TEST(pairs == 5u * 10u);
+  BOOST_TEST(legal == 14u);
+  BOOST_TEST(legal_transitions.size() == 14u);
 }
 
 BOOST_AUTO_TEST_CASE(the_enumeration_arrays_list_each_value_once) {
   std::set<order_status> statuses(std::begin(all_order_statuses), std::end(all_order_statuses));
   std::set<order_event> events(std::begin(all_order_events), std::end(all_order_events));
   BOOST_TEST(statuses.size() == 5u);
-  BOOST_TEST(events.size() == 9u);
+  BOOST_TEST(events.size() == 10u);
   std::set<std::string> event_names;
   for (auto event : all_order_events) {
     BOOST_TEST(to_string(event) != "invalid");
     event_names.emplace(to_string(event));
     BOOST_TEST((order_event_from_string(to_string(event)) == event));
   }
-  BOOST_TEST(event_names.size() == 9u);
+  BOOST_TEST(event_names.size() == 10u);
   BOOST_TEST(!order_event_from_string("accept").has_value());
 }
 

@@ -687,6 +687,51 @@ BOOST_AUTO_TEST_CASE(a_version_7_store_gives_its_orders_to_the_default_merchant)
   }
 }
 
+// A store written by schema version 9 gains the providers that answered "wrong carrier" in
+// place: its orders keep everything and have none; a wrong_carrier change then adds its
+// provider in the statement of the change, alongside the history entry, and a reader that
+// loads the order after a restart sees them.
+BOOST_AUTO_TEST_CASE(a_version_9_store_records_wrong_carrier_answers_from_then_on) {
+  store_of_version_with_a_dispatched_order(9);
+  {
+    order_store db{cfg};
+    BOOST_TEST(schema_version(*open_session(cfg)) == current_schema_version);
+    auto old = db.find_by_id("old-1");
+    BOOST_REQUIRE(old);
+    BOOST_TEST(old->wrong_carrier_at.empty());
+    BOOST_TEST(old->merchant == "shop");
+    transition answered{"old-1", order_status::dispatched, order_event::wrong_carrier, 700,
+                        "p-cmcc", 1, "", "", "wrong carrier: not a cmcc number"};
+    BOOST_TEST(db.apply({answered}) == std::vector<bool>{true});
+    // Written once: the same change again is refused (the order moved on), adding nothing.
+    BOOST_TEST(db.apply({answered}) == std::vector<bool>{false});
+    transition dispatched{"old-1", order_status::accepted, order_event::dispatch, 710, "p-agg",
+                          2, "old-1@p-agg", "", ""};
+    transition again{"old-1", order_status::dispatched, order_event::wrong_carrier, 720,
+                     "p-agg", 2, "", "", "wrong carrier"};
+    BOOST_TEST((db.apply({dispatched, again}) == std::vector<bool>{true, true}));
+  }
+  order_store reopened{cfg};
+  auto unfinished = reopened.load_unfinished();
+  BOOST_REQUIRE_EQUAL(unfinished.size(), 1u);
+  BOOST_TEST(unfinished[0].wrong_carrier_at == (std::vector<std::string>{"p-cmcc", "p-agg"}),
+             boost::test_tools::per_element());
+  BOOST_TEST((unfinished[0].status == order_status::accepted));
+  BOOST_TEST(unfinished[0].last_error == "wrong carrier");
+  auto story = reopened.find_history("old-1");
+  BOOST_REQUIRE(story);
+  std::vector<std::string> events;
+  for (const auto& entry : story->entries)
+    events.push_back(entry.event + "/" + entry.provider);
+  BOOST_TEST(events == (std::vector<std::string>{"accept/", "wrong_carrier/p-cmcc",
+                                                  "dispatch/p-agg", "wrong_carrier/p-agg"}),
+             boost::test_tools::per_element());
+  BOOST_TEST(story->entries.at(1).status == "accepted");
+  // New orders start with none.
+  reopened.insert({stored_order("o-2", "ref-2", 2)});
+  BOOST_TEST(reopened.find_by_id("o-2")->wrong_carrier_at.empty());
+}
+
 BOOST_AUTO_TEST_CASE(nodes_opening_an_empty_database_together_apply_each_migration_once) {
   std::vector<int> every_step(current_schema_version);
   std::iota(every_step.begin(), every_step.end(), 1);

@@ -141,6 +141,7 @@ nlohmann::ordered_json to_json(const order& x) {
     {"deadline_ms", x.deadline_ms},
     {"updated_at_ms", x.updated_at_ms},
     {"last_error", x.last_error},
+    {"wrong_carrier_at", x.wrong_carrier_at},
   };
 }
 

@@ -219,7 +219,7 @@ sim_action simulator::call(size_t index, bool recharge, const sim_request& reque
     return refusal(400, error.what());
   }
   attribute(provider, parsed.origin, true);
-  auto decision = provider.model.decide_recharge(now, started_);
+  auto decision = provider.model.decide_recharge(now, started_, parsed.phone);
   if (decision.outage)
     return of_kind(sim_action::kind::reset);
   action.request_id = parsed.request_id;
@@ -248,6 +248,11 @@ sim_action simulator::call(size_t index, bool recharge, const sim_request& reque
          retryable ? "simulated transient failure" : "simulated permanent failure"});
       return action;
     }
+    case simulated_outcome::wrong_carrier:
+      counters.answered_wrong_carrier++;
+      action.body = http_wire::recharge_response_body(
+        {recharge_outcome::wrong_carrier, std::string{}, simulated_wrong_carrier});
+      return action;
     case simulated_outcome::unknown:
       counters.unanswered++;
       if (decision.performed) {
@@ -373,6 +378,7 @@ nlohmann::json simulator::summary(const recharge_counts& per_order, bool detail)
                {"refused_auth", c.refused_auth},
                {"malformed", c.malformed},
                {"answered_failed", c.answered_failed},
+               {"answered_wrong_carrier", c.answered_wrong_carrier},
                {"unanswered", c.unanswered},
                {"unknown_performed", c.unknown_performed},
                {"max_calls_in_1s_window", provider.window.max()},

@@ -72,6 +72,7 @@ struct provider_counters {
   uint64_t refused_auth = 0;    ///< bad or missing signature, stale timestamp (401)
   uint64_t malformed = 0;       ///< bodies not following the protocol (400)
   uint64_t answered_failed = 0; ///< drawn transient and permanent failures
+  uint64_t answered_wrong_carrier = 0;  ///< calls for numbers configured as wrong_carrier
   uint64_t unanswered = 0;      ///< drawn unknown outcomes: held without an answer
   uint64_t unknown_performed = 0;  ///< of those, recharged all the same
 };
