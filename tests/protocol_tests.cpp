@@ -208,30 +208,4 @@ BOOST_AUTO_TEST_CASE(no_field_of_a_message_type_is_left_out_of_its_inspect) {
   BOOST_TEST(checked >= 30u);
 }
 
-BOOST_AUTO_TEST_CASE(an_orders_fields_survive_the_trip_one_by_one) {
-  // The generic checks compare bytes; this one names the fields a client relies on.
-  auto sent = sample<order>(1);
-  sent.status = order_status::succeeded;
-  auto bytes = serialized(system, sent);
-  order received;
-  caf::binary_deserializer deserializer{system, bytes};
-  BOOST_REQUIRE(!deserializer(received));
-  BOOST_TEST(received.id == sent.id);
-  BOOST_TEST(received.client_ref == sent.client_ref);
-  BOOST_TEST(received.phone == sent.phone);
-  BOOST_TEST(received.carrier == sent.carrier);
-  BOOST_TEST(received.amount_fen == sent.amount_fen);
-  BOOST_TEST(received.provider == sent.provider);
-  BOOST_TEST((received.status == order_status::succeeded));
-  BOOST_TEST(received.attempts == sent.attempts);
-  BOOST_TEST(received.accepted_at_ms == sent.accepted_at_ms);
-  BOOST_TEST(received.deadline_ms == sent.deadline_ms);
-  BOOST_TEST(received.updated_at_ms == sent.updated_at_ms);
-  BOOST_TEST(received.last_error == sent.last_error);
-  BOOST_TEST(received.ingress == sent.ingress);
-  BOOST_TEST(received.merchant == sent.merchant);
-  BOOST_TEST(received.notify_url == sent.notify_url);
-  BOOST_TEST(!received.steady_deadline.has_value());
-}
-
 BOOST_AUTO_TEST_SUITE_END()
