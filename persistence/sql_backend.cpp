@@ -6,9 +6,27 @@
 #include <soci/sqlite3/soci-sqlite3.h>
 
 #include <chrono>
+#include <mutex>
 #include <thread>
 
 namespace topup {
+namespace {
+
+/// Process-wide SQLite settings, which only apply before the library's first use. Every
+/// connection here is used by one thread at a time, so the per-connection mutex of the
+/// default "serialized" mode is not needed; and the memory statistics take one global mutex
+/// on every allocation, which the store, its readers and the simulated providers' ledgers
+/// would otherwise contend for. A failure (the library already in use) keeps the defaults.
+void configure_sqlite_library() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    // SOCI's header declares SQLite's API inside namespace sqlite_api.
+    sqlite_api::sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+    sqlite_api::sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  });
+}
+
+} // namespace
 
 std::string describe_database_error(const std::exception& error) {
   // get_error_message() leaves out the SQL and bound values that what() appends; libpq's
@@ -34,6 +52,7 @@ std::string describe_target(const store_config& cfg) {
 std::unique_ptr<soci::session> open_sqlite_wal(const std::string& path,
                                                const std::string& synchronous,
                                                int busy_timeout_s) {
+  configure_sqlite_library();
   bool in_memory = path == ":memory:";
   auto open_once = [&] {
     auto session = std::make_unique<soci::session>(
