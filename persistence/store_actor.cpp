@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <utility>
+
 namespace topup {
 namespace {
 
@@ -23,39 +25,31 @@ caf::error unavailable(const store_state& st) {
   return make_error(errc::unavailable, "the order store cannot write: " + st.db.last_failure());
 }
 
-/// Answers every write of a failed batch with the same error.
-void fail_batch(std::vector<store_state::pending_write>& batch, const caf::error& error) {
-  for (auto& pending : batch)
-    std::visit([&](auto& write) { write.promise.deliver(error); }, pending);
-}
-
-/// Commits every gathered write in one transaction and answers each requester.
-void commit(self_pointer self) {
-  auto& st = self->state;
-  if (st.batch.empty())
+/// Commits one kind of gathered writes in one transaction (`write` runs one of them on the
+/// session and returns its result) and answers each requester.
+template <class Pending, class Write>
+void commit_group(self_pointer self, std::vector<Pending>& group, size_t rows, Write write) {
+  if (group.empty())
     return;
-  auto batch = std::move(st.batch);
-  st.batch.clear();
-  auto rows = st.batch_rows;
-  st.batch_rows = 0;
-  st.stats.pending_writes = 0;
+  auto& st = self->state;
+  auto batch = std::move(group);
+  group.clear();
+  auto fail_batch = [&](const caf::error& error) {
+    for (auto& pending : batch)
+      pending.promise.deliver(error);
+  };
   auto db = open_writer(self);
   if (!db) {
-    fail_batch(batch, unavailable(st));
+    fail_batch(unavailable(st));
     return;
   }
-  std::vector<std::vector<insert_outcome>> inserted;
-  std::vector<std::vector<bool>> applied;
+  std::vector<decltype(write(*db, batch.front()))> results;
+  results.reserve(batch.size());
   auto started = st.time->now();
   try {
     db->in_transaction([&] {
-      for (auto& pending : batch) {
-        if (auto insert = std::get_if<store_state::pending_insert>(&pending))
-          inserted.push_back(db->insert_rows(insert->orders));
-        else
-          applied.push_back(
-            db->apply_rows(std::get<store_state::pending_transitions>(pending).changes));
-      }
+      for (auto& pending : batch)
+        results.push_back(write(*db, pending));
     });
   } catch (const std::exception& error) {
     // The transaction rolled back: nothing of this batch is stored. The session is dropped
@@ -67,7 +61,7 @@ void commit(self_pointer self) {
     auto verdict = st.repeats.occurred("commit", self->state.time->now());
     if (verdict.write)
       spdlog::error("store commit of {} rows failed: {}{}", rows, failure, verdict.suffix());
-    fail_batch(batch, unavailable(st));
+    fail_batch(unavailable(st));
     return;
   }
   st.db.worked();
@@ -78,24 +72,32 @@ void commit(self_pointer self) {
     st.instruments.commit_duration->Observe(seconds_of(st.time->now() - started));
     st.instruments.rows_per_commit->Observe(static_cast<double>(rows));
   }
-  auto next_insert = inserted.begin();
-  auto next_applied = applied.begin();
-  for (auto& pending : batch) {
-    if (auto insert = std::get_if<store_state::pending_insert>(&pending))
-      insert->promise.deliver(std::move(*next_insert++));
-    else
-      std::get<store_state::pending_transitions>(pending).promise.deliver(
-        std::move(*next_applied++));
-  }
+  for (size_t i = 0; i < batch.size(); ++i)
+    batch[i].promise.deliver(std::move(results[i]));
 }
 
-/// Adds a write to the next commit; commits at once when the batch is full.
-void enqueue_write(self_pointer self, store_state::pending_write write, size_t rows) {
+/// Commits every gathered write: the new orders, then the state changes.
+void commit(self_pointer self) {
   auto& st = self->state;
-  st.batch_rows += rows;
-  st.stats.pending_writes = st.batch_rows;
-  st.batch.push_back(std::move(write));
-  if (st.batch_rows >= st.cfg.max_batch) {
+  auto insert_rows = std::exchange(st.insert_rows, 0);
+  auto transition_rows = std::exchange(st.transition_rows, 0);
+  st.stats.pending_writes = 0;
+  commit_group(self, st.inserts, insert_rows,
+               [](order_store& db, store_state::pending_insert& pending) {
+                 return db.insert_rows(pending.orders);
+               });
+  commit_group(self, st.transitions, transition_rows,
+               [](order_store& db, store_state::pending_transitions& pending) {
+                 return db.apply_rows(pending.changes);
+               });
+}
+
+/// Commits at once when the gathered writes fill a batch; otherwise once the mailbox pass
+/// ends.
+void after_enqueue(self_pointer self) {
+  auto& st = self->state;
+  st.stats.pending_writes = st.insert_rows + st.transition_rows;
+  if (st.stats.pending_writes >= st.cfg.max_batch) {
     commit(self);
   } else if (!st.commit_scheduled) {
     // Behind everything already in the mailbox: those writes join this commit.
@@ -207,16 +209,18 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
       if (orders.empty())
         return std::vector<insert_outcome>{};
       auto promise = self->make_response_promise<std::vector<insert_outcome>>();
-      auto rows = orders.size();
-      enqueue_write(self, store_state::pending_insert{std::move(orders), promise}, rows);
+      self->state.insert_rows += orders.size();
+      self->state.inserts.push_back({std::move(orders), promise});
+      after_enqueue(self);
       return promise;
     },
     [=](transition_atom, std::vector<transition>& changes) -> caf::result<std::vector<bool>> {
       if (changes.empty())
         return std::vector<bool>{};
       auto promise = self->make_response_promise<std::vector<bool>>();
-      auto rows = changes.size();
-      enqueue_write(self, store_state::pending_transitions{std::move(changes), promise}, rows);
+      self->state.transition_rows += changes.size();
+      self->state.transitions.push_back({std::move(changes), promise});
+      after_enqueue(self);
       return promise;
     },
     [=](commit_atom) {

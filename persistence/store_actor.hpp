@@ -12,7 +12,6 @@
 #include <atomic>
 #include <memory>
 #include <string>
-#include <variant>
 #include <vector>
 
 namespace topup {
@@ -28,7 +27,6 @@ struct store_state {
     std::vector<transition> changes;
     caf::typed_response_promise<std::vector<bool>> promise;
   };
-  using pending_write = std::variant<pending_insert, pending_transitions>;
 
   /// A read connection and how many reads it has not answered yet.
   struct reader {
@@ -42,8 +40,12 @@ struct store_state {
   std::vector<reader> readers;    ///< PostgreSQL: cfg.read_connections; SQLite: none
   size_t next_reader = 0;         ///< where the search for the least busy reader starts
 
-  std::vector<pending_write> batch;  ///< writes that ride the next commit, in arrival order
-  size_t batch_rows = 0;
+  /// Writes that ride the next commit, each kind in arrival order. New orders commit in a
+  /// transaction ahead of the state changes', so that an acknowledgement never waits for them.
+  std::vector<pending_insert> inserts;
+  std::vector<pending_transitions> transitions;
+  size_t insert_rows = 0;
+  size_t transition_rows = 0;
   bool commit_scheduled = false;
   store_stats stats;
   log_repeats repeats;  ///< failed commits and reads, summarised
@@ -53,7 +55,9 @@ struct store_state {
 
 /// The store actor: owns the database session that writes and group-commits on it. Every
 /// write that arrives while a commit runs waits in the mailbox and rides the next
-/// transaction; each requester is answered only once its rows are durable. Reads see every
+/// commit; each requester is answered only once its rows are durable. A commit is two
+/// transactions: the new orders first, answered as soon as they are durable, then the state
+/// changes (an order is inserted before any change to it reaches the store). Reads see every
 /// write that reached the store before them: pending writes commit first. On PostgreSQL the
 /// read then runs on one of the store's read connections (store_reader), so that it never
 /// holds up the commits; on SQLite (one file, one writer) on the same session, between

@@ -859,6 +859,37 @@ BOOST_AUTO_TEST_CASE(an_unopenable_store_answers_unavailable_and_stays_alive) {
   self->send_exit(store, caf::exit_reason::user_shutdown);
   self->wait_for(store);
 }
+BOOST_AUTO_TEST_CASE(new_orders_commit_ahead_of_state_changes_and_never_fail_with_them) {
+  auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
+  self->request(store, std::chrono::seconds(5), insert_atom::value,
+                std::vector<order>{stored_order("o-refused", "r-refused")})
+    .receive([](std::vector<insert_outcome>&) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  // Any change to o-refused fails its statement, and so the transaction it is in.
+  auto admin = open_session(cfg);
+  *admin << "CREATE TRIGGER refuse_changes BEFORE UPDATE ON orders WHEN OLD.id = 'o-refused'"
+            " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END";
+  // While another connection holds the write lock, the store's commit of o-1 waits; the
+  // insert of o-2 and the change to o-refused arrive meanwhile and meet in its next commit.
+  *admin << "BEGIN IMMEDIATE";
+  auto first = self->request(store, std::chrono::seconds(20), insert_atom::value,
+                             std::vector<order>{stored_order("o-1", "r-1")});
+  auto second = self->request(store, std::chrono::seconds(20), insert_atom::value,
+                              std::vector<order>{stored_order("o-2", "r-2", 2)});
+  auto change = self->request(
+    store, std::chrono::seconds(20), transition_atom::value,
+    std::vector<transition>{{"o-refused", order_status::accepted, order_event::dispatch, 5,
+                             "p-cmcc", 1, "o-refused/p-cmcc", "", ""}});
+  *admin << "ROLLBACK";
+  for (auto* insert : {&first, &second})
+    insert->receive(
+      [](std::vector<insert_outcome>& outcomes) { BOOST_TEST(outcomes.at(0).inserted); },
+      [](caf::error& e) { BOOST_FAIL("a new order failed with a state change: " << describe(e)); });
+  change.receive([](std::vector<bool>&) { BOOST_FAIL("the trigger refuses this change"); },
+                 [](caf::error& e) { BOOST_TEST((as_failure(e)->code == errc::unavailable)); });
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+  self->wait_for(store);
+  BOOST_TEST(count_rows() == 3);
+}
 #endif
 
 #ifdef TOPUP_STORE_TEST_POSTGRESQL
