@@ -114,7 +114,9 @@ void route(self_pointer self, std::vector<order> orders, bool urgent, Choose cho
   for (auto& o : orders) {
     auto index = choose(o);
     if (!index) {
-      spdlog::error("router has no provider for carrier {} (order {})", o.carrier, o.id);
+      spdlog::error("router has no provider for carrier {} (order {}): it is closed at its "
+                    "deadline",
+                    o.carrier, o.id);
       continue;
     }
     per_provider[*index].push_back(std::move(o));
@@ -404,10 +406,12 @@ void take_forwarded(self_pointer self, std::vector<order> orders, const std::str
   route(self, std::move(waiting), false, [&](const order&) { return target; });
 }
 
-/// Cluster: orders this node accepted (or held) that reached their deadline while no lane
-/// here holds them. Whoever serves them closes them at the deadline too; this is the net
-/// for an order that fell between owners (forwarded while its provider changed hands): an
-/// order still waiting is closed, and anything else is refused by the store unchanged.
+/// Orders this node accepted (or held) that reached their deadline while no lane here holds
+/// them: orders no configured provider serves (the configuration changed since they were
+/// accepted), and in a cluster orders that fell between owners (forwarded while their
+/// provider changed hands; whoever serves them closes them at the deadline too). An order
+/// still waiting is closed; on a single node an attempt no provider can answer for any more
+/// becomes unknown; anything else is refused by the store unchanged.
 void expire_unheld(self_pointer self, const std::vector<std::string>& ids) {
   auto& st = self->state;
   std::vector<transition> changes;
@@ -418,6 +422,17 @@ void expire_unheld(self_pointer self, const std::vector<std::string>& ids) {
     change.event = order_event::expire;
     change.at_ms = st.time->wall_ms();
     change.detail = std::string{deadline_reached} + " before a provider took the order";
+    if (!clustered(self)) {
+      // A single node holds every order it has in flight, but one whose attempt went to a
+      // provider no longer configured (recovery could not hand it back): nothing can ask
+      // about that attempt, so its outcome is unknown, for the operator to reconcile.
+      transition unanswered = change;
+      unanswered.from = order_status::dispatched;
+      unanswered.event = order_event::lose_outcome;
+      unanswered.detail = std::string{deadline_reached}
+                          + ": the provider of its attempt is no longer configured";
+      changes.push_back(std::move(unanswered));
+    }
     changes.push_back(std::move(change));
   }
   self->request(st.store, std::chrono::seconds(60), transition_atom::value, std::move(changes))
@@ -425,7 +440,7 @@ void expire_unheld(self_pointer self, const std::vector<std::string>& ids) {
       [=](std::vector<bool>& applied) {
         auto closed = std::count(applied.begin(), applied.end(), true);
         if (closed > 0)
-          spdlog::warn("router closed {} orders at their deadline that no provider took", closed);
+          spdlog::warn("router closed {} orders at their deadline that no provider held", closed);
       },
       [=](caf::error& error) {
         spdlog::error("router could not close {} orders at their deadline: {}", ids.size(),
@@ -639,7 +654,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
         else
           unheld.push_back(id);
       }
-      if (clustered(self) && !unheld.empty())
+      if (!unheld.empty())
         expire_unheld(self, unheld);
       for (size_t i = 0; i < per_provider.size(); ++i)
         if (!per_provider[i].empty() && state.lanes[i])

@@ -724,4 +724,49 @@ BOOST_AUTO_TEST_CASE(a_restarted_node_never_sends_an_order_back_to_a_provider_th
   }
 }
 
+BOOST_AUTO_TEST_CASE(orders_no_configured_provider_serves_are_closed_at_their_deadline) {
+  // Orders accepted for cmcc while it had providers; the node restarts with a configuration
+  // in which no provider serves cmcc any more. Nothing can recharge them, and they still get
+  // their answer at the deadline, like any order no provider took; an attempt in flight at
+  // a provider that is gone ends unknown (recharged or not, only reconciliation can tell).
+  cfg.deadline.limit_ms = 2000;
+  cfg.deadline.resend_at_ms = {1200, 1600};
+  {
+    order_store store{cfg.store};
+    std::vector<order> stranded;
+    auto now = clock->wall_ms();
+    for (int i = 0; i < 5; ++i) {
+      auto o = stored_order("stranded-" + std::to_string(i), "ref-" + std::to_string(i),
+                            static_cast<uint64_t>(i));
+      o.accepted_at_ms = o.updated_at_ms = now;
+      o.deadline_ms = now + cfg.deadline.limit_ms;
+      stranded.push_back(std::move(o));
+    }
+    // And one whose attempt went to a provider that is gone: nothing can ask about it.
+    auto in_flight = stored_order("in-flight", "ref-in-flight", 9, order_status::dispatched);
+    in_flight.provider = "p-gone";
+    in_flight.attempts = 1;
+    in_flight.accepted_at_ms = in_flight.updated_at_ms = now;
+    in_flight.deadline_ms = now + cfg.deadline.limit_ms;
+    stranded.push_back(std::move(in_flight));
+    store.insert(stranded);
+  }
+  cfg.carriers.erase("cmcc");
+  cfg.providers = {provider("p-cucc", {"cucc"}, sim(dir, "p-cucc"))};
+  start();
+  // The unknown one keeps the wait going (it is not final) until its end: 3 s after the
+  // deadline.
+  auto all = wait_until_final(5s);
+  BOOST_REQUIRE_EQUAL(all.size(), 6u);
+  BOOST_TEST(all.at("in-flight").status == "unknown");
+  for (const auto& [id, story] : histories()) {
+    if (id == "in-flight")
+      continue;
+    BOOST_TEST(all.at(id).status == "failed", id);
+    BOOST_TEST(story.snapshot.last_error.find("before a provider took the order")
+                 != std::string::npos,
+               id << ": " << story.snapshot.last_error);
+  }
+}
+
 BOOST_AUTO_TEST_SUITE_END()
