@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <array>
 #include <chrono>
 #include <cstdio>
 #include <ctime>
@@ -64,7 +65,11 @@ int main(int argc, char** argv) {
   size_t batch = 500;
   std::string path;
   std::string synchronous = "normal";
-  app.add_option("--orders", orders, "orders to write")->check(CLI::PositiveNumber);
+  size_t prefill = 0;
+  app.add_option("--orders", orders, "orders to write and measure")->check(CLI::PositiveNumber);
+  app.add_option("--prefill", prefill,
+                 "final orders written first, unmeasured: the cost on a store that already "
+                 "holds this many (0)");
   app.add_option("--batch", batch, "rows per commit (the store actor's group commit)")
     ->check(CLI::PositiveNumber);
   app.add_option("--db", path, "SQLite file to write (must not exist; default: a new file "
@@ -90,9 +95,8 @@ int main(int argc, char** argv) {
   order_store store{cfg};
   order_id_generator ids{"bench", 1};
   const int64_t now_ms = 1'700'000'000'000;
-  std::vector<order> all(orders);
-  for (size_t n = 0; n < orders; ++n) {
-    auto& o = all[n];
+  auto make_order = [&](size_t n) {
+    order o;
     o.id = ids.next();
     o.client_ref = "ref-" + to_base36(n);
     char phone[16];
@@ -102,39 +106,59 @@ int main(int argc, char** argv) {
     o.amount_fen = 1000;
     o.accepted_at_ms = o.updated_at_ms = now_ms;
     o.deadline_ms = now_ms + 180000;
-  }
-  auto change = [&](size_t n, order_status from, order_event event) {
+    return o;
+  };
+  auto change = [&](const order& o, order_status from, order_event event) {
     transition t;
-    t.order_id = all[n].id;
+    t.order_id = o.id;
     t.from = from;
     t.event = event;
     t.at_ms = now_ms + 5;
     t.provider = "p-cmcc";
     t.attempt_no = 1;
-    if (event == order_event::dispatch)
-      t.request_id = all[n].id + "-p-cmcc";
-    else {
-      t.provider_txn = "txn-" + to_base36(n);
+    if (event == order_event::dispatch) {
+      t.request_id = o.id + "-p-cmcc";
+    } else {
+      t.provider_txn = "txn-" + o.id;
       t.via = answered_by::call;
       t.latency_us = 1000;
     }
     return t;
   };
-  auto insert = run_phase(store, orders, batch, [&](size_t first, size_t count) {
-    std::vector<order> rows(all.begin() + first, all.begin() + first + count);
-    store.insert_rows(rows);
-  });
-  auto transitions = [&](order_status from, order_event event) {
-    return run_phase(store, orders, batch, [&](size_t first, size_t count) {
-      std::vector<transition> changes;
-      changes.reserve(count);
-      for (auto n = first; n < first + count; ++n)
-        changes.push_back(change(n, from, event));
-      store.apply_rows(changes);
+  // Orders [first, first + count): inserted, dispatched, succeeded, phase after phase; the
+  // cost of each phase.
+  auto write_orders = [&](size_t first, size_t count) {
+    std::vector<order> all;
+    all.reserve(count);
+    for (size_t n = first; n < first + count; ++n)
+      all.push_back(make_order(n));
+    auto insert = run_phase(store, count, batch, [&](size_t from, size_t rows) {
+      std::vector<order> written(all.begin() + from, all.begin() + from + rows);
+      store.insert_rows(written);
     });
+    auto transitions = [&](order_status from, order_event event) {
+      return run_phase(store, count, batch, [&](size_t first_row, size_t rows) {
+        std::vector<transition> changes;
+        changes.reserve(rows);
+        for (auto n = first_row; n < first_row + rows; ++n)
+          changes.push_back(change(all[n], from, event));
+        store.apply_rows(changes);
+      });
+    };
+    auto dispatch = transitions(order_status::accepted, order_event::dispatch);
+    auto succeed = transitions(order_status::dispatched, order_event::succeed);
+    return std::array<phase_cost, 3>{insert, dispatch, succeed};
   };
-  auto dispatch = transitions(order_status::accepted, order_event::dispatch);
-  auto succeed = transitions(order_status::dispatched, order_event::succeed);
+  // The history first, in chunks that keep memory flat: a store that already holds `prefill`
+  // final orders, as a store does after weeks of traffic.
+  constexpr size_t prefill_chunk = 100000;
+  for (size_t done = 0; done < prefill;) {
+    auto count = std::min(prefill_chunk, prefill - done);
+    write_orders(done, count);
+    done += count;
+    std::cerr << "topup-store-bench: prefilled " << done << " of " << prefill << " orders\n";
+  }
+  auto [insert, dispatch, succeed] = write_orders(prefill, orders);
 
   auto per_order_us = [&](const phase_cost& cost) {
     return nlohmann::json{{"cpu_us", cost.cpu_s * 1e6 / static_cast<double>(orders)},
@@ -142,6 +166,7 @@ int main(int argc, char** argv) {
   };
   auto total_cpu = insert.cpu_s + dispatch.cpu_s + succeed.cpu_s;
   nlohmann::json out{{"orders", orders},
+                     {"prefill", prefill},
                      {"batch", batch},
                      {"insert", per_order_us(insert)},
                      {"dispatch", per_order_us(dispatch)},
