@@ -30,7 +30,7 @@ struct callback_sender_state {
   std::shared_ptr<const clock> time;
   /// Opened at the first poll and again after a failure of the database.
   std::unique_ptr<callback_outbox> outbox;
-  /// One per destination "host:port".
+  /// One per destination origin ("https://host:port") and CA file.
   std::map<std::string, std::unique_ptr<http_client>> clients;
   std::map<uint64_t, callback_call> calls;
   std::map<std::string, size_t, std::less<>> busy;  ///< calls in flight per merchant
@@ -68,10 +68,16 @@ callback_outbox* outbox_of(self_pointer self) {
   return st.outbox.get();
 }
 
-http_client& client_for(self_pointer self, const callback_url& url) {
+/// The client for `url`'s origin, trusting the CAs `to` is called under; throws
+/// std::invalid_argument when that CA file cannot be loaded (tried again at the next attempt).
+http_client& client_for(self_pointer self, const callback_url& url, const merchant& to) {
   auto& st = self->state;
-  auto key = url.host + ":" + std::to_string(url.port);
-  auto& client = st.clients[key];
+  http_wire::endpoint where{url.host, std::to_string(url.port), "", url.scheme == "https"};
+  auto origin = http_wire::origin_of(where);
+  auto ca_file = where.tls ? (to.callback_ca_file.empty() ? st.options.callbacks.ca_file
+                                                           : to.callback_ca_file)
+                           : std::string{};
+  auto& client = st.clients[origin + " " + ca_file];
   if (!client) {
     // Weak: the client must not keep the actor alive; a wake to a gone actor is dropped.
     caf::weak_actor_ptr weak_self{self->ctrl()};
@@ -82,8 +88,8 @@ http_client& client_for(self_pointer self, const callback_url& url) {
     // Every merchant may have its calls in flight to one host.
     auto pool = st.options.callbacks.concurrency_per_merchant * st.options.merchants.all().size();
     client = std::make_unique<http_client>(
-      http_wire::endpoint{url.host, std::to_string(url.port), ""}, "http://" + key,
-      milliseconds{st.options.callbacks.connect_timeout_ms}, pool, std::move(wake));
+      std::move(where), origin, milliseconds{st.options.callbacks.connect_timeout_ms}, pool,
+      std::move(wake), ca_file);
   }
   return *client;
 }
@@ -159,8 +165,12 @@ void start_call(self_pointer self, callback_delivery delivery, const merchant& t
     return;
   }
   const auto& url = std::get<callback_url>(parsed);
-  if (url.scheme != "http") {
-    abandon(self, call.delivery, "only http:// callback URLs are called (not yet https://)");
+  http_client* client = nullptr;
+  try {
+    client = &client_for(self, url, to);
+  } catch (const std::invalid_argument& trust) {
+    // The operator can fix the file: an attempt that failed, retried by the schedule.
+    record(self, call, 0, "", trust.what());
     return;
   }
   auto target = url.path + (url.query.empty() ? "" : "?" + url.query);
@@ -173,11 +183,10 @@ void start_call(self_pointer self, callback_delivery delivery, const merchant& t
                  std::move(headers),
                  milliseconds{st.options.callbacks.timeout_ms},
                  std::nullopt};
-  auto& client = client_for(self, url);
   st.in_flight.insert(call.delivery.delivery_id);
   ++st.busy[to.id];
   st.calls.emplace(id, std::move(call));
-  client.post(std::move(post));
+  client->post(std::move(post));
 }
 
 /// Starts the due notifications of every merchant, as far as its free slots allow.
@@ -268,11 +277,6 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
   self->state.started = true;
   if (self->state.options.metrics)
     self->state.instruments = self->state.options.metrics->callbacks();
-  for (const auto& [id, to] : self->state.options.merchants.all())
-    if (to.callback_url.rfind("https://", 0) == 0)
-      spdlog::warn("callback_sender cannot call merchant {}'s https callback URL (only http:// "
-                   "yet): its notifications are abandoned",
-                   id);
   self->send(self, tick_atom::value);
   spdlog::info("callback_sender delivers result callbacks: at most {} calls per merchant, {} "
                "ms each",

@@ -8,8 +8,8 @@
 //   slots, never another merchant's, and never touches recharging (which does not wait for
 //   callbacks at all). The claim keeps other nodes' senders off those rows during the call.
 // - Each call is a signed POST (api/merchant_api, callback_headers) through an http_client
-//   (providers/http_client: asio on a thread of its own, one per destination host and port),
-//   bounded by timeout_ms.
+//   (providers/http_client: asio on a thread of its own, one per destination origin and CA
+//   file; TLS with the certificate checked for https://), bounded by timeout_ms.
 // - Each outcome is recorded in the outbox (domain/merchant_callback,
 //   callback_attempt_outcome): delivered, pending with the next attempt time, or abandoned.
 // - It answers `stats` (its counts, the outbox's pending ones) and, for topup-cli through the

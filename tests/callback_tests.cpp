@@ -6,12 +6,14 @@
 // final order is notified, signed as the merchant's own requests are; a notification
 // refused once comes again with the same delivery id; a merchant whose endpoint never answers
 // does not hold up another's; a node killed with notifications pending delivers them after
-// its restart.
+// its restart. Over https, the receiver's certificate is checked: one for another host, or
+// of a CA the node does not trust, is refused and the notification stays pending.
 
 #include "api/merchant_api.hpp"
 #include "tests/callback_receiver.hpp"
 #include "tests/merchant_sim_process.hpp"
 #include "tests/process_support.hpp"
+#include "tests/test_certificates.hpp"
 #include "tests/test_support.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -403,6 +405,74 @@ BOOST_AUTO_TEST_CASE(the_cli_shows_deliveries_and_counts_and_redelivers_an_aband
   auto nothing = cli({"deliveries", "no-such-order"});
   BOOST_TEST_REQUIRE((nothing.code == 0), nothing.describe());
   BOOST_TEST(nothing.out == std::vector<std::string>{"no result callbacks"});
+}
+
+// Three merchants on https receivers: shop-a's presents a certificate for 127.0.0.1 from the
+// CA the callbacks section trusts; shop-b's one for another host from that CA; shop-c trusts
+// a CA of its own (callback_ca_file), which did not sign its receiver's certificate. Only
+// shop-a's notification is delivered, signed; the other two are refused at the handshake,
+// tried again by the schedule, and stay pending with the certificate's problem recorded.
+BOOST_AUTO_TEST_CASE(https_callbacks_check_the_certificate_and_its_host) {
+  make_ca(dir, "shops");
+  make_ca(dir, "other");
+  make_certificate(dir, "shops", "a");
+  make_certificate(dir, "shops", "b", "DNS:elsewhere.example");
+  auto identity = [&](const std::string& name) {
+    return tls_identity{dir.file(name + ".pem"), dir.file(name + ".key")};
+  };
+  callback_receiver receiver_a{always(200, "success"), identity("shops-a")};
+  callback_receiver receiver_b{always(200, "success"), identity("shops-b")};
+  callback_receiver receiver_c{always(200, "success"), identity("shops-a")};
+  configure(receiver_a.port(), receiver_b.port());
+  auto https = [](uint16_t port) { return "https://127.0.0.1:" + std::to_string(port) + "/r"; };
+  const merchant shop_c{"shop-c", "secret-c", "", {}};
+  cfg["merchants"]["list"] = {
+    {{"id", shop_a.id}, {"secret", shop_a.secret}, {"callback_url", https(receiver_a.port())}},
+    {{"id", shop_b.id}, {"secret", shop_b.secret}, {"callback_url", https(receiver_b.port())}},
+    {{"id", shop_c.id},
+     {"secret", shop_c.secret},
+     {"callback_url", https(receiver_c.port())},
+     {"callback_ca_file", dir.file("other-ca.pem")}}};
+  cfg["callbacks"]["ca_file"] = dir.file("shops-ca.pem");
+  start();
+  auto a = submit(request_for(shop_a, "tls-a", "13900139001"));
+  auto b = submit(request_for(shop_b, "tls-b", "13900139002"));
+  auto c = submit(request_for(shop_c, "tls-c", "13900139003"));
+
+  wait_for_acknowledged(receiver_a, 1);
+  auto got = receiver_a.received().front();
+  BOOST_TEST(got.target == "/r");
+  BOOST_TEST(json::parse(got.body).at("order_id") == a.id);
+  merchant_directory directory{{shop_a, shop_b, shop_c}, shop_a.id};
+  auto verified = merchant_api::authenticate(
+    directory,
+    {got.headers[std::string{merchant_api::merchant_header}],
+     got.headers[std::string{merchant_api::timestamp_header}],
+     got.headers[std::string{merchant_api::signature_header}], "POST", got.target, got.body},
+    static_cast<int64_t>(std::time(nullptr)), 300);
+  BOOST_TEST(std::holds_alternative<const merchant*>(verified));
+  BOOST_TEST(wait_for_delivery(a.id, "delivered", 1).at("attempts") == 1);
+
+  // Refused, then tried again later (retry_after_s 1): pending, never delivered, and nothing
+  // reached the receivers past the handshake.
+  auto wrong_host = wait_for_delivery(b.id, "pending", 2);
+  auto untrusted = wait_for_delivery(c.id, "pending", 2);
+  BOOST_TEST(wrong_host.at("last_error").get<std::string>().find("certificate is refused")
+               != std::string::npos,
+             wrong_host.dump());
+  BOOST_TEST(wrong_host.at("last_error").get<std::string>().find("mismatch") != std::string::npos,
+             wrong_host.dump());
+  BOOST_TEST(untrusted.at("last_error").get<std::string>().find("certificate is refused")
+               != std::string::npos,
+             untrusted.dump());
+  BOOST_TEST(receiver_b.received().empty());
+  BOOST_TEST(receiver_c.received().empty());
+  BOOST_TEST(receiver_b.failed_handshakes() >= 2);
+  BOOST_TEST(receiver_c.failed_handshakes() >= 2);
+  auto rows = outbox();
+  BOOST_TEST(rows.at(a.id + ":succeeded").first == "delivered");
+  BOOST_TEST(rows.at(b.id + ":succeeded").first == "pending");
+  BOOST_TEST(rows.at(c.id + ":succeeded").first == "pending");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
