@@ -3,6 +3,7 @@
 #include "api/merchant_api.hpp"
 #include "domain/error_text.hpp"
 #include "domain/log_repeats.hpp"
+#include "domain/retention.hpp"
 #include "messages/errors.hpp"
 #include "persistence/callback_outbox.hpp"
 #include "providers/http_client.hpp"
@@ -38,6 +39,8 @@ struct callback_sender_state {
   uint64_t last_call_id = 0;
   std::mt19937_64 random{std::random_device{}()};
   uint64_t delivered = 0, failed_attempts = 0, abandoned = 0;
+  uint64_t pruned = 0;      ///< finished notifications removed from the outbox
+  mono_time next_prune{};   ///< when the outbox is next looked at for old finished ones
   bool started = false;
   std::optional<callback_instruments> instruments;
   /// A merchant's endpoint that is down fails every call: one line per merchant and 10 s.
@@ -48,8 +51,8 @@ struct callback_sender_state {
     clients.clear();
     if (started)
       spdlog::info("callback_sender stops: {} delivered, {} failed attempts, {} abandoned, {} "
-                   "calls cut off (made again after a restart)",
-                   delivered, failed_attempts, abandoned, calls.size());
+                   "calls cut off (made again after a restart), {} finished ones pruned",
+                   delivered, failed_attempts, abandoned, calls.size(), pruned);
   }
 };
 
@@ -221,6 +224,33 @@ void poll(self_pointer self) {
   }
 }
 
+/// Removes one batch of old finished notifications (callbacks.keep_finished_s). A full batch
+/// means more may wait: the next tick takes another; otherwise the outbox is looked at again
+/// in a minute. One short delete per tick keeps the store's write lock free for intake.
+void prune(self_pointer self) {
+  auto& st = self->state;
+  const auto& cfg = st.options.callbacks;
+  if (cfg.keep_finished_s == 0 || st.time->now() < st.next_prune)
+    return;
+  auto* outbox = outbox_of(self);
+  if (!outbox)
+    return;
+  size_t removed = 0;
+  try {
+    removed = outbox->prune_finished(
+      archive_cutoff_ms(st.time->wall_ms(), cfg.keep_finished_s * 1000), cfg.prune_batch);
+  } catch (const std::exception& failure) {
+    spdlog::warn("callback_sender cannot prune the outbox: {}", one_line_reason(failure.what()));
+    st.outbox.reset();
+    return;
+  }
+  st.pruned += removed;
+  if (removed > 0)
+    spdlog::debug("callback_sender pruned {} finished notifications", removed);
+  if (removed < cfg.prune_batch)
+    st.next_prune = st.time->now() + std::chrono::minutes{1};
+}
+
 callback_record record_of(const stored_callback& row) {
   return {row.delivery.delivery_id,
           row.delivery.order_id,
@@ -285,6 +315,7 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
   return {
     [=](tick_atom) {
       poll(self);
+      prune(self);
       self->delayed_send(self, milliseconds{self->state.options.callbacks.poll_interval_ms},
                          tick_atom::value);
     },

@@ -14,6 +14,8 @@
 //   callback_attempt_outcome): delivered, pending with the next attempt time, or abandoned.
 // - It answers `stats` (its counts, the outbox's pending ones) and, for topup-cli through the
 //   gateway, lists an order's notifications and makes one due again (redeliver).
+// - Old delivered and abandoned notifications (keep_finished_s) are removed a small batch
+//   per tick (callback_outbox::prune_finished); pending ones never.
 // - After a restart it simply reads the outbox again: a call cut off by the crash is made
 //   again (same delivery id) once its claim lapses.
 // The actor is detached: its outbox reads and writes block its own thread only.

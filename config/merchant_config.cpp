@@ -130,6 +130,10 @@ callback_config read_callbacks(const json& value, const std::string& path) {
   cfg.poll_interval_ms =
     reader.integer_between("poll_interval_ms", cfg.poll_interval_ms, 10, 600000);
   cfg.ca_file = json_config::readable_file(reader, "ca_file");
+  cfg.keep_finished_s =
+    reader.integer_between("keep_finished_s", cfg.keep_finished_s, 0, 3650LL * 86400);
+  cfg.prune_batch = static_cast<size_t>(
+    reader.integer_between("prune_batch", static_cast<int64_t>(cfg.prune_batch), 1, 10000));
   reader.finish();
   return cfg;
 }

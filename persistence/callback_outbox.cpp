@@ -1,5 +1,6 @@
 #include "persistence/callback_outbox.hpp"
 
+#include "domain/retention.hpp"
 #include "persistence/schema.hpp"
 #include "persistence/sql_backend.hpp"
 
@@ -38,6 +39,15 @@ callback_state state_from(const std::string& name) {
 constexpr const char* stored_columns =
   "delivery_id, order_id, merchant, url, body, attempts, due_at_ms, next_attempt_at_ms,"
   " state, last_http_status, last_error, updated_at_ms";
+
+/// "'delivered', 'abandoned'": the states pruning removes, as SQL literals (constants of the
+/// domain, never input).
+std::string prunable_state_list() {
+  std::string list;
+  for (auto state : prunable_callback_states())
+    list += std::string{list.empty() ? "'" : ", '"} + std::string{to_string(state)} + "'";
+  return list;
+}
 
 stored_callback stored_from(const soci::row& row) {
   return {delivery_from(row), state_from(row.get<std::string>(8)),
@@ -173,6 +183,31 @@ std::optional<stored_callback> callback_outbox::redeliver(const std::string& ord
     if (found.empty())
       return std::optional<stored_callback>{};
     return std::optional<stored_callback>{std::move(found.back())};
+  });
+}
+
+size_t callback_outbox::prune_finished(int64_t cutoff_ms, size_t batch) {
+  return with_store_errors("pruning finished callbacks", [&] {
+    long long cutoff = cutoff_ms;
+    int rows_wanted = static_cast<int>(std::min<size_t>(std::max<size_t>(batch, 1), 10000));
+    const auto prunable = "state IN (" + prunable_state_list() + ") AND updated_at_ms < :cutoff";
+    // "state <> 'pending'" is the condition of the index of finished rows: both databases
+    // then read the old ones through it instead of the whole outbox.
+    std::vector<std::string> ids(static_cast<size_t>(rows_wanted));
+    *session_ << "SELECT delivery_id FROM callbacks WHERE state <> 'pending' AND " + prunable
+                   + " ORDER BY updated_at_ms LIMIT :limit",
+      soci::use(cutoff, "cutoff"), soci::use(rows_wanted, "limit"), soci::into(ids);
+    if (ids.empty())
+      return size_t{0};
+    std::vector<long long> cutoffs(ids.size(), cutoff);
+    soci::transaction removal{*session_};
+    soci::statement remove =
+      (session_->prepare << "DELETE FROM callbacks WHERE delivery_id = :id AND " + prunable,
+       soci::use(ids, "id"), soci::use(cutoffs, "cutoff"));
+    remove.execute(true);
+    auto removed = static_cast<size_t>(remove.get_affected_rows());
+    removal.commit();
+    return removed;
   });
 }
 

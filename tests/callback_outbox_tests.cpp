@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <soci/soci.h>
 
+#include <limits>
 #include <map>
 
 using namespace topup;
@@ -208,6 +209,51 @@ BOOST_AUTO_TEST_CASE(an_orders_latest_notification_is_made_due_again_unless_a_ca
   BOOST_TEST(outbox.count_pending() == 1u);
   BOOST_TEST(!outbox.redeliver("o-9", now).has_value());
   BOOST_TEST(outbox.of_order("o-9").empty());
+}
+
+// Old delivered and abandoned notifications go, a batch at a time; pending ones stay however
+// old, young finished ones stay, and one made due again between the choice and the delete
+// stays too.
+BOOST_AUTO_TEST_CASE(old_finished_notifications_are_pruned_in_batches_and_pending_ones_kept) {
+  order_store db{cfg};
+  std::vector<order> orders;
+  for (uint64_t i = 1; i <= 8; ++i)
+    orders.push_back(shop_order("o-" + std::to_string(i), i));
+  db.insert(orders);
+  std::vector<transition> finals;
+  for (uint64_t i = 1; i <= 8; ++i)
+    finals.push_back(change("o-" + std::to_string(i), order_status::accepted,
+                            order_event::expire, static_cast<int64_t>(i)));
+  db.apply(finals);
+  callback_outbox outbox{cfg};
+  // o-1..o-3 delivered long ago, o-4 abandoned long ago, o-5 delivered recently; o-6 pending
+  // since long ago (tried once), o-7 and o-8 never tried.
+  outbox.record({"o-1:failed", callback_state::delivered, 100, 0, 200, ""});
+  outbox.record({"o-2:failed", callback_state::delivered, 200, 0, 200, ""});
+  outbox.record({"o-3:failed", callback_state::delivered, 300, 0, 200, ""});
+  outbox.record({"o-4:failed", callback_state::abandoned, 400, 400, 500, "answered 500"});
+  outbox.record({"o-5:failed", callback_state::delivered, 5000, 0, 200, ""});
+  outbox.record({"o-6:failed", callback_state::pending, 150, 9000, 503, "answered 503"});
+
+  const int64_t cutoff = 1000;
+  BOOST_TEST(outbox.prune_finished(cutoff, 2) == 2u);
+  auto left = rows();
+  BOOST_TEST(left.count("o-1:failed") == 0u);  // the oldest first
+  BOOST_TEST(left.count("o-2:failed") == 0u);
+  BOOST_TEST(left.size() == 6u);
+  // Made due again after it finished: no longer prunable.
+  outbox.redeliver("o-3", 500);
+  BOOST_TEST(outbox.prune_finished(cutoff, 2) == 1u);  // o-4
+  BOOST_TEST(outbox.prune_finished(cutoff, 2) == 0u);
+  left = rows();
+  BOOST_TEST(left.size() == 5u);
+  for (auto kept : {"o-3:failed", "o-5:failed", "o-6:failed", "o-7:failed", "o-8:failed"})
+    BOOST_TEST(left.count(kept) == 1u, kept);
+  BOOST_TEST(outbox.count_pending() == 4u);
+  // However late the cutoff, pending notifications stay.
+  BOOST_TEST(outbox.prune_finished(std::numeric_limits<int64_t>::max(), 100) == 1u);  // o-5
+  BOOST_TEST(outbox.count_pending() == 4u);
+  BOOST_TEST(rows().size() == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(without_callback_destinations_nothing_is_written) {

@@ -1279,6 +1279,8 @@ BOOST_AUTO_TEST_CASE(the_callbacks_section_is_read_and_merchants_name_their_ackn
   BOOST_TEST(cfg.callbacks.connect_timeout_ms == 200);
   BOOST_TEST(cfg.callbacks.poll_interval_ms == 50);
   BOOST_TEST(cfg.callbacks.ca_file == "");
+  BOOST_TEST(cfg.callbacks.keep_finished_s == 7 * 86400);
+  BOOST_TEST(cfg.callbacks.prune_batch == 200u);
   BOOST_TEST(cfg.merchants.find("a")->callback_ack == "");
   BOOST_TEST(cfg.merchants.find("a")->callback_ca_file == "");
   // The store knows the merchants: it writes their notifications.
@@ -1291,20 +1293,27 @@ BOOST_AUTO_TEST_CASE(the_callbacks_section_is_read_and_merchants_name_their_ackn
   expect_rejected(doc, "/callbacks/concurrency_per_merchant", "between 1 and");
   doc["callbacks"] = json::parse(R"({"retries": 3})");
   expect_rejected(doc, "/callbacks/retries", "");
+  doc["callbacks"] = json::parse(R"({"prune_batch": 0})");
+  expect_rejected(doc, "/callbacks/prune_batch", "between 1 and");
 }
 
-BOOST_AUTO_TEST_CASE(https_callbacks_name_the_ca_files_to_trust) {
+BOOST_AUTO_TEST_CASE(https_callbacks_name_the_ca_files_to_trust_and_the_outbox_its_retention) {
   scratch_file shops{"shops.pem"}, own{"own.pem"};
   auto doc = merchants_document(json::parse(R"({"list": [
     {"id": "a", "callback_url": "https://shop.example/cb"}, {"id": "b"}], "default": "a"})"));
   doc["merchants"]["list"][1]["callback_ca_file"] = own.path;
-  doc["callbacks"] = {{"ca_file", shops.path}};
+  doc["callbacks"] = {{"ca_file", shops.path}, {"keep_finished_s", 3600},
+                      {"prune_batch", 50}};
   auto cfg = parse_config(doc.dump());
   BOOST_TEST(cfg.callbacks.ca_file == shops.path);
+  BOOST_TEST(cfg.callbacks.keep_finished_s == 3600);
+  BOOST_TEST(cfg.callbacks.prune_batch == 50u);
   BOOST_TEST(cfg.merchants.find("a")->callback_ca_file == "");
   BOOST_TEST(cfg.merchants.find("b")->callback_ca_file == own.path);
   doc["callbacks"] = {{"ca_file", shops.path + ".missing"}};
   expect_rejected(doc, "/callbacks/ca_file", "cannot read");
+  doc["callbacks"] = {{"keep_finished_s", 0}};
+  BOOST_TEST(parse_config(doc.dump()).callbacks.keep_finished_s == 0);
   doc["merchants"]["list"][1]["callback_ca_file"] = "";
   expect_rejected(doc, "/merchants/list/1/callback_ca_file", "must not be empty");
 }
