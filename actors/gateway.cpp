@@ -451,6 +451,11 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
           gather_cluster_stats(self, handles, promise);
         });
     },
+    [=](recover_atom, caf::get_atom) {
+      return forward<bool>(
+        self, [](const node_handles& h) { return h.router; }, recover_atom::value,
+        caf::get_atom::value);
+    },
     [=](deliveries_atom, std::string& order_id) {
       return to_callback_sender<std::vector<callback_record>>(self, deliveries_atom::value,
                                                               std::move(order_id));

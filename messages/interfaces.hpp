@@ -191,6 +191,9 @@ using gateway_actor = caf::typed_actor<
   // From another node: this node's own counters, without the order counts (the asking node
   // reads those from the shared store).
   caf::replies_to<stats_atom, local_atom>::with<node_stats>,
+  // Whether this node's router has handed on every unfinished order of its start-up
+  // recovery (GET /v1/ready answers 503 until then).
+  caf::replies_to<recover_atom, caf::get_atom>::with<bool>,
   // Cancels an order waiting for a provider, at whichever member's router holds it.
   caf::replies_to<cancel_atom, std::string>::with<order>,
   // From another node: cancels the order if this node's router holds it waiting.

@@ -31,7 +31,8 @@ namespace topup {
 ///    may list oldest first; provider_stats carries the lane's tokens (the web console).
 ///    Orders carry the providers that answered "wrong carrier" for them; a recharge reply
 ///    may say "wrong carrier".
-constexpr uint32_t protocol_version = 6;
+/// 7: whether a node finished its start-up recovery (recover_atom, get_atom at the gateway).
+constexpr uint32_t protocol_version = 7;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
