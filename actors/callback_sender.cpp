@@ -280,6 +280,25 @@ auto with_outbox(self_pointer self, Read read) -> caf::expected<decltype(read(*s
   }
 }
 
+/// Makes the notification `make_due` picks due now again; not_found (with `missing`) when
+/// there is none.
+template <class MakeDue>
+caf::result<callback_record> redeliver(self_pointer self, std::string missing, MakeDue make_due) {
+  auto now = self->state.time->wall_ms();
+  auto found = with_outbox(self, [&](callback_outbox& outbox) { return make_due(outbox, now); });
+  if (!found)
+    return found.error();
+  if (!*found)
+    return make_error(errc::not_found, std::move(missing));
+  auto& row = **found;
+  spdlog::info("callback {} to {} made due again ({}, {} attempts so far)",
+               row.delivery.delivery_id, row.delivery.merchant, to_string(row.state),
+               row.delivery.attempts);
+  // Now rather than at the next tick.
+  self->send(self, commit_atom::value);
+  return record_of(row);
+}
+
 void finish_calls(self_pointer self) {
   auto& st = self->state;
   for (auto& [key, client] : st.clients) {
@@ -348,21 +367,17 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
       });
     },
     [=](redeliver_atom, const std::string& order_id) -> caf::result<callback_record> {
-      auto now = self->state.time->wall_ms();
-      auto found = with_outbox(self, [&](callback_outbox& outbox) {
-        return outbox.redeliver(order_id, now);
-      });
-      if (!found)
-        return found.error();
-      if (!*found)
-        return make_error(errc::not_found, "order " + order_id + " has no result callback");
-      auto& row = **found;
-      spdlog::info("callback {} to {} made due again ({}, {} attempts so far)",
-                   row.delivery.delivery_id, row.delivery.merchant, to_string(row.state),
-                   row.delivery.attempts);
-      // Now rather than at the next tick.
-      self->send(self, commit_atom::value);
-      return record_of(row);
+      return redeliver(self, "order " + order_id + " has no result callback",
+                       [&](callback_outbox& outbox, int64_t now) {
+                         return outbox.redeliver(order_id, now);
+                       });
+    },
+    [=](redeliver_atom, delivery_atom,
+        const std::string& delivery_id) -> caf::result<callback_record> {
+      return redeliver(self, "no result callback has the delivery id " + delivery_id,
+                       [&](callback_outbox& outbox, int64_t now) {
+                         return outbox.redeliver_delivery(delivery_id, now);
+                       });
     },
   };
 }

@@ -464,6 +464,10 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
       return to_callback_sender<callback_record>(self, redeliver_atom::value,
                                                  std::move(order_id));
     },
+    [=](redeliver_atom, delivery_atom, std::string& delivery_id) {
+      return to_callback_sender<callback_record>(self, redeliver_atom::value,
+                                                 delivery_atom::value, std::move(delivery_id));
+    },
     [=](stats_atom, local_atom) {
       return answer_with_handles<node_stats>(
         self, [=](const node_handles& handles, auto promise) {

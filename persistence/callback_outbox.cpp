@@ -165,24 +165,45 @@ uint64_t callback_outbox::count_pending() {
   });
 }
 
+void callback_outbox::make_due_again(const std::string& chosen, const std::string& key,
+                                     int64_t now_ms) {
+  long long now = now_ms;
+  // One statement picks and updates the row, so no transaction has to upgrade a read to a
+  // write. A live claim (a call under way, here or at another node) keeps its row: that
+  // call's outcome is recorded as usual.
+  *session_ << "UPDATE callbacks SET state = 'pending', next_attempt_at_ms = :now,"
+               " claimed_by = '', updated_at_ms = :now"
+               " WHERE delivery_id = (" + chosen + ")"
+               " AND NOT (state = 'pending' AND claimed_by <> '' AND next_attempt_at_ms > :now)",
+    soci::use(now, "now"), soci::use(key, "key");
+}
+
 std::optional<stored_callback> callback_outbox::redeliver(const std::string& order_id,
                                                           int64_t now_ms) {
   return with_store_errors("scheduling a callback again", [&] {
-    long long now = now_ms;
-    // One statement picks and updates the latest notification (the last by due time, as
-    // of_order lists them), so no transaction has to upgrade a read to a write. A live claim
-    // (a call under way, here or at another node) keeps its row: that call's outcome is
-    // recorded as usual.
-    *session_ << "UPDATE callbacks SET state = 'pending', next_attempt_at_ms = :now,"
-                 " claimed_by = '', updated_at_ms = :now"
-                 " WHERE delivery_id = (SELECT delivery_id FROM callbacks WHERE order_id = :order_id"
-                 " ORDER BY due_at_ms DESC, delivery_id DESC LIMIT 1)"
-                 " AND NOT (state = 'pending' AND claimed_by <> '' AND next_attempt_at_ms > :now)",
-      soci::use(now, "now"), soci::use(order_id, "order_id");
+    // The latest notification: the last by due time, as of_order lists them.
+    make_due_again("SELECT delivery_id FROM callbacks WHERE order_id = :key"
+                   " ORDER BY due_at_ms DESC, delivery_id DESC LIMIT 1",
+                   order_id, now_ms);
     auto found = of_order(order_id);
     if (found.empty())
       return std::optional<stored_callback>{};
     return std::optional<stored_callback>{std::move(found.back())};
+  });
+}
+
+std::optional<stored_callback> callback_outbox::redeliver_delivery(const std::string& delivery_id,
+                                                                   int64_t now_ms) {
+  return with_store_errors("scheduling a callback again", [&] {
+    make_due_again(":key", delivery_id, now_ms);
+    std::optional<stored_callback> found;
+    soci::rowset<soci::row> rows =
+      (session_->prepare << "SELECT " << stored_columns
+                         << " FROM callbacks WHERE delivery_id = :id",
+       soci::use(delivery_id));
+    for (const auto& row : rows)
+      found = stored_from(row);
+    return found;
   });
 }
 

@@ -211,6 +211,34 @@ BOOST_AUTO_TEST_CASE(an_orders_latest_notification_is_made_due_again_unless_a_ca
   BOOST_TEST(outbox.of_order("o-9").empty());
 }
 
+BOOST_AUTO_TEST_CASE(a_notification_is_made_due_again_by_its_delivery_id) {
+  order_store db{cfg};
+  db.insert({shop_order("o-1", 1)});
+  db.apply({change("o-1", order_status::accepted, order_event::dispatch, 10)});
+  db.apply({change("o-1", order_status::dispatched, order_event::lose_outcome, 30)});
+  callback_outbox outbox{cfg};
+  auto deadline = shop_order("o-1", 1).deadline_ms;
+  outbox.record({"o-1:unknown", callback_state::abandoned, deadline, deadline, 0, "refused"});
+  db.apply({change("o-1", order_status::unknown, order_event::succeed, deadline + 10, "t")});
+  outbox.record({"o-1:succeeded", callback_state::delivered, deadline + 20, 0, 200, ""});
+  // The earlier notification, not the order's latest.
+  auto now = deadline + 1000;
+  auto again = outbox.redeliver_delivery("o-1:unknown", now);
+  BOOST_REQUIRE(again.has_value());
+  BOOST_TEST(again->delivery.delivery_id == "o-1:unknown");
+  BOOST_TEST((again->state == callback_state::pending));
+  BOOST_TEST(again->delivery.next_attempt_at_ms == now);
+  BOOST_TEST(again->delivery.attempts == 1u);
+  BOOST_TEST((rows().at("o-1:succeeded").state == callback_state::delivered));
+  // Claimed by a call under way: left to that call.
+  BOOST_REQUIRE_EQUAL(outbox.claim_due("shop", now, 10, now + 5000).size(), 1u);
+  auto held = outbox.redeliver_delivery("o-1:unknown", now + 1);
+  BOOST_REQUIRE(held.has_value());
+  BOOST_TEST(held->delivery.next_attempt_at_ms == now + 5000);
+  BOOST_TEST(!outbox.redeliver_delivery("o-1:failed", now).has_value());
+  BOOST_TEST(!outbox.redeliver_delivery("o-9:succeeded", now).has_value());
+}
+
 // Old delivered and abandoned notifications go, a batch at a time; pending ones stay however
 // old, young finished ones stay, and one made due again between the choice and the delete
 // stays too.

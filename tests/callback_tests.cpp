@@ -346,6 +346,54 @@ BOOST_AUTO_TEST_CASE(a_merchant_down_for_a_while_gets_every_final_order_from_the
   BOOST_TEST(json::parse(gap.out.front()).at("missing_orders") == json::array({"no-such-order"}));
 }
 
+// topup-merchant-sim hangs (takes each call and never answers) until every notification met
+// that: the sender times each call out, keeps it pending and calls again by the schedule;
+// once the simulator answers again, every final order is delivered, none lost.
+BOOST_AUTO_TEST_CASE(a_hanging_merchant_is_timed_out_and_gets_every_notification_later) {
+  merchant_sim_process sim{dir, "merchant-a", shop_a.id, shop_a.secret, {"--hang-for", "600"}};
+  callback_receiver receiver_b{always(200, "success")};
+  configure(sim.port(), receiver_b.port());
+  start();
+  std::ofstream expected{dir.file("expected-orders.txt")};
+  std::vector<std::string> ids;
+  for (int i = 0; i < 6; ++i) {
+    ids.push_back(submit(request_for(shop_a, "h-" + std::to_string(i),
+                                     "1390013900" + std::to_string(i)))
+                    .id);
+    expected << ids.back() << "\n";
+  }
+  expected.close();
+  // Every notification reached the simulator and timed out at least once.
+  auto until = steady::now() + 60s;
+  for (const auto& id : ids) {
+    auto timed_out = wait_for_delivery(id, "pending", 1);
+    BOOST_TEST(timed_out.at("last_error").get<std::string>().find("no answer from")
+                 != std::string::npos,
+               timed_out.dump());
+  }
+  while (sim.report().at("distinct").get<size_t>() < ids.size()) {
+    BOOST_REQUIRE_MESSAGE(steady::now() < until, sim.report().dump());
+    std::this_thread::sleep_for(100ms);
+  }
+  BOOST_TEST(sim.report().at("acknowledged") == 0);
+  sim.control("ack", 0);
+  for (const auto& id : ids)
+    BOOST_TEST(wait_for_delivery(id, "delivered", 2).at("last_http_status") == 200);
+  auto stopped = sim.stop();
+  BOOST_TEST((stopped && *stopped == 0));
+  auto run = run_program({TOPUP_MERCHANT_SIM, "report", "--ledger", sim.ledger_path(),
+                          "--expect", dir.file("expected-orders.txt")},
+                         dir.file("report.err"));
+  BOOST_TEST_REQUIRE((run.code == 0 && run.out.size() == 1u), run.describe());
+  auto report = json::parse(run.out.front());
+  BOOST_TEST(report.at("missing_orders").empty());
+  BOOST_TEST(report.at("bad_signatures") == 0);
+  BOOST_TEST(report.at("distinct") == ids.size());
+  BOOST_TEST(report.at("duplicates").get<size_t>() >= ids.size());  // each sent again
+  for (const auto& [id, row] : outbox())
+    BOOST_TEST(row.first == "delivered", id);
+}
+
 BOOST_AUTO_TEST_CASE(the_cli_shows_deliveries_and_counts_and_redelivers_an_abandoned_one) {
   callback_receiver receiver_a{always(500, "try later")};
   callback_receiver receiver_b{always(200, "success")};
@@ -402,6 +450,16 @@ BOOST_AUTO_TEST_CASE(the_cli_shows_deliveries_and_counts_and_redelivers_an_aband
   BOOST_TEST(more.at("attempts") == 3);
   auto none = cli({"redeliver", "no-such-order"});
   BOOST_TEST((none.code == 1), none.describe());
+
+  // By its delivery id: the same notification once more.
+  auto by_id = cli({"--json", "redeliver", "--delivery", o.id + ":succeeded"});
+  BOOST_TEST_REQUIRE((by_id.code == 0 && by_id.out.size() == 1u), by_id.describe());
+  BOOST_TEST(json::parse(by_id.out.front()).at("delivery_id") == o.id + ":succeeded");
+  BOOST_TEST(wait_for_delivery(o.id, "delivered", 4).at("attempts") == 4);
+  auto unknown_id = cli({"redeliver", "--delivery", o.id + ":failed"});
+  BOOST_TEST((unknown_id.code == 1), unknown_id.describe());
+  auto both = cli({"redeliver", o.id, "--delivery", o.id + ":succeeded"});
+  BOOST_TEST((both.code == 2), both.describe());
   auto nothing = cli({"deliveries", "no-such-order"});
   BOOST_TEST_REQUIRE((nothing.code == 0), nothing.describe());
   BOOST_TEST(nothing.out == std::vector<std::string>{"no result callbacks"});
