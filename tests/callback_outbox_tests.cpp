@@ -53,6 +53,16 @@ transition change(const std::string& id, order_status from, order_event event, i
   return transition{id, from, event, at_ms, "p-cmcc", 1, "", txn, detail};
 }
 
+/// A redelivery's answer: `delivery_id`, pending again, due at `now_ms`, after one attempt.
+void check_due_again(const std::optional<stored_callback>& again, const std::string& delivery_id,
+                     int64_t now_ms) {
+  BOOST_REQUIRE(again.has_value());
+  BOOST_TEST(again->delivery.delivery_id == delivery_id);
+  BOOST_TEST((again->state == callback_state::pending));
+  BOOST_TEST(again->delivery.next_attempt_at_ms == now_ms);
+  BOOST_TEST(again->delivery.attempts == 1u);
+}
+
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(callback_outbox_on_every_backend, outbox_fixture)
@@ -191,12 +201,7 @@ BOOST_AUTO_TEST_CASE(an_orders_latest_notification_is_made_due_again_unless_a_ca
 
   // The abandoned final notification is pending again, due now; the earlier one stays.
   auto now = deadline + 1000;
-  auto again = outbox.redeliver("o-1", now);
-  BOOST_REQUIRE(again.has_value());
-  BOOST_TEST(again->delivery.delivery_id == "o-1:succeeded");
-  BOOST_TEST((again->state == callback_state::pending));
-  BOOST_TEST(again->delivery.next_attempt_at_ms == now);
-  BOOST_TEST(again->delivery.attempts == 1u);
+  check_due_again(outbox.redeliver("o-1", now), "o-1:succeeded", now);
   BOOST_TEST((outbox.of_order("o-1")[0].state == callback_state::delivered));
   BOOST_TEST(outbox.count_pending() == 2u);
   auto due = outbox.claim_due("shop", now, 10, now + 5000);
@@ -223,12 +228,7 @@ BOOST_AUTO_TEST_CASE(a_notification_is_made_due_again_by_its_delivery_id) {
   outbox.record({"o-1:succeeded", callback_state::delivered, deadline + 20, 0, 200, ""});
   // The earlier notification, not the order's latest.
   auto now = deadline + 1000;
-  auto again = outbox.redeliver_delivery("o-1:unknown", now);
-  BOOST_REQUIRE(again.has_value());
-  BOOST_TEST(again->delivery.delivery_id == "o-1:unknown");
-  BOOST_TEST((again->state == callback_state::pending));
-  BOOST_TEST(again->delivery.next_attempt_at_ms == now);
-  BOOST_TEST(again->delivery.attempts == 1u);
+  check_due_again(outbox.redeliver_delivery("o-1:unknown", now), "o-1:unknown", now);
   BOOST_TEST((rows().at("o-1:succeeded").state == callback_state::delivered));
   // Claimed by a call under way: left to that call.
   BOOST_REQUIRE_EQUAL(outbox.claim_due("shop", now, 10, now + 5000).size(), 1u);

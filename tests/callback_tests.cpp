@@ -157,6 +157,53 @@ struct callback_fixture {
     }
   }
 
+  /// Starts the node with topup-merchant-sim as shop-a's endpoint.
+  void start_with(merchant_sim_process& sim, callback_receiver& receiver_b) {
+    configure(sim.port(), receiver_b.port());
+    start();
+  }
+
+  /// Submits `count` orders of shop-a ("<prefix>-<i>"; with `failures`, every third a cucc
+  /// number, failed for good and notified too) and lists their ids, one a line, in
+  /// expected-orders.txt for topup-merchant-sim's report.
+  std::vector<std::string> submit_listed(const std::string& prefix, int count, bool failures) {
+    std::ofstream expected{dir.file("expected-orders.txt")};
+    std::vector<std::string> ids;
+    for (int i = 0; i < count; ++i) {
+      bool fails = failures && i % 3 == 0;
+      auto phone = std::string{fails ? "1300013000" : "1390013900"} + std::to_string(i);
+      ids.push_back(submit(request_for(shop_a, prefix + "-" + std::to_string(i), phone)).id);
+      expected << ids.back() << "\n";
+    }
+    return ids;
+  }
+
+  /// Waits until topup-merchant-sim's report counts at least `count` under `what`; fails
+  /// after a minute.
+  void wait_for_report(merchant_sim_process& sim, const char* what, size_t count) {
+    auto until = steady::now() + 60s;
+    while (sim.report().at(what).get<size_t>() < count) {
+      BOOST_REQUIRE_MESSAGE(steady::now() < until, what << " < " << count << ": "
+                                                         << sim.report().dump());
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+
+  /// topup-merchant-sim's report of its ledger against expected-orders.txt, once it stopped:
+  /// no order missing (exit 0), no bad signature.
+  json final_report(merchant_sim_process& sim) {
+    auto stopped = sim.stop();
+    BOOST_TEST((stopped && *stopped == 0));
+    auto run = run_program({TOPUP_MERCHANT_SIM, "report", "--ledger", sim.ledger_path(),
+                            "--expect", dir.file("expected-orders.txt")},
+                           dir.file("report.err"));
+    BOOST_TEST_REQUIRE((run.code == 0 && run.out.size() == 1u), run.describe());
+    auto report = json::parse(run.out.front());
+    BOOST_TEST(report.at("bad_signatures") == 0);
+    BOOST_TEST(report.at("missing_orders").empty());
+    return report;
+  }
+
   /// (state, attempts) of every outbox row, by delivery id.
   std::map<std::string, std::pair<std::string, int>> outbox() {
     soci::session session{soci::sqlite3, "db=" + dir.file("orders.db")};
@@ -288,26 +335,9 @@ BOOST_AUTO_TEST_CASE(notifications_pending_at_a_crash_are_delivered_after_the_re
 BOOST_AUTO_TEST_CASE(a_merchant_down_for_a_while_gets_every_final_order_from_the_simulator) {
   merchant_sim_process sim{dir, "merchant-a", shop_a.id, shop_a.secret, {"--fail-for", "600"}};
   callback_receiver receiver_b{always(200, "success")};
-  configure(sim.port(), receiver_b.port());
-  start();
-  std::ofstream expected{dir.file("expected-orders.txt")};
-  std::set<std::string> ids;
-  for (int i = 0; i < 6; ++i) {
-    bool fails = i % 3 == 0;  // a cucc number: failed for good, notified too
-    auto phone = std::string{fails ? "1300013000" : "1390013900"} + std::to_string(i);
-    auto id = submit(request_for(shop_a, "s-" + std::to_string(i), phone)).id;
-    ids.insert(id);
-    expected << id << "\n";
-  }
-  expected.close();
-  auto until = steady::now() + 60s;
-  auto wait_for = [&](const char* what, size_t count) {
-    while (sim.report().at(what).get<size_t>() < count) {
-      BOOST_REQUIRE_MESSAGE(steady::now() < until, what << " < " << count << ": "
-                                                         << sim.report().dump());
-      std::this_thread::sleep_for(100ms);
-    }
-  };
+  start_with(sim, receiver_b);
+  auto ids = submit_listed("s", 6, true);
+  auto wait_for = [&](const char* what, size_t count) { wait_for_report(sim, what, count); };
   wait_for("distinct", ids.size());  // every notification was refused at least once
   BOOST_TEST(sim.report().at("acknowledged") == 0);
   sim.control("ack", 0);
@@ -318,16 +348,7 @@ BOOST_AUTO_TEST_CASE(a_merchant_down_for_a_while_gets_every_final_order_from_the
   wait_for("distinct", ids.size() + 1);
   sim.control("ack", 0);
   wait_for("acknowledged", ids.size() + 1);
-  auto stopped = sim.stop();
-  BOOST_TEST((stopped && *stopped == 0));
-
-  auto run = run_program({TOPUP_MERCHANT_SIM, "report", "--ledger", sim.ledger_path(),
-                          "--expect", dir.file("expected-orders.txt")},
-                         dir.file("report.err"));
-  BOOST_TEST_REQUIRE((run.code == 0 && run.out.size() == 1u), run.describe());
-  auto report = json::parse(run.out.front());
-  BOOST_TEST(report.at("bad_signatures") == 0);
-  BOOST_TEST(report.at("missing_orders").empty());
+  auto report = final_report(sim);
   BOOST_TEST(report.at("final_orders") == ids.size() + 1);
   BOOST_TEST(report.at("distinct") == ids.size() + 1);
   // Each refused (or answered wrongly) before it was acknowledged: sent more than once.
@@ -352,42 +373,21 @@ BOOST_AUTO_TEST_CASE(a_merchant_down_for_a_while_gets_every_final_order_from_the
 BOOST_AUTO_TEST_CASE(a_hanging_merchant_is_timed_out_and_gets_every_notification_later) {
   merchant_sim_process sim{dir, "merchant-a", shop_a.id, shop_a.secret, {"--hang-for", "600"}};
   callback_receiver receiver_b{always(200, "success")};
-  configure(sim.port(), receiver_b.port());
-  start();
-  std::ofstream expected{dir.file("expected-orders.txt")};
-  std::vector<std::string> ids;
-  for (int i = 0; i < 6; ++i) {
-    ids.push_back(submit(request_for(shop_a, "h-" + std::to_string(i),
-                                     "1390013900" + std::to_string(i)))
-                    .id);
-    expected << ids.back() << "\n";
-  }
-  expected.close();
+  start_with(sim, receiver_b);
+  auto ids = submit_listed("h", 6, false);
   // Every notification reached the simulator and timed out at least once.
-  auto until = steady::now() + 60s;
   for (const auto& id : ids) {
     auto timed_out = wait_for_delivery(id, "pending", 1);
     BOOST_TEST(timed_out.at("last_error").get<std::string>().find("no answer from")
                  != std::string::npos,
                timed_out.dump());
   }
-  while (sim.report().at("distinct").get<size_t>() < ids.size()) {
-    BOOST_REQUIRE_MESSAGE(steady::now() < until, sim.report().dump());
-    std::this_thread::sleep_for(100ms);
-  }
+  wait_for_report(sim, "distinct", ids.size());
   BOOST_TEST(sim.report().at("acknowledged") == 0);
   sim.control("ack", 0);
   for (const auto& id : ids)
     BOOST_TEST(wait_for_delivery(id, "delivered", 2).at("last_http_status") == 200);
-  auto stopped = sim.stop();
-  BOOST_TEST((stopped && *stopped == 0));
-  auto run = run_program({TOPUP_MERCHANT_SIM, "report", "--ledger", sim.ledger_path(),
-                          "--expect", dir.file("expected-orders.txt")},
-                         dir.file("report.err"));
-  BOOST_TEST_REQUIRE((run.code == 0 && run.out.size() == 1u), run.describe());
-  auto report = json::parse(run.out.front());
-  BOOST_TEST(report.at("missing_orders").empty());
-  BOOST_TEST(report.at("bad_signatures") == 0);
+  auto report = final_report(sim);
   BOOST_TEST(report.at("distinct") == ids.size());
   BOOST_TEST(report.at("duplicates").get<size_t>() >= ids.size());  // each sent again
   for (const auto& [id, row] : outbox())
