@@ -3,6 +3,7 @@
 #include "api/merchant_api.hpp"
 #include "domain/error_text.hpp"
 #include "domain/log_repeats.hpp"
+#include "domain/retention.hpp"
 #include "messages/errors.hpp"
 #include "persistence/callback_outbox.hpp"
 #include "providers/http_client.hpp"
@@ -30,7 +31,7 @@ struct callback_sender_state {
   std::shared_ptr<const clock> time;
   /// Opened at the first poll and again after a failure of the database.
   std::unique_ptr<callback_outbox> outbox;
-  /// One per destination "host:port".
+  /// One per destination origin ("https://host:port") and CA file.
   std::map<std::string, std::unique_ptr<http_client>> clients;
   std::map<uint64_t, callback_call> calls;
   std::map<std::string, size_t, std::less<>> busy;  ///< calls in flight per merchant
@@ -38,6 +39,8 @@ struct callback_sender_state {
   uint64_t last_call_id = 0;
   std::mt19937_64 random{std::random_device{}()};
   uint64_t delivered = 0, failed_attempts = 0, abandoned = 0;
+  uint64_t pruned = 0;      ///< finished notifications removed from the outbox
+  mono_time next_prune{};   ///< when the outbox is next looked at for old finished ones
   bool started = false;
   std::optional<callback_instruments> instruments;
   /// A merchant's endpoint that is down fails every call: one line per merchant and 10 s.
@@ -48,8 +51,8 @@ struct callback_sender_state {
     clients.clear();
     if (started)
       spdlog::info("callback_sender stops: {} delivered, {} failed attempts, {} abandoned, {} "
-                   "calls cut off (made again after a restart)",
-                   delivered, failed_attempts, abandoned, calls.size());
+                   "calls cut off (made again after a restart), {} finished ones pruned",
+                   delivered, failed_attempts, abandoned, calls.size(), pruned);
   }
 };
 
@@ -68,10 +71,16 @@ callback_outbox* outbox_of(self_pointer self) {
   return st.outbox.get();
 }
 
-http_client& client_for(self_pointer self, const callback_url& url) {
+/// The client for `url`'s origin, trusting the CAs `to` is called under; throws
+/// std::invalid_argument when that CA file cannot be loaded (tried again at the next attempt).
+http_client& client_for(self_pointer self, const callback_url& url, const merchant& to) {
   auto& st = self->state;
-  auto key = url.host + ":" + std::to_string(url.port);
-  auto& client = st.clients[key];
+  http_wire::endpoint where{url.host, std::to_string(url.port), "", url.scheme == "https"};
+  auto origin = http_wire::origin_of(where);
+  auto ca_file = where.tls ? (to.callback_ca_file.empty() ? st.options.callbacks.ca_file
+                                                           : to.callback_ca_file)
+                           : std::string{};
+  auto& client = st.clients[origin + " " + ca_file];
   if (!client) {
     // Weak: the client must not keep the actor alive; a wake to a gone actor is dropped.
     caf::weak_actor_ptr weak_self{self->ctrl()};
@@ -82,8 +91,8 @@ http_client& client_for(self_pointer self, const callback_url& url) {
     // Every merchant may have its calls in flight to one host.
     auto pool = st.options.callbacks.concurrency_per_merchant * st.options.merchants.all().size();
     client = std::make_unique<http_client>(
-      http_wire::endpoint{url.host, std::to_string(url.port), ""}, "http://" + key,
-      milliseconds{st.options.callbacks.connect_timeout_ms}, pool, std::move(wake));
+      std::move(where), origin, milliseconds{st.options.callbacks.connect_timeout_ms}, pool,
+      std::move(wake), ca_file);
   }
   return *client;
 }
@@ -159,8 +168,12 @@ void start_call(self_pointer self, callback_delivery delivery, const merchant& t
     return;
   }
   const auto& url = std::get<callback_url>(parsed);
-  if (url.scheme != "http") {
-    abandon(self, call.delivery, "only http:// callback URLs are called (not yet https://)");
+  http_client* client = nullptr;
+  try {
+    client = &client_for(self, url, to);
+  } catch (const std::invalid_argument& trust) {
+    // The operator can fix the file: an attempt that failed, retried by the schedule.
+    record(self, call, 0, "", trust.what());
     return;
   }
   auto target = url.path + (url.query.empty() ? "" : "?" + url.query);
@@ -173,11 +186,10 @@ void start_call(self_pointer self, callback_delivery delivery, const merchant& t
                  std::move(headers),
                  milliseconds{st.options.callbacks.timeout_ms},
                  std::nullopt};
-  auto& client = client_for(self, url);
   st.in_flight.insert(call.delivery.delivery_id);
   ++st.busy[to.id];
   st.calls.emplace(id, std::move(call));
-  client.post(std::move(post));
+  client->post(std::move(post));
 }
 
 /// Starts the due notifications of every merchant, as far as its free slots allow.
@@ -212,6 +224,33 @@ void poll(self_pointer self) {
   }
 }
 
+/// Removes one batch of old finished notifications (callbacks.keep_finished_s). A full batch
+/// means more may wait: the next tick takes another; otherwise the outbox is looked at again
+/// in a minute. One short delete per tick keeps the store's write lock free for intake.
+void prune(self_pointer self) {
+  auto& st = self->state;
+  const auto& cfg = st.options.callbacks;
+  if (cfg.keep_finished_s == 0 || st.time->now() < st.next_prune)
+    return;
+  auto* outbox = outbox_of(self);
+  if (!outbox)
+    return;
+  size_t removed = 0;
+  try {
+    removed = outbox->prune_finished(
+      archive_cutoff_ms(st.time->wall_ms(), cfg.keep_finished_s * 1000), cfg.prune_batch);
+  } catch (const std::exception& failure) {
+    spdlog::warn("callback_sender cannot prune the outbox: {}", one_line_reason(failure.what()));
+    st.outbox.reset();
+    return;
+  }
+  st.pruned += removed;
+  if (removed > 0)
+    spdlog::debug("callback_sender pruned {} finished notifications", removed);
+  if (removed < cfg.prune_batch)
+    st.next_prune = st.time->now() + std::chrono::minutes{1};
+}
+
 callback_record record_of(const stored_callback& row) {
   return {row.delivery.delivery_id,
           row.delivery.order_id,
@@ -241,6 +280,25 @@ auto with_outbox(self_pointer self, Read read) -> caf::expected<decltype(read(*s
   }
 }
 
+/// Makes the notification `make_due` picks due now again; not_found (with `missing`) when
+/// there is none.
+template <class MakeDue>
+caf::result<callback_record> redeliver(self_pointer self, std::string missing, MakeDue make_due) {
+  auto now = self->state.time->wall_ms();
+  auto found = with_outbox(self, [&](callback_outbox& outbox) { return make_due(outbox, now); });
+  if (!found)
+    return found.error();
+  if (!*found)
+    return make_error(errc::not_found, std::move(missing));
+  auto& row = **found;
+  spdlog::info("callback {} to {} made due again ({}, {} attempts so far)",
+               row.delivery.delivery_id, row.delivery.merchant, to_string(row.state),
+               row.delivery.attempts);
+  // Now rather than at the next tick.
+  self->send(self, commit_atom::value);
+  return record_of(row);
+}
+
 void finish_calls(self_pointer self) {
   auto& st = self->state;
   for (auto& [key, client] : st.clients) {
@@ -268,11 +326,6 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
   self->state.started = true;
   if (self->state.options.metrics)
     self->state.instruments = self->state.options.metrics->callbacks();
-  for (const auto& [id, to] : self->state.options.merchants.all())
-    if (to.callback_url.rfind("https://", 0) == 0)
-      spdlog::warn("callback_sender cannot call merchant {}'s https callback URL (only http:// "
-                   "yet): its notifications are abandoned",
-                   id);
   self->send(self, tick_atom::value);
   spdlog::info("callback_sender delivers result callbacks: at most {} calls per merchant, {} "
                "ms each",
@@ -281,6 +334,7 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
   return {
     [=](tick_atom) {
       poll(self);
+      prune(self);
       self->delayed_send(self, milliseconds{self->state.options.callbacks.poll_interval_ms},
                          tick_atom::value);
     },
@@ -313,21 +367,17 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
       });
     },
     [=](redeliver_atom, const std::string& order_id) -> caf::result<callback_record> {
-      auto now = self->state.time->wall_ms();
-      auto found = with_outbox(self, [&](callback_outbox& outbox) {
-        return outbox.redeliver(order_id, now);
-      });
-      if (!found)
-        return found.error();
-      if (!*found)
-        return make_error(errc::not_found, "order " + order_id + " has no result callback");
-      auto& row = **found;
-      spdlog::info("callback {} to {} made due again ({}, {} attempts so far)",
-                   row.delivery.delivery_id, row.delivery.merchant, to_string(row.state),
-                   row.delivery.attempts);
-      // Now rather than at the next tick.
-      self->send(self, commit_atom::value);
-      return record_of(row);
+      return redeliver(self, "order " + order_id + " has no result callback",
+                       [&](callback_outbox& outbox, int64_t now) {
+                         return outbox.redeliver(order_id, now);
+                       });
+    },
+    [=](redeliver_atom, delivery_atom,
+        const std::string& delivery_id) -> caf::result<callback_record> {
+      return redeliver(self, "no result callback has the delivery id " + delivery_id,
+                       [&](callback_outbox& outbox, int64_t now) {
+                         return outbox.redeliver_delivery(delivery_id, now);
+                       });
     },
   };
 }

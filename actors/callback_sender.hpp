@@ -8,12 +8,14 @@
 //   slots, never another merchant's, and never touches recharging (which does not wait for
 //   callbacks at all). The claim keeps other nodes' senders off those rows during the call.
 // - Each call is a signed POST (api/merchant_api, callback_headers) through an http_client
-//   (providers/http_client: asio on a thread of its own, one per destination host and port),
-//   bounded by timeout_ms.
+//   (providers/http_client: asio on a thread of its own, one per destination origin and CA
+//   file; TLS with the certificate checked for https://), bounded by timeout_ms.
 // - Each outcome is recorded in the outbox (domain/merchant_callback,
 //   callback_attempt_outcome): delivered, pending with the next attempt time, or abandoned.
 // - It answers `stats` (its counts, the outbox's pending ones) and, for topup-cli through the
 //   gateway, lists an order's notifications and makes one due again (redeliver).
+// - Old delivered and abandoned notifications (keep_finished_s) are removed a small batch
+//   per tick (callback_outbox::prune_finished); pending ones never.
 // - After a restart it simply reads the outbox again: a call cut off by the crash is made
 //   again (same delivery id) once its claim lapses.
 // The actor is detached: its outbox reads and writes block its own thread only.

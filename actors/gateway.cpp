@@ -451,6 +451,11 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
           gather_cluster_stats(self, handles, promise);
         });
     },
+    [=](recover_atom, caf::get_atom) {
+      return forward<bool>(
+        self, [](const node_handles& h) { return h.router; }, recover_atom::value,
+        caf::get_atom::value);
+    },
     [=](deliveries_atom, std::string& order_id) {
       return to_callback_sender<std::vector<callback_record>>(self, deliveries_atom::value,
                                                               std::move(order_id));
@@ -458,6 +463,10 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
     [=](redeliver_atom, std::string& order_id) {
       return to_callback_sender<callback_record>(self, redeliver_atom::value,
                                                  std::move(order_id));
+    },
+    [=](redeliver_atom, delivery_atom, std::string& delivery_id) {
+      return to_callback_sender<callback_record>(self, redeliver_atom::value,
+                                                 delivery_atom::value, std::move(delivery_id));
     },
     [=](stats_atom, local_atom) {
       return answer_with_handles<node_stats>(

@@ -223,8 +223,23 @@ private:
     }
   }
 
-  /// Ready once the store answers a read: an unknown id comes back not_found from it.
+  /// Ready once the router has handed on the unfinished orders of its start-up recovery and
+  /// the store answers a read (an unknown id comes back not_found from it).
   void ready() {
+    owner_->ask<bool>(
+      [self = shared_from_this()](std::variant<bool, failure> recovered) {
+        if (auto f = std::get_if<failure>(&recovered))
+          return self->write(503, merchant_api::error_json(*f), *f);
+        if (!std::get<bool>(recovered)) {
+          failure recovering{errc::unavailable, "recovering the unfinished orders of the store"};
+          return self->write(503, merchant_api::error_json(recovering), recovering);
+        }
+        self->store_ready();
+      },
+      recover_atom::value, caf::get_atom::value);
+  }
+
+  void store_ready() {
     owner_->ask<order>(
       [self = shared_from_this()](std::variant<order, failure> answer) {
         auto f = std::get_if<failure>(&answer);

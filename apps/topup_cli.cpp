@@ -530,15 +530,20 @@ void start_command(client_pointer self) {
           },
           fail_with(self, "deliveries " + options.order_id));
       return;
-    case command_kind::redeliver:
-      self->request(st.gateway, options.timeout, redeliver_atom::value, options.order_id)
-        .then(
-          [self](callback_record& due) {
-            emit(self, render(due, self->state.style));
-            finish(self, exit_code::ok);
-          },
-          fail_with(self, "redeliver " + options.order_id));
+    case command_kind::redeliver: {
+      auto shown = [self](callback_record& due) {
+        emit(self, render(due, self->state.style));
+        finish(self, exit_code::ok);
+      };
+      if (options.delivery_id.empty())
+        self->request(st.gateway, options.timeout, redeliver_atom::value, options.order_id)
+          .then(shown, fail_with(self, "redeliver " + options.order_id));
+      else
+        self->request(st.gateway, options.timeout, redeliver_atom::value, delivery_atom::value,
+                      options.delivery_id)
+          .then(shown, fail_with(self, "redeliver --delivery " + options.delivery_id));
       return;
+    }
   }
 }
 

@@ -181,6 +181,15 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
+std::string readable_file(object_reader& reader, const std::string& key) {
+  auto path = reader.string(key, "");
+  if (path.empty() && reader.has(key))
+    throw config_error(reader.path_of(key), "must not be empty");
+  if (!path.empty() && !std::ifstream{path})
+    throw config_error(reader.path_of(key), "cannot read '" + path + "'");
+  return path;
+}
+
 } // namespace json_config
 
 namespace {
@@ -577,8 +586,9 @@ simulated_adapter_config read_simulated(object_reader& reader) {
 http_adapter_config read_http(object_reader& reader) {
   http_adapter_config http;
   http.base_url = reader.required_string("base_url");
-  if (http.base_url.rfind("http://", 0) != 0)
-    throw config_error(reader.path_of("base_url"), "must start with http://");
+  if (http.base_url.rfind("http://", 0) != 0 && http.base_url.rfind("https://", 0) != 0)
+    throw config_error(reader.path_of("base_url"), "must start with http:// or https://");
+  http.ca_file = json_config::readable_file(reader, "ca_file");
   http.secret = reader.required_string("secret");
   if (http.secret.empty())
     throw config_error(reader.path_of("secret"), "must not be empty");

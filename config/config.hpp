@@ -141,6 +141,9 @@ struct http_adapter_config {
   std::string secret;
   int64_t connect_timeout_ms = 1000;
   size_t pool_size = 64;
+  /// PEM file of the CAs an https:// base_url's certificate must chain to; empty: the
+  /// system's store.
+  std::string ca_file{};
 };
 
 using adapter_config = std::variant<simulated_adapter_config, http_adapter_config>;

@@ -35,6 +35,12 @@ json parse_document(const std::string& text);
 /// The text of a configuration file; a missing or unreadable file is a config_error.
 std::string read_file(const std::string& path);
 
+class object_reader;
+
+/// The file named under `key` (a CA file, say), "" when the key is absent; a file that cannot
+/// be read is a config_error at the key.
+std::string readable_file(object_reader& reader, const std::string& key);
+
 /// Reads one JSON object field by field, remembering which keys were read so that any key
 /// left over (a typo, an option that does not exist) is reported instead of ignored.
 class object_reader {

@@ -72,6 +72,7 @@ merchant read_merchant(const json& value, const std::string& path) {
     }
   }
   m.callback_ack = reader.string("callback_ack", m.callback_ack);
+  m.callback_ca_file = json_config::readable_file(reader, "callback_ca_file");
   reader.finish();
   return m;
 }
@@ -128,6 +129,11 @@ callback_config read_callbacks(const json& value, const std::string& path) {
     reader.integer_between("connect_timeout_ms", cfg.connect_timeout_ms, 100, 600000);
   cfg.poll_interval_ms =
     reader.integer_between("poll_interval_ms", cfg.poll_interval_ms, 10, 600000);
+  cfg.ca_file = json_config::readable_file(reader, "ca_file");
+  cfg.keep_finished_s =
+    reader.integer_between("keep_finished_s", cfg.keep_finished_s, 0, 3650LL * 86400);
+  cfg.prune_batch = static_cast<size_t>(
+    reader.integer_between("prune_batch", static_cast<int64_t>(cfg.prune_batch), 1, 10000));
   reader.finish();
   return cfg;
 }

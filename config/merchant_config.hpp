@@ -48,15 +48,25 @@ struct callback_config {
   int64_t timeout_ms = 10000;          ///< one call, from connecting to the whole answer
   int64_t connect_timeout_ms = 3000;
   int64_t poll_interval_ms = 1000;     ///< how often the outbox is read for due notifications
+  /// Delivered and abandoned notifications are removed from the outbox this long after their
+  /// last attempt (domain/retention); 0: kept for ever. Pending ones always stay.
+  int64_t keep_finished_s = 7 * 86400;
+  /// Notifications removed per transaction: each removal holds the store's write lock only
+  /// that long.
+  size_t prune_batch = 200;
+  /// PEM file of the CAs an https:// callback URL's certificate must chain to, for merchants
+  /// that name none of their own (merchant::callback_ca_file); empty: the system's store.
+  std::string ca_file{};
 };
 
 /// Reads the "callbacks" object at `path`: retry_after_s (list), repeat_every_s,
 /// give_up_after_s, jitter, concurrency_per_merchant, timeout_ms, connect_timeout_ms,
-/// poll_interval_ms.
+/// poll_interval_ms, ca_file, keep_finished_s, prune_batch.
 callback_config read_callbacks(const nlohmann::json& value, const std::string& path);
 
 /// Reads the "merchants" object at `path`: {"default": id, "list": [{"id", "secret" or
-/// "secret_file", "callback_url", "allowed_callback_prefixes", "callback_ack"}]}.
+/// "secret_file", "callback_url", "allowed_callback_prefixes", "callback_ack",
+/// "callback_ca_file"}]}.
 merchant_directory read_merchants(const nlohmann::json& value, const std::string& path);
 
 /// Reads the "http_api" object at `path`.

@@ -35,6 +35,9 @@ struct merchant {
   /// The body of a 2xx answer that acknowledges a result callback; empty: any 2xx does
   /// (domain/merchant_callback, callback_acknowledged).
   std::string callback_ack = "success";
+  /// PEM file of the CAs its https:// callback URLs' certificates must chain to; empty: the
+  /// callbacks section's ca_file, else the system's store.
+  std::string callback_ca_file{};
 };
 
 /// The merchants a node knows, and the one an order naming none belongs to (every CAF client

@@ -20,6 +20,10 @@ int64_t archive_cutoff_ms(int64_t now_ms, int64_t keep_ms) {
   return now_ms - keep_ms;
 }
 
+std::vector<callback_state> prunable_callback_states() {
+  return {callback_state::delivered, callback_state::abandoned};
+}
+
 std::string archive_file_name(int64_t now_ms) {
   return "orders-" + format_day(now_ms, 0) + ".sqlite";
 }

@@ -191,6 +191,9 @@ using gateway_actor = caf::typed_actor<
   // From another node: this node's own counters, without the order counts (the asking node
   // reads those from the shared store).
   caf::replies_to<stats_atom, local_atom>::with<node_stats>,
+  // Whether this node's router has handed on every unfinished order of its start-up
+  // recovery (GET /v1/ready answers 503 until then).
+  caf::replies_to<recover_atom, caf::get_atom>::with<bool>,
   // Cancels an order waiting for a provider, at whichever member's router holds it.
   caf::replies_to<cancel_atom, std::string>::with<order>,
   // From another node: cancels the order if this node's router holds it waiting.
@@ -218,7 +221,8 @@ using gateway_actor = caf::typed_actor<
   // The result notifications of an order (see callback_sender_actor); unavailable on a node
   // without a callback sender (no merchant has a callback destination).
   caf::replies_to<deliveries_atom, std::string>::with<std::vector<callback_record>>,
-  caf::replies_to<redeliver_atom, std::string>::with<callback_record>>;
+  caf::replies_to<redeliver_atom, std::string>::with<callback_record>,
+  caf::replies_to<redeliver_atom, delivery_atom, std::string>::with<callback_record>>;
 
 /// Reconciliation (actors/settler): one settle_request on this node, then it quits.
 using settler_actor = caf::typed_actor<
@@ -295,7 +299,10 @@ using callback_sender_actor = caf::typed_actor<
   caf::replies_to<deliveries_atom, std::string>::with<std::vector<callback_record>>,
   // Makes the order's latest notification due now again (also a delivered or abandoned
   // one) and answers it as it then stands; not_found when the order has none.
-  caf::replies_to<redeliver_atom, std::string>::with<callback_record>>;
+  caf::replies_to<redeliver_atom, std::string>::with<callback_record>,
+  // Makes the notification with this delivery id due now again, as above; not_found when
+  // there is none.
+  caf::replies_to<redeliver_atom, delivery_atom, std::string>::with<callback_record>>;
 
 /// Watch subscriptions: engine actors notify it of every state change made on this node; it
 /// forwards each to the clients watching that order (or all orders) until they unwatch or go

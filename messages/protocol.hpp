@@ -31,7 +31,9 @@ namespace topup {
 ///    may list oldest first; provider_stats carries the lane's tokens (the web console).
 ///    Orders carry the providers that answered "wrong carrier" for them; a recharge reply
 ///    may say "wrong carrier".
-constexpr uint32_t protocol_version = 6;
+/// 7: a notification sent again by its delivery id (redeliver_atom, delivery_atom); whether
+///    a node finished its start-up recovery (recover_atom, get_atom at the gateway).
+constexpr uint32_t protocol_version = 7;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -638,6 +640,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   // client -> gateway -> callback sender: an order's result notifications; sending one again
   CAF_ADD_ATOM(topup, topup, deliveries_atom, "deliveries")
   CAF_ADD_ATOM(topup, topup, redeliver_atom, "redeliver")
+  CAF_ADD_ATOM(topup, topup, delivery_atom, "delivery")
 
 CAF_END_TYPE_ID_BLOCK(topup)
 

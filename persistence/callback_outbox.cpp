@@ -1,5 +1,6 @@
 #include "persistence/callback_outbox.hpp"
 
+#include "domain/retention.hpp"
 #include "persistence/schema.hpp"
 #include "persistence/sql_backend.hpp"
 
@@ -38,6 +39,15 @@ callback_state state_from(const std::string& name) {
 constexpr const char* stored_columns =
   "delivery_id, order_id, merchant, url, body, attempts, due_at_ms, next_attempt_at_ms,"
   " state, last_http_status, last_error, updated_at_ms";
+
+/// "'delivered', 'abandoned'": the states pruning removes, as SQL literals (constants of the
+/// domain, never input).
+std::string prunable_state_list() {
+  std::string list;
+  for (auto state : prunable_callback_states())
+    list += std::string{list.empty() ? "'" : ", '"} + std::string{to_string(state)} + "'";
+  return list;
+}
 
 stored_callback stored_from(const soci::row& row) {
   return {delivery_from(row), state_from(row.get<std::string>(8)),
@@ -155,24 +165,70 @@ uint64_t callback_outbox::count_pending() {
   });
 }
 
+void callback_outbox::make_due_again(const std::string& chosen, const std::string& key,
+                                     int64_t now_ms) {
+  long long now = now_ms;
+  // One statement picks and updates the row, so no transaction has to upgrade a read to a
+  // write. A live claim (a call under way, here or at another node) keeps its row: that
+  // call's outcome is recorded as usual.
+  *session_ << "UPDATE callbacks SET state = 'pending', next_attempt_at_ms = :now,"
+               " claimed_by = '', updated_at_ms = :now"
+               " WHERE delivery_id = (" + chosen + ")"
+               " AND NOT (state = 'pending' AND claimed_by <> '' AND next_attempt_at_ms > :now)",
+    soci::use(now, "now"), soci::use(key, "key");
+}
+
 std::optional<stored_callback> callback_outbox::redeliver(const std::string& order_id,
                                                           int64_t now_ms) {
   return with_store_errors("scheduling a callback again", [&] {
-    long long now = now_ms;
-    // One statement picks and updates the latest notification (the last by due time, as
-    // of_order lists them), so no transaction has to upgrade a read to a write. A live claim
-    // (a call under way, here or at another node) keeps its row: that call's outcome is
-    // recorded as usual.
-    *session_ << "UPDATE callbacks SET state = 'pending', next_attempt_at_ms = :now,"
-                 " claimed_by = '', updated_at_ms = :now"
-                 " WHERE delivery_id = (SELECT delivery_id FROM callbacks WHERE order_id = :order_id"
-                 " ORDER BY due_at_ms DESC, delivery_id DESC LIMIT 1)"
-                 " AND NOT (state = 'pending' AND claimed_by <> '' AND next_attempt_at_ms > :now)",
-      soci::use(now, "now"), soci::use(order_id, "order_id");
+    // The latest notification: the last by due time, as of_order lists them.
+    make_due_again("SELECT delivery_id FROM callbacks WHERE order_id = :key"
+                   " ORDER BY due_at_ms DESC, delivery_id DESC LIMIT 1",
+                   order_id, now_ms);
     auto found = of_order(order_id);
     if (found.empty())
       return std::optional<stored_callback>{};
     return std::optional<stored_callback>{std::move(found.back())};
+  });
+}
+
+std::optional<stored_callback> callback_outbox::redeliver_delivery(const std::string& delivery_id,
+                                                                   int64_t now_ms) {
+  return with_store_errors("scheduling a callback again", [&] {
+    make_due_again(":key", delivery_id, now_ms);
+    std::optional<stored_callback> found;
+    soci::rowset<soci::row> rows =
+      (session_->prepare << "SELECT " << stored_columns
+                         << " FROM callbacks WHERE delivery_id = :id",
+       soci::use(delivery_id));
+    for (const auto& row : rows)
+      found = stored_from(row);
+    return found;
+  });
+}
+
+size_t callback_outbox::prune_finished(int64_t cutoff_ms, size_t batch) {
+  return with_store_errors("pruning finished callbacks", [&] {
+    long long cutoff = cutoff_ms;
+    int rows_wanted = static_cast<int>(std::min<size_t>(std::max<size_t>(batch, 1), 10000));
+    const auto prunable = "state IN (" + prunable_state_list() + ") AND updated_at_ms < :cutoff";
+    // "state <> 'pending'" is the condition of the index of finished rows: both databases
+    // then read the old ones through it instead of the whole outbox.
+    std::vector<std::string> ids(static_cast<size_t>(rows_wanted));
+    *session_ << "SELECT delivery_id FROM callbacks WHERE state <> 'pending' AND " + prunable
+                   + " ORDER BY updated_at_ms LIMIT :limit",
+      soci::use(cutoff, "cutoff"), soci::use(rows_wanted, "limit"), soci::into(ids);
+    if (ids.empty())
+      return size_t{0};
+    std::vector<long long> cutoffs(ids.size(), cutoff);
+    soci::transaction removal{*session_};
+    soci::statement remove =
+      (session_->prepare << "DELETE FROM callbacks WHERE delivery_id = :id AND " + prunable,
+       soci::use(ids, "id"), soci::use(cutoffs, "cutoff"));
+    remove.execute(true);
+    auto removed = static_cast<size_t>(remove.get_affected_rows());
+    removal.commit();
+    return removed;
   });
 }
 

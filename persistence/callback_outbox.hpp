@@ -75,7 +75,23 @@ public:
   /// claimed by a call under way is left to that call. None: the order has no notification.
   std::optional<stored_callback> redeliver(const std::string& order_id, int64_t now_ms);
 
+  /// The same for the notification `delivery_id` (of whichever order, latest or not). None:
+  /// there is no such notification.
+  std::optional<stored_callback> redeliver_delivery(const std::string& delivery_id,
+                                                    int64_t now_ms);
+
+  /// Removes at most `batch` notifications delivered or abandoned (domain/retention,
+  /// prunable_callback_states) whose last attempt was before `cutoff_ms`; never a pending one.
+  /// They are chosen by a read, then deleted by id in one short write transaction that checks
+  /// their state and time again (a redelivery meanwhile keeps its row), so the order store's
+  /// commits wait at most for that delete. Returns how many were removed.
+  size_t prune_finished(int64_t cutoff_ms, size_t batch);
+
 private:
+  /// Makes the row `chosen` (an SQL expression for one delivery_id, using the parameter :key)
+  /// due at `now_ms` again unless a live claim holds it.
+  void make_due_again(const std::string& chosen, const std::string& key, int64_t now_ms);
+
   std::unique_ptr<soci::session> session_;
   /// Names this outbox's claims: random per instance, and a count.
   std::string claimant_;

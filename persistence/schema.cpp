@@ -202,6 +202,13 @@ const std::vector<migration_step> migrations{
   {
     "ALTER TABLE orders ADD COLUMN wrong_carrier_at TEXT NOT NULL DEFAULT ''",
   },
+  // 11: the outbox's finished notifications (delivered, abandoned) by the time of their last
+  //     attempt, which is how the callback sender finds the old ones it prunes; pending ones
+  //     are not in it.
+  {
+    "CREATE INDEX callbacks_finished_by_update ON callbacks (updated_at_ms)"
+    " WHERE state <> 'pending'",
+  },
 };
 
 /// One migration step's transaction, holding the database's migration lock until it ends:

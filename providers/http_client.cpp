@@ -4,11 +4,16 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http.hpp>
 #include <spdlog/spdlog.h>
 
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -34,10 +39,47 @@ std::string ms_text(milliseconds duration) {
   return std::to_string(duration.count()) + " ms";
 }
 
+/// The TLS client context of an https:// destination: the peer must present a certificate
+/// that chains to a trusted CA (`ca_file`, else the system's store); the host name is checked
+/// per connection (connection::secure_for).
+asio::ssl::context tls_context(const std::string& ca_file) {
+  asio::ssl::context context{asio::ssl::context::tls_client};
+  context.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2
+                      | asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1
+                      | asio::ssl::context::no_tlsv1_1);
+  context.set_verify_mode(asio::ssl::verify_peer);
+  error_code ec;
+  if (ca_file.empty())
+    context.set_default_verify_paths(ec);
+  else
+    context.load_verify_file(ca_file, ec);
+  if (ec)
+    throw std::invalid_argument(
+      (ca_file.empty() ? std::string{"the system's CA store"} : "CA file '" + ca_file + "'")
+      + " cannot be loaded: " + ec.message());
+  return context;
+}
+
+using tls_stream = asio::ssl::stream<beast::tcp_stream&>;
+
 struct connection {
-  explicit connection(asio::io_context& io) : stream(io), resolver(io), connect_timer(io) {}
+  connection(asio::io_context& io, asio::ssl::context* tls)
+    : stream(io), resolver(io), connect_timer(io) {
+    if (tls)
+      secure.emplace(stream, *tls);
+  }
+
+  /// Runs `operation` on the stream HTTP goes over: TLS on top of TCP, or TCP itself.
+  template <class Operation>
+  void with_stream(Operation operation) {
+    if (secure)
+      operation(*secure);
+    else
+      operation(stream);
+  }
 
   beast::tcp_stream stream;
+  std::optional<tls_stream> secure;  ///< https:// only; over `stream`, so declared after it
   tcp::resolver resolver;
   asio::steady_timer connect_timer;  ///< resolve + connect, capped by connect_timeout_ms
   beast::flat_buffer buffer;
@@ -87,9 +129,12 @@ using exchange_ptr = std::shared_ptr<exchange>;
 class http_client::core {
 public:
   core(http_wire::endpoint where, std::string url, milliseconds connect_timeout,
-       size_t pool_size, std::function<void()> wake)
+       size_t pool_size, std::function<void()> wake, const std::string& ca_file)
     : where_(std::move(where)), url_(std::move(url)), connect_timeout_(connect_timeout),
-      pool_size_(pool_size), wake_(std::move(wake)) {}
+      pool_size_(pool_size), wake_(std::move(wake)) {
+    if (where_.tls)
+      tls_.emplace(tls_context(ca_file));
+  }
 
   asio::io_context io;
 
@@ -191,7 +236,7 @@ private:
 
   void connect(const exchange_ptr& ex) {
     ++open_;
-    auto c = std::make_shared<connection>(io);
+    auto c = std::make_shared<connection>(io, tls_ ? &*tls_ : nullptr);
     c->connecting = true;
     c->connect_timer.expires_at(std::min(io_clock::now() + connect_timeout_, ex->deadline));
     c->connect_timer.async_wait([c](const error_code&) {
@@ -216,9 +261,48 @@ private:
           }
           c->connecting = false;
           c->connect_timer.cancel();
-          send(ex, c, false);
+          if (c->secure)
+            handshake(ex, c);
+          else
+            send(ex, c, false);
         });
       });
+  }
+
+  /// TLS over a fresh connection, within the connect timeout (and the call's budget): the
+  /// server's name for SNI, the certificate checked against the trusted CAs and the host.
+  void handshake(const exchange_ptr& ex, const connection_ptr& c) {
+    auto* ssl = c->secure->native_handle();
+    auto* checks = SSL_get0_param(ssl);
+    X509_VERIFY_PARAM_set_hostflags(checks, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+    error_code not_address;
+    asio::ip::make_address(where_.host, not_address);
+    if (not_address) {
+      SSL_set_tlsext_host_name(ssl, where_.host.c_str());
+      X509_VERIFY_PARAM_set1_host(checks, where_.host.c_str(), 0);
+    } else {
+      // An IP address is matched against the certificate's IP addresses, and is no SNI name.
+      X509_VERIFY_PARAM_set1_ip_asc(checks, where_.host.c_str());
+    }
+    c->stream.expires_at(std::min(io_clock::now() + connect_timeout_, ex->deadline));
+    c->secure->async_handshake(asio::ssl::stream_base::client, [this, ex, c](const error_code& ec) {
+      if (!ec) {
+        c->stream.expires_never();
+        send(ex, c, false);
+        return;
+      }
+      auto verdict = SSL_get_verify_result(c->secure->native_handle());
+      std::string reason;
+      if (ec == beast::error::timeout)
+        reason = "no TLS handshake within " + ms_text(connect_timeout_);
+      else if (verdict != X509_V_OK)
+        reason = std::string{"its certificate is refused: "}
+                 + X509_verify_cert_error_string(verdict);
+      else
+        reason = "the TLS handshake failed: " + ec.message();
+      finish(ex, http_reach::not_sent, url_ + ": " + reason + ": not sent");
+      drop(c, true);
+    });
   }
 
   void connect_failed(const exchange_ptr& ex, const connection_ptr& c, const error_code& ec,
@@ -251,8 +335,13 @@ private:
       return;
     }
     c->stream.expires_at(ex->deadline);
-    http::async_write(c->stream, ex->request, [this, ex, c, reused](const error_code& ec,
-                                                                   std::size_t) {
+    c->with_stream([&](auto& stream) { write(stream, ex, c, reused); });
+  }
+
+  template <class Stream>
+  void write(Stream& stream, const exchange_ptr& ex, const connection_ptr& c, bool reused) {
+    http::async_write(stream, ex->request, [this, ex, c, reused](const error_code& ec,
+                                                                 std::size_t) {
       if (!ec) {
         receive(ex, c);
         return;
@@ -278,14 +367,20 @@ private:
   void receive(const exchange_ptr& ex, const connection_ptr& c) {
     ex->parser.emplace();
     ex->parser->body_limit(max_response_body);
-    http::async_read(c->stream, c->buffer, *ex->parser, [this, ex, c](const error_code& ec,
-                                                                      std::size_t) {
+    c->with_stream([&](auto& stream) { read(stream, ex, c); });
+  }
+
+  template <class Stream>
+  void read(Stream& stream, const exchange_ptr& ex, const connection_ptr& c) {
+    http::async_read(stream, c->buffer, *ex->parser, [this, ex, c](const error_code& ec,
+                                                                   std::size_t) {
       if (ec) {
         std::string detail;
         if (ec == beast::error::timeout)
           detail = "no answer from " + url_ + " within the call's " + ms_text(ex->budget);
         else if (ec == http::error::end_of_stream || ec == asio::error::eof
-                 || ec == asio::error::connection_reset || ec == http::error::partial_message)
+                 || ec == asio::error::connection_reset || ec == http::error::partial_message
+                 || ec == asio::ssl::error::stream_truncated)
           detail = url_ + " closed the connection before answering";
         else
           detail = "reading the answer of " + url_ + " failed: " + ec.message();
@@ -348,6 +443,7 @@ private:
   const milliseconds connect_timeout_;
   const size_t pool_size_;
   const std::function<void()> wake_;
+  std::optional<asio::ssl::context> tls_;  ///< https:// only
 
   // Asio thread only. Declared after `io`, so destroyed before it.
   std::vector<connection_ptr> idle_;  ///< most recently used last: reused first
@@ -359,11 +455,16 @@ private:
   bool woken_ = false;  ///< a wake is on its way and finished_ not yet taken
 };
 
+void check_tls_trust(const std::string& ca_file) {
+  if (!ca_file.empty())
+    tls_context(ca_file);
+}
+
 http_client::http_client(http_wire::endpoint where, std::string url,
                          milliseconds connect_timeout, size_t pool_size,
-                         std::function<void()> wake)
+                         std::function<void()> wake, const std::string& ca_file)
   : core_(std::make_shared<core>(std::move(where), std::move(url), connect_timeout,
-                                 std::max<size_t>(pool_size, 1), std::move(wake))) {
+                                 std::max<size_t>(pool_size, 1), std::move(wake), ca_file)) {
   auto work = std::make_shared<asio::executor_work_guard<asio::io_context::executor_type>>(
     core_->io.get_executor());
   thread_ = std::thread([held = core_, work] { held->run(); });

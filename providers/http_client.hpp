@@ -1,7 +1,8 @@
 #pragma once
 
 // Signed JSON POSTs over HTTP/1.1 (Boost.Beast) without blocking the caller: a keep-alive pool
-// to one host and port, run by one asio thread. What a provider adapter calls its provider
+// to one host and port, run by one asio thread, over TLS (Boost.Asio ssl, OpenSSL) for an
+// https:// endpoint. What a provider adapter calls its provider
 // with (providers/http_provider) and the callback sender calls merchants with
 // (actors/callback_sender). Knows nothing of CAF.
 
@@ -51,14 +52,23 @@ struct http_post {
   std::optional<io_clock::time_point> send_by;
 };
 
+/// Throws std::invalid_argument naming the reason when `ca_file` (PEM) holds no certificate
+/// OpenSSL can trust; an empty name stands for the system's store, which is always accepted.
+void check_tls_trust(const std::string& ca_file);
+
 /// The asio side of an HTTP caller (a provider adapter, the callback sender): a keep-alive pool
 /// of at most pool_size connections to one host and port, a FIFO of calls waiting for a connection, and one thread running its io_context.
 /// Knows nothing of CAF: finished exchanges are collected for take_results(), and `wake` is
 /// called (on the asio thread) when the collection turns non-empty.
+/// For an endpoint with `tls`, every connection first completes a TLS handshake within the
+/// connect timeout: the peer's certificate must chain to a CA of `ca_file` (PEM; empty: the
+/// system's store) and name the endpoint's host (DNS name or IP address). A handshake that
+/// fails is a call not sent, with the certificate's problem in its detail. Throws
+/// std::invalid_argument as check_tls_trust does.
 class http_client {
 public:
   http_client(http_wire::endpoint where, std::string url, milliseconds connect_timeout,
-              size_t pool_size, std::function<void()> wake);
+              size_t pool_size, std::function<void()> wake, const std::string& ca_file = {});
   ~http_client();
   http_client(const http_client&) = delete;
   http_client& operator=(const http_client&) = delete;

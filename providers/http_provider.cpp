@@ -164,7 +164,7 @@ http_provider(provider_actor::stateful_pointer<http_provider_state> self, std::s
   auto where = endpoint_of(provider, cfg.base_url);
   auto& st = self->state;
   st.provider = std::move(provider);
-  st.base_url = "http://" + where.host + ":" + where.port + where.path_prefix;
+  st.base_url = http_wire::origin_of(where) + where.path_prefix;
   st.secret = std::move(cfg.secret);
   st.recharge_target = where.path_prefix + std::string{http_wire::recharge_path};
   st.query_target = where.path_prefix + std::string{http_wire::query_path};
@@ -178,7 +178,7 @@ http_provider(provider_actor::stateful_pointer<http_provider_state> self, std::s
   };
   st.client = std::make_unique<http_client>(where, st.base_url,
                                             milliseconds{cfg.connect_timeout_ms}, cfg.pool_size,
-                                            std::move(wake));
+                                            std::move(wake), cfg.ca_file);
   spdlog::info("http_provider {} calls {} over at most {} connections, {} per call",
                st.provider, st.base_url, cfg.pool_size, std::to_string(st.budget.count()) + " ms");
   return {
@@ -207,7 +207,13 @@ http_provider(provider_actor::stateful_pointer<http_provider_state> self, std::s
 provider_actor spawn_http_provider(caf::actor_system& system, std::string provider,
                                    http_adapter_config cfg, milliseconds call_timeout,
                                    std::shared_ptr<const clock> time) {
-  endpoint_of(provider, cfg.base_url);
+  if (endpoint_of(provider, cfg.base_url).tls) {
+    try {
+      check_tls_trust(cfg.ca_file);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument("provider " + provider + ": " + e.what());
+    }
+  }
   return system.spawn(http_provider, std::move(provider), std::move(cfg), call_timeout,
                       std::move(time));
 }

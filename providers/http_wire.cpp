@@ -179,20 +179,27 @@ query_reply parse_query_response(std::string_view body) {
   throw wire_error("query response: unknown result \"" + result + "\"");
 }
 
+std::string origin_of(const endpoint& where) {
+  return std::string{where.tls ? "https://" : "http://"}
+         + host_port{where.host, static_cast<uint16_t>(std::stoul(where.port))}.to_string();
+}
+
 endpoint parse_base_url(std::string_view url) {
-  constexpr std::string_view scheme = "http://";
-  if (url.substr(0, scheme.size()) != scheme)
-    throw wire_error("base URL must start with http:// (got \"" + std::string{url} + "\")");
-  auto rest = url.substr(scheme.size());
+  constexpr std::string_view plain = "http://", secure = "https://";
+  endpoint result;
+  result.tls = url.substr(0, secure.size()) == secure;
+  if (!result.tls && url.substr(0, plain.size()) != plain)
+    throw wire_error("base URL must start with http:// or https:// (got \"" + std::string{url}
+                     + "\")");
+  auto rest = url.substr(result.tls ? secure.size() : plain.size());
   auto slash = rest.find('/');
   auto authority = rest.substr(0, slash);
-  endpoint result;
   if (slash != std::string_view::npos) {
     result.path_prefix = std::string{rest.substr(slash)};
     while (!result.path_prefix.empty() && result.path_prefix.back() == '/')
       result.path_prefix.pop_back();
   }
-  auto address = parse_host_port(authority, {uint16_t{80}});
+  auto address = parse_host_port(authority, {static_cast<uint16_t>(result.tls ? 443 : 80)});
   if (!address)
     throw wire_error("base URL \"" + std::string{url} + "\": " + address.error);
   result.host = address.address->host;

@@ -73,14 +73,18 @@ recharge_reply parse_recharge_response(std::string_view body);
 std::string query_response_body(const query_reply& reply);
 query_reply parse_query_response(std::string_view body);
 
-/// A provider's base URL, split for a client. Only plain http:// is accepted.
+/// A provider's base URL, split for a client: http:// or https://.
 struct endpoint {
   std::string host;
-  std::string port;         ///< "80" when the URL names none
+  std::string port;         ///< "80" (http) or "443" (https) when the URL names none
   std::string path_prefix;  ///< without a trailing slash; "" for the root
+  bool tls = false;         ///< https://: TLS, the certificate checked (providers/http_client)
 };
 
-/// Parses "http://host[:port][/prefix]"; wire_error with the reason otherwise.
+/// "http://host:port" or "https://host:port" (IPv6 hosts in brackets), for logs and details.
+std::string origin_of(const endpoint& where);
+
+/// Parses "http[s]://host[:port][/prefix]"; wire_error with the reason otherwise.
 endpoint parse_base_url(std::string_view url);
 
 } // namespace topup::http_wire

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 #include <soci/soci.h>
 
+#include <limits>
 #include <map>
 
 using namespace topup;
@@ -50,6 +51,16 @@ struct outbox_fixture : backend_fixture {
 transition change(const std::string& id, order_status from, order_event event, int64_t at_ms,
                   const std::string& txn = "", const std::string& detail = "") {
   return transition{id, from, event, at_ms, "p-cmcc", 1, "", txn, detail};
+}
+
+/// A redelivery's answer: `delivery_id`, pending again, due at `now_ms`, after one attempt.
+void check_due_again(const std::optional<stored_callback>& again, const std::string& delivery_id,
+                     int64_t now_ms) {
+  BOOST_REQUIRE(again.has_value());
+  BOOST_TEST(again->delivery.delivery_id == delivery_id);
+  BOOST_TEST((again->state == callback_state::pending));
+  BOOST_TEST(again->delivery.next_attempt_at_ms == now_ms);
+  BOOST_TEST(again->delivery.attempts == 1u);
 }
 
 } // namespace
@@ -190,12 +201,7 @@ BOOST_AUTO_TEST_CASE(an_orders_latest_notification_is_made_due_again_unless_a_ca
 
   // The abandoned final notification is pending again, due now; the earlier one stays.
   auto now = deadline + 1000;
-  auto again = outbox.redeliver("o-1", now);
-  BOOST_REQUIRE(again.has_value());
-  BOOST_TEST(again->delivery.delivery_id == "o-1:succeeded");
-  BOOST_TEST((again->state == callback_state::pending));
-  BOOST_TEST(again->delivery.next_attempt_at_ms == now);
-  BOOST_TEST(again->delivery.attempts == 1u);
+  check_due_again(outbox.redeliver("o-1", now), "o-1:succeeded", now);
   BOOST_TEST((outbox.of_order("o-1")[0].state == callback_state::delivered));
   BOOST_TEST(outbox.count_pending() == 2u);
   auto due = outbox.claim_due("shop", now, 10, now + 5000);
@@ -208,6 +214,74 @@ BOOST_AUTO_TEST_CASE(an_orders_latest_notification_is_made_due_again_unless_a_ca
   BOOST_TEST(outbox.count_pending() == 1u);
   BOOST_TEST(!outbox.redeliver("o-9", now).has_value());
   BOOST_TEST(outbox.of_order("o-9").empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_notification_is_made_due_again_by_its_delivery_id) {
+  order_store db{cfg};
+  db.insert({shop_order("o-1", 1)});
+  db.apply({change("o-1", order_status::accepted, order_event::dispatch, 10)});
+  db.apply({change("o-1", order_status::dispatched, order_event::lose_outcome, 30)});
+  callback_outbox outbox{cfg};
+  auto deadline = shop_order("o-1", 1).deadline_ms;
+  outbox.record({"o-1:unknown", callback_state::abandoned, deadline, deadline, 0, "refused"});
+  db.apply({change("o-1", order_status::unknown, order_event::succeed, deadline + 10, "t")});
+  outbox.record({"o-1:succeeded", callback_state::delivered, deadline + 20, 0, 200, ""});
+  // The earlier notification, not the order's latest.
+  auto now = deadline + 1000;
+  check_due_again(outbox.redeliver_delivery("o-1:unknown", now), "o-1:unknown", now);
+  BOOST_TEST((rows().at("o-1:succeeded").state == callback_state::delivered));
+  // Claimed by a call under way: left to that call.
+  BOOST_REQUIRE_EQUAL(outbox.claim_due("shop", now, 10, now + 5000).size(), 1u);
+  auto held = outbox.redeliver_delivery("o-1:unknown", now + 1);
+  BOOST_REQUIRE(held.has_value());
+  BOOST_TEST(held->delivery.next_attempt_at_ms == now + 5000);
+  BOOST_TEST(!outbox.redeliver_delivery("o-1:failed", now).has_value());
+  BOOST_TEST(!outbox.redeliver_delivery("o-9:succeeded", now).has_value());
+}
+
+// Old delivered and abandoned notifications go, a batch at a time; pending ones stay however
+// old, young finished ones stay, and one made due again between the choice and the delete
+// stays too.
+BOOST_AUTO_TEST_CASE(old_finished_notifications_are_pruned_in_batches_and_pending_ones_kept) {
+  order_store db{cfg};
+  std::vector<order> orders;
+  for (uint64_t i = 1; i <= 8; ++i)
+    orders.push_back(shop_order("o-" + std::to_string(i), i));
+  db.insert(orders);
+  std::vector<transition> finals;
+  for (uint64_t i = 1; i <= 8; ++i)
+    finals.push_back(change("o-" + std::to_string(i), order_status::accepted,
+                            order_event::expire, static_cast<int64_t>(i)));
+  db.apply(finals);
+  callback_outbox outbox{cfg};
+  // o-1..o-3 delivered long ago, o-4 abandoned long ago, o-5 delivered recently; o-6 pending
+  // since long ago (tried once), o-7 and o-8 never tried.
+  outbox.record({"o-1:failed", callback_state::delivered, 100, 0, 200, ""});
+  outbox.record({"o-2:failed", callback_state::delivered, 200, 0, 200, ""});
+  outbox.record({"o-3:failed", callback_state::delivered, 300, 0, 200, ""});
+  outbox.record({"o-4:failed", callback_state::abandoned, 400, 400, 500, "answered 500"});
+  outbox.record({"o-5:failed", callback_state::delivered, 5000, 0, 200, ""});
+  outbox.record({"o-6:failed", callback_state::pending, 150, 9000, 503, "answered 503"});
+
+  const int64_t cutoff = 1000;
+  BOOST_TEST(outbox.prune_finished(cutoff, 2) == 2u);
+  auto left = rows();
+  BOOST_TEST(left.count("o-1:failed") == 0u);  // the oldest first
+  BOOST_TEST(left.count("o-2:failed") == 0u);
+  BOOST_TEST(left.size() == 6u);
+  // Made due again after it finished: no longer prunable.
+  outbox.redeliver("o-3", 500);
+  BOOST_TEST(outbox.prune_finished(cutoff, 2) == 1u);  // o-4
+  BOOST_TEST(outbox.prune_finished(cutoff, 2) == 0u);
+  left = rows();
+  BOOST_TEST(left.size() == 5u);
+  for (auto kept : {"o-3:failed", "o-5:failed", "o-6:failed", "o-7:failed", "o-8:failed"})
+    BOOST_TEST(left.count(kept) == 1u, kept);
+  BOOST_TEST(outbox.count_pending() == 4u);
+  // However late the cutoff, pending notifications stay.
+  BOOST_TEST(outbox.prune_finished(std::numeric_limits<int64_t>::max(), 100) == 1u);  // o-5
+  BOOST_TEST(outbox.count_pending() == 4u);
+  BOOST_TEST(rows().size() == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(without_callback_destinations_nothing_is_written) {

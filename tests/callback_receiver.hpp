@@ -1,11 +1,14 @@
 #pragma once
 
 // An HTTP endpoint of a merchant for the result-callback tests (Boost.Beast on 127.0.0.1, one
-// thread per connection): records every request and answers what its rule says.
+// thread per connection): records every request and answers what its rule says. Over TLS
+// (Boost.Asio ssl) when given a certificate and key.
 
 #include "api/merchant_api.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
@@ -31,17 +34,29 @@ struct received_callback {
   unsigned answered = 0;  ///< the status answered; 0: held unanswered
 };
 
+/// The certificate (PEM, with its chain) and key an https receiver presents.
+struct tls_identity {
+  std::string certificate;
+  std::string key;
+};
+
 /// An HTTP endpoint of a merchant: records every request and answers what `answer` says for
 /// the n-th request (from 1) of a delivery id; nothing: the request is held unanswered until
-/// the receiver goes. Each connection carries one request (the answer closes it).
+/// the receiver goes. Each connection carries one request (the answer closes it). With an
+/// identity, it speaks TLS and counts the handshakes its clients broke off.
 class callback_receiver {
 public:
   using answer_rule = std::function<std::optional<std::pair<unsigned, std::string>>(
     const std::string& delivery_id, int nth)>;
 
-  explicit callback_receiver(answer_rule answer)
+  explicit callback_receiver(answer_rule answer, std::optional<tls_identity> tls = std::nullopt)
     : acceptor_(io_, boost::asio::ip::tcp::endpoint{boost::asio::ip::make_address("127.0.0.1"), 0}),
       answer_(std::move(answer)) {
+    if (tls) {
+      tls_.emplace(boost::asio::ssl::context::tls_server);
+      tls_->use_certificate_chain_file(tls->certificate);
+      tls_->use_private_key_file(tls->key, boost::asio::ssl::context::pem);
+    }
     acceptor_.non_blocking(true);
     port_ = acceptor_.local_endpoint().port();
     accepting_ = std::thread([this] { accept_loop(); });
@@ -66,6 +81,9 @@ public:
     answer_ = std::move(answer);
   }
 
+  /// TLS handshakes that did not complete (a client refusing the certificate, say).
+  int failed_handshakes() const { return failed_handshakes_; }
+
 private:
   void accept_loop() {
     while (!stop_) {
@@ -84,6 +102,22 @@ private:
     timeval read_timeout{5, 0};
     ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &read_timeout,
                  sizeof read_timeout);
+    if (!tls_) {
+      exchange(socket);
+      return;
+    }
+    boost::asio::ssl::stream<boost::asio::ip::tcp::socket&> secure{socket, *tls_};
+    boost::beast::error_code error;
+    secure.handshake(boost::asio::ssl::stream_base::server, error);
+    if (error) {
+      ++failed_handshakes_;
+      return;
+    }
+    exchange(secure);
+  }
+
+  template <class Stream>
+  void exchange(Stream& socket) {
     boost::beast::flat_buffer buffer;
     boost::beast::http::request<boost::beast::http::string_body> request;
     boost::beast::error_code error;
@@ -119,6 +153,8 @@ private:
   }
 
   boost::asio::io_context io_;
+  std::optional<boost::asio::ssl::context> tls_;  ///< set before any thread starts
+  std::atomic<int> failed_handshakes_{0};
   boost::asio::ip::tcp::acceptor acceptor_;
   uint16_t port_ = 0;
   std::atomic<bool> stop_{false};

@@ -6,12 +6,14 @@
 // final order is notified, signed as the merchant's own requests are; a notification
 // refused once comes again with the same delivery id; a merchant whose endpoint never answers
 // does not hold up another's; a node killed with notifications pending delivers them after
-// its restart.
+// its restart. Over https, the receiver's certificate is checked: one for another host, or
+// of a CA the node does not trust, is refused and the notification stays pending.
 
 #include "api/merchant_api.hpp"
 #include "tests/callback_receiver.hpp"
 #include "tests/merchant_sim_process.hpp"
 #include "tests/process_support.hpp"
+#include "tests/test_certificates.hpp"
 #include "tests/test_support.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
@@ -155,6 +157,53 @@ struct callback_fixture {
     }
   }
 
+  /// Starts the node with topup-merchant-sim as shop-a's endpoint.
+  void start_with(merchant_sim_process& sim, callback_receiver& receiver_b) {
+    configure(sim.port(), receiver_b.port());
+    start();
+  }
+
+  /// Submits `count` orders of shop-a ("<prefix>-<i>"; with `failures`, every third a cucc
+  /// number, failed for good and notified too) and lists their ids, one a line, in
+  /// expected-orders.txt for topup-merchant-sim's report.
+  std::vector<std::string> submit_listed(const std::string& prefix, int count, bool failures) {
+    std::ofstream expected{dir.file("expected-orders.txt")};
+    std::vector<std::string> ids;
+    for (int i = 0; i < count; ++i) {
+      bool fails = failures && i % 3 == 0;
+      auto phone = std::string{fails ? "1300013000" : "1390013900"} + std::to_string(i);
+      ids.push_back(submit(request_for(shop_a, prefix + "-" + std::to_string(i), phone)).id);
+      expected << ids.back() << "\n";
+    }
+    return ids;
+  }
+
+  /// Waits until topup-merchant-sim's report counts at least `count` under `what`; fails
+  /// after a minute.
+  void wait_for_report(merchant_sim_process& sim, const char* what, size_t count) {
+    auto until = steady::now() + 60s;
+    while (sim.report().at(what).get<size_t>() < count) {
+      BOOST_REQUIRE_MESSAGE(steady::now() < until, what << " < " << count << ": "
+                                                         << sim.report().dump());
+      std::this_thread::sleep_for(100ms);
+    }
+  }
+
+  /// topup-merchant-sim's report of its ledger against expected-orders.txt, once it stopped:
+  /// no order missing (exit 0), no bad signature.
+  json final_report(merchant_sim_process& sim) {
+    auto stopped = sim.stop();
+    BOOST_TEST((stopped && *stopped == 0));
+    auto run = run_program({TOPUP_MERCHANT_SIM, "report", "--ledger", sim.ledger_path(),
+                            "--expect", dir.file("expected-orders.txt")},
+                           dir.file("report.err"));
+    BOOST_TEST_REQUIRE((run.code == 0 && run.out.size() == 1u), run.describe());
+    auto report = json::parse(run.out.front());
+    BOOST_TEST(report.at("bad_signatures") == 0);
+    BOOST_TEST(report.at("missing_orders").empty());
+    return report;
+  }
+
   /// (state, attempts) of every outbox row, by delivery id.
   std::map<std::string, std::pair<std::string, int>> outbox() {
     soci::session session{soci::sqlite3, "db=" + dir.file("orders.db")};
@@ -286,26 +335,9 @@ BOOST_AUTO_TEST_CASE(notifications_pending_at_a_crash_are_delivered_after_the_re
 BOOST_AUTO_TEST_CASE(a_merchant_down_for_a_while_gets_every_final_order_from_the_simulator) {
   merchant_sim_process sim{dir, "merchant-a", shop_a.id, shop_a.secret, {"--fail-for", "600"}};
   callback_receiver receiver_b{always(200, "success")};
-  configure(sim.port(), receiver_b.port());
-  start();
-  std::ofstream expected{dir.file("expected-orders.txt")};
-  std::set<std::string> ids;
-  for (int i = 0; i < 6; ++i) {
-    bool fails = i % 3 == 0;  // a cucc number: failed for good, notified too
-    auto phone = std::string{fails ? "1300013000" : "1390013900"} + std::to_string(i);
-    auto id = submit(request_for(shop_a, "s-" + std::to_string(i), phone)).id;
-    ids.insert(id);
-    expected << id << "\n";
-  }
-  expected.close();
-  auto until = steady::now() + 60s;
-  auto wait_for = [&](const char* what, size_t count) {
-    while (sim.report().at(what).get<size_t>() < count) {
-      BOOST_REQUIRE_MESSAGE(steady::now() < until, what << " < " << count << ": "
-                                                         << sim.report().dump());
-      std::this_thread::sleep_for(100ms);
-    }
-  };
+  start_with(sim, receiver_b);
+  auto ids = submit_listed("s", 6, true);
+  auto wait_for = [&](const char* what, size_t count) { wait_for_report(sim, what, count); };
   wait_for("distinct", ids.size());  // every notification was refused at least once
   BOOST_TEST(sim.report().at("acknowledged") == 0);
   sim.control("ack", 0);
@@ -316,16 +348,7 @@ BOOST_AUTO_TEST_CASE(a_merchant_down_for_a_while_gets_every_final_order_from_the
   wait_for("distinct", ids.size() + 1);
   sim.control("ack", 0);
   wait_for("acknowledged", ids.size() + 1);
-  auto stopped = sim.stop();
-  BOOST_TEST((stopped && *stopped == 0));
-
-  auto run = run_program({TOPUP_MERCHANT_SIM, "report", "--ledger", sim.ledger_path(),
-                          "--expect", dir.file("expected-orders.txt")},
-                         dir.file("report.err"));
-  BOOST_TEST_REQUIRE((run.code == 0 && run.out.size() == 1u), run.describe());
-  auto report = json::parse(run.out.front());
-  BOOST_TEST(report.at("bad_signatures") == 0);
-  BOOST_TEST(report.at("missing_orders").empty());
+  auto report = final_report(sim);
   BOOST_TEST(report.at("final_orders") == ids.size() + 1);
   BOOST_TEST(report.at("distinct") == ids.size() + 1);
   // Each refused (or answered wrongly) before it was acknowledged: sent more than once.
@@ -342,6 +365,33 @@ BOOST_AUTO_TEST_CASE(a_merchant_down_for_a_while_gets_every_final_order_from_the
                          dir.file("report.err"));
   BOOST_TEST_REQUIRE((gap.code == 1 && gap.out.size() == 1u), gap.describe());
   BOOST_TEST(json::parse(gap.out.front()).at("missing_orders") == json::array({"no-such-order"}));
+}
+
+// topup-merchant-sim hangs (takes each call and never answers) until every notification met
+// that: the sender times each call out, keeps it pending and calls again by the schedule;
+// once the simulator answers again, every final order is delivered, none lost.
+BOOST_AUTO_TEST_CASE(a_hanging_merchant_is_timed_out_and_gets_every_notification_later) {
+  merchant_sim_process sim{dir, "merchant-a", shop_a.id, shop_a.secret, {"--hang-for", "600"}};
+  callback_receiver receiver_b{always(200, "success")};
+  start_with(sim, receiver_b);
+  auto ids = submit_listed("h", 6, false);
+  // Every notification reached the simulator and timed out at least once.
+  for (const auto& id : ids) {
+    auto timed_out = wait_for_delivery(id, "pending", 1);
+    BOOST_TEST(timed_out.at("last_error").get<std::string>().find("no answer from")
+                 != std::string::npos,
+               timed_out.dump());
+  }
+  wait_for_report(sim, "distinct", ids.size());
+  BOOST_TEST(sim.report().at("acknowledged") == 0);
+  sim.control("ack", 0);
+  for (const auto& id : ids)
+    BOOST_TEST(wait_for_delivery(id, "delivered", 2).at("last_http_status") == 200);
+  auto report = final_report(sim);
+  BOOST_TEST(report.at("distinct") == ids.size());
+  BOOST_TEST(report.at("duplicates").get<size_t>() >= ids.size());  // each sent again
+  for (const auto& [id, row] : outbox())
+    BOOST_TEST(row.first == "delivered", id);
 }
 
 BOOST_AUTO_TEST_CASE(the_cli_shows_deliveries_and_counts_and_redelivers_an_abandoned_one) {
@@ -400,9 +450,87 @@ BOOST_AUTO_TEST_CASE(the_cli_shows_deliveries_and_counts_and_redelivers_an_aband
   BOOST_TEST(more.at("attempts") == 3);
   auto none = cli({"redeliver", "no-such-order"});
   BOOST_TEST((none.code == 1), none.describe());
+
+  // By its delivery id: the same notification once more.
+  auto by_id = cli({"--json", "redeliver", "--delivery", o.id + ":succeeded"});
+  BOOST_TEST_REQUIRE((by_id.code == 0 && by_id.out.size() == 1u), by_id.describe());
+  BOOST_TEST(json::parse(by_id.out.front()).at("delivery_id") == o.id + ":succeeded");
+  BOOST_TEST(wait_for_delivery(o.id, "delivered", 4).at("attempts") == 4);
+  auto unknown_id = cli({"redeliver", "--delivery", o.id + ":failed"});
+  BOOST_TEST((unknown_id.code == 1), unknown_id.describe());
+  auto both = cli({"redeliver", o.id, "--delivery", o.id + ":succeeded"});
+  BOOST_TEST((both.code == 2), both.describe());
   auto nothing = cli({"deliveries", "no-such-order"});
   BOOST_TEST_REQUIRE((nothing.code == 0), nothing.describe());
   BOOST_TEST(nothing.out == std::vector<std::string>{"no result callbacks"});
+}
+
+// Three merchants on https receivers: shop-a's presents a certificate for 127.0.0.1 from the
+// CA the callbacks section trusts; shop-b's one for another host from that CA; shop-c trusts
+// a CA of its own (callback_ca_file), which did not sign its receiver's certificate. Only
+// shop-a's notification is delivered, signed; the other two are refused at the handshake,
+// tried again by the schedule, and stay pending with the certificate's problem recorded.
+BOOST_AUTO_TEST_CASE(https_callbacks_check_the_certificate_and_its_host) {
+  make_ca(dir, "shops");
+  make_ca(dir, "other");
+  make_certificate(dir, "shops", "a");
+  make_certificate(dir, "shops", "b", "DNS:elsewhere.example");
+  auto identity = [&](const std::string& name) {
+    return tls_identity{dir.file(name + ".pem"), dir.file(name + ".key")};
+  };
+  callback_receiver receiver_a{always(200, "success"), identity("shops-a")};
+  callback_receiver receiver_b{always(200, "success"), identity("shops-b")};
+  callback_receiver receiver_c{always(200, "success"), identity("shops-a")};
+  configure(receiver_a.port(), receiver_b.port());
+  auto https = [](uint16_t port) { return "https://127.0.0.1:" + std::to_string(port) + "/r"; };
+  const merchant shop_c{"shop-c", "secret-c", "", {}};
+  cfg["merchants"]["list"] = {
+    {{"id", shop_a.id}, {"secret", shop_a.secret}, {"callback_url", https(receiver_a.port())}},
+    {{"id", shop_b.id}, {"secret", shop_b.secret}, {"callback_url", https(receiver_b.port())}},
+    {{"id", shop_c.id},
+     {"secret", shop_c.secret},
+     {"callback_url", https(receiver_c.port())},
+     {"callback_ca_file", dir.file("other-ca.pem")}}};
+  cfg["callbacks"]["ca_file"] = dir.file("shops-ca.pem");
+  start();
+  auto a = submit(request_for(shop_a, "tls-a", "13900139001"));
+  auto b = submit(request_for(shop_b, "tls-b", "13900139002"));
+  auto c = submit(request_for(shop_c, "tls-c", "13900139003"));
+
+  wait_for_acknowledged(receiver_a, 1);
+  auto got = receiver_a.received().front();
+  BOOST_TEST(got.target == "/r");
+  BOOST_TEST(json::parse(got.body).at("order_id") == a.id);
+  merchant_directory directory{{shop_a, shop_b, shop_c}, shop_a.id};
+  auto verified = merchant_api::authenticate(
+    directory,
+    {got.headers[std::string{merchant_api::merchant_header}],
+     got.headers[std::string{merchant_api::timestamp_header}],
+     got.headers[std::string{merchant_api::signature_header}], "POST", got.target, got.body},
+    static_cast<int64_t>(std::time(nullptr)), 300);
+  BOOST_TEST(std::holds_alternative<const merchant*>(verified));
+  BOOST_TEST(wait_for_delivery(a.id, "delivered", 1).at("attempts") == 1);
+
+  // Refused, then tried again later (retry_after_s 1): pending, never delivered, and nothing
+  // reached the receivers past the handshake.
+  auto wrong_host = wait_for_delivery(b.id, "pending", 2);
+  auto untrusted = wait_for_delivery(c.id, "pending", 2);
+  BOOST_TEST(wrong_host.at("last_error").get<std::string>().find("certificate is refused")
+               != std::string::npos,
+             wrong_host.dump());
+  BOOST_TEST(wrong_host.at("last_error").get<std::string>().find("mismatch") != std::string::npos,
+             wrong_host.dump());
+  BOOST_TEST(untrusted.at("last_error").get<std::string>().find("certificate is refused")
+               != std::string::npos,
+             untrusted.dump());
+  BOOST_TEST(receiver_b.received().empty());
+  BOOST_TEST(receiver_c.received().empty());
+  BOOST_TEST(receiver_b.failed_handshakes() >= 2);
+  BOOST_TEST(receiver_c.failed_handshakes() >= 2);
+  auto rows = outbox();
+  BOOST_TEST(rows.at(a.id + ":succeeded").first == "delivered");
+  BOOST_TEST(rows.at(b.id + ":succeeded").first == "pending");
+  BOOST_TEST(rows.at(c.id + ":succeeded").first == "pending");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

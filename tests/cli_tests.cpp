@@ -1314,6 +1314,15 @@ BOOST_AUTO_TEST_CASE(status_list_watch_cancel_arguments) {
   BOOST_REQUIRE(story.ok());
   BOOST_TEST(story.options().history);
   BOOST_TEST(story.options().order_id == "o-1");
+  parse_run by_order{{"redeliver", "o-1"}};
+  BOOST_REQUIRE(by_order.ok());
+  BOOST_TEST((by_order.options().command == command_kind::redeliver));
+  BOOST_TEST(by_order.options().order_id == "o-1");
+  BOOST_TEST(by_order.options().delivery_id.empty());
+  parse_run by_delivery{{"redeliver", "--delivery", "o-1:unknown"}};
+  BOOST_REQUIRE(by_delivery.ok());
+  BOOST_TEST(by_delivery.options().order_id.empty());
+  BOOST_TEST(by_delivery.options().delivery_id == "o-1:unknown");
 
   parse_run list{{"--utc", "list", "--status", "failed", "--carrier", "cmcc", "--provider",
                   "p-agg", "--since", "15m", "--limit", "20"}};
@@ -1404,6 +1413,8 @@ BOOST_AUTO_TEST_CASE(bad_arguments_exit_with_bad_input_and_say_why) {
     {{"submit", "--file", "-", "--batch", "0"}, "--batch"},
     {{"status"}, "status takes an order ID or --ref REF"},
     {{"status", "o-1", "--ref", "r"}, "status takes an order ID or --ref REF"},
+    {{"redeliver"}, "redeliver takes an order ID or --delivery DELIVERY_ID"},
+    {{"redeliver", "o-1", "--delivery", "o-1:failed"}, "redeliver takes an order ID or"},
     {{"list", "--status", "lost"}, "--status"},
     {{"list", "--limit", "0"}, "--limit"},
     {{"list", "--limit", "10001"}, "--limit"},

@@ -26,6 +26,18 @@ using nlohmann::json;
 
 namespace {
 
+/// A file in the temporary directory, named for this process; removed when it goes.
+struct scratch_file {
+  explicit scratch_file(const std::string& name)
+    : path((std::filesystem::temp_directory_path()
+            / ("topup-" + std::to_string(::getpid()) + "-" + name))
+             .string()) {
+    std::ofstream{path} << "not checked here\n";
+  }
+  ~scratch_file() { std::filesystem::remove(path); }
+  std::string path;
+};
+
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -267,6 +279,20 @@ BOOST_AUTO_TEST_CASE(http_adapter_is_read) {
   BOOST_TEST_REQUIRE(std::holds_alternative<http_adapter_config>(adapter));
   BOOST_TEST(std::get<http_adapter_config>(adapter).base_url == "http://127.0.0.1:8080");
   BOOST_TEST(std::get<http_adapter_config>(adapter).pool_size == 8u);
+  BOOST_TEST(std::get<http_adapter_config>(adapter).ca_file == "");
+}
+
+BOOST_AUTO_TEST_CASE(an_https_http_adapter_may_name_its_ca_file) {
+  scratch_file ca{"ca.pem"};
+  auto adapter = json{{"type", "http"}, {"base_url", "https://provider.example/api"},
+                      {"secret", "s"}, {"ca_file", ca.path}};
+  auto cfg = parse_config(with("/providers/2/adapter", adapter).dump());
+  const auto& http = std::get<http_adapter_config>(cfg.providers[2].adapter);
+  BOOST_TEST(http.base_url == "https://provider.example/api");
+  BOOST_TEST(http.ca_file == ca.path);
+  adapter["ca_file"] = ca.path + ".missing";
+  expect_rejected(with("/providers/2/adapter", adapter), "/providers/2/adapter/ca_file",
+                  "cannot read");
 }
 
 BOOST_AUTO_TEST_CASE(postgresql_backend_with_connection_is_accepted) {
@@ -619,8 +645,8 @@ BOOST_AUTO_TEST_CASE(unknown_adapter_type_is_rejected) {
   expect_rejected(with("/providers/0/adapter/type", "carrier-pigeon"), "/providers/0/adapter/type",
                   "not one of: simulated, http");
   expect_rejected(with("/providers/2/adapter",
-                       json{{"type", "http"}, {"base_url", "https://x"}, {"secret", "s"}}),
-                  "/providers/2/adapter/base_url", "http://");
+                       json{{"type", "http"}, {"base_url", "ftp://x"}, {"secret", "s"}}),
+                  "/providers/2/adapter/base_url", "http:// or https://");
 }
 
 BOOST_AUTO_TEST_CASE(invalid_json_text_is_rejected_at_the_root) {
@@ -1252,7 +1278,11 @@ BOOST_AUTO_TEST_CASE(the_callbacks_section_is_read_and_merchants_name_their_ackn
   BOOST_TEST(cfg.callbacks.timeout_ms == 500);
   BOOST_TEST(cfg.callbacks.connect_timeout_ms == 200);
   BOOST_TEST(cfg.callbacks.poll_interval_ms == 50);
+  BOOST_TEST(cfg.callbacks.ca_file == "");
+  BOOST_TEST(cfg.callbacks.keep_finished_s == 7 * 86400);
+  BOOST_TEST(cfg.callbacks.prune_batch == 200u);
   BOOST_TEST(cfg.merchants.find("a")->callback_ack == "");
+  BOOST_TEST(cfg.merchants.find("a")->callback_ca_file == "");
   // The store knows the merchants: it writes their notifications.
   BOOST_TEST(cfg.store.merchants.find("a")->callback_url == "http://127.0.0.1:9/cb");
   doc["callbacks"] = json::parse(R"({"jitter": 0.9})");
@@ -1263,6 +1293,29 @@ BOOST_AUTO_TEST_CASE(the_callbacks_section_is_read_and_merchants_name_their_ackn
   expect_rejected(doc, "/callbacks/concurrency_per_merchant", "between 1 and");
   doc["callbacks"] = json::parse(R"({"retries": 3})");
   expect_rejected(doc, "/callbacks/retries", "");
+  doc["callbacks"] = json::parse(R"({"prune_batch": 0})");
+  expect_rejected(doc, "/callbacks/prune_batch", "between 1 and");
+}
+
+BOOST_AUTO_TEST_CASE(https_callbacks_name_the_ca_files_to_trust_and_the_outbox_its_retention) {
+  scratch_file shops{"shops.pem"}, own{"own.pem"};
+  auto doc = merchants_document(json::parse(R"({"list": [
+    {"id": "a", "callback_url": "https://shop.example/cb"}, {"id": "b"}], "default": "a"})"));
+  doc["merchants"]["list"][1]["callback_ca_file"] = own.path;
+  doc["callbacks"] = {{"ca_file", shops.path}, {"keep_finished_s", 3600},
+                      {"prune_batch", 50}};
+  auto cfg = parse_config(doc.dump());
+  BOOST_TEST(cfg.callbacks.ca_file == shops.path);
+  BOOST_TEST(cfg.callbacks.keep_finished_s == 3600);
+  BOOST_TEST(cfg.callbacks.prune_batch == 50u);
+  BOOST_TEST(cfg.merchants.find("a")->callback_ca_file == "");
+  BOOST_TEST(cfg.merchants.find("b")->callback_ca_file == own.path);
+  doc["callbacks"] = {{"ca_file", shops.path + ".missing"}};
+  expect_rejected(doc, "/callbacks/ca_file", "cannot read");
+  doc["callbacks"] = {{"keep_finished_s", 0}};
+  BOOST_TEST(parse_config(doc.dump()).callbacks.keep_finished_s == 0);
+  doc["merchants"]["list"][1]["callback_ca_file"] = "";
+  expect_rejected(doc, "/merchants/list/1/callback_ca_file", "must not be empty");
 }
 
 BOOST_AUTO_TEST_CASE(the_http_api_section_is_read_with_its_bounds) {

@@ -3,6 +3,8 @@
 
 #include "providers/http_provider.hpp"
 #include "providers/http_wire.hpp"
+#include "tests/callback_receiver.hpp"
+#include "tests/test_certificates.hpp"
 #include "tests/test_support.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -18,6 +20,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -554,10 +557,45 @@ BOOST_AUTO_TEST_CASE(a_call_whose_lease_lapsed_before_it_could_be_written_is_not
   BOOST_CHECK_EQUAL(server.connections(), 1u);
 }
 
-BOOST_AUTO_TEST_CASE(a_base_url_that_is_not_plain_http_is_refused_at_spawn) {
-  http_adapter_config cfg{"https://provider.example", secret, 500, 4};
+BOOST_AUTO_TEST_CASE(a_base_url_that_is_not_http_or_https_is_refused_at_spawn) {
+  http_adapter_config cfg{"ftp://provider.example", secret, 500, 4};
+  BOOST_CHECK_THROW(spawn_http_provider(system, "p-ftp", cfg, 1000ms, time),
+                    std::invalid_argument);
+  // An https provider whose CA file holds no certificate cannot be trusted at all.
+  temp_dir dir;
+  std::ofstream{dir.file("empty.pem")} << "no certificate\n";
+  cfg = {"https://provider.example", secret, 500, 4, dir.file("empty.pem")};
   BOOST_CHECK_THROW(spawn_http_provider(system, "p-tls", cfg, 1000ms, time),
                     std::invalid_argument);
+}
+
+// An https base URL: the provider's certificate (for 127.0.0.1, from a CA made here) is
+// checked against the adapter's ca_file; one of a CA it does not trust is a failure naming
+// the certificate, and nothing reaches the provider.
+BOOST_AUTO_TEST_CASE(an_https_provider_is_called_over_tls_with_its_certificate_checked) {
+  temp_dir dir;
+  make_ca(dir, "provider");
+  make_ca(dir, "other");
+  make_certificate(dir, "provider", "server");
+  callback_receiver provider{always(200, R"({"result":"success","txn":"txn-tls"})"),
+                             tls_identity{dir.file("provider-server.pem"),
+                                          dir.file("provider-server.key")}};
+  auto url = "https://127.0.0.1:" + std::to_string(provider.port());
+  auto trusted = adapters.emplace_back(spawn_http_provider(
+    system, "p-tls", {url, secret, 500, 4, dir.file("provider-ca.pem")}, 1000ms, time));
+  auto reply = reply_of(recharge(trusted, "r-tls"));
+  BOOST_CHECK(reply.outcome == recharge_outcome::success);
+  BOOST_CHECK_EQUAL(reply.provider_txn, "txn-tls");
+  BOOST_REQUIRE_EQUAL(provider.received().size(), 1u);
+  BOOST_CHECK_EQUAL(provider.received().front().target, std::string{http_wire::recharge_path});
+
+  auto distrusting = adapters.emplace_back(spawn_http_provider(
+    system, "p-tls-other", {url, secret, 500, 4, dir.file("other-ca.pem")}, 1000ms, time));
+  auto refused = reply_of(recharge(distrusting, "r-untrusted"));
+  BOOST_CHECK(refused.outcome == recharge_outcome::transient_failure);
+  BOOST_CHECK_MESSAGE(contains(refused.detail, "certificate is refused"), refused.detail);
+  BOOST_CHECK_EQUAL(provider.received().size(), 1u);
+  BOOST_CHECK_GE(provider.failed_handshakes(), 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

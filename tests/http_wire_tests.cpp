@@ -145,7 +145,16 @@ BOOST_AUTO_TEST_CASE(base_urls) {
   BOOST_TEST(bare.host == "provider.example");
   BOOST_TEST(bare.port == "80");
   BOOST_TEST(bare.path_prefix == "");
-  BOOST_CHECK_THROW(parse_base_url("https://provider.example"), wire_error);
+  BOOST_TEST(!bare.tls);
+  BOOST_TEST(origin_of(bare) == "http://provider.example:80");
+  auto secure = parse_base_url("https://provider.example/api");
+  BOOST_TEST(secure.tls);
+  BOOST_TEST(secure.port == "443");
+  BOOST_TEST(secure.path_prefix == "/api");
+  BOOST_TEST(origin_of(secure) == "https://provider.example:443");
+  BOOST_TEST(origin_of(parse_base_url("https://[::1]:8443")) == "https://[::1]:8443");
+  BOOST_CHECK_THROW(parse_base_url("ftp://provider.example"), wire_error);
+  BOOST_CHECK_THROW(parse_base_url("https//provider.example"), wire_error);
   BOOST_CHECK_THROW(parse_base_url("http://:8080/x"), wire_error);
   BOOST_CHECK_THROW(parse_base_url("http://host:0"), wire_error);
   BOOST_CHECK_THROW(parse_base_url("http://host:70000"), wire_error);

@@ -7,6 +7,7 @@
 
 #include "api/merchant_api.hpp"
 #include "apps/process/child_process.hpp"
+#include "tests/backlog_support.hpp"
 #include "tests/http_node_support.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
@@ -98,6 +99,43 @@ void check_error(const http_reply& reply, unsigned status, const std::string& co
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(merchant_http_api, api_fixture)
+
+// A node restarted on a backlog of 100,000 unfinished orders: /v1/ready answers 503
+// (unavailable) while the router hands them on, and 200 from then on. Each answer is checked
+// against the node's log line that ends the recovery: 200 only once it is written, and no
+// 503 asked for after it.
+BOOST_AUTO_TEST_CASE(ready_answers_503_until_the_start_up_recovery_is_done) {
+  hold_cmcc_orders();  // the recovered orders wait in their lanes: the node stays quiet
+  constexpr int backlog = 100000;
+  store_backlog(dir.file("orders.db"), backlog, shop_a.id);
+  start();
+  auto recovered = [&] {
+    return read_file(log_path).find("router recovered " + std::to_string(backlog)
+                                    + " waiting orders")
+           != std::string::npos;
+  };
+  int refused = 0;
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds{120};
+  for (;;) {
+    bool recovered_before = recovered();
+    auto ready = http_client{api_port}.call(http::verb::get, "/v1/ready");
+    if (ready.status == 200u) {
+      BOOST_TEST(ready.body["status"] == "ready");
+      BOOST_TEST(recovered(), "ready before the recovery ended");
+      break;
+    }
+    BOOST_TEST_REQUIRE(ready.status == 503u, ready.text);
+    BOOST_TEST(ready.body.value("/error/code"_json_pointer, std::string{}) == "unavailable",
+               ready.text);
+    BOOST_TEST(!recovered_before, "503 after the recovery ended: " << ready.text);
+    ++refused;
+    BOOST_REQUIRE_MESSAGE(std::chrono::steady_clock::now() < until, "never ready");
+    std::this_thread::sleep_for(std::chrono::milliseconds{20});
+  }
+  BOOST_TEST(refused > 0, "the recovery was over before the first request");
+  // And it stays ready.
+  BOOST_TEST(http_client{api_port}.call(http::verb::get, "/v1/ready").status == 200u);
+}
 
 BOOST_AUTO_TEST_CASE(orders_are_submitted_found_and_kept_apart_per_merchant) {
   start();

@@ -6,7 +6,7 @@
 // and the recovery has run, WATCHDOG pings when WATCHDOG_USEC asks for them, STOPPING at
 // SIGTERM.
 
-#include "persistence/order_store.hpp"
+#include "tests/backlog_support.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
 
@@ -108,11 +108,6 @@ std::string joined(const std::vector<std::string>& messages) {
   return all;
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in{path};
-  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
-}
-
 struct service_fixture {
   temp_dir dir;
   std::string socket_path = dir.file("notify.sock");
@@ -139,22 +134,7 @@ BOOST_FIXTURE_TEST_SUITE(notify, service_fixture)
 
 BOOST_AUTO_TEST_CASE(ready_after_the_store_and_the_recovery_then_stopping_at_sigterm) {
   // A backlog of unfinished orders, so that the start-up recovery takes a moment.
-  {
-    store_config store;
-    store.sqlite_path = dir.file("orders.db");
-    order_store backlog{store};
-    auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                    std::chrono::system_clock::now().time_since_epoch())
-                    .count();
-    std::vector<order> orders;
-    for (int i = 0; i < 20000; ++i) {
-      orders.push_back(stored_order("backlog-" + std::to_string(i), "ref-" + std::to_string(i),
-                                    static_cast<uint64_t>(i)));
-      orders.back().accepted_at_ms = orders.back().updated_at_ms = now_ms;
-      orders.back().deadline_ms = now_ms + 60000;
-    }
-    backlog.insert(orders);
-  }
+  store_backlog(dir.file("orders.db"), 20000);
   start(std::nullopt);
   BOOST_REQUIRE_MESSAGE(manager.wait_for("READY=1", steady::now() + 20s, seen),
                         "no READY=1: " << joined(seen) << tail_of(node->log_path()));

@@ -3,6 +3,8 @@
 #include "domain/merchant.hpp"
 
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <random>
 #include <unistd.h>
 
@@ -73,6 +75,11 @@ order stored_order(const std::string& id, const std::string& client_ref, uint64_
   o.updated_at_ms = o.accepted_at_ms;
   o.merchant = std::string{merchant_directory::implicit_default};
   return o;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in{path};
+  return {std::istreambuf_iterator<char>{in}, std::istreambuf_iterator<char>{}};
 }
 
 } // namespace topup::testing

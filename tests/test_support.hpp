@@ -31,6 +31,9 @@ private:
   std::filesystem::path path_;
 };
 
+/// The whole text of a file ("" when it cannot be read).
+std::string read_file(const std::string& path);
+
 /// The system clock, whose wall time a test can step forward or back while the engine runs
 /// on it, as NTP steps a real machine's clock; steady time runs on undisturbed (CAF's timers
 /// use it too).

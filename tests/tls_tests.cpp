@@ -6,36 +6,13 @@
 // a server and a client certificate it signed, and a client certificate of another CA.
 
 #include "tests/process_support.hpp"
+#include "tests/test_certificates.hpp"
 #include "tests/test_support.hpp"
-
-#include <cstdlib>
 
 using namespace topup::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-/// Runs a shell command; fails the test when it does not exit 0.
-void run(const std::string& command) {
-  int status = std::system((command + " >/dev/null 2>&1").c_str());
-  BOOST_TEST_REQUIRE(status == 0, "command failed: " << command);
-}
-
-/// A CA ("<name>-ca") and, signed by it, a certificate "<name>-<who>" for 127.0.0.1.
-void make_ca(const temp_dir& dir, const std::string& name) {
-  auto ca = dir.file(name + "-ca");
-  run("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name + "-ca -keyout "
-      + ca + ".key -out " + ca + ".pem");
-}
-
-void make_certificate(const temp_dir& dir, const std::string& ca_name, const std::string& who) {
-  auto ca = dir.file(ca_name + "-ca");
-  auto cert = dir.file(ca_name + "-" + who);
-  run("openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout " + cert + ".key -out "
-      + cert + ".csr");
-  run("openssl x509 -req -days 2 -in " + cert + ".csr -CA " + ca + ".pem -CAkey " + ca
-      + ".key -CAcreateserial -out " + cert + ".pem");
-}
 
 constexpr int handshake_timeout_ms = 2000;
 

@@ -111,6 +111,10 @@ std::optional<std::string> check_options(const cli_options& options, bool has_re
       if (options.order_id.empty() == options.client_ref.empty())
         return std::string{"status takes an order ID or --ref REF (one of them)"};
       break;
+    case command_kind::redeliver:
+      if (options.order_id.empty() == options.delivery_id.empty())
+        return std::string{"redeliver takes an order ID or --delivery DELIVERY_ID (one of them)"};
+      break;
     default:
       break;
   }
@@ -289,9 +293,14 @@ command_line parse_command_line(int argc, const char* const* argv, int64_t now_m
                   "attempts, the last HTTP status and error, the next try");
   deliveries->add_option("id", options.order_id, "Order ID")->type_name("ID")->required();
   auto redeliver = app.add_subcommand(
-    "redeliver", "Send an order's latest result callback again now, under the same delivery "
-                 "id (also one delivered or abandoned); shows it as it then stands");
-  redeliver->add_option("id", options.order_id, "Order ID")->type_name("ID")->required();
+    "redeliver", "Send an order's latest result callback (or the one --delivery names) again "
+                 "now, under the same delivery id (also one delivered or abandoned); shows it "
+                 "as it then stands");
+  redeliver->add_option("id", options.order_id, "Order ID")->type_name("ID");
+  redeliver->add_option("--delivery", options.delivery_id,
+                        "This notification instead of the order's latest (a DELIVERY_ID as "
+                        "deliveries shows it)")
+    ->type_name("DELIVERY_ID");
 
   auto members = app.add_subcommand(
     "members", "Show the cluster's members as the node sees them: address, liveness, "

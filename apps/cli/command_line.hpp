@@ -63,8 +63,9 @@ struct cli_options {
   size_t batches_in_flight = 4;
   bool skip_malformed = false;
 
-  // status, cancel, watch
+  // status, cancel, watch, deliveries, redeliver
   std::string order_id;
+  std::string delivery_id;  ///< redeliver --delivery
   std::string client_ref;  ///< status --ref
   std::string merchant;    ///< status --merchant: whose reference --ref is; submit --merchant
   bool history = false;    ///< status --history
