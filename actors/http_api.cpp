@@ -514,15 +514,15 @@ private:
         auto found = std::get<order>(std::move(answer));
         auto phone = mask_phone(found.phone);
         if (cancel) {
-          spdlog::info("console: {} cancels order {} ({}, {})", who, id, phone, to_string(found.status));
+          spdlog::info("console: {} cancels order={} ({}, {})", who, id, phone, to_string(found.status));
           return self->owner_->ask<order>(
             [self, who, id, raw_phone = found.phone](std::variant<order, failure> cancelled) {
               if (auto f = std::get_if<failure>(&cancelled)) {
-                spdlog::info("console: cancel of order {} refused: {}", id,
+                spdlog::info("console: cancel of order={} refused: {}", id,
                              mask_phone_in(f->reason, raw_phone));
                 return self->fail(*f);
               }
-              spdlog::info("console: {} cancelled order {}", who, id);
+              spdlog::info("console: {} cancelled order={}", who, id);
               self->write(200, json{{"order", console_api::order_json(std::get<order>(cancelled))}});
             },
             cancel_atom::value, id);
@@ -531,7 +531,7 @@ private:
           return self->fail({errc::illegal_transition,
                              "order " + id + " is " + std::string{to_string(found.status)}
                                + ": only an unknown outcome is queried"});
-        spdlog::info("console: {} re-queries order {} ({}) at provider {}", who, id, phone,
+        spdlog::info("console: {} re-queries order={} ({}) at provider {}", who, id, phone,
                      found.provider);
         self->owner_->ask_within<settle_report>(
           caf::duration{std::chrono::milliseconds{requery_wait_ms + self->config().request_timeout_ms}},
@@ -539,7 +539,7 @@ private:
             if (auto f = std::get_if<failure>(&settled))
               return self->fail(*f);
             const auto& report = std::get<settle_report>(settled);
-            spdlog::info("console: re-query of order {}: {} of {} unknown outcomes settled", id,
+            spdlog::info("console: re-query of order={}: {} of {} unknown outcomes settled", id,
                          report.settled, report.unknown);
             answer_with_order();
           },

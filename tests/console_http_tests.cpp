@@ -249,8 +249,8 @@ BOOST_AUTO_TEST_CASE(a_waiting_order_is_cancelled_from_the_console_and_the_actio
   while (log_text().find("console: admin@127.0.0.1") == std::string::npos && steady::now() < deadline)
     std::this_thread::sleep_for(50ms);
   auto log = log_text();
-  BOOST_TEST(log.find("cancels order " + cancelled + " (138****2222") != std::string::npos, log);
-  BOOST_TEST(log.find("cancelled order " + cancelled) != std::string::npos, log);
+  BOOST_TEST(log.find("cancels order=" + cancelled + " (138****2222") != std::string::npos, log);
+  BOOST_TEST(log.find("cancelled order=" + cancelled) != std::string::npos, log);
   BOOST_TEST(log.find("13811112222") == std::string::npos);
 }
 
@@ -272,7 +272,7 @@ BOOST_AUTO_TEST_CASE(an_unknown_outcome_is_queried_at_once_from_the_console) {
   BOOST_TEST(history.back()["event"] == "succeed");
   BOOST_TEST(history.back()["via"] == "query");
   auto log = log_text();
-  BOOST_TEST(log.find("re-queries order " + id + " (138****3333) at provider p-cmcc") != std::string::npos, log);
+  BOOST_TEST(log.find("re-queries order=" + id + " (138****3333) at provider p-cmcc") != std::string::npos, log);
   BOOST_TEST(log.find("13822223333") == std::string::npos);
 }
 
