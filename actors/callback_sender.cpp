@@ -215,20 +215,6 @@ void poll(self_pointer self) {
   }
 }
 
-callback_record record_of(const stored_callback& row) {
-  return {row.delivery.delivery_id,
-          row.delivery.order_id,
-          row.delivery.merchant,
-          row.delivery.url,
-          std::string{to_string(row.state)},
-          row.delivery.attempts,
-          row.delivery.due_at_ms,
-          row.delivery.next_attempt_at_ms,
-          row.last_http_status,
-          row.last_error,
-          row.updated_at_ms};
-}
-
 /// Runs `read` on the outbox; a database that fails it is answered `unavailable` (and opened
 /// again next time).
 template <class Read>
@@ -305,15 +291,6 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
         }
       }
       return stats;
-    },
-    [=](deliveries_atom, const std::string& order_id)
-      -> caf::result<std::vector<callback_record>> {
-      return with_outbox(self, [&](callback_outbox& outbox) {
-        std::vector<callback_record> records;
-        for (const auto& row : outbox.of_order(order_id))
-          records.push_back(record_of(row));
-        return records;
-      });
     },
     [=](redeliver_atom, const std::string& order_id) -> caf::result<callback_record> {
       auto now = self->state.time->wall_ms();

@@ -481,12 +481,21 @@ private:
       caf::get_atom::value, search.text);
   }
 
+  /// The order's history, then its result callbacks.
   void console_story(const std::string& id) {
     owner_->ask<order_history>(
-      [self = shared_from_this()](std::variant<order_history, failure> answer) {
+      [self = shared_from_this(), id](std::variant<order_history, failure> answer) {
         if (auto f = std::get_if<failure>(&answer))
           return self->fail(*f);
-        self->write(200, console_api::story_json(std::get<order_history>(answer)));
+        self->owner_->ask<std::vector<callback_record>>(
+          [self, history = std::get<order_history>(std::move(answer))](
+            std::variant<std::vector<callback_record>, failure> deliveries) {
+            if (auto f = std::get_if<failure>(&deliveries))
+              return self->fail(*f);
+            self->write(200, console_api::story_json(
+                               history, std::get<std::vector<callback_record>>(deliveries)));
+          },
+          deliveries_atom::value, id);
       },
       history_atom::value, id);
   }

@@ -1,5 +1,6 @@
 #include "api/console_api.hpp"
 
+#include "domain/merchant_callback.hpp"
 #include "domain/order_history.hpp"
 #include "domain/text.hpp"
 
@@ -181,13 +182,26 @@ json orders_json(std::vector<order> found, uint32_t limit) {
   return {{"orders", std::move(list)}};
 }
 
-json story_json(const order_history& h) {
+json story_json(const order_history& h, const std::vector<callback_record>& deliveries) {
   auto entries = json::array();
   for (auto entry : h.entries) {
     entry.detail = mask_phone_in(std::move(entry.detail), h.snapshot.phone);
     entries.push_back(json(history_entry_json(entry)));
   }
-  return {{"order", order_json(h.snapshot)}, {"history", std::move(entries)}};
+  auto sent = json::array();
+  for (const auto& d : deliveries) {
+    bool delivered = d.state == to_string(callback_state::delivered);
+    sent.push_back({{"delivery_id", d.delivery_id},
+                    {"url", d.url},
+                    {"state", d.state},
+                    {"attempts", d.attempts},
+                    {"last_http_status", d.last_http_status},
+                    {"last_error", mask_phone_in(d.last_error, h.snapshot.phone)},
+                    {"next_attempt_at_ms", d.next_attempt_at_ms},
+                    {"delivered_at_ms", delivered ? json(d.updated_at_ms) : json(nullptr)}});
+  }
+  return {{"order", order_json(h.snapshot)}, {"history", std::move(entries)},
+          {"deliveries", std::move(sent)}};
 }
 
 throughput_counts throughput_of(const node_stats& stats) {

@@ -78,9 +78,11 @@ nlohmann::json order_json(const order& o);
 /// {"orders": [...]}: the orders found, each once, newest first, at most `limit`.
 nlohmann::json orders_json(std::vector<order> found, uint32_t limit);
 
-/// {"order": {...}, "history": [...]}: the story of `topup-cli status --history --json`,
-/// phone numbers masked.
-nlohmann::json story_json(const order_history& h);
+/// {"order": {...}, "history": [...], "deliveries": [...]}: the story of `topup-cli status
+/// --history --json` and the order's result callbacks of `topup-cli deliveries` (each
+/// {"delivery_id", "url", "state", "attempts", "last_http_status", "last_error",
+/// "next_attempt_at_ms", "delivered_at_ms" (null until delivered)}), phone numbers masked.
+nlohmann::json story_json(const order_history& h, const std::vector<callback_record>& deliveries);
 
 /// What the overview shows beside the node's stats.
 struct overview_input {

@@ -535,6 +535,13 @@ std::vector<status_count> order_reader::count_by_status() {
   });
 }
 
+std::vector<callback_record> order_reader::callbacks_of(const std::string& order_id) {
+  std::vector<callback_record> records;
+  for (const auto& row : callbacks_of_order(session(), order_id))
+    records.push_back(record_of(row));
+  return records;
+}
+
 std::vector<attempt_record> order_reader::attempts(const attempt_query& query) {
   return with_store_errors("reading attempts", [&] {
     std::string provider = query.provider, after_id = query.after_order_id;

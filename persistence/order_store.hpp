@@ -71,6 +71,9 @@ public:
   /// order's status, amount and phone.
   std::vector<attempt_record> attempts(const attempt_query& query);
 
+  /// The order's result notifications in the callback outbox, by due time (none: empty).
+  std::vector<callback_record> callbacks_of(const std::string& order_id);
+
   /// A page of final orders of one ingress (see final_orders_page), for a result writer.
   std::vector<order> final_page(const final_orders_page& page);
 

@@ -94,8 +94,11 @@ BOOST_AUTO_TEST_CASE(phone_numbers_are_masked_everywhere) {
   e.event = "lose_outcome";
   e.detail = "timeout calling for 13800138000";
   h.entries.push_back(e);
-  auto story = console_api::story_json(h);
+  callback_record refused;
+  refused.last_error = "merchant answered 500 for 13800138000";
+  auto story = console_api::story_json(h, {refused});
   BOOST_TEST(story["history"][0]["detail"] == "timeout calling for 138****8000");
+  BOOST_TEST(story["deliveries"][0]["last_error"] == "merchant answered 500 for 138****8000");
   BOOST_TEST(story.dump().find("13800138000") == std::string::npos);
 }
 
