@@ -17,6 +17,8 @@ using nlohmann::json;
 constexpr std::string_view api_prefix = "/console/api/";
 constexpr std::string_view orders_prefix = "/console/api/orders/";
 constexpr uint32_t most_listed = 500;
+/// Validation accepts only 11-digit mainland mobile numbers: nothing else is worth a scan.
+constexpr size_t phone_digits = 11;
 
 merchant_api::http_error error_of(errc code, std::string reason) {
   return {merchant_api::status_of(code), failure{code, std::move(reason)}};
@@ -322,7 +324,15 @@ json cluster_json(bool clustered, const std::string& node, const std::vector<mem
                     {"live", m.live},
                     {"heartbeat_age_ms", m.heartbeat_age_ms},
                     {"providers", m.providers}});
-  return {{"clustered", clustered}, {"node", node}, {"members", std::move(list)}};
+    for (size_t i = 0; i < m.providers.size() && i < m.epochs.size(); ++i)
+      leases[m.providers[i]] = {{"provider", m.providers[i]}, {"holder", m.node},
+                                {"epoch", m.epochs[i]}, {"holder_live", m.live}};
+  }
+  auto lease_rows = json::array();
+  for (auto& [provider, row] : leases)
+    lease_rows.push_back(std::move(row));
+  return {{"clustered", clustered}, {"node", node}, {"members", std::move(list)},
+          {"leases", std::move(lease_rows)}};
 }
 
 } // namespace topup::console_api

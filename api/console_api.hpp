@@ -117,7 +117,9 @@ nlohmann::json providers_json(const std::vector<provider_config>& configured,
                               const std::vector<provider_rate>& rates);
 
 /// {"clustered", "node", "members": [{"node", "address", "live", "heartbeat_age_ms",
-///  "providers"}]}; a single node is {"clustered": false, "node", "members": [itself]}.
+///  "providers"}], "leases": [{"provider", "holder", "epoch", "holder_live"}]} (the leases by
+/// provider); a single node is {"clustered": false, "node", "members": [itself],
+/// "leases": []} (it holds no leases).
 nlohmann::json cluster_json(bool clustered, const std::string& node,
                             const std::vector<member_info>& members);
 

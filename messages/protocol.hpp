@@ -31,7 +31,8 @@ namespace topup {
 ///    may list oldest first; provider_stats carries the lane's tokens (the web console).
 ///    Orders carry the providers that answered "wrong carrier" for them; a recharge reply
 ///    may say "wrong carrier".
-constexpr uint32_t protocol_version = 6;
+/// 7: member_info carries the epoch of each lease its member holds.
+constexpr uint32_t protocol_version = 7;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -283,6 +284,8 @@ struct member_info {
   bool live = false;
   int64_t heartbeat_age_ms = 0;     ///< since its last heartbeat, by the database clock
   std::vector<std::string> providers;  ///< whose lease it holds
+  std::vector<int64_t> epochs;         ///< the epoch of each of those leases, in that order
+                                       ///< (a single node holds no leases: empty)
 };
 
 /// Which unfinished orders a node takes over with a provider: those whose latest attempt
@@ -350,7 +353,7 @@ typename Inspector::result_type inspect(Inspector& f, provider_lease& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("member_info"), x.node, x.address, x.live, x.heartbeat_age_ms,
-           x.providers);
+           x.providers, x.epochs);
 }
 
 template <class Inspector>

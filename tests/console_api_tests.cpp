@@ -190,3 +190,45 @@ BOOST_AUTO_TEST_CASE(the_page_is_embedded_and_self_contained) {
   BOOST_TEST(page.find("http://") == std::string_view::npos);
   BOOST_TEST(page.find("https://") == std::string_view::npos);
 }
+
+BOOST_AUTO_TEST_CASE(the_cluster_lists_each_lease_with_its_holder_and_epoch) {
+  member_info n1{"n1", "127.0.0.1:4001", true, 120, {"p-b", "p-a"}, {7, 3}};
+  member_info n2{"n2", "127.0.0.1:4002", false, 9000, {"p-c"}, {12}};
+  auto c = console_api::cluster_json(true, "n1", {n1, n2});
+  BOOST_TEST(c["clustered"] == true);
+  BOOST_REQUIRE_EQUAL(c["members"].size(), 2u);
+  BOOST_TEST(c["members"][1]["live"] == false);
+  auto leases = c["leases"];
+  BOOST_REQUIRE_EQUAL(leases.size(), 3u);
+  // By provider, whichever member holds it.
+  BOOST_TEST(leases[0] == (json{{"provider", "p-a"}, {"holder", "n1"}, {"epoch", 3}, {"holder_live", true}}));
+  BOOST_TEST(leases[1]["provider"] == "p-b");
+  BOOST_TEST(leases[1]["epoch"] == 7);
+  BOOST_TEST(leases[2] == (json{{"provider", "p-c"}, {"holder", "n2"}, {"epoch", 12}, {"holder_live", false}}));
+  // A single node serves its providers without leases.
+  member_info alone{"solo", "127.0.0.1:4000", true, 0, {"p-a"}, {}};
+  auto single = console_api::cluster_json(false, "solo", {alone});
+  BOOST_TEST(single["members"][0]["providers"][0] == "p-a");
+  BOOST_TEST(single["leases"].empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_story_lists_the_result_callbacks) {
+  order_history h{sample_order(), {}};
+  callback_record unknown_reported{"o-1:unknown", "o-1", "shop", "http://127.0.0.1:9/cb", "delivered",
+                                   2, 1000, 0, 200, "", 4500};
+  callback_record final_reported{"o-1:succeeded", "o-1", "shop", "http://127.0.0.1:9/cb", "pending",
+                                 3, 6000, 9000, 503, "HTTP 503", 7000};
+  auto story = console_api::story_json(h, {unknown_reported, final_reported});
+  auto deliveries = story["deliveries"];
+  BOOST_REQUIRE_EQUAL(deliveries.size(), 2u);
+  BOOST_TEST(deliveries[0]["delivery_id"] == "o-1:unknown");
+  BOOST_TEST(deliveries[0]["url"] == "http://127.0.0.1:9/cb");
+  BOOST_TEST(deliveries[0]["attempts"] == 2);
+  BOOST_TEST(deliveries[0]["last_http_status"] == 200);
+  BOOST_TEST(deliveries[0]["delivered_at_ms"] == 4500);
+  BOOST_TEST(deliveries[1]["state"] == "pending");
+  BOOST_TEST(deliveries[1]["last_error"] == "HTTP 503");
+  BOOST_TEST(deliveries[1]["next_attempt_at_ms"] == 9000);
+  BOOST_TEST(deliveries[1]["delivered_at_ms"].is_null());
+  BOOST_TEST(console_api::story_json(h, {})["deliveries"].empty());
+}
