@@ -32,7 +32,10 @@ struct http_api_listener::impl : std::enable_shared_from_this<http_api_listener:
   impl(caf::actor_system& sys, gateway_actor gw, http_api_options opts)
     : system(sys), gateway(std::move(gw)), options(std::move(opts)),
       acceptor(io, tcp::endpoint{asio::ip::make_address(options.config.host),
-                                 options.config.port}) {}
+                                 options.config.port}) {
+    for (const auto& [id, known] : options.merchants.all())
+      merchant_ids.push_back(id);
+  }
 
   caf::actor_system& system;
   gateway_actor gateway;
@@ -51,6 +54,8 @@ struct http_api_listener::impl : std::enable_shared_from_this<http_api_listener:
   std::optional<cluster_stats> cluster_counts;
   std::chrono::steady_clock::time_point cluster_counts_at{};
   std::vector<console_api::provider_rate> provider_rates;
+  /// The configured merchants, whose client references a console search looks up.
+  std::vector<std::string> merchant_ids;
 
   bool console_on() const { return !options.config.admin_token.empty(); }
   int64_t now_ms() const { return options.now_s() * 1000; }
@@ -461,7 +466,7 @@ private:
   /// By id first (an unknown id is no failure), then by reference and by phone number.
   void console_search(console_api::search search) {
     auto list = [self = shared_from_this(), search](std::vector<order> by_id) {
-      self->list_each(console_api::filters_of(search), std::move(by_id),
+      self->list_each(console_api::filters_of(search, self->owner_->merchant_ids), std::move(by_id),
                       [self, limit = search.limit](std::variant<std::vector<order>, failure> found) {
                         if (auto f = std::get_if<failure>(&found))
                           return self->fail(*f);

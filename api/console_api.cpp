@@ -148,7 +148,7 @@ bool authorized(std::string_view authorization, std::string_view admin_token) {
   return !admin_token.empty() && merchant_api::metrics_authorized(authorization, admin_token);
 }
 
-std::vector<order_filter> filters_of(const search& s) {
+std::vector<order_filter> filters_of(const search& s, const std::vector<std::string>& merchants) {
   order_filter base;
   base.status = s.status;
   base.since_ms = s.since_ms;
@@ -156,10 +156,19 @@ std::vector<order_filter> filters_of(const search& s) {
   base.limit = s.limit;
   if (s.text.empty())
     return {base};
-  auto by_ref = base, by_phone = base;
+  auto by_ref = base;
   by_ref.client_ref = s.text;
-  by_phone.phone = s.text;
-  return {by_ref, by_phone};
+  by_ref.merchants = merchants;
+  std::vector<order_filter> filters{by_ref};
+  bool phone_like = s.text.size() == phone_digits
+                    && std::all_of(s.text.begin(), s.text.end(),
+                                   [](char c) { return c >= '0' && c <= '9'; });
+  if (phone_like) {
+    auto by_phone = base;
+    by_phone.phone = s.text;
+    filters.push_back(by_phone);
+  }
+  return filters;
 }
 
 json order_json(const order& o) {
@@ -318,7 +327,8 @@ json providers_json(const std::vector<provider_config>& configured, const cluste
 
 json cluster_json(bool clustered, const std::string& node, const std::vector<member_info>& members) {
   auto list = json::array();
-  for (const auto& m : members)
+  std::map<std::string, json> leases;  // by provider, so the table reads in a stable order
+  for (const auto& m : members) {
     list.push_back({{"node", m.node},
                     {"address", m.address},
                     {"live", m.live},

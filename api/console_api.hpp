@@ -68,8 +68,11 @@ std::variant<route, merchant_api::http_error> route_of(std::string_view method,
 bool authorized(std::string_view authorization, std::string_view admin_token);
 
 /// The order filters a search runs, in this order (their results merged, first found first):
-/// by client reference, then by phone number; each with the search's status and times.
-std::vector<order_filter> filters_of(const search& s);
+/// by client reference of any of `merchants` (the configured ones: the store looks each up
+/// in its unique (merchant, client_ref) index), then, for text that is a phone number (11
+/// ASCII digits), by phone number, newest first (the store scans the orders accepted in the
+/// search's time window); each with the search's status, times and limit.
+std::vector<order_filter> filters_of(const search& s, const std::vector<std::string>& merchants);
 
 /// An order as the console shows it: merchant_api::order_json with the phone number masked
 /// (in last_error too).

@@ -31,7 +31,8 @@ namespace topup {
 ///    may list oldest first; provider_stats carries the lane's tokens (the web console).
 ///    Orders carry the providers that answered "wrong carrier" for them; a recharge reply
 ///    may say "wrong carrier".
-/// 7: member_info carries the epoch of each lease its member holds.
+/// 7: member_info carries the epoch of each lease its member holds; order_filter names the
+///    merchants a client reference is looked up for.
 constexpr uint32_t protocol_version = 7;
 
 /// One order's answer inside a batch submission: either an error or the order.
@@ -189,6 +190,9 @@ struct order_filter {
   std::string phone{};       ///< empty: any
   int64_t until_ms = 0;      ///< accepted before; 0: no bound
   bool oldest_first = false;
+  /// With client_ref: the merchants whose reference it may be, so that the unique
+  /// (merchant, client_ref) index finds it; empty: any merchant's (the table is scanned).
+  std::vector<std::string> merchants{};
 };
 
 /// One state change of one order, as watchers receive it.
@@ -370,7 +374,8 @@ typename Inspector::result_type inspect(Inspector& f, final_orders_page& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_filter& x) {
   return f(caf::meta::type_name("order_filter"), x.status, x.carrier, x.provider, x.since_ms,
-           x.limit, x.client_ref, x.phone, x.until_ms, x.oldest_first);
+           x.limit, x.client_ref, x.phone, x.until_ms, x.oldest_first,
+           x.merchants);
 }
 
 template <class Inspector>

@@ -64,6 +64,10 @@ public:
   /// The newest orders (by acceptance) matching every non-empty field of the filter.
   std::vector<order> list(const order_filter& filter);
 
+  /// The statement list() runs for `filter`: a client reference with merchants is looked up
+  /// in the unique (merchant, client_ref) index, one placeholder per merchant.
+  static std::string list_statement(const order_filter& filter);
+
   /// How many orders are in each status.
   std::vector<status_count> count_by_status();
 

@@ -69,19 +69,28 @@ BOOST_AUTO_TEST_CASE(the_admin_token) {
 }
 
 BOOST_AUTO_TEST_CASE(a_search_looks_by_reference_then_by_phone) {
-  console_api::search s{"138", "failed", 10, 20, 7};
-  auto filters = console_api::filters_of(s);
+  const std::vector<std::string> merchants{"shop-a", "shop-b"};
+  console_api::search s{"13800138000", "failed", 10, 20, 7};
+  auto filters = console_api::filters_of(s, merchants);
   BOOST_REQUIRE_EQUAL(filters.size(), 2u);
-  BOOST_TEST(filters[0].client_ref == "138");
+  BOOST_TEST(filters[0].client_ref == "13800138000");
+  BOOST_TEST(filters[0].merchants == merchants);
   BOOST_TEST(filters[0].phone == "");
-  BOOST_TEST(filters[1].phone == "138");
+  BOOST_TEST(filters[1].phone == "13800138000");
+  BOOST_TEST(filters[1].client_ref == "");
   for (const auto& f : filters) {
     BOOST_TEST(f.status == "failed");
     BOOST_TEST(f.since_ms == 10);
     BOOST_TEST(f.until_ms == 20);
     BOOST_TEST(f.limit == 7u);
   }
-  BOOST_TEST(console_api::filters_of({}).size() == 1u);
+  // Text that cannot be a phone number is looked up as a reference only: no scan for it.
+  for (auto text : {"web-1001", "138", "1380013800x", "138001380001"}) {
+    auto by_ref_only = console_api::filters_of({text, "", 0, 0, 50}, merchants);
+    BOOST_REQUIRE_EQUAL(by_ref_only.size(), 1u);
+    BOOST_TEST(by_ref_only[0].client_ref == text);
+  }
+  BOOST_TEST(console_api::filters_of({}, merchants).size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(phone_numbers_are_masked_everywhere) {
