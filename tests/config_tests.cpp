@@ -617,7 +617,7 @@ BOOST_AUTO_TEST_CASE(unknown_log_level_is_rejected_with_the_choices) {
 }
 
 BOOST_AUTO_TEST_CASE(the_log_format_is_text_or_json) {
-  BOOST_TEST(parse_config(with("/node/log_format", "json")).node.log_format == "json");
+  BOOST_TEST(parse_config(with("/node/log_format", "json").dump()).node.log_format == "json");
   expect_rejected(with("/node/log_format", "xml"), "/node/log_format",
                   "'xml' is not one of: text, json");
 }
