@@ -99,15 +99,15 @@ http_client& client_for(self_pointer self, const callback_url& url, const mercha
 
 /// Writes an attempt's outcome into the outbox. One the database does not take leaves the
 /// notification pending: it is sent again (the merchant recognises it by its delivery id).
-void save(self_pointer self, const callback_attempt& outcome) {
+void save(self_pointer self, const std::string& order_id, const callback_attempt& outcome) {
   auto* outbox = outbox_of(self);
   if (!outbox)
     return;
   try {
     outbox->record(outcome);
   } catch (const std::exception& failure) {
-    spdlog::warn("callback_sender cannot record callback {}: {}", outcome.delivery_id,
-                 one_line_reason(failure.what()));
+    spdlog::warn("callback_sender cannot record callback {} order={}: {}", outcome.delivery_id,
+                 order_id, one_line_reason(failure.what()));
     self->state.outbox.reset();
   }
 }
@@ -127,25 +127,28 @@ void record(self_pointer self, const callback_call& call, unsigned http_status,
   switch (outcome.state) {
     case callback_state::delivered:
       ++st.delivered;
-      spdlog::debug("callback {} delivered to {}", outcome.delivery_id, call.delivery.merchant);
+      spdlog::debug("callback {} order={} delivered to {}", outcome.delivery_id,
+                    call.delivery.order_id, call.delivery.merchant);
       break;
     case callback_state::pending: {
       ++st.failed_attempts;
       auto verdict = st.failure_lines.occurred(call.delivery.merchant, st.time->now());
       if (verdict.write)
-        spdlog::info("callback {} to {} failed (attempt {}): {}; next in {} s{}",
-                     outcome.delivery_id, call.delivery.merchant, call.delivery.attempts + 1,
+        spdlog::info("callback {} order={} to {} failed (attempt {}): {}; next in {} s{}",
+                     outcome.delivery_id, call.delivery.order_id, call.delivery.merchant,
+                     call.delivery.attempts + 1,
                      outcome.error, (outcome.next_attempt_at_ms - now) / 1000,
                      verdict.suffix());
       break;
     }
     case callback_state::abandoned:
       ++st.abandoned;
-      spdlog::warn("callback {} to {} abandoned after {} attempts: {}", outcome.delivery_id,
-                   call.delivery.merchant, call.delivery.attempts + 1, outcome.error);
+      spdlog::warn("callback {} order={} to {} abandoned after {} attempts: {}",
+                   outcome.delivery_id, call.delivery.order_id, call.delivery.merchant,
+                   call.delivery.attempts + 1, outcome.error);
       break;
   }
-  save(self, outcome);
+  save(self, call.delivery.order_id, outcome);
 }
 
 /// A notification whose URL this sender can never call is abandoned at once, not retried
@@ -153,10 +156,10 @@ void record(self_pointer self, const callback_call& call, unsigned http_status,
 void abandon(self_pointer self, const callback_delivery& delivery, std::string reason) {
   auto& st = self->state;
   ++st.abandoned;
-  spdlog::warn("callback {} to {} abandoned: {}", delivery.delivery_id, delivery.merchant,
-               reason);
+  spdlog::warn("callback {} order={} to {} abandoned: {}", delivery.delivery_id,
+               delivery.order_id, delivery.merchant, reason);
   auto now = st.time->wall_ms();
-  save(self, {delivery.delivery_id, callback_state::abandoned, now, now, 0, std::move(reason)});
+  save(self, delivery.order_id, {delivery.delivery_id, callback_state::abandoned, now, now, 0, std::move(reason)});
 }
 
 void start_call(self_pointer self, callback_delivery delivery, const merchant& to) {
@@ -291,8 +294,9 @@ caf::result<callback_record> redeliver(self_pointer self, std::string missing, M
   if (!*found)
     return make_error(errc::not_found, std::move(missing));
   auto& row = **found;
-  spdlog::info("callback {} to {} made due again ({}, {} attempts so far)",
-               row.delivery.delivery_id, row.delivery.merchant, to_string(row.state),
+  spdlog::info("callback {} order={} to {} made due again ({}, {} attempts so far)",
+               row.delivery.delivery_id, row.delivery.order_id, row.delivery.merchant,
+               to_string(row.state),
                row.delivery.attempts);
   // Now rather than at the next tick.
   self->send(self, commit_atom::value);
@@ -356,15 +360,6 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
         }
       }
       return stats;
-    },
-    [=](deliveries_atom, const std::string& order_id)
-      -> caf::result<std::vector<callback_record>> {
-      return with_outbox(self, [&](callback_outbox& outbox) {
-        std::vector<callback_record> records;
-        for (const auto& row : outbox.of_order(order_id))
-          records.push_back(record_of(row));
-        return records;
-      });
     },
     [=](redeliver_atom, const std::string& order_id) -> caf::result<callback_record> {
       return redeliver(self, "order " + order_id + " has no result callback",

@@ -112,10 +112,10 @@ void read_membership(self_pointer self) {
   if (!change.empty())
     spdlog::info("cluster: {} ({} live)", change.describe(), now.size());
   st.view = std::move(now);
-  std::map<std::string, std::string> holders;
+  std::map<std::string, lease> holders;
   for (const auto& provider : st.options.providers)
     if (auto held = st.db->holder(provider))
-      holders[provider] = held->owner;
+      holders[provider] = std::move(*held);
   st.holders = std::move(holders);
 }
 
@@ -179,7 +179,7 @@ void apply_ownership(self_pointer self) {
     spdlog::info("cluster: {} owns provider {} (epoch {})", st.options.node_name, provider,
                  granted->epoch);
     st.owned[provider] = {*granted, asked_at};
-    st.holders[provider] = st.options.node_name;
+    st.holders[provider] = *granted;
   }
 }
 
@@ -286,9 +286,11 @@ std::vector<member_info> describe_members(const cluster_state& st) {
     info.address = row.address;
     info.live = st.view.contains(row.node);
     info.heartbeat_age_ms = std::max<int64_t>(0, st.last_read.now_ms - row.heartbeat_at_ms);
-    for (const auto& [provider, holder] : st.holders)
-      if (holder == row.node)
+    for (const auto& [provider, held] : st.holders)
+      if (held.owner == row.node) {
         info.providers.push_back(provider);
+        info.epochs.push_back(held.epoch);
+      }
     members.push_back(std::move(info));
   }
   return members;
@@ -323,13 +325,13 @@ void forward_orders(self_pointer self, std::vector<order>& orders, const std::st
   auto holder = st.holders.find(provider);
   if (holder == st.holders.end())
     return park("no live node holds it");
-  if (holder->second == st.options.node_name) {
+  if (holder->second.owner == st.options.node_name) {
     if (st.owned.count(provider) == 0 || !st.router)
       return park("this node is taking it over");
     self->send(st.router, forward_atom::value, std::move(orders), provider);
     return;
   }
-  auto member = st.view.find(holder->second);
+  auto member = st.view.find(holder->second.owner);
   auto peer = member ? st.peers.find(member->address) : st.peers.end();
   if (peer == st.peers.end())
     return park("its holder is not connected yet");

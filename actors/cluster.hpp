@@ -85,8 +85,8 @@ struct cluster_state {
   membership_view view;
   /// Calls under a lease stop this long before it can expire (lease_send_margin).
   milliseconds send_margin{0};
-  /// Live lease holders by provider, as last read.
-  std::map<std::string, std::string> holders;
+  /// Live leases by provider (holder and epoch), as last read.
+  std::map<std::string, lease> holders;
 
   /// Gateways of the other members by address, connected and monitored.
   std::map<std::string, gateway_actor> peers;

@@ -457,8 +457,9 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
         caf::get_atom::value);
     },
     [=](deliveries_atom, std::string& order_id) {
-      return to_callback_sender<std::vector<callback_record>>(self, deliveries_atom::value,
-                                                              std::move(order_id));
+      return forward<std::vector<callback_record>>(
+        self, [](const node_handles& h) { return h.store; }, deliveries_atom::value,
+        std::move(order_id));
     },
     [=](redeliver_atom, std::string& order_id) {
       return to_callback_sender<callback_record>(self, redeliver_atom::value,

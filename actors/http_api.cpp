@@ -32,7 +32,10 @@ struct http_api_listener::impl : std::enable_shared_from_this<http_api_listener:
   impl(caf::actor_system& sys, gateway_actor gw, http_api_options opts)
     : system(sys), gateway(std::move(gw)), options(std::move(opts)),
       acceptor(io, tcp::endpoint{asio::ip::make_address(options.config.host),
-                                 options.config.port}) {}
+                                 options.config.port}) {
+    for (const auto& [id, known] : options.merchants.all())
+      merchant_ids.push_back(id);
+  }
 
   caf::actor_system& system;
   gateway_actor gateway;
@@ -51,6 +54,8 @@ struct http_api_listener::impl : std::enable_shared_from_this<http_api_listener:
   std::optional<cluster_stats> cluster_counts;
   std::chrono::steady_clock::time_point cluster_counts_at{};
   std::vector<console_api::provider_rate> provider_rates;
+  /// The configured merchants, whose client references a console search looks up.
+  std::vector<std::string> merchant_ids;
 
   bool console_on() const { return !options.config.admin_token.empty(); }
   int64_t now_ms() const { return options.now_s() * 1000; }
@@ -476,7 +481,7 @@ private:
   /// By id first (an unknown id is no failure), then by reference and by phone number.
   void console_search(console_api::search search) {
     auto list = [self = shared_from_this(), search](std::vector<order> by_id) {
-      self->list_each(console_api::filters_of(search), std::move(by_id),
+      self->list_each(console_api::filters_of(search, self->owner_->merchant_ids), std::move(by_id),
                       [self, limit = search.limit](std::variant<std::vector<order>, failure> found) {
                         if (auto f = std::get_if<failure>(&found))
                           return self->fail(*f);
@@ -496,12 +501,21 @@ private:
       caf::get_atom::value, search.text);
   }
 
+  /// The order's history, then its result callbacks.
   void console_story(const std::string& id) {
     owner_->ask<order_history>(
-      [self = shared_from_this()](std::variant<order_history, failure> answer) {
+      [self = shared_from_this(), id](std::variant<order_history, failure> answer) {
         if (auto f = std::get_if<failure>(&answer))
           return self->fail(*f);
-        self->write(200, console_api::story_json(std::get<order_history>(answer)));
+        self->owner_->ask<std::vector<callback_record>>(
+          [self, history = std::get<order_history>(std::move(answer))](
+            std::variant<std::vector<callback_record>, failure> deliveries) {
+            if (auto f = std::get_if<failure>(&deliveries))
+              return self->fail(*f);
+            self->write(200, console_api::story_json(
+                               history, std::get<std::vector<callback_record>>(deliveries)));
+          },
+          deliveries_atom::value, id);
       },
       history_atom::value, id);
   }
@@ -529,15 +543,15 @@ private:
         auto found = std::get<order>(std::move(answer));
         auto phone = mask_phone(found.phone);
         if (cancel) {
-          spdlog::info("console: {} cancels order {} ({}, {})", who, id, phone, to_string(found.status));
+          spdlog::info("console: {} cancels order={} ({}, {})", who, id, phone, to_string(found.status));
           return self->owner_->ask<order>(
             [self, who, id, raw_phone = found.phone](std::variant<order, failure> cancelled) {
               if (auto f = std::get_if<failure>(&cancelled)) {
-                spdlog::info("console: cancel of order {} refused: {}", id,
+                spdlog::info("console: cancel of order={} refused: {}", id,
                              mask_phone_in(f->reason, raw_phone));
                 return self->fail(*f);
               }
-              spdlog::info("console: {} cancelled order {}", who, id);
+              spdlog::info("console: {} cancelled order={}", who, id);
               self->write(200, json{{"order", console_api::order_json(std::get<order>(cancelled))}});
             },
             cancel_atom::value, id);
@@ -546,7 +560,7 @@ private:
           return self->fail({errc::illegal_transition,
                              "order " + id + " is " + std::string{to_string(found.status)}
                                + ": only an unknown outcome is queried"});
-        spdlog::info("console: {} re-queries order {} ({}) at provider {}", who, id, phone,
+        spdlog::info("console: {} re-queries order={} ({}) at provider {}", who, id, phone,
                      found.provider);
         self->owner_->ask_within<settle_report>(
           caf::duration{std::chrono::milliseconds{requery_wait_ms + self->config().request_timeout_ms}},
@@ -554,7 +568,7 @@ private:
             if (auto f = std::get_if<failure>(&settled))
               return self->fail(*f);
             const auto& report = std::get<settle_report>(settled);
-            spdlog::info("console: re-query of order {}: {} of {} unknown outcomes settled", id,
+            spdlog::info("console: re-query of order={}: {} of {} unknown outcomes settled", id,
                          report.settled, report.unknown);
             answer_with_order();
           },

@@ -113,7 +113,7 @@ void flush(self_pointer self) {
           if (i < applied.size() && applied[i]) {
             pending.applied();
           } else {
-            warn_repeated(self, "refused", "recharge {} refused {} of order {}: its stored state "
+            warn_repeated(self, "refused", "recharge {} refused {} of order={}: its stored state "
                           "moved on", self->state.options.provider,
                           to_string(pending.change.event), pending.change.order_id);
             pending.refused();
@@ -467,7 +467,7 @@ void follow_stored_state(self_pointer self, order o) {
         switch (stored.status) {
           case order_status::dispatched:
           case order_status::unknown:
-            warn_repeated(self, "in flight", "recharge {} found order {} in flight at {} from "
+            warn_repeated(self, "in flight", "recharge {} found order={} in flight at {} from "
                           "before a restart: querying it",
                           self->state.options.provider, id, stored.provider);
             self->send(self->state.router, recover_atom::value, std::vector<order>{stored});
@@ -487,7 +487,7 @@ void follow_stored_state(self_pointer self, order o) {
         }
       },
       [=](caf::error& error) mutable {
-        warn_repeated(self, "read", "recharge {} cannot read order {} yet: {}",
+        warn_repeated(self, "read", "recharge {} cannot read order={} yet: {}",
                       self->state.options.provider, id, describe(error));
         self->state.lane->retry_later(std::move(o), mono_now(self), store_wait(self));
         pump(self);
@@ -772,7 +772,7 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
           // Still held but not releasable: its outcome is unknown. It stays `unknown` and is
           // queried on; money moves only once the provider answers.
           self->state.stats.unknown_at_deadline++;
-          spdlog::warn("recharge {}: order {} reached its deadline with an unknown outcome; "
+          spdlog::warn("recharge {}: order={} reached its deadline with an unknown outcome; "
                        "it needs reconciliation and is queried until {} answers",
                        self->state.options.provider, id, self->state.options.provider);
         }

@@ -114,7 +114,7 @@ void route(self_pointer self, std::vector<order> orders, bool urgent, Choose cho
   for (auto& o : orders) {
     auto index = choose(o);
     if (!index) {
-      spdlog::error("router has no provider for carrier {} (order {}): it is closed at its "
+      spdlog::error("router has no provider for carrier {} (order={}): it is closed at its "
                     "deadline",
                     o.carrier, o.id);
       continue;
@@ -151,7 +151,7 @@ size_t hand_in_flight(self_pointer self, std::vector<order> orders) {
   for (auto& o : orders) {
     auto known = st.provider_index.find(o.provider);
     if (known == st.provider_index.end()) {
-      spdlog::error("router cannot query order {}: its attempt went to provider '{}', which is "
+      spdlog::error("router cannot query order={}: its attempt went to provider '{}', which is "
                     "no longer configured; it needs reconciliation",
                     o.id, o.provider);
       continue;
@@ -386,7 +386,7 @@ void take_forwarded(self_pointer self, std::vector<order> orders, const std::str
       auto index = st.provider_index.find(serving);
       if (index == st.provider_index.end()) {
         // Nodes configured with different providers: the deadline net closes it.
-        spdlog::error("router got order {} for provider '{}', which this node does not have",
+        spdlog::error("router got order={} for provider '{}', which this node does not have",
                       o.id, serving);
         continue;
       }
@@ -639,7 +639,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
               });
             },
             [=](caf::error& error) {
-              spdlog::warn("router could not re-send order {}: {}", id, describe(error));
+              spdlog::warn("router could not re-send order={}: {}", id, describe(error));
             });
       }
     },

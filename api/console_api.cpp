@@ -1,5 +1,6 @@
 #include "api/console_api.hpp"
 
+#include "domain/merchant_callback.hpp"
 #include "domain/order_history.hpp"
 #include "domain/text.hpp"
 
@@ -16,6 +17,8 @@ using nlohmann::json;
 constexpr std::string_view api_prefix = "/console/api/";
 constexpr std::string_view orders_prefix = "/console/api/orders/";
 constexpr uint32_t most_listed = 500;
+/// Validation accepts only 11-digit mainland mobile numbers: nothing else is worth a scan.
+constexpr size_t phone_digits = 11;
 
 merchant_api::http_error error_of(errc code, std::string reason) {
   return {merchant_api::status_of(code), failure{code, std::move(reason)}};
@@ -145,7 +148,7 @@ bool authorized(std::string_view authorization, std::string_view admin_token) {
   return !admin_token.empty() && merchant_api::metrics_authorized(authorization, admin_token);
 }
 
-std::vector<order_filter> filters_of(const search& s) {
+std::vector<order_filter> filters_of(const search& s, const std::vector<std::string>& merchants) {
   order_filter base;
   base.status = s.status;
   base.since_ms = s.since_ms;
@@ -153,10 +156,19 @@ std::vector<order_filter> filters_of(const search& s) {
   base.limit = s.limit;
   if (s.text.empty())
     return {base};
-  auto by_ref = base, by_phone = base;
+  auto by_ref = base;
   by_ref.client_ref = s.text;
-  by_phone.phone = s.text;
-  return {by_ref, by_phone};
+  by_ref.merchants = merchants;
+  std::vector<order_filter> filters{by_ref};
+  bool phone_like = s.text.size() == phone_digits
+                    && std::all_of(s.text.begin(), s.text.end(),
+                                   [](char c) { return c >= '0' && c <= '9'; });
+  if (phone_like) {
+    auto by_phone = base;
+    by_phone.phone = s.text;
+    filters.push_back(by_phone);
+  }
+  return filters;
 }
 
 json order_json(const order& o) {
@@ -181,13 +193,26 @@ json orders_json(std::vector<order> found, uint32_t limit) {
   return {{"orders", std::move(list)}};
 }
 
-json story_json(const order_history& h) {
+json story_json(const order_history& h, const std::vector<callback_record>& deliveries) {
   auto entries = json::array();
   for (auto entry : h.entries) {
     entry.detail = mask_phone_in(std::move(entry.detail), h.snapshot.phone);
     entries.push_back(json(history_entry_json(entry)));
   }
-  return {{"order", order_json(h.snapshot)}, {"history", std::move(entries)}};
+  auto sent = json::array();
+  for (const auto& d : deliveries) {
+    bool delivered = d.state == to_string(callback_state::delivered);
+    sent.push_back({{"delivery_id", d.delivery_id},
+                    {"url", d.url},
+                    {"state", d.state},
+                    {"attempts", d.attempts},
+                    {"last_http_status", d.last_http_status},
+                    {"last_error", mask_phone_in(d.last_error, h.snapshot.phone)},
+                    {"next_attempt_at_ms", d.next_attempt_at_ms},
+                    {"delivered_at_ms", delivered ? json(d.updated_at_ms) : json(nullptr)}});
+  }
+  return {{"order", order_json(h.snapshot)}, {"history", std::move(entries)},
+          {"deliveries", std::move(sent)}};
 }
 
 throughput_counts throughput_of(const node_stats& stats) {
@@ -302,13 +327,22 @@ json providers_json(const std::vector<provider_config>& configured, const cluste
 
 json cluster_json(bool clustered, const std::string& node, const std::vector<member_info>& members) {
   auto list = json::array();
-  for (const auto& m : members)
+  std::map<std::string, json> leases;  // by provider, so the table reads in a stable order
+  for (const auto& m : members) {
     list.push_back({{"node", m.node},
                     {"address", m.address},
                     {"live", m.live},
                     {"heartbeat_age_ms", m.heartbeat_age_ms},
                     {"providers", m.providers}});
-  return {{"clustered", clustered}, {"node", node}, {"members", std::move(list)}};
+    for (size_t i = 0; i < m.providers.size() && i < m.epochs.size(); ++i)
+      leases[m.providers[i]] = {{"provider", m.providers[i]}, {"holder", m.node},
+                                {"epoch", m.epochs[i]}, {"holder_live", m.live}};
+  }
+  auto lease_rows = json::array();
+  for (auto& [provider, row] : leases)
+    lease_rows.push_back(std::move(row));
+  return {{"clustered", clustered}, {"node", node}, {"members", std::move(list)},
+          {"leases", std::move(lease_rows)}};
 }
 
 } // namespace topup::console_api

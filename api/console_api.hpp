@@ -68,8 +68,11 @@ std::variant<route, merchant_api::http_error> route_of(std::string_view method,
 bool authorized(std::string_view authorization, std::string_view admin_token);
 
 /// The order filters a search runs, in this order (their results merged, first found first):
-/// by client reference, then by phone number; each with the search's status and times.
-std::vector<order_filter> filters_of(const search& s);
+/// by client reference of any of `merchants` (the configured ones: the store looks each up
+/// in its unique (merchant, client_ref) index), then, for text that is a phone number (11
+/// ASCII digits), by phone number, newest first (the store scans the orders accepted in the
+/// search's time window); each with the search's status, times and limit.
+std::vector<order_filter> filters_of(const search& s, const std::vector<std::string>& merchants);
 
 /// An order as the console shows it: merchant_api::order_json with the phone number masked
 /// (in last_error too).
@@ -78,9 +81,11 @@ nlohmann::json order_json(const order& o);
 /// {"orders": [...]}: the orders found, each once, newest first, at most `limit`.
 nlohmann::json orders_json(std::vector<order> found, uint32_t limit);
 
-/// {"order": {...}, "history": [...]}: the story of `topup-cli status --history --json`,
-/// phone numbers masked.
-nlohmann::json story_json(const order_history& h);
+/// {"order": {...}, "history": [...], "deliveries": [...]}: the story of `topup-cli status
+/// --history --json` and the order's result callbacks of `topup-cli deliveries` (each
+/// {"delivery_id", "url", "state", "attempts", "last_http_status", "last_error",
+/// "next_attempt_at_ms", "delivered_at_ms" (null until delivered)}), phone numbers masked.
+nlohmann::json story_json(const order_history& h, const std::vector<callback_record>& deliveries);
 
 /// What the overview shows beside the node's stats.
 struct overview_input {
@@ -115,7 +120,9 @@ nlohmann::json providers_json(const std::vector<provider_config>& configured,
                               const std::vector<provider_rate>& rates);
 
 /// {"clustered", "node", "members": [{"node", "address", "live", "heartbeat_age_ms",
-///  "providers"}]}; a single node is {"clustered": false, "node", "members": [itself]}.
+///  "providers"}], "leases": [{"provider", "holder", "epoch", "holder_live"}]} (the leases by
+/// provider); a single node is {"clustered": false, "node", "members": [itself],
+/// "leases": []} (it holds no leases).
 nlohmann::json cluster_json(bool clustered, const std::string& node,
                             const std::vector<member_info>& members);
 

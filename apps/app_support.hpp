@@ -11,8 +11,11 @@
 
 namespace topup {
 
-/// Sends spdlog's default logger to stderr at `level` ("info", "debug", ...).
-void log_to_stderr(const std::string& program, const std::string& level = "info");
+/// Sends spdlog's default logger to stderr at `level` ("info", "debug", ...), as `format`
+/// says: "text" (a line of time, level, program and message) or "json" (one object per line,
+/// domain/log_line). Either way every phone number a message quotes is masked.
+void log_to_stderr(const std::string& program, const std::string& level = "info",
+                   const std::string& format = "text");
 
 /// CAF as topup runs it: `threads` scheduler threads with the fair "sharing" policy (the
 /// default work stealing can starve timers on two cores), BASP heartbeats so that a hung peer

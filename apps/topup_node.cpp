@@ -355,12 +355,16 @@ int main(int argc, char** argv) {
                "through its providers within the configured deadline."};
   std::string config_path;
   std::string log_level;
+  std::string log_format;
   bool check_only = false;
   int64_t drain_ms = 5000;
   app.add_option("-c,--config", config_path, "JSON configuration file (see config/)")
     ->required();
   app.add_option("--log-level", log_level,
                  "trace, debug, info, warn, error or off (default: node.log_level)");
+  app.add_option("--log-format", log_format,
+                 "text or json: one JSON object per line (default: node.log_format)")
+    ->check(CLI::IsMember({"text", "json"}));
   app.add_flag("--check", check_only,
                "validate the configuration and load what it names (TLS files, the store, the "
                "listen address; nothing is created), then exit");
@@ -393,7 +397,8 @@ int main(int argc, char** argv) {
     std::cout << "configuration " << config_path << " is valid\n";
     return exit_ok;
   }
-  log_to_stderr("topup-node", log_level.empty() ? cfg.node.log_level : log_level);
+  log_to_stderr("topup-node", log_level.empty() ? cfg.node.log_level : log_level,
+                log_format.empty() ? cfg.node.log_format : log_format);
   auto files = raise_open_files_limit();
   if (!files.failure.empty())
     spdlog::warn("node cannot raise its open-files limit from {} to {}: {}", files.before,

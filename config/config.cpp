@@ -3,6 +3,7 @@
 #include "config/json_reader.hpp"
 #include "domain/admission.hpp"
 #include "domain/host_port.hpp"
+#include "domain/text.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -337,6 +338,10 @@ node_config read_node(const json& value, const std::string& path) {
   if (levels.count(node.log_level) == 0)
     throw config_error(reader.path_of("log_level"),
                        "'" + node.log_level + "' is not one of: trace, debug, info, warn, error, off");
+  node.log_format = reader.string("log_format", node.log_format);
+  if (node.log_format != "text" && node.log_format != "json")
+    throw config_error(reader.path_of("log_format"),
+                       "'" + text::printable(node.log_format, 20) + "' is not one of: text, json");
   node.heartbeat_interval_ms = reader.integer("heartbeat_interval_ms", node.heartbeat_interval_ms);
   require_positive(node.heartbeat_interval_ms, reader.path_of("heartbeat_interval_ms"));
   node.connection_timeout_ms = reader.integer("connection_timeout_ms", node.connection_timeout_ms);

@@ -52,6 +52,7 @@ struct node_config {
   tls_config tls;
   size_t scheduler_threads = 2;
   std::string log_level = "info";
+  std::string log_format = "text";  ///< "text" or "json" (one JSON object per line)
   int64_t heartbeat_interval_ms = 1000;
   int64_t connection_timeout_ms = 5000;
 };

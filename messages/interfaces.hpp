@@ -36,7 +36,9 @@ using store_reader_actor = caf::typed_actor<
   // A page of final orders of a queue ingress, for a result writer catching up.
   caf::replies_to<load_atom, final_orders_page>::with<std::vector<order>>,
   // Where the named result writer resumes (ms since the epoch); -1: it never recorded one.
-  caf::replies_to<cursor_atom, std::string>::with<int64_t>>;
+  caf::replies_to<cursor_atom, std::string>::with<int64_t>,
+  // The order's result notifications in the callback outbox, by due time (none: empty).
+  caf::replies_to<deliveries_atom, std::string>::with<std::vector<callback_record>>>;
 
 /// The store: the only actor that writes to the database (persistence/store_actor).
 using store_actor = store_reader_actor::extend<
@@ -218,8 +220,8 @@ using gateway_actor = caf::typed_actor<
   caf::replies_to<settle_atom, settle_request>::with<settle_report>,
   // From another node: settle the provider here (this node holds it).
   caf::replies_to<settle_atom, local_atom, settle_request>::with<settle_report>,
-  // The result notifications of an order (see callback_sender_actor); unavailable on a node
-  // without a callback sender (no merchant has a callback destination).
+  // The result notifications of an order, by due time, as the store's outbox holds them
+  // (none: an empty list).
   caf::replies_to<deliveries_atom, std::string>::with<std::vector<callback_record>>,
   caf::replies_to<redeliver_atom, std::string>::with<callback_record>,
   caf::replies_to<redeliver_atom, delivery_atom, std::string>::with<callback_record>>;
@@ -295,8 +297,6 @@ using callback_sender_actor = caf::typed_actor<
   caf::reacts_to<commit_atom>,
   // This sender's counts since it started, and the outbox's pending notifications.
   caf::replies_to<stats_atom>::with<callback_stats>,
-  // The notifications of an order, by due time (none: an empty list).
-  caf::replies_to<deliveries_atom, std::string>::with<std::vector<callback_record>>,
   // Makes the order's latest notification due now again (also a delivered or abandoned
   // one) and answers it as it then stands; not_found when the order has none.
   caf::replies_to<redeliver_atom, std::string>::with<callback_record>,

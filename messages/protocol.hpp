@@ -32,7 +32,9 @@ namespace topup {
 ///    Orders carry the providers that answered "wrong carrier" for them; a recharge reply
 ///    may say "wrong carrier".
 /// 7: a notification sent again by its delivery id (redeliver_atom, delivery_atom); whether
-///    a node finished its start-up recovery (recover_atom, get_atom at the gateway).
+///    a node finished its start-up recovery (recover_atom, get_atom at the gateway);
+///    member_info carries the epoch of each lease its member holds; order_filter names the
+///    merchants a client reference is looked up for.
 constexpr uint32_t protocol_version = 7;
 
 /// One order's answer inside a batch submission: either an error or the order.
@@ -190,6 +192,9 @@ struct order_filter {
   std::string phone{};       ///< empty: any
   int64_t until_ms = 0;      ///< accepted before; 0: no bound
   bool oldest_first = false;
+  /// With client_ref: the merchants whose reference it may be, so that the unique
+  /// (merchant, client_ref) index finds it; empty: any merchant's (the table is scanned).
+  std::vector<std::string> merchants{};
 };
 
 /// One state change of one order, as watchers receive it.
@@ -285,6 +290,8 @@ struct member_info {
   bool live = false;
   int64_t heartbeat_age_ms = 0;     ///< since its last heartbeat, by the database clock
   std::vector<std::string> providers;  ///< whose lease it holds
+  std::vector<int64_t> epochs;         ///< the epoch of each of those leases, in that order
+                                       ///< (a single node holds no leases: empty)
 };
 
 /// Which unfinished orders a node takes over with a provider: those whose latest attempt
@@ -352,7 +359,7 @@ typename Inspector::result_type inspect(Inspector& f, provider_lease& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("member_info"), x.node, x.address, x.live, x.heartbeat_age_ms,
-           x.providers);
+           x.providers, x.epochs);
 }
 
 template <class Inspector>
@@ -369,7 +376,8 @@ typename Inspector::result_type inspect(Inspector& f, final_orders_page& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, order_filter& x) {
   return f(caf::meta::type_name("order_filter"), x.status, x.carrier, x.provider, x.since_ms,
-           x.limit, x.client_ref, x.phone, x.until_ms, x.oldest_first);
+           x.limit, x.client_ref, x.phone, x.until_ms, x.oldest_first,
+           x.merchants);
 }
 
 template <class Inspector>

@@ -143,18 +143,37 @@ std::vector<stored_callback> callback_outbox::all() {
   });
 }
 
-std::vector<stored_callback> callback_outbox::of_order(const std::string& order_id) {
+std::vector<stored_callback> callbacks_of_order(soci::session& session,
+                                                const std::string& order_id) {
   return with_store_errors("reading an order's callbacks", [&] {
     std::vector<stored_callback> found;
     soci::rowset<soci::row> rows =
-      (session_->prepare << "SELECT " << stored_columns
-                         << " FROM callbacks WHERE order_id = :order_id"
-                            " ORDER BY due_at_ms, delivery_id",
+      (session.prepare << "SELECT " << stored_columns
+                       << " FROM callbacks WHERE order_id = :order_id"
+                          " ORDER BY due_at_ms, delivery_id",
        soci::use(order_id));
     for (const auto& row : rows)
       found.push_back(stored_from(row));
     return found;
   });
+}
+
+callback_record record_of(const stored_callback& row) {
+  return {row.delivery.delivery_id,
+          row.delivery.order_id,
+          row.delivery.merchant,
+          row.delivery.url,
+          std::string{to_string(row.state)},
+          row.delivery.attempts,
+          row.delivery.due_at_ms,
+          row.delivery.next_attempt_at_ms,
+          row.last_http_status,
+          row.last_error,
+          row.updated_at_ms};
+}
+
+std::vector<stored_callback> callback_outbox::of_order(const std::string& order_id) {
+  return callbacks_of_order(*session_, order_id);
 }
 
 uint64_t callback_outbox::count_pending() {

@@ -8,6 +8,7 @@
 
 #include "config/config.hpp"
 #include "domain/merchant_callback.hpp"
+#include "messages/protocol.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -37,6 +38,14 @@ struct stored_callback {
   std::string last_error;
   int64_t updated_at_ms = 0;  ///< of the last attempt (or the write, before any)
 };
+
+/// The notifications of one order, by due time: `topup-cli deliveries` and the console's
+/// order page, read by the store (order_reader::callbacks_of) and by callback_outbox.
+std::vector<stored_callback> callbacks_of_order(soci::session& session,
+                                                const std::string& order_id);
+
+/// A notification as the protocol carries it (callback_record).
+callback_record record_of(const stored_callback& row);
 
 /// The outbox as the callback sender uses it, on a session of its own. Blocking; used from
 /// one thread. Every failure is a store_error whose message is safe to log.

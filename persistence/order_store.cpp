@@ -452,30 +452,44 @@ std::vector<order> order_reader::load_unfinished(const unfinished_filter& filter
   return orders;
 }
 
+std::string order_reader::list_statement(const order_filter& filter) {
+  // Every other condition is always present and disabled by an empty value, so the text
+  // depends only on the direction and the number of merchants (no SQL assembled from input).
+  std::string by_ref = "(:client_ref = '' OR client_ref = :client_ref)";
+  if (!filter.client_ref.empty() && !filter.merchants.empty()) {
+    by_ref = "merchant IN (";
+    for (size_t i = 0; i < filter.merchants.size(); ++i)
+      by_ref += (i == 0 ? ":merchant" : ", :merchant") + std::to_string(i);
+    by_ref += ") AND client_ref = :client_ref";
+  }
+  return std::string{"SELECT "} + order_columns
+         + " FROM orders WHERE (:status = '' OR status = :status)"
+           " AND (:carrier = '' OR carrier = :carrier)"
+           " AND (:provider = '' OR provider = :provider)"
+           " AND " + by_ref
+         + " AND (:phone = '' OR phone = :phone)"
+           " AND accepted_at_ms >= :since AND accepted_at_ms < :until"
+         + (filter.oldest_first ? " ORDER BY accepted_at_ms, id LIMIT :limit"
+                                : " ORDER BY accepted_at_ms DESC, id DESC LIMIT :limit");
+}
+
 std::vector<order> order_reader::list(const order_filter& filter) {
   return with_store_errors("listing orders", [&] {
-    // Every condition is always present and disabled by an empty value, so there is one
-    // statement text per direction whatever the filter (no SQL assembled from input).
     std::string status = filter.status, carrier = filter.carrier, provider = filter.provider,
                 client_ref = filter.client_ref, phone = filter.phone;
+    auto merchants = client_ref.empty() ? std::vector<std::string>{} : filter.merchants;
     long long since = filter.since_ms;
     long long until = filter.until_ms > 0 ? filter.until_ms : std::numeric_limits<int64_t>::max();
     int limit = static_cast<int>(std::min<uint32_t>(std::max<uint32_t>(filter.limit, 1), 10000));
+    auto query = (session().prepare << list_statement(filter));
+    query, soci::use(status, "status"), soci::use(carrier, "carrier"),
+      soci::use(provider, "provider"), soci::use(client_ref, "client_ref"),
+      soci::use(phone, "phone"), soci::use(since, "since"), soci::use(until, "until"),
+      soci::use(limit, "limit");
+    for (size_t i = 0; i < merchants.size(); ++i)
+      query, soci::use(merchants[i], "merchant" + std::to_string(i));
     std::vector<order> orders;
-    soci::rowset<soci::row> rows =
-      (session().prepare << "SELECT " << order_columns
-                         << " FROM orders WHERE (:status = '' OR status = :status)"
-                            " AND (:carrier = '' OR carrier = :carrier)"
-                            " AND (:provider = '' OR provider = :provider)"
-                            " AND (:client_ref = '' OR client_ref = :client_ref)"
-                            " AND (:phone = '' OR phone = :phone)"
-                            " AND accepted_at_ms >= :since AND accepted_at_ms < :until"
-                         << (filter.oldest_first ? " ORDER BY accepted_at_ms, id LIMIT :limit"
-                                                 : " ORDER BY accepted_at_ms DESC, id DESC LIMIT :limit"),
-       soci::use(status, "status"), soci::use(carrier, "carrier"),
-       soci::use(provider, "provider"), soci::use(client_ref, "client_ref"),
-       soci::use(phone, "phone"), soci::use(since, "since"), soci::use(until, "until"),
-       soci::use(limit, "limit"));
+    soci::rowset<soci::row> rows(query);
     for (const auto& row : rows)
       orders.push_back(order_from(row));
     return orders;
@@ -533,6 +547,13 @@ std::vector<status_count> order_reader::count_by_status() {
       counts.push_back({row.get<std::string>(0), static_cast<uint64_t>(integer_at(row, 1))});
     return counts;
   });
+}
+
+std::vector<callback_record> order_reader::callbacks_of(const std::string& order_id) {
+  std::vector<callback_record> records;
+  for (const auto& row : callbacks_of_order(session(), order_id))
+    records.push_back(record_of(row));
+  return records;
 }
 
 std::vector<attempt_record> order_reader::attempts(const attempt_query& query) {

@@ -64,12 +64,19 @@ public:
   /// The newest orders (by acceptance) matching every non-empty field of the filter.
   std::vector<order> list(const order_filter& filter);
 
+  /// The statement list() runs for `filter`: a client reference with merchants is looked up
+  /// in the unique (merchant, client_ref) index, one placeholder per merchant.
+  static std::string list_statement(const order_filter& filter);
+
   /// How many orders are in each status.
   std::vector<status_count> count_by_status();
 
   /// Reconciliation: one page of a provider's attempts (see attempt_query), each with its
   /// order's status, amount and phone.
   std::vector<attempt_record> attempts(const attempt_query& query);
+
+  /// The order's result notifications in the callback outbox, by due time (none: empty).
+  std::vector<callback_record> callbacks_of(const std::string& order_id);
 
   /// A page of final orders of one ingress (see final_orders_page), for a result writer.
   std::vector<order> final_page(const final_orders_page& page);

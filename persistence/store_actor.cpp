@@ -265,6 +265,9 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
     [=](attempts_atom attempts, const attempt_query& query) {
       return read(self, store_reads::attempts_page(query), attempts, query);
     },
+    [=](deliveries_atom deliveries, const std::string& order_id) {
+      return read(self, store_reads::deliveries_of(order_id), deliveries, order_id);
+    },
   };
 }
 

@@ -95,6 +95,9 @@ store_reader(store_reader_actor::stateful_pointer<store_reader_state> self, stor
     [=](attempts_atom, const attempt_query& query) {
       return serve(self, who, store_reads::attempts_page(query));
     },
+    [=](deliveries_atom, const std::string& order_id) {
+      return serve(self, who, store_reads::deliveries_of(order_id));
+    },
   };
 }
 

@@ -82,6 +82,11 @@ inline auto attempts_page(attempt_query query) {
   };
 }
 
+inline auto deliveries_of(std::string order_id) {
+  return [order_id = std::move(order_id)](order_reader& db)
+           -> caf::result<std::vector<callback_record>> { return db.callbacks_of(order_id); };
+}
+
 inline auto final_of(final_orders_page page) {
   return [page = std::move(page)](order_reader& db) -> caf::result<std::vector<order>> {
     return db.final_page(page);

@@ -272,6 +272,10 @@ struct cluster_fixture {
             view->live.insert(member.node);
             for (const auto& provider : member.providers)
               view->owners[provider].push_back(member.node);
+            // Every lease a member holds comes with the epoch it was granted under.
+            BOOST_TEST(member.epochs.size() == member.providers.size());
+            for (auto epoch : member.epochs)
+              BOOST_TEST(epoch >= 1);
           }
         },
         [&](caf::error&) { gateways[i].reset(); });

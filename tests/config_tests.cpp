@@ -243,6 +243,7 @@ BOOST_AUTO_TEST_CASE(optional_sections_take_their_defaults) {
   BOOST_TEST(cfg.node.name == node.name);
   BOOST_TEST(cfg.node.port == node.port);
   BOOST_TEST(cfg.node.log_level == "info");
+  BOOST_TEST(cfg.node.log_format == "text");
   BOOST_TEST((cfg.store.backend == store_config::backend_kind::sqlite));
   BOOST_TEST(cfg.deadline.limit_ms == 180000);
   BOOST_TEST(cfg.deadline.resend_at_ms == (std::vector<int64_t>{120000, 160000}),
@@ -639,6 +640,12 @@ BOOST_AUTO_TEST_CASE(postgresql_read_connections_out_of_range_are_rejected) {
 BOOST_AUTO_TEST_CASE(unknown_log_level_is_rejected_with_the_choices) {
   expect_rejected(with("/node/log_level", "loud"), "/node/log_level",
                   "'loud' is not one of: trace, debug, info, warn, error, off");
+}
+
+BOOST_AUTO_TEST_CASE(the_log_format_is_text_or_json) {
+  BOOST_TEST(parse_config(with("/node/log_format", "json").dump()).node.log_format == "json");
+  expect_rejected(with("/node/log_format", "xml"), "/node/log_format",
+                  "'xml' is not one of: text, json");
 }
 
 BOOST_AUTO_TEST_CASE(unknown_adapter_type_is_rejected) {

@@ -69,19 +69,28 @@ BOOST_AUTO_TEST_CASE(the_admin_token) {
 }
 
 BOOST_AUTO_TEST_CASE(a_search_looks_by_reference_then_by_phone) {
-  console_api::search s{"138", "failed", 10, 20, 7};
-  auto filters = console_api::filters_of(s);
+  const std::vector<std::string> merchants{"shop-a", "shop-b"};
+  console_api::search s{"13800138000", "failed", 10, 20, 7};
+  auto filters = console_api::filters_of(s, merchants);
   BOOST_REQUIRE_EQUAL(filters.size(), 2u);
-  BOOST_TEST(filters[0].client_ref == "138");
+  BOOST_TEST(filters[0].client_ref == "13800138000");
+  BOOST_TEST(filters[0].merchants == merchants);
   BOOST_TEST(filters[0].phone == "");
-  BOOST_TEST(filters[1].phone == "138");
+  BOOST_TEST(filters[1].phone == "13800138000");
+  BOOST_TEST(filters[1].client_ref == "");
   for (const auto& f : filters) {
     BOOST_TEST(f.status == "failed");
     BOOST_TEST(f.since_ms == 10);
     BOOST_TEST(f.until_ms == 20);
     BOOST_TEST(f.limit == 7u);
   }
-  BOOST_TEST(console_api::filters_of({}).size() == 1u);
+  // Text that cannot be a phone number is looked up as a reference only: no scan for it.
+  for (auto text : {"web-1001", "138", "1380013800x", "138001380001"}) {
+    auto by_ref_only = console_api::filters_of({text, "", 0, 0, 50}, merchants);
+    BOOST_REQUIRE_EQUAL(by_ref_only.size(), 1u);
+    BOOST_TEST(by_ref_only[0].client_ref == text);
+  }
+  BOOST_TEST(console_api::filters_of({}, merchants).size() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(phone_numbers_are_masked_everywhere) {
@@ -94,8 +103,11 @@ BOOST_AUTO_TEST_CASE(phone_numbers_are_masked_everywhere) {
   e.event = "lose_outcome";
   e.detail = "timeout calling for 13800138000";
   h.entries.push_back(e);
-  auto story = console_api::story_json(h);
+  callback_record refused;
+  refused.last_error = "merchant answered 500 for 13800138000";
+  auto story = console_api::story_json(h, {refused});
   BOOST_TEST(story["history"][0]["detail"] == "timeout calling for 138****8000");
+  BOOST_TEST(story["deliveries"][0]["last_error"] == "merchant answered 500 for 138****8000");
   BOOST_TEST(story.dump().find("13800138000") == std::string::npos);
 }
 
@@ -186,4 +198,46 @@ BOOST_AUTO_TEST_CASE(the_page_is_embedded_and_self_contained) {
   // Nothing is fetched from elsewhere: no external scripts, styles or fonts.
   BOOST_TEST(page.find("http://") == std::string_view::npos);
   BOOST_TEST(page.find("https://") == std::string_view::npos);
+}
+
+BOOST_AUTO_TEST_CASE(the_cluster_lists_each_lease_with_its_holder_and_epoch) {
+  member_info n1{"n1", "127.0.0.1:4001", true, 120, {"p-b", "p-a"}, {7, 3}};
+  member_info n2{"n2", "127.0.0.1:4002", false, 9000, {"p-c"}, {12}};
+  auto c = console_api::cluster_json(true, "n1", {n1, n2});
+  BOOST_TEST(c["clustered"] == true);
+  BOOST_REQUIRE_EQUAL(c["members"].size(), 2u);
+  BOOST_TEST(c["members"][1]["live"] == false);
+  auto leases = c["leases"];
+  BOOST_REQUIRE_EQUAL(leases.size(), 3u);
+  // By provider, whichever member holds it.
+  BOOST_TEST(leases[0] == (json{{"provider", "p-a"}, {"holder", "n1"}, {"epoch", 3}, {"holder_live", true}}));
+  BOOST_TEST(leases[1]["provider"] == "p-b");
+  BOOST_TEST(leases[1]["epoch"] == 7);
+  BOOST_TEST(leases[2] == (json{{"provider", "p-c"}, {"holder", "n2"}, {"epoch", 12}, {"holder_live", false}}));
+  // A single node serves its providers without leases.
+  member_info alone{"solo", "127.0.0.1:4000", true, 0, {"p-a"}, {}};
+  auto single = console_api::cluster_json(false, "solo", {alone});
+  BOOST_TEST(single["members"][0]["providers"][0] == "p-a");
+  BOOST_TEST(single["leases"].empty());
+}
+
+BOOST_AUTO_TEST_CASE(the_story_lists_the_result_callbacks) {
+  order_history h{sample_order(), {}};
+  callback_record unknown_reported{"o-1:unknown", "o-1", "shop", "http://127.0.0.1:9/cb", "delivered",
+                                   2, 1000, 0, 200, "", 4500};
+  callback_record final_reported{"o-1:succeeded", "o-1", "shop", "http://127.0.0.1:9/cb", "pending",
+                                 3, 6000, 9000, 503, "HTTP 503", 7000};
+  auto story = console_api::story_json(h, {unknown_reported, final_reported});
+  auto deliveries = story["deliveries"];
+  BOOST_REQUIRE_EQUAL(deliveries.size(), 2u);
+  BOOST_TEST(deliveries[0]["delivery_id"] == "o-1:unknown");
+  BOOST_TEST(deliveries[0]["url"] == "http://127.0.0.1:9/cb");
+  BOOST_TEST(deliveries[0]["attempts"] == 2);
+  BOOST_TEST(deliveries[0]["last_http_status"] == 200);
+  BOOST_TEST(deliveries[0]["delivered_at_ms"] == 4500);
+  BOOST_TEST(deliveries[1]["state"] == "pending");
+  BOOST_TEST(deliveries[1]["last_error"] == "HTTP 503");
+  BOOST_TEST(deliveries[1]["next_attempt_at_ms"] == 9000);
+  BOOST_TEST(deliveries[1]["delivered_at_ms"].is_null());
+  BOOST_TEST(console_api::story_json(h, {})["deliveries"].empty());
 }

@@ -4,12 +4,14 @@
 // The web console as a person sees it: headless Chromium loads the page from a real
 // topup-node under a little load (orders submitted all along through the merchant API),
 // runs its JavaScript, and the DOM it ends with is checked: the providers table has one row
-// per configured provider, and an order looked up by its client reference shows its story.
+// per configured provider, and an order looked up by its client reference shows its story
+// and its result callback, delivered to the merchant.
 //
 // Needs the Debian package `chromium`; without it the test says SKIPPED (ctest counts it as
 // skipped). With TOPUP_CONSOLE_SCREENSHOT=<file.png> in the environment it also saves a
 // screenshot of the overview (how docs/console.png is made).
 
+#include "tests/callback_receiver.hpp"
 #include "tests/http_node_support.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
@@ -52,9 +54,10 @@ struct browser_fixture : http_node_fixture {
   std::string chromium = chromium_binary();
   std::atomic<bool> loading{false};
   std::thread load;
+  callback_receiver merchant{always(200, "success")};
 
   browser_fixture() {
-    single_merchant(shop);
+    single_merchant(shop, "http://127.0.0.1:" + std::to_string(merchant.port()) + "/result");
     cfg["http_api"]["admin_token"] = admin_token;
   }
 
@@ -164,6 +167,9 @@ BOOST_AUTO_TEST_CASE(a_person_sees_the_providers_and_an_orders_story) {
   BOOST_TEST(steps.find(">accept<") != std::string::npos, steps);
   BOOST_TEST(steps.find(">dispatch<") != std::string::npos, steps);
   BOOST_TEST(steps.find(">succeed<") != std::string::npos, steps);
+  auto callbacks = part_of(story, "id=\"deliveries-table\"", "</table>");
+  BOOST_TEST(callbacks.find("/result") != std::string::npos, callbacks);
+  BOOST_TEST(callbacks.find(">delivered<") != std::string::npos, callbacks);
 
   if (const char* png = std::getenv("TOPUP_CONSOLE_SCREENSHOT")) {
     std::this_thread::sleep_for(20s);  // a chart with some history

@@ -4,8 +4,10 @@
 // The web console of a real topup-node on 127.0.0.1, with a real HTTP client: the page, the
 // admin token (missing, wrong, right), JSON answers whose values move with the orders, the
 // order search by id, reference and phone number, an order's story, the cluster section of
-// a single node, and the cancel action, logged with the phone number masked.
+// a single node, and the cancel action, logged with the phone number masked; an order's
+// result callbacks on its page.
 
+#include "tests/callback_receiver.hpp"
 #include "tests/http_node_support.hpp"
 #include "tests/process_support.hpp"
 #include "tests/test_support.hpp"
@@ -249,8 +251,8 @@ BOOST_AUTO_TEST_CASE(a_waiting_order_is_cancelled_from_the_console_and_the_actio
   while (log_text().find("console: admin@127.0.0.1") == std::string::npos && steady::now() < deadline)
     std::this_thread::sleep_for(50ms);
   auto log = log_text();
-  BOOST_TEST(log.find("cancels order " + cancelled + " (138****2222") != std::string::npos, log);
-  BOOST_TEST(log.find("cancelled order " + cancelled) != std::string::npos, log);
+  BOOST_TEST(log.find("cancels order=" + cancelled + " (138****2222") != std::string::npos, log);
+  BOOST_TEST(log.find("cancelled order=" + cancelled) != std::string::npos, log);
   BOOST_TEST(log.find("13811112222") == std::string::npos);
 }
 
@@ -272,8 +274,32 @@ BOOST_AUTO_TEST_CASE(an_unknown_outcome_is_queried_at_once_from_the_console) {
   BOOST_TEST(history.back()["event"] == "succeed");
   BOOST_TEST(history.back()["via"] == "query");
   auto log = log_text();
-  BOOST_TEST(log.find("re-queries order " + id + " (138****3333) at provider p-cmcc") != std::string::npos, log);
+  BOOST_TEST(log.find("re-queries order=" + id + " (138****3333) at provider p-cmcc") != std::string::npos, log);
   BOOST_TEST(log.find("13822223333") == std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(an_orders_page_shows_its_result_callbacks) {
+  // The merchant refuses each notification's first call, then acknowledges it.
+  callback_receiver merchant{refuse_first_then_ack()};
+  auto url = "http://127.0.0.1:" + std::to_string(merchant.port()) + "/topup/result";
+  single_merchant(shop, url);
+  cfg["callbacks"] = {{"retry_after_s", {0}}, {"repeat_every_s", 1}, {"poll_interval_ms", 50}};
+  start();
+  auto id = submit("told-1", "13912345678")["id"].get<std::string>();
+  auto story = console_until("/console/api/orders/" + id, [](const json& s) {
+    return !s["deliveries"].empty() && !s["deliveries"].back()["delivered_at_ms"].is_null();
+  });
+  BOOST_TEST_REQUIRE(story["order"]["status"] == "succeeded", story.dump());
+  BOOST_REQUIRE_EQUAL(story["deliveries"].size(), 1u);
+  auto delivery = story["deliveries"][0];
+  BOOST_TEST(!delivery["delivery_id"].get<std::string>().empty());
+  BOOST_TEST(delivery["url"] == url);
+  BOOST_TEST(delivery["state"] == "delivered");
+  BOOST_TEST(delivery["attempts"] == 2);
+  BOOST_TEST(delivery["last_http_status"] == 200);
+  BOOST_TEST(delivery["delivered_at_ms"].get<int64_t>() >= story["order"]["accepted_at_ms"].get<int64_t>());
+  // The phone number shows masked only, in the callbacks too.
+  BOOST_TEST(story.dump().find("13912345678") == std::string::npos);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

@@ -265,6 +265,7 @@ BOOST_AUTO_TEST_CASE(lists_filter_and_count_orders) {
   c.accepted_at_ms += 20;
   c.carrier = "cucc";
   b.phone = "13900000002";
+  b.merchant = "shop-b";
   db.insert({a, b, c});
   auto ids = [](const std::vector<order>& orders) {
     std::vector<std::string> out;
@@ -287,6 +288,19 @@ BOOST_AUTO_TEST_CASE(lists_filter_and_count_orders) {
              == (std::vector<std::string>{"b", "a"}));
   BOOST_TEST(ids(db.list({"", "", "", 0, 2, "", "", 0, true})) == (std::vector<std::string>{"a", "b"}));
   BOOST_TEST(ids(db.list({"failed", "", "", 0, 1, "", "", 0, true})) == (std::vector<std::string>{"b"}));
+  // By reference of the merchants named (the unique index's lookup), with the other filters.
+  auto of_merchants = [](std::string ref, std::vector<std::string> merchants, std::string status = "") {
+    order_filter filter;
+    filter.status = std::move(status);
+    filter.client_ref = std::move(ref);
+    filter.merchants = std::move(merchants);
+    return filter;
+  };
+  BOOST_TEST(ids(db.list(of_merchants("r-b", {"shop-x", "shop-b"}))) == (std::vector<std::string>{"b"}));
+  BOOST_TEST(ids(db.list(of_merchants("r-b", {"shop-b"}, "failed"))) == (std::vector<std::string>{"b"}));
+  BOOST_TEST(db.list(of_merchants("r-b", {"shop-b"}, "succeeded")).empty());
+  BOOST_TEST(db.list(of_merchants("r-b", {"shop-x"})).empty());
+  BOOST_TEST(db.list(of_merchants("r-a", {"shop-b"})).empty());
   auto counts = db.count_by_status();
   BOOST_REQUIRE_EQUAL(counts.size(), 2u);
   BOOST_TEST(counts[0].status == "failed");
@@ -787,6 +801,34 @@ BOOST_AUTO_TEST_CASE(the_file_is_in_wal_mode) {
   std::string journal;
   session << "PRAGMA journal_mode", soci::into(journal);
   BOOST_TEST(journal == "wal");
+}
+
+BOOST_AUTO_TEST_CASE(a_search_by_reference_uses_the_unique_index_and_one_by_phone_scans) {
+  temp_dir dir;
+  auto cfg = sqlite_store(dir);
+  { order_store db{cfg}; }
+  soci::session session{soci::sqlite3, "db=" + cfg.sqlite_path};
+  auto plan_of = [&](const order_filter& filter) {
+    std::string plan;
+    soci::rowset<soci::row> rows =
+      session.prepare << "EXPLAIN QUERY PLAN " + order_reader::list_statement(filter);
+    for (const auto& row : rows)
+      plan += row.get<std::string>(3) + "\n";
+    return plan;
+  };
+  order_filter by_ref;
+  by_ref.client_ref = "web-1001";
+  by_ref.merchants = {"shop-a", "shop-b", "shop-c"};
+  auto plan = plan_of(by_ref);
+  BOOST_TEST(plan.find("SEARCH orders USING INDEX") != std::string::npos, plan);
+  BOOST_TEST(plan.find("(merchant=? AND client_ref=?)") != std::string::npos, plan);
+  BOOST_TEST(plan.find("SCAN orders") == std::string::npos, plan);
+  // Without merchants, and by phone, the table is scanned (README.md, "Web console").
+  by_ref.merchants.clear();
+  BOOST_TEST(plan_of(by_ref).find("SCAN orders") != std::string::npos, plan_of(by_ref));
+  order_filter by_phone;
+  by_phone.phone = "13800138000";
+  BOOST_TEST(plan_of(by_phone).find("SCAN orders") != std::string::npos, plan_of(by_phone));
 }
 
 BOOST_AUTO_TEST_CASE(an_unopenable_path_is_a_store_error) {

@@ -473,6 +473,7 @@ nlohmann::ordered_json to_json(const member_info& x) {
     {"live", x.live},
     {"heartbeat_age_ms", x.heartbeat_age_ms},
     {"providers", x.providers},
+    {"epochs", x.epochs},
   };
 }
 
