@@ -682,7 +682,7 @@ void answer_drain_waiters(self_pointer self) {
     return;
   hand_back_waiting(self);
   for (auto& waiter : st.drain_waiters)
-    waiter.deliver(true);
+    waiter.deliver(ack_atom::value);
   st.drain_waiters.clear();
 }
 
@@ -804,11 +804,11 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       pump(self);
     },
     [=](caf::flush_atom) { flush(self); },
-    [=](released_atom) -> caf::result<bool> {
+    [=](released_atom) -> caf::result<ack_atom> {
       auto& state = self->state;
       state.lane->stop_calls();
       hand_back_waiting(self);
-      auto answer = self->make_response_promise<bool>();
+      auto answer = self->make_response_promise<ack_atom>();
       state.drain_waiters.push_back(answer);
       answer_drain_waiters(self);
       return answer;

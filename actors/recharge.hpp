@@ -107,7 +107,7 @@ struct recharge_state {
   bool flush_scheduled = false;
   /// Answered once no call is in flight and every state change is written (the node gives
   /// the provider up).
-  std::vector<caf::typed_response_promise<bool>> drain_waiters;
+  std::vector<caf::typed_response_promise<ack_atom>> drain_waiters;
   /// Store requests of flushed changes not answered yet.
   size_t writes_in_flight = 0;
   /// Changes the store could not take yet, written again once the backoff allows.

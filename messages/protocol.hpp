@@ -31,7 +31,8 @@ namespace topup {
 ///    may list oldest first; provider_stats carries the lane's tokens (the web console).
 ///    Orders carry the providers that answered "wrong carrier" for them; a recharge reply
 ///    may say "wrong carrier".
-constexpr uint32_t protocol_version = 6;
+/// 7: a watch (watch_atom) is answered with ack_atom instead of true.
+constexpr uint32_t protocol_version = 7;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -578,6 +579,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::callback_record))
   CAF_ADD_TYPE_ID(topup, (std::vector<topup::callback_record>))
 
+  // any actor -> its requester: done, with nothing more to say (see messages/interfaces.hpp)
+  CAF_ADD_ATOM(topup, topup, ack_atom, "ack")
   // client -> node (the gateway)
   CAF_ADD_ATOM(topup, topup, hello_atom, "hello")
   CAF_ADD_ATOM(topup, topup, submit_atom, "submit")
