@@ -102,19 +102,19 @@ template <class Config>
 struct consumer_state {
   Config cfg;
   std::string node;
-  caf::actor supervisor;
+  supervisor_actor supervisor;
   std::shared_ptr<const clock> time;
   consumer_common common;
 
   /// Fills the state at the consumer's start; `label` and `where` name it in log lines.
-  void start(Config config, std::string node_name, caf::actor supervisor_actor,
+  void start(Config config, std::string node_name, supervisor_actor node_supervisor,
              std::shared_ptr<const clock> clock_used, std::string label, std::string where) {
     common.label = std::move(label);
     common.where = std::move(where);
     common.backoff = retry_backoff{config.backoff.policy()};
     cfg = std::move(config);
     node = std::move(node_name);
-    supervisor = std::move(supervisor_actor);
+    supervisor = std::move(node_supervisor);
     time = std::move(clock_used);
   }
 };

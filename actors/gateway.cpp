@@ -384,7 +384,7 @@ void settle_at_holder(self_pointer self, const node_handles& handles, settle_req
 } // namespace
 
 gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
-                                     std::string address, caf::actor supervisor,
+                                     std::string address, supervisor_actor supervisor,
                                      watch_hub_actor hub,
                                      std::shared_ptr<std::atomic<bool>> accepting) {
   auto& st = self->state;

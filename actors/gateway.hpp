@@ -15,7 +15,7 @@ struct gateway_state {
   static constexpr const char* name = "gateway";
   std::string node_name;
   std::string address;  ///< "host:port" clients reach this gateway at
-  caf::actor supervisor;
+  supervisor_actor supervisor;
   watch_hub_actor hub;
   std::optional<node_handles> handles;  ///< cached; dropped when one of them goes down
   /// Cleared when the node starts shutting down: new orders are refused from then on.
@@ -32,7 +32,7 @@ struct gateway_state {
 /// is tried at the other members' routers. The hub relays watched changes made elsewhere.
 gateway_actor::behavior_type gateway(gateway_actor::stateful_pointer<gateway_state> self,
                                      std::string node_name, std::string address,
-                                     caf::actor supervisor,
+                                     supervisor_actor supervisor,
                                      watch_hub_actor hub,
                                      std::shared_ptr<std::atomic<bool>> accepting);
 

@@ -246,7 +246,7 @@ intake_actor::behavior_type intake(self_pointer self, intake_options options,
         state.admission.router_changed();
       state.store = std::move(new_store);
       state.sink = std::move(new_sink);
-      return true;
+      return ack_atom::value;
     },
     [=](admission_atom, admission_snapshot& snapshot) {
       // Only the router intake hands its orders to counts them: a replaced one's late

@@ -30,7 +30,7 @@ inline std::optional<failure> refusal_of(const caf::error& error) {
 /// settled by intake's answer, or unanswered (kept) when intake or the supervisor did not
 /// answer within `timeout`.
 template <class Self, class Done>
-void submit_to_intake(Self* self, const caf::actor& supervisor,
+void submit_to_intake(Self* self, const supervisor_actor& supervisor,
                       std::shared_ptr<const ingress_batch> batch, const std::string& ingress,
                       caf::duration timeout, Done done) {
   if (batch->requests().empty()) {

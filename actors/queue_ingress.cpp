@@ -8,7 +8,7 @@
 namespace topup {
 
 ingress_actors start_ingresses(caf::actor_system& system, const config& cfg,
-                               caf::actor supervisor, event_feed& events,
+                               supervisor_actor supervisor, event_feed& events,
                                std::shared_ptr<const clock> time) {
   ingress_actors started;
   // Writers first, listening before any order of theirs can become final.

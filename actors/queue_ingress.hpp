@@ -25,7 +25,7 @@ namespace topup {
 /// (overloaded, unavailable, shutting_down, no answer) stay in the processing list and are
 /// submitted again after a backoff; a lost connection is retried with the same backoff.
 queue_consumer_actor spawn_redis_consumer(caf::actor_system& system, redis_ingress_config cfg,
-                                          std::string node, caf::actor supervisor,
+                                          std::string node, supervisor_actor supervisor,
                                           std::shared_ptr<const clock> time);
 
 /// Consumes the configured RabbitMQ queue (declared durable if missing) with manual
@@ -38,7 +38,7 @@ queue_consumer_actor spawn_redis_consumer(caf::actor_system& system, redis_ingre
 /// backoff; the broker delivers again what was unacknowledged.
 queue_consumer_actor spawn_rabbitmq_consumer(caf::actor_system& system,
                                              rabbitmq_ingress_config cfg, std::string node,
-                                             caf::actor supervisor,
+                                             supervisor_actor supervisor,
                                              std::shared_ptr<const clock> time);
 
 /// The ingresses a node's configuration asks for, started and listening to `events`.
@@ -50,7 +50,7 @@ struct ingress_actors {
 /// Starts a consumer per configured queue and a result writer per configured results
 /// section. Writers listen to `events` from the start, so no final state is missed.
 ingress_actors start_ingresses(caf::actor_system& system, const config& cfg,
-                               caf::actor supervisor, event_feed& events,
+                               supervisor_actor supervisor, event_feed& events,
                                std::shared_ptr<const clock> time);
 
 } // namespace topup

@@ -134,7 +134,7 @@ void step(self_pointer self) {
 
 queue_consumer_actor::behavior_type rabbitmq_consumer(self_pointer self,
                                                       rabbitmq_ingress_config cfg,
-                                                      std::string node, caf::actor supervisor,
+                                                      std::string node, supervisor_actor supervisor,
                                                       std::shared_ptr<const clock> time) {
   auto& st = self->state;
   auto label = "rabbitmq ingress " + cfg.queue;
@@ -150,7 +150,7 @@ queue_consumer_actor::behavior_type rabbitmq_consumer(self_pointer self,
 
 queue_consumer_actor spawn_rabbitmq_consumer(caf::actor_system& system,
                                              rabbitmq_ingress_config cfg, std::string node,
-                                             caf::actor supervisor,
+                                             supervisor_actor supervisor,
                                              std::shared_ptr<const clock> time) {
   return system.spawn<caf::detached>(rabbitmq_consumer, std::move(cfg), std::move(node),
                                      std::move(supervisor), std::move(time));

@@ -11,11 +11,16 @@ namespace topup {
 namespace {
 
 using self_pointer = recharge_actor::stateful_pointer<recharge_state>;
+using pending_change = recharge_state::pending_change;
+using change_purpose = recharge_state::change_purpose;
 
 void pump(self_pointer self);
 void send_paced(self_pointer self, outgoing_call outgoing);
 void answer_drain_waiters(self_pointer self);
 void follow_stored_state(self_pointer self, order o);
+void after_written(self_pointer self, pending_change pending);
+void after_refused(self_pointer self, pending_change pending);
+void after_not_written(self_pointer self, pending_change pending);
 
 int64_t wall_now(self_pointer self) {
   return self->state.time->wall_ms();
@@ -80,8 +85,7 @@ void flush(self_pointer self) {
   }
   if (st.outbox.empty())
     return;
-  auto batch = std::make_shared<std::vector<recharge_state::pending_change>>(
-    std::move(st.outbox));
+  auto batch = std::make_shared<std::vector<pending_change>>(std::move(st.outbox));
   st.outbox.clear();
   std::vector<transition> changes;
   changes.reserve(batch->size());
@@ -111,12 +115,12 @@ void flush(self_pointer self) {
         for (size_t i = 0; i < batch->size(); ++i) {
           auto& pending = (*batch)[i];
           if (i < applied.size() && applied[i]) {
-            pending.applied();
+            after_written(self, std::move(pending));
           } else {
             warn_repeated(self, "refused", "recharge {} refused {} of order={}: its stored state "
                           "moved on", self->state.options.provider,
                           to_string(pending.change.event), pending.change.order_id);
-            pending.refused();
+            after_refused(self, std::move(pending));
           }
         }
         answer_drain_waiters(self);
@@ -128,12 +132,12 @@ void flush(self_pointer self) {
                       "trying again in {} ms: {}", self->state.options.provider, batch->size(),
                       wait.count(), describe(error));
         for (auto& pending : *batch)
-          pending.unavailable();
+          after_not_written(self, std::move(pending));
       });
 }
 
 /// Queues one state change for the next flush.
-void submit_change(self_pointer self, recharge_state::pending_change pending) {
+void submit_change(self_pointer self, pending_change pending) {
   auto& st = self->state;
   st.outbox.push_back(std::move(pending));
   if (st.outbox.size() >= st.options.max_write_batch)
@@ -142,18 +146,13 @@ void submit_change(self_pointer self, recharge_state::pending_change pending) {
     schedule_flush(self);
 }
 
-/// Writes one state change of `before`; runs `then` once it is durable. While the store is
-/// unavailable the change waits in `unwritten` and is tried again on the next pump, so an
-/// outcome the provider reported is never lost. A refused change (the stored order moved
-/// on, e.g. by an actor of the engine before a restart) continues from the stored state.
-void write(self_pointer self, order before, transition change, std::function<void()> then) {
-  recharge_state::pending_change pending{before, change, then, nullptr, nullptr};
-  pending.refused = [=] { follow_stored_state(self, before); };
-  pending.unavailable = [=] {
-    self->state.unwritten.push_back({before, change, then, nullptr, nullptr});
-    pump(self);
-  };
-  submit_change(self, std::move(pending));
+/// Writes one state change of `before`; what `purpose` says follows once it is durable.
+/// While the store is unavailable the change waits in `unwritten` and is tried again on the
+/// next pump, so an outcome the provider reported is never lost. A refused change (the
+/// stored order moved on, e.g. by an actor of the engine before a restart) continues from
+/// the stored state.
+void write(self_pointer self, order before, transition change, change_purpose purpose) {
+  submit_change(self, {std::move(before), std::move(change), purpose});
 }
 
 call_result result_of(recharge_outcome outcome) {
@@ -173,6 +172,35 @@ call_result result_of(query_outcome outcome) {
     case query_outcome::query_failed: break;
   }
   return call_result::query_failed;
+}
+
+call_answer answer_of(recharge_outcome outcome) {
+  switch (outcome) {
+    case recharge_outcome::success: return call_answer::recharged;
+    case recharge_outcome::permanent_failure: return call_answer::refused;
+    case recharge_outcome::wrong_carrier: return call_answer::wrong_carrier;
+    case recharge_outcome::transient_failure: break;
+  }
+  return call_answer::not_recharged;
+}
+
+call_answer answer_of(query_outcome outcome) {
+  switch (outcome) {
+    case query_outcome::recharged: return call_answer::recharged;
+    case query_outcome::not_recharged: return call_answer::not_recharged;
+    case query_outcome::query_failed: break;
+  }
+  return call_answer::unknown;
+}
+
+/// What a status query's reply says, for the history.
+std::string detail_of(const query_reply& reply) {
+  switch (reply.outcome) {
+    case query_outcome::recharged: return "";
+    case query_outcome::not_recharged: return "provider did not recharge: " + reply.detail;
+    case query_outcome::query_failed: break;
+  }
+  return "status query failed: " + reply.detail;
 }
 
 /// What answered an outcome, for the history: a call or a status query, and how long it took.
@@ -234,16 +262,7 @@ void finish(self_pointer self, order o, order_event event, std::string txn, std:
                           seconds_of(steady_deadline_of(o) - mono_now(self)));
   if (o.attempts > 0 && o.provider == self->state.options.provider)
     self->state.cost.order_finished(mono_now(self));  // it cost calls here
-  auto id = o.id;
-  write(self, o, change, [=] { report_done(self, id); });
-}
-
-/// Whether another attempt can still time out before the deadline after the shortest backoff
-/// (on the steady clock, as the lane decides).
-bool time_for_retry(self_pointer self, const order& o) {
-  const auto& lane = self->state.options.lane;
-  auto earliest_start = mono_now(self) + lane.retry_base / 2;
-  return earliest_start + lane.call_timeout <= steady_deadline_of(o);
+  write(self, std::move(o), std::move(change), change_purpose::finish);
 }
 
 /// Orders entering the lane from the router or the store carry their steady deadline;
@@ -261,80 +280,12 @@ void hand_over(self_pointer self, std::vector<order> orders) {
              self->state.options.provider);
 }
 
-/// The change that puts `o` back to waiting after an answer that did not recharge it
-/// (`event`, with `detail`): nothing when the deadline leaves no time for another call, in
-/// which case the order is failed here instead.
-std::optional<transition> retry_change(self_pointer self, order& o, order_event event,
-                                       const std::string& detail, answer by) {
-  if (!time_for_retry(self, o)) {
-    finish(self, std::move(o), order_event::fail_final, "",
-           std::string{no_time_to_retry} + ": " + detail, by);
-    return std::nullopt;
-  }
-  self->state.unanswered_queries.erase(o.id);
-  auto change = change_of(self, o, event);
-  change.detail = detail;
-  change.via = by.via;
-  change.latency_us = by.latency_us;
-  return change;
-}
-
-/// The provider did not recharge (transient failure, or a query found nothing): retry if the
-/// deadline leaves time, here or, while the breaker is open, on a failover provider.
-void after_failure(self_pointer self, order o, std::string detail, answer by) {
-  auto change = retry_change(self, o, order_event::fail_retryable, detail, by);
-  if (!change)
-    return;
-  self->state.stats.retries++;
-  write(self, o, *change, [=]() mutable {
-    o.status = order_status::accepted;
-    o.last_error = detail;
-    if (self->state.lane->breaker_open(mono_now(self)))
-      hand_over(self, {std::move(o)});
-    else
-      self->state.lane->retry_later(std::move(o), mono_now(self));
-    pump(self);
-  });
-}
-
 /// Whether the provider answered "wrong carrier" for this order already: it never gets it
 /// again (an order that reaches it anyway, e.g. from the store, goes back to the router).
 bool answered_wrong_carrier(self_pointer self, const order& o) {
   const auto& excluded = o.wrong_carrier_at;
   return std::find(excluded.begin(), excluded.end(), self->state.options.provider)
          != excluded.end();
-}
-
-/// The provider answered that the number is not with a carrier it serves (a number ported
-/// away, 携号转网). That is a definite "not recharged", as sure as a permanent failure: the
-/// provider looked at the number and refused it, so another provider may recharge it
-/// without risk of a second real recharge (guarantee 3 of README.md, "What it promises",
-/// holds: only an unknown outcome forbids another attempt). The order leaves this provider
-/// for good: the wrong_carrier change, durable before the order goes anywhere, adds the
-/// provider to the stored wrong_carrier_at (a restart routes by it too), and the router
-/// picks among the providers that may still serve the number. With none left, the order
-/// fails with errc::wrong_carrier; with no time left for another call, as any failure does.
-void after_wrong_carrier(self_pointer self, order o, const std::string& detail, answer by) {
-  const auto& provider = self->state.options.provider;
-  auto excluded = o.wrong_carrier_at;
-  excluded.push_back(provider);
-  auto said = provider + " answered wrong carrier" + (detail.empty() ? "" : " (" + detail + ")");
-  if (wrong_carrier_candidates(self->state.options.providers, excluded).empty()) {
-    std::string reason = said + "; no provider is left that might serve the number";
-    finish(self, std::move(o), order_event::fail_final, "",
-           failure{errc::wrong_carrier, std::move(reason)}.describe(), by);
-    return;
-  }
-  auto change = retry_change(self, o, order_event::wrong_carrier, said, by);
-  if (!change)
-    return;
-  write(self, o, *change, [=]() mutable {
-    o.status = order_status::accepted;
-    o.last_error = said;
-    o.wrong_carrier_at = excluded;
-    hand_over(self, {std::move(o)});
-    pump(self);
-  });
 }
 
 void schedule_query(self_pointer self, order o) {
@@ -355,26 +306,69 @@ void note_unanswered_query(self_pointer self, const order& o, std::string detail
   change.detail = std::move(detail) + " (query " + std::to_string(nth) + " in a row)";
   change.via = by.via;
   change.latency_us = by.latency_us;
-  auto nothing = [] {};
-  submit_change(self, {o, std::move(change), nothing, nothing, nothing});
+  submit_change(self, {o, std::move(change), change_purpose::note});
 }
 
-/// The call gave no answer in time: the outcome is unknown until a query says otherwise.
-void outcome_lost(self_pointer self, order o, std::string detail, answer by) {
-  self->state.stats.unknown++;
-  if (o.status == order_status::unknown) {
-    note_unanswered_query(self, o, std::move(detail), by);
+/// Carries out what the lane decided after a call or status query of `o` came back
+/// (provider_lane::after_call); `txn` is the provider's transaction of a recharge.
+void carry_out(self_pointer self, order o, after_call_action action, std::string txn,
+               answer by) {
+  using step = after_call_action::step;
+  auto& st = self->state;
+  if (action.next == step::finish) {
+    finish(self, std::move(o), action.event, std::move(txn), std::move(action.detail), by);
+    return;
+  }
+  if (action.next == step::query_again) {
+    st.stats.unknown++;
+    note_unanswered_query(self, o, std::move(action.detail), by);
     schedule_query(self, std::move(o));
     return;
   }
-  auto change = change_of(self, o, order_event::lose_outcome);
-  change.detail = detail;
+  auto change = change_of(self, o, action.event);
+  change.detail = std::move(action.detail);
   change.via = by.via;
   change.latency_us = by.latency_us;
-  write(self, o, change, [=]() mutable {
-    o.status = order_status::unknown;
-    schedule_query(self, std::move(o));
-  });
+  auto purpose = change_purpose::query;
+  if (action.next == step::query) {
+    st.stats.unknown++;
+  } else {
+    st.unanswered_queries.erase(o.id);
+    if (action.next == step::retry) {
+      st.stats.retries++;
+      purpose = change_purpose::retry;
+    } else {
+      purpose = change_purpose::move_on;
+    }
+  }
+  write(self, std::move(o), std::move(change), purpose);
+}
+
+/// What follows the provider's answer about `o` (or its silence, `answer::unknown`):
+/// decided by the lane, carried out here.
+///
+/// "Wrong carrier" (a number ported away, 携号转网) is a definite "not recharged", as sure as
+/// a permanent failure: the provider looked at the number and refused it, so another
+/// provider may recharge it without risk of a second real recharge (guarantee 3 of
+/// README.md, "What it promises", holds: only an unknown outcome forbids another attempt).
+/// The order leaves this provider for good: the wrong_carrier change, durable before the
+/// order goes anywhere, adds the provider to the stored wrong_carrier_at (a restart routes
+/// by it too), and the router picks among the providers that may still serve the number.
+/// With none left, the order fails with errc::wrong_carrier.
+void after_answer(self_pointer self, order o, call_answer said, std::string detail,
+                  std::string txn, answer by) {
+  const auto& st = self->state;
+  bool another_provider_left = true;
+  if (said == call_answer::wrong_carrier) {
+    const auto& provider = st.options.provider;
+    auto excluded = o.wrong_carrier_at;
+    excluded.push_back(provider);
+    another_provider_left = !wrong_carrier_candidates(st.options.providers, excluded).empty();
+    detail = provider + " answered wrong carrier" + (detail.empty() ? "" : " (" + detail + ")");
+  }
+  auto action = st.lane->after_call(o, said, std::move(detail), mono_now(self),
+                                    another_provider_left);
+  carry_out(self, std::move(o), std::move(action), std::move(txn), by);
 }
 
 void observe_latency(self_pointer self, mono_time started) {
@@ -423,20 +417,8 @@ void call(self_pointer self, order o) {
         bool healthy = reply.outcome != recharge_outcome::transient_failure;
         self->state.lane->call_finished(mono_now(self), healthy);
         count_answer(self, false, result_of(reply.outcome), by);
-        switch (reply.outcome) {
-          case recharge_outcome::success:
-            finish(self, std::move(o), order_event::succeed, reply.provider_txn, "", by);
-            break;
-          case recharge_outcome::permanent_failure:
-            finish(self, std::move(o), order_event::fail_final, "", reply.detail, by);
-            break;
-          case recharge_outcome::wrong_carrier:
-            after_wrong_carrier(self, std::move(o), reply.detail, by);
-            break;
-          case recharge_outcome::transient_failure:
-            after_failure(self, std::move(o), reply.detail, by);
-            break;
-        }
+        after_answer(self, std::move(o), answer_of(reply.outcome), std::move(reply.detail),
+                     std::move(reply.provider_txn), by);
         pump(self);
       },
       [=](caf::error& error) mutable {
@@ -449,7 +431,8 @@ void call(self_pointer self, order o) {
         auto by = answered(self, answered_by::call, started);
         count_answer(self, false, call_result::no_answer, by);
         self->state.lane->call_finished(mono_now(self), false);
-        outcome_lost(self, std::move(o), "no answer: " + describe(error), by);
+        after_answer(self, std::move(o), call_answer::unknown, "no answer: " + describe(error),
+                     "", by);
         pump(self);
       });
 }
@@ -500,27 +483,86 @@ void start_attempt(self_pointer self, order o) {
   change.request_id = provider_request_id(o.id, self->state.options.provider);
   change.lease_owner = self->state.options.lease_owner;
   change.lease_epoch = self->state.options.lease_epoch;
-  recharge_state::pending_change pending{o, change, nullptr, nullptr, nullptr};
-  pending.applied = [=]() mutable {
-    o.status = order_status::dispatched;
-    o.attempts = change.attempt_no;
-    o.provider = self->state.options.provider;
-    send_paced(self, {std::move(o), false});
-  };
-  pending.refused = [=] {
-    // Not ours to call: the stored order moved on, e.g. an actor of the engine before a
-    // restart dispatched it. The store says what to do with it.
-    self->state.lane->slot_unused();
-    follow_stored_state(self, o);
-    pump(self);
-  };
-  pending.unavailable = [=]() mutable {
-    // Not written ahead, so not called: safe to try again later.
-    self->state.lane->slot_unused();
-    self->state.lane->retry_later(std::move(o), mono_now(self), store_wait(self));
-    pump(self);
-  };
-  submit_change(self, std::move(pending));
+  write(self, std::move(o), std::move(change), change_purpose::attempt);
+}
+
+/// The store wrote `pending`: what it was for follows.
+void after_written(self_pointer self, pending_change pending) {
+  auto& st = self->state;
+  auto o = std::move(pending.before);
+  switch (pending.purpose) {
+    case change_purpose::attempt:
+      o.status = order_status::dispatched;
+      o.attempts = pending.change.attempt_no;
+      o.provider = st.options.provider;
+      send_paced(self, {std::move(o), false});
+      break;
+    case change_purpose::finish:
+      report_done(self, o.id);
+      break;
+    case change_purpose::retry:
+      o.status = order_status::accepted;
+      o.last_error = std::move(pending.change.detail);
+      if (auto elsewhere = st.lane->requeue(std::move(o), mono_now(self)))
+        hand_over(self, {std::move(*elsewhere)});
+      pump(self);
+      break;
+    case change_purpose::move_on:
+      o.status = order_status::accepted;
+      o.last_error = std::move(pending.change.detail);
+      o.wrong_carrier_at.push_back(st.options.provider);
+      hand_over(self, {std::move(o)});
+      pump(self);
+      break;
+    case change_purpose::query:
+      o.status = order_status::unknown;
+      schedule_query(self, std::move(o));
+      break;
+    case change_purpose::note:
+      break;
+  }
+}
+
+/// The store refused `pending`: the stored order was not in the state the change left from.
+void after_refused(self_pointer self, pending_change pending) {
+  switch (pending.purpose) {
+    case change_purpose::note:
+      return;  // a line less of history
+    case change_purpose::attempt:
+      // Not ours to call: the stored order moved on, e.g. an actor of the engine before a
+      // restart dispatched it. The store says what to do with it.
+      self->state.lane->slot_unused();
+      follow_stored_state(self, std::move(pending.before));
+      pump(self);
+      return;
+    case change_purpose::finish:
+    case change_purpose::retry:
+    case change_purpose::move_on:
+    case change_purpose::query:
+      follow_stored_state(self, std::move(pending.before));
+      return;
+  }
+}
+
+/// The store did not answer for `pending`: nothing of it was written.
+void after_not_written(self_pointer self, pending_change pending) {
+  switch (pending.purpose) {
+    case change_purpose::note:
+      return;  // a line less of history
+    case change_purpose::attempt:
+      // Not written ahead, so not called: safe to try again later.
+      self->state.lane->slot_unused();
+      self->state.lane->retry_later(std::move(pending.before), mono_now(self), store_wait(self));
+      pump(self);
+      return;
+    case change_purpose::finish:
+    case change_purpose::retry:
+    case change_purpose::move_on:
+    case change_purpose::query:
+      self->state.unwritten.push_back(std::move(pending));
+      pump(self);
+      return;
+  }
 }
 
 void query(self_pointer self, order o) {
@@ -540,17 +582,8 @@ void query(self_pointer self, order o) {
         bool healthy = reply.outcome == query_outcome::recharged;
         self->state.lane->call_finished(mono_now(self), healthy);
         count_answer(self, true, result_of(reply.outcome), by);
-        switch (reply.outcome) {
-          case query_outcome::recharged:
-            finish(self, std::move(o), order_event::succeed, reply.provider_txn, "", by);
-            break;
-          case query_outcome::not_recharged:
-            after_failure(self, std::move(o), "provider did not recharge: " + reply.detail, by);
-            break;
-          case query_outcome::query_failed:
-            outcome_lost(self, std::move(o), "status query failed: " + reply.detail, by);
-            break;
-        }
+        after_answer(self, std::move(o), answer_of(reply.outcome), detail_of(reply),
+                     std::move(reply.provider_txn), by);
         pump(self);
       },
       [=](caf::error& error) mutable {
@@ -562,7 +595,8 @@ void query(self_pointer self, order o) {
         auto by = answered(self, answered_by::query, started);
         count_answer(self, true, call_result::no_answer, by);
         self->state.lane->call_finished(mono_now(self), false);
-        outcome_lost(self, std::move(o), "status query unanswered: " + describe(error), by);
+        after_answer(self, std::move(o), call_answer::unknown,
+                     "status query unanswered: " + describe(error), "", by);
         pump(self);
       });
 }
@@ -637,7 +671,7 @@ void pump(self_pointer self) {
     auto retry = std::move(st.unwritten);
     st.unwritten.clear();
     for (auto& pending : retry)
-      write(self, std::move(pending.before), std::move(pending.change), std::move(pending.applied));
+      submit_change(self, std::move(pending));
   }
   bool open = st.lane->breaker_open(now);
   if (open && !st.breaker_was_open) {
@@ -682,7 +716,7 @@ void answer_drain_waiters(self_pointer self) {
     return;
   hand_back_waiting(self);
   for (auto& waiter : st.drain_waiters)
-    waiter.deliver(true);
+    waiter.deliver(ack_atom::value);
   st.drain_waiters.clear();
 }
 
@@ -804,11 +838,11 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       pump(self);
     },
     [=](caf::flush_atom) { flush(self); },
-    [=](released_atom) -> caf::result<bool> {
+    [=](released_atom) -> caf::result<ack_atom> {
       auto& state = self->state;
       state.lane->stop_calls();
       hand_back_waiting(self);
-      auto answer = self->make_response_promise<bool>();
+      auto answer = self->make_response_promise<ack_atom>();
       state.drain_waiters.push_back(answer);
       answer_drain_waiters(self);
       return answer;

@@ -91,13 +91,21 @@ struct recharge_state {
   provider_stats stats;
   /// This provider's metrics, taken once at the start; empty when not measured.
   std::optional<provider_instruments> instruments;
-  /// A state change on its way to the store, and what to do with the store's answer.
+  /// What a state change is for: what follows once the store wrote it, refused it (the
+  /// stored order was not in change.from) or did not answer (nothing was written).
+  enum class change_purpose {
+    attempt,  ///< the write-ahead of a call: then the call leaves
+    finish,   ///< the order ends: then the router is told
+    retry,    ///< not recharged: then the lane's backoff, or failover (provider_lane::requeue)
+    move_on,  ///< wrong carrier: then the router, for another provider
+    query,    ///< the outcome is lost: then a status query
+    note,     ///< history only: nothing follows, and nothing is written again
+  };
+  /// A state change on its way to the store.
   struct pending_change {
     order before;
     transition change;
-    std::function<void()> applied;      ///< written (and published)
-    std::function<void()> refused;      ///< the stored order was not in change.from
-    std::function<void()> unavailable;  ///< the store did not answer; nothing was written
+    change_purpose purpose;
   };
   /// Changes gathered during one pass over the mailbox, written in one request at the flush
   /// queued behind that pass: one store round trip for many orders.
@@ -107,7 +115,7 @@ struct recharge_state {
   bool flush_scheduled = false;
   /// Answered once no call is in flight and every state change is written (the node gives
   /// the provider up).
-  std::vector<caf::typed_response_promise<bool>> drain_waiters;
+  std::vector<caf::typed_response_promise<ack_atom>> drain_waiters;
   /// Store requests of flushed changes not answered yet.
   size_t writes_in_flight = 0;
   /// Changes the store could not take yet, written again once the backoff allows.

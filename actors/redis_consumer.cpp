@@ -99,7 +99,7 @@ void step(self_pointer self) {
 }
 
 queue_consumer_actor::behavior_type redis_consumer(self_pointer self, redis_ingress_config cfg,
-                                                   std::string node, caf::actor supervisor,
+                                                   std::string node, supervisor_actor supervisor,
                                                    std::shared_ptr<const clock> time) {
   auto& st = self->state;
   auto label = "redis ingress " + cfg.list;
@@ -114,7 +114,7 @@ queue_consumer_actor::behavior_type redis_consumer(self_pointer self, redis_ingr
 } // namespace
 
 queue_consumer_actor spawn_redis_consumer(caf::actor_system& system, redis_ingress_config cfg,
-                                          std::string node, caf::actor supervisor,
+                                          std::string node, supervisor_actor supervisor,
                                           std::shared_ptr<const clock> time) {
   return system.spawn<caf::detached>(redis_consumer, std::move(cfg), std::move(node),
                                      std::move(supervisor), std::move(time));

@@ -30,7 +30,7 @@ struct result_writer_state {
   std::string writer;   ///< the name of its resume point in the store
   std::string ingress;
   result_writer_config cfg;
-  caf::actor supervisor;
+  supervisor_actor supervisor;
   std::shared_ptr<const clock> time;
   retry_backoff backoff;
 
@@ -267,7 +267,7 @@ void start(self_pointer self) {
 result_writer_actor::behavior_type result_writer(self_pointer self,
                                                  std::unique_ptr<queues::result_sink>& sink,
                                                  std::string writer, std::string ingress,
-                                                 result_writer_config cfg, caf::actor supervisor,
+                                                 result_writer_config cfg, supervisor_actor supervisor,
                                                  std::shared_ptr<const clock> time) {
   auto& st = self->state;
   st.sink = std::move(sink);
@@ -297,7 +297,7 @@ result_writer_actor::behavior_type result_writer(self_pointer self,
 result_writer_actor spawn_result_writer(caf::actor_system& system,
                                         std::unique_ptr<queues::result_sink> sink,
                                         std::string writer, std::string ingress,
-                                        result_writer_config cfg, caf::actor supervisor,
+                                        result_writer_config cfg, supervisor_actor supervisor,
                                         std::shared_ptr<const clock> time) {
   // The sink travels in a shared pointer: spawn arguments are copied.
   auto shared_sink = std::make_shared<std::unique_ptr<queues::result_sink>>(std::move(sink));

@@ -25,7 +25,7 @@ namespace topup {
 result_writer_actor spawn_result_writer(caf::actor_system& system,
                                         std::unique_ptr<queues::result_sink> sink,
                                         std::string writer, std::string ingress,
-                                        result_writer_config cfg, caf::actor supervisor,
+                                        result_writer_config cfg, supervisor_actor supervisor,
                                         std::shared_ptr<const clock> time);
 
 } // namespace topup

@@ -275,7 +275,7 @@ void retire_lane(self_pointer self, size_t index) {
   };
   self->request(lane, std::chrono::minutes(2), released_atom::value)
     .then(
-      [=](bool) {
+      [=](ack_atom) {
         self->send(self->state.options.cluster, released_atom::value, provider, epoch);
         spdlog::info("router released provider {} (epoch {})", provider, epoch);
         drained();

@@ -9,7 +9,7 @@
 namespace topup {
 namespace {
 
-using self_pointer = caf::stateful_actor<supervisor_state>*;
+using self_pointer = supervisor_actor::stateful_pointer<supervisor_state>;
 
 enum child : int {
   store_child = 0,
@@ -38,7 +38,7 @@ void start_serving(self_pointer self) {
   auto& st = self->state;
   self->request(st.intake, std::chrono::seconds(30), caf::update_atom::value, st.store,
                 order_sink_actor{st.router})
-    .then([=](bool) {
+    .then([=](ack_atom) {
             auto& state = self->state;
             self->send(state.router, admission_atom::value, state.intake);
             self->send(state.router, recover_atom::value);
@@ -140,8 +140,8 @@ void with_metrics(supervisor_options& options, std::shared_ptr<node_metrics> met
   options.metrics = std::move(metrics);
 }
 
-caf::behavior supervisor(self_pointer self, supervisor_options options,
-                         std::shared_ptr<const clock> time) {
+supervisor_actor::behavior_type supervisor(self_pointer self, supervisor_options options,
+                                           std::shared_ptr<const clock> time) {
   self->state.options = std::move(options);
   self->state.time = std::move(time);
   self->state.started_at_ms = self->state.time->wall_ms();

@@ -15,22 +15,6 @@
 
 namespace topup {
 
-/// The node's current actors, as the gateway reaches them.
-struct node_handles {
-  store_actor store;
-  router_actor router;
-  intake_actor intake;
-  cluster_actor cluster;  ///< null on a single node
-  callback_sender_actor callbacks;  ///< null when no merchant has a callback destination
-};
-
-} // namespace topup
-
-// node_handles never leaves the process: it is exchanged between local actors only.
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(topup::node_handles)
-
-namespace topup {
-
 struct supervisor_options {
   store_config store;
   engine_options engine;
@@ -85,11 +69,10 @@ struct supervisor_state {
 /// that fails is restarted, and rebuilds its state from the store (the cluster actor: from
 /// the lease table, re-acquiring under new epochs); more than max_restarts failures within
 /// restart_window stop the supervisor with an error, and the node exits non-zero. Each
-/// router started is handed to the cluster actor (update_atom).
-///
-/// `(get_atom)` answers the current node_handles; `(stats_atom)` the number of restarts and
-/// when the supervisor (the node) started, in wall-clock ms.
-caf::behavior supervisor(caf::stateful_actor<supervisor_state>* self, supervisor_options options,
-                         std::shared_ptr<const clock> time);
+/// router started is handed to the cluster actor (update_atom). Its messages:
+/// supervisor_actor (messages/interfaces.hpp).
+supervisor_actor::behavior_type supervisor(supervisor_actor::stateful_pointer<supervisor_state> self,
+                                           supervisor_options options,
+                                           std::shared_ptr<const clock> time);
 
 } // namespace topup

@@ -135,7 +135,7 @@ void subscribe_at(self_pointer self, const peer_gateway& peer, std::vector<std::
   auto node = peer.node;
   self->request(gateway, peer_timeout, watch_atom::value, local_atom::value, as_actor(self), keys)
     .then(
-      [=](bool) {
+      [=](ack_atom) {
         auto& st = self->state;
         if (st.relaying.emplace(gateway.address(), gateway).second)
           self->monitor(gateway);
@@ -225,25 +225,25 @@ watch_hub_actor::behavior_type watch_hub(self_pointer self, std::shared_ptr<even
         deliver(self, update, true);
     },
     [=](event_atom, const order_update& update) { deliver(self, update, false); },
-    [=](watch_atom, caf::actor& client, const std::string& order_id) -> caf::result<bool> {
+    [=](watch_atom, caf::actor& client, const std::string& order_id) -> caf::result<ack_atom> {
       auto gained = subscribe(self, client, watch_role::client, {order_id});
       if (!may_relay(self))
-        return true;
+        return ack_atom::value;
       keep_refreshing(self);
-      auto promise = self->make_response_promise<bool>();
-      sync_relays(self, std::move(gained), [=]() mutable { promise.deliver(true); });
+      auto promise = self->make_response_promise<ack_atom>();
+      sync_relays(self, std::move(gained), [=]() mutable { promise.deliver(ack_atom::value); });
       return promise;
     },
     [=](unwatch_atom, const caf::actor& client) { unsubscribe(self, client.address()); },
     [=](watch_atom, local_atom, caf::actor& relay, const std::vector<std::string>& order_ids) {
       subscribe(self, relay, watch_role::relay, order_ids);
-      return true;
+      return ack_atom::value;
     },
     [=](unwatch_atom, local_atom, const caf::actor& relay,
         const std::vector<std::string>& order_ids) {
       unsubscribe(self, relay.address(), &order_ids);
     },
-    [=](caf::update_atom, caf::actor& supervisor) {
+    [=](caf::update_atom, supervisor_actor& supervisor) {
       self->state.supervisor = std::move(supervisor);
       if (self->state.registry.has_clients())
         keep_refreshing(self);

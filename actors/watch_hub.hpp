@@ -44,7 +44,7 @@ struct watch_hub_state {
   watch_registry<caf::actor_addr> registry;
   std::map<caf::actor_addr, caf::actor> handles;  ///< of every subscriber
   /// Where the cluster actor is found (the gateway says); null: nothing to relay.
-  caf::actor supervisor;
+  supervisor_actor supervisor;
   bool single_node = false;  ///< the supervisor runs no cluster actor
   /// Other members' gateways that pass this hub the changes made there (whatever its
   /// clients watch), monitored: a lost connection loses the subscription too.

@@ -364,19 +364,19 @@ struct in_process_engine {
     auto time = std::make_shared<system_clock>();
     auto options = make_supervisor_options(cfg, time);
     auto events = options.events;
-    supervisor_actor = system.spawn(supervisor, std::move(options), time);
+    node_supervisor = system.spawn(supervisor, std::move(options), time);
     hub = system.spawn(watch_hub, events);
     events->attach(hub);
-    entry = system.spawn(gateway, cfg.node.name, gateway_address(cfg.node), supervisor_actor, hub,
+    entry = system.spawn(gateway, cfg.node.name, gateway_address(cfg.node), node_supervisor, hub,
                          std::make_shared<std::atomic<bool>>(true));
   }
   void stop() {
     for (auto handle : {caf::actor_cast<caf::actor>(entry), caf::actor_cast<caf::actor>(hub),
-                        supervisor_actor})
+                        caf::actor_cast<caf::actor>(node_supervisor)})
       self->send_exit(handle, caf::exit_reason::user_shutdown);
   }
   caf::scoped_actor self;
-  caf::actor supervisor_actor;
+  supervisor_actor node_supervisor;
   watch_hub_actor hub;
   gateway_actor entry;
 };

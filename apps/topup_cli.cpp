@@ -326,13 +326,8 @@ void start_watch(client_pointer self) {
     ->request(st.gateway, st.options.timeout, watch_atom::value,
               caf::actor_cast<caf::actor>(self), st.options.order_id)
     .then(
-      [self, what](bool subscribed) {
+      [self, what](ack_atom) {
         auto& state = self->state;
-        if (!subscribed) {
-          fail(self, "watch " + what,
-               {exit_code::rejected, "watch_refused", "the node refused the subscription"});
-          return;
-        }
         spdlog::info("watching {} (Ctrl-C to stop)", what);
         if (!state.options.order_id.empty())
           show_current(self);

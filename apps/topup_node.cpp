@@ -71,7 +71,7 @@ milliseconds test_send_hold() {
 }
 
 /// The router of the node, if the supervisor can name it.
-router_actor current_router(caf::scoped_actor& self, const caf::actor& supervisor) {
+router_actor current_router(caf::scoped_actor& self, const supervisor_actor& supervisor) {
   router_actor router;
   self->request(supervisor, std::chrono::seconds(5), caf::get_atom::value)
     .receive([&](node_handles& handles) { router = handles.router; }, [](caf::error&) {});
@@ -79,7 +79,7 @@ router_actor current_router(caf::scoped_actor& self, const caf::actor& superviso
 }
 
 /// Calls still running at the providers, summed over all of them.
-uint64_t calls_in_flight(caf::scoped_actor& self, const caf::actor& supervisor) {
+uint64_t calls_in_flight(caf::scoped_actor& self, const supervisor_actor& supervisor) {
   uint64_t in_flight = 0;
   if (auto router = current_router(self, supervisor))
     self->request(router, std::chrono::seconds(5), stats_atom::value)
@@ -94,7 +94,7 @@ uint64_t calls_in_flight(caf::scoped_actor& self, const caf::actor& supervisor) 
 
 /// Whether the router has handed on every unfinished order of the start-up recovery; none
 /// when the supervisor or the router does not answer within `timeout`.
-std::optional<bool> recovery_done(caf::scoped_actor& self, const caf::actor& supervisor,
+std::optional<bool> recovery_done(caf::scoped_actor& self, const supervisor_actor& supervisor,
                                   milliseconds timeout) {
   std::optional<bool> done;
   router_actor router;
@@ -165,14 +165,14 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
   auto events = options.events;
   auto accepting = std::make_shared<std::atomic<bool>>(true);
   caf::scoped_actor self{system};
-  auto supervisor_actor = system.spawn(supervisor, std::move(options), time);
-  self->monitor(supervisor_actor);
+  auto node_supervisor = system.spawn(supervisor, std::move(options), time);
+  self->monitor(node_supervisor);
   auto hub = system.spawn(watch_hub, events);
   events->attach(hub);
   // The queue ingresses (none unless configured): their result writers listen to `events`
   // from here on, before any order of theirs can become final.
-  auto ingresses = start_ingresses(system, cfg, supervisor_actor, *events, time);
-  auto entry = system.spawn(gateway, cfg.node.name, gateway_address(cfg.node), supervisor_actor,
+  auto ingresses = start_ingresses(system, cfg, node_supervisor, *events, time);
+  auto entry = system.spawn(gateway, cfg.node.name, gateway_address(cfg.node), node_supervisor,
                             hub, accepting);
   auto stop_all = [&] {
     for (const auto& consumer : ingresses.consumers)
@@ -180,7 +180,7 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
     for (const auto& writer : ingresses.writers)
       self->send_exit(writer, caf::exit_reason::user_shutdown);
     for (auto handle : {caf::actor_cast<caf::actor>(entry), caf::actor_cast<caf::actor>(hub),
-                        supervisor_actor})
+                        caf::actor_cast<caf::actor>(node_supervisor)})
       self->send_exit(handle, caf::exit_reason::user_shutdown);
   };
   // The middleman listens on loopback only; the public address belongs to the front
@@ -262,13 +262,13 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
     if (!watchdog_interval || std::chrono::steady_clock::now() < next_ping)
       return;
     auto answer_within = std::chrono::duration_cast<milliseconds>(*watchdog_interval / 2);
-    if (!recovery_done(self, supervisor_actor, answer_within))
+    if (!recovery_done(self, node_supervisor, answer_within))
       return;  // the supervisor or the router does not answer: no ping
     notifier.watchdog();
     next_ping = std::chrono::steady_clock::now() + *watchdog_interval;
   };
   for (;;) {
-    if (!ready && recovery_done(self, supervisor_actor, milliseconds{1000}).value_or(false)) {
+    if (!ready && recovery_done(self, node_supervisor, milliseconds{1000}).value_or(false)) {
       ready = true;
       notifier.ready("serving on " + cfg.node.host + ":" + std::to_string(port->port()));
       spdlog::info("node {} recovered its unfinished orders", cfg.node.name);
@@ -293,11 +293,11 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
     accepting->store(false);
     notifier.stopping();
     stop_consumers(self, ingresses);
-    if (auto router = current_router(self, supervisor_actor))
+    if (auto router = current_router(self, node_supervisor))
       self->send(router, caf::close_atom::value);
     auto until = std::chrono::steady_clock::now() + drain_timeout;
     uint64_t running = 0;
-    while ((running = calls_in_flight(self, supervisor_actor)) > 0
+    while ((running = calls_in_flight(self, node_supervisor)) > 0
            && std::chrono::steady_clock::now() < until) {
       ping_if_alive();
       std::this_thread::sleep_for(std::chrono::milliseconds(50));

@@ -1,5 +1,7 @@
 #include "domain/provider_lane.hpp"
 
+#include "domain/errors.hpp"
+
 #include <algorithm>
 #include <cmath>
 
@@ -74,6 +76,41 @@ void provider_lane::retry_later(order o, mono_time now, milliseconds at_least) {
   auto id = o.id;
   retry_deadlines_.emplace(deadline_key(o), id);
   retry_index_[id] = retries_.emplace(now + delay, std::move(o));
+}
+
+after_call_action provider_lane::after_call(const order& o, call_answer answer,
+                                            std::string detail, mono_time now,
+                                            bool another_provider_left) const {
+  using step = after_call_action::step;
+  switch (answer) {
+    case call_answer::recharged: return {step::finish, order_event::succeed, ""};
+    case call_answer::refused: return {step::finish, order_event::fail_final, std::move(detail)};
+    case call_answer::unknown:
+      if (o.status == order_status::unknown)
+        return {step::query_again, order_event::query_unanswered, std::move(detail)};
+      return {step::query, order_event::lose_outcome, std::move(detail)};
+    case call_answer::wrong_carrier:
+      if (!another_provider_left)
+        return {step::finish, order_event::fail_final,
+                failure{errc::wrong_carrier,
+                        detail + "; no provider is left that might serve the number"}
+                  .describe()};
+      break;
+    case call_answer::not_recharged: break;
+  }
+  auto earliest_start = now + settings_.retry_base / 2;
+  if (earliest_start + settings_.call_timeout > steady_deadline_of(o))
+    return {step::finish, order_event::fail_final, std::string{no_time_to_retry} + ": " + detail};
+  if (answer == call_answer::wrong_carrier)
+    return {step::move_on, order_event::wrong_carrier, std::move(detail)};
+  return {step::retry, order_event::fail_retryable, std::move(detail)};
+}
+
+std::optional<order> provider_lane::requeue(order o, mono_time now) {
+  if (breaker_open(now))
+    return o;
+  retry_later(std::move(o), now);
+  return std::nullopt;
 }
 
 void provider_lane::query_later(order o, mono_time at) {

@@ -4,6 +4,7 @@
 #include "domain/clock.hpp"
 #include "domain/edf_queue.hpp"
 #include "domain/order.hpp"
+#include "domain/order_state_machine.hpp"
 #include "domain/retry_backoff.hpp"
 #include "domain/token_bucket.hpp"
 
@@ -40,6 +41,31 @@ struct lane_load {
   size_t waiting = 0;    ///< in retry backoff or waiting for a status query
   circuit_breaker::state breaker = circuit_breaker::state::closed;
   size_t tokens = 0;     ///< calls the token bucket allows at once now
+};
+
+/// What a call or status query of an order came back with, as the lane decides on it.
+enum class call_answer {
+  recharged,      ///< call: success; query: the provider did recharge
+  refused,        ///< call: permanent failure
+  wrong_carrier,  ///< call: the number is not with a carrier this provider serves
+  not_recharged,  ///< call: transient failure; query: the provider did not recharge
+  unknown,        ///< no answer in time, or a query that could not say: money may have moved
+};
+
+/// What follows the answer to a call or status query: a state change of the order, written
+/// (durable) before anything else happens to it, then the next step.
+struct after_call_action {
+  enum class step {
+    finish,       ///< `event` (succeed or fail_final) ends the order
+    retry,        ///< fail_retryable, then requeue(): here after backoff, or failed over
+    move_on,      ///< wrong_carrier: the router gives it to a provider that may serve it
+    query,        ///< lose_outcome, then a status query after query_interval
+    query_again,  ///< unknown already: nothing changes (a note in the history at most);
+                  ///< queried again after query_interval
+  };
+  step next = step::finish;
+  order_event event = order_event::fail_final;
+  std::string detail;  ///< the change's detail
 };
 
 /// The scheduling of one provider's calls, without any I/O: which orders to call next
@@ -100,6 +126,18 @@ public:
   /// A call or query started by take_work() ended. `provider_healthy` is false for
   /// connection errors, timeouts and transient failures: they feed the breaker.
   void call_finished(mono_time now, bool provider_healthy);
+
+  /// What to do with `o` after its call or status query came back at `now` with `answer`;
+  /// `detail` is what the provider said (or why it said nothing). An order not recharged is
+  /// retried only while another attempt can still time out before its deadline after the
+  /// shortest backoff; otherwise it fails. `another_provider_left`: after wrong_carrier,
+  /// whether a provider that might serve the number is left (none: the order fails).
+  after_call_action after_call(const order& o, call_answer answer, std::string detail,
+                               mono_time now, bool another_provider_left = true) const;
+
+  /// An order whose retry (after_call_action::step::retry) is written: it waits here for
+  /// retry_later()'s backoff, or, while the breaker is open, comes back to be failed over.
+  std::optional<order> requeue(order o, mono_time now);
 
   /// A slot taken by take_work() that was not used for a call after all.
   void slot_unused();

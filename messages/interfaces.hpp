@@ -2,8 +2,11 @@
 
 // Every actor interface of topup. The interfaces are the architecture: each handler below has
 // one line saying what it does, and the compiler checks every send against them. Not checked
-// are sends to dynamically typed caf::actor handles: the supervisor (its messages are listed
-// in actors/supervisor.hpp) and watching clients (they receive (event_atom, order_update)).
+// are sends to watching clients, dynamically typed caf::actor handles (they receive
+// (event_atom, order_update)).
+//
+// A request whose answer can only say "done" is answered with ack_atom: the reply type then
+// says that there is nothing to look at but its arrival (or an error).
 
 #include "domain/admission.hpp"
 #include "messages/protocol.hpp"
@@ -93,7 +96,7 @@ using recharge_actor = caf::typed_actor<
   // back to the router (forward_atom) for the next holder; answer once no call is in flight
   // and every state change is written, so that the provider's next owner never overlaps
   // with a call of this one and reads its outcomes from the store.
-  caf::replies_to<released_atom>::with<bool>,
+  caf::replies_to<released_atom>::with<ack_atom>,
   // Internal: write the state changes gathered in this mailbox pass; serve the queue; report
   // load to the router.
   caf::reacts_to<caf::flush_atom>,
@@ -119,7 +122,7 @@ using intake_actor = caf::typed_actor<
   caf::replies_to<stats_atom>::with<intake_stats>,
   // From the supervisor after a restart: the store and router to use from now on. The reply
   // tells the supervisor that later dispatches go to the new router.
-  caf::replies_to<caf::update_atom, store_actor, order_sink_actor>::with<bool>,
+  caf::replies_to<caf::update_atom, store_actor, order_sink_actor>::with<ack_atom>,
   // From the router it hands orders to: the providers' load, on every report of a recharge
   // actor; intake refuses (overloaded) what they cannot start in time.
   caf::reacts_to<admission_atom, admission_snapshot>,
@@ -202,11 +205,11 @@ using gateway_actor = caf::typed_actor<
   caf::replies_to<cancel_atom, local_atom, std::string>::with<order>,
   // The subscriber receives (event_atom, order_update) for each change, wherever in the
   // cluster it is made. Answered once the other members pass the changes on.
-  caf::replies_to<watch_atom, caf::actor, std::string>::with<bool>,
+  caf::replies_to<watch_atom, caf::actor, std::string>::with<ack_atom>,
   caf::reacts_to<unwatch_atom, caf::actor>,
   // From another node's watch hub: it receives (event_atom, order_update) for the changes
   // made on this node to these orders (an empty id: every order); unwatch drops some.
-  caf::replies_to<watch_atom, local_atom, caf::actor, std::vector<std::string>>::with<bool>,
+  caf::replies_to<watch_atom, local_atom, caf::actor, std::vector<std::string>>::with<ack_atom>,
   caf::reacts_to<unwatch_atom, local_atom, caf::actor, std::vector<std::string>>,
   // The cluster's members as this node sees them (a single node: itself alone).
   caf::replies_to<members_atom>::with<std::vector<member_info>>,
@@ -304,6 +307,24 @@ using callback_sender_actor = caf::typed_actor<
   // there is none.
   caf::replies_to<redeliver_atom, delivery_atom, std::string>::with<callback_record>>;
 
+/// The node's current actors, as the gateway reaches them.
+struct node_handles {
+  store_actor store;
+  router_actor router;
+  intake_actor intake;
+  cluster_actor cluster;            ///< null on a single node
+  callback_sender_actor callbacks;  ///< null when no merchant has a callback destination
+};
+
+/// The supervisor (actors/supervisor): spawns, watches and restarts the node's actors. Actors
+/// that outlive a restart (the gateway, the watch hub, the queue ingresses) ask it for the
+/// current ones each time.
+using supervisor_actor = caf::typed_actor<
+  // The node's current actors.
+  caf::replies_to<caf::get_atom>::with<node_handles>,
+  // Restarts since the node started, and when it started (wall-clock ms).
+  caf::replies_to<stats_atom>::with<uint64_t, int64_t>>;
+
 /// Watch subscriptions: engine actors notify it of every state change made on this node; it
 /// forwards each to the clients watching that order (or all orders) until they unwatch or go
 /// down. In a cluster it relays: while its clients watch, it subscribes itself to the changes
@@ -314,22 +335,24 @@ using watch_hub_actor = caf::typed_actor<
   caf::reacts_to<notify_atom, std::vector<order_update>>,
   // Subscribes a client actor to one order id, or to all orders with an empty id; answered
   // once the other members relay that too (or did not answer in time).
-  caf::replies_to<watch_atom, caf::actor, std::string>::with<bool>,
+  caf::replies_to<watch_atom, caf::actor, std::string>::with<ack_atom>,
   caf::reacts_to<unwatch_atom, caf::actor>,
   // From another member's hub (through the gateway): it receives the changes made on this
   // node to these orders (an empty id: every order); unwatch drops some.
-  caf::replies_to<watch_atom, local_atom, caf::actor, std::vector<std::string>>::with<bool>,
+  caf::replies_to<watch_atom, local_atom, caf::actor, std::vector<std::string>>::with<ack_atom>,
   caf::reacts_to<unwatch_atom, local_atom, caf::actor, std::vector<std::string>>,
   // From another member's hub: a change made there, for this node's clients.
   caf::reacts_to<event_atom, order_update>,
   // From the gateway: the supervisor, through which the hub finds the cluster actor and so
   // the other members. A hub never told (or on a single node) relays nothing.
-  caf::reacts_to<caf::update_atom, caf::actor>,
+  caf::reacts_to<caf::update_atom, supervisor_actor>,
   // Internal timer: subscribe to members that joined since.
   caf::reacts_to<tick_atom>>;
 
 } // namespace topup
 
+// node_handles never leaves the process: it is exchanged between local actors only.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(topup::node_handles)
 // peer_gateway never leaves the process: the cluster actor hands it to local actors only.
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(std::vector<topup::peer_gateway>)
 // Nor does an admission snapshot: a router hands it to the intake of its own node.

@@ -34,7 +34,8 @@ namespace topup {
 /// 7: a notification sent again by its delivery id (redeliver_atom, delivery_atom); whether
 ///    a node finished its start-up recovery (recover_atom, get_atom at the gateway);
 ///    member_info carries the epoch of each lease its member holds; order_filter names the
-///    merchants a client reference is looked up for.
+///    merchants a client reference is looked up for; a watch (watch_atom) is answered with
+///    ack_atom instead of true.
 constexpr uint32_t protocol_version = 7;
 
 /// One order's answer inside a batch submission: either an error or the order.
@@ -588,6 +589,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::callback_record))
   CAF_ADD_TYPE_ID(topup, (std::vector<topup::callback_record>))
 
+  // any actor -> its requester: done, with nothing more to say (see messages/interfaces.hpp)
+  CAF_ADD_ATOM(topup, topup, ack_atom, "ack")
   // client -> node (the gateway)
   CAF_ADD_ATOM(topup, topup, hello_atom, "hello")
   CAF_ADD_ATOM(topup, topup, submit_atom, "submit")

@@ -497,7 +497,7 @@ struct cluster_fixture {
     bool subscribed = false;
     self->request(gateway(i), 2 * request_timeout, watch_atom::value,
                   caf::actor_cast<caf::actor>(watcher), order_id)
-      .receive([&](bool taken) { subscribed = taken; },
+      .receive([&](ack_atom) { subscribed = true; },
                [&](caf::error& error) { BOOST_FAIL("watch through " << node_name(i) << ": "
                                                    << describe(error)); });
     BOOST_TEST_REQUIRE(subscribed, node_name(i) << " refused the watch");

@@ -96,7 +96,7 @@ struct engine_fixture : actor_fixture {
   temp_dir dir;
   config cfg = workload_config(dir);
   std::shared_ptr<stepped_wall_clock> clock = std::make_shared<stepped_wall_clock>();
-  caf::actor node;
+  supervisor_actor node;
   intake_actor intake;
   std::vector<std::string> accepted_ids;
 

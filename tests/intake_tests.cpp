@@ -125,7 +125,7 @@ struct intake_fixture : actor_fixture {
     proxies.push_back(proxy);
     bool swapped = false;
     self->request(intake, 10s, caf::update_atom::value, caf::actor_cast<store_actor>(proxy), sink)
-      .receive([&](bool ok) { swapped = ok; }, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+      .receive([&](ack_atom) { swapped = true; }, [](caf::error& e) { BOOST_FAIL(describe(e)); });
     BOOST_REQUIRE(swapped);
     return log;
   }
@@ -467,7 +467,7 @@ BOOST_AUTO_TEST_CASE(intake_writes_to_the_store_and_sink_it_was_last_given) {
   self->wait_for(sink);
   bool swapped = false;
   self->request(intake, 10s, caf::update_atom::value, other_store, other_sink)
-    .receive([&](bool ok) { swapped = ok; }, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+    .receive([&](ack_atom) { swapped = true; }, [](caf::error& e) { BOOST_FAIL(describe(e)); });
   BOOST_REQUIRE(swapped);
   auto accepted = submit(valid_request("u-1", 1));
   BOOST_REQUIRE_MESSAGE(accepted, error_text(accepted));
@@ -532,11 +532,11 @@ BOOST_AUTO_TEST_CASE(orders_the_router_says_cannot_start_in_time_are_refused_wit
   proxies.push_back(router);
   self->request(intake, 10s, caf::update_atom::value, store,
                 caf::actor_cast<order_sink_actor>(router))
-    .receive([](bool) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+    .receive([](ack_atom) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
   auto hand_snapshot = [&](const caf::actor& from, admission_snapshot snapshot) {
     // Answered once the snapshot is in intake's mailbox, ahead of the next submit.
     self->request(from, 10s, admission_atom::value, intake, std::move(snapshot))
-      .receive([](bool) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+      .receive([](ack_atom) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
   };
   hand_snapshot(router, one_slow_cmcc_provider(0, 0));
   std::vector<order_request> batch;

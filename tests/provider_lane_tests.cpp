@@ -1126,3 +1126,127 @@ BOOST_AUTO_TEST_CASE(simulation_concurrency_limited_lane_never_exceeds_its_slots
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+// -- after_call: what follows a call's or status query's answer ------------------------------
+
+BOOST_AUTO_TEST_SUITE(after_call_suite)
+
+using step = after_call_action::step;
+
+/// The default lane: retry_base 200 ms, call_timeout 2000 ms. Another attempt fits when it
+/// can start after half the base backoff and still time out by the deadline: 2100 ms.
+constexpr int64_t just_enough = 2100;
+
+order dispatched(const std::string& id, int64_t deadline_in_ms) {
+  auto o = make_order(id, deadline_in_ms, 1);
+  o.status = order_status::dispatched;
+  return o;
+}
+
+BOOST_AUTO_TEST_CASE(a_recharge_finishes_the_order_as_succeeded) {
+  provider_lane lane{roomy(), t0};
+  auto action = lane.after_call(dispatched("a", far), call_answer::recharged, "ignored", t0);
+  BOOST_TEST((action.next == step::finish));
+  BOOST_TEST((action.event == order_event::succeed));
+  BOOST_TEST(action.detail.empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_refusal_fails_the_order_with_the_providers_words) {
+  provider_lane lane{roomy(), t0};
+  auto action = lane.after_call(dispatched("a", far), call_answer::refused, "blocked", t0);
+  BOOST_TEST((action.next == step::finish));
+  BOOST_TEST((action.event == order_event::fail_final));
+  BOOST_TEST(action.detail == "blocked");
+}
+
+BOOST_AUTO_TEST_CASE(not_recharged_is_retried_while_another_attempt_fits_before_the_deadline) {
+  provider_lane lane{roomy(), t0};
+  auto action = lane.after_call(dispatched("a", just_enough), call_answer::not_recharged,
+                                "busy", t0);
+  BOOST_TEST((action.next == step::retry));
+  BOOST_TEST((action.event == order_event::fail_retryable));
+  BOOST_TEST(action.detail == "busy");
+  // Judged at the moment of the answer: 1 ms later the attempt no longer fits.
+  auto late = lane.after_call(dispatched("a", just_enough), call_answer::not_recharged, "busy",
+                              at_ms(1));
+  BOOST_TEST((late.next == step::finish));
+  BOOST_TEST((late.event == order_event::fail_final));
+  BOOST_TEST(late.detail == std::string{no_time_to_retry} + ": busy");
+}
+
+BOOST_AUTO_TEST_CASE(the_time_for_a_retry_follows_the_lanes_settings) {
+  lane_settings s = roomy();
+  s.retry_base = milliseconds(1000);
+  s.call_timeout = milliseconds(500);
+  provider_lane lane{s, t0};
+  BOOST_TEST((lane.after_call(dispatched("a", 1000), call_answer::not_recharged, "", t0).next
+              == step::retry));
+  BOOST_TEST((lane.after_call(dispatched("a", 999), call_answer::not_recharged, "", t0).next
+              == step::finish));
+}
+
+BOOST_AUTO_TEST_CASE(wrong_carrier_moves_the_order_on_while_a_provider_and_time_are_left) {
+  provider_lane lane{roomy(), t0};
+  auto action = lane.after_call(dispatched("a", far), call_answer::wrong_carrier,
+                                "p-cmcc answered wrong carrier", t0, true);
+  BOOST_TEST((action.next == step::move_on));
+  BOOST_TEST((action.event == order_event::wrong_carrier));
+  BOOST_TEST(action.detail == "p-cmcc answered wrong carrier");
+  auto late = lane.after_call(dispatched("a", just_enough - 1), call_answer::wrong_carrier,
+                              "p-cmcc answered wrong carrier", t0, true);
+  BOOST_TEST((late.next == step::finish));
+  BOOST_TEST((late.event == order_event::fail_final));
+  BOOST_TEST(late.detail
+             == std::string{no_time_to_retry} + ": p-cmcc answered wrong carrier");
+}
+
+BOOST_AUTO_TEST_CASE(wrong_carrier_with_no_provider_left_fails_the_order_whatever_the_time) {
+  provider_lane lane{roomy(), t0};
+  for (int64_t deadline : {far, just_enough - 1}) {
+    auto action = lane.after_call(dispatched("a", deadline), call_answer::wrong_carrier,
+                                  "p-cmcc answered wrong carrier", t0, false);
+    BOOST_TEST((action.next == step::finish));
+    BOOST_TEST((action.event == order_event::fail_final));
+    BOOST_TEST(action.detail == "wrong_carrier: p-cmcc answered wrong carrier; no provider is "
+                                "left that might serve the number");
+  }
+}
+
+BOOST_AUTO_TEST_CASE(no_answer_loses_the_outcome_then_queries_it_again_and_again) {
+  provider_lane lane{roomy(), t0};
+  auto o = dispatched("a", far);
+  auto lost = lane.after_call(o, call_answer::unknown, "no answer: timeout", t0);
+  BOOST_TEST((lost.next == step::query));
+  BOOST_TEST((lost.event == order_event::lose_outcome));
+  BOOST_TEST(lost.detail == "no answer: timeout");
+  // Never retried nor failed, not even past the deadline: money may have moved.
+  o.status = order_status::unknown;
+  auto again = lane.after_call(o, call_answer::unknown, "status query unanswered", at_ms(far));
+  BOOST_TEST((again.next == step::query_again));
+  BOOST_TEST(again.detail == "status query unanswered");
+}
+
+BOOST_AUTO_TEST_CASE(requeue_waits_out_the_backoff_here_while_the_breaker_is_closed) {
+  provider_lane lane{roomy(), t0};
+  auto o = make_order("a", far, 1);
+  BOOST_TEST(!lane.requeue(o, t0));
+  BOOST_TEST(lane.holds("a"));
+  BOOST_TEST(take(lane, 0).calls.empty(), "not before its backoff");
+  BOOST_TEST(ids(take(lane, 200).calls) == (strings{"a"}), boost::test_tools::per_element());
+}
+
+BOOST_AUTO_TEST_CASE(requeue_gives_the_order_back_for_failover_while_the_breaker_is_open) {
+  lane_settings s = roomy();
+  s.breaker_threshold = 1;
+  provider_lane lane{s, t0};
+  lane.enqueue(make_order("x", far), false);
+  BOOST_TEST(take(lane, 0).calls.size() == 1u);
+  lane.call_finished(t0, false);
+  BOOST_REQUIRE(lane.breaker_open(t0));
+  auto back = lane.requeue(make_order("a", far, 1), t0);
+  BOOST_REQUIRE(back);
+  BOOST_TEST(back->id == "a");
+  BOOST_TEST(!lane.holds("a"));
+}
+
+BOOST_AUTO_TEST_SUITE_END()

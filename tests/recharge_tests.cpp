@@ -175,7 +175,7 @@ BOOST_AUTO_TEST_CASE(waiting_orders_go_back_to_the_router_and_the_call_in_flight
   BOOST_REQUIRE_EQUAL(in_flight, 1u);
   bool drained = false;
   self->request(lane, 10s, released_atom::value)
-    .receive([&](bool answer) { drained = answer; },
+    .receive([&](ack_atom) { drained = true; },
              [](caf::error& e) { BOOST_FAIL(describe(e)); });
   BOOST_CHECK(drained);
 
@@ -206,7 +206,7 @@ BOOST_AUTO_TEST_CASE(a_lane_with_nothing_waiting_answers_at_once_and_gives_nothi
   start_lane(1);
   bool drained = false;
   self->request(lane, 10s, released_atom::value)
-    .receive([&](bool answer) { drained = answer; },
+    .receive([&](ack_atom) { drained = true; },
              [](caf::error& e) { BOOST_FAIL(describe(e)); });
   BOOST_CHECK(drained);
   // Reports keep coming every 100 ms: look at what arrives for a while.
