@@ -65,20 +65,9 @@ order_update update_of(const order& before, const transition& change) {
   return {std::move(after), std::string{to_string(change.event)}};
 }
 
-/// Queues a flush behind every message already in the mailbox, so that the changes their
-/// handlers make ride one store request.
-void schedule_flush(self_pointer self) {
-  auto& st = self->state;
-  if (st.flush_scheduled)
-    return;
-  st.flush_scheduled = true;
-  self->send(self, caf::flush_atom::value);
-}
-
 /// Writes the gathered changes in one request and reports finished orders to the router.
 void flush(self_pointer self) {
   auto& st = self->state;
-  st.flush_scheduled = false;
   if (!st.finished.empty()) {
     self->send(st.router, done_atom::value, std::move(st.finished));
     st.finished.clear();
@@ -143,7 +132,7 @@ void submit_change(self_pointer self, pending_change pending) {
   if (st.outbox.size() >= st.options.max_write_batch)
     flush(self);
   else
-    schedule_flush(self);
+    st.flush_pass.request(self);  // the changes of this mailbox pass ride one store request
 }
 
 /// Writes one state change of `before`; what `purpose` says follows once it is durable.
@@ -227,7 +216,7 @@ transition change_of(self_pointer self, const order& o, order_event event) {
 
 void report_done(self_pointer self, const std::string& id) {
   self->state.finished.push_back(id);
-  schedule_flush(self);
+  self->state.flush_pass.request(self);
 }
 
 /// Counts a call's or status query's result in the metrics, if measured.
@@ -837,7 +826,10 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       self->state.timer_due.reset();
       pump(self);
     },
-    [=](caf::flush_atom) { flush(self); },
+    [=](caf::flush_atom) {
+      self->state.flush_pass.arrived();
+      flush(self);
+    },
     [=](released_atom) -> caf::result<ack_atom> {
       auto& state = self->state;
       state.lane->stop_calls();
