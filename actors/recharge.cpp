@@ -513,45 +513,33 @@ void after_written(self_pointer self, pending_change pending) {
 }
 
 /// The store refused `pending`: the stored order was not in the state the change left from.
+/// What the store holds says how to go on.
 void after_refused(self_pointer self, pending_change pending) {
-  switch (pending.purpose) {
-    case change_purpose::note:
-      return;  // a line less of history
-    case change_purpose::attempt:
-      // Not ours to call: the stored order moved on, e.g. an actor of the engine before a
-      // restart dispatched it. The store says what to do with it.
-      self->state.lane->slot_unused();
-      follow_stored_state(self, std::move(pending.before));
-      pump(self);
-      return;
-    case change_purpose::finish:
-    case change_purpose::retry:
-    case change_purpose::move_on:
-    case change_purpose::query:
-      follow_stored_state(self, std::move(pending.before));
-      return;
-  }
+  if (pending.purpose == change_purpose::note)
+    return;  // a line less of history
+  // A refused write-ahead: not ours to call (e.g. an actor of the engine before a restart
+  // dispatched it), and its slot goes back.
+  bool attempt = pending.purpose == change_purpose::attempt;
+  if (attempt)
+    self->state.lane->slot_unused();
+  follow_stored_state(self, std::move(pending.before));
+  if (attempt)
+    pump(self);
 }
 
 /// The store did not answer for `pending`: nothing of it was written.
 void after_not_written(self_pointer self, pending_change pending) {
-  switch (pending.purpose) {
-    case change_purpose::note:
-      return;  // a line less of history
-    case change_purpose::attempt:
-      // Not written ahead, so not called: safe to try again later.
-      self->state.lane->slot_unused();
-      self->state.lane->retry_later(std::move(pending.before), mono_now(self), store_wait(self));
-      pump(self);
-      return;
-    case change_purpose::finish:
-    case change_purpose::retry:
-    case change_purpose::move_on:
-    case change_purpose::query:
-      self->state.unwritten.push_back(std::move(pending));
-      pump(self);
-      return;
+  auto& st = self->state;
+  if (pending.purpose == change_purpose::note)
+    return;  // a line less of history
+  if (pending.purpose == change_purpose::attempt) {
+    // Not written ahead, so not called: safe to try again later.
+    st.lane->slot_unused();
+    st.lane->retry_later(std::move(pending.before), mono_now(self), store_wait(self));
+  } else {
+    st.unwritten.push_back(std::move(pending));
   }
+  pump(self);
 }
 
 void query(self_pointer self, order o) {
