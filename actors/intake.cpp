@@ -188,12 +188,10 @@ caf::typed_response_promise<Ts...> wait_for_store(self_pointer self, waiting_sub
   auto promise = self->make_response_promise<Ts...>();
   submit.reply = promise;
   st.waiting.push_back(std::move(submit));
-  if (st.gathered.size() >= st.options.max_gathered) {
+  if (st.gathered.size() >= st.options.max_gathered)
     flush(self);
-  } else if (!st.flush_scheduled) {
-    st.flush_scheduled = true;
-    self->send(self, caf::flush_atom::value);
-  }
+  else
+    st.flush_pass.request(self);
   return promise;
 }
 
@@ -236,7 +234,7 @@ intake_actor::behavior_type intake(self_pointer self, intake_options options,
       return submit_batch(self, std::move(requests), ingress);
     },
     [=](caf::flush_atom) {
-      self->state.flush_scheduled = false;
+      self->state.flush_pass.arrived();
       flush(self);
     },
     [=](stats_atom) { return self->state.stats; },

@@ -6,6 +6,7 @@
 #include "domain/order_id.hpp"
 #include "domain/validation.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/mailbox_pass.hpp"
 #include "metrics/node_metrics.hpp"
 
 #include <memory>
@@ -63,7 +64,7 @@ struct intake_state {
   std::vector<waiting_submit> waiting;  ///< the submits `gathered` came from, in that order
   /// Refuses what the providers cannot start in time, from the router's snapshots.
   admission_control admission;
-  bool flush_scheduled = false;
+  mailbox_pass_end<caf::flush_atom> flush_pass;
 };
 
 /// Intake: validates, refuses (overloaded) what the providers cannot start in time (from the

@@ -65,20 +65,9 @@ order_update update_of(const order& before, const transition& change) {
   return {std::move(after), std::string{to_string(change.event)}};
 }
 
-/// Queues a flush behind every message already in the mailbox, so that the changes their
-/// handlers make ride one store request.
-void schedule_flush(self_pointer self) {
-  auto& st = self->state;
-  if (st.flush_scheduled)
-    return;
-  st.flush_scheduled = true;
-  self->send(self, caf::flush_atom::value);
-}
-
 /// Writes the gathered changes in one request and reports finished orders to the router.
 void flush(self_pointer self) {
   auto& st = self->state;
-  st.flush_scheduled = false;
   if (!st.finished.empty()) {
     self->send(st.router, done_atom::value, std::move(st.finished));
     st.finished.clear();
@@ -143,7 +132,7 @@ void submit_change(self_pointer self, pending_change pending) {
   if (st.outbox.size() >= st.options.max_write_batch)
     flush(self);
   else
-    schedule_flush(self);
+    st.flush_pass.request(self);  // the changes of this mailbox pass ride one store request
 }
 
 /// Writes one state change of `before`; what `purpose` says follows once it is durable.
@@ -227,7 +216,7 @@ transition change_of(self_pointer self, const order& o, order_event event) {
 
 void report_done(self_pointer self, const std::string& id) {
   self->state.finished.push_back(id);
-  schedule_flush(self);
+  self->state.flush_pass.request(self);
 }
 
 /// Counts a call's or status query's result in the metrics, if measured.
@@ -524,45 +513,33 @@ void after_written(self_pointer self, pending_change pending) {
 }
 
 /// The store refused `pending`: the stored order was not in the state the change left from.
+/// What the store holds says how to go on.
 void after_refused(self_pointer self, pending_change pending) {
-  switch (pending.purpose) {
-    case change_purpose::note:
-      return;  // a line less of history
-    case change_purpose::attempt:
-      // Not ours to call: the stored order moved on, e.g. an actor of the engine before a
-      // restart dispatched it. The store says what to do with it.
-      self->state.lane->slot_unused();
-      follow_stored_state(self, std::move(pending.before));
-      pump(self);
-      return;
-    case change_purpose::finish:
-    case change_purpose::retry:
-    case change_purpose::move_on:
-    case change_purpose::query:
-      follow_stored_state(self, std::move(pending.before));
-      return;
-  }
+  if (pending.purpose == change_purpose::note)
+    return;  // a line less of history
+  // A refused write-ahead: not ours to call (e.g. an actor of the engine before a restart
+  // dispatched it), and its slot goes back.
+  bool attempt = pending.purpose == change_purpose::attempt;
+  if (attempt)
+    self->state.lane->slot_unused();
+  follow_stored_state(self, std::move(pending.before));
+  if (attempt)
+    pump(self);
 }
 
 /// The store did not answer for `pending`: nothing of it was written.
 void after_not_written(self_pointer self, pending_change pending) {
-  switch (pending.purpose) {
-    case change_purpose::note:
-      return;  // a line less of history
-    case change_purpose::attempt:
-      // Not written ahead, so not called: safe to try again later.
-      self->state.lane->slot_unused();
-      self->state.lane->retry_later(std::move(pending.before), mono_now(self), store_wait(self));
-      pump(self);
-      return;
-    case change_purpose::finish:
-    case change_purpose::retry:
-    case change_purpose::move_on:
-    case change_purpose::query:
-      self->state.unwritten.push_back(std::move(pending));
-      pump(self);
-      return;
+  auto& st = self->state;
+  if (pending.purpose == change_purpose::note)
+    return;  // a line less of history
+  if (pending.purpose == change_purpose::attempt) {
+    // Not written ahead, so not called: safe to try again later.
+    st.lane->slot_unused();
+    st.lane->retry_later(std::move(pending.before), mono_now(self), store_wait(self));
+  } else {
+    st.unwritten.push_back(std::move(pending));
   }
+  pump(self);
 }
 
 void query(self_pointer self, order o) {
@@ -837,7 +814,10 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       self->state.timer_due.reset();
       pump(self);
     },
-    [=](caf::flush_atom) { flush(self); },
+    [=](caf::flush_atom) {
+      self->state.flush_pass.arrived();
+      flush(self);
+    },
     [=](released_atom) -> caf::result<ack_atom> {
       auto& state = self->state;
       state.lane->stop_calls();

@@ -10,6 +10,7 @@
 #include "domain/send_fence.hpp"
 #include "domain/retry_backoff.hpp"
 #include "domain/routing.hpp"
+#include "messages/mailbox_pass.hpp"
 #include "messages/interfaces.hpp"
 #include "metrics/node_metrics.hpp"
 
@@ -112,7 +113,7 @@ struct recharge_state {
   std::vector<pending_change> outbox;
   /// Orders finished since the last flush, reported to the router in one message with it.
   std::vector<std::string> finished;
-  bool flush_scheduled = false;
+  mailbox_pass_end<caf::flush_atom> flush_pass;
   /// Answered once no call is in flight and every state change is written (the node gives
   /// the provider up).
   std::vector<caf::typed_response_promise<ack_atom>> drain_waiters;

@@ -82,13 +82,10 @@ void gather(self_pointer self, const recharge_call& call, std::string txn,
                       call.origin.node, call.origin.epoch});
   if (reply)
     st.batch_replies.push_back(*reply);
-  if (st.batch.size() >= provider_ledger_max_batch) {
+  if (st.batch.size() >= provider_ledger_max_batch)
     commit(self);
-  } else if (!st.commit_scheduled) {
-    // Behind everything already in the mailbox: those recharges join this commit.
-    st.commit_scheduled = true;
-    self->send(self, commit_atom::value);
-  }
+  else
+    st.commit_pass.request(self);  // the recharges of this mailbox pass join this commit
 }
 
 /// A reminder to look at the pending answers when `latency` has passed. commit_atom is the
@@ -284,7 +281,7 @@ provider_actor::behavior_type simulated_provider(self_pointer self, std::string 
       return promise;
     },
     [=](commit_atom) {
-      self->state.commit_scheduled = false;
+      self->state.commit_pass.arrived();
       commit(self);
       answer_due(self);
     },

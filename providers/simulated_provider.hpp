@@ -3,6 +3,7 @@
 #include "config/config.hpp"
 #include "domain/clock.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/mailbox_pass.hpp"
 #include "providers/ledger.hpp"
 #include "providers/outcome_model.hpp"
 
@@ -73,7 +74,7 @@ struct simulated_provider_state {
   /// failures if it is rolled back. (multimap iterators stay valid until their own erase.)
   std::vector<ledger_record> batch;
   std::vector<recharge_queue::iterator> batch_replies;
-  bool commit_scheduled = false;
+  mailbox_pass_end<commit_atom> commit_pass;
 
   recharge_queue recharges;
   query_queue queries;

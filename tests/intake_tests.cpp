@@ -536,7 +536,7 @@ BOOST_AUTO_TEST_CASE(orders_the_router_says_cannot_start_in_time_are_refused_wit
   auto hand_snapshot = [&](const caf::actor& from, admission_snapshot snapshot) {
     // Answered once the snapshot is in intake's mailbox, ahead of the next submit.
     self->request(from, 10s, admission_atom::value, intake, std::move(snapshot))
-      .receive([](ack_atom) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+      .receive([](bool) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
   };
   hand_snapshot(router, one_slow_cmcc_provider(0, 0));
   std::vector<order_request> batch;
