@@ -99,10 +99,9 @@ void after_enqueue(self_pointer self) {
   st.stats.pending_writes = st.insert_rows + st.transition_rows;
   if (st.stats.pending_writes >= st.cfg.max_batch) {
     commit(self);
-  } else if (!st.commit_scheduled) {
+  } else {
     // Behind everything already in the mailbox: those writes join this commit.
-    st.commit_scheduled = true;
-    self->send(self, commit_atom::value);
+    st.commit_pass.request(self);
   }
 }
 
@@ -224,7 +223,7 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
       return promise;
     },
     [=](commit_atom) {
-      self->state.commit_scheduled = false;
+      self->state.commit_pass.arrived();
       commit(self);
     },
     [=](caf::get_atom get, const std::string& id) {

@@ -4,6 +4,7 @@
 #include "domain/clock.hpp"
 #include "domain/log_repeats.hpp"
 #include "messages/interfaces.hpp"
+#include "messages/mailbox_pass.hpp"
 #include "metrics/node_metrics.hpp"
 #include "persistence/lazy_database.hpp"
 #include "persistence/order_store.hpp"
@@ -46,7 +47,7 @@ struct store_state {
   std::vector<pending_transitions> transitions;
   size_t insert_rows = 0;
   size_t transition_rows = 0;
-  bool commit_scheduled = false;
+  mailbox_pass_end<commit_atom> commit_pass;
   store_stats stats;
   log_repeats repeats;  ///< failed commits and reads, summarised
   std::shared_ptr<node_metrics> metrics;  ///< null: commits are not measured
