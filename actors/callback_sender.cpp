@@ -254,20 +254,6 @@ void prune(self_pointer self) {
     st.next_prune = st.time->now() + std::chrono::minutes{1};
 }
 
-callback_record record_of(const stored_callback& row) {
-  return {row.delivery.delivery_id,
-          row.delivery.order_id,
-          row.delivery.merchant,
-          row.delivery.url,
-          std::string{to_string(row.state)},
-          row.delivery.attempts,
-          row.delivery.due_at_ms,
-          row.delivery.next_attempt_at_ms,
-          row.last_http_status,
-          row.last_error,
-          row.updated_at_ms};
-}
-
 /// Runs `read` on the outbox; a database that fails it is answered `unavailable` (and opened
 /// again next time).
 template <class Read>
