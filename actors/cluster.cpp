@@ -272,6 +272,15 @@ void tick(self_pointer self) {
     auto gauges = st.options.metrics->cluster();
     gauges.members->Set(static_cast<double>(st.view.members().size()));
     gauges.leases_held->Set(static_cast<double>(st.owned.size()));
+    // Add() returns the existing series of a provider: one per provider ever held here.
+    for (const auto& provider : st.epoch_series)
+      if (st.owned.count(provider) == 0)
+        gauges.lease_epoch->Add({{"provider", provider}}).Set(0);
+    for (const auto& [provider, held] : st.owned) {
+      gauges.lease_epoch->Add({{"provider", provider}})
+        .Set(static_cast<double>(held.granted.epoch));
+      st.epoch_series.insert(provider);
+    }
   }
   tell_router(self);
   connect_members(self);

@@ -73,6 +73,8 @@ struct cluster_state {
 
   /// Leases the router serves (the set told with own_atom).
   std::map<std::string, held_lease> owned;
+  /// Providers whose lease epoch this node has published (topup_cluster_lease_epoch).
+  std::set<std::string> epoch_series;
   /// Leases of providers another node should own now, still renewed until the router has
   /// drained them (released_atom) or drain_limit has passed; not in the router's set.
   std::map<std::string, held_lease> draining;

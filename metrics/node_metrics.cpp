@@ -118,6 +118,11 @@ node_metrics::node_metrics(const std::string& node, unsigned protocol)
                          "which serves every provider without leases)")
                    .Register(*registry_)
                    .Add({})),
+    lease_epoch_(BuildGauge()
+                   .Name("topup_cluster_lease_epoch")
+                   .Help("The epoch of this node's lease on each provider it has held (0 once "
+                         "it holds it no more): a new epoch is a lease that changed hands")
+                   .Register(*registry_)),
     callback_duration_(BuildHistogram()
                          .Name("topup_callback_duration_seconds")
                          .Help("From a result callback's call to a merchant leaving to its "
@@ -161,7 +166,7 @@ store_instruments node_metrics::store() {
 }
 
 cluster_instruments node_metrics::cluster() {
-  return {&cluster_members_, &leases_held_};
+  return {&cluster_members_, &leases_held_, &lease_epoch_};
 }
 
 callback_instruments node_metrics::callbacks() {

@@ -77,6 +77,8 @@ struct store_instruments {
 struct cluster_instruments {
   prometheus::Gauge* members = nullptr;
   prometheus::Gauge* leases_held = nullptr;
+  /// The epoch of this node's lease on a provider; 0 while it holds none.
+  prometheus::Family<prometheus::Gauge>* lease_epoch = nullptr;
 };
 
 /// The callback sender's instruments: the duration of its calls to merchants, by whether
@@ -124,6 +126,7 @@ private:
   prometheus::Histogram& rows_per_commit_;
   prometheus::Gauge& cluster_members_;
   prometheus::Gauge& leases_held_;
+  prometheus::Family<prometheus::Gauge>& lease_epoch_;
   prometheus::Family<prometheus::Histogram>& callback_duration_;
 };
 

@@ -735,6 +735,14 @@ BOOST_AUTO_TEST_CASE(stats_asked_of_any_node_cover_every_node) {
       leases += sum_of(scrape(i), "topup_cluster_leases_held");
   } while (leases != static_cast<double>(workload_providers.size()) && steady::now() < give_up);
   BOOST_TEST(leases == static_cast<double>(workload_providers.size()));
+  // Each provider's lease shows its epoch on the one node holding it.
+  for (const auto& provider : workload_providers) {
+    int holders = 0;
+    for (auto i : all_nodes())
+      if (sum_of(scrape(i), "topup_cluster_lease_epoch", {"provider=\"" + provider + "\""}) >= 1)
+        ++holders;
+    BOOST_TEST(holders == 1, provider << " has its epoch on " << holders << " nodes");
+  }
   for (auto i : all_nodes()) {
     auto samples = scrape(i);
     BOOST_TEST(sum_of(samples, "topup_cluster_members") == static_cast<double>(node_count));
