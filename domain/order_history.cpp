@@ -134,6 +134,21 @@ std::vector<history_entry> decode_history(const order& o, std::string_view store
   return entries;
 }
 
+const history_entry* attempt_end(const std::vector<history_entry>& history, int32_t attempt_no) {
+  if (attempt_no <= 0)
+    return nullptr;
+  const history_entry* end = nullptr;
+  for (const auto& entry : history) {
+    if (entry.attempt_no != attempt_no)
+      continue;
+    auto event = order_event_from_string(entry.event);
+    if (!event || *event == order_event::dispatch || is_note(*event))
+      continue;
+    end = &entry;
+  }
+  return end;
+}
+
 bool record_unanswered_query(uint64_t nth) {
   return nth > 0 && (nth & (nth - 1)) == 0;
 }

@@ -56,6 +56,13 @@ std::string encode_history_entry(const history_entry& entry);
 /// shown, never refused.
 std::vector<history_entry> decode_history(const order& o, std::string_view stored);
 
+/// What ended attempt `attempt_no`: the latest entry of that attempt that changed the order's
+/// state and is not its dispatch (a later answer to a status query replaces an unknown
+/// outcome, as the order's status does). Null while the attempt's call is in flight, and for
+/// an attempt the history does not hold. The store keeps no other record of an attempt's
+/// outcome: this is how reconciliation reads it.
+const history_entry* attempt_end(const std::vector<history_entry>& history, int32_t attempt_no);
+
 /// Whether the nth status query in a row that got no answer is written to the history: the
 /// 1st, 2nd, 4th, 8th, ... (powers of two). An order whose provider stays silent is queried
 /// every query interval for as long as it takes; its history (and the writes for it) grows

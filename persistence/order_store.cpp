@@ -134,7 +134,6 @@ struct order_store::statements {
   /// A note: the history entry alone (is_note).
   soci::statement add_note;
   soci::statement start_attempt;
-  soci::statement finish_attempt;
   soci::statement insert;
 
   // The history entry rides the update of the state: no statement of its own.
@@ -171,12 +170,6 @@ struct order_store::statements {
                      soci::use(id), soci::use(attempt_no), soci::use(provider),
                      soci::use(request_id), soci::use(at_ms), soci::use(fence.owner),
                      soci::use(fence.epoch))),
-      finish_attempt((session.prepare << "UPDATE attempts SET finished_at_ms = :at_ms,"
-                                         " outcome = :event, provider_txn = :txn, error = :detail"
-                                         " WHERE order_id = :id AND attempt_no = :attempt_no",
-                      soci::use(at_ms, "at_ms"), soci::use(event, "event"),
-                      soci::use(provider_txn, "txn"), soci::use(detail, "detail"),
-                      soci::use(id, "id"), soci::use(attempt_no, "attempt_no"))),
       insert((session.prepare << "INSERT INTO orders (" << order_columns
                               << ") VALUES (:id, :client_ref, :phone, :carrier, :amount_fen,"
                                  " :provider, :status, :attempts, :accepted_at_ms, :deadline_ms,"
@@ -313,7 +306,9 @@ std::vector<bool> order_store::apply_changes(const std::vector<transition>& chan
       }
       bool fenced = change.event == order_event::dispatch && !change.lease_owner.empty();
       auto& update = fenced ? st.update_order_fenced : st.update_order;
-      // The lease is also what the attempt row records: '' and 0 from a single node.
+      // The lease is also what the attempt row records: '' and 0 from a single node. An
+      // attempt's row is written ahead of its call and never again: the history entry this
+      // update appends is its outcome (attempt_end).
       st.fence = {change.provider, change.lease_owner, change.lease_epoch};
       update.execute(true);
       if (update.get_affected_rows() != 1) {
@@ -322,8 +317,6 @@ std::vector<bool> order_store::apply_changes(const std::vector<transition>& chan
       }
       if (change.event == order_event::dispatch)
         st.start_attempt.execute(true);
-      else if (change.attempt_no > 0)
-        st.finish_attempt.execute(true);
       applied.push_back(true);
     }
     return applied;
@@ -565,10 +558,11 @@ std::vector<attempt_record> order_reader::attempts(const attempt_query& query) {
     std::vector<attempt_record> page;
     // Keyset paging on (started_at_ms, order_id, attempt_no), served by the index
     // attempts_by_provider_start: each page costs the same however deep into the period.
+    // An attempt's outcome is the history entry that ended it (attempt_end).
     soci::rowset<soci::row> rows =
       (session().prepare
          << "SELECT a.order_id, a.attempt_no, a.provider, a.request_id, a.started_at_ms,"
-            " a.finished_at_ms, a.outcome, a.provider_txn, o.status, o.amount_fen, o.phone"
+            " o.status, o.amount_fen, o.phone, o.accepted_at_ms, o.history"
             " FROM attempts a JOIN orders o ON o.id = a.order_id"
             " WHERE a.provider = :provider AND a.started_at_ms >= :from_ms"
             " AND a.started_at_ms < :to_ms"
@@ -579,10 +573,6 @@ std::vector<attempt_record> order_reader::attempts(const attempt_query& query) {
        soci::use(provider, "provider"), soci::use(from, "from_ms"), soci::use(to, "to_ms"),
        soci::use(after, "after"), soci::use(after_id, "after_id"),
        soci::use(after_no, "after_no"), soci::use(limit, "limit"));
-    auto text_or_empty = [](const soci::row& row, std::size_t column) {
-      return row.get_indicator(column) == soci::i_null ? std::string{}
-                                                        : row.get<std::string>(column);
-    };
     for (const auto& row : rows) {
       attempt_record a;
       a.order_id = row.get<std::string>(0);
@@ -590,15 +580,20 @@ std::vector<attempt_record> order_reader::attempts(const attempt_query& query) {
       a.provider = row.get<std::string>(2);
       a.request_id = row.get<std::string>(3);
       a.started_at_ms = row.get<long long>(4);
-      a.finished_at_ms = row.get_indicator(5) == soci::i_null ? 0 : row.get<long long>(5);
-      a.outcome = text_or_empty(row, 6);
-      a.provider_txn = text_or_empty(row, 7);
-      auto status = order_status_from_string(row.get<std::string>(8));
+      auto status = order_status_from_string(row.get<std::string>(5));
       if (!status)
         throw store_error("order " + a.order_id + " has an unknown status in the database");
       a.status = *status;
-      a.amount_fen = row.get<long long>(9);
-      a.phone = row.get<std::string>(10);
+      a.amount_fen = row.get<long long>(6);
+      a.phone = row.get<std::string>(7);
+      order accepted;
+      accepted.accepted_at_ms = row.get<long long>(8);
+      auto history = decode_history(accepted, row.get<std::string>(9));
+      if (const auto* end = attempt_end(history, a.attempt_no)) {
+        a.finished_at_ms = end->at_ms;
+        a.outcome = end->event;
+        a.provider_txn = end->provider_txn;
+      }
       page.push_back(std::move(a));
     }
     return page;

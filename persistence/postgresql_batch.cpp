@@ -225,15 +225,13 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
      soci::use(owner_array), soci::use(epoch_array), soci::use(position_array),
      soci::use(entry_array), soci::use(wrong_carrier_array));
 
-  // The attempt rows of the changes applied, as row by row.
+  // The attempt rows of the dispatches applied, as row by row (an outcome writes none: it is
+  // the history entry).
   std::vector<std::string> start_ids, start_providers, start_requests, start_nodes;
   std::vector<long long> start_nos, start_at, start_epochs;
-  std::vector<std::string> finish_ids, finish_events, finish_txns, finish_details;
-  std::vector<long long> finish_nos, finish_at;
   for (auto position : changed) {
     const auto& change = changes.at(static_cast<size_t>(position));
     applied[static_cast<size_t>(position)] = true;
-    auto event = std::string{to_string(change.event)};
     if (change.event == order_event::dispatch) {
       start_ids.push_back(change.order_id);
       start_nos.push_back(change.attempt_no);
@@ -242,13 +240,6 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
       start_at.push_back(change.at_ms);
       start_nodes.push_back(change.lease_owner);
       start_epochs.push_back(change.lease_epoch);
-    } else if (change.attempt_no > 0) {
-      finish_ids.push_back(change.order_id);
-      finish_nos.push_back(change.attempt_no);
-      finish_at.push_back(change.at_ms);
-      finish_events.push_back(event);
-      finish_txns.push_back(change.provider_txn);
-      finish_details.push_back(change.detail);
     }
   }
   if (!start_ids.empty()) {
@@ -265,21 +256,6 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
                 " CAST(:nodes AS text[]), CAST(:epochs AS bigint[]))",
       soci::use(ids_text), soci::use(nos), soci::use(provider_text), soci::use(request_text),
       soci::use(at_text), soci::use(node_text), soci::use(epoch_text);
-  }
-  if (!finish_ids.empty()) {
-    auto ids_text = postgresql_text_array(finish_ids), nos = postgresql_integer_array(finish_nos),
-         at_text = postgresql_integer_array(finish_at),
-         event_text = postgresql_text_array(finish_events),
-         txn_text = postgresql_text_array(finish_txns),
-         detail_text = postgresql_text_array(finish_details);
-    session_ << "UPDATE attempts AS a SET finished_at_ms = v.at_ms, outcome = v.event,"
-                " provider_txn = v.txn, error = v.detail"
-                " FROM unnest(CAST(:ids AS text[]), CAST(:nos AS integer[]),"
-                " CAST(:ats AS bigint[]), CAST(:events AS text[]), CAST(:txns AS text[]),"
-                " CAST(:details AS text[])) AS v(id, attempt_no, at_ms, event, txn, detail)"
-                " WHERE a.order_id = v.id AND a.attempt_no = v.attempt_no",
-      soci::use(ids_text), soci::use(nos), soci::use(at_text), soci::use(event_text),
-      soci::use(txn_text), soci::use(detail_text);
   }
 }
 

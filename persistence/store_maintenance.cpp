@@ -138,6 +138,8 @@ archive_report archive_final_orders(const store_config& cfg, const archive_setti
     " AND accepted_at_ms < :cutoff AND updated_at_ms < :cutoff"
     " AND (ingress = '' OR updated_at_ms < (SELECT COALESCE(MIN(resume_at_ms), :cutoff)"
     " FROM main.result_cursors)) LIMIT :batch";
+  const std::string attempt_columns =
+    "order_id, attempt_no, provider, request_id, started_at_ms, node, epoch";
   const std::string in_archive = "EXISTS (SELECT 1 FROM archive.orders a WHERE a.id = :id)";
   for (;;) {
     std::vector<std::string> ids(settings.batch);
@@ -152,8 +154,9 @@ archive_report archive_final_orders(const store_config& cfg, const archive_setti
       soci::transaction copy{*session};
       *session << "INSERT OR IGNORE INTO archive.orders SELECT * FROM main.orders WHERE id = :id",
         soci::use(ids);
-      *session << "INSERT OR IGNORE INTO archive.attempts"
-                  " SELECT * FROM main.attempts WHERE order_id = :id",
+      // By name: an archive file begun before schema step 12 has the wider attempts table.
+      *session << "INSERT OR IGNORE INTO archive.attempts (" + attempt_columns + ")"
+                  " SELECT " + attempt_columns + " FROM main.attempts WHERE order_id = :id",
         soci::use(ids);
       copy.commit();
     });

@@ -160,6 +160,30 @@ BOOST_AUTO_TEST_CASE(an_unreadable_line_is_shown_not_refused) {
   BOOST_TEST(story[3].status == "succeeded");
 }
 
+BOOST_AUTO_TEST_CASE(an_attempt_ends_with_its_last_state_change_after_the_dispatch) {
+  auto of_attempt = [](int64_t at_ms, order_event e, int32_t attempt_no, std::string txn = {}) {
+    auto entry = event(at_ms, e);
+    entry.attempt_no = attempt_no;
+    entry.provider_txn = std::move(txn);
+    return entry;
+  };
+  // Attempt 1: outcome lost, queried in vain (a note), then answered by a query. Attempt 2
+  // (another provider): dispatched, still in flight.
+  auto story = decode_history(
+    accepted_order(),
+    encoded({of_attempt(1, order_event::dispatch, 1), of_attempt(2, order_event::lose_outcome, 1),
+             of_attempt(3, order_event::query_unanswered, 1),
+             of_attempt(4, order_event::succeed, 1, "T-1"), of_attempt(5, order_event::dispatch, 2)}));
+  const auto* first = attempt_end(story, 1);
+  BOOST_TEST_REQUIRE(first != nullptr);
+  BOOST_TEST(first->event == "succeed");
+  BOOST_TEST(first->at_ms == 4);
+  BOOST_TEST(first->provider_txn == "T-1");
+  BOOST_TEST(attempt_end(story, 2) == nullptr, "in flight: nothing ended it yet");
+  BOOST_TEST(attempt_end(story, 3) == nullptr, "not in the history");
+  BOOST_TEST(attempt_end(story, 0) == nullptr, "the acceptance is no attempt");
+}
+
 BOOST_AUTO_TEST_CASE(unanswered_queries_are_recorded_at_powers_of_two) {
   std::vector<uint64_t> recorded;
   for (uint64_t nth = 0; nth <= 100; ++nth)

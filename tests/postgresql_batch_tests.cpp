@@ -54,14 +54,12 @@ std::string stored_state(const store_config& cfg, const std::string& id) {
     soci::use(id), soci::into(status), soci::into(provider), soci::into(attempts),
     soci::into(last_error), soci::into(updated_at_ms), soci::into(history),
     soci::into(wrong_carrier_at);
-  long long attempt_rows = 0, finished = 0;
+  long long attempt_rows = 0;
   *session << "SELECT COUNT(*) FROM attempts WHERE order_id = :id", soci::use(id),
     soci::into(attempt_rows);
-  *session << "SELECT COUNT(*) FROM attempts WHERE order_id = :id AND finished_at_ms IS NOT NULL",
-    soci::use(id), soci::into(finished);
   return status + "|" + provider + "|" + std::to_string(attempts) + "|" + last_error + "|"
-         + std::to_string(updated_at_ms) + "|" + std::to_string(attempt_rows) + "|"
-         + std::to_string(finished) + "|" + history + "|" + wrong_carrier_at;
+         + std::to_string(updated_at_ms) + "|" + std::to_string(attempt_rows) + "|" + history
+         + "|" + wrong_carrier_at;
 }
 
 } // namespace

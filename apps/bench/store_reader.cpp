@@ -1,5 +1,6 @@
 #include "apps/bench/store_reader.hpp"
 
+#include "domain/order_history.hpp"
 #include "persistence/sql_backend.hpp"
 
 #include <soci/soci.h>
@@ -46,15 +47,12 @@ store_reader::orders(const std::string& ref_prefix) {
   std::vector<std::pair<std::string, stored_order>> result;
   auto pattern = like_prefix(ref_prefix);
   try {
-    // The attempt the store says succeeded, for the ledger audit: an order with two such
-    // attempts comes out twice, which the audit reports.
+    // The attempts the store says succeeded (their ends in the history), for the ledger
+    // audit: an order with two of them comes out twice, which the audit reports.
     soci::rowset<soci::row> rows =
       (session_->prepare << "SELECT o.client_ref, o.status, o.provider, o.accepted_at_ms,"
-                            " o.updated_at_ms, o.id, COALESCE(a.provider, ''),"
-                            " COALESCE(a.provider_txn, ''), o.last_error"
-                            " FROM orders o LEFT JOIN attempts a"
-                            " ON a.order_id = o.id AND a.outcome = 'succeed'"
-                            " WHERE o.client_ref LIKE :p",
+                            " o.updated_at_ms, o.id, o.last_error, o.history"
+                            " FROM orders o WHERE o.client_ref LIKE :p",
        soci::use(pattern));
     for (const auto& row : rows) {
       stored_order order;
@@ -63,10 +61,26 @@ store_reader::orders(const std::string& ref_prefix) {
       order.accepted_at_ms = row.get<long long>(3);
       order.updated_at_ms = row.get<long long>(4);
       order.id = row.get<std::string>(5);
-      order.succeeded_provider = row.get<std::string>(6);
-      order.provider_txn = row.get<std::string>(7);
-      order.last_error = row.get<std::string>(8);
-      result.emplace_back(row.get<std::string>(0), std::move(order));
+      order.last_error = row.get<std::string>(6);
+      topup::order accepted;
+      accepted.accepted_at_ms = order.accepted_at_ms;
+      auto history = decode_history(accepted, row.get<std::string>(7));
+      auto ref = row.get<std::string>(0);
+      bool any_succeeded = false;
+      for (const auto& entry : history) {
+        if (entry.event != "dispatch")
+          continue;
+        const auto* end = attempt_end(history, entry.attempt_no);
+        if (end == nullptr || end->event != "succeed")
+          continue;
+        any_succeeded = true;
+        auto succeeded = order;
+        succeeded.succeeded_provider = entry.provider;
+        succeeded.provider_txn = end->provider_txn;
+        result.emplace_back(ref, std::move(succeeded));
+      }
+      if (!any_succeeded)
+        result.emplace_back(ref, std::move(order));
     }
   } catch (const soci::soci_error& error) {
     fail("cannot read the orders", error);
