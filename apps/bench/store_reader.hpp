@@ -42,6 +42,9 @@ public:
 
 private:
   std::unique_ptr<soci::session> session_;
+  /// Every merchant a run's orders may belong to: the node's default one first. The reads
+  /// go merchant by merchant through the (merchant, client_ref) index.
+  std::vector<std::string> merchants_;
 };
 
 } // namespace topup::bench
