@@ -209,6 +209,11 @@ const std::vector<migration_step> migrations{
     "CREATE INDEX callbacks_finished_by_update ON callbacks (updated_at_ms)"
     " WHERE state <> 'pending'",
   },
+  // 12: how the store is laid out, written once when it is created (persistence/store_layout):
+  //     "shards", the number of shards its orders are split over.
+  {
+    "CREATE TABLE store_layout (setting TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+  },
 };
 
 /// One migration step's transaction, holding the database's migration lock until it ends:

@@ -1,6 +1,7 @@
 #include "persistence/store_actor.hpp"
 
 #include "messages/errors.hpp"
+#include "persistence/sharded_store_actor.hpp"
 #include "persistence/sql_backend.hpp"
 
 #include <spdlog/spdlog.h>
@@ -273,6 +274,8 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
 store_actor spawn_store(caf::actor_system& system, store_config cfg,
                         std::shared_ptr<const clock> time,
                         std::shared_ptr<node_metrics> metrics) {
+  if (cfg.shards > 1)
+    return system.spawn(sharded_store, std::move(cfg), std::move(time), std::move(metrics));
   return system.spawn<caf::detached>(store, std::move(cfg), std::move(time), std::move(metrics));
 }
 
