@@ -119,6 +119,12 @@ size_t page_limit(uint32_t limit) {
 
 constexpr size_t no_limit = std::numeric_limits<size_t>::max();
 
+/// Merges the shards' pages (each sorted by `before`) into the first `limit` rows.
+template <class Before>
+auto merged_by(Before before, size_t limit) {
+  return [before, limit](auto parts) { return merge_pages(std::move(parts), before, limit); };
+}
+
 bool by_deadline(const order& a, const order& b) {
   return std::tie(a.deadline_ms, a.id) < std::tie(b.deadline_ms, b.id);
 }
@@ -146,8 +152,7 @@ store_stats summed(std::vector<store_stats> parts) {
   return total;
 }
 
-/// The shards' store actors, spawned detached and linked to the front, and stopped with it
-/// when it ends normally too (a link carries only abnormal exits).
+/// The shards' store actors, spawned detached, linked to the front and stopped with it.
 void spawn_shards(self_pointer self, const store_config& cfg,
                   const std::shared_ptr<const clock>& time,
                   const std::shared_ptr<node_metrics>& metrics) {
@@ -158,11 +163,7 @@ void spawn_shards(self_pointer self, const store_config& cfg,
     addresses.push_back(actor.address());
     self->state.shards.push_back(std::move(actor));
   }
-  self->attach_functor([addresses] {
-    for (const auto& address : addresses)
-      if (auto handle = caf::actor_cast<caf::actor>(address))
-        caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
-  });
+  stop_with(self, std::move(addresses));
 }
 
 } // namespace
@@ -206,56 +207,37 @@ store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
       return self->delegate(reader_of_id(self->state, id), history, id);
     },
     [=](load_atom load) {
-      return read_across<std::vector<order>>(
-        self, [](auto parts) { return merge_pages(std::move(parts), by_deadline, no_limit); },
-        load);
+      return read_across<std::vector<order>>(self, merged_by(by_deadline, no_limit), load);
     },
     [=](load_atom load, int64_t after_deadline_ms, const std::string& after_id, uint32_t limit) {
       return read_across<std::vector<order>>(
-        self,
-        [limit](auto parts) {
-          return merge_pages(std::move(parts), by_deadline, std::max<uint32_t>(limit, 1));
-        },
-        load, after_deadline_ms, after_id, limit);
+        self, merged_by(by_deadline, std::max<uint32_t>(limit, 1)), load, after_deadline_ms,
+        after_id, limit);
     },
     [=](load_atom load, const unfinished_filter& filter) {
-      return read_across<std::vector<order>>(
-        self, [](auto parts) { return merge_pages(std::move(parts), by_deadline, no_limit); },
-        load, filter);
+      return read_across<std::vector<order>>(self, merged_by(by_deadline, no_limit), load,
+                                             filter);
     },
     [=](list_atom list, const order_filter& filter) {
       auto oldest_first = filter.oldest_first;
-      auto limit = page_limit(filter.limit);
+      auto by_acceptance = [oldest_first](const order& a, const order& b) {
+        auto earlier = std::tie(a.accepted_at_ms, a.id) < std::tie(b.accepted_at_ms, b.id);
+        auto later = std::tie(b.accepted_at_ms, b.id) < std::tie(a.accepted_at_ms, a.id);
+        return oldest_first ? earlier : later;
+      };
       return read_across<std::vector<order>>(
-        self,
-        [=](auto parts) {
-          return merge_pages(
-            std::move(parts),
-            [oldest_first](const order& a, const order& b) {
-              auto before = std::tie(a.accepted_at_ms, a.id) < std::tie(b.accepted_at_ms, b.id);
-              auto after = std::tie(b.accepted_at_ms, b.id) < std::tie(a.accepted_at_ms, a.id);
-              return oldest_first ? before : after;
-            },
-            limit);
-        },
-        list, filter);
+        self, merged_by(by_acceptance, page_limit(filter.limit)), list, filter);
     },
     [=](stats_atom stats, list_atom list) {
       return read_across<std::vector<status_count>>(
         self, [](auto parts) { return summed(std::move(parts)); }, stats, list);
     },
     [=](load_atom load, const final_orders_page& page) {
-      return read_across<std::vector<order>>(
-        self,
-        [limit = page_limit(page.limit)](auto parts) {
-          return merge_pages(
-            std::move(parts),
-            [](const order& a, const order& b) {
-              return std::tie(a.updated_at_ms, a.id) < std::tie(b.updated_at_ms, b.id);
-            },
-            limit);
-        },
-        load, page);
+      auto by_update = [](const order& a, const order& b) {
+        return std::tie(a.updated_at_ms, a.id) < std::tie(b.updated_at_ms, b.id);
+      };
+      return read_across<std::vector<order>>(self, merged_by(by_update, page_limit(page.limit)),
+                                             load, page);
     },
     [=](cursor_atom cursor, const std::string& writer) -> caf::result<int64_t> {
       return self->delegate(self->state.shards.front(), cursor, writer);
@@ -268,18 +250,12 @@ store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
         self, [](auto parts) { return summed(std::move(parts)); }, stats);
     },
     [=](attempts_atom attempts, const attempt_query& query) {
+      auto by_start = [](const attempt_record& a, const attempt_record& b) {
+        return std::tie(a.started_at_ms, a.order_id, a.attempt_no)
+               < std::tie(b.started_at_ms, b.order_id, b.attempt_no);
+      };
       return read_across<std::vector<attempt_record>>(
-        self,
-        [limit = page_limit(query.limit)](auto parts) {
-          return merge_pages(
-            std::move(parts),
-            [](const attempt_record& a, const attempt_record& b) {
-              return std::tie(a.started_at_ms, a.order_id, a.attempt_no)
-                     < std::tie(b.started_at_ms, b.order_id, b.attempt_no);
-            },
-            limit);
-        },
-        attempts, query);
+        self, merged_by(by_start, page_limit(query.limit)), attempts, query);
     },
     [=](deliveries_atom deliveries,
         const std::string& order_id) -> caf::result<std::vector<callback_record>> {

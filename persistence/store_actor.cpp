@@ -184,14 +184,18 @@ void spawn_readers(self_pointer self, const std::shared_ptr<const clock>& time) 
   std::vector<caf::actor_addr> readers;
   for (const auto& reader : st.readers)
     readers.push_back(reader.actor.address());
-  self->attach_functor([readers] {
-    for (const auto& reader : readers)
-      if (auto handle = caf::actor_cast<caf::actor>(reader))
-        caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
-  });
+  stop_with(self, std::move(readers));
 }
 
 } // namespace
+
+void stop_with(caf::abstract_actor* self, std::vector<caf::actor_addr> children) {
+  self->attach_functor([children = std::move(children)] {
+    for (const auto& child : children)
+      if (auto handle = caf::actor_cast<caf::actor>(child))
+        caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  });
+}
 
 store_actor::behavior_type store(self_pointer self, store_config cfg,
                                  std::shared_ptr<const clock> time,

@@ -22,7 +22,21 @@ std::optional<size_t> recorded_shards(soci::session& session) {
   return static_cast<size_t>(value);
 }
 
+bool holds_orders(soci::session& session) {
+  int one = 0;
+  session << "SELECT 1 FROM orders LIMIT 1", soci::into(one);
+  return session.got_data();
+}
+
 } // namespace
+
+size_t recorded_shard_count(soci::session& shard_0) {
+  return with_store_errors("reading the store's shard count", [&]() -> size_t {
+    if (schema_version(shard_0) < first_version_with_layout)
+      return 1;
+    return recorded_shards(shard_0).value_or(1);
+  });
+}
 
 store_config shard_config(const store_config& cfg, size_t shard) {
   auto shard_cfg = cfg;
@@ -43,8 +57,12 @@ size_t settle_shard_count(const store_config& cfg) {
     migrate(*session, current_schema_version, cfg.default_merchant);
     if (auto recorded = recorded_shards(*session))
       return *recorded;
-    bool before_shards = written_by > 0 && written_by < first_version_with_layout;
-    auto chosen = before_shards ? 1
+    // A store written before shards existed, or by a program that does not settle the count
+    // (one that spawns a store directly, as topup-bench in process does), holds its orders
+    // in one file without shard marks: it is one shard.
+    bool one_shard_already = (written_by > 0 && written_by < first_version_with_layout)
+                             || holds_orders(*session);
+    auto chosen = one_shard_already ? 1
                   : cfg.shards > 0 ? cfg.shards
                                    : default_shard_count(std::thread::hardware_concurrency());
     long long value = static_cast<long long>(chosen);

@@ -10,6 +10,7 @@
 #include "persistence/sql_backend.hpp"
 #include "persistence/store_actor.hpp"
 #include "persistence/store_layout.hpp"
+#include "persistence/store_maintenance.hpp"
 #include "tests/test_support.hpp"
 
 #include <soci/soci.h>
@@ -109,6 +110,13 @@ struct sharded_fixture : actor_fixture {
       }
     }
     return {sharded, plain};
+  }
+
+  /// both_with(orders), the stores stopped: the files hold them.
+  void write_both(const std::vector<order>& orders) {
+    auto [sharded, plain] = both_with(orders);
+    stop(sharded);
+    stop(plain);
   }
 };
 
@@ -291,9 +299,7 @@ BOOST_AUTO_TEST_CASE(reads_across_shards_answer_what_one_store_would) {
 
 BOOST_AUTO_TEST_CASE(each_shard_keeps_the_notifications_of_its_orders) {
   auto orders = new_orders(30, shards);
-  auto [sharded, plain] = both_with(orders);
-  stop(sharded);
-  stop(plain);
+  write_both(orders);
   size_t notifications = 0;
   for (size_t shard = 0; shard < shards; ++shard) {
     callback_outbox outbox{shard_config(cfg, shard)};
@@ -312,11 +318,7 @@ BOOST_AUTO_TEST_CASE(each_shard_keeps_the_notifications_of_its_orders) {
 
 BOOST_AUTO_TEST_CASE(unfinished_orders_are_recovered_after_reopening) {
   auto orders = new_orders(40, shards);
-  {
-    auto [sharded, plain] = both_with(orders);
-    stop(sharded);
-    stop(plain);
-  }
+  write_both(orders);
   auto reopened = spawn_store(system, open_store_shards(cfg), std::make_shared<system_clock>());
   std::set<std::string> recovered;
   int64_t after_deadline = std::numeric_limits<int64_t>::min();
@@ -362,6 +364,16 @@ BOOST_AUTO_TEST_CASE(a_new_store_without_a_count_gets_the_machines_default) {
     BOOST_TEST(std::filesystem::exists(shard_file(fresh.sqlite_path, shard)));
 }
 
+BOOST_AUTO_TEST_CASE(a_store_filled_without_a_recorded_count_stays_one_shard) {
+  // A program that spawns the store directly (topup-bench in process) never settles a count.
+  auto direct = sqlite_store(dir, "direct.db");
+  {
+    order_store db{direct};
+    db.insert(new_orders(5, 1));
+  }
+  BOOST_TEST(open_store_shards(direct).shards == 1u);
+}
+
 BOOST_AUTO_TEST_CASE(a_store_written_before_shards_opens_as_one_shard) {
   auto old = sqlite_store(dir, "old.db");
   old.merchants = cfg.merchants;
@@ -389,6 +401,59 @@ BOOST_AUTO_TEST_CASE(a_store_written_before_shards_opens_as_one_shard) {
   BOOST_TEST(ask<std::vector<order>>(store, load_atom::value).size() == orders.size());
   stop(store);
   BOOST_TEST(schema_version(*open_session(old)) == current_schema_version);
+}
+
+BOOST_AUTO_TEST_CASE(a_backup_copies_every_shard_beside_the_first) {
+  auto orders = new_orders(40, shards);
+  write_both(orders);
+  auto destination = dir.file("backup.db");
+  auto report = backup_sqlite_store(cfg, destination);
+  BOOST_TEST(report.orders == orders.size());
+  BOOST_REQUIRE_EQUAL(report.files.size(), shards);
+  BOOST_TEST(report.files[1] == dir.file("backup.shard1.db"));
+  // Restored: the copies open as the same store of three shards, every order in its place.
+  auto restored = cfg;
+  restored.sqlite_path = destination;
+  restored.shards = 0;
+  restored = open_store_shards(restored);
+  BOOST_TEST(restored.shards == shards);
+  auto store = spawn_store(system, restored, std::make_shared<system_clock>());
+  for (const auto& o : orders)
+    BOOST_TEST(ask<order>(store, caf::get_atom::value, o.id).client_ref == o.client_ref);
+  stop(store);
+  BOOST_CHECK_THROW(backup_sqlite_store(cfg, destination), store_error);
+}
+
+BOOST_AUTO_TEST_CASE(archiving_moves_the_old_final_orders_of_every_shard) {
+  auto orders = new_orders(30, shards);
+  {
+    auto [sharded, plain] = both_with(orders);
+    // The result writer of "redis" resumes before the last successes: those stay.
+    ask<bool>(sharded, cursor_atom::value, std::string{"redis"}, base_ms + 153);
+    stop(sharded);
+    stop(plain);
+  }
+  archive_settings settings;
+  settings.directory = dir.file("archive");
+  settings.now_ms = base_ms + 40LL * 24 * 3600 * 1000;
+  settings.pause = milliseconds{0};
+  auto report = archive_final_orders(cfg, settings);
+  size_t movable = 0, staying = 0;
+  for (size_t i = 0; i < orders.size(); i += 3)
+    (base_ms + 150 + static_cast<int64_t>(i % 4) < base_ms + 153 ? movable : staying)++;
+  BOOST_TEST(movable > 0u);
+  BOOST_TEST(staying > 0u);
+  BOOST_TEST(report.orders == movable);
+  std::set<size_t> shards_emptied;
+  for (size_t i = 0; i < orders.size(); ++i) {
+    auto shard = shard_of_key(orders[i].merchant, orders[i].client_ref, shards);
+    order_store db{shard_config(cfg, shard)};
+    bool moved = i % 3 == 0 && base_ms + 150 + static_cast<int64_t>(i % 4) < base_ms + 153;
+    BOOST_TEST(db.find_by_id(orders[i].id).has_value() == !moved);
+    if (moved)
+      shards_emptied.insert(shard);
+  }
+  BOOST_TEST(shards_emptied.size() > 1u);
 }
 
 BOOST_AUTO_TEST_SUITE_END()
