@@ -1,22 +1,15 @@
 #include "domain/store_shards.hpp"
 
+#include "domain/ownership.hpp"
+
 #include <algorithm>
 
 namespace topup {
 
-uint64_t fnv1a_64(const std::string& text) {
-  uint64_t hash = 14695981039346656037ULL;
-  for (unsigned char byte : text) {
-    hash ^= byte;
-    hash *= 1099511628211ULL;
-  }
-  return hash;
-}
-
 size_t shard_of_key(const std::string& merchant, const std::string& client_ref, size_t shards) {
   if (shards <= 1)
     return 0;
-  return static_cast<size_t>(fnv1a_64(merchant + "\n" + client_ref) % shards);
+  return static_cast<size_t>(stable_hash(merchant + "\n" + client_ref) % shards);
 }
 
 std::string id_with_shard(const std::string& id, size_t shard) {

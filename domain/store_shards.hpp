@@ -11,13 +11,11 @@
 
 namespace topup {
 
-/// The shard of an idempotency key: FNV-1a (64 bit) of "<merchant>\n<client_ref>" modulo
-/// `shards`. Stable across builds and machines (unlike std::hash), so an order never moves
-/// and the uniqueness of (merchant, client_ref) is checked within one shard.
+/// The shard of an idempotency key: FNV-1a (64 bit, domain/ownership's stable_hash) of
+/// "<merchant>\n<client_ref>" modulo `shards`. Stable across builds and machines (unlike
+/// std::hash), so an order never moves and the uniqueness of (merchant, client_ref) is
+/// checked within one shard.
 size_t shard_of_key(const std::string& merchant, const std::string& client_ref, size_t shards);
-
-/// The 64-bit FNV-1a hash of `text`.
-uint64_t fnv1a_64(const std::string& text);
 
 /// Marks an order id with its shard: "<id>.<shard>" (decimal). Orders of a one-shard store
 /// carry no mark.

@@ -120,6 +120,25 @@ struct sharded_fixture : actor_fixture {
   }
 };
 
+/// Every unfinished order, read page by page (`limit` each) through `read_page`, the way
+/// start-up recovery reads them.
+template <class ReadPage>
+std::set<std::string> recovered_by_pages(ReadPage read_page, uint32_t limit) {
+  std::set<std::string> recovered;
+  int64_t after_deadline = std::numeric_limits<int64_t>::min();
+  std::string after_id;
+  for (int page = 0; page < 100; ++page) {
+    auto got = read_page(after_deadline, after_id, limit);
+    for (const auto& o : got)
+      recovered.insert(o.id);
+    if (got.size() < limit)
+      break;
+    after_deadline = got.back().deadline_ms;
+    after_id = got.back().id;
+  }
+  return recovered;
+}
+
 std::vector<std::string> ids_of(const std::vector<order>& orders) {
   std::vector<std::string> ids;
   for (const auto& o : orders)
@@ -232,18 +251,11 @@ BOOST_AUTO_TEST_CASE(reads_across_shards_answer_what_one_store_would) {
   BOOST_TEST(same_by_deadline(load_atom::value) == 33u);
   BOOST_TEST(same_by_deadline(load_atom::value, unfinished_filter{{"p-cmcc"}, {}}) == 33u);
   // Every page of the start-up recovery.
-  int64_t after_deadline = std::numeric_limits<int64_t>::min();
-  std::string after_id;
-  std::set<std::string> recovered;
-  for (int page = 0; page < 20; ++page) {
-    auto got = same(std::vector<order>{}, load_atom::value, after_deadline, after_id, uint32_t{7});
-    for (const auto& o : got)
-      recovered.insert(o.id);
-    if (got.size() < 7)
-      break;
-    after_deadline = got.back().deadline_ms;
-    after_id = got.back().id;
-  }
+  auto recovered = recovered_by_pages(
+    [&](int64_t after_deadline, const std::string& after_id, uint32_t limit) {
+      return same(std::vector<order>{}, load_atom::value, after_deadline, after_id, limit);
+    },
+    7);
   BOOST_TEST(recovered.size() == 33u);
   order_filter newest;
   newest.limit = 12;
@@ -320,19 +332,11 @@ BOOST_AUTO_TEST_CASE(unfinished_orders_are_recovered_after_reopening) {
   auto orders = new_orders(40, shards);
   write_both(orders);
   auto reopened = spawn_store(system, open_store_shards(cfg), std::make_shared<system_clock>());
-  std::set<std::string> recovered;
-  int64_t after_deadline = std::numeric_limits<int64_t>::min();
-  std::string after_id;
-  for (int page = 0; page < 40; ++page) {
-    auto got = ask<std::vector<order>>(reopened, load_atom::value, after_deadline, after_id,
-                                       uint32_t{5});
-    for (const auto& o : got)
-      recovered.insert(o.id);
-    if (got.size() < 5)
-      break;
-    after_deadline = got.back().deadline_ms;
-    after_id = got.back().id;
-  }
+  auto recovered = recovered_by_pages(
+    [&](int64_t after_deadline, const std::string& after_id, uint32_t limit) {
+      return ask<std::vector<order>>(reopened, load_atom::value, after_deadline, after_id, limit);
+    },
+    5);
   std::set<std::string> unfinished;
   for (size_t i = 0; i < orders.size(); ++i)
     if (i % 3 != 0)
