@@ -5,12 +5,16 @@
 #include "domain/log_repeats.hpp"
 #include "domain/retention.hpp"
 #include "messages/errors.hpp"
+#include "domain/store_shards.hpp"
 #include "persistence/callback_outbox.hpp"
+#include "persistence/store_layout.hpp"
 #include "providers/http_client.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <map>
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -19,6 +23,7 @@ namespace {
 
 /// One call in flight.
 struct callback_call {
+  size_t shard = 0;  ///< whose outbox holds the notification
   callback_delivery delivery;
   const merchant* to = nullptr;
   mono_time started{};
@@ -29,8 +34,10 @@ struct callback_sender_state {
 
   callback_sender_options options;
   std::shared_ptr<const clock> time;
-  /// Opened at the first poll and again after a failure of the database.
-  std::unique_ptr<callback_outbox> outbox;
+  /// One per shard file of the store (PostgreSQL: one, the shards share a database), each
+  /// opened at the first poll and again after a failure of its database.
+  std::vector<std::unique_ptr<callback_outbox>> outboxes;
+  size_t first_shard = 0;  ///< the outbox a poll claims from first: they take turns
   /// One per destination origin ("https://host:port") and CA file.
   std::map<std::string, std::unique_ptr<http_client>> clients;
   std::map<uint64_t, callback_call> calls;
@@ -58,17 +65,18 @@ struct callback_sender_state {
 
 using self_pointer = callback_sender_actor::stateful_pointer<callback_sender_state>;
 
-/// The outbox, opened if needed; null (and logged) while the database cannot be reached.
-callback_outbox* outbox_of(self_pointer self) {
-  auto& st = self->state;
-  if (!st.outbox) {
+/// The outbox of a shard, opened if needed; null (and logged) while its database cannot be
+/// reached.
+callback_outbox* outbox_of(self_pointer self, size_t shard) {
+  auto& outbox = self->state.outboxes[shard];
+  if (!outbox) {
     try {
-      st.outbox = std::make_unique<callback_outbox>(st.options.store);
+      outbox = std::make_unique<callback_outbox>(shard_config(self->state.options.store, shard));
     } catch (const std::exception& error) {
       spdlog::warn("callback_sender cannot open the store: {}", one_line_reason(error.what()));
     }
   }
-  return st.outbox.get();
+  return outbox.get();
 }
 
 /// The client for `url`'s origin, trusting the CAs `to` is called under; throws
@@ -99,8 +107,9 @@ http_client& client_for(self_pointer self, const callback_url& url, const mercha
 
 /// Writes an attempt's outcome into the outbox. One the database does not take leaves the
 /// notification pending: it is sent again (the merchant recognises it by its delivery id).
-void save(self_pointer self, const std::string& order_id, const callback_attempt& outcome) {
-  auto* outbox = outbox_of(self);
+void save(self_pointer self, size_t shard, const std::string& order_id,
+          const callback_attempt& outcome) {
+  auto* outbox = outbox_of(self, shard);
   if (!outbox)
     return;
   try {
@@ -108,7 +117,7 @@ void save(self_pointer self, const std::string& order_id, const callback_attempt
   } catch (const std::exception& failure) {
     spdlog::warn("callback_sender cannot record callback {} order={}: {}", outcome.delivery_id,
                  order_id, one_line_reason(failure.what()));
-    self->state.outbox.reset();
+    self->state.outboxes[shard].reset();
   }
 }
 
@@ -148,26 +157,27 @@ void record(self_pointer self, const callback_call& call, unsigned http_status,
                    call.delivery.attempts + 1, outcome.error);
       break;
   }
-  save(self, call.delivery.order_id, outcome);
+  save(self, call.shard, call.delivery.order_id, outcome);
 }
 
 /// A notification whose URL this sender can never call is abandoned at once, not retried
 /// for a day.
-void abandon(self_pointer self, const callback_delivery& delivery, std::string reason) {
+void abandon(self_pointer self, size_t shard, const callback_delivery& delivery,
+             std::string reason) {
   auto& st = self->state;
   ++st.abandoned;
   spdlog::warn("callback {} order={} to {} abandoned: {}", delivery.delivery_id,
                delivery.order_id, delivery.merchant, reason);
   auto now = st.time->wall_ms();
-  save(self, delivery.order_id, {delivery.delivery_id, callback_state::abandoned, now, now, 0, std::move(reason)});
+  save(self, shard, delivery.order_id, {delivery.delivery_id, callback_state::abandoned, now, now, 0, std::move(reason)});
 }
 
-void start_call(self_pointer self, callback_delivery delivery, const merchant& to) {
+void start_call(self_pointer self, size_t shard, callback_delivery delivery, const merchant& to) {
   auto& st = self->state;
-  callback_call call{std::move(delivery), &to, st.time->now()};
+  callback_call call{shard, std::move(delivery), &to, st.time->now()};
   auto parsed = parse_callback_url(call.delivery.url);
   if (auto problem = std::get_if<std::string>(&parsed)) {
-    abandon(self, call.delivery, "the callback URL cannot be used: " + *problem);
+    abandon(self, shard, call.delivery, "the callback URL cannot be used: " + *problem);
     return;
   }
   const auto& url = std::get<callback_url>(parsed);
@@ -195,10 +205,11 @@ void start_call(self_pointer self, callback_delivery delivery, const merchant& t
   client->post(std::move(post));
 }
 
-/// Starts the due notifications of every merchant, as far as its free slots allow.
-void poll(self_pointer self) {
+/// Starts the due notifications of every merchant in the outbox of `shard`, as far as its
+/// free slots allow.
+void poll_shard(self_pointer self, size_t shard) {
   auto& st = self->state;
-  auto* outbox = outbox_of(self);
+  auto* outbox = outbox_of(self, shard);
   if (!outbox)
     return;
   auto cap = st.options.callbacks.concurrency_per_merchant;
@@ -215,16 +226,26 @@ void poll(self_pointer self) {
       due = outbox->claim_due(id, now, cap - busy, now + claim_ms);
     } catch (const std::exception& failure) {
       spdlog::warn("callback_sender cannot read the outbox: {}", one_line_reason(failure.what()));
-      st.outbox.reset();
+      st.outboxes[shard].reset();
       return;
     }
     for (auto& delivery : due) {
       if (st.busy[id] >= cap)
         break;
       if (st.in_flight.count(delivery.delivery_id) == 0)
-        start_call(self, std::move(delivery), to);
+        start_call(self, shard, std::move(delivery), to);
     }
   }
+}
+
+/// Starts the due notifications of every shard's outbox, the first one taking turns so that
+/// a merchant's slots are shared among the shards.
+void poll(self_pointer self) {
+  auto& st = self->state;
+  auto count = st.outboxes.size();
+  for (size_t i = 0; i < count; ++i)
+    poll_shard(self, (st.first_shard + i) % count);
+  st.first_shard = (st.first_shard + 1) % count;
 }
 
 /// Removes one batch of old finished notifications (callbacks.keep_finished_s). A full batch
@@ -235,48 +256,60 @@ void prune(self_pointer self) {
   const auto& cfg = st.options.callbacks;
   if (cfg.keep_finished_s == 0 || st.time->now() < st.next_prune)
     return;
-  auto* outbox = outbox_of(self);
-  if (!outbox)
-    return;
-  size_t removed = 0;
-  try {
-    removed = outbox->prune_finished(
-      archive_cutoff_ms(st.time->wall_ms(), cfg.keep_finished_s * 1000), cfg.prune_batch);
-  } catch (const std::exception& failure) {
-    spdlog::warn("callback_sender cannot prune the outbox: {}", one_line_reason(failure.what()));
-    st.outbox.reset();
-    return;
+  bool more = false;
+  for (size_t shard = 0; shard < st.outboxes.size(); ++shard) {
+    auto* outbox = outbox_of(self, shard);
+    if (!outbox)
+      return;
+    size_t removed = 0;
+    try {
+      removed = outbox->prune_finished(
+        archive_cutoff_ms(st.time->wall_ms(), cfg.keep_finished_s * 1000), cfg.prune_batch);
+    } catch (const std::exception& failure) {
+      spdlog::warn("callback_sender cannot prune the outbox: {}", one_line_reason(failure.what()));
+      st.outboxes[shard].reset();
+      return;
+    }
+    st.pruned += removed;
+    if (removed > 0)
+      spdlog::debug("callback_sender pruned {} finished notifications", removed);
+    more = more || removed >= cfg.prune_batch;
   }
-  st.pruned += removed;
-  if (removed > 0)
-    spdlog::debug("callback_sender pruned {} finished notifications", removed);
-  if (removed < cfg.prune_batch)
+  if (!more)
     st.next_prune = st.time->now() + std::chrono::minutes{1};
 }
 
 /// Runs `read` on the outbox; a database that fails it is answered `unavailable` (and opened
 /// again next time).
 template <class Read>
-auto with_outbox(self_pointer self, Read read) -> caf::expected<decltype(read(*self->state.outbox))> {
-  auto* outbox = outbox_of(self);
+auto with_outbox(self_pointer self, size_t shard, Read read)
+  -> caf::expected<decltype(read(*self->state.outboxes[shard]))> {
+  auto* outbox = outbox_of(self, shard);
   if (!outbox)
     return make_error(errc::unavailable, "the callback outbox cannot be reached");
   try {
     return read(*outbox);
   } catch (const std::exception& failure) {
-    self->state.outbox.reset();
+    self->state.outboxes[shard].reset();
     return make_error(errc::unavailable, one_line_reason(failure.what()));
   }
 }
 
-/// Makes the notification `make_due` picks due now again; not_found (with `missing`) when
-/// there is none.
+/// Makes the notification `make_due` picks in the outboxes of `shards` due now again (the
+/// first one found); not_found (with `missing`) when there is none.
 template <class MakeDue>
-caf::result<callback_record> redeliver(self_pointer self, std::string missing, MakeDue make_due) {
+caf::result<callback_record> redeliver(self_pointer self, const std::vector<size_t>& shards,
+                                       std::string missing, MakeDue make_due) {
   auto now = self->state.time->wall_ms();
-  auto found = with_outbox(self, [&](callback_outbox& outbox) { return make_due(outbox, now); });
-  if (!found)
-    return found.error();
+  decltype(make_due(std::declval<callback_outbox&>(), now)) none{};
+  caf::expected<decltype(none)> found{none};
+  for (auto shard : shards) {
+    found = with_outbox(self, shard, [&](callback_outbox& outbox) { return make_due(outbox, now); });
+    if (!found)
+      return found.error();
+    if (*found)
+      break;
+  }
   if (!*found)
     return make_error(errc::not_found, std::move(missing));
   auto& row = **found;
@@ -313,6 +346,11 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
                                                      std::shared_ptr<const clock> time) {
   self->state.options = std::move(options);
   self->state.time = std::move(time);
+  // SQLite: each shard file has its own outbox, written in the commits of that shard.
+  const auto& store = self->state.options.store;
+  self->state.outboxes.resize(store.backend == store_config::backend_kind::sqlite
+                                ? std::max<size_t>(store.shards, 1)
+                                : 1);
   self->state.started = true;
   if (self->state.options.metrics)
     self->state.instruments = self->state.options.metrics->callbacks();
@@ -336,26 +374,32 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
       auto& st = self->state;
       callback_stats stats{st.delivered, st.failed_attempts, st.abandoned, st.calls.size(), 0};
       // The counts of this sender answer even while the database does not.
-      if (auto* outbox = outbox_of(self)) {
+      for (size_t shard = 0; shard < st.outboxes.size(); ++shard) {
+        auto* outbox = outbox_of(self, shard);
+        if (!outbox)
+          continue;
         try {
-          stats.pending = outbox->count_pending();
+          stats.pending += outbox->count_pending();
         } catch (const std::exception& failure) {
           spdlog::warn("callback_sender cannot count the outbox: {}",
                        one_line_reason(failure.what()));
-          st.outbox.reset();
+          st.outboxes[shard].reset();
         }
       }
       return stats;
     },
     [=](redeliver_atom, const std::string& order_id) -> caf::result<callback_record> {
-      return redeliver(self, "order " + order_id + " has no result callback",
+      auto shard = shard_of_id(order_id, self->state.outboxes.size());
+      return redeliver(self, {shard}, "order " + order_id + " has no result callback",
                        [&](callback_outbox& outbox, int64_t now) {
                          return outbox.redeliver(order_id, now);
                        });
     },
     [=](redeliver_atom, delivery_atom,
         const std::string& delivery_id) -> caf::result<callback_record> {
-      return redeliver(self, "no result callback has the delivery id " + delivery_id,
+      std::vector<size_t> every_shard(self->state.outboxes.size());
+      std::iota(every_shard.begin(), every_shard.end(), size_t{0});
+      return redeliver(self, every_shard, "no result callback has the delivery id " + delivery_id,
                        [&](callback_outbox& outbox, int64_t now) {
                          return outbox.redeliver_delivery(delivery_id, now);
                        });

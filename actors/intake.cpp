@@ -61,7 +61,8 @@ waiting_submit admit(self_pointer self, std::vector<order_request> requests,
       submit.results[i].error = make_error(verdict.refusal);
       continue;
     }
-    st.gathered.push_back(make_order(valid, st.ids->next(), *st.time, st.options.deadline_limit_ms));
+    auto id = st.ids->next_for(valid.request.merchant, valid.request.client_ref);
+    st.gathered.push_back(make_order(valid, std::move(id), *st.time, st.options.deadline_limit_ms));
     st.gathered_charges.push_back(verdict.charged);
     st.gathered.back().ingress = ingress;
     st.stats.in_flight++;
@@ -211,7 +212,8 @@ intake_actor::behavior_type intake(self_pointer self, intake_options options,
                                    std::shared_ptr<const clock> time, store_actor store,
                                    order_sink_actor sink) {
   auto& st = self->state;
-  st.ids = std::make_unique<order_id_generator>(options.node_name, time->wall_ms());
+  st.ids = std::make_unique<order_id_generator>(options.node_name, time->wall_ms(),
+                                                options.store_shards);
   st.options = std::move(options);
   st.time = std::move(time);
   st.store = std::move(store);

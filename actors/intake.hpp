@@ -22,6 +22,8 @@ struct intake_options {
   /// Orders waiting for the store beyond which new ones are refused as `overloaded`.
   size_t max_in_flight = 200000;
   std::string node_name = "node-1";
+  /// The store's shard count: each new order's id names the shard of its idempotency key.
+  size_t store_shards = 1;
   /// How long a write may take before the client is told `unavailable`. Longer than the
   /// store's busy timeout, so a slow commit is answered by the store itself.
   caf::duration store_timeout = caf::duration{std::chrono::seconds(60)};

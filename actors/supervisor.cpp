@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace topup {
 namespace {
 
@@ -121,6 +123,7 @@ supervisor_options make_supervisor_options(const config& cfg, std::shared_ptr<co
   options.intake.deadline_limit_ms = cfg.deadline.limit_ms;
   options.intake.max_in_flight = cfg.store.max_pending_writes;
   options.intake.node_name = cfg.node.name;
+  options.intake.store_shards = std::max<size_t>(cfg.store.shards, 1);
   options.intake.max_gathered = cfg.store.max_batch;
   if (any_callback_destinations(cfg.merchants))
     options.callbacks = callback_sender_options{options.store, cfg.merchants, cfg.callbacks};

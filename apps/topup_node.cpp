@@ -15,7 +15,7 @@
 #include "domain/error_text.hpp"
 #include "domain/host_port.hpp"
 #include "messages/errors.hpp"
-#include "persistence/order_store.hpp"
+#include "persistence/store_layout.hpp"
 #include "persistence/sql_backend.hpp"
 
 #include <CLI/CLI.hpp>
@@ -412,10 +412,15 @@ int main(int argc, char** argv) {
                      one_line_reason(error.what()));
     return exit_failed;
   }
-  // A node that cannot open its store must not say it is ready: open (and migrate) it once
-  // before anything starts.
+  // A node that cannot open its store must not say it is ready: open (and migrate) every
+  // shard once before anything starts, settling how many there are.
   try {
-    order_store opened{cfg.store};
+    cfg.store = open_store_shards(cfg.store);
+    spdlog::info("node store {} has {} {}", describe_target(cfg.store), cfg.store.shards,
+                 cfg.store.shards == 1 ? "shard" : "shards");
+  } catch (const config_error& error) {
+    spdlog::critical("node configuration {}: {}", config_path, error.what());
+    return exit_bad_config;
   } catch (const std::exception& error) {
     spdlog::critical("node cannot open its store {}: {}", describe_target(cfg.store),
                      describe_database_error(error));

@@ -385,6 +385,9 @@ store_config read_store(const json& value, const std::string& path) {
   if (store.backend == backend::postgresql && store.postgresql_connection.empty())
     throw config_error(reader.path_of("postgresql") + "/connection",
                        "required when backend is 'postgresql'");
+  if (reader.has("shards"))
+    store.shards = static_cast<size_t>(
+      reader.integer_between("shards", 1, 1, store_config::max_shards));
   auto max_batch = reader.integer("max_batch", static_cast<int64_t>(store.max_batch));
   require_range<int64_t>(max_batch, 1, 100000, reader.path_of("max_batch"));
   store.max_batch = static_cast<size_t>(max_batch);

@@ -71,6 +71,11 @@ struct store_config {
   size_t read_connections = 4;
   /// Each is a server process on PostgreSQL, and every node of a cluster opens its own.
   static constexpr int64_t max_read_connections = 64;
+  /// How many shards the orders are split over (README.md "Configuration"): each its own
+  /// writing store actor and, on SQLite, its own file. 0: not configured, i.e. the count the
+  /// store recorded when it was created (persistence/store_layout settles it at start-up).
+  size_t shards = 0;
+  static constexpr int64_t max_shards = 64;
   size_t max_batch = 2000;            ///< rows per group commit at most
   size_t max_pending_writes = 200000; ///< beyond this, intake answers `overloaded`
   /// The merchant that orders stored before merchants existed belong to (schema step 8), and

@@ -76,7 +76,7 @@ void add_merchants(soci::session& session, const std::string& default_merchant) 
              " WHERE ingress <> ''";
 }
 
-/// Step 12: an attempt's row is written ahead of its call and never again: its outcome is the
+/// Step 13: an attempt's row is written ahead of its call and never again: its outcome is the
 /// entry that ended it in the order's history (attempt_end), written by the state change
 /// that records it. The columns of the outcome go; on SQLite the rows are kept in their key's
 /// b-tree alone (WITHOUT ROWID), one b-tree write fewer per call. SQLite cannot drop columns
@@ -236,7 +236,12 @@ const std::vector<migration_step> migrations{
     "CREATE INDEX callbacks_finished_by_update ON callbacks (updated_at_ms)"
     " WHERE state <> 'pending'",
   },
-  // 12: an attempt's row holds its call alone, its outcome is in the history (narrow_attempts).
+  // 12: how the store is laid out, written once when it is created (persistence/store_layout):
+  //     "shards", the number of shards its orders are split over.
+  {
+    "CREATE TABLE store_layout (setting TEXT PRIMARY KEY, value BIGINT NOT NULL)",
+  },
+  // 13: an attempt's row holds its call alone, its outcome is in the history (narrow_attempts).
   migration_step{narrow_attempts},
 };
 

@@ -1,6 +1,7 @@
 #include "persistence/store_actor.hpp"
 
 #include "messages/errors.hpp"
+#include "persistence/sharded_store_actor.hpp"
 #include "persistence/sql_backend.hpp"
 
 #include <spdlog/spdlog.h>
@@ -183,14 +184,18 @@ void spawn_readers(self_pointer self, const std::shared_ptr<const clock>& time) 
   std::vector<caf::actor_addr> readers;
   for (const auto& reader : st.readers)
     readers.push_back(reader.actor.address());
-  self->attach_functor([readers] {
-    for (const auto& reader : readers)
-      if (auto handle = caf::actor_cast<caf::actor>(reader))
-        caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
-  });
+  stop_with(self, std::move(readers));
 }
 
 } // namespace
+
+void stop_with(caf::abstract_actor* self, std::vector<caf::actor_addr> children) {
+  self->attach_functor([children = std::move(children)] {
+    for (const auto& child : children)
+      if (auto handle = caf::actor_cast<caf::actor>(child))
+        caf::anon_send_exit(handle, caf::exit_reason::user_shutdown);
+  });
+}
 
 store_actor::behavior_type store(self_pointer self, store_config cfg,
                                  std::shared_ptr<const clock> time,
@@ -273,6 +278,8 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
 store_actor spawn_store(caf::actor_system& system, store_config cfg,
                         std::shared_ptr<const clock> time,
                         std::shared_ptr<node_metrics> metrics) {
+  if (cfg.shards > 1)
+    return system.spawn(sharded_store, std::move(cfg), std::move(time), std::move(metrics));
   return system.spawn<caf::detached>(store, std::move(cfg), std::move(time), std::move(metrics));
 }
 

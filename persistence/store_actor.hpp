@@ -68,6 +68,13 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
                                  store_config cfg, std::shared_ptr<const clock> time,
                                  std::shared_ptr<node_metrics> metrics);
 
+/// Stops `children` (user_shutdown) once `self` ends, also when it ends normally, which a
+/// link does not pass on.
+void stop_with(caf::abstract_actor* self, std::vector<caf::actor_addr> children);
+
+/// The store of `cfg`: with cfg.shards above 1 the front of a sharded store
+/// (persistence/sharded_store_actor) over one store actor per shard, else one store actor
+/// (no extra hop). cfg.shards is the settled count (persistence/store_layout).
 store_actor spawn_store(caf::actor_system& system, store_config cfg,
                         std::shared_ptr<const clock> time,
                         std::shared_ptr<node_metrics> metrics = nullptr);

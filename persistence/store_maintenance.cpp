@@ -1,8 +1,10 @@
 #include "persistence/store_maintenance.hpp"
 
 #include "domain/retention.hpp"
+#include "domain/store_shards.hpp"
 #include "persistence/schema.hpp"
 #include "persistence/sql_backend.hpp"
+#include "persistence/store_layout.hpp"
 
 #include <soci/soci.h>
 #include <soci/sqlite3/soci-sqlite3.h>
@@ -81,14 +83,22 @@ int64_t total_changes(soci::session& session) {
   return changes;
 }
 
-} // namespace
+/// The SQLite stores of every shard of `cfg` (shard 0's records how many there are), each of
+/// which must exist.
+std::vector<store_config> existing_shards(const store_config& cfg, const char* what) {
+  auto shard_0 = open_existing_sqlite_store(cfg, what);
+  auto count = recorded_shard_count(*shard_0);
+  std::vector<store_config> shards;
+  for (size_t shard = 0; shard < count; ++shard)
+    shards.push_back(shard_config(cfg, shard));
+  return shards;
+}
 
-backup_report backup_sqlite_store(const store_config& cfg, const std::string& destination) {
-  auto session = open_existing_sqlite_store(cfg, "backup");
-  std::error_code ec;
-  if (fs::exists(destination, ec))
-    throw store_error("backup: '" + destination + "' exists; a backup never overwrites a file");
+/// Copies one shard's file (see backup_sqlite_store); the orders it holds.
+uint64_t backup_shard(const store_config& shard, const std::string& destination) {
+  auto session = open_existing_sqlite_store(shard, "backup");
   auto partial = destination + ".partial";
+  std::error_code ec;
   fs::remove(partial, ec);
   with_store_errors("backup", [&] {
     // One read transaction over the whole copy: the store as of the moment it began. In WAL
@@ -99,23 +109,50 @@ backup_report backup_sqlite_store(const store_config& cfg, const std::string& de
   sync_to_disk(partial);
   fs::rename(partial, destination);
   sync_to_disk(destination);
-
-  backup_report report{destination};
-  with_store_errors("backup: reading the copy", [&] {
+  return with_store_errors("backup: reading the copy", [&] {
     soci::session copy{soci::sqlite3, "db=\"" + destination + "\""};
-    report.schema_version = schema_version(copy);
     long long orders = 0;
     copy << "SELECT COUNT(*) FROM orders", soci::into(orders);
-    report.orders = static_cast<uint64_t>(orders);
+    return static_cast<uint64_t>(orders);
   });
+}
+
+} // namespace
+
+backup_report backup_sqlite_store(const store_config& cfg, const std::string& destination) {
+  auto shards = existing_shards(cfg, "backup");
+  backup_report report;
+  report.file = destination;
+  for (size_t shard = 0; shard < shards.size(); ++shard)
+    report.files.push_back(shard_file(destination, shard));
+  std::error_code ec;
+  for (const auto& file : report.files)
+    if (fs::exists(file, ec))
+      throw store_error("backup: '" + file + "' exists; a backup never overwrites a file");
+  for (size_t shard = 0; shard < shards.size(); ++shard)
+    report.orders += backup_shard(shards[shard], report.files[shard]);
+  report.schema_version = current_schema_version;
   return report;
 }
 
-archive_report archive_final_orders(const store_config& cfg, const archive_settings& settings) {
-  auto session = open_existing_sqlite_store(cfg, "archive");
-  fs::create_directories(settings.directory);
-  archive_report report;
-  report.file = (fs::path{settings.directory} / archive_file_name(settings.now_ms)).string();
+namespace {
+
+/// Where the result writers resume (recorded in shard 0): orders of an ingress changed since
+/// may not be written back yet and stay. `cutoff` when no writer recorded one.
+long long earliest_resume(const store_config& shard_0, long long cutoff) {
+  auto session = open_existing_sqlite_store(shard_0, "archive");
+  return with_store_errors("archive: reading the result writers' cursors", [&] {
+    long long earliest = 0;
+    soci::indicator found = soci::i_null;
+    *session << "SELECT MIN(resume_at_ms) FROM result_cursors", soci::into(earliest, found);
+    return found == soci::i_ok ? earliest : cutoff;
+  });
+}
+
+/// Archives the final orders of one shard into report.file (see archive_final_orders).
+void archive_shard(const store_config& shard, const archive_settings& settings,
+                   long long resume_at, archive_report& report) {
+  auto session = open_existing_sqlite_store(shard, "archive");
   auto cutoff = archive_cutoff_ms(settings.now_ms, settings.keep_ms);
   long long batch = static_cast<long long>(settings.batch);
   const auto finals = final_status_list();
@@ -136,16 +173,15 @@ archive_report archive_final_orders(const store_config& cfg, const archive_setti
   const std::string select_batch =
     "SELECT id FROM main.orders WHERE status IN (" + finals + ") AND deadline_ms < :cutoff"
     " AND accepted_at_ms < :cutoff AND updated_at_ms < :cutoff"
-    " AND (ingress = '' OR updated_at_ms < (SELECT COALESCE(MIN(resume_at_ms), :cutoff)"
-    " FROM main.result_cursors)) LIMIT :batch";
+    " AND (ingress = '' OR updated_at_ms < :resume) LIMIT :batch";
   const std::string attempt_columns =
     "order_id, attempt_no, provider, request_id, started_at_ms, node, epoch";
   const std::string in_archive = "EXISTS (SELECT 1 FROM archive.orders a WHERE a.id = :id)";
   for (;;) {
     std::vector<std::string> ids(settings.batch);
     with_store_errors("archive: choosing orders", [&] {
-      *session << select_batch, soci::use(cutoff, "cutoff"), soci::use(batch, "batch"),
-        soci::into(ids);
+      *session << select_batch, soci::use(cutoff, "cutoff"), soci::use(resume_at, "resume"),
+        soci::use(batch, "batch"), soci::into(ids);
     });
     if (ids.empty())
       break;
@@ -154,7 +190,7 @@ archive_report archive_final_orders(const store_config& cfg, const archive_setti
       soci::transaction copy{*session};
       *session << "INSERT OR IGNORE INTO archive.orders SELECT * FROM main.orders WHERE id = :id",
         soci::use(ids);
-      // By name: an archive file begun before schema step 12 has the wider attempts table.
+      // By name: an archive file begun before schema step 13 has the wider attempts table.
       *session << "INSERT OR IGNORE INTO archive.attempts (" + attempt_columns + ")"
                   " SELECT " + attempt_columns + " FROM main.attempts WHERE order_id = :id",
         soci::use(ids);
@@ -202,6 +238,19 @@ archive_report archive_final_orders(const store_config& cfg, const archive_setti
   }
   with_store_errors("archive: closing the archive file",
                     [&] { *session << "DETACH DATABASE archive"; });
+}
+
+} // namespace
+
+archive_report archive_final_orders(const store_config& cfg, const archive_settings& settings) {
+  auto shards = existing_shards(cfg, "archive");
+  fs::create_directories(settings.directory);
+  archive_report report;
+  report.file = (fs::path{settings.directory} / archive_file_name(settings.now_ms)).string();
+  auto resume_at = earliest_resume(shards.front(),
+                                   archive_cutoff_ms(settings.now_ms, settings.keep_ms));
+  for (const auto& shard : shards)
+    archive_shard(shard, settings, resume_at, report);
   return report;
 }
 

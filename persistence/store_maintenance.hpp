@@ -9,12 +9,14 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace topup {
 
 /// What a backup wrote.
 struct backup_report {
-  std::string file;
+  std::string file;                ///< the copy of shard 0
+  std::vector<std::string> files;  ///< the copy of each shard, by shard number
   int schema_version = 0;
   uint64_t orders = 0;
 };
@@ -23,7 +25,9 @@ struct backup_report {
 /// one read transaction, so the copy is the store as of one moment (every order committed
 /// before it began, acknowledged ones included) and the node's writers are never blocked
 /// (WAL). The copy is written beside `destination` and renamed into place once complete.
-/// Throws store_error.
+/// A store of several shards is copied shard by shard, shard k to `destination` with the
+/// shard's mark (domain/store_shards, shard_file: "backup.db" -> "backup.shard1.db"), each as
+/// of its own moment: an order is in exactly one shard, so each is whole. Throws store_error.
 backup_report backup_sqlite_store(const store_config& cfg, const std::string& destination);
 
 /// How an archiving run moves final orders out of the store.
@@ -45,7 +49,8 @@ struct archive_report {
   int64_t longest_lock_us = 0;
 };
 
-/// Moves every final order of the SQLite store of `cfg` older than settings.keep_ms (accepted,
+/// Moves every final order of the SQLite store of `cfg` (every shard's, into the one archive
+/// file) older than settings.keep_ms (accepted,
 /// deadline and last change all before the cutoff), with its attempts, to the archive file of
 /// today (domain/retention), in batches: each batch is first copied to the archive and
 /// committed there, then deleted from the store in one short transaction. A run stopped

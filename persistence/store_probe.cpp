@@ -1,11 +1,13 @@
 #include "persistence/store_probe.hpp"
 
 #include "domain/error_text.hpp"
+#include "domain/store_shards.hpp"
 
 #include <libpq-fe.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <memory>
 
@@ -60,7 +62,10 @@ void probe_sqlite_file(const std::string& path, const std::string& json_path) {
 
 void probe_store(const store_config& cfg) {
   if (cfg.backend == store_config::backend_kind::sqlite) {
-    probe_sqlite_file(cfg.sqlite_path, "/store/sqlite/path");
+    // The shard files beside it (store.shards, when configured; a new store's default count
+    // is settled at start, in the same directory).
+    for (size_t shard = 0; shard < std::max<size_t>(cfg.shards, 1); ++shard)
+      probe_sqlite_file(shard_file(cfg.sqlite_path, shard), "/store/sqlite/path");
     return;
   }
   char* error = nullptr;

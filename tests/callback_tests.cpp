@@ -10,6 +10,7 @@
 // of a CA the node does not trust, is refused and the notification stays pending.
 
 #include "api/merchant_api.hpp"
+#include "domain/store_shards.hpp"
 #include "tests/callback_receiver.hpp"
 #include "tests/merchant_sim_process.hpp"
 #include "tests/process_support.hpp"
@@ -205,13 +206,17 @@ struct callback_fixture {
   }
 
   /// (state, attempts) of every outbox row, by delivery id.
+  /// Every shard file's outbox (store.shards; one file unless a test sets more).
   std::map<std::string, std::pair<std::string, int>> outbox() {
-    soci::session session{soci::sqlite3, "db=" + dir.file("orders.db")};
     std::map<std::string, std::pair<std::string, int>> rows;
-    soci::rowset<soci::row> all =
-      (session.prepare << "SELECT delivery_id, state, attempts FROM callbacks");
-    for (const auto& row : all)
-      rows[row.get<std::string>(0)] = {row.get<std::string>(1), row.get<int>(2)};
+    size_t shards = cfg["store"].value("shards", 1);
+    for (size_t shard = 0; shard < shards; ++shard) {
+      soci::session session{soci::sqlite3, "db=" + shard_file(dir.file("orders.db"), shard)};
+      soci::rowset<soci::row> all =
+        (session.prepare << "SELECT delivery_id, state, attempts FROM callbacks");
+      for (const auto& row : all)
+        rows[row.get<std::string>(0)] = {row.get<std::string>(1), row.get<int>(2)};
+    }
     return rows;
   }
 };
@@ -297,15 +302,18 @@ BOOST_AUTO_TEST_CASE(every_final_order_is_notified_signed_and_retried_under_one_
   BOOST_TEST(rows.size() == expected_status.size() + 5);
 }
 
-BOOST_AUTO_TEST_CASE(notifications_pending_at_a_crash_are_delivered_after_the_restart) {
+/// Notifications pending when the node is SIGKILLed are delivered after its restart, from
+/// every shard's outbox of a store of `shards`.
+void deliver_after_a_crash(callback_fixture& run, size_t shards) {
   callback_receiver receiver_a{always(503, "down for maintenance")};
   callback_receiver receiver_b{always(200, "success")};
-  configure(receiver_a.port(), receiver_b.port());
-  start();
+  run.configure(receiver_a.port(), receiver_b.port());
+  run.cfg["store"]["shards"] = shards;
+  run.start();
   std::set<std::string> ids;
   for (int i = 0; i < 6; ++i)
-    ids.insert(submit(request_for(shop_a, "k-" + std::to_string(i),
-                                  "1390013900" + std::to_string(i)))
+    ids.insert(run.submit(run.request_for(shop_a, "k-" + std::to_string(i),
+                                          "1390013900" + std::to_string(i)))
                  .id);
   // Every notification was tried (and refused) at least once, so all are pending in the store.
   auto until = steady::now() + 60s;
@@ -319,14 +327,25 @@ BOOST_AUTO_TEST_CASE(notifications_pending_at_a_crash_are_delivered_after_the_re
     BOOST_REQUIRE_MESSAGE(steady::now() < until, "not every notification was tried");
     std::this_thread::sleep_for(50ms);
   }
-  node->kill();
-  for (const auto& [id, row] : outbox())
+  run.node->kill();
+  auto pending = run.outbox();
+  BOOST_TEST(pending.size() == ids.size());
+  for (const auto& [id, row] : pending)
     BOOST_TEST(row.first == "pending", id);
   receiver_a.set_answer(always(200, "success"));
-  start();
+  run.start();
   wait_for_acknowledged(receiver_a, ids.size());
-  for (const auto& [id, row] : outbox())
+  for (const auto& [id, row] : run.outbox())
     BOOST_TEST(row.first == "delivered", id);
+}
+
+BOOST_AUTO_TEST_CASE(notifications_pending_at_a_crash_are_delivered_after_the_restart) {
+  deliver_after_a_crash(*this, 1);
+}
+
+// Six orders over three shard files: each file's outbox is delivered from.
+BOOST_AUTO_TEST_CASE(pending_notifications_of_every_shard_are_delivered_after_a_crash) {
+  deliver_after_a_crash(*this, 3);
 }
 
 // topup-merchant-sim as shop-a's endpoint: down (500) until every notification met the

@@ -617,6 +617,14 @@ BOOST_AUTO_TEST_CASE(postgresql_backend_needs_a_connection) {
                   "'mysql' is not one of: sqlite, postgresql");
 }
 
+BOOST_AUTO_TEST_CASE(store_shards_are_unset_unless_configured) {
+  BOOST_TEST(parse_config(valid_document().dump()).store.shards == 0u);
+  BOOST_TEST(parse_config(with("/store/shards", 3).dump()).store.shards == 3u);
+  expect_rejected(with("/store/shards", 0), "/store/shards", "must be between 1 and 64 (got 0)");
+  expect_rejected(with("/store/shards", 65), "/store/shards", "must be between 1 and 64");
+  expect_rejected(with("/store/shards", "2"), "/store/shards", "expected an integer");
+}
+
 BOOST_AUTO_TEST_CASE(postgresql_read_connections_out_of_range_are_rejected) {
   auto doc = with("/store/backend", "postgresql");
   auto with_readers = [&](json readers) {

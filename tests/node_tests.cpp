@@ -957,6 +957,26 @@ BOOST_AUTO_TEST_CASE(a_node_that_cannot_open_its_store_exits_before_it_listens) 
              result.start_stderr);
 }
 
+BOOST_AUTO_TEST_CASE(a_store_of_two_shards_refuses_another_count_with_exit_2) {
+  temp_dir dir;
+  auto cfg = test_node_config(dir.path());
+  cfg["store"]["shards"] = 2;
+  write_json(dir.file("node.json"), cfg);
+  {
+    node_process node{TOPUP_NODE, dir.file("node.json"), dir.file("node.log")};
+    node.terminate(10s);
+  }
+  BOOST_TEST(std::filesystem::exists(dir.file("orders.shard1.db")));
+  cfg["store"]["shards"] = 3;
+  auto refused = check_and_start(dir, cfg);
+  BOOST_TEST(refused.start_code.value_or(-1) == 2, refused.start_stderr);
+  BOOST_TEST(refused.start_stderr.find("/store/shards") != std::string::npos,
+             refused.start_stderr);
+  BOOST_TEST(refused.start_stderr.find("has 2 shards") != std::string::npos,
+             refused.start_stderr);
+  BOOST_TEST(!std::filesystem::exists(dir.file("orders.shard2.db")));
+}
+
 BOOST_AUTO_TEST_CASE(check_accepts_the_shipped_single_node_configuration) {
   temp_dir dir;
   std::string out;

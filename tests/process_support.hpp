@@ -56,7 +56,9 @@ program_run run_program(const std::vector<std::string>& command, const std::stri
 /// The four WORKLOAD (bench/README.md) providers, in this order.
 inline const std::vector<std::string> workload_providers{"p-cmcc", "p-cucc", "p-ctcc", "p-agg"};
 
-/// A node configuration for tests, everything in `dir`: the SQLite store "orders.db", the
+/// A node configuration for tests, everything in `dir`: the SQLite store "orders.db" of one
+/// shard (so that tests may read the file as the whole store; sharded variants set
+/// store.shards), the
 /// four WORKLOAD providers simulated with a 2 ms fixed latency and 100% success, ledgers
 /// "ledger-<provider>.db"; 127.0.0.1 on `port` (0: any free port); deadlines of 6 s with
 /// re-sends at 4 s and 5 s; provider calls time out after 300 ms; heartbeats every 200 ms,

@@ -582,7 +582,7 @@ BOOST_AUTO_TEST_CASE(a_version_3_store_gets_the_history_of_every_order_it_holds)
   BOOST_TEST(story_of("waiting") == (std::vector<std::string>{"100 accept accepted #0   "}),
              boost::test_tools::per_element());
   // Reconciliation reads the attempts of the older rows with the outcomes their histories
-  // hold (schema step 12 dropped the attempt rows' own outcome columns).
+  // hold (schema step 13 dropped the attempt rows' own outcome columns).
   attempt_query of_p_cmcc;
   of_p_cmcc.provider = "p-cmcc";
   of_p_cmcc.to_ms = 1000;

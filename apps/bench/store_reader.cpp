@@ -2,6 +2,7 @@
 
 #include "domain/order_history.hpp"
 #include "persistence/sql_backend.hpp"
+#include "persistence/store_layout.hpp"
 
 #include <soci/soci.h>
 
@@ -37,8 +38,13 @@ constexpr const char* in_ref_range =
 
 }  // namespace
 
-store_reader::store_reader(const store_config& store)
-  : session_(open_session(store)) {
+store_reader::store_reader(const store_config& store) {
+  sessions_.push_back(open_session(store));
+  if (store.backend == store_config::backend_kind::sqlite) {
+    auto shards = recorded_shard_count(*sessions_.front());
+    for (size_t shard = 1; shard < shards; ++shard)
+      sessions_.push_back(open_session(shard_config(store, shard)));
+  }
   merchants_.push_back(store.default_merchant);
   for (const auto& [id, merchant] : store.merchants.all())
     if (id != store.default_merchant)
@@ -51,14 +57,15 @@ uint64_t store_reader::count_terminal(const std::string& ref_prefix) {
   uint64_t total = 0;
   ref_range refs{ref_prefix};
   try {
-    for (const auto& merchant : merchants_) {
-      long long count = 0;
-      *session_ << std::string{"SELECT COUNT(*) FROM orders o WHERE"} + in_ref_range
-                     + " AND o.status IN ('succeeded', 'failed')",
-        soci::use(merchant, "merchant"), soci::use(refs.low, "low"), soci::use(refs.high, "high"),
-        soci::into(count);
-      total += static_cast<uint64_t>(count);
-    }
+    for (auto& session : sessions_)
+      for (const auto& merchant : merchants_) {
+        long long count = 0;
+        *session << std::string{"SELECT COUNT(*) FROM orders o WHERE"} + in_ref_range
+                      + " AND o.status IN ('succeeded', 'failed')",
+          soci::use(merchant, "merchant"), soci::use(refs.low, "low"), soci::use(refs.high, "high"),
+          soci::into(count);
+        total += static_cast<uint64_t>(count);
+      }
   } catch (const soci::soci_error& error) {
     fail("cannot count terminal orders", error);
   }
@@ -70,44 +77,46 @@ store_reader::orders(const std::string& ref_prefix) {
   std::vector<std::pair<std::string, stored_order>> result;
   ref_range refs{ref_prefix};
   try {
-    for (const auto& merchant : merchants_) {
-      // The attempts the store says succeeded (their ends in the history), for the ledger
-      // audit: an order with two of them comes out twice, which the audit reports.
-      soci::rowset<soci::row> rows =
-        (session_->prepare << std::string{"SELECT o.client_ref, o.status, o.provider,"
-                                          " o.accepted_at_ms, o.updated_at_ms, o.id,"
-                                          " o.last_error, o.history FROM orders o WHERE"}
-                                + in_ref_range,
-         soci::use(merchant, "merchant"), soci::use(refs.low, "low"), soci::use(refs.high, "high"));
-      for (const auto& row : rows) {
-        stored_order order;
-        order.status = row.get<std::string>(1);
-        order.provider = row.get<std::string>(2);
-        order.accepted_at_ms = row.get<long long>(3);
-        order.updated_at_ms = row.get<long long>(4);
-        order.id = row.get<std::string>(5);
-        order.last_error = row.get<std::string>(6);
-        topup::order accepted;
-        accepted.accepted_at_ms = order.accepted_at_ms;
-        auto history = decode_history(accepted, row.get<std::string>(7));
-        auto ref = row.get<std::string>(0);
-        bool any_succeeded = false;
-        for (const auto& entry : history) {
-          if (entry.event != "dispatch")
-            continue;
-          const auto* end = attempt_end(history, entry.attempt_no);
-          if (end == nullptr || end->event != "succeed")
-            continue;
-          any_succeeded = true;
-          auto succeeded = order;
-          succeeded.succeeded_provider = entry.provider;
-          succeeded.provider_txn = end->provider_txn;
-          result.emplace_back(ref, std::move(succeeded));
+    for (auto& session : sessions_)
+      for (const auto& merchant : merchants_) {
+        // The attempts the store says succeeded (their ends in the history), for the ledger
+        // audit: an order with two of them comes out twice, which the audit reports.
+        soci::rowset<soci::row> rows =
+          (session->prepare << std::string{"SELECT o.client_ref, o.status, o.provider,"
+                                           " o.accepted_at_ms, o.updated_at_ms, o.id,"
+                                           " o.last_error, o.history FROM orders o WHERE"}
+                                 + in_ref_range,
+           soci::use(merchant, "merchant"), soci::use(refs.low, "low"),
+           soci::use(refs.high, "high"));
+        for (const auto& row : rows) {
+          stored_order order;
+          order.status = row.get<std::string>(1);
+          order.provider = row.get<std::string>(2);
+          order.accepted_at_ms = row.get<long long>(3);
+          order.updated_at_ms = row.get<long long>(4);
+          order.id = row.get<std::string>(5);
+          order.last_error = row.get<std::string>(6);
+          topup::order accepted;
+          accepted.accepted_at_ms = order.accepted_at_ms;
+          auto history = decode_history(accepted, row.get<std::string>(7));
+          auto ref = row.get<std::string>(0);
+          bool any_succeeded = false;
+          for (const auto& entry : history) {
+            if (entry.event != "dispatch")
+              continue;
+            const auto* end = attempt_end(history, entry.attempt_no);
+            if (end == nullptr || end->event != "succeed")
+              continue;
+            any_succeeded = true;
+            auto succeeded = order;
+            succeeded.succeeded_provider = entry.provider;
+            succeeded.provider_txn = end->provider_txn;
+            result.emplace_back(ref, std::move(succeeded));
+          }
+          if (!any_succeeded)
+            result.emplace_back(ref, std::move(order));
         }
-        if (!any_succeeded)
-          result.emplace_back(ref, std::move(order));
       }
-    }
   } catch (const soci::soci_error& error) {
     fail("cannot read the orders", error);
   }
@@ -119,15 +128,17 @@ store_reader::call_starts_by_provider(const std::string& ref_prefix) {
   std::map<std::string, std::vector<int64_t>> by_provider;
   ref_range refs{ref_prefix};
   try {
-    for (const auto& merchant : merchants_) {
-      soci::rowset<soci::row> rows =
-        (session_->prepare << std::string{"SELECT a.provider, a.started_at_ms FROM orders o"
-                                          " JOIN attempts a ON a.order_id = o.id WHERE"}
-                                + in_ref_range,
-         soci::use(merchant, "merchant"), soci::use(refs.low, "low"), soci::use(refs.high, "high"));
-      for (const auto& row : rows)
-        by_provider[row.get<std::string>(0)].push_back(row.get<long long>(1));
-    }
+    for (auto& session : sessions_)
+      for (const auto& merchant : merchants_) {
+        soci::rowset<soci::row> rows =
+          (session->prepare << std::string{"SELECT a.provider, a.started_at_ms FROM orders o"
+                                           " JOIN attempts a ON a.order_id = o.id WHERE"}
+                                 + in_ref_range,
+           soci::use(merchant, "merchant"), soci::use(refs.low, "low"),
+           soci::use(refs.high, "high"));
+        for (const auto& row : rows)
+          by_provider[row.get<std::string>(0)].push_back(row.get<long long>(1));
+      }
   } catch (const soci::soci_error& error) {
     fail("cannot read the attempts", error);
   }
@@ -136,19 +147,22 @@ store_reader::call_starts_by_provider(const std::string& ref_prefix) {
 
 std::optional<int64_t> store_reader::first_call_after(const std::string& provider,
                                                       int64_t after_ms) {
-  long long first = 0;
-  soci::indicator found = soci::i_null;
+  std::optional<int64_t> earliest;
   long long after = after_ms;
   try {
-    *session_ << "SELECT MIN(started_at_ms) FROM attempts WHERE provider = :provider"
-                 " AND started_at_ms > :after",
-      soci::use(provider), soci::use(after), soci::into(first, found);
+    for (auto& session : sessions_) {
+      long long first = 0;
+      soci::indicator found = soci::i_null;
+      *session << "SELECT MIN(started_at_ms) FROM attempts WHERE provider = :provider"
+                  " AND started_at_ms > :after",
+        soci::use(provider), soci::use(after), soci::into(first, found);
+      if (found == soci::i_ok && (!earliest || first < *earliest))
+        earliest = first;
+    }
   } catch (const soci::soci_error& error) {
     fail("cannot read the attempts", error);
   }
-  if (found != soci::i_ok)
-    return std::nullopt;
-  return first;
+  return earliest;
 }
 
 }  // namespace topup::bench

@@ -3,7 +3,8 @@
 // Reads a node's store (its SQLite file, or the PostgreSQL database a cluster shares) from
 // the outside, read-only, while the nodes run or after they stopped (SQLite's WAL lets a
 // reader in beside the writer). The store's rows
-// are the truth about each order, even across a crash of the node.
+// are the truth about each order, even across a crash of the node. An SQLite store of several
+// shards is read from every shard file.
 
 #include "apps/bench/figures.hpp"
 #include "config/config.hpp"
@@ -41,7 +42,8 @@ public:
   std::optional<int64_t> first_call_after(const std::string& provider, int64_t after_ms);
 
 private:
-  std::unique_ptr<soci::session> session_;
+  /// One per shard file (PostgreSQL: one, the shards share the database).
+  std::vector<std::unique_ptr<soci::session>> sessions_;
   /// Every merchant a run's orders may belong to: the node's default one first. The reads
   /// go merchant by merchant through the (merchant, client_ref) index.
   std::vector<std::string> merchants_;

@@ -7,6 +7,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -93,10 +94,15 @@ exit_code run_backup(const store_command_options& options, bool json, std::ostre
     auto report = backup_sqlite_store(cfg->store, options.backup_file);
     if (json)
       out << nlohmann::json{{"backup", report.file},
+                            {"files", report.files},
                             {"schema_version", report.schema_version},
                             {"orders", report.orders}}
                .dump()
           << "\n";
+    else if (report.files.size() > 1)
+      out << fmt::format("backup {}: {} orders, schema version {}, {} shard files: {}\n",
+                         report.file, report.orders, report.schema_version,
+                         report.files.size(), fmt::join(report.files, ", "));
     else
       out << fmt::format("backup {}: {} orders, schema version {}\n", report.file,
                          report.orders, report.schema_version);
