@@ -75,6 +75,48 @@ BOOST_AUTO_TEST_CASE(scaled_down_w1_accepts_and_completes_every_order) {
   BOOST_TEST(std::filesystem::file_size(dir.path() / "w1.svg") > 0u);
 }
 
+/// Runs a scaled-down W1 of 2,000 orders through the node's HTTP API (`via`), with
+/// topup-merchant-sim as the merchant's callback endpoint; the JSON line.
+nlohmann::json w1_over_http(const std::string& via) {
+  temp_dir dir;
+  auto log = (dir.path() / "bench.log").string();
+  child_process bench{{TOPUP_BENCH, "-w", "w1", "--orders", "2000", "--via", via,
+                       "--http-connections", "8", "--node-binary", TOPUP_NODE,
+                       "--merchant-sim-binary", TOPUP_MERCHANT_SIM, "-c",
+                       TOPUP_BENCH_W1_HTTP_CONFIG, "--run-dir", (dir.path() / "run").string(),
+                       "--completion-wait", "20"},
+                      log};
+  line_reader out{bench.stdout_fd()};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  BOOST_REQUIRE_MESSAGE(out.read_to_end(deadline), "topup-bench did not finish: " << tail_of(log));
+  BOOST_REQUIRE(bench.wait_for_exit(deadline));
+  BOOST_TEST((bench.exit_code() == std::optional<int>{0}), bench.ended() << "\n" << tail_of(log));
+  BOOST_REQUIRE_MESSAGE(out.lines().size() == 1u, "one JSON line expected:\n" << tail_of(log));
+  return nlohmann::json::parse(out.lines().front());
+}
+
+void check_w1_over_http(const nlohmann::json& figures, const std::string& via) {
+  BOOST_TEST(figures["mode"] == via);
+  BOOST_TEST(figures["accepted"] == 2000);
+  BOOST_TEST(figures["completed"] == 2000);
+  BOOST_TEST(figures["lost"] == 0);
+  BOOST_TEST(figures["duplicates"] == 0);
+  BOOST_TEST(figures["ledger_audit"]["disagreements"] == 0, figures["ledger_audit"].dump());
+  BOOST_TEST(figures["ledger_audit"]["succeeded"] == 2000);
+  BOOST_TEST(figures["verdict"] == "pass", figures["violations"].dump());
+  // Every final order's notification reached the merchant, each signed right.
+  const auto& callbacks = figures["callbacks"];
+  BOOST_TEST(callbacks["final_orders"] == 2000, callbacks.dump());
+  BOOST_TEST(callbacks["notified"] == 2000, callbacks.dump());
+  BOOST_TEST(callbacks["missing_orders"] == 0, callbacks.dump());
+  BOOST_TEST(callbacks["bad_signatures"] == 0, callbacks.dump());
+}
+
+BOOST_AUTO_TEST_CASE(scaled_down_w1_through_the_http_api_loses_no_order_and_no_callback) {
+  check_w1_over_http(w1_over_http("http-batch"), "http-batch");
+  check_w1_over_http(w1_over_http("http"), "http");
+}
+
 BOOST_AUTO_TEST_CASE(a_run_directory_with_an_earlier_store_is_refused) {
   temp_dir dir;
   std::filesystem::create_directories(dir.path() / "data");
