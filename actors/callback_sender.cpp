@@ -42,6 +42,9 @@ struct callback_sender_state {
   uint64_t pruned = 0;      ///< finished notifications removed from the outbox
   mono_time next_prune{};   ///< when the outbox is next looked at for old finished ones
   bool started = false;
+  /// Whether the notifications no merchant of the configuration takes were reported (once,
+  /// when the outbox is first read: the configuration changes only with a restart).
+  bool held_reported = false;
   std::optional<callback_instruments> instruments;
   /// A merchant's endpoint that is down fails every call: one line per merchant and 10 s.
   log_repeats failure_lines;
@@ -227,6 +230,25 @@ void poll(self_pointer self) {
   }
 }
 
+/// Says once which pending notifications this sender leaves alone: those of merchants the
+/// configuration no longer lists or gives no callback destination (domain/merchant_callback).
+void report_held(self_pointer self) {
+  auto& st = self->state;
+  if (st.held_reported)
+    return;
+  auto* outbox = outbox_of(self);
+  if (!outbox)
+    return;
+  try {
+    for (const auto& held : undeliverable(st.options.merchants, outbox->pending_by_merchant()))
+      spdlog::warn("callback_sender: {}", describe(held));
+    st.held_reported = true;
+  } catch (const std::exception& failure) {
+    spdlog::warn("callback_sender cannot read the outbox: {}", one_line_reason(failure.what()));
+    st.outbox.reset();
+  }
+}
+
 /// Removes one batch of old finished notifications (callbacks.keep_finished_s). A full batch
 /// means more may wait: the next tick takes another; otherwise the outbox is looked at again
 /// in a minute. One short delete per tick keeps the store's write lock free for intake.
@@ -323,6 +345,7 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
                self->state.options.callbacks.timeout_ms);
   return {
     [=](tick_atom) {
+      report_held(self);
       poll(self);
       prune(self);
       self->delayed_send(self, milliseconds{self->state.options.callbacks.poll_interval_ms},

@@ -1,4 +1,5 @@
-// topup-bench end to end: a scaled-down W1 against a topup-node the bench starts itself, a
+// topup-bench end to end: a scaled-down W1 against a topup-node the bench starts itself (over
+// CAF, and through the HTTP API with callbacks to topup-merchant-sim), a
 // scaled-down W3 with its providers out of process in topup-provider-sim, and a run stopped
 // by SIGINT, and a run its verdict fails (exit 1, each violation on stderr); the figures of
 // the JSON line checked against what must hold (every order acknowledged and completed, none
@@ -39,24 +40,33 @@ bool open_by_any_process(const std::filesystem::path& file) {
   return false;
 }
 
+/// Runs topup-bench with `args` (stderr to `log`) until it ends, within `limit`; requires exit
+/// 0 and one JSON line on stdout, and returns it.
+nlohmann::json passing_run(const std::vector<std::string>& args, const std::string& log,
+                           std::chrono::seconds limit) {
+  std::vector<std::string> command{TOPUP_BENCH};
+  command.insert(command.end(), args.begin(), args.end());
+  child_process bench{command, log};
+  line_reader out{bench.stdout_fd()};
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  BOOST_REQUIRE_MESSAGE(out.read_to_end(deadline), "topup-bench did not finish: " << tail_of(log));
+  BOOST_REQUIRE(bench.wait_for_exit(deadline));
+  BOOST_TEST((bench.exit_code() == std::optional<int>{0}), bench.ended() << "\n" << tail_of(log));
+  BOOST_REQUIRE_MESSAGE(out.lines().size() == 1u, "one JSON line expected:\n" << tail_of(log));
+  return nlohmann::json::parse(out.lines().front());
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(scaled_down_w1_accepts_and_completes_every_order) {
   temp_dir dir;
   auto run_dir = dir.path() / "run";
   auto log = (dir.path() / "bench.log").string();
-  child_process bench{{TOPUP_BENCH, "--workload", "w1", "--orders", "2000", "--node-binary",
-                       TOPUP_NODE, "--config", TOPUP_BENCH_W1_CONFIG, "--run-dir",
-                       run_dir.string(), "--svg", (dir.path() / "w1.svg").string(),
-                       "--completion-wait", "20"},
-                      log};
-  line_reader out{bench.stdout_fd()};
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  BOOST_REQUIRE_MESSAGE(out.read_to_end(deadline), "topup-bench did not finish: " << tail_of(log));
-  BOOST_REQUIRE(bench.wait_for_exit(deadline));
-  BOOST_TEST((bench.exit_code() == std::optional<int>{0}), bench.ended() << "\n" << tail_of(log));
-  BOOST_REQUIRE_MESSAGE(out.lines().size() == 1u, "one JSON line expected:\n" << tail_of(log));
-  auto figures = nlohmann::json::parse(out.lines().front());
+  auto figures = passing_run({"--workload", "w1", "--orders", "2000", "--node-binary",
+                              TOPUP_NODE, "--config", TOPUP_BENCH_W1_CONFIG, "--run-dir",
+                              run_dir.string(), "--svg", (dir.path() / "w1.svg").string(),
+                              "--completion-wait", "20"},
+                             log, std::chrono::seconds(60));
   BOOST_TEST(figures["workload"] == "w1");
   BOOST_TEST(figures["params"]["orders"] == 2000);
   BOOST_TEST(figures["accepted"] == 2000);
@@ -80,19 +90,11 @@ BOOST_AUTO_TEST_CASE(scaled_down_w1_accepts_and_completes_every_order) {
 nlohmann::json w1_over_http(const std::string& via) {
   temp_dir dir;
   auto log = (dir.path() / "bench.log").string();
-  child_process bench{{TOPUP_BENCH, "-w", "w1", "--orders", "2000", "--via", via,
-                       "--http-connections", "8", "--node-binary", TOPUP_NODE,
-                       "--merchant-sim-binary", TOPUP_MERCHANT_SIM, "-c",
-                       TOPUP_BENCH_W1_HTTP_CONFIG, "--run-dir", (dir.path() / "run").string(),
-                       "--completion-wait", "20"},
-                      log};
-  line_reader out{bench.stdout_fd()};
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  BOOST_REQUIRE_MESSAGE(out.read_to_end(deadline), "topup-bench did not finish: " << tail_of(log));
-  BOOST_REQUIRE(bench.wait_for_exit(deadline));
-  BOOST_TEST((bench.exit_code() == std::optional<int>{0}), bench.ended() << "\n" << tail_of(log));
-  BOOST_REQUIRE_MESSAGE(out.lines().size() == 1u, "one JSON line expected:\n" << tail_of(log));
-  return nlohmann::json::parse(out.lines().front());
+  return passing_run({"-w", "w1", "--orders", "2000", "--via", via, "--http-connections", "8",
+                      "--node-binary", TOPUP_NODE, "--merchant-sim-binary", TOPUP_MERCHANT_SIM,
+                      "-c", TOPUP_BENCH_W1_HTTP_CONFIG, "--run-dir",
+                      (dir.path() / "run").string(), "--completion-wait", "20"},
+                     log, std::chrono::seconds(120));
 }
 
 void check_w1_over_http(const nlohmann::json& figures, const std::string& via) {
@@ -134,18 +136,12 @@ BOOST_AUTO_TEST_CASE(scaled_down_w3_keeps_the_provider_ledger_across_the_kill) {
   temp_dir dir;
   auto run_dir = dir.path() / "run";
   auto log = (dir.path() / "bench.log").string();
-  child_process bench{{TOPUP_BENCH, "-w", "w3", "--rate", "100", "--duration", "5",
-                       "--kill-at", "2", "--restart-at", "3", "--node-binary", TOPUP_NODE,
-                       "--provider-sim-binary", TOPUP_PROVIDER_SIM, "-c", TOPUP_BENCH_W3_CONFIG,
-                       "--run-dir", run_dir.string(), "--completion-wait", "60"},
-                      log};
-  line_reader out{bench.stdout_fd()};
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
-  BOOST_REQUIRE_MESSAGE(out.read_to_end(deadline), "topup-bench did not finish: " << tail_of(log));
-  BOOST_REQUIRE(bench.wait_for_exit(deadline));
-  BOOST_TEST((bench.exit_code() == std::optional<int>{0}), bench.ended() << "\n" << tail_of(log));
-  BOOST_REQUIRE_MESSAGE(out.lines().size() == 1u, "one JSON line expected:\n" << tail_of(log));
-  auto figures = nlohmann::json::parse(out.lines().front());
+  auto figures = passing_run({"-w", "w3", "--rate", "100", "--duration", "5", "--kill-at", "2",
+                              "--restart-at", "3", "--node-binary", TOPUP_NODE,
+                              "--provider-sim-binary", TOPUP_PROVIDER_SIM, "-c",
+                              TOPUP_BENCH_W3_CONFIG, "--run-dir", run_dir.string(),
+                              "--completion-wait", "60"},
+                             log, std::chrono::seconds(150));
   BOOST_TEST(figures["providers"] == "provider-sim");
   BOOST_TEST(figures["accepted"] == 500);
   BOOST_TEST(figures["node_starts"] == 2);

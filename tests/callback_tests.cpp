@@ -536,6 +536,44 @@ BOOST_AUTO_TEST_CASE(https_callbacks_check_the_certificate_and_its_host) {
   BOOST_TEST(rows.at(c.id + ":succeeded").first == "pending");
 }
 
+BOOST_AUTO_TEST_CASE(a_removed_merchants_notifications_are_kept_pending_and_reported_once) {
+  callback_receiver receiver_a{always(200, "success")};
+  callback_receiver receiver_b{never_answer()};
+  configure(receiver_a.port(), receiver_b.port());
+  start();
+  std::vector<std::string> held;
+  for (int i = 0; i < 3; ++i)
+    held.push_back(
+      submit(request_for(shop_b, "b-" + std::to_string(i), "1380013800" + std::to_string(i))).id);
+  auto until = steady::now() + 60s;
+  while (outbox().size() < held.size()) {
+    BOOST_REQUIRE_MESSAGE(steady::now() < until, "shop-b's orders were not all notified");
+    std::this_thread::sleep_for(50ms);
+  }
+  BOOST_TEST_REQUIRE((node->terminate(20s) == std::optional<int>{0}));
+
+  // The operator removes shop-b. Its notifications stay pending (the merchant added back
+  // gets them), and the node says so once, at start.
+  cfg["merchants"]["list"].erase(1);
+  start();
+  submit(request_for(shop_a, "a-after", "13900139001"));
+  wait_for_acknowledged(receiver_a, 1);
+  const std::string line = "3 pending result callback(s) of merchant shop-b, which is not in "
+                           "the configuration any more";
+  until = steady::now() + 30s;
+  while (read_file(log_path).find(line) == std::string::npos) {
+    BOOST_REQUIRE_MESSAGE(steady::now() < until, "no line about shop-b's notifications:\n"
+                                                   << read_file(log_path));
+    std::this_thread::sleep_for(50ms);
+  }
+  auto log = read_file(log_path);
+  BOOST_TEST(log.find(line) == log.rfind(line));  // once
+  auto rows = outbox();
+  for (const auto& id : held)
+    BOOST_TEST(rows.at(id + ":succeeded").first == "pending", id);
+  BOOST_TEST(stats().at("store_wide").at("callbacks_pending") == 3);
+}
+
 BOOST_AUTO_TEST_CASE(an_unknown_outcome_is_notified_at_the_deadline_and_its_resolution_after) {
   // p-cmcc (topup-provider-sim) performs every recharge and never answers the call.
   provider_sim_process sim{dir, "sim",
