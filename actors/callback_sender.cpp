@@ -49,6 +49,9 @@ struct callback_sender_state {
   uint64_t pruned = 0;      ///< finished notifications removed from the outbox
   mono_time next_prune{};   ///< when the outbox is next looked at for old finished ones
   bool started = false;
+  /// Whether the notifications no merchant of the configuration takes were reported (once,
+  /// when the outbox is first read: the configuration changes only with a restart).
+  bool held_reported = false;
   std::optional<callback_instruments> instruments;
   /// A merchant's endpoint that is down fails every call: one line per merchant and 10 s.
   log_repeats failure_lines;
@@ -238,6 +241,32 @@ void poll_shard(self_pointer self, size_t shard) {
   }
 }
 
+/// Says once which pending notifications this sender leaves alone: those of merchants the
+/// configuration no longer lists or gives no callback destination (domain/merchant_callback),
+/// counted over every shard's outbox.
+void report_held(self_pointer self) {
+  auto& st = self->state;
+  if (st.held_reported)
+    return;
+  std::map<std::string, uint64_t> pending;
+  for (size_t shard = 0; shard < st.outboxes.size(); ++shard) {
+    auto* outbox = outbox_of(self, shard);
+    if (!outbox)
+      return;
+    try {
+      for (const auto& [merchant, count] : outbox->pending_by_merchant())
+        pending[merchant] += count;
+    } catch (const std::exception& failure) {
+      spdlog::warn("callback_sender cannot read the outbox: {}", one_line_reason(failure.what()));
+      st.outboxes[shard].reset();
+      return;
+    }
+  }
+  for (const auto& held : undeliverable(st.options.merchants, pending))
+    spdlog::warn("callback_sender: {}", describe(held));
+  st.held_reported = true;
+}
+
 /// Starts the due notifications of every shard's outbox, the first one taking turns so that
 /// a merchant's slots are shared among the shards.
 void poll(self_pointer self) {
@@ -361,6 +390,7 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
                self->state.options.callbacks.timeout_ms);
   return {
     [=](tick_atom) {
+      report_held(self);
       poll(self);
       prune(self);
       self->delayed_send(self, milliseconds{self->state.options.callbacks.poll_interval_ms},

@@ -280,6 +280,17 @@ json order_json(const order& o) {
           {"last_error", o.last_error}};
 }
 
+json request_json(const order_request& request) {
+  json body{{"client_ref", request.client_ref},
+            {"phone", request.phone},
+            {"amount_fen", request.amount_fen}};
+  if (!request.notify_url.empty())
+    body["notify_url"] = request.notify_url;
+  if (!request.carrier.empty())
+    body["carrier"] = request.carrier;
+  return body;
+}
+
 std::variant<order_request, failure> parse_submit(std::string_view body) {
   auto parsed = parse_order_json(body, order_json_keys{true});
   if (auto f = std::get_if<failure>(&parsed))

@@ -121,6 +121,11 @@ nlohmann::json error_json(const failure& f);
 /// An order as the API shows it.
 nlohmann::json order_json(const order& o);
 
+/// The body a merchant POSTs for `request` (its merchant is the signer, not a field):
+/// client_ref, phone, amount_fen, and notify_url and carrier when set. parse_submit reads it
+/// back.
+nlohmann::json request_json(const order_request& request);
+
 /// POST /v1/orders: one order object (client_ref, phone, amount_fen, optional notify_url).
 std::variant<order_request, failure> parse_submit(std::string_view body);
 

@@ -13,14 +13,18 @@
 #include "actors/supervisor.hpp"
 #include "actors/watch_hub.hpp"
 #include "apps/app_support.hpp"
+#include "apps/merchant_sim/receipt_ledger.hpp"
 #include "apps/bench/cluster_setup.hpp"
 #include "apps/bench/figures.hpp"
+#include "apps/bench/http_submitter.hpp"
+#include "apps/bench/merchant_setup.hpp"
 #include "apps/bench/order_generator.hpp"
 #include "apps/bench/pacing.hpp"
 #include "apps/bench/progress_line.hpp"
 #include "apps/bench/provider_setup.hpp"
 #include "apps/bench/server_process.hpp"
 #include "apps/bench/store_reader.hpp"
+#include "apps/bench/submission_feed.hpp"
 #include "apps/bench/svg_chart.hpp"
 #include "apps/bench/verdict.hpp"
 #include "apps/bench/workload.hpp"
@@ -104,6 +108,12 @@ struct bench_options {
   int64_t submit_timeout_ms = 10000;
   std::optional<double> completion_wait_s;
   std::string log_level = "warn";
+  /// How orders reach the node: "caf" (the remote protocol), "http" (POST /v1/orders, one
+  /// order a request) or "http-batch" (POST /v1/orders/batch, --batch orders a request).
+  std::string via = "caf";
+  uint64_t http_connections = 16;
+  std::string merchant_sim_binary;  ///< with --via http*: callbacks go to this simulator
+  bool via_http() const { return via != "caf"; }
 };
 
 int64_t wall_now_ms() {
@@ -117,20 +127,6 @@ double seconds_between(steady_time from, steady_time to) {
 }
 
 // --- the driver actor -------------------------------------------------------------------------
-
-/// What the driver and the main loop share. The book is the driver's; main reads it under
-/// the lock for progress and figures.
-struct shared_book {
-  shared_book(uint64_t total, steady_time start, size_t nodes)
-    : book(total, start), connected(nodes) {}
-  std::mutex mutex;
-  submission_book book;
-  /// By node: whether the driver has a live connection to its gateway.
-  std::vector<std::atomic<bool>> connected;
-  std::string first_refusal;
-  /// Every refusal answer by error code (w4: how many times orders were refused).
-  std::map<std::string, uint64_t> refusals_by_error;
-};
 
 struct driver_state {
   static constexpr const char* name = "bench_driver";
@@ -168,19 +164,19 @@ answer classify(const submit_result& result, shared_book& shared,
   if (!result.error)
     return answer::acknowledged;
   auto failure = as_failure(result.error);
-  ++shared.refusals_by_error[failure ? std::string{to_string(failure->code)} : "other"];
+  auto code = failure ? std::string{to_string(failure->code)} : "other";
   if (failure) {
     switch (failure->code) {
       case errc::overloaded:
       case errc::unavailable:
       case errc::shutting_down:
+        shared.note_refusal(code, true, {});
         retry_after = std::chrono::seconds{failure->retry_after_s};
         return answer::retry;
       default: break;
     }
   }
-  if (shared.first_refusal.empty())
-    shared.first_refusal = describe(result.error);
+  shared.note_refusal(code, false, describe(result.error));
   return answer::refused;
 }
 
@@ -191,29 +187,8 @@ void pump(driver_pointer self) {
   std::vector<submission_book::batch> batches;
   {
     std::lock_guard<std::mutex> lock{shared.mutex};
-    auto& book = shared.book;
-    auto now = steady_clock::now();
-    if (st.load.loop == loop_kind::open) {
-      open_loop_schedule schedule{st.load.rate, st.load.orders};
-      auto due = schedule.due_by(seconds_between(st.start, now));
-      if (due > book.offered())
-        book.offer(due - book.offered(), now);
-    }
-    if (st.load.give_up_at_s && seconds_between(st.start, now) >= *st.load.give_up_at_s)
-      book.give_up();
-    book.release_due(now);
-    if (!any_connected(st))
-      return;
-    for (;;) {
-      if (st.load.loop == loop_kind::closed)
-        book.offer(closed_loop_quota(st.load.outstanding, book.outstanding(), st.load.batch,
-                                     book.total() - book.offered()),
-                   now);
-      auto next = book.take(st.load.batch);
-      if (next.orders.empty())
-        break;
-      batches.push_back(std::move(next));
-    }
+    batches = due_messages(st.load, shared.book, st.start, steady_clock::now(),
+                           any_connected(st), st.load.batch);
   }
   for (auto& batch : batches) {
     std::vector<order_request> requests;
@@ -446,11 +421,17 @@ public:
         node->kill();
     if (sim_)
       sim_->kill();
+    if (merchant_sim_)
+      merchant_sim_->kill();
   }
 
 private:
   bool clustered() const { return !o_.postgresql.empty(); }
   bool start_provider_sim();
+  bool prepare_http_api();
+  void start_submitting(size_t node_count, const std::vector<gateway_actor>& gateways);
+  void wait_for_callbacks();
+  void add_callback_figures(nlohmann::json& line, const std::vector<stored_order>& rows);
   bool prepare_cluster();
   bool start_node(size_t index);
   std::string node_log(size_t index) const;
@@ -486,6 +467,10 @@ private:
   std::unique_ptr<in_process_engine> engine_;
   std::vector<std::unique_ptr<server_process>> nodes_;
   std::unique_ptr<server_process> sim_;
+  std::unique_ptr<server_process> merchant_sim_;
+  std::string merchant_ledger_path_;
+  http_api_target http_target_;
+  std::unique_ptr<http_submitter> http_;
   std::optional<ledger_summary> sim_ledger_;
   std::string sim_ledger_path_;  ///< the simulator's one ledger file
   hold_report hold_;
@@ -580,6 +565,92 @@ bool bench_run::prepare_cluster() {
   } catch (const std::exception& error) {
     spdlog::error("cannot set the cluster up: {}", error.what());
     return false;
+  }
+}
+
+/// --via http*: the node's configuration with its HTTP API on a free port and, with
+/// --merchant-sim-binary, the merchant's callbacks sent to a topup-merchant-sim started here.
+bool bench_run::prepare_http_api() {
+  try {
+    auto document = json_config::parse_document(json_config::read_file(node_config_paths_[0]));
+    auto [merchant, secret] = signing_merchant(document);
+    std::string callback_url;
+    if (!o_.merchant_sim_binary.empty()) {
+      fs::create_directories(run_dir_ / "data");
+      merchant_ledger_path_ = (run_dir_ / "data" / "merchant-ledger.db").string();
+      merchant_sim_ = std::make_unique<server_process>(
+        "topup-merchant-sim",
+        std::vector<std::string>{o_.merchant_sim_binary, "--merchant", merchant, "--secret",
+                                 secret, "--ledger", merchant_ledger_path_, "--listen",
+                                 "127.0.0.1:0"},
+        run_dir_.string(), (run_dir_ / "merchant-sim.log").string());
+      callback_url = "http://" + merchant_sim_->host() + ":"
+                     + std::to_string(merchant_sim_->port()) + "/topup/result";
+    }
+    http_target_ = {"127.0.0.1", process::free_port(), merchant, secret};
+    auto path = run_dir_ / "node-http.json";
+    write_json_file(path, with_http_api(std::move(document), http_target_.port, callback_url));
+    node_config_paths_ = {path};
+    cfg_ = load_config_file(path.string());
+    anchor_paths(cfg_, run_dir_);
+    spdlog::info("orders go to the HTTP API at {}:{} ({}), signed for merchant {}{}",
+                 http_target_.host, http_target_.port, o_.via, merchant,
+                 callback_url.empty() ? "" : ", callbacks to " + callback_url);
+    return true;
+  } catch (const std::exception& error) {
+    spdlog::error("cannot set the HTTP API up: {}", error.what());
+    return false;
+  }
+}
+
+/// The submitters: the CAF driver on the gateways, or the HTTP connections.
+void bench_run::start_submitting(size_t node_count, const std::vector<gateway_actor>& gateways) {
+  for (size_t i = 0; i < node_count; ++i) {
+    last_gateways_[i] = gateways[i].address();
+    shared_->connected[i] = true;
+  }
+  if (o_.via_http()) {
+    http_ = std::make_unique<http_submitter>(
+      shared_, load_, orders_, http_target_,
+      o_.via == "http" ? http_submit_kind::single : http_submit_kind::batch,
+      o_.http_connections, start_, std::chrono::milliseconds(o_.submit_timeout_ms));
+    return;
+  }
+  driver_ = system_->spawn(driver, load_, shared_, orders_, start_,
+                           std::chrono::milliseconds(o_.submit_timeout_ms));
+  for (size_t i = 0; i < node_count; ++i)
+    caf::anon_send(driver_, uint64_t{i}, gateways[i]);
+}
+
+/// With the merchant simulator: waits until it received the final notification of every
+/// final order (its GET /report), at most a minute, before the node stops sending them.
+void bench_run::wait_for_callbacks() {
+  if (!merchant_sim_)
+    return;
+  auto finals = terminal_now();
+  auto until = steady_clock::now() + std::chrono::seconds(60);
+  while (!interrupted() && steady_clock::now() < until) {
+    try {
+      auto report = nlohmann::json::parse(
+        http_get(merchant_sim_->host(), merchant_sim_->port(), "/report"));
+      if (report.value("final_orders", uint64_t{0}) >= finals)
+        return;
+    } catch (const std::exception& error) {
+      spdlog::debug("merchant simulator: {}", error.what());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  spdlog::warn("not every final order's notification arrived within a minute");
+}
+
+void bench_run::add_callback_figures(nlohmann::json& line, const std::vector<stored_order>& rows) {
+  if (merchant_ledger_path_.empty())
+    return;
+  try {
+    merchant_sim::receipt_ledger ledger{merchant_ledger_path_};
+    line["callbacks"] = to_json(callback_figures_of(rows, ledger.all()));
+  } catch (const std::exception& error) {
+    spdlog::error("cannot read the merchant simulator's ledger: {}", error.what());
   }
 }
 
@@ -739,6 +810,8 @@ void bench_run::stop_nodes() {
   note_peak_rss();
   if (driver_)
     caf::anon_send_exit(driver_, caf::exit_reason::user_shutdown);
+  if (http_)
+    http_->stop();
   if (engine_)
     engine_->stop();
   for (size_t i = 0; i < nodes_.size(); ++i) {
@@ -754,6 +827,9 @@ void bench_run::stop_nodes() {
       spdlog::warn("the provider simulator did not stop cleanly on SIGTERM (see {})",
                    (run_dir_ / "provider-sim.log").string());
   }
+  if (merchant_sim_ && merchant_sim_->stop(std::chrono::seconds(10)) != 0)
+    spdlog::warn("the merchant simulator did not stop cleanly on SIGTERM (see {})",
+                 (run_dir_ / "merchant-sim.log").string());
 }
 
 int bench_run::run() {
@@ -765,6 +841,8 @@ int bench_run::run() {
   if (!o_.provider_sim_binary.empty() && !start_provider_sim())
     return exit_failed;
   if (clustered() && !prepare_cluster())
+    return exit_failed;
+  if (o_.via_http() && !prepare_http_api())
     return exit_failed;
   auto node_count = o_.in_process || !o_.connect.empty() ? size_t{1} : size_t{o_.nodes};
   nodes_.resize(node_count);
@@ -815,13 +893,7 @@ int bench_run::run() {
                  node_start_to_load_ms_);
   rate_at_ = start_;
   shared_ = std::make_shared<shared_book>(load_.orders, start_, node_count);
-  driver_ = system_->spawn(driver, load_, shared_, orders_, start_,
-                           std::chrono::milliseconds(o_.submit_timeout_ms));
-  for (size_t i = 0; i < node_count; ++i) {
-    last_gateways_[i] = gateways[i].address();
-    shared_->connected[i] = true;
-    caf::anon_send(driver_, uint64_t{i}, gateways[i]);
-  }
+  start_submitting(node_count, gateways);
   run_load();
   interrupted_ = interrupted();
   if (load_.name == "hold") {
@@ -832,6 +904,10 @@ int bench_run::run() {
   }
   if (!interrupted_)
     wait_for_completion();
+  if (http_)
+    http_->stop();
+  if (!interrupted())
+    wait_for_callbacks();
   interrupted_ = interrupted();
   stop_nodes();
   return report();
@@ -1078,7 +1154,7 @@ void bench_run::take_intake_figures(Report& r) {
 int bench_run::report() {
   run_report r;
   r.load = load_;
-  r.mode = o_.in_process ? "in-process" : clustered() ? "cluster" : "remote";
+  r.mode = o_.in_process ? "in-process" : clustered() ? "cluster" : o_.via_http() ? o_.via : "remote";
   take_intake_figures(r);
   r.run_seconds = seconds_between(start_, steady_clock::now());
   r.node_start_to_load_ms = node_start_to_load_ms_;
@@ -1140,6 +1216,7 @@ int bench_run::report() {
   auto violations = judge(r, figures);
   auto line = to_json(r, figures);
   line.update(verdict_json(violations));
+  add_callback_figures(line, rows);
   std::cout << line.dump() << std::endl;
   for (const auto& v : violations)
     std::cerr << "topup-bench: FAIL " << v.check << ": " << v.reason << "\n";
@@ -1257,6 +1334,20 @@ int main(int argc, char** argv) {
   app.add_option("--lease-ttl-ms", o.timing.lease_ttl_ms,
                  "cluster: the nodes' lease_ttl_ms (2000)")
     ->check(CLI::PositiveNumber);
+  app.add_option("--via", o.via,
+                 "how orders reach the node: caf (the remote protocol), http (each its own "
+                 "signed POST /v1/orders) or http-batch (POST /v1/orders/batch of --batch); "
+                 "http* needs a configuration with merchants and http_api "
+                 "(config/bench-w1-http.json), whose API the bench puts on a free port")
+    ->check(CLI::IsMember({"caf", "http", "http-batch"}));
+  app.add_option("--http-connections", o.http_connections,
+                 "--via http*: keep-alive connections, each with one request in flight (16)")
+    ->check(CLI::Range(1, 512));
+  app.add_option("--merchant-sim-binary", o.merchant_sim_binary,
+                 "--via http*: start this topup-merchant-sim as the merchant's callback "
+                 "endpoint, wait (at most 60 s) for every final order's notification, and "
+                 "add \"callbacks\" to the figures: deliveries_per_s, final_to_delivered_ms, "
+                 "duplicates, missing_orders (gaps), bad_signatures");
   app.add_option("--log-level", o.log_level, "stderr log level: info shows the timeline (warn)");
   app.footer(describe_workloads()
              + "\nThe JSON line holds the parameters and: accepted, accepted_per_s, completed, "
@@ -1325,6 +1416,15 @@ int main(int argc, char** argv) {
                  "(--node-binary; w1, w2 or w3)\n";
     return exit_usage;
   }
+  if (o.via_http() && (o.node_binary.empty() || o.nodes > 1 || o.workload_name == "hold")) {
+    std::cerr << "topup-bench: --via http needs one node the bench starts (--node-binary; "
+                 "w1, w2, w3 or w4)\n";
+    return exit_usage;
+  }
+  if (!o.merchant_sim_binary.empty() && !o.via_http()) {
+    std::cerr << "topup-bench: --merchant-sim-binary goes with --via http or http-batch\n";
+    return exit_usage;
+  }
   if (auto reading = parse_host_port(o.connect); !o.connect.empty() && !reading) {
     std::cerr << "topup-bench: --connect " << reading.error << "\n";
     return exit_usage;
@@ -1335,6 +1435,8 @@ int main(int argc, char** argv) {
     o.node_binary = fs::absolute(o.node_binary).string();
   if (!o.provider_sim_binary.empty())
     o.provider_sim_binary = fs::absolute(o.provider_sim_binary).string();
+  if (!o.merchant_sim_binary.empty())
+    o.merchant_sim_binary = fs::absolute(o.merchant_sim_binary).string();
   auto load = build_workload(o);
   config cfg;
   try {

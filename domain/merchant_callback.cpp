@@ -82,6 +82,28 @@ bool any_callback_destinations(const merchant_directory& merchants) {
   });
 }
 
+std::vector<undeliverable_callbacks>
+undeliverable(const merchant_directory& merchants,
+              const std::map<std::string, uint64_t>& pending_by_merchant) {
+  std::vector<undeliverable_callbacks> held;
+  for (const auto& [id, pending] : pending_by_merchant) {
+    const auto* known = merchants.find(id);
+    if (pending == 0
+        || (known && (!known->callback_url.empty() || !known->callback_prefixes.empty())))
+      continue;
+    held.push_back({id, pending, known != nullptr});
+  }
+  return held;
+}
+
+std::string describe(const undeliverable_callbacks& held) {
+  return std::to_string(held.pending) + " pending result callback(s) of merchant " + held.merchant
+         + (held.listed ? ", which has no callback_url or allowed_callback_prefixes any more"
+                        : ", which is not in the configuration any more")
+         + ", are kept in the outbox and not sent; configure the merchant (with its secret) "
+           "again to deliver them (topup-cli deliveries ORDER_ID lists an order's)";
+}
+
 std::string callback_body(const order& o, std::string_view provider_txn) {
   nlohmann::json body{{"delivery_id", callback_delivery_id(o.id, o.status)},
                       {"order_id", o.id},

@@ -11,6 +11,7 @@
 #include "domain/order.hpp"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -94,6 +95,25 @@ std::string callback_destination(const merchant_directory& merchants, const orde
 /// Whether any order can have a callback destination under `merchants`: some merchant has a
 /// callback_url or allowed prefixes. When none can, the store does not look for one.
 bool any_callback_destinations(const merchant_directory& merchants);
+
+/// Pending notifications the callback sender leaves in the outbox: those of a merchant the
+/// configuration no longer lists (the operator removed it), or that lists it without a
+/// callback destination. They are kept, never abandoned: the merchant added back (with its
+/// secret, which signs them) gets them all.
+struct undeliverable_callbacks {
+  std::string merchant;
+  uint64_t pending = 0;
+  bool listed = false;  ///< in the configuration, without callback_url or allowed prefixes
+};
+
+/// The merchants of `pending_by_merchant` (pending notifications per merchant id) whose
+/// notifications no sender delivers under `merchants`, by id.
+std::vector<undeliverable_callbacks>
+undeliverable(const merchant_directory& merchants,
+              const std::map<std::string, uint64_t>& pending_by_merchant);
+
+/// The line an operator reads about them: how many, whose, why, and what to do.
+std::string describe(const undeliverable_callbacks& held);
 
 /// The notification's JSON body, for an order as stored right after the change: delivery_id,
 /// order_id, merchant, client_ref, status, amount_fen, phone (masked: "138****0000"),

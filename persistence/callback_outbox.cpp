@@ -184,6 +184,25 @@ uint64_t callback_outbox::count_pending() {
   });
 }
 
+std::map<std::string, uint64_t> callback_outbox::pending_by_merchant() {
+  return with_store_errors("counting pending callbacks by merchant", [&] {
+    // The merchants first, then a count each: COUNT(*)'s column type differs between the
+    // backends, a bound long long does not.
+    std::map<std::string, uint64_t> pending;
+    soci::rowset<std::string> merchants =
+      (session_->prepare << "SELECT DISTINCT merchant FROM callbacks WHERE state = 'pending'");
+    for (const auto& merchant : merchants)
+      pending[merchant] = 0;
+    for (auto& [merchant, count] : pending) {
+      long long rows = 0;
+      *session_ << "SELECT COUNT(*) FROM callbacks WHERE state = 'pending' AND merchant = :m",
+        soci::use(merchant), soci::into(rows);
+      count = static_cast<uint64_t>(rows);
+    }
+    return pending;
+  });
+}
+
 void callback_outbox::make_due_again(const std::string& chosen, const std::string& key,
                                      int64_t now_ms) {
   long long now = now_ms;

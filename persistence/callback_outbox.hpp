@@ -11,6 +11,7 @@
 #include "messages/protocol.hpp"
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -77,6 +78,9 @@ public:
 
   /// The notifications neither delivered nor abandoned, in the whole outbox.
   uint64_t count_pending();
+
+  /// The same by merchant id (merchants without any left out).
+  std::map<std::string, uint64_t> pending_by_merchant();
 
   /// Makes the latest notification of `order_id` (the one reporting its current state) due
   /// at `now_ms` again, whatever its state: a new attempt under the same delivery id, also of

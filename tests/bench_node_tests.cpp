@@ -1,4 +1,5 @@
-// topup-bench end to end: a scaled-down W1 against a topup-node the bench starts itself, a
+// topup-bench end to end: a scaled-down W1 against a topup-node the bench starts itself (over
+// CAF, and through the HTTP API with callbacks to topup-merchant-sim), a
 // scaled-down W3 with its providers out of process in topup-provider-sim, and a run stopped
 // by SIGINT, and a run its verdict fails (exit 1, each violation on stderr); the figures of
 // the JSON line checked against what must hold (every order acknowledged and completed, none
@@ -39,24 +40,33 @@ bool open_by_any_process(const std::filesystem::path& file) {
   return false;
 }
 
+/// Runs topup-bench with `args` (stderr to `log`) until it ends, within `limit`; requires exit
+/// 0 and one JSON line on stdout, and returns it.
+nlohmann::json passing_run(const std::vector<std::string>& args, const std::string& log,
+                           std::chrono::seconds limit) {
+  std::vector<std::string> command{TOPUP_BENCH};
+  command.insert(command.end(), args.begin(), args.end());
+  child_process bench{command, log};
+  line_reader out{bench.stdout_fd()};
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  BOOST_REQUIRE_MESSAGE(out.read_to_end(deadline), "topup-bench did not finish: " << tail_of(log));
+  BOOST_REQUIRE(bench.wait_for_exit(deadline));
+  BOOST_TEST((bench.exit_code() == std::optional<int>{0}), bench.ended() << "\n" << tail_of(log));
+  BOOST_REQUIRE_MESSAGE(out.lines().size() == 1u, "one JSON line expected:\n" << tail_of(log));
+  return nlohmann::json::parse(out.lines().front());
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_CASE(scaled_down_w1_accepts_and_completes_every_order) {
   temp_dir dir;
   auto run_dir = dir.path() / "run";
   auto log = (dir.path() / "bench.log").string();
-  child_process bench{{TOPUP_BENCH, "--workload", "w1", "--orders", "2000", "--node-binary",
-                       TOPUP_NODE, "--config", TOPUP_BENCH_W1_CONFIG, "--run-dir",
-                       run_dir.string(), "--svg", (dir.path() / "w1.svg").string(),
-                       "--completion-wait", "20"},
-                      log};
-  line_reader out{bench.stdout_fd()};
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  BOOST_REQUIRE_MESSAGE(out.read_to_end(deadline), "topup-bench did not finish: " << tail_of(log));
-  BOOST_REQUIRE(bench.wait_for_exit(deadline));
-  BOOST_TEST((bench.exit_code() == std::optional<int>{0}), bench.ended() << "\n" << tail_of(log));
-  BOOST_REQUIRE_MESSAGE(out.lines().size() == 1u, "one JSON line expected:\n" << tail_of(log));
-  auto figures = nlohmann::json::parse(out.lines().front());
+  auto figures = passing_run({"--workload", "w1", "--orders", "2000", "--node-binary",
+                              TOPUP_NODE, "--config", TOPUP_BENCH_W1_CONFIG, "--run-dir",
+                              run_dir.string(), "--svg", (dir.path() / "w1.svg").string(),
+                              "--completion-wait", "20"},
+                             log, std::chrono::seconds(60));
   BOOST_TEST(figures["workload"] == "w1");
   BOOST_TEST(figures["params"]["orders"] == 2000);
   BOOST_TEST(figures["accepted"] == 2000);
@@ -73,6 +83,40 @@ BOOST_AUTO_TEST_CASE(scaled_down_w1_accepts_and_completes_every_order) {
   BOOST_TEST(figures["peak_rss_kib"].get<uint64_t>() > 0u);
   BOOST_TEST(figures["completion_wait_timed_out"] == false);
   BOOST_TEST(std::filesystem::file_size(dir.path() / "w1.svg") > 0u);
+}
+
+/// Runs a scaled-down W1 of 2,000 orders through the node's HTTP API (`via`), with
+/// topup-merchant-sim as the merchant's callback endpoint; the JSON line.
+nlohmann::json w1_over_http(const std::string& via) {
+  temp_dir dir;
+  auto log = (dir.path() / "bench.log").string();
+  return passing_run({"-w", "w1", "--orders", "2000", "--via", via, "--http-connections", "8",
+                      "--node-binary", TOPUP_NODE, "--merchant-sim-binary", TOPUP_MERCHANT_SIM,
+                      "-c", TOPUP_BENCH_W1_HTTP_CONFIG, "--run-dir",
+                      (dir.path() / "run").string(), "--completion-wait", "20"},
+                     log, std::chrono::seconds(120));
+}
+
+void check_w1_over_http(const nlohmann::json& figures, const std::string& via) {
+  BOOST_TEST(figures["mode"] == via);
+  BOOST_TEST(figures["accepted"] == 2000);
+  BOOST_TEST(figures["completed"] == 2000);
+  BOOST_TEST(figures["lost"] == 0);
+  BOOST_TEST(figures["duplicates"] == 0);
+  BOOST_TEST(figures["ledger_audit"]["disagreements"] == 0, figures["ledger_audit"].dump());
+  BOOST_TEST(figures["ledger_audit"]["succeeded"] == 2000);
+  BOOST_TEST(figures["verdict"] == "pass", figures["violations"].dump());
+  // Every final order's notification reached the merchant, each signed right.
+  const auto& callbacks = figures["callbacks"];
+  BOOST_TEST(callbacks["final_orders"] == 2000, callbacks.dump());
+  BOOST_TEST(callbacks["notified"] == 2000, callbacks.dump());
+  BOOST_TEST(callbacks["missing_orders"] == 0, callbacks.dump());
+  BOOST_TEST(callbacks["bad_signatures"] == 0, callbacks.dump());
+}
+
+BOOST_AUTO_TEST_CASE(scaled_down_w1_through_the_http_api_loses_no_order_and_no_callback) {
+  check_w1_over_http(w1_over_http("http-batch"), "http-batch");
+  check_w1_over_http(w1_over_http("http"), "http");
 }
 
 BOOST_AUTO_TEST_CASE(a_run_directory_with_an_earlier_store_is_refused) {
@@ -92,18 +136,12 @@ BOOST_AUTO_TEST_CASE(scaled_down_w3_keeps_the_provider_ledger_across_the_kill) {
   temp_dir dir;
   auto run_dir = dir.path() / "run";
   auto log = (dir.path() / "bench.log").string();
-  child_process bench{{TOPUP_BENCH, "-w", "w3", "--rate", "100", "--duration", "5",
-                       "--kill-at", "2", "--restart-at", "3", "--node-binary", TOPUP_NODE,
-                       "--provider-sim-binary", TOPUP_PROVIDER_SIM, "-c", TOPUP_BENCH_W3_CONFIG,
-                       "--run-dir", run_dir.string(), "--completion-wait", "60"},
-                      log};
-  line_reader out{bench.stdout_fd()};
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(150);
-  BOOST_REQUIRE_MESSAGE(out.read_to_end(deadline), "topup-bench did not finish: " << tail_of(log));
-  BOOST_REQUIRE(bench.wait_for_exit(deadline));
-  BOOST_TEST((bench.exit_code() == std::optional<int>{0}), bench.ended() << "\n" << tail_of(log));
-  BOOST_REQUIRE_MESSAGE(out.lines().size() == 1u, "one JSON line expected:\n" << tail_of(log));
-  auto figures = nlohmann::json::parse(out.lines().front());
+  auto figures = passing_run({"-w", "w3", "--rate", "100", "--duration", "5", "--kill-at", "2",
+                              "--restart-at", "3", "--node-binary", TOPUP_NODE,
+                              "--provider-sim-binary", TOPUP_PROVIDER_SIM, "-c",
+                              TOPUP_BENCH_W3_CONFIG, "--run-dir", run_dir.string(),
+                              "--completion-wait", "60"},
+                             log, std::chrono::seconds(150));
   BOOST_TEST(figures["providers"] == "provider-sim");
   BOOST_TEST(figures["accepted"] == 500);
   BOOST_TEST(figures["node_starts"] == 2);

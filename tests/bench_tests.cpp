@@ -9,11 +9,14 @@
 
 #include "apps/bench/cluster_setup.hpp"
 #include "apps/bench/figures.hpp"
+#include "apps/bench/http_submitter.hpp"
+#include "apps/bench/merchant_setup.hpp"
 #include "apps/bench/order_generator.hpp"
 #include "apps/bench/pacing.hpp"
 #include "apps/bench/progress_line.hpp"
 #include "apps/bench/provider_setup.hpp"
 #include "apps/bench/server_process.hpp"
+#include "apps/bench/submission_feed.hpp"
 #include "apps/bench/svg_chart.hpp"
 #include "apps/bench/verdict.hpp"
 #include "apps/bench/workload.hpp"
@@ -153,6 +156,110 @@ BOOST_AUTO_TEST_CASE(giving_up_ends_the_run_with_what_was_acknowledged) {
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(orders)
+
+BOOST_AUTO_TEST_CASE(due_messages_fill_the_closed_window_one_message_at_a_time_when_asked) {
+  auto start = steady_clock::now();
+  auto w1 = *workload_named("w1");
+  w1.orders = 300;
+  submission_book book{w1.orders, start};
+  // Not connected: the window is not offered.
+  BOOST_TEST(due_messages(w1, book, start, start, false, 64).empty());
+  auto one = due_messages(w1, book, start, start, true, 64, 1);
+  BOOST_REQUIRE_EQUAL(one.size(), 1u);
+  BOOST_TEST(one[0].orders.size() == 64u);
+  // The rest of the window of 256 in three more messages; then nothing until answers come.
+  auto rest = due_messages(w1, book, start, start, true, 64);
+  BOOST_TEST(rest.size() == 3u);
+  BOOST_TEST(due_messages(w1, book, start, start, true, 64).empty());
+  book.answered(one[0].id, std::vector<answer>(64, answer::acknowledged), start);
+  auto last = due_messages(w1, book, start, start, true, 64);
+  BOOST_REQUIRE_EQUAL(last.size(), 1u);
+  BOOST_TEST(last[0].orders.size() == 44u);  // 300 - 256
+}
+
+BOOST_AUTO_TEST_CASE(http_answers_acknowledge_retry_or_refuse_each_order) {
+  auto single = http_outcomes(http_submit_kind::single, 201, R"({"id":"o-1"})", 0, 1);
+  BOOST_TEST((single.at(0).verdict == answer::acknowledged));
+  BOOST_TEST((http_outcomes(http_submit_kind::single, 200, "{}", 0, 1).at(0).verdict
+              == answer::acknowledged));
+  auto busy = http_outcomes(http_submit_kind::single, 429,
+                            R"({"error":{"code":"overloaded","message":"full"}})", 3, 1);
+  BOOST_TEST((busy.at(0).verdict == answer::retry));
+  BOOST_TEST(busy.at(0).retry_after.count() == 3000);
+  BOOST_TEST(busy.at(0).code == "overloaded");
+  auto bad = http_outcomes(http_submit_kind::single, 400,
+                           R"({"error":{"code":"invalid_phone","message":"phone is short"}})", 0,
+                           1);
+  BOOST_TEST((bad.at(0).verdict == answer::refused));
+  BOOST_TEST(bad.at(0).code == "invalid_phone");
+  BOOST_TEST(bad.at(0).description.find("phone is short") != std::string::npos);
+  // A batch: each order by its own status; a whole batch refused is every order refused.
+  auto batch = http_outcomes(
+    http_submit_kind::batch, 200,
+    R"({"results":[{"status":201,"order":{}},{"status":429,"error":{"code":"overloaded"}},)"
+    R"({"status":409,"error":{"code":"duplicate_reference"}}]})",
+    0, 4);
+  BOOST_REQUIRE_EQUAL(batch.size(), 4u);
+  BOOST_TEST((batch[0].verdict == answer::acknowledged));
+  BOOST_TEST((batch[1].verdict == answer::retry));
+  BOOST_TEST(batch[1].retry_after.count() == 1000);
+  BOOST_TEST((batch[2].verdict == answer::refused));
+  BOOST_TEST((batch[3].verdict == answer::refused));  // missing from the answer
+  auto unavailable = http_outcomes(http_submit_kind::batch, 503,
+                                   R"({"error":{"code":"unavailable"}})", 2, 3);
+  BOOST_TEST(unavailable.size() == 3u);
+  BOOST_TEST((unavailable[2].verdict == answer::retry));
+}
+
+BOOST_AUTO_TEST_CASE(http_requests_carry_one_order_or_a_batch) {
+  std::vector<order_request> orders{{"r-1", "13800138000", 1000}, {"r-2", "13000138000", 2000}};
+  auto single = http_request_for(http_submit_kind::single, {orders[0]});
+  BOOST_TEST(single.target == "/v1/orders");
+  BOOST_TEST(nlohmann::json::parse(single.body)["client_ref"] == "r-1");
+  auto batch = http_request_for(http_submit_kind::batch, orders);
+  BOOST_TEST(batch.target == "/v1/orders/batch");
+  BOOST_TEST(nlohmann::json::parse(batch.body)["orders"].size() == 2u);
+}
+
+BOOST_AUTO_TEST_CASE(the_http_node_config_signs_for_the_default_merchant_and_calls_back_the_sim) {
+  auto document = nlohmann::json::parse(R"({"merchants":{"default":"shop","list":[)"
+                                        R"({"id":"other","secret":"x"},{"id":"shop","secret":"s"}]},)"
+                                        R"("http_api":{"listen":{"host":"0.0.0.0","port":0}}})");
+  auto derived = with_http_api(document, 4711, "http://127.0.0.1:99/topup/result");
+  BOOST_TEST(derived["http_api"]["listen"]["port"] == 4711);
+  BOOST_TEST(derived["http_api"]["listen"]["host"] == "127.0.0.1");
+  BOOST_TEST(derived["merchants"]["list"][1]["callback_url"] == "http://127.0.0.1:99/topup/result");
+  BOOST_TEST(!derived["merchants"]["list"][0].contains("callback_url"));
+  BOOST_TEST((signing_merchant(document) == std::pair<std::string, std::string>{"shop", "s"}));
+  auto without_api = document;
+  without_api.erase("http_api");
+  BOOST_CHECK_THROW(with_http_api(without_api, 1, ""), std::runtime_error);
+  auto no_secret = document;
+  no_secret["merchants"]["list"][1].erase("secret");
+  BOOST_CHECK_THROW(signing_merchant(no_secret), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_CASE(callback_figures_count_gaps_duplicates_and_the_time_after_final) {
+  std::vector<stored_order> orders{{"succeeded", "p", 0, 1000, "o-1"},
+                                   {"failed", "p", 0, 2000, "o-2"},
+                                   {"succeeded", "p", 0, 3000, "o-3"},
+                                   {"dispatched", "p", 0, 0, "o-4"}};
+  std::vector<merchant_sim::receipt> receipts{
+    {"o-1:succeeded", "o-1", "succeeded", 1100, true, "ack"},
+    {"o-1:succeeded", "o-1", "succeeded", 1500, true, "ack"},  // a repeat: not counted again
+    {"o-2:failed", "o-2", "failed", 2100, true, "ack"},
+  };
+  auto figures = callback_figures_of(orders, receipts);
+  BOOST_TEST(figures.final_orders == 3u);
+  BOOST_TEST(figures.notified == 2u);
+  BOOST_TEST(figures.ledger.duplicates == 1u);
+  BOOST_TEST(figures.ledger.missing_orders == std::vector<std::string>{"o-3"});
+  BOOST_TEST(figures.final_to_delivered.count == 2u);
+  BOOST_TEST(figures.final_to_delivered.max_ms == 100.0);
+  BOOST_TEST(figures.deliveries_per_s == 2.0);  // 2 in the second from 1100 to 2100
+  auto json = to_json(figures);
+  BOOST_TEST(json["missing_orders"] == 1);
+}
 
 BOOST_AUTO_TEST_CASE(generated_orders_follow_the_workload_and_repeat_for_a_retry) {
   order_generator generator{"w2-abc-", 7};

@@ -98,6 +98,18 @@ BOOST_AUTO_TEST_CASE(a_final_change_writes_its_notification_in_the_same_commit) 
              == "txn-1");
 }
 
+BOOST_AUTO_TEST_CASE(pending_notifications_are_counted_by_merchant) {
+  order_store db{cfg};
+  db.insert({shop_order("o-1", 1), shop_order("o-2", 2)});
+  db.apply({change("o-1", order_status::accepted, order_event::expire, 10),
+            change("o-2", order_status::accepted, order_event::expire, 11)});
+  callback_outbox outbox{cfg};
+  BOOST_TEST((outbox.pending_by_merchant() == std::map<std::string, uint64_t>{{"shop", 2}}));
+  outbox.record({"o-1:failed", callback_state::delivered, 10, 0, 200, ""});
+  outbox.record({"o-2:failed", callback_state::abandoned, 11, 0, 500, "answered 500"});
+  BOOST_TEST(outbox.pending_by_merchant().empty());
+}
+
 BOOST_AUTO_TEST_CASE(a_refused_or_rolled_back_change_writes_no_notification) {
   order_store db{cfg};
   db.insert({shop_order("o-1", 1)});

@@ -7,13 +7,16 @@
 // refused once comes again with the same delivery id; a merchant whose endpoint never answers
 // does not hold up another's; a node killed with notifications pending delivers them after
 // its restart. Over https, the receiver's certificate is checked: one for another host, or
-// of a CA the node does not trust, is refused and the notification stays pending.
+// of a CA the node does not trust, is refused and the notification stays pending. An order
+// whose provider never answers is notified `unknown` at its deadline, and again, under a new
+// delivery id, once a status query finds it recharged.
 
 #include "api/merchant_api.hpp"
 #include "domain/store_shards.hpp"
 #include "tests/callback_receiver.hpp"
 #include "tests/merchant_sim_process.hpp"
 #include "tests/process_support.hpp"
+#include "tests/provider_sim_process.hpp"
 #include "tests/test_certificates.hpp"
 #include "tests/test_support.hpp"
 
@@ -550,6 +553,118 @@ BOOST_AUTO_TEST_CASE(https_callbacks_check_the_certificate_and_its_host) {
   BOOST_TEST(rows.at(a.id + ":succeeded").first == "delivered");
   BOOST_TEST(rows.at(b.id + ":succeeded").first == "pending");
   BOOST_TEST(rows.at(c.id + ":succeeded").first == "pending");
+}
+
+BOOST_AUTO_TEST_CASE(a_removed_merchants_notifications_are_kept_pending_and_reported_once) {
+  callback_receiver receiver_a{always(200, "success")};
+  callback_receiver receiver_b{never_answer()};
+  configure(receiver_a.port(), receiver_b.port());
+  start();
+  std::vector<std::string> held;
+  for (int i = 0; i < 3; ++i)
+    held.push_back(
+      submit(request_for(shop_b, "b-" + std::to_string(i), "1380013800" + std::to_string(i))).id);
+  auto until = steady::now() + 60s;
+  while (outbox().size() < held.size()) {
+    BOOST_REQUIRE_MESSAGE(steady::now() < until, "shop-b's orders were not all notified");
+    std::this_thread::sleep_for(50ms);
+  }
+  BOOST_TEST_REQUIRE((node->terminate(20s) == std::optional<int>{0}));
+
+  // The operator removes shop-b. Its notifications stay pending (the merchant added back
+  // gets them), and the node says so once, at start.
+  cfg["merchants"]["list"].erase(1);
+  start();
+  submit(request_for(shop_a, "a-after", "13900139001"));
+  wait_for_acknowledged(receiver_a, 1);
+  const std::string line = "3 pending result callback(s) of merchant shop-b, which is not in "
+                           "the configuration any more";
+  until = steady::now() + 30s;
+  while (read_file(log_path).find(line) == std::string::npos) {
+    BOOST_REQUIRE_MESSAGE(steady::now() < until, "no line about shop-b's notifications:\n"
+                                                   << read_file(log_path));
+    std::this_thread::sleep_for(50ms);
+  }
+  auto log = read_file(log_path);
+  BOOST_TEST(log.find(line) == log.rfind(line));  // once
+  auto rows = outbox();
+  for (const auto& id : held)
+    BOOST_TEST(rows.at(id + ":succeeded").first == "pending", id);
+  BOOST_TEST(stats().at("store_wide").at("callbacks_pending") == 3);
+}
+
+BOOST_AUTO_TEST_CASE(an_unknown_outcome_is_notified_at_the_deadline_and_its_resolution_after) {
+  // p-cmcc (topup-provider-sim) performs every recharge and never answers the call.
+  provider_sim_process sim{dir, "sim",
+                           json::array({sim_provider("p-cmcc", {{"unknown", 1}}, 1.0),
+                                        sim_provider("p-cucc", {{"success", 1}}),
+                                        sim_provider("p-ctcc", {{"success", 1}}),
+                                        sim_provider("p-agg", {{"success", 1}})})};
+  callback_receiver receiver_a{always(200, "success")};
+  callback_receiver receiver_b{always(200, "success")};
+  configure(receiver_a.port(), receiver_b.port());
+  for (const auto* name : {"p-cmcc", "p-cucc", "p-ctcc", "p-agg"})
+    provider_entry(cfg, name)["adapter"] = {{"type", "http"},
+                                            {"base_url", sim.base_url(name)},
+                                            {"secret", secret_of(name)}};
+  start();
+  auto o = submit(request_for(shop_a, "lost-answer", "13900139000"));
+  // Once the recharge is in the provider's ledger, the provider goes away: the call's answer
+  // and every status query are lost until it comes back.
+  auto until = steady::now() + 30s;
+  while (sim.ledger().at("total_recharges") == 0) {
+    BOOST_REQUIRE_MESSAGE(steady::now() < until, "the recharge never reached the provider");
+    std::this_thread::sleep_for(5ms);
+  }
+  sim.kill();
+
+  auto notifications = [&] {
+    std::vector<json> bodies;
+    for (const auto& got : receiver_a.received())
+      bodies.push_back(json::parse(got.body));
+    return bodies;
+  };
+  until = steady::now() + 60s;
+  while (notifications().empty()) {
+    BOOST_REQUIRE_MESSAGE(steady::now() < until, "no unknown notification arrived");
+    std::this_thread::sleep_for(50ms);
+  }
+  auto unknown = notifications().front();
+  BOOST_TEST(unknown.at("delivery_id") == o.id + ":unknown");
+  BOOST_TEST(unknown.at("status") == "unknown");
+  BOOST_TEST(unknown.at("order_id") == o.id);
+  // Due at the deadline, not before: the order was past it when notified.
+  BOOST_TEST(unknown.at("updated_at_ms").get<int64_t>() <= o.deadline_ms);
+  BOOST_TEST(std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+                 .count()
+             >= o.deadline_ms);
+  std::optional<order> stored;
+  self->request(gateway, 10s, caf::get_atom::value, o.id)
+    .receive([&](order& found) { stored = std::move(found); },
+             [&](caf::error& e) { BOOST_FAIL("get failed: " << describe(e)); });
+  BOOST_TEST((stored->status == order_status::unknown));
+
+  // The provider is back: a query finds the recharge, and the order's resolution is news.
+  sim.restart();
+  until = steady::now() + 60s;
+  while (notifications().size() < 2 || notifications().back().at("status") != "succeeded") {
+    BOOST_REQUIRE_MESSAGE(steady::now() < until, "the resolution was not notified: "
+                                                   << json(notifications()).dump());
+    std::this_thread::sleep_for(50ms);
+  }
+  auto resolved = notifications().back();
+  BOOST_TEST(resolved.at("delivery_id") == o.id + ":succeeded");
+  BOOST_TEST(resolved.at("status") == "succeeded");
+  std::set<std::string> delivery_ids;
+  for (const auto& body : notifications())
+    delivery_ids.insert(body.at("delivery_id").get<std::string>());
+  BOOST_TEST(delivery_ids.size() == 2u);  // each told once (no failed attempt to repeat)
+  auto rows = outbox();
+  BOOST_TEST(rows.at(o.id + ":unknown").first == "delivered");
+  BOOST_TEST(rows.at(o.id + ":succeeded").first == "delivered");
+  // Recharged once, by the one call whose answer was lost.
+  BOOST_TEST(sim.ledger().at("total_recharges") == 1);
 }
 
 BOOST_AUTO_TEST_SUITE_END()

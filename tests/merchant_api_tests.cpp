@@ -243,6 +243,23 @@ BOOST_AUTO_TEST_CASE(a_submit_body_is_one_order_with_an_optional_notify_url) {
   BOOST_TEST((std::get<failure>(named).code == errc::unsupported_field));
 }
 
+BOOST_AUTO_TEST_CASE(a_request_body_is_read_back_as_the_same_order) {
+  order_request sent{"r-9", "13800138000", 2000, "shop-a", "https://a.example/cb/9", "cucc"};
+  auto body = request_json(sent);
+  BOOST_TEST(!body.contains("merchant"));  // the signer is the merchant
+  auto read = parse_submit(body.dump());
+  BOOST_REQUIRE(std::holds_alternative<order_request>(read));
+  const auto& back = std::get<order_request>(read);
+  BOOST_TEST(back.client_ref == "r-9");
+  BOOST_TEST(back.phone == "13800138000");
+  BOOST_TEST(back.amount_fen == 2000);
+  BOOST_TEST(back.notify_url == "https://a.example/cb/9");
+  BOOST_TEST(back.carrier == "cucc");
+  auto plain = request_json({"r-10", "13800138000", 1000});
+  BOOST_TEST(!plain.contains("notify_url"));
+  BOOST_TEST(!plain.contains("carrier"));
+}
+
 BOOST_AUTO_TEST_CASE(a_batch_keeps_each_orders_place) {
   auto parsed = parse_batch(R"({"orders":[)"
                             R"({"client_ref":"r-1","phone":"13800138000","amount_fen":1000},)"

@@ -44,6 +44,28 @@ merchant_directory shops() {
 
 BOOST_AUTO_TEST_SUITE(callback_schedule_rules)
 
+BOOST_AUTO_TEST_CASE(notifications_of_removed_or_silent_merchants_are_held_and_said_so) {
+  merchant_directory merchants{{{"shop-a", "secret-a", "http://a.example/cb", {}},
+                                {"shop-quiet", "secret-q", "", {}},
+                                {"shop-own", "secret-o", "", {"http://o.example/cb/"}}},
+                               "shop-a"};
+  auto held = undeliverable(merchants, {{"shop-a", 3},
+                                        {"shop-gone", 2},
+                                        {"shop-quiet", 1},
+                                        {"shop-own", 4},
+                                        {"shop-done", 0}});
+  BOOST_REQUIRE_EQUAL(held.size(), 2u);
+  BOOST_TEST(held[0].merchant == "shop-gone");
+  BOOST_TEST(held[0].pending == 2u);
+  BOOST_TEST(!held[0].listed);
+  BOOST_TEST(held[1].merchant == "shop-quiet");
+  BOOST_TEST(held[1].listed);
+  BOOST_TEST(describe(held[0]).find("2 pending result callback(s) of merchant shop-gone, which "
+                                    "is not in the configuration")
+             == 0u);
+  BOOST_TEST(describe(held[1]).find("no callback_url") != std::string::npos);
+}
+
 BOOST_AUTO_TEST_CASE(failures_wait_the_listed_delays_then_repeat_until_given_up) {
   auto schedule = without_jitter();
   int64_t due = 0, now = 0;
