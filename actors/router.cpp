@@ -205,7 +205,7 @@ constexpr uint32_t recovery_page_size = 50000;
 /// total once the last page is handed on.
 void recover_from(self_pointer self, int64_t after_deadline_ms, std::string after_id,
                   recovered_counts so_far) {
-  self->request(self->state.store, std::chrono::seconds(120), load_atom::value,
+  self->request(self->state.store, self->state.options.timeouts.store_load, load_atom::value,
                 after_deadline_ms, after_id, recovery_page_size)
     .then(
       [=](std::vector<order>& page) {
@@ -273,7 +273,7 @@ void retire_lane(self_pointer self, size_t index) {
     self->state.draining.erase(index);
     start_wanted_lanes(self);
   };
-  self->request(lane, std::chrono::minutes(2), released_atom::value)
+  self->request(lane, self->state.options.timeouts.lane_drain, released_atom::value)
     .then(
       [=](ack_atom) {
         self->send(self->state.options.cluster, released_atom::value, provider, epoch);
@@ -302,7 +302,7 @@ void adopt(self_pointer self, const std::vector<size_t>& providers) {
   for (const auto& [carrier, index] : preferred)
     if (std::find(providers.begin(), providers.end(), index) != providers.end())
       filter.carriers.push_back(carrier);
-  self->request(st.store, std::chrono::seconds(120), load_atom::value, filter)
+  self->request(st.store, st.options.timeouts.store_load, load_atom::value, filter)
     .then([=](std::vector<order>& orders) { log_recovered(recover(self, std::move(orders))); },
           [=](caf::error& error) {
             spdlog::error("router cannot take over the orders of its new providers yet: {}",
@@ -435,7 +435,8 @@ void expire_unheld(self_pointer self, const std::vector<std::string>& ids) {
     }
     changes.push_back(std::move(change));
   }
-  self->request(st.store, std::chrono::seconds(60), transition_atom::value, std::move(changes))
+  self->request(st.store, st.options.timeouts.expiry_write, transition_atom::value,
+                std::move(changes))
     .then(
       [=](std::vector<bool>& applied) {
         auto closed = std::count(applied.begin(), applied.end(), true);
@@ -451,7 +452,8 @@ void expire_unheld(self_pointer self, const std::vector<std::string>& ids) {
 /// Why an order that is not waiting in a queue cannot be cancelled (or that it is unknown).
 void explain_refused_cancel(self_pointer self, const std::string& id,
                             caf::typed_response_promise<order> promise) {
-  self->request(self->state.store, std::chrono::seconds(10), caf::get_atom::value, id)
+  self->request(self->state.store, self->state.options.timeouts.order_read, caf::get_atom::value,
+                id)
     .then(
       [=](order& o) mutable {
         promise.deliver(make_error(errc::illegal_transition,
@@ -478,8 +480,8 @@ void cancel_waiting(self_pointer self, order o, size_t index, recharge_actor lan
   change.event = order_event::cancel;
   change.at_ms = self->state.time->wall_ms();
   change.detail = "cancelled by the client";
-  self->request(self->state.store, std::chrono::seconds(30), transition_atom::value,
-                std::vector<transition>{change})
+  self->request(self->state.store, self->state.options.timeouts.cancel_write,
+                transition_atom::value, std::vector<transition>{change})
     .then(
       [=](std::vector<bool>& applied) mutable {
         if (applied.empty() || !applied[0]) {
@@ -577,7 +579,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
       view.load_known = false;
     // Lanes start as the cluster actor hands out leases; a restarted router asks for the
     // current ones.
-    self->request(st.options.cluster, std::chrono::seconds(30), own_atom::value)
+    self->request(st.options.cluster, st.options.timeouts.cluster_leases, own_atom::value)
       .then([=](std::vector<provider_lease>& leases) { apply_ownership(self, leases); },
             [=](caf::error& error) {
               spdlog::error("router cannot learn this node's providers: {}", describe(error));
@@ -626,7 +628,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
         auto owner = self->state.owner.find(id);
         if (owner == self->state.owner.end())
           continue;  // finished already
-        self->request(self->state.lanes[owner->second], std::chrono::seconds(10),
+        self->request(self->state.lanes[owner->second], self->state.options.timeouts.lane_release,
                       release_atom::value, id)
           .then(
             [=](std::vector<order>& released) {
@@ -671,7 +673,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
       for (auto& lane : lanes) {
         if (!lane)
           continue;
-        self->request(lane, std::chrono::seconds(5), stats_atom::value)
+        self->request(lane, self->state.options.timeouts.lane_stats, stats_atom::value)
           .then(
             [=](provider_stats& stats) mutable {
               gathered->push_back(std::move(stats));
@@ -691,7 +693,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
       }
       auto index = owner->second;
       auto lane = self->state.lanes[index];
-      self->request(lane, std::chrono::seconds(10), release_atom::value, id)
+      self->request(lane, self->state.options.timeouts.lane_release, release_atom::value, id)
         .then(
           [=](std::vector<order>& released) mutable {
             if (released.empty()) {

@@ -14,6 +14,28 @@
 
 namespace topup {
 
+/// How long the router waits for each answer it asks for. None of them should ever run
+/// out; each is what the router then gives up on (and logs), not a pace.
+struct router_timeouts {
+  /// A page of unfinished orders from the store: start-up recovery, a takeover.
+  milliseconds store_load{std::chrono::seconds(120)};
+  /// The expiries of orders no provider took, in one write.
+  milliseconds expiry_write{std::chrono::seconds(60)};
+  /// A client's cancel, written.
+  milliseconds cancel_write{std::chrono::seconds(30)};
+  /// One order read, to say why it cannot be cancelled.
+  milliseconds order_read{std::chrono::seconds(10)};
+  /// The leases this node holds, asked of the cluster actor at the start.
+  milliseconds cluster_leases{std::chrono::seconds(30)};
+  /// A lane taking an order out of its queue (a re-send or a cancel).
+  milliseconds lane_release{std::chrono::seconds(10)};
+  /// A lane's counters.
+  milliseconds lane_stats{std::chrono::seconds(5)};
+  /// A lane given up finishing its calls: every call ends within its provider's timeout,
+  /// far below this.
+  milliseconds lane_drain{std::chrono::minutes(2)};
+};
+
 struct engine_options {
   std::vector<provider_config> providers;
   deadline_config deadline;
@@ -24,6 +46,7 @@ struct engine_options {
   std::map<std::string, provider_factory> adapters;
   /// Pause before loading again when the store cannot be read at start-up.
   milliseconds recover_retry{1000};
+  router_timeouts timeouts;
   /// Where state changes are published for watching clients; may be null.
   std::shared_ptr<event_feed> events;
   /// Cluster mode: the node's cluster actor. The router then serves only the providers whose
