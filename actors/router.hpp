@@ -3,6 +3,7 @@
 #include "actors/recharge.hpp"
 #include "config/config.hpp"
 #include "domain/clock.hpp"
+#include "domain/lane_lifecycle.hpp"
 #include "domain/routing.hpp"
 #include "messages/interfaces.hpp"
 
@@ -78,17 +79,9 @@ struct router_state {
   /// By provider index, as in options.providers. In cluster mode only the providers whose
   /// lease this node holds have a lane; the others are null and their orders are forwarded.
   std::vector<recharge_actor> lanes;
-  std::vector<int64_t> lease_epochs;  ///< by provider index; 0: not held (cluster mode)
-  /// The epochs of the leases held, by provider index, as the cluster actor last told (0:
-  /// not held). A lane runs under the epoch wanted, once no earlier lane of its provider
-  /// is draining.
-  std::vector<int64_t> wanted_epochs;
-  /// The validity of each wanted lease, as last told (by provider index).
-  std::vector<mono_time> wanted_valid_until;
-  /// Lanes of providers given up, by provider index, finishing their calls before the lease
-  /// goes. A provider whose lease comes back to this node under a new epoch meanwhile gets
-  /// its new lane only after this one drained: two lanes would double its call rate.
-  std::map<size_t, recharge_actor> draining;
+  /// Cluster: which providers have a lane here, under which lease epoch, and which lanes
+  /// given up are still finishing their calls.
+  lane_lifecycle lifecycle{0};
   /// Orders for a provider held here again, by provider index, while its new lane waits for
   /// the old one to drain: they go to the new lane when it starts (forwarding them would
   /// only bring them back here).
