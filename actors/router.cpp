@@ -165,8 +165,6 @@ size_t hand_in_flight(self_pointer self, std::vector<order> orders) {
   return handed;
 }
 
-/// Start-up: accepted orders are routed afresh; orders with an attempt in flight go back to
-/// the provider of that attempt.
 /// How many orders a recovery handed on.
 struct recovered_counts {
   size_t waiting = 0;
@@ -178,6 +176,8 @@ void log_recovered(const recovered_counts& counts) {
                counts.waiting, counts.in_flight);
 }
 
+/// Start-up: accepted orders are routed afresh; orders with an attempt in flight go back to
+/// the provider of that attempt.
 recovered_counts recover(self_pointer self, std::vector<order> orders) {
   auto& st = self->state;
   // A second recovery (intake restarted) finds most orders already served here.

@@ -2,7 +2,8 @@
 
 namespace topup {
 
-lane_lifecycle::lane_lifecycle(size_t providers) : providers_(providers) {}
+lane_lifecycle::lane_lifecycle(size_t providers)
+  : providers_(providers) {}
 
 lane_lifecycle::ownership_steps lane_lifecycle::hold(const std::vector<held_lease>& leases) {
   ownership_steps steps;

@@ -67,7 +67,7 @@ private:
     int64_t held_epoch = 0;     ///< 0: the lease is not held
     int64_t running_epoch = 0;  ///< 0: no lane runs
     mono_time valid_until{};
-    bool draining = false;      ///< a lane given up is still finishing its calls
+    bool draining = false;  ///< a lane given up is still finishing its calls
   };
 
   std::vector<size_t> start_startable();

@@ -25,9 +25,7 @@ using topup::testing::stored_order;
 namespace {
 
 struct dsl_config : caf::actor_system_config {
-  dsl_config() {
-    register_protocol(*this);
-  }
+  dsl_config() { register_protocol(*this); }
 };
 
 /// What a stub neighbour saw, shared with the test.
@@ -106,6 +104,12 @@ std::vector<std::string> ids_of(const std::vector<order>& orders) {
   return ids;
 }
 
+order waiting_order(const std::string& id, const std::string& carrier = "cmcc") {
+  auto o = stored_order(id, "ref-" + id);
+  o.carrier = carrier;
+  return o;
+}
+
 struct fixture : test_coordinator_fixture<dsl_config> {
   std::shared_ptr<manual_clock> time = std::make_shared<manual_clock>();
   std::shared_ptr<store_log> stored = std::make_shared<store_log>();
@@ -114,9 +118,7 @@ struct fixture : test_coordinator_fixture<dsl_config> {
   caf::actor router_stub = sys.spawn(stub_router);
   std::vector<caf::actor> spawned{store_stub, router_stub};
 
-  fixture() {
-    deliver();
-  }
+  fixture() { deliver(); }
 
   ~fixture() override {
     // Killed first: run() in the base destructor fires every pending timer, and a live lane
@@ -127,13 +129,9 @@ struct fixture : test_coordinator_fixture<dsl_config> {
   }
 
   /// Runs every message already sent (and what they send), firing no timer.
-  void deliver() {
-    sched.run();
-  }
+  void deliver() { sched.run(); }
 
-  std::shared_ptr<const topup::clock> engine_time() const {
-    return time;
-  }
+  std::shared_ptr<const topup::clock> engine_time() const { return time; }
 
   /// Moves the engine's clock and CAF's together: timers due by then fire.
   void pass(milliseconds interval) {
@@ -141,13 +139,9 @@ struct fixture : test_coordinator_fixture<dsl_config> {
     sched.clock().advance_time(interval);
   }
 
-  store_actor store() const {
-    return caf::actor_cast<store_actor>(store_stub);
-  }
+  store_actor store() const { return caf::actor_cast<store_actor>(store_stub); }
 
-  router_actor router() const {
-    return caf::actor_cast<router_actor>(router_stub);
-  }
+  router_actor router() const { return caf::actor_cast<router_actor>(router_stub); }
 
   provider_factory provider(bool answers) {
     return [=](caf::actor_system& system) {
@@ -164,8 +158,8 @@ struct fixture : test_coordinator_fixture<dsl_config> {
     options.lane.query_interval = milliseconds{1000};
     // Reports only when the test moves the clock this far: none in these tests.
     options.report_interval = std::chrono::hours{1};
-    auto lane = sys.spawn(recharge, options, engine_time(), store(),
-                          router(), provider(provider_answers));
+    auto lane =
+      sys.spawn(recharge, options, engine_time(), store(), router(), provider(provider_answers));
     spawned.push_back(caf::actor_cast<caf::actor>(lane));
     // Its start: the provider spawned, the first report sent to the router.
     deliver();
@@ -176,13 +170,28 @@ struct fixture : test_coordinator_fixture<dsl_config> {
     return caf::actor_cast<caf::actor>(
       deref<caf::stateful_actor<recharge_state, recharge_actor::base>>(lane).state.provider);
   }
-};
 
-order waiting_order(const std::string& id, const std::string& carrier = "cmcc") {
-  auto o = stored_order(id, "ref-" + id);
-  o.carrier = carrier;
-  return o;
-}
+  /// Dispatches one waiting order to `lane`, whose provider answered nothing yet: the
+  /// attempt is written ahead, and only once that is durable does its call leave.
+  void dispatch_until_called(const recharge_actor& lane, const std::string& id) {
+    auto provider = provider_actor_of(lane);
+    auto written = stored->transitions.size();
+    auto called = provided->calls.size();
+    self->send(lane, dispatch_atom::value, std::vector<order>{waiting_order(id)}, false);
+    expect((dispatch_atom, std::vector<order>, bool), from(self).to(lane).with(_, _, false));
+    // The write-ahead rides the store request at the end of the mailbox pass.
+    expect((caf::flush_atom), from(lane).to(lane));
+    expect((transition_atom, std::vector<transition>), from(lane).to(store_stub));
+    CAF_REQUIRE_EQUAL(stored->transitions.size(), written + 1);
+    CAF_CHECK(stored->transitions.back().event == order_event::dispatch);
+    CAF_CHECK(stored->transitions.back().from == order_status::accepted);
+    CAF_CHECK_EQUAL(provided->calls.size(), called);
+    expect((std::vector<bool>), from(store_stub).to(lane));
+    expect((recharge_atom, recharge_call), from(lane).to(provider));
+    CAF_REQUIRE_EQUAL(provided->calls.size(), called + 1);
+    CAF_CHECK_EQUAL(provided->calls.back().order_id, id);
+  }
+};
 
 } // namespace
 
@@ -191,20 +200,7 @@ CAF_TEST_FIXTURE_SCOPE(recharge_actor_flows, fixture)
 CAF_TEST(an order is written ahead then called then written final then reported done) {
   auto lane = spawn_lane(true);
   auto provider = provider_actor_of(lane);
-  self->send(lane, dispatch_atom::value, std::vector<order>{waiting_order("o1")}, false);
-  expect((dispatch_atom, std::vector<order>, bool), from(self).to(lane).with(_, _, false));
-  // The write-ahead of the attempt rides the store request at the end of the mailbox pass.
-  expect((caf::flush_atom), from(lane).to(lane));
-  expect((transition_atom, std::vector<transition>), from(lane).to(store_stub));
-  CAF_REQUIRE_EQUAL(stored->transitions.size(), 1u);
-  CAF_CHECK(stored->transitions[0].event == order_event::dispatch);
-  CAF_CHECK(stored->transitions[0].from == order_status::accepted);
-  CAF_CHECK(provided->calls.empty());
-  expect((std::vector<bool>), from(store_stub).to(lane));
-  // Durable: only now does the call leave.
-  expect((recharge_atom, recharge_call), from(lane).to(provider));
-  CAF_REQUIRE_EQUAL(provided->calls.size(), 1u);
-  CAF_CHECK_EQUAL(provided->calls[0].order_id, "o1");
+  dispatch_until_called(lane, "o1");
   expect((recharge_reply), from(provider).to(lane));
   expect((caf::flush_atom), from(lane).to(lane));
   expect((transition_atom, std::vector<transition>), from(lane).to(store_stub));
@@ -224,12 +220,7 @@ CAF_TEST(an order is written ahead then called then written final then reported 
 CAF_TEST(a provider that never answers leaves the outcome unknown at the call timeout) {
   auto lane = spawn_lane(false);
   auto provider = provider_actor_of(lane);
-  self->send(lane, dispatch_atom::value, std::vector<order>{waiting_order("o2")}, false);
-  expect((dispatch_atom, std::vector<order>, bool), from(self).to(lane).with(_, _, false));
-  expect((caf::flush_atom), from(lane).to(lane));
-  expect((transition_atom, std::vector<transition>), from(lane).to(store_stub));
-  expect((std::vector<bool>), from(store_stub).to(lane));
-  expect((recharge_atom, recharge_call), from(lane).to(provider));
+  dispatch_until_called(lane, "o2");
   deliver();
   CAF_CHECK_EQUAL(stored->transitions.size(), 1u);
   // Just short of the call timeout nothing happens.
@@ -266,8 +257,7 @@ CAF_TEST(reminders fire at the resend points and at the deadline in virtual time
   auto reminders = sys.spawn(deadline, schedule, engine_time(), router());
   spawned.push_back(caf::actor_cast<caf::actor>(reminders));
   auto deadline_ms = steady_ms(time->now() + milliseconds{schedule.limit_ms});
-  self->send(reminders, track_atom::value,
-             std::vector<deadline_entry>{{"o3", deadline_ms}});
+  self->send(reminders, track_atom::value, std::vector<deadline_entry>{{"o3", deadline_ms}});
   expect((track_atom, std::vector<deadline_entry>), from(self).to(reminders));
   pass(milliseconds{119999});
   deliver();
