@@ -220,7 +220,7 @@ void record(self_pointer self) {
     [=](store_actor store) {
       self->request(store, store_timeout, cursor_atom::value, self->state.writer, point)
         .then(
-          [=](bool) {
+          [=](ack_atom) {
             self->state.recording = false;
             self->state.resume_at = std::max(self->state.resume_at, point);
           },

@@ -165,8 +165,6 @@ size_t hand_in_flight(self_pointer self, std::vector<order> orders) {
   return handed;
 }
 
-/// Start-up: accepted orders are routed afresh; orders with an attempt in flight go back to
-/// the provider of that attempt.
 /// How many orders a recovery handed on.
 struct recovered_counts {
   size_t waiting = 0;
@@ -178,6 +176,8 @@ void log_recovered(const recovered_counts& counts) {
                counts.waiting, counts.in_flight);
 }
 
+/// Start-up: accepted orders are routed afresh; orders with an attempt in flight go back to
+/// the provider of that attempt.
 recovered_counts recover(self_pointer self, std::vector<order> orders) {
   auto& st = self->state;
   // A second recovery (intake restarted) finds most orders already served here.
@@ -205,7 +205,7 @@ constexpr uint32_t recovery_page_size = 50000;
 /// total once the last page is handed on.
 void recover_from(self_pointer self, int64_t after_deadline_ms, std::string after_id,
                   recovered_counts so_far) {
-  self->request(self->state.store, std::chrono::seconds(120), load_atom::value,
+  self->request(self->state.store, self->state.options.timeouts.store_load, load_atom::value,
                 after_deadline_ms, after_id, recovery_page_size)
     .then(
       [=](std::vector<order>& page) {
@@ -228,7 +228,9 @@ void recover_from(self_pointer self, int64_t after_deadline_ms, std::string afte
       });
 }
 
-void spawn_lane(self_pointer self, size_t index, int64_t epoch) {
+/// Starts the lane of provider `index`; in cluster mode under the lease epoch the lane
+/// lifecycle says.
+void spawn_lane(self_pointer self, size_t index) {
   auto& st = self->state;
   const auto& provider = st.options.providers[index];
   auto lane_options = make_recharge_options(provider, st.options.deadline);
@@ -238,42 +240,39 @@ void spawn_lane(self_pointer self, size_t index, int64_t epoch) {
   lane_options.metrics = st.options.metrics;
   if (clustered(self)) {
     lane_options.lease_owner = st.options.node_name;
-    lane_options.lease_epoch = epoch;
-    lane_options.lease_valid_until = st.wanted_valid_until[index];
+    lane_options.lease_epoch = st.lifecycle.epoch_of(index);
+    lane_options.lease_valid_until = st.lifecycle.valid_until(index);
   }
   st.lanes[index] = self->spawn<caf::linked>(recharge, std::move(lane_options), st.time, st.store,
                                              router_actor{self},
                                              st.options.adapters.at(provider.name));
-  st.lease_epochs[index] = epoch;
   reset_load(self, index, true);
 }
 
-void start_wanted_lanes(self_pointer self);
+void start_lanes(self_pointer self, const std::vector<size_t>& started);
 void take_forwarded(self_pointer self, std::vector<order> orders, const std::string& provider);
 
 /// Cluster: the lane of a provider this node gives up stops calling and hands its waiting
 /// orders back (forward_atom), which go on to the next holder; once no call of it is in
 /// flight, the lease is released to the next owner, which takes the others over from the
 /// store. This node forgets them now: their next owner serves them.
-void retire_lane(self_pointer self, size_t index) {
+void retire_lane(self_pointer self, lane_lifecycle::retired_lane retired) {
   auto& st = self->state;
+  auto index = retired.provider;
+  auto epoch = retired.epoch;
   auto lane = st.lanes[index];
   auto provider = st.options.providers[index].name;
-  auto epoch = st.lease_epochs[index];
   st.lanes[index] = nullptr;
-  st.lease_epochs[index] = 0;
   reset_load(self, index, false);
   for (auto i = st.owner.begin(); i != st.owner.end();)
     i = i->second == index ? st.owner.erase(i) : std::next(i);
-  st.draining[index] = lane;
   spdlog::info("router gives up provider {} (epoch {}): finishing its calls", provider, epoch);
   auto drained = [=] {
     self->unlink_from(lane);
     self->send_exit(lane, caf::exit_reason::user_shutdown);
-    self->state.draining.erase(index);
-    start_wanted_lanes(self);
+    start_lanes(self, self->state.lifecycle.drained(index));
   };
-  self->request(lane, std::chrono::minutes(2), released_atom::value)
+  self->request(lane, self->state.options.timeouts.lane_drain, released_atom::value)
     .then(
       [=](ack_atom) {
         self->send(self->state.options.cluster, released_atom::value, provider, epoch);
@@ -302,7 +301,7 @@ void adopt(self_pointer self, const std::vector<size_t>& providers) {
   for (const auto& [carrier, index] : preferred)
     if (std::find(providers.begin(), providers.end(), index) != providers.end())
       filter.carriers.push_back(carrier);
-  self->request(st.store, std::chrono::seconds(120), load_atom::value, filter)
+  self->request(st.store, st.options.timeouts.store_load, load_atom::value, filter)
     .then([=](std::vector<order>& orders) { log_recovered(recover(self, std::move(orders))); },
           [=](caf::error& error) {
             spdlog::error("router cannot take over the orders of its new providers yet: {}",
@@ -311,51 +310,42 @@ void adopt(self_pointer self, const std::vector<size_t>& providers) {
           });
 }
 
-/// Cluster: starts a lane for each provider held under the wanted epoch that has none, unless
-/// an earlier lane of it is still draining, and takes over the orders of those it starts.
-void start_wanted_lanes(self_pointer self) {
+/// Cluster: starts the lanes the lane lifecycle says can start, hands them the orders that
+/// waited here for them, and takes over their other orders from the store.
+void start_lanes(self_pointer self, const std::vector<size_t>& started) {
   auto& st = self->state;
-  std::vector<size_t> gained;
-  for (size_t i = 0; i < st.lanes.size(); ++i) {
-    if (st.lanes[i] || st.wanted_epochs[i] == 0 || st.draining.count(i) != 0)
-      continue;
-    spawn_lane(self, i, st.wanted_epochs[i]);
+  for (auto i : started) {
+    spawn_lane(self, i);
     spdlog::info("router takes provider {} (epoch {})", st.options.providers[i].name,
-                 st.wanted_epochs[i]);
-    gained.push_back(i);
+                 st.lifecycle.epoch_of(i));
     if (auto awaiting = st.awaiting_lane.extract(i))
       take_forwarded(self, std::move(awaiting.mapped()), st.options.providers[i].name);
   }
-  if (!gained.empty())
-    adopt(self, gained);
+  if (!started.empty())
+    adopt(self, started);
 }
 
 /// Cluster: serve exactly the providers whose lease this node holds, under their epochs;
 /// the lanes learn each renewal's validity.
 void apply_ownership(self_pointer self, const std::vector<provider_lease>& leases) {
   auto& st = self->state;
-  std::fill(st.wanted_epochs.begin(), st.wanted_epochs.end(), 0);
+  std::vector<held_lease> held;
   for (const auto& lease : leases) {
     auto index = st.provider_index.find(lease.provider);
-    if (index == st.provider_index.end())
-      continue;
-    st.wanted_epochs[index->second] = lease.epoch;
-    st.wanted_valid_until[index->second] = lease.valid_until;
-    if (st.lanes[index->second] && st.lease_epochs[index->second] == lease.epoch)
-      self->send(st.lanes[index->second], own_atom::value, lease);
+    if (index != st.provider_index.end())
+      held.push_back({index->second, lease.epoch, lease.valid_until});
   }
-  for (size_t i = 0; i < st.lanes.size(); ++i)
-    if (st.lanes[i] && st.lease_epochs[i] != st.wanted_epochs[i])
-      retire_lane(self, i);
-  for (auto i = st.awaiting_lane.begin(); i != st.awaiting_lane.end();) {
-    if (st.wanted_epochs[i->first] != 0) {
-      ++i;
-      continue;
-    }
-    forward_to_owner(self, i->first, std::move(i->second));
-    i = st.awaiting_lane.erase(i);
-  }
-  start_wanted_lanes(self);
+  auto steps = st.lifecycle.hold(held);
+  for (const auto& renewed : steps.renewed)
+    self->send(st.lanes[renewed.provider], own_atom::value,
+               provider_lease{st.options.providers[renewed.provider].name, renewed.epoch,
+                              renewed.valid_until});
+  for (const auto& retired : steps.retired)
+    retire_lane(self, retired);
+  for (auto index : steps.unheld)
+    if (auto awaiting = st.awaiting_lane.extract(index))
+      forward_to_owner(self, index, std::move(awaiting.mapped()));
+  start_lanes(self, steps.started);
 }
 
 /// Cluster: orders another node forwarded to `provider` because this node holds it. Served
@@ -390,7 +380,7 @@ void take_forwarded(self_pointer self, std::vector<order> orders, const std::str
                       o.id, serving);
         continue;
       }
-      if (st.wanted_epochs[index->second] != 0)
+      if (st.lifecycle.held(index->second))
         st.awaiting_lane[index->second].push_back(std::move(o));
       else
         elsewhere[index->second].push_back(std::move(o));
@@ -435,7 +425,8 @@ void expire_unheld(self_pointer self, const std::vector<std::string>& ids) {
     }
     changes.push_back(std::move(change));
   }
-  self->request(st.store, std::chrono::seconds(60), transition_atom::value, std::move(changes))
+  self->request(st.store, st.options.timeouts.expiry_write, transition_atom::value,
+                std::move(changes))
     .then(
       [=](std::vector<bool>& applied) {
         auto closed = std::count(applied.begin(), applied.end(), true);
@@ -451,7 +442,8 @@ void expire_unheld(self_pointer self, const std::vector<std::string>& ids) {
 /// Why an order that is not waiting in a queue cannot be cancelled (or that it is unknown).
 void explain_refused_cancel(self_pointer self, const std::string& id,
                             caf::typed_response_promise<order> promise) {
-  self->request(self->state.store, std::chrono::seconds(10), caf::get_atom::value, id)
+  self->request(self->state.store, self->state.options.timeouts.order_read, caf::get_atom::value,
+                id)
     .then(
       [=](order& o) mutable {
         promise.deliver(make_error(errc::illegal_transition,
@@ -478,8 +470,8 @@ void cancel_waiting(self_pointer self, order o, size_t index, recharge_actor lan
   change.event = order_event::cancel;
   change.at_ms = self->state.time->wall_ms();
   change.detail = "cancelled by the client";
-  self->request(self->state.store, std::chrono::seconds(30), transition_atom::value,
-                std::vector<transition>{change})
+  self->request(self->state.store, self->state.options.timeouts.cancel_write,
+                transition_atom::value, std::vector<transition>{change})
     .then(
       [=](std::vector<bool>& applied) mutable {
         if (applied.empty() || !applied[0]) {
@@ -501,6 +493,132 @@ void cancel_waiting(self_pointer self, order o, size_t index, recharge_actor lan
         put_back(self, index, lane, o);
         promise.deliver(error);
       });
+}
+
+/// A lane's report of its load. A lane given up (cluster) reports while it drains: its load
+/// is no longer this provider's here.
+void take_report(self_pointer self, const provider_report& report) {
+  auto& st = self->state;
+  auto index = st.provider_index.find(report.provider);
+  if (index == st.provider_index.end() || !sent_by(self, st.lanes[index->second]))
+    return;
+  auto& view = st.views[index->second];
+  auto sent = st.sent_to_lane[index->second];
+  view.queued = report.queued + (sent > report.received ? sent - report.received : 0);
+  view.in_flight = report.in_flight;
+  view.waiting = report.waiting;
+  view.accepting = report.accepting;
+  view.latency_ms = report.latency_ms;
+  view.calls_per_order = report.calls_per_order;
+  publish_admission(self);
+}
+
+/// The orders' re-send points passed: those still waiting in a queue are taken out and sent,
+/// urgent, to the provider with the earliest predicted completion.
+void resend(self_pointer self, const std::vector<std::string>& ids) {
+  for (const auto& id : ids) {
+    auto owner = self->state.owner.find(id);
+    if (owner == self->state.owner.end())
+      continue;  // finished already
+    self->request(self->state.lanes[owner->second], self->state.options.timeouts.lane_release,
+                  release_atom::value, id)
+      .then(
+        [=](std::vector<order>& released) {
+          if (released.empty())
+            return;  // in flight or finished: nothing to re-send
+          auto& st = self->state;
+          route(self, std::move(released), true, [&](const order& o) {
+            return choose_provider_for(st.views, o, routing_goal::fastest, st.budget_ms);
+          });
+        },
+        [=](caf::error& error) {
+          spdlog::warn("router could not re-send order={}: {}", id, describe(error));
+        });
+  }
+}
+
+/// The orders' deadlines passed: each lane fails those it still holds waiting; the router
+/// closes those no lane holds.
+void expire(self_pointer self, const std::vector<std::string>& ids) {
+  auto& st = self->state;
+  std::vector<std::vector<std::string>> per_provider(st.lanes.size());
+  std::vector<std::string> unheld;
+  for (const auto& id : ids) {
+    auto owner = st.owner.find(id);
+    if (owner != st.owner.end())
+      per_provider[owner->second].push_back(id);
+    else
+      unheld.push_back(id);
+  }
+  if (!unheld.empty())
+    expire_unheld(self, unheld);
+  for (size_t i = 0; i < per_provider.size(); ++i)
+    if (!per_provider[i].empty() && st.lanes[i])
+      self->send(st.lanes[i], expire_atom::value, std::move(per_provider[i]));
+}
+
+/// The counters of every lane running here, once all of them answered.
+caf::result<std::vector<provider_stats>> gather_stats(self_pointer self) {
+  auto promise = self->make_response_promise<std::vector<provider_stats>>();
+  auto gathered = std::make_shared<std::vector<provider_stats>>();
+  auto& lanes = self->state.lanes;
+  auto expected = static_cast<size_t>(
+    std::count_if(lanes.begin(), lanes.end(), [](const auto& lane) { return bool{lane}; }));
+  if (expected == 0)
+    return std::vector<provider_stats>{};
+  for (auto& lane : lanes) {
+    if (!lane)
+      continue;
+    self->request(lane, self->state.options.timeouts.lane_stats, stats_atom::value)
+      .then(
+        [=](provider_stats& stats) mutable {
+          gathered->push_back(std::move(stats));
+          if (gathered->size() == expected)
+            promise.deliver(std::move(*gathered));
+        },
+        [=](caf::error& error) mutable { promise.deliver(error); });
+  }
+  return promise;
+}
+
+/// A client's cancel: only an order still waiting in a lane's queue can be cancelled.
+caf::result<order> cancel(self_pointer self, const std::string& id) {
+  auto promise = self->make_response_promise<order>();
+  auto owner = self->state.owner.find(id);
+  if (owner == self->state.owner.end()) {
+    explain_refused_cancel(self, id, promise);
+    return promise;
+  }
+  auto index = owner->second;
+  auto lane = self->state.lanes[index];
+  self->request(lane, self->state.options.timeouts.lane_release, release_atom::value, id)
+    .then(
+      [=](std::vector<order>& released) mutable {
+        if (released.empty()) {
+          explain_refused_cancel(self, id, promise);
+          return;
+        }
+        cancel_waiting(self, std::move(released.front()), index, lane, promise);
+      },
+      [=](caf::error& error) mutable { promise.deliver(error); });
+  return promise;
+}
+
+/// Start-up (or intake restarted): every unfinished order of the providers served here.
+void recover_all(self_pointer self) {
+  if (!clustered(self)) {
+    recover_from(self, std::numeric_limits<int64_t>::min(), std::string{}, {});
+    return;
+  }
+  // Only the orders of the providers held here: the others are their owners' to serve.
+  std::vector<size_t> held;
+  for (size_t i = 0; i < self->state.lanes.size(); ++i)
+    if (self->state.lanes[i])
+      held.push_back(i);
+  self->state.recovered = true;
+  self->state.recovery_done = true;
+  if (!held.empty())
+    adopt(self, held);
 }
 
 } // namespace
@@ -567,24 +685,22 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
   st.views = provider_views(options.providers);
   st.options = std::move(options);
   st.lanes.resize(st.options.providers.size());
-  st.lease_epochs.resize(st.options.providers.size(), 0);
-  st.wanted_epochs.resize(st.options.providers.size(), 0);
+  st.lifecycle = lane_lifecycle{st.options.providers.size()};
   st.sent_to_lane.resize(st.options.providers.size(), 0);
-  st.wanted_valid_until.resize(st.options.providers.size());
   if (clustered(self)) {
     // No load is known of a provider until this node holds it and its lane reports.
     for (auto& view : st.views)
       view.load_known = false;
     // Lanes start as the cluster actor hands out leases; a restarted router asks for the
     // current ones.
-    self->request(st.options.cluster, std::chrono::seconds(30), own_atom::value)
+    self->request(st.options.cluster, st.options.timeouts.cluster_leases, own_atom::value)
       .then([=](std::vector<provider_lease>& leases) { apply_ownership(self, leases); },
             [=](caf::error& error) {
               spdlog::error("router cannot learn this node's providers: {}", describe(error));
             });
   } else {
     for (size_t i = 0; i < st.lanes.size(); ++i)
-      spawn_lane(self, i, 0);
+      spawn_lane(self, i);
   }
   return {
     [=](dispatch_atom, std::vector<order>& orders) {
@@ -604,105 +720,11 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
                                    from);
       });
     },
-    [=](report_atom, const provider_report& report) {
-      auto& state = self->state;
-      auto index = state.provider_index.find(report.provider);
-      // A lane given up (cluster) reports while it drains: its load is no longer this
-      // provider's here.
-      if (index == state.provider_index.end() || !sent_by(self, state.lanes[index->second]))
-        return;
-      auto& view = state.views[index->second];
-      auto sent = state.sent_to_lane[index->second];
-      view.queued = report.queued + (sent > report.received ? sent - report.received : 0);
-      view.in_flight = report.in_flight;
-      view.waiting = report.waiting;
-      view.accepting = report.accepting;
-      view.latency_ms = report.latency_ms;
-      view.calls_per_order = report.calls_per_order;
-      publish_admission(self);
-    },
-    [=](resend_atom, const std::vector<std::string>& ids) {
-      for (const auto& id : ids) {
-        auto owner = self->state.owner.find(id);
-        if (owner == self->state.owner.end())
-          continue;  // finished already
-        self->request(self->state.lanes[owner->second], std::chrono::seconds(10),
-                      release_atom::value, id)
-          .then(
-            [=](std::vector<order>& released) {
-              if (released.empty())
-                return;  // in flight or finished: nothing to re-send
-              auto& state = self->state;
-              route(self, std::move(released), true, [&](const order& o) {
-                return choose_provider_for(state.views, o, routing_goal::fastest,
-                                           state.budget_ms);
-              });
-            },
-            [=](caf::error& error) {
-              spdlog::warn("router could not re-send order={}: {}", id, describe(error));
-            });
-      }
-    },
-    [=](expire_atom, const std::vector<std::string>& ids) {
-      auto& state = self->state;
-      std::vector<std::vector<std::string>> per_provider(state.lanes.size());
-      std::vector<std::string> unheld;
-      for (const auto& id : ids) {
-        auto owner = state.owner.find(id);
-        if (owner != state.owner.end())
-          per_provider[owner->second].push_back(id);
-        else
-          unheld.push_back(id);
-      }
-      if (!unheld.empty())
-        expire_unheld(self, unheld);
-      for (size_t i = 0; i < per_provider.size(); ++i)
-        if (!per_provider[i].empty() && state.lanes[i])
-          self->send(state.lanes[i], expire_atom::value, std::move(per_provider[i]));
-    },
-    [=](stats_atom) -> caf::result<std::vector<provider_stats>> {
-      auto promise = self->make_response_promise<std::vector<provider_stats>>();
-      auto gathered = std::make_shared<std::vector<provider_stats>>();
-      auto& lanes = self->state.lanes;
-      auto expected = static_cast<size_t>(
-        std::count_if(lanes.begin(), lanes.end(), [](const auto& lane) { return bool{lane}; }));
-      if (expected == 0)
-        return std::vector<provider_stats>{};
-      for (auto& lane : lanes) {
-        if (!lane)
-          continue;
-        self->request(lane, std::chrono::seconds(5), stats_atom::value)
-          .then(
-            [=](provider_stats& stats) mutable {
-              gathered->push_back(std::move(stats));
-              if (gathered->size() == expected)
-                promise.deliver(std::move(*gathered));
-            },
-            [=](caf::error& error) mutable { promise.deliver(error); });
-      }
-      return promise;
-    },
-    [=](cancel_atom, const std::string& id) -> caf::result<order> {
-      auto promise = self->make_response_promise<order>();
-      auto owner = self->state.owner.find(id);
-      if (owner == self->state.owner.end()) {
-        explain_refused_cancel(self, id, promise);
-        return promise;
-      }
-      auto index = owner->second;
-      auto lane = self->state.lanes[index];
-      self->request(lane, std::chrono::seconds(10), release_atom::value, id)
-        .then(
-          [=](std::vector<order>& released) mutable {
-            if (released.empty()) {
-              explain_refused_cancel(self, id, promise);
-              return;
-            }
-            cancel_waiting(self, std::move(released.front()), index, lane, promise);
-          },
-          [=](caf::error& error) mutable { promise.deliver(error); });
-      return promise;
-    },
+    [=](report_atom, const provider_report& report) { take_report(self, report); },
+    [=](resend_atom, const std::vector<std::string>& ids) { resend(self, ids); },
+    [=](expire_atom, const std::vector<std::string>& ids) { expire(self, ids); },
+    [=](stats_atom) { return gather_stats(self); },
+    [=](cancel_atom, const std::string& id) { return cancel(self, id); },
     [=](caf::close_atom) {
       for (auto& lane : self->state.lanes)
         if (lane)
@@ -731,21 +753,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
                      provider, ids.size());
     },
     [=](recover_atom, caf::get_atom) { return self->state.recovery_done; },
-    [=](recover_atom) {
-      if (clustered(self)) {
-        // Only the orders of the providers held here: the others are their owners' to serve.
-        std::vector<size_t> held;
-        for (size_t i = 0; i < self->state.lanes.size(); ++i)
-          if (self->state.lanes[i])
-            held.push_back(i);
-        self->state.recovered = true;
-        self->state.recovery_done = true;
-        if (!held.empty())
-          adopt(self, held);
-        return;
-      }
-      recover_from(self, std::numeric_limits<int64_t>::min(), std::string{}, {});
-    },
+    [=](recover_atom) { recover_all(self); },
   };
 }
 

@@ -3,6 +3,7 @@
 #include "actors/recharge.hpp"
 #include "config/config.hpp"
 #include "domain/clock.hpp"
+#include "domain/lane_lifecycle.hpp"
 #include "domain/routing.hpp"
 #include "messages/interfaces.hpp"
 
@@ -14,6 +15,28 @@
 
 namespace topup {
 
+/// How long the router waits for each answer it asks for. None of them should ever run
+/// out; each is what the router then gives up on (and logs), not a pace.
+struct router_timeouts {
+  /// A page of unfinished orders from the store: start-up recovery, a takeover.
+  milliseconds store_load{std::chrono::seconds(120)};
+  /// The expiries of orders no provider took, in one write.
+  milliseconds expiry_write{std::chrono::seconds(60)};
+  /// A client's cancel, written.
+  milliseconds cancel_write{std::chrono::seconds(30)};
+  /// One order read, to say why it cannot be cancelled.
+  milliseconds order_read{std::chrono::seconds(10)};
+  /// The leases this node holds, asked of the cluster actor at the start.
+  milliseconds cluster_leases{std::chrono::seconds(30)};
+  /// A lane taking an order out of its queue (a re-send or a cancel).
+  milliseconds lane_release{std::chrono::seconds(10)};
+  /// A lane's counters.
+  milliseconds lane_stats{std::chrono::seconds(5)};
+  /// A lane given up finishing its calls: every call ends within its provider's timeout,
+  /// far below this.
+  milliseconds lane_drain{std::chrono::minutes(2)};
+};
+
 struct engine_options {
   std::vector<provider_config> providers;
   deadline_config deadline;
@@ -24,6 +47,7 @@ struct engine_options {
   std::map<std::string, provider_factory> adapters;
   /// Pause before loading again when the store cannot be read at start-up.
   milliseconds recover_retry{1000};
+  router_timeouts timeouts;
   /// Where state changes are published for watching clients; may be null.
   std::shared_ptr<event_feed> events;
   /// Cluster mode: the node's cluster actor. The router then serves only the providers whose
@@ -55,17 +79,9 @@ struct router_state {
   /// By provider index, as in options.providers. In cluster mode only the providers whose
   /// lease this node holds have a lane; the others are null and their orders are forwarded.
   std::vector<recharge_actor> lanes;
-  std::vector<int64_t> lease_epochs;  ///< by provider index; 0: not held (cluster mode)
-  /// The epochs of the leases held, by provider index, as the cluster actor last told (0:
-  /// not held). A lane runs under the epoch wanted, once no earlier lane of its provider
-  /// is draining.
-  std::vector<int64_t> wanted_epochs;
-  /// The validity of each wanted lease, as last told (by provider index).
-  std::vector<mono_time> wanted_valid_until;
-  /// Lanes of providers given up, by provider index, finishing their calls before the lease
-  /// goes. A provider whose lease comes back to this node under a new epoch meanwhile gets
-  /// its new lane only after this one drained: two lanes would double its call rate.
-  std::map<size_t, recharge_actor> draining;
+  /// Cluster: which providers have a lane here, under which lease epoch, and which lanes
+  /// given up are still finishing their calls.
+  lane_lifecycle lifecycle{0};
   /// Orders for a provider held here again, by provider index, while its new lane waits for
   /// the old one to drain: they go to the new lane when it starts (forwarding them would
   /// only bring them back here).

@@ -176,8 +176,8 @@ private:
   timed_orders queries_;
   std::unordered_map<std::string, timed_orders::iterator> query_index_;
   size_t in_flight_ = 0;
-  bool probe_out_ = false;
-  bool calls_stopped_ = false;  ///< the half-open breaker's probe is one of the calls in flight
+  bool probe_out_ = false;  ///< the half-open breaker's probe is one of the calls in flight
+  bool calls_stopped_ = false;
   bool sends_held_ = false;
   std::mt19937_64 random_;
 };

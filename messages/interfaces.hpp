@@ -53,7 +53,7 @@ using store_actor = store_reader_actor::extend<
   caf::replies_to<transition_atom, std::vector<transition>>::with<std::vector<bool>>,
   caf::replies_to<stats_atom>::with<store_stats>,
   // Records where the named result writer resumes; replies once durable.
-  caf::replies_to<cursor_atom, std::string, int64_t>::with<bool>,
+  caf::replies_to<cursor_atom, std::string, int64_t>::with<ack_atom>,
   // Internal (sent to itself): commit the writes gathered since the last commit.
   caf::reacts_to<commit_atom>>;
 

@@ -36,7 +36,9 @@ namespace topup {
 ///    member_info carries the epoch of each lease its member holds; order_filter names the
 ///    merchants a client reference is looked up for; a watch (watch_atom) is answered with
 ///    ack_atom instead of true.
-constexpr uint32_t protocol_version = 7;
+/// 8: a result writer's recorded resume point (cursor_atom with the point) is answered
+///    with ack_atom instead of true.
+constexpr uint32_t protocol_version = 8;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {

@@ -85,8 +85,8 @@ const store_actor& reader_of_id(const sharded_store_state& st, const std::string
 /// Splits a batch of writes by shard, sends each shard its part and answers with the
 /// shards' answers put back in the batch's order.
 template <class Answer, class Item, class Atom, class ShardOf>
-caf::result<std::vector<Answer>> write_split(self_pointer self, Atom atom,
-                                             std::vector<Item>& items, ShardOf shard_of) {
+caf::result<std::vector<Answer>> write_split(self_pointer self, Atom atom, std::vector<Item>& items,
+                                             ShardOf shard_of) {
   auto& st = self->state;
   auto positions = positions_by_shard(items, st.shards.size(), shard_of);
   std::vector<size_t> asked;
@@ -166,7 +166,7 @@ void spawn_shards(self_pointer self, const store_config& cfg,
   stop_with(self, std::move(addresses));
 }
 
-} // namespace
+}  // namespace
 
 store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
                                          std::shared_ptr<const clock> time,
@@ -210,13 +210,12 @@ store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
       return read_across<std::vector<order>>(self, merged_by(by_deadline, no_limit), load);
     },
     [=](load_atom load, int64_t after_deadline_ms, const std::string& after_id, uint32_t limit) {
-      return read_across<std::vector<order>>(
-        self, merged_by(by_deadline, std::max<uint32_t>(limit, 1)), load, after_deadline_ms,
-        after_id, limit);
+      return read_across<std::vector<order>>(self,
+                                             merged_by(by_deadline, std::max<uint32_t>(limit, 1)),
+                                             load, after_deadline_ms, after_id, limit);
     },
     [=](load_atom load, const unfinished_filter& filter) {
-      return read_across<std::vector<order>>(self, merged_by(by_deadline, no_limit), load,
-                                             filter);
+      return read_across<std::vector<order>>(self, merged_by(by_deadline, no_limit), load, filter);
     },
     [=](list_atom list, const order_filter& filter) {
       auto oldest_first = filter.oldest_first;
@@ -225,8 +224,9 @@ store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
         auto later = std::tie(b.accepted_at_ms, b.id) < std::tie(a.accepted_at_ms, a.id);
         return oldest_first ? earlier : later;
       };
-      return read_across<std::vector<order>>(
-        self, merged_by(by_acceptance, page_limit(filter.limit)), list, filter);
+      return read_across<std::vector<order>>(self,
+                                             merged_by(by_acceptance, page_limit(filter.limit)),
+                                             list, filter);
     },
     [=](stats_atom stats, list_atom list) {
       return read_across<std::vector<status_count>>(
@@ -242,7 +242,8 @@ store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
     [=](cursor_atom cursor, const std::string& writer) -> caf::result<int64_t> {
       return self->delegate(self->state.shards.front(), cursor, writer);
     },
-    [=](cursor_atom cursor, const std::string& writer, int64_t resume_at_ms) -> caf::result<bool> {
+    [=](cursor_atom cursor, const std::string& writer,
+        int64_t resume_at_ms) -> caf::result<ack_atom> {
       return self->delegate(self->state.shards.front(), cursor, writer, resume_at_ms);
     },
     [=](stats_atom stats) {
@@ -254,8 +255,9 @@ store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
         return std::tie(a.started_at_ms, a.order_id, a.attempt_no)
                < std::tie(b.started_at_ms, b.order_id, b.attempt_no);
       };
-      return read_across<std::vector<attempt_record>>(
-        self, merged_by(by_start, page_limit(query.limit)), attempts, query);
+      return read_across<std::vector<attempt_record>>(self,
+                                                      merged_by(by_start, page_limit(query.limit)),
+                                                      attempts, query);
     },
     [=](deliveries_atom deliveries,
         const std::string& order_id) -> caf::result<std::vector<callback_record>> {
@@ -264,4 +266,4 @@ store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
   };
 }
 
-} // namespace topup
+}  // namespace topup

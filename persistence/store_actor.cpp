@@ -153,7 +153,8 @@ auto read(self_pointer self, Query query, Request&&... request)
 /// Records a result writer's cursor in a transaction of its own, after the writes before it
 /// (a writer records a point only once the results before it are written, and those orders'
 /// final states reached the store before).
-caf::result<bool> save_cursor(self_pointer self, const std::string& writer, int64_t resume_at_ms) {
+caf::result<ack_atom> save_cursor(self_pointer self, const std::string& writer,
+                                  int64_t resume_at_ms) {
   auto& st = self->state;
   commit(self);
   auto db = open_writer(self);
@@ -161,7 +162,7 @@ caf::result<bool> save_cursor(self_pointer self, const std::string& writer, int6
     return unavailable(st);
   try {
     db->save_result_cursor(writer, resume_at_ms);
-    return true;
+    return ack_atom::value;
   } catch (const std::exception& error) {
     const auto& failure = st.db.drop(error);
     spdlog::error("store could not record the cursor of {}: {}", writer, failure);
@@ -262,7 +263,7 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
     [=](cursor_atom cursor, const std::string& writer) {
       return read(self, store_reads::cursor_of(writer), cursor, writer);
     },
-    [=](cursor_atom, const std::string& writer, int64_t resume_at_ms) -> caf::result<bool> {
+    [=](cursor_atom, const std::string& writer, int64_t resume_at_ms) -> caf::result<ack_atom> {
       return save_cursor(self, writer, resume_at_ms);
     },
     [=](stats_atom) { return self->state.stats; },
