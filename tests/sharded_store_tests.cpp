@@ -303,7 +303,7 @@ BOOST_AUTO_TEST_CASE(reads_across_shards_answer_what_one_store_would) {
   }
   BOOST_TEST(attempts == orders.size());
   // Result writer cursors.
-  BOOST_TEST(ask<bool>(sharded, cursor_atom::value, std::string{"redis"}, int64_t{42}));
+  ask<ack_atom>(sharded, cursor_atom::value, std::string{"redis"}, int64_t{42});
   BOOST_TEST(ask<int64_t>(sharded, cursor_atom::value, std::string{"redis"}) == 42);
   stop(sharded);
   stop(plain);
@@ -433,7 +433,7 @@ BOOST_AUTO_TEST_CASE(archiving_moves_the_old_final_orders_of_every_shard) {
   {
     auto [sharded, plain] = both_with(orders);
     // The result writer of "redis" resumes before the last successes: those stay.
-    ask<bool>(sharded, cursor_atom::value, std::string{"redis"}, base_ms + 153);
+    ask<ack_atom>(sharded, cursor_atom::value, std::string{"redis"}, base_ms + 153);
     stop(sharded);
     stop(plain);
   }
