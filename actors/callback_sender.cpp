@@ -42,7 +42,12 @@ struct callback_sender_state {
   std::map<std::string, std::unique_ptr<http_client>> clients;
   std::map<uint64_t, callback_call> calls;
   std::map<std::string, size_t, std::less<>> busy;  ///< calls in flight per merchant
-  std::set<std::string> in_flight;                   ///< their delivery ids
+  /// The delivery ids of the calls in flight and of those whose outcome is not written yet:
+  /// never called again meanwhile (on SQLite nothing else keeps them from being due).
+  std::set<std::string> in_flight;
+  /// Outcomes gathered by the handler running, by shard: written at its end in one
+  /// transaction per shard (one take of the file's write lock, not one per call).
+  std::map<size_t, std::vector<callback_attempt>> unsaved;
   uint64_t last_call_id = 0;
   std::mt19937_64 random{std::random_device{}()};
   uint64_t delivered = 0, failed_attempts = 0, abandoned = 0;
@@ -108,20 +113,31 @@ http_client& client_for(self_pointer self, const callback_url& url, const mercha
   return *client;
 }
 
-/// Writes an attempt's outcome into the outbox. One the database does not take leaves the
-/// notification pending: it is sent again (the merchant recognises it by its delivery id).
-void save(self_pointer self, size_t shard, const std::string& order_id,
-          const callback_attempt& outcome) {
-  auto* outbox = outbox_of(self, shard);
-  if (!outbox)
-    return;
-  try {
-    outbox->record(outcome);
-  } catch (const std::exception& failure) {
-    spdlog::warn("callback_sender cannot record callback {} order={}: {}", outcome.delivery_id,
-                 order_id, one_line_reason(failure.what()));
-    self->state.outboxes[shard].reset();
+/// Gathers an attempt's outcome, written with the others of this handler (save_outcomes).
+void save(self_pointer self, size_t shard, const callback_attempt& outcome) {
+  auto& st = self->state;
+  st.in_flight.insert(outcome.delivery_id);
+  st.unsaved[shard].push_back(outcome);
+}
+
+/// Writes the outcomes gathered, one transaction per shard. Those the database does not take
+/// stay pending: they are sent again (the merchant recognises them by their delivery id).
+void save_outcomes(self_pointer self) {
+  auto& st = self->state;
+  for (auto& [shard, outcomes] : st.unsaved) {
+    auto* outbox = outbox_of(self, shard);
+    try {
+      if (outbox)
+        outbox->record(outcomes);
+    } catch (const std::exception& failure) {
+      spdlog::warn("callback_sender cannot record {} callback outcomes (sent again): {}",
+                   outcomes.size(), one_line_reason(failure.what()));
+      st.outboxes[shard].reset();
+    }
+    for (const auto& outcome : outcomes)
+      st.in_flight.erase(outcome.delivery_id);
   }
+  st.unsaved.clear();
 }
 
 /// Records what an attempt came to, by the schedule and the merchant's acknowledgement.
@@ -160,7 +176,7 @@ void record(self_pointer self, const callback_call& call, unsigned http_status,
                    call.delivery.attempts + 1, outcome.error);
       break;
   }
-  save(self, call.shard, call.delivery.order_id, outcome);
+  save(self, call.shard, outcome);
 }
 
 /// A notification whose URL this sender can never call is abandoned at once, not retried
@@ -172,7 +188,7 @@ void abandon(self_pointer self, size_t shard, const callback_delivery& delivery,
   spdlog::warn("callback {} order={} to {} abandoned: {}", delivery.delivery_id,
                delivery.order_id, delivery.merchant, reason);
   auto now = st.time->wall_ms();
-  save(self, shard, delivery.order_id, {delivery.delivery_id, callback_state::abandoned, now, now, 0, std::move(reason)});
+  save(self, shard, {delivery.delivery_id, callback_state::abandoned, now, now, 0, std::move(reason)});
 }
 
 void start_call(self_pointer self, size_t shard, callback_delivery delivery, const merchant& to) {
@@ -226,7 +242,7 @@ void poll_shard(self_pointer self, size_t shard) {
       continue;
     std::vector<callback_delivery> due;
     try {
-      due = outbox->claim_due(id, now, cap - busy, now + claim_ms);
+      due = outbox->claim_due(id, now, cap - busy, now + claim_ms, st.in_flight);
     } catch (const std::exception& failure) {
       spdlog::warn("callback_sender cannot read the outbox: {}", one_line_reason(failure.what()));
       st.outboxes[shard].reset();
@@ -235,8 +251,7 @@ void poll_shard(self_pointer self, size_t shard) {
     for (auto& delivery : due) {
       if (st.busy[id] >= cap)
         break;
-      if (st.in_flight.count(delivery.delivery_id) == 0)
-        start_call(self, shard, std::move(delivery), to);
+      start_call(self, shard, std::move(delivery), to);
     }
   }
 }
@@ -360,7 +375,6 @@ void finish_calls(self_pointer self) {
         continue;
       auto call = std::move(found->second);
       st.calls.erase(found);
-      st.in_flight.erase(call.delivery.delivery_id);
       --st.busy[call.to->id];
       if (result.reach == http_reach::answered)
         record(self, call, result.status, result.body, "");
@@ -392,13 +406,18 @@ callback_sender_actor::behavior_type callback_sender(self_pointer self,
     [=](tick_atom) {
       report_held(self);
       poll(self);
+      save_outcomes(self);
       prune(self);
       self->delayed_send(self, milliseconds{self->state.options.callbacks.poll_interval_ms},
                          tick_atom::value);
     },
     [=](commit_atom) {
+      // Each client hands over every call that ended since it was last asked: the wakes
+      // queued behind this one mostly find none, and the outcomes gathered here go into one
+      // transaction (with those of notifications the poll abandons at once).
       finish_calls(self);
       poll(self);
+      save_outcomes(self);
     },
     [=](stats_atom) -> caf::result<callback_stats> {
       auto& st = self->state;

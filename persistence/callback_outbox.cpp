@@ -77,6 +77,7 @@ void drop_pending_callback(soci::session& session, const std::string& delivery_i
 
 callback_outbox::callback_outbox(const store_config& cfg)
   : session_(open_session(cfg, "topup-callbacks")),
+    claiming_(cfg.backend == store_config::backend_kind::postgresql),
     claimant_(std::to_string(std::random_device{}()) + "-"
               + std::to_string(std::random_device{}())) {
   with_store_errors("migrating the schema", [&] {
@@ -88,10 +89,31 @@ callback_outbox::~callback_outbox() = default;
 
 std::vector<callback_delivery> callback_outbox::claim_due(const std::string& merchant,
                                                           int64_t now_ms, size_t limit,
-                                                          int64_t claim_until_ms) {
+                                                          int64_t claim_until_ms,
+                                                          const std::set<std::string>& in_flight) {
   return with_store_errors("claiming due callbacks", [&] {
     long long now = now_ms, until = claim_until_ms;
-    int rows_wanted = static_cast<int>(std::min<size_t>(std::max<size_t>(limit, 1), 10000));
+    // Unclaimed (SQLite), the rows in flight are due too: read past them.
+    auto wanted = claiming_ ? limit : limit + in_flight.size();
+    int rows_wanted = static_cast<int>(std::min<size_t>(std::max<size_t>(wanted, 1), 10000));
+    std::vector<callback_delivery> due;
+    auto keep = [&](const soci::row& row) {
+      auto delivery = delivery_from(row);
+      if (due.size() < limit && in_flight.count(delivery.delivery_id) == 0)
+        due.push_back(std::move(delivery));
+    };
+    if (!claiming_) {
+      // "state = 'pending'" is the condition of the index of pending rows.
+      soci::rowset<soci::row> rows =
+        (session_->prepare << "SELECT " << delivery_columns
+                           << " FROM callbacks WHERE state = 'pending' AND merchant = :merchant"
+                              " AND next_attempt_at_ms <= :now"
+                              " ORDER BY next_attempt_at_ms, delivery_id LIMIT :limit",
+         soci::use(merchant, "merchant"), soci::use(now, "now"), soci::use(rows_wanted, "limit"));
+      for (const auto& row : rows)
+        keep(row);
+      return due;
+    }
     auto claim = claimant_ + "/" + std::to_string(++claims_);
     // The outer conditions repeat the inner ones: on PostgreSQL a sender that waited for
     // another's claim re-checks them on the rows it then sees, and leaves those claimed.
@@ -103,7 +125,6 @@ std::vector<callback_delivery> callback_outbox::claim_due(const std::string& mer
                  " ORDER BY next_attempt_at_ms, delivery_id LIMIT :limit)",
       soci::use(until, "until"), soci::use(claim, "claim"), soci::use(merchant, "merchant"),
       soci::use(now, "now"), soci::use(rows_wanted, "limit");
-    std::vector<callback_delivery> claimed;
     soci::rowset<soci::row> rows =
       (session_->prepare << "SELECT " << delivery_columns
                          << " FROM callbacks WHERE state = 'pending' AND merchant = :merchant"
@@ -111,24 +132,42 @@ std::vector<callback_delivery> callback_outbox::claim_due(const std::string& mer
                             " ORDER BY due_at_ms, delivery_id",
        soci::use(merchant, "merchant"), soci::use(until, "until"), soci::use(claim, "claim"));
     for (const auto& row : rows)
-      claimed.push_back(delivery_from(row));
-    return claimed;
+      keep(row);
+    return due;
+  });
+}
+
+void callback_outbox::record(const std::vector<callback_attempt>& attempts) {
+  if (attempts.empty())
+    return;
+  with_store_errors("recording callback attempts", [&] {
+    std::string state;
+    long long at = 0, next = 0;
+    int status = 0;
+    std::string error, delivery_id;
+    soci::transaction recording{*session_};
+    soci::statement update =
+      (session_->prepare << "UPDATE callbacks SET state = :state, attempts = attempts + 1,"
+                            " next_attempt_at_ms = :next, last_http_status = :status,"
+                            " last_error = :error, claimed_by = '', updated_at_ms = :at"
+                            " WHERE delivery_id = :id AND state = 'pending'",
+       soci::use(state, "state"), soci::use(next, "next"), soci::use(status, "status"),
+       soci::use(error, "error"), soci::use(at, "at"), soci::use(delivery_id, "id"));
+    for (const auto& attempt : attempts) {
+      state = to_string(attempt.state);
+      at = attempt.at_ms;
+      next = attempt.next_attempt_at_ms;
+      status = static_cast<int>(attempt.http_status);
+      error = attempt.error;
+      delivery_id = attempt.delivery_id;
+      update.execute(true);
+    }
+    recording.commit();
   });
 }
 
 void callback_outbox::record(const callback_attempt& attempt) {
-  with_store_errors("recording a callback attempt", [&] {
-    std::string state{to_string(attempt.state)};
-    long long at = attempt.at_ms, next = attempt.next_attempt_at_ms;
-    int status = static_cast<int>(attempt.http_status);
-    *session_ << "UPDATE callbacks SET state = :state, attempts = attempts + 1,"
-                 " next_attempt_at_ms = :next, last_http_status = :status, last_error = :error,"
-                 " claimed_by = '', updated_at_ms = :at"
-                 " WHERE delivery_id = :id AND state = 'pending'",
-      soci::use(state, "state"), soci::use(next, "next"), soci::use(status, "status"),
-      soci::use(attempt.error, "error"), soci::use(at, "at"),
-      soci::use(attempt.delivery_id, "id");
-  });
+  record(std::vector<callback_attempt>{attempt});
 }
 
 std::vector<stored_callback> callback_outbox::all() {

@@ -14,6 +14,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -58,15 +59,27 @@ public:
   callback_outbox(const callback_outbox&) = delete;
   callback_outbox& operator=(const callback_outbox&) = delete;
 
-  /// Claims at most `limit` pending notifications of `merchant` due at `now_ms`, earliest
-  /// first, until `claim_until_ms`: until then they are not due for anyone (another node's
-  /// sender on the same database included), and record() ends the claim. A claim that lapses
-  /// (the sender died during the call) makes the notification due again.
+  /// Takes at most `limit` pending notifications of `merchant` due at `now_ms`, earliest
+  /// first, leaving out those `in_flight` lists (calls of this sender under way, or whose
+  /// outcome is not written yet).
+  /// PostgreSQL (nodes share the database): claims them until `claim_until_ms`, so they are
+  /// not due for anyone meanwhile (another node's sender included); record() ends the claim,
+  /// and a claim that lapses (the sender died during the call) makes the notification due
+  /// again.
+  /// SQLite (one node, one sender per file): only reads, since any write here would take the
+  /// file's one write lock from the order store's commits; the sender's `in_flight` set is
+  /// what keeps a call from being made twice, and after a restart every pending one is due.
   std::vector<callback_delivery> claim_due(const std::string& merchant, int64_t now_ms,
-                                           size_t limit, int64_t claim_until_ms);
+                                           size_t limit, int64_t claim_until_ms,
+                                           const std::set<std::string>& in_flight = {});
 
-  /// Records one attempt: its state, the next attempt time, the HTTP status and the error;
-  /// counts the attempt. Ignored for a notification no longer pending.
+  /// Records attempts, each its state, the next attempt time, the HTTP status and the error,
+  /// counting the attempt, all in one transaction (one take of SQLite's write lock): if it
+  /// fails, none is recorded and the notifications stay pending. An attempt of a notification
+  /// no longer pending is ignored.
+  void record(const std::vector<callback_attempt>& attempts);
+
+  /// The same for one attempt.
   void record(const callback_attempt& attempt);
 
   /// Every notification with its state, attempts and last outcome, by due time (tests and
@@ -106,6 +119,8 @@ private:
   void make_due_again(const std::string& chosen, const std::string& key, int64_t now_ms);
 
   std::unique_ptr<soci::session> session_;
+  /// Whether claim_due claims (PostgreSQL) or only reads (SQLite).
+  bool claiming_;
   /// Names this outbox's claims: random per instance, and a count.
   std::string claimant_;
   uint64_t claims_ = 0;

@@ -25,7 +25,7 @@ inline store_config empty_postgresql_store() {
   store_config cfg;
   cfg.backend = store_config::backend_kind::postgresql;
   cfg.postgresql_connection = connection;
-  *open_session(cfg) << "DROP TABLE IF EXISTS callbacks, result_cursors, provider_leases, cluster_members,"
+  *open_session(cfg) << "DROP TABLE IF EXISTS store_layout, callbacks, result_cursors, provider_leases, cluster_members,"
                         " order_events, attempts, orders, schema_version CASCADE";
   return cfg;
 }

@@ -17,6 +17,7 @@
 
 #include <limits>
 #include <map>
+#include <set>
 
 using namespace topup;
 using namespace topup::testing;
@@ -162,12 +163,15 @@ BOOST_AUTO_TEST_CASE(due_notifications_are_claimed_per_merchant_and_attempts_rec
   BOOST_REQUIRE_EQUAL(due.size(), 2u);
   BOOST_TEST(due[0].delivery_id == "o-1:failed");
   BOOST_TEST(due[1].delivery_id == "o-2:failed");
-  // Claimed until 3000: o-3 alone is due at 1000, for this outbox or another node's.
+  // Calls under way: o-3 alone is due at 1000 (PostgreSQL: they are claimed until 3000, for
+  // this outbox or another node's; SQLite: the sender's set of calls leaves them out).
+  std::set<std::string> calling{"o-1:failed", "o-2:failed"};
   callback_outbox other{cfg};
-  auto rest = other.claim_due("shop", 1000, 10, 3000);
+  auto rest = other.claim_due("shop", 1000, 10, 3000, calling);
   BOOST_REQUIRE_EQUAL(rest.size(), 1u);
   BOOST_TEST(rest[0].delivery_id == "o-3:failed");
-  BOOST_TEST(outbox.claim_due("shop", 2999, 10, 5000).empty());
+  calling.insert("o-3:failed");
+  BOOST_TEST(outbox.claim_due("shop", 2999, 10, 5000, calling).empty());
   outbox.record({"o-1:failed", callback_state::pending, 260, 5000, 500, "answered 500"});
   outbox.record({"o-2:failed", callback_state::delivered, 260, 0, 200, ""});
   // A late record for a notification no longer pending changes nothing.
@@ -218,10 +222,11 @@ BOOST_AUTO_TEST_CASE(an_orders_latest_notification_is_made_due_again_unless_a_ca
   BOOST_TEST(outbox.count_pending() == 2u);
   auto due = outbox.claim_due("shop", now, 10, now + 5000);
   BOOST_REQUIRE_EQUAL(due.size(), 2u);
-  // Claimed by a call under way: left to that call.
+  // Claimed by a call under way (PostgreSQL): left to that call. SQLite claims nothing: due
+  // again, and the sender's set of calls keeps it from a second call meanwhile.
   auto held = outbox.redeliver("o-1", now + 1);
   BOOST_REQUIRE(held.has_value());
-  BOOST_TEST(held->delivery.next_attempt_at_ms == now + 5000);
+  BOOST_TEST(held->delivery.next_attempt_at_ms == (postgresql() ? now + 5000 : now + 1));
   outbox.record({"o-1:succeeded", callback_state::delivered, now + 2, 0, 200, ""});
   BOOST_TEST(outbox.count_pending() == 1u);
   BOOST_TEST(!outbox.redeliver("o-9", now).has_value());
@@ -242,13 +247,68 @@ BOOST_AUTO_TEST_CASE(a_notification_is_made_due_again_by_its_delivery_id) {
   auto now = deadline + 1000;
   check_due_again(outbox.redeliver_delivery("o-1:unknown", now), "o-1:unknown", now);
   BOOST_TEST((rows().at("o-1:succeeded").state == callback_state::delivered));
-  // Claimed by a call under way: left to that call.
+  // Claimed by a call under way (PostgreSQL): left to that call; SQLite claims nothing.
   BOOST_REQUIRE_EQUAL(outbox.claim_due("shop", now, 10, now + 5000).size(), 1u);
   auto held = outbox.redeliver_delivery("o-1:unknown", now + 1);
   BOOST_REQUIRE(held.has_value());
-  BOOST_TEST(held->delivery.next_attempt_at_ms == now + 5000);
+  BOOST_TEST(held->delivery.next_attempt_at_ms == (postgresql() ? now + 5000 : now + 1));
   BOOST_TEST(!outbox.redeliver_delivery("o-1:failed", now).has_value());
   BOOST_TEST(!outbox.redeliver_delivery("o-9:succeeded", now).has_value());
+}
+
+// SQLite has one node and one sender per file: taking the due notifications writes nothing
+// (a write would take the file's one write lock from the order store's commits); the calls
+// under way are left out by the sender's own set, and every pending one stays due, as after a
+// restart.
+BOOST_AUTO_TEST_CASE(on_sqlite_taking_due_notifications_writes_nothing) {
+  if (postgresql())
+    return;
+  order_store db{cfg};
+  db.insert({shop_order("o-1", 1), shop_order("o-2", 2), shop_order("o-3", 3)});
+  db.apply({change("o-1", order_status::accepted, order_event::expire, 100),
+            change("o-2", order_status::accepted, order_event::expire, 200),
+            change("o-3", order_status::accepted, order_event::expire, 300)});
+  auto before = rows();
+  callback_outbox outbox{cfg};
+  BOOST_TEST(outbox.claim_due("shop", 1000, 10, 9000).size() == 3u);
+  // Past the calls under way, still at most `limit`.
+  auto due = outbox.claim_due("shop", 1000, 1, 9000, {"o-1:failed"});
+  BOOST_REQUIRE_EQUAL(due.size(), 1u);
+  BOOST_TEST(due[0].delivery_id == "o-2:failed");
+  long long claimed = -1;
+  *open_session(cfg) << "SELECT COUNT(*) FROM callbacks WHERE claimed_by <> ''",
+    soci::into(claimed);
+  BOOST_TEST(claimed == 0);
+  for (const auto& [id, row] : rows())
+    BOOST_TEST(row.delivery.next_attempt_at_ms == before.at(id).delivery.next_attempt_at_ms);
+}
+
+// The outcomes of a pass are one transaction: one the database refuses leaves every one of
+// them pending (sent again), none half recorded.
+BOOST_AUTO_TEST_CASE(outcomes_are_recorded_in_one_transaction) {
+  if (postgresql())
+    return;  // the refusing trigger is SQLite's; the code path is the same
+  order_store db{cfg};
+  db.insert({shop_order("o-1", 1), shop_order("o-2", 2), shop_order("o-3", 3)});
+  db.apply({change("o-1", order_status::accepted, order_event::expire, 100),
+            change("o-2", order_status::accepted, order_event::expire, 200),
+            change("o-3", order_status::accepted, order_event::expire, 300)});
+  *open_session(cfg) << "CREATE TRIGGER refuse_o3 BEFORE UPDATE ON callbacks"
+                        " WHEN NEW.delivery_id = 'o-3:failed'"
+                        " BEGIN SELECT RAISE(ABORT, 'refused'); END";
+  callback_outbox outbox{cfg};
+  std::vector<callback_attempt> outcomes{
+    {"o-1:failed", callback_state::delivered, 400, 0, 200, ""},
+    {"o-2:failed", callback_state::delivered, 400, 0, 200, ""},
+    {"o-3:failed", callback_state::delivered, 400, 0, 200, ""}};
+  BOOST_CHECK_THROW(outbox.record(outcomes), store_error);
+  BOOST_TEST(outbox.count_pending() == 3u);
+  for (const auto& [id, row] : rows())
+    BOOST_TEST(row.delivery.attempts == 0u);
+  outcomes.pop_back();
+  outbox.record(outcomes);
+  BOOST_TEST(outbox.count_pending() == 1u);
+  BOOST_TEST((rows().at("o-2:failed").state == callback_state::delivered));
 }
 
 // Old delivered and abandoned notifications go, a batch at a time; pending ones stay however
