@@ -21,15 +21,22 @@ struct ref_range {
   explicit ref_range(const std::string& prefix)
     : low(prefix),
       high(prefix) {
-    if (!high.empty())
+    if (high.empty())
+      high = "\xf4\x8f\xbf\xbf";  // U+10FFFF: above every reference
+    else
       high.back() = static_cast<char>(high.back() + 1);
   }
   std::string low, high;
 };
 
 /// The condition on orders `o` that the range and `:merchant` select, served by the index.
-constexpr const char* in_ref_range =
-  " o.merchant = :merchant AND o.client_ref >= :low AND o.client_ref < :high";
+/// PostgreSQL compares in byte order too (its default collation may not: '-' and '.').
+const char* ref_condition(soci::session& session) {
+  return session.get_backend_name() == "postgresql"
+           ? " o.merchant = :merchant AND o.client_ref COLLATE \"C\" >= :low"
+             " AND o.client_ref COLLATE \"C\" < :high"
+           : " o.merchant = :merchant AND o.client_ref >= :low AND o.client_ref < :high";
+}
 
 /// soci_error's what() carries SQL and bound values; the message alone is safe to show.
 [[noreturn]] void fail(const char* what, const soci::soci_error& error) {
@@ -60,7 +67,7 @@ uint64_t store_reader::count_terminal(const std::string& ref_prefix) {
     for (auto& session : sessions_)
       for (const auto& merchant : merchants_) {
         long long count = 0;
-        *session << std::string{"SELECT COUNT(*) FROM orders o WHERE"} + in_ref_range
+        *session << std::string{"SELECT COUNT(*) FROM orders o WHERE"} + ref_condition(*session)
                       + " AND o.status IN ('succeeded', 'failed')",
           soci::use(merchant, "merchant"), soci::use(refs.low, "low"), soci::use(refs.high, "high"),
           soci::into(count);
@@ -85,7 +92,7 @@ store_reader::orders(const std::string& ref_prefix) {
           (session->prepare << std::string{"SELECT o.client_ref, o.status, o.provider,"
                                            " o.accepted_at_ms, o.updated_at_ms, o.id,"
                                            " o.last_error, o.history FROM orders o WHERE"}
-                                 + in_ref_range,
+                                 + ref_condition(*session),
            soci::use(merchant, "merchant"), soci::use(refs.low, "low"),
            soci::use(refs.high, "high"));
         for (const auto& row : rows) {
@@ -133,7 +140,7 @@ store_reader::call_starts_by_provider(const std::string& ref_prefix) {
         soci::rowset<soci::row> rows =
           (session->prepare << std::string{"SELECT a.provider, a.started_at_ms FROM orders o"
                                            " JOIN attempts a ON a.order_id = o.id WHERE"}
-                                 + in_ref_range,
+                                 + ref_condition(*session),
            soci::use(merchant, "merchant"), soci::use(refs.low, "low"),
            soci::use(refs.high, "high"));
         for (const auto& row : rows)
