@@ -81,8 +81,16 @@ public:
     answer_ = std::move(answer);
   }
 
-  /// TLS handshakes that did not complete (a client refusing the certificate, say).
-  int failed_handshakes() const { return failed_handshakes_; }
+  /// TLS handshakes that did not complete (a client refusing the certificate, say). The
+  /// client learns of its refusal before this side's handshake returns, so the count waits
+  /// (at most `within`) until it reaches `at_least`.
+  int failed_handshakes(int at_least = 0,
+                        std::chrono::milliseconds within = std::chrono::seconds{5}) const {
+    auto give_up = std::chrono::steady_clock::now() + within;
+    while (failed_handshakes_ < at_least && std::chrono::steady_clock::now() < give_up)
+      std::this_thread::sleep_for(std::chrono::milliseconds{5});
+    return failed_handshakes_;
+  }
 
 private:
   void accept_loop() {

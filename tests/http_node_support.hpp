@@ -20,7 +20,9 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace topup::testing {
@@ -168,9 +170,26 @@ struct http_node_fixture {
   }
 
   /// Writes the configuration and starts `binary` on it.
-  void start(const std::string& binary) {
+  /// Starts the node and, unless `until_ready` is false, waits (at most 30 s) until
+  /// /v1/ready answers 200: before that the API refuses orders as "unavailable" while the
+  /// node hands on the store's unfinished orders, even when there are none.
+  void start(const std::string& binary, bool until_ready = true) {
     write_json(config_path, cfg);
     node.emplace(binary, config_path, log_path);
+    if (!until_ready)
+      return;
+    auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds{30};
+    for (;;) {
+      try {
+        if (http_client{api_port}.call(boost::beast::http::verb::get, "/v1/ready").status == 200u)
+          return;
+      } catch (const std::exception&) {
+        // not listening yet
+      }
+      if (std::chrono::steady_clock::now() > give_up)
+        throw std::runtime_error("the node's /v1/ready did not answer 200 within 30 s");
+      std::this_thread::sleep_for(std::chrono::milliseconds{10});
+    }
   }
 };
 
