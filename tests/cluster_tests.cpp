@@ -2,6 +2,8 @@
 #include <boost/test/unit_test.hpp>
 
 #include "domain/forward_backlog.hpp"
+#include "domain/forward_route.hpp"
+#include "domain/lease_holding.hpp"
 #include "domain/membership.hpp"
 #include "domain/ownership.hpp"
 #include "domain/send_fence.hpp"
@@ -9,11 +11,14 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 using namespace topup;
+using topup::testing::at_ms;
 
 namespace {
 
@@ -309,8 +314,6 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(send_fence_at_the_call)
 
-using topup::testing::at_ms;
-
 BOOST_AUTO_TEST_CASE(a_single_nodes_calls_are_never_fenced) {
   send_fence open;
   BOOST_TEST(open.allows(mono_time::max()));
@@ -501,6 +504,160 @@ BOOST_AUTO_TEST_CASE(beyond_its_capacity_the_backlog_keeps_the_first_and_counts_
   BOOST_TEST((ids_of(parked["p-cucc"]) == std::vector<std::string>{"c"}));
   // Taking them frees the room again.
   BOOST_TEST(backlog.park("p-cucc", orders_named({"g", "h", "i"})) == 0u);
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(leases_held_and_drained)
+
+BOOST_AUTO_TEST_CASE(a_lease_drains_while_the_router_serves_it_and_is_released_after) {
+  lease_holding holding;
+  holding.acquired(held_by("node-1", "p-cmcc", 3), at_ms(0));
+  BOOST_TEST(holding.serves("p-cmcc"));
+  BOOST_TEST(!holding.start_draining("p-cmcc", at_ms(100), /*router_serving=*/true));
+  // Out of the router's set, still held (renewed, and released by a leaving node).
+  BOOST_TEST(!holding.serves("p-cmcc"));
+  BOOST_TEST((providers_of(holding.held()) == std::vector<std::string>{"p-cmcc"}));
+  BOOST_TEST((holding.draining() == std::vector<std::string>{"p-cmcc"}));
+  // The router's released_atom counts only for the epoch that drains.
+  BOOST_TEST(holding.draining_under("p-cmcc", 3));
+  BOOST_TEST(!holding.draining_under("p-cmcc", 2));
+  auto released = holding.finish_draining("p-cmcc");
+  BOOST_TEST_REQUIRE(released.has_value());
+  BOOST_TEST(released->epoch == 3);
+  BOOST_TEST(holding.held().empty());
+  BOOST_TEST(!holding.finish_draining("p-cmcc"));
+}
+
+BOOST_AUTO_TEST_CASE(without_a_router_a_leaving_lease_is_released_at_once) {
+  lease_holding holding;
+  holding.acquired(held_by("node-1", "p-agg", 5), at_ms(0));
+  auto release_now = holding.start_draining("p-agg", at_ms(100), /*router_serving=*/false);
+  BOOST_TEST_REQUIRE(release_now.has_value());
+  BOOST_TEST(release_now->provider == "p-agg");
+  BOOST_TEST(holding.held().empty());
+  BOOST_TEST(holding.draining().empty());
+  // A provider not served has nothing to drain.
+  BOOST_TEST(!holding.start_draining("p-agg", at_ms(200), true));
+}
+
+BOOST_AUTO_TEST_CASE(drains_reaching_the_limit_are_overdue) {
+  lease_holding holding;
+  holding.acquired(held_by("node-1", "p-cmcc"), at_ms(0));
+  holding.acquired(held_by("node-1", "p-cucc"), at_ms(0));
+  holding.start_draining("p-cmcc", at_ms(100), true);
+  holding.start_draining("p-cucc", at_ms(400), true);
+  BOOST_TEST(holding.overdue(at_ms(1099), milliseconds(1000)).empty());
+  BOOST_TEST((holding.overdue(at_ms(1100), milliseconds(1000))
+              == std::vector<std::string>{"p-cmcc"}));
+  BOOST_TEST(holding.overdue(at_ms(1400), milliseconds(1000)).size() == 2u);
+  holding.finish_draining("p-cmcc");
+  BOOST_TEST((holding.overdue(at_ms(1400), milliseconds(1000))
+              == std::vector<std::string>{"p-cucc"}));
+}
+
+BOOST_AUTO_TEST_CASE(a_renewal_confirms_the_lease_and_a_lost_one_is_dropped) {
+  lease_holding holding;
+  for (const auto* provider : {"p-agg", "p-cmcc", "p-cucc"})
+    holding.acquired(held_by("node-1", provider), at_ms(0));
+  holding.start_draining("p-cucc", at_ms(10), true);
+  auto lost = holding.renew([](const lease& held) -> std::optional<mono_time> {
+    if (held.provider == "p-agg")
+      return at_ms(500);
+    return std::nullopt;
+  });
+  // Only the served lease lost is reported (its lanes served it); the draining one is gone
+  // with its drain.
+  BOOST_TEST((providers_of(lost) == std::vector<std::string>{"p-cmcc"}));
+  BOOST_TEST((providers_of(holding.held()) == std::vector<std::string>{"p-agg"}));
+  BOOST_TEST((holding.served().at("p-agg").confirmed == at_ms(500)));
+  BOOST_TEST(holding.overdue(at_ms(1'000'000), milliseconds(1)).empty());
+}
+
+BOOST_AUTO_TEST_CASE(a_renewal_that_fails_keeps_every_lease_renewed_before_it) {
+  lease_holding holding;
+  holding.acquired(held_by("node-1", "p-agg"), at_ms(0));
+  holding.acquired(held_by("node-1", "p-cmcc"), at_ms(0));
+  auto renew = [](const lease& held) -> std::optional<mono_time> {
+    if (held.provider == "p-cmcc")
+      throw std::runtime_error("the database went away");
+    return at_ms(300);
+  };
+  BOOST_CHECK_THROW(holding.renew(renew), std::runtime_error);
+  BOOST_TEST(holding.served().size() == 2u);
+  BOOST_TEST((holding.served().at("p-agg").confirmed == at_ms(300)));
+  BOOST_TEST((holding.served().at("p-cmcc").confirmed == at_ms(0)));
+}
+
+BOOST_AUTO_TEST_CASE(leaving_forgets_every_lease) {
+  lease_holding holding;
+  holding.acquired(held_by("node-1", "p-agg"), at_ms(0));
+  holding.acquired(held_by("node-1", "p-cmcc"), at_ms(0));
+  holding.start_draining("p-cmcc", at_ms(10), true);
+  BOOST_TEST(holding.held().size() == 2u);
+  holding.clear();
+  BOOST_TEST(holding.held().empty());
+  BOOST_TEST(holding.overdue(at_ms(1'000'000), milliseconds(1)).empty());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(forwarding_to_the_holder)
+
+/// The gateway address of node-N in these tests: 10.0.0.1:N.
+std::string gateway_of(const std::string& node) {
+  return "10.0.0.1:" + node.substr(node.rfind('-') + 1);
+}
+
+membership_view live_members(std::initializer_list<const char*> names) {
+  std::vector<member_record> rows;
+  for (auto name : names)
+    rows.push_back({name, gateway_of(name), 1, 1'000});
+  return membership_view{rows, 1'000, 5'000};
+}
+
+std::map<std::string, lease> holding_p_cmcc(const std::string& node) {
+  return {{"p-cmcc", held_by(node, "p-cmcc", 4)}};
+}
+
+auto connected_to(std::set<std::string> addresses) {
+  return [addresses](const std::string& address) { return addresses.count(address) > 0; };
+}
+
+using destination = forward_route::destination;
+
+BOOST_AUTO_TEST_CASE(orders_wait_while_nobody_holds_their_provider) {
+  auto route = route_forward("node-1", "p-cmcc", {}, live_members({"node-1", "node-2"}), false,
+                             connected_to({"10.0.0.1:2"}));
+  BOOST_TEST((route.to == destination::wait));
+  BOOST_TEST(std::string{route.why} == "no live node holds it");
+}
+
+BOOST_AUTO_TEST_CASE(orders_for_this_nodes_lease_go_to_its_router_once_it_serves_it) {
+  auto live = live_members({"node-1", "node-2"});
+  auto taking_over = route_forward("node-1", "p-cmcc", holding_p_cmcc("node-1"), live, false,
+                                   connected_to({}));
+  BOOST_TEST((taking_over.to == destination::wait));
+  BOOST_TEST(std::string{taking_over.why} == "this node is taking it over");
+  auto served = route_forward("node-1", "p-cmcc", holding_p_cmcc("node-1"), live, true,
+                              connected_to({}));
+  BOOST_TEST((served.to == destination::this_router));
+}
+
+BOOST_AUTO_TEST_CASE(orders_go_to_the_holders_gateway_once_it_is_connected) {
+  auto live = live_members({"node-1", "node-2", "node-3"});
+  auto connected = route_forward("node-1", "p-cmcc", holding_p_cmcc("node-3"), live, false,
+                                 connected_to({"10.0.0.1:2", "10.0.0.1:3"}));
+  BOOST_TEST((connected.to == destination::member));
+  BOOST_TEST(connected.address == "10.0.0.1:3");
+  auto not_yet = route_forward("node-1", "p-cmcc", holding_p_cmcc("node-3"), live, false,
+                               connected_to({"10.0.0.1:2"}));
+  BOOST_TEST((not_yet.to == destination::wait));
+  BOOST_TEST(std::string{not_yet.why} == "its holder is not connected yet");
+  // A holder missing from the live members has no gateway to go to either.
+  auto gone = route_forward("node-1", "p-cmcc", holding_p_cmcc("node-4"), live, false,
+                            connected_to({"10.0.0.1:4"}));
+  BOOST_TEST((gone.to == destination::wait));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
