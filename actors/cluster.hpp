@@ -1,21 +1,22 @@
 #pragma once
 
-// The cluster actor of one node: membership (heartbeats in the shared database), provider
-// ownership (leases with epochs, planned by balanced rendezvous hashing over the live
-// members), and connections to the other members' gateways for forwarding orders (and, for
-// the gateway and the watch hub, for stats, cancel and watch across the cluster).
+// The cluster actor of one node: membership (heartbeats in the shared database,
+// actors/cluster_membership), provider ownership (leases with epochs, planned by balanced
+// rendezvous hashing over the live members, actors/cluster_leases), and connections to the
+// other members' gateways for forwarding orders (and, for the gateway and the watch hub, for
+// stats, cancel and watch across the cluster, actors/cluster_peers). This file pair is the
+// actor's shell: its options, its state, the tick that drives the three.
 
+#include "actors/cluster_membership.hpp"
+#include "actors/cluster_peers.hpp"
 #include "config/config.hpp"
 #include "domain/clock.hpp"
-#include "domain/forward_backlog.hpp"
-#include "domain/membership.hpp"
-#include "domain/ownership.hpp"
-#include "domain/send_fence.hpp"
+#include "domain/lease_holding.hpp"
 #include "messages/interfaces.hpp"
 #include "metrics/node_metrics.hpp"
 #include "persistence/lease_store.hpp"
 
-#include <map>
+#include <exception>
 #include <memory>
 #include <set>
 #include <string>
@@ -54,49 +55,28 @@ cluster_options make_cluster_options(const config& cfg, int64_t incarnation);
 
 struct cluster_state {
   static constexpr const char* name = "cluster";
-  /// Bounds the memory of orders waiting for a holder (about 100 MB); beyond it they wait in
-  /// the store only, for the next owner's read and the deadline net.
-  static constexpr size_t max_parked_forwards = 200'000;
-
-  /// A held lease and when (this node's monotonic clock) the statement that last confirmed
-  /// it (renewed, or acquired) was sent. Past confirmed + lease_ttl_ms it may have expired in
-  /// the database; its lanes stop sending a margin before (send_fence.hpp).
-  struct held_lease {
-    lease granted;
-    mono_time confirmed{};
-  };
 
   cluster_options options;
   std::shared_ptr<const clock> time;
   std::unique_ptr<lease_store> db;  ///< null while the database cannot be reached
   router_actor router;
 
-  /// Leases the router serves (the set told with own_atom).
-  std::map<std::string, held_lease> owned;
+  /// The leases held: served by the router (the set told with own_atom), or draining.
+  lease_holding leases;
   /// Providers whose lease epoch this node has published (topup_cluster_lease_epoch).
   std::set<std::string> epoch_series;
-  /// Leases of providers another node should own now, still renewed until the router has
-  /// drained them (released_atom) or drain_limit has passed; not in the router's set.
-  std::map<std::string, held_lease> draining;
-  std::map<std::string, mono_time> drain_started;
-
-  /// The membership table as last read, with the database clock of that read.
-  member_snapshot last_read;
-  /// Judges who is down over the time this node watched the table (outages excluded).
-  membership_watch watch{0, 0};
-  membership_view view;
   /// Calls under a lease stop this long before it can expire (lease_send_margin).
   milliseconds send_margin{0};
-  /// Live leases by provider (holder and epoch), as last read.
-  std::map<std::string, lease> holders;
 
-  /// Gateways of the other members by address, connected and monitored.
-  std::map<std::string, gateway_actor> peers;
-  /// Orders to forward once their provider's holder is known and connected.
-  forward_backlog parked_forwards{max_parked_forwards};
-  std::set<std::string> connecting;
+  cluster_membership membership;
+  peer_connections peers;
 
-  ~cluster_state();
+  /// Opens the lease store when it is not open; false when the database cannot be reached.
+  bool database_ready();
+
+  /// A database call failed: the session may be broken (a lost connection is not restored
+  /// by SOCI), so it is opened again on the next tick.
+  void database_failed(const std::exception& error);
 };
 
 /// The cluster actor (messages/interfaces.hpp, cluster_actor). Every heartbeat_interval_ms
@@ -109,8 +89,11 @@ struct cluster_state {
 /// keeps ticking and holding its leases: their lanes stop sending once the validity has
 /// passed, and each is renewed under its epoch when the database is back unless another
 /// node took it meanwhile; peers are judged down only over the time this node could watch
-/// their heartbeats (membership_watch). Its end (a clean stop) releases every lease and
-/// removes the node's membership row, so the others take over at once.
+/// their heartbeats (membership_watch). An exit message with a reason (the supervisor stops
+/// it with user_shutdown) or an exception ends it through leave_cluster: every lease is
+/// released and the node's membership row removed, so the others take over at once.
+/// exit_reason::kill skips that, like a SIGKILL of the process: the leases expire after
+/// their time to live.
 ///
 /// Spawn it detached (spawn_cluster): it blocks on the database.
 cluster_actor::behavior_type cluster(cluster_actor::stateful_pointer<cluster_state> self,

@@ -94,14 +94,16 @@ void stop(self_pointer self, int which) {
 } // namespace
 
 supervisor_state::~supervisor_state() {
-  // The cluster actor goes last: its end releases the node's leases, which the router
-  // must have stopped using.
   for (const auto& child :
        {caf::actor_cast<caf::actor>(intake), caf::actor_cast<caf::actor>(router),
-        caf::actor_cast<caf::actor>(store), caf::actor_cast<caf::actor>(callbacks),
-       caf::actor_cast<caf::actor>(cluster)})
+        caf::actor_cast<caf::actor>(store), caf::actor_cast<caf::actor>(callbacks)})
     if (child)
       caf::anon_send_exit(child, caf::exit_reason::kill);
+  // The cluster actor is told last, after the router, and with user_shutdown: kill would
+  // skip its exit handler, which releases the node's leases and leaves the membership table
+  // so that the other members take the providers over at once.
+  if (cluster)
+    caf::anon_send_exit(cluster, caf::exit_reason::user_shutdown);
 }
 
 supervisor_options make_supervisor_options(const config& cfg, std::shared_ptr<const clock> time) {

@@ -9,7 +9,9 @@
 // submitted to every node complete once; a SIGKILLed owner's provider moves to a survivor in
 // bounded time and nothing is lost or duplicated, and it rejoins when restarted; every order
 // final by the deadline the client was promised at its ack (from the client's own ack
-// times), across the kill, the failover and the restart; a SIGSTOPped owner loses its lease and,
+// times), across the kill, the failover and the restart; a node stopped with SIGTERM releases
+// its leases and leaves at once, a SIGKILLed one's leases expire; a SIGSTOPped owner loses its
+// lease and,
 // resumed, recharges nothing under its old epoch, then rejoins; orders failed over to a
 // provider whose owner gives it up to a joining node still succeed. Stats, watch and cancel
 // asked of any node cover the whole cluster: every node's counters (a paused one reported
@@ -22,6 +24,7 @@
 #include "domain/order.hpp"
 #include "domain/ownership.hpp"
 #include "messages/errors.hpp"
+#include "persistence/lease_store.hpp"
 #include "persistence/sql_backend.hpp"
 #include "providers/ledger.hpp"
 #include "tests/backend_fixture.hpp"
@@ -1366,6 +1369,84 @@ BOOST_AUTO_TEST_CASE(a_database_outage_moves_no_lease) {
   BOOST_TEST((after == before), "leases before:" << describe_leases(before)
                                                  << "; after:" << describe_leases(after)
                                                  << logs());
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+// -- leaving the cluster: a clean stop releases, a kill lets expire ------------------------
+
+namespace {
+
+/// When each provider's lease expires (database clock, ms), by provider.
+std::map<std::string, int64_t> lease_expiries(const store_config& database) {
+  std::map<std::string, int64_t> expiries;
+  soci::rowset<soci::row> read = (open_session(database)->prepare
+                                  << "SELECT provider, expires_at_ms FROM provider_leases");
+  for (const auto& row : read)
+    expiries[row.get<std::string>(0)] = row.get<long long>(1);
+  return expiries;
+}
+
+/// Whether `node` has a row in the membership table.
+bool has_member_row(const store_config& database, const std::string& node) {
+  long long rows = 0;
+  *open_session(database) << "SELECT COUNT(*) FROM cluster_members WHERE node = :node",
+    soci::use(node), soci::into(rows);
+  return rows > 0;
+}
+
+} // namespace
+
+BOOST_FIXTURE_TEST_SUITE(leaving_the_cluster, cluster_fixture)
+
+// One node holds every provider (the others are not started), so nobody takes a lease over
+// and the rows show what the stopped node did with them. Stopped with SIGTERM, it releases
+// every lease (the row names no owner) and removes its membership row before it exits;
+// killed with SIGKILL it cannot: its leases still name it, and expire a time to live after
+// their last renewal at the latest.
+BOOST_AUTO_TEST_CASE(a_stopped_nodes_leases_are_free_at_once_a_killed_nodes_expire) {
+  const std::set<std::string> alone{node_name(0)};
+  start(0, node_config(0));
+  require_settled({0}, alone);
+  auto held = lease_rows(database);
+  BOOST_TEST_REQUIRE(held.size() == workload_providers.size(), describe_leases(held));
+
+  auto code = nodes[0]->terminate(10s);
+  BOOST_TEST_REQUIRE(code.has_value(), "topup-node did not exit within 10 s of SIGTERM"
+                                         << logs());
+  BOOST_TEST(*code == 0);
+  gateways[0].reset();
+  for (const auto& [provider, row] : lease_rows(database)) {
+    BOOST_TEST(row.owner.empty(), provider << " still names " << row.owner
+                                           << " after SIGTERM" << logs());
+    BOOST_TEST(row.epoch == held.at(provider).epoch);
+  }
+  BOOST_TEST(!has_member_row(database, node_name(0)));
+
+  // Started again, it acquires the released leases at once, under new epochs.
+  start(0, node_config(0));
+  require_settled({0}, alone);
+  held = lease_rows(database);
+  for (const auto& [provider, row] : held)
+    BOOST_TEST(row.owner == node_name(0), provider << ": " << describe_leases(held));
+  nodes[0]->kill();
+  auto killed_at_ms = wall_now_ms();
+  auto after_kill = lease_rows(database);
+  BOOST_TEST((after_kill == held), "before:" << describe_leases(held)
+                                             << "; after SIGKILL:" << describe_leases(after_kill));
+  BOOST_TEST(has_member_row(database, node_name(0)));
+  int64_t last_expiry = 0;
+  for (const auto& [provider, expires_at_ms] : lease_expiries(database)) {
+    // Renewed before the kill, by the same machine's clock.
+    BOOST_TEST(expires_at_ms <= killed_at_ms + lease_ttl_ms, provider);
+    last_expiry = std::max(last_expiry, expires_at_ms);
+  }
+  lease_store leases{database};
+  for (auto until = steady::now() + std::chrono::milliseconds(lease_ttl_ms) + 5s;
+       leases.now_ms() <= last_expiry && steady::now() < until;)
+    std::this_thread::sleep_for(50ms);
+  for (const auto& provider : workload_providers)
+    BOOST_TEST(!leases.holder(provider).has_value(), provider << " held past its expiry");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
