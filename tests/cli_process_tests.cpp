@@ -96,7 +96,8 @@ BOOST_FIXTURE_TEST_SUITE(cli_against_a_node, cli_fixture)
 
 BOOST_AUTO_TEST_CASE(an_amount_that_is_not_a_plain_decimal_exits_2_and_sends_nothing) {
   start();
-  // 01750 was once accepted as 1000 fen (octal), 0x1388 as 5000, "" as 0.
+  // A lenient reader (strtol, base 0) takes 01750 for 1000 fen (octal), 0x1388 for 5000 and
+  // "" for 0: each is refused here.
   for (std::string amount : {"01750", "0x1388", "05000", "", "+5000", " 5000", "5000 ",
                              "18446744073709551616", "1e3", "\xEF\xBC\x95\xEF\xBC\x90\xEF\xBC\x90"
                                                            "\xEF\xBC\x90"}) {

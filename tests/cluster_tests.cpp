@@ -221,9 +221,9 @@ BOOST_AUTO_TEST_CASE(changes_name_who_joined_left_and_restarted) {
   BOOST_TEST(compare(after, after).describe().empty());
 }
 
-// After PostgreSQL came back from a 6 s outage, the first node to reconnect read the two
-// others' heartbeats 6 s old, judged them dead and took every lease: their heartbeats were
-// missing for the same reason as its own. A watch judges only silence it could see.
+// When PostgreSQL comes back from a 6 s outage, the first node to reconnect reads the two
+// others' heartbeats 6 s old; they are missing for the same reason as its own, and judging
+// them dead would take every lease from them. A watch judges only silence it could see.
 BOOST_AUTO_TEST_CASE(peers_silent_while_this_node_could_not_read_are_not_judged_down) {
   const int64_t down_after = 1000, gap = 800, beat = 200;
   membership_watch watch{down_after, gap};

@@ -69,7 +69,7 @@ struct node_fixture {
   /// SIGTERM before reading the node's files, when the stop itself is not under test: all
   /// its orders are final, so everything is durable. A node that has not exited after 10 s
   /// is killed with a warning: topup-node sometimes hangs in its actor system's destructor
-  /// after "node ... stopped" (reported; the SIGTERM tests check the exit strictly).
+  /// after "node ... stopped" (the SIGTERM tests check the exit strictly).
   void stop_before_reading_files() {
     auto code = node->terminate(std::chrono::seconds(10));
     auto ended = node->process().ended();

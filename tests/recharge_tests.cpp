@@ -125,8 +125,8 @@ caf::behavior store_stand_in(caf::event_based_actor*, std::shared_ptr<write_log>
 BOOST_FIXTURE_TEST_SUITE(a_store_that_cannot_write, recharge_fixture)
 
 // A full disk refuses every write at once: the lane must wait longer and longer between its
-// tries (it used to try again as soon as the refusal came back, thousands of times a
-// second), and write what it kept once the store takes writes again.
+// tries (not try again as soon as the refusal comes back, thousands of times a second), and
+// write what it kept once the store takes writes again.
 BOOST_AUTO_TEST_CASE(failed_writes_are_tried_again_with_a_growing_delay) {
   auto log = std::make_shared<write_log>();
   auto stand_in = system.spawn(store_stand_in, log);

@@ -503,7 +503,7 @@ BOOST_AUTO_TEST_CASE(an_empty_database_is_migrated_to_the_current_schema) {
   auto session = open_session(cfg);
   BOOST_TEST(schema_version(*session) == current_schema_version);
   BOOST_TEST(count_rows("attempts") == 0);
-  // Step 4 replaced order_events by the history in the order row.
+  // Step 4 replaces order_events by the history in the order row.
   BOOST_CHECK_THROW(count_rows("order_events"), soci::soci_error);
 }
 
