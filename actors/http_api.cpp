@@ -26,7 +26,6 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
-using nlohmann::json;
 
 struct http_api_listener::impl : std::enable_shared_from_this<http_api_listener::impl> {
   impl(caf::actor_system& sys, gateway_actor gw, http_api_options opts)
@@ -195,7 +194,7 @@ private:
       return write(refused->status, merchant_api::error_json(refused->error), refused->error);
     route_ = std::move(std::get<merchant_api::route>(routed));
     if (route_.which == merchant_api::endpoint::health)
-      return write(200, json{{"status", "alive"}});
+      return write(200, nlohmann::json{{"status", "alive"}});
     if (route_.which == merchant_api::endpoint::ready)
       return ready();
     if (route_.which == merchant_api::endpoint::metrics)
@@ -250,7 +249,7 @@ private:
         auto f = std::get_if<failure>(&answer);
         if (f && f->code != errc::not_found)
           return self->write(503, merchant_api::error_json(*f), *f);
-        self->write(200, json{{"status", "ready"}});
+        self->write(200, nlohmann::json{{"status", "ready"}});
       },
       caf::get_atom::value, std::string{"-readiness-probe-"});
   }
@@ -532,7 +531,8 @@ private:
         [self](std::variant<order, failure> now) {
           if (auto f = std::get_if<failure>(&now))
             return self->fail(*f);
-          self->write(200, json{{"order", console_api::order_json(std::get<order>(now))}});
+          self->write(200,
+                      nlohmann::json{{"order", console_api::order_json(std::get<order>(now))}});
         },
         caf::get_atom::value, id);
     };
@@ -552,7 +552,8 @@ private:
                 return self->fail(*f);
               }
               spdlog::info("console: {} cancelled order={}", who, id);
-              self->write(200, json{{"order", console_api::order_json(std::get<order>(cancelled))}});
+              self->write(200, nlohmann::json{{"order", console_api::order_json(
+                                                           std::get<order>(cancelled))}});
             },
             cancel_atom::value, id);
         }
@@ -588,7 +589,8 @@ private:
     write(merchant_api::status_of(why.code), merchant_api::error_json(why), why);
   }
 
-  void write(unsigned status, const json& body, const std::optional<failure>& why = {}) {
+  void write(unsigned status, const nlohmann::json& body,
+             const std::optional<failure>& why = {}) {
     write_body(status, "application/json", body.dump(), why);
   }
 
