@@ -5,6 +5,16 @@
 
 namespace topup::bench {
 
+double seconds_between(steady_time from, steady_time to) {
+  return std::chrono::duration<double>(to - from).count();
+}
+
+int64_t wall_now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+           std::chrono::system_clock::now().time_since_epoch())
+    .count();
+}
+
 uint64_t open_loop_schedule::due_by(double elapsed_s) const {
   if (elapsed_s < 0 || total_ == 0)
     return 0;

@@ -18,6 +18,12 @@ namespace topup::bench {
 using steady_clock = std::chrono::steady_clock;
 using steady_time = steady_clock::time_point;
 
+/// Seconds from `from` to `to`.
+double seconds_between(steady_time from, steady_time to);
+
+/// Milliseconds since the Unix epoch, now: the time base of the store's rows.
+int64_t wall_now_ms();
+
 /// Order k (from 0) is due k / rate seconds after the start, the last one being number
 /// total - 1.
 class open_loop_schedule {

@@ -1,9 +1,9 @@
 #pragma once
 
 // What the bench's submitters share: the book of every order (apps/bench/pacing) behind a
-// lock, the refusals counted by error, and which messages go out now. The CAF driver of
-// topup_bench.cpp and the HTTP submitter (apps/bench/http_submitter) both feed the node from
-// it, so that a W1 over CAF and one over the HTTP API are paced and judged alike.
+// lock, the refusals counted by error, and which messages go out now. The CAF driver
+// (apps/bench/caf_submitter) and the HTTP submitter (apps/bench/http_submitter) both feed the
+// node from it, so that a W1 over CAF and one over the HTTP API are paced and judged alike.
 
 #include "apps/bench/pacing.hpp"
 #include "apps/bench/workload.hpp"
