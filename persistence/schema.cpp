@@ -243,6 +243,13 @@ const std::vector<migration_step> migrations{
   },
   // 13: an attempt's row holds its call alone, its outcome is in the history (narrow_attempts).
   migration_step{narrow_attempts},
+  // 14: an order's notifications by its id: the reads of one order's notifications (the
+  //     console, topup-cli deliveries) and topup-cli archive, which keeps an order while one
+  //     is pending and moves the finished ones with it, read them without a scan of the
+  //     outbox.
+  {
+    "CREATE INDEX callbacks_by_order ON callbacks (order_id)",
+  },
 };
 
 /// One migration step's transaction, holding the database's migration lock until it ends:

@@ -149,34 +149,142 @@ long long earliest_resume(const store_config& shard_0, long long cutoff) {
   });
 }
 
+/// The conditions of an order of the store (`o`) that archiving takes or checks, as SQL with
+/// the parameters :cutoff, :resume and :id.
+namespace archive_sql {
+
+/// Final, every time of its before :cutoff, not waiting for a result writer (:resume).
+std::string archivable() {
+  return "o.status IN (" + final_status_list() + ") AND o.deadline_ms < :cutoff"
+         " AND o.accepted_at_ms < :cutoff AND o.updated_at_ms < :cutoff"
+         " AND (o.ingress = '' OR o.updated_at_ms < :resume)";
+}
+
+/// A notification of the order is still to be sent (through the index callbacks_by_order).
+constexpr const char* pending_callback =
+  "EXISTS (SELECT 1 FROM main.callbacks c WHERE c.order_id = o.id AND c.state = 'pending')";
+
+/// The archive holds order :id, and every notification of it as the store holds it now: the
+/// archive takes finished ones only, so none is pending, nor made due again since the copy.
+constexpr const char* archived_whole =
+  "EXISTS (SELECT 1 FROM archive.orders a WHERE a.id = :id)"
+  " AND NOT EXISTS (SELECT 1 FROM main.callbacks c WHERE c.order_id = :id AND NOT EXISTS ("
+  "SELECT 1 FROM archive.callbacks a WHERE a.delivery_id = c.delivery_id AND a.state = c.state"
+  " AND a.attempts = c.attempts AND a.updated_at_ms = c.updated_at_ms))";
+
+} // namespace archive_sql
+
+/// Opens the day's archive file on `session` as "archive", its tables created as the store's.
+void attach_archive(soci::session& session, const std::string& file) {
+  with_store_errors("archive: opening the archive file", [&] {
+    session << "ATTACH DATABASE :file AS archive", soci::use(file);
+    // The archive must be on disk before the store forgets what it holds.
+    session << "PRAGMA archive.synchronous = FULL";
+    create_archive_table(session, "orders");
+    create_archive_table(session, "attempts");
+    create_archive_table(session, "callbacks");
+    session << "CREATE INDEX IF NOT EXISTS archive.archived_orders_by_acceptance"
+               " ON orders (accepted_at_ms)";
+    session << "CREATE INDEX IF NOT EXISTS archive.archived_callbacks_by_order"
+               " ON callbacks (order_id)";
+    session << "PRAGMA archive.user_version = " + std::to_string(current_schema_version);
+  });
+}
+
+/// Copies the orders `ids` with their attempts and finished notifications into the archive,
+/// committed there alone (the store is only read).
+void copy_to_archive(soci::session& session, const std::vector<std::string>& ids) {
+  with_store_errors("archive: copying orders", [&] {
+    const std::string attempt_columns =
+      "order_id, attempt_no, provider, request_id, started_at_ms, node, epoch";
+    soci::transaction copy{session};
+    session << "INSERT OR IGNORE INTO archive.orders SELECT * FROM main.orders WHERE id = :id",
+      soci::use(ids);
+    // By name: an archive file begun before schema step 13 has the wider attempts table.
+    session << "INSERT OR IGNORE INTO archive.attempts (" + attempt_columns + ")"
+                " SELECT " + attempt_columns + " FROM main.attempts WHERE order_id = :id",
+      soci::use(ids);
+    // Replaced: a notification an interrupted run copied may have been sent again since.
+    session << "INSERT OR REPLACE INTO archive.callbacks SELECT * FROM main.callbacks"
+               " WHERE order_id = :id AND state <> 'pending'",
+      soci::use(ids);
+    copy.commit();
+  });
+}
+
+/// What one batch's delete removed from the store.
+struct removed_rows {
+  int64_t orders = 0, attempts = 0, callbacks = 0;
+  std::chrono::microseconds lock_held{0};
+};
+
+/// Deletes from the store the orders of `ids` the archive holds whole (archive_sql), with
+/// their attempts and notifications, in one short write transaction.
+removed_rows remove_archived(soci::session& session, const std::vector<std::string>& ids) {
+  removed_rows removed;
+  const std::string archived = archive_sql::archived_whole;
+  auto locked_at = steady::now();
+  with_store_errors("archive: removing archived orders from the store", [&] {
+    session << "BEGIN IMMEDIATE";
+    locked_at = steady::now();
+    try {
+      // The notifications first: while one stays, so do its order and attempts.
+      auto before = total_changes(session);
+      session << "DELETE FROM main.callbacks WHERE order_id = :id AND " + archived,
+        soci::use(ids, "id");
+      auto after_callbacks = total_changes(session);
+      session << "DELETE FROM main.attempts WHERE order_id = :id AND " + archived,
+        soci::use(ids, "id");
+      auto after_attempts = total_changes(session);
+      session << "DELETE FROM main.orders WHERE id = :id AND status IN (" + final_status_list()
+                   + ") AND " + archived,
+        soci::use(ids, "id");
+      removed.orders = total_changes(session) - after_attempts;
+      removed.attempts = after_attempts - after_callbacks;
+      removed.callbacks = after_callbacks - before;
+      session << "COMMIT";
+    } catch (...) {
+      try {
+        session << "ROLLBACK";
+      } catch (...) {
+      }
+      throw;
+    }
+  });
+  removed.lock_held =
+    std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - locked_at);
+  return removed;
+}
+
+/// How many of the orders `ids` the archive does not hold.
+size_t missing_from_archive(soci::session& session, const std::vector<std::string>& ids) {
+  return with_store_errors("archive: checking the archive", [&] {
+    std::string id;
+    int held = 0;
+    soci::statement check = (session.prepare << "SELECT COUNT(*) FROM archive.orders WHERE id = :id",
+                             soci::use(id), soci::into(held));
+    size_t missing = 0;
+    for (const auto& each : ids) {
+      id = each;
+      check.execute(true);
+      missing += held == 0 ? 1 : 0;
+    }
+    return missing;
+  });
+}
+
 /// Archives the final orders of one shard into report.file (see archive_final_orders).
 void archive_shard(const store_config& shard, const archive_settings& settings,
                    long long resume_at, archive_report& report) {
   auto session = open_existing_sqlite_store(shard, "archive");
-  auto cutoff = archive_cutoff_ms(settings.now_ms, settings.keep_ms);
+  long long cutoff = archive_cutoff_ms(settings.now_ms, settings.keep_ms);
   long long batch = static_cast<long long>(settings.batch);
-  const auto finals = final_status_list();
+  attach_archive(*session, report.file);
 
-  with_store_errors("archive: opening the archive file", [&] {
-    *session << "ATTACH DATABASE :file AS archive", soci::use(report.file);
-    // The archive must be on disk before the store forgets what it holds.
-    *session << "PRAGMA archive.synchronous = FULL";
-    create_archive_table(*session, "orders");
-    create_archive_table(*session, "attempts");
-    *session << "CREATE INDEX IF NOT EXISTS archive.archived_orders_by_acceptance"
-                " ON orders (accepted_at_ms)";
-    *session << "PRAGMA archive.user_version = " + std::to_string(current_schema_version);
-  });
-
-  // Final orders (every time of theirs before the cutoff) not waiting for a result writer:
-  // through the (status, deadline_ms) index, a batch at a time.
-  const std::string select_batch =
-    "SELECT id FROM main.orders WHERE status IN (" + finals + ") AND deadline_ms < :cutoff"
-    " AND accepted_at_ms < :cutoff AND updated_at_ms < :cutoff"
-    " AND (ingress = '' OR updated_at_ms < :resume) LIMIT :batch";
-  const std::string attempt_columns =
-    "order_id, attempt_no, provider, request_id, started_at_ms, node, epoch";
-  const std::string in_archive = "EXISTS (SELECT 1 FROM archive.orders a WHERE a.id = :id)";
+  // Through the (status, deadline_ms) index, a batch at a time.
+  const std::string select_batch = "SELECT o.id FROM main.orders o WHERE "
+                                   + archive_sql::archivable() + " AND NOT "
+                                   + archive_sql::pending_callback + " LIMIT :batch";
   for (;;) {
     std::vector<std::string> ids(settings.batch);
     with_store_errors("archive: choosing orders", [&] {
@@ -185,57 +293,40 @@ void archive_shard(const store_config& shard, const archive_settings& settings,
     });
     if (ids.empty())
       break;
-    // 1. Copy, committed in the archive alone (the store is only read).
-    with_store_errors("archive: copying orders", [&] {
-      soci::transaction copy{*session};
-      *session << "INSERT OR IGNORE INTO archive.orders SELECT * FROM main.orders WHERE id = :id",
-        soci::use(ids);
-      // By name: an archive file begun before schema step 13 has the wider attempts table.
-      *session << "INSERT OR IGNORE INTO archive.attempts (" + attempt_columns + ")"
-                  " SELECT " + attempt_columns + " FROM main.attempts WHERE order_id = :id",
-        soci::use(ids);
-      copy.commit();
-    });
-    // 2. Delete from the store what the archive holds, in one short write transaction.
-    int64_t attempts_removed = 0, orders_removed = 0;
-    auto locked_at = steady::now();
-    with_store_errors("archive: removing archived orders from the store", [&] {
-      *session << "BEGIN IMMEDIATE";
-      locked_at = steady::now();
-      try {
-        auto before = total_changes(*session);
-        *session << "DELETE FROM main.attempts WHERE order_id = :id AND " + in_archive,
-          soci::use(ids, "id");
-        auto after_attempts = total_changes(*session);
-        *session << "DELETE FROM main.orders WHERE id = :id AND status IN (" + finals + ") AND "
-                      + in_archive,
-          soci::use(ids, "id");
-        orders_removed = total_changes(*session) - after_attempts;
-        attempts_removed = after_attempts - before;
-        *session << "COMMIT";
-      } catch (...) {
-        try {
-          *session << "ROLLBACK";
-        } catch (...) {
-        }
-        throw;
-      }
-    });
-    auto held = std::chrono::duration_cast<std::chrono::microseconds>(steady::now() - locked_at);
-    report.longest_lock_us = std::max<int64_t>(report.longest_lock_us, held.count());
-    report.orders += static_cast<uint64_t>(orders_removed);
-    report.attempts += static_cast<uint64_t>(attempts_removed);
+    // 1. Copy, committed in the archive alone. 2. Delete from the store what the archive
+    // holds.
+    copy_to_archive(*session, ids);
+    auto removed = remove_archived(*session, ids);
+    report.longest_lock_us = std::max<int64_t>(report.longest_lock_us, removed.lock_held.count());
+    report.orders += static_cast<uint64_t>(removed.orders);
+    report.attempts += static_cast<uint64_t>(removed.attempts);
+    report.callbacks += static_cast<uint64_t>(removed.callbacks);
     ++report.batches;
     // An order the archive refused (today's file holds another order with its client
     // reference, reused after an earlier archiving) stays in the store; choosing it again
-    // would never end, so the run stops here and says so.
-    if (static_cast<size_t>(orders_removed) < ids.size())
-      throw store_error("archive: " + std::to_string(ids.size() - static_cast<size_t>(orders_removed))
-                        + " orders could not be moved to " + report.file
-                        + " (it holds other orders with their client references); "
-                          "they stay in the store");
+    // would never end, so the run stops here and says so. One whose notification was made
+    // due again since it was chosen stays too, but is not chosen again while it is pending.
+    if (static_cast<size_t>(removed.orders) < ids.size()) {
+      auto refused = missing_from_archive(*session, ids);
+      if (refused > 0)
+        throw store_error("archive: " + std::to_string(refused) + " orders could not be moved to "
+                          + report.file
+                          + " (it holds other orders with their client references); "
+                            "they stay in the store");
+    }
+    // A batch of which nothing could be removed would be chosen again and again: stop here,
+    // the next run tries again.
+    if (removed.orders == 0)
+      break;
     std::this_thread::sleep_for(settings.pause);
   }
+  with_store_errors("archive: counting orders kept for their notifications", [&] {
+    long long awaiting = 0;
+    *session << "SELECT COUNT(*) FROM main.orders o WHERE " + archive_sql::archivable() + " AND "
+                  + archive_sql::pending_callback,
+      soci::use(cutoff, "cutoff"), soci::use(resume_at, "resume"), soci::into(awaiting);
+    report.awaiting_callbacks += static_cast<uint64_t>(awaiting);
+  });
   with_store_errors("archive: closing the archive file",
                     [&] { *session << "DETACH DATABASE archive"; });
 }

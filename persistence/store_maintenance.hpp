@@ -44,6 +44,10 @@ struct archive_report {
   std::string file;       ///< the archive file of this run
   uint64_t orders = 0;    ///< moved to the archive and removed from the store
   uint64_t attempts = 0;  ///< their attempts, moved with them
+  uint64_t callbacks = 0; ///< their result notifications (delivered or abandoned), moved too
+  /// Final orders old enough that stay because a result notification of theirs is still
+  /// pending: a later run moves them once it is delivered or abandoned.
+  uint64_t awaiting_callbacks = 0;
   uint64_t batches = 0;
   /// The longest time a batch held the store's write lock (its delete), in microseconds.
   int64_t longest_lock_us = 0;
@@ -51,12 +55,16 @@ struct archive_report {
 
 /// Moves every final order of the SQLite store of `cfg` (every shard's, into the one archive
 /// file) older than settings.keep_ms (accepted,
-/// deadline and last change all before the cutoff), with its attempts, to the archive file of
+/// deadline and last change all before the cutoff), with its attempts and its result
+/// notifications (the outbox's rows, all delivered or abandoned), to the archive file of
 /// today (domain/retention), in batches: each batch is first copied to the archive and
 /// committed there, then deleted from the store in one short transaction. A run stopped
 /// between the two leaves the batch in both, and the next run copies it again harmlessly.
-/// Orders of a queue ingress whose result may not be written back yet stay. The store's
-/// schema must be this build's (a store a newer node migrated is refused). Throws store_error.
+/// Orders of a queue ingress whose result may not be written back yet stay, and so do orders
+/// with a notification still pending (the callback sender must find it): the delete checks
+/// that again, so a notification made due again meanwhile (topup-cli redeliver) keeps its
+/// order and itself in the store. The store's schema must be this build's (a store a newer
+/// node migrated is refused). Throws store_error.
 archive_report archive_final_orders(const store_config& cfg, const archive_settings& settings);
 
 } // namespace topup

@@ -2,11 +2,13 @@
 #include <boost/test/unit_test.hpp>
 
 // Retention (topup-cli archive): final orders older than the kept age move, with their
-// attempts and history, from a real SQLite store to the day's archive file; nothing that is
-// not final moves, nor anything younger, nor an order a result writer has not written back.
+// attempts, history and finished result notifications, from a real SQLite store to the day's
+// archive file; nothing that is not final moves, nor anything younger, nor an order a result
+// writer has not written back, nor one whose result notification is still pending.
 
 #include "domain/order_history.hpp"
 #include "domain/retention.hpp"
+#include "persistence/callback_outbox.hpp"
 #include "persistence/order_store.hpp"
 #include "persistence/sql_backend.hpp"
 #include "persistence/store_maintenance.hpp"
@@ -39,19 +41,31 @@ struct filled_store {
   std::map<std::string, order_history> histories;  ///< of old_final, as stored
 };
 
+/// The default merchant gets no result notifications; "shop" gets one for each final order.
+store_config with_notifying_shop(store_config cfg) {
+  cfg.merchants = merchant_directory{{merchant{"default", "", "", {}},
+                                      merchant{"shop", "s", "http://127.0.0.1:9/shop/notify", {}}},
+                                     "default"};
+  return cfg;
+}
+
 struct archive_fixture {
   temp_dir dir;
-  store_config cfg = sqlite_store(dir);
+  store_config cfg = with_notifying_shop(sqlite_store(dir));
   std::string archive_dir = dir.file("archive");
 
-  /// One order accepted at `accepted_ms`, taken by `events` (dispatch first) to its status.
+  /// One order of `merchant` (empty: the default one) accepted at `accepted_ms`, taken by
+  /// `events` (dispatch first) to its status.
   void add(order_store& store, const std::string& id, int64_t accepted_ms,
-           const std::vector<order_event>& events, const std::string& ingress = {}) {
+           const std::vector<order_event>& events, const std::string& ingress = {},
+           const std::string& merchant = {}) {
     auto o = stored_order(id, "ref-" + id, std::hash<std::string>{}(id));
     o.accepted_at_ms = accepted_ms;
     o.deadline_ms = accepted_ms + 180000;
     o.updated_at_ms = accepted_ms;
     o.ingress = ingress;
+    if (!merchant.empty())
+      o.merchant = merchant;
     store.insert({o});
     auto status = order_status::accepted;
     int64_t at = accepted_ms;
@@ -116,6 +130,20 @@ struct archive_fixture {
     return archive_final_orders(cfg, settings);
   }
 };
+
+/// Records an attempt of each notification of `order_ids` that ends it in `state`, at `at_ms`.
+void finish_notifications(const store_config& cfg, const std::vector<std::string>& order_ids,
+                          callback_state state, int64_t at_ms) {
+  callback_outbox outbox{cfg};
+  std::vector<callback_attempt> attempts;
+  for (const auto& id : order_ids)
+    for (const auto& row : outbox.of_order(id))
+      attempts.push_back({row.delivery.delivery_id, state, at_ms, at_ms,
+                          state == callback_state::delivered ? 200u : 500u,
+                          state == callback_state::delivered ? "" : "HTTP 500"});
+  BOOST_TEST_REQUIRE(attempts.size() == order_ids.size());
+  outbox.record(attempts);
+}
 
 bool same_history(const order_history& a, const order_history& b) {
   if (a.entries.size() != b.entries.size())
@@ -224,6 +252,130 @@ BOOST_AUTO_TEST_CASE(an_order_copied_but_not_removed_before_a_crash_moves_once) 
   long long copies = 0;
   archive_db << "SELECT COUNT(*) FROM orders WHERE id = 'ok-0'", soci::into(copies);
   BOOST_TEST(copies == 1);
+}
+
+BOOST_AUTO_TEST_CASE(an_order_moves_with_its_finished_notifications_and_waits_for_a_pending_one) {
+  auto old = now_ms - keep_ms - day_ms;
+  std::vector<std::string> told, abandoned, untold, quiet;
+  {
+    order_store store{cfg};
+    for (int i = 0; i < 5; ++i) {
+      told.push_back("told-" + std::to_string(i));
+      add(store, told.back(), old + i, {order_event::dispatch, order_event::succeed}, {}, "shop");
+      untold.push_back("untold-" + std::to_string(i));
+      add(store, untold.back(), old + i, {order_event::dispatch, order_event::succeed}, {},
+          "shop");
+    }
+    abandoned.push_back("abandoned-0");
+    add(store, abandoned.back(), old, {order_event::dispatch, order_event::fail_final}, {},
+        "shop");
+    quiet.push_back("quiet-0");
+    add(store, quiet.back(), old, {order_event::dispatch, order_event::succeed});
+    add(store, "recent-told", now_ms - day_ms, {order_event::dispatch, order_event::succeed}, {},
+        "shop");
+    add(store, "in-flight", old, {order_event::dispatch}, {}, "shop");
+  }
+  auto delivered_at = old + day_ms / 2;
+  finish_notifications(cfg, told, callback_state::delivered, delivered_at);
+  finish_notifications(cfg, {"recent-told"}, callback_state::delivered, now_ms - 1000);
+  finish_notifications(cfg, abandoned, callback_state::abandoned, delivered_at);
+
+  auto report = archive(2);
+  BOOST_TEST(report.orders == told.size() + abandoned.size() + quiet.size());
+  BOOST_TEST(report.attempts == report.orders);
+  BOOST_TEST(report.callbacks == told.size() + abandoned.size());
+  BOOST_TEST(report.awaiting_callbacks == untold.size());
+
+  // The store: the orders whose notification is pending, with it, for the callback sender;
+  // of the archived ones nothing is left, neither order nor notification.
+  order_reader store{cfg};
+  callback_outbox outbox{cfg};
+  for (const auto& id : untold) {
+    BOOST_TEST(store.find_by_id(id).has_value(), id);
+    auto rows = outbox.of_order(id);
+    BOOST_TEST_REQUIRE(rows.size() == 1u, id);
+    BOOST_TEST((rows.front().state == callback_state::pending), id);
+  }
+  for (const auto& group : {told, abandoned, quiet})
+    for (const auto& id : group) {
+      BOOST_TEST(!store.find_by_id(id).has_value(), id);
+      BOOST_TEST(outbox.of_order(id).empty(), id);
+    }
+  BOOST_TEST(outbox.all().size() == untold.size() + 1);  // and the young order's, delivered
+  BOOST_TEST(outbox.count_pending() == untold.size());
+  BOOST_TEST(store.find_by_id("recent-told").has_value());
+  BOOST_TEST(store.find_by_id("in-flight").has_value());
+
+  // The archive answers what the console's order page asks the store: the order, its
+  // history, and whether and when the merchant was told.
+  order_reader archived{sqlite_file(report.file)};
+  BOOST_TEST(archived.count_orders() == report.orders);
+  for (const auto& id : told) {
+    BOOST_TEST(archived.find_history(id).has_value(), id);
+    auto notifications = archived.callbacks_of(id);
+    BOOST_TEST_REQUIRE(notifications.size() == 1u, id);
+    BOOST_TEST(notifications.front().state == "delivered", id);
+    BOOST_TEST(notifications.front().updated_at_ms == delivered_at, id);
+    BOOST_TEST(notifications.front().last_http_status == 200u, id);
+    BOOST_TEST(notifications.front().attempts == 1u, id);
+  }
+  auto abandoned_rows = archived.callbacks_of(abandoned.front());
+  BOOST_TEST_REQUIRE(abandoned_rows.size() == 1u);
+  BOOST_TEST(abandoned_rows.front().state == "abandoned");
+  BOOST_TEST(archived.callbacks_of(quiet.front()).empty());
+  for (const auto& id : untold) {
+    BOOST_TEST(!archived.find_by_id(id).has_value(), id);
+    BOOST_TEST(archived.callbacks_of(id).empty(), id);
+  }
+
+  // Once the merchant has been told, the next run moves them too.
+  finish_notifications(cfg, untold, callback_state::delivered, now_ms - 1000);
+  auto later = archive();
+  BOOST_TEST(later.orders == untold.size());
+  BOOST_TEST(later.callbacks == untold.size());
+  BOOST_TEST(later.awaiting_callbacks == 0u);
+  auto told_later = archived.callbacks_of(untold.front());
+  BOOST_TEST_REQUIRE(told_later.size() == 1u);
+  BOOST_TEST(told_later.front().state == "delivered");
+  BOOST_TEST(outbox.all().size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(a_notification_sent_again_after_an_interrupted_copy_moves_as_it_is_now) {
+  auto old = now_ms - keep_ms - day_ms;
+  {
+    order_store store{cfg};
+    add(store, "told", old, {order_event::dispatch, order_event::succeed}, {}, "shop");
+  }
+  finish_notifications(cfg, {"told"}, callback_state::delivered, old + 1000);
+  // A run copied the order and its notification, then stopped before removing them.
+  std::filesystem::create_directories(archive_dir);
+  auto file = archive_dir + "/" + archive_file_name(now_ms);
+  {
+    auto session = open_session(cfg);
+    *session << "ATTACH DATABASE :f AS archive", soci::use(file);
+    *session << "CREATE TABLE archive.orders AS SELECT * FROM main.orders";
+    *session << "CREATE UNIQUE INDEX archive.o_id ON orders (id)";
+    // The outbox's own definition: its column types are what the readers read back.
+    std::string outbox;
+    *session << "SELECT sql FROM main.sqlite_master WHERE name = 'callbacks'", soci::into(outbox);
+    BOOST_TEST_REQUIRE(outbox.rfind("CREATE TABLE callbacks", 0) == 0u);
+    *session << "CREATE TABLE archive." + outbox.substr(std::string{"CREATE TABLE "}.size());
+    *session << "INSERT INTO archive.callbacks SELECT * FROM main.callbacks";
+    *session << "DETACH DATABASE archive";
+  }
+  // Since then an operator had it sent again, and it was delivered again.
+  callback_outbox outbox{cfg};
+  BOOST_TEST_REQUIRE(outbox.redeliver("told", old + 2000).has_value());
+  finish_notifications(cfg, {"told"}, callback_state::delivered, old + 3000);
+
+  auto report = archive();
+  BOOST_TEST(report.orders == 1u);
+  BOOST_TEST(report.callbacks == 1u);
+  BOOST_TEST(outbox.all().empty());
+  auto notifications = order_reader{sqlite_file(file)}.callbacks_of("told");
+  BOOST_TEST_REQUIRE(notifications.size() == 1u);
+  BOOST_TEST(notifications.front().attempts == 2u);
+  BOOST_TEST(notifications.front().updated_at_ms == old + 3000);
 }
 
 BOOST_AUTO_TEST_CASE(a_missing_store_is_refused_not_created) {

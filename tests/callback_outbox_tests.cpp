@@ -380,4 +380,32 @@ BOOST_AUTO_TEST_CASE(a_version_8_store_gains_the_outbox) {
   BOOST_TEST(found.at("old-1:succeeded").delivery.url == shop_url);
 }
 
+// Schema step 14: an order's notifications are found by its id through an index (the
+// console's order page, topup-cli archive); a store of version 13 gains it in place.
+BOOST_AUTO_TEST_CASE(a_version_13_store_gains_the_index_of_notifications_by_order) {
+  store_of_version_with_a_dispatched_order(13);
+  *open_session(cfg) << "INSERT INTO callbacks (delivery_id, order_id, merchant, url, body,"
+                        " state, due_at_ms, next_attempt_at_ms, updated_at_ms)"
+                        " VALUES ('old-0:failed', 'old-0', 'shop', 'u', '{}', 'delivered', 1, 1, 1)";
+  auto index_count = [&] {
+    auto session = open_session(cfg);
+    long long found = 0;
+    if (postgresql())
+      *session << "SELECT COUNT(*) FROM pg_indexes WHERE tablename = 'callbacks'"
+                  " AND indexname = 'callbacks_by_order'",
+        soci::into(found);
+    else
+      *session << "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index'"
+                  " AND tbl_name = 'callbacks' AND name = 'callbacks_by_order'",
+        soci::into(found);
+    return found;
+  };
+  BOOST_TEST(index_count() == 0);
+  order_store db{cfg};
+  BOOST_TEST(index_count() == 1);
+  auto kept = db.callbacks_of("old-0");
+  BOOST_REQUIRE_EQUAL(kept.size(), 1u);
+  BOOST_TEST(kept.front().state == "delivered");
+}
+
 BOOST_AUTO_TEST_SUITE_END()

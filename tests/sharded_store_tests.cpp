@@ -1,7 +1,16 @@
+#ifdef TOPUP_STORE_TEST_POSTGRESQL
+#define BOOST_TEST_MODULE sharded_store_tests_postgresql
+#else
 #define BOOST_TEST_MODULE sharded_store_tests
+#endif
 #include <boost/test/unit_test.hpp>
 
+// A store split into shards behind its front actor, answering as a one-file SQLite store
+// does. SQLite: one file per shard. Built again with TOPUP_STORE_TEST_POSTGRESQL: the shards
+// are writers on the tests' PostgreSQL, one database, and a real topup-node runs on it.
+
 #include "domain/order_id.hpp"
+#include "domain/retention.hpp"
 #include "domain/store_shards.hpp"
 #include "messages/errors.hpp"
 #include "persistence/callback_outbox.hpp"
@@ -11,7 +20,12 @@
 #include "persistence/store_actor.hpp"
 #include "persistence/store_layout.hpp"
 #include "persistence/store_maintenance.hpp"
+#include "tests/backend_fixture.hpp"
 #include "tests/test_support.hpp"
+#ifdef TOPUP_STORE_TEST_POSTGRESQL
+#include "tests/order_polling.hpp"
+#include "tests/process_support.hpp"
+#endif
 
 #include <soci/soci.h>
 
@@ -23,6 +37,12 @@ using namespace topup;
 using namespace topup::testing;
 
 namespace {
+
+#ifdef TOPUP_STORE_TEST_POSTGRESQL
+constexpr bool on_postgresql = true;
+#else
+constexpr bool on_postgresql = false;
+#endif
 
 constexpr size_t shards = 3;
 constexpr int64_t base_ms = 1'700'000'000'000;
@@ -67,9 +87,34 @@ std::vector<std::vector<transition>> story_of(const std::vector<order>& orders) 
   return {dispatches, outcomes};
 }
 
+/// A store of its own: a new SQLite file `name` in `dir`, or the tests' PostgreSQL emptied
+/// (whatever store the test opened there before is gone).
+store_config empty_store(const temp_dir& dir, const std::string& name) {
+  return on_postgresql ? empty_postgresql_store() : sqlite_store(dir, name);
+}
+
+/// `orders` written as a build of schema 11 (before shards) left them: accepted, no layout.
+void write_before_shards(const store_config& cfg, const std::vector<order>& orders) {
+  auto session = open_session(cfg);
+  migrate(*session, 11, cfg.default_merchant);
+  for (const auto& o : orders) {
+    long long amount = o.amount_fen, accepted = o.accepted_at_ms, deadline = o.deadline_ms;
+    *session << "INSERT INTO orders (id, client_ref, phone, carrier, amount_fen, status,"
+                " accepted_at_ms, deadline_ms, updated_at_ms, history, merchant)"
+                " VALUES (:id, :ref, :phone, :carrier, :amount, 'accepted', :accepted,"
+                " :deadline, :accepted, '', :merchant)",
+      soci::use(o.id, "id"), soci::use(o.client_ref, "ref"), soci::use(o.phone, "phone"),
+      soci::use(o.carrier, "carrier"), soci::use(amount, "amount"),
+      soci::use(accepted, "accepted"), soci::use(deadline, "deadline"),
+      soci::use(o.merchant, "merchant");
+  }
+}
+
 struct sharded_fixture : actor_fixture {
   temp_dir dir;
-  store_config cfg = sqlite_store(dir, "topup.db");
+  /// The store of several shards under test.
+  store_config cfg = empty_store(dir, "topup.db");
+  /// What one store answers, to compare with: always one SQLite file.
   store_config single = sqlite_store(dir, "single.db");
 
   sharded_fixture() {
@@ -161,6 +206,12 @@ BOOST_AUTO_TEST_CASE(new_orders_spread_over_the_shard_files_each_where_its_key_p
     BOOST_TEST(outcomes[i].stored.id == orders[i].id);
   }
   stop(store);
+  if (on_postgresql) {
+    // One database, which every shard's writer reaches: each reads every order.
+    for (size_t shard = 0; shard < shards; ++shard)
+      BOOST_TEST(order_reader{shard_config(cfg, shard)}.count_orders() == orders.size());
+    return;
+  }
   uint64_t total = 0;
   for (size_t shard = 0; shard < shards; ++shard) {
     auto file = shard_file(cfg.sqlite_path, shard);
@@ -313,14 +364,20 @@ BOOST_AUTO_TEST_CASE(each_shard_keeps_the_notifications_of_its_orders) {
   auto orders = new_orders(30, shards);
   write_both(orders);
   size_t notifications = 0;
-  for (size_t shard = 0; shard < shards; ++shard) {
+  std::set<size_t> shards_notified;
+  // On PostgreSQL the shards share one outbox, which the callback sender reads once.
+  for (size_t shard = 0; shard < (on_postgresql ? 1 : shards); ++shard) {
     callback_outbox outbox{shard_config(cfg, shard)};
     for (const auto& row : outbox.all()) {
-      BOOST_TEST(shard_of_id(row.delivery.order_id, shards) == shard);
+      auto of_order = shard_of_id(row.delivery.order_id, shards);
+      if (!on_postgresql)
+        BOOST_TEST(of_order == shard);
+      shards_notified.insert(of_order);
       ++notifications;
     }
   }
   BOOST_TEST(notifications == 10u);
+  BOOST_TEST(shards_notified.size() == shards);
   // The front finds an order's notifications in its shard.
   auto again = spawn_store(system, cfg, std::make_shared<system_clock>());
   BOOST_TEST(ask<std::vector<callback_record>>(again, deliveries_atom::value, orders[3].id).size()
@@ -361,16 +418,16 @@ BOOST_AUTO_TEST_CASE(the_shard_count_is_recorded_and_another_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(a_new_store_without_a_count_gets_the_machines_default) {
-  auto fresh = sqlite_store(dir, "fresh.db");
+  auto fresh = empty_store(dir, "fresh.db");
   auto settled = open_store_shards(fresh);
   BOOST_TEST(settled.shards == default_shard_count(std::thread::hardware_concurrency()));
-  for (size_t shard = 0; shard < settled.shards; ++shard)
+  for (size_t shard = 0; shard < settled.shards && !on_postgresql; ++shard)
     BOOST_TEST(std::filesystem::exists(shard_file(fresh.sqlite_path, shard)));
 }
 
 BOOST_AUTO_TEST_CASE(a_store_filled_without_a_recorded_count_stays_one_shard) {
   // A program that spawns the store directly (topup-bench in process) never settles a count.
-  auto direct = sqlite_store(dir, "direct.db");
+  auto direct = empty_store(dir, "direct.db");
   {
     order_store db{direct};
     db.insert(new_orders(5, 1));
@@ -379,26 +436,18 @@ BOOST_AUTO_TEST_CASE(a_store_filled_without_a_recorded_count_stays_one_shard) {
 }
 
 BOOST_AUTO_TEST_CASE(a_store_written_before_shards_opens_as_one_shard) {
-  auto old = sqlite_store(dir, "old.db");
+  auto old = empty_store(dir, "old.db");
   old.merchants = cfg.merchants;
   old.default_merchant = "shop";
   auto orders = new_orders(10, 1);
-  {
-    order_store db{old};
-    db.insert(orders);
-  }
-  {
-    // Back to the last schema before shards, as an older build left the file.
-    auto session = open_session(old);
-    *session << "DROP TABLE store_layout";
-    *session << "DELETE FROM schema_version WHERE version > 11";
-  }
+  write_before_shards(old, orders);
   auto two = old;
   two.shards = 2;
   BOOST_CHECK_THROW(open_store_shards(two), config_error);
   auto opened = open_store_shards(old);
   BOOST_TEST(opened.shards == 1u);
-  BOOST_TEST(!std::filesystem::exists(shard_file(old.sqlite_path, 1)));
+  if (!on_postgresql)
+    BOOST_TEST(!std::filesystem::exists(shard_file(old.sqlite_path, 1)));
   auto store = spawn_store(system, opened, std::make_shared<system_clock>());
   for (const auto& o : orders)
     BOOST_TEST(ask<order>(store, caf::get_atom::value, o.id).client_ref == o.client_ref);
@@ -406,6 +455,20 @@ BOOST_AUTO_TEST_CASE(a_store_written_before_shards_opens_as_one_shard) {
   stop(store);
   BOOST_TEST(schema_version(*open_session(old)) == current_schema_version);
 }
+
+#ifdef TOPUP_STORE_TEST_POSTGRESQL
+
+BOOST_AUTO_TEST_CASE(backup_and_archive_leave_a_postgresql_store_to_the_servers_tools) {
+  write_both(new_orders(6, shards));
+  BOOST_CHECK_THROW(backup_sqlite_store(cfg, dir.file("backup.db")), store_error);
+  archive_settings settings;
+  settings.directory = dir.file("archive");
+  settings.now_ms = base_ms + 40LL * 24 * 3600 * 1000;
+  BOOST_CHECK_THROW(archive_final_orders(cfg, settings), store_error);
+  BOOST_TEST(order_reader{cfg}.count_orders() == 6u);
+}
+
+#else
 
 BOOST_AUTO_TEST_CASE(a_backup_copies_every_shard_beside_the_first) {
   auto orders = new_orders(40, shards);
@@ -437,27 +500,112 @@ BOOST_AUTO_TEST_CASE(archiving_moves_the_old_final_orders_of_every_shard) {
     stop(sharded);
     stop(plain);
   }
+  // Every success was notified; the merchant was told of all but the first one's.
+  for (size_t shard = 0; shard < shards; ++shard) {
+    callback_outbox outbox{shard_config(cfg, shard)};
+    std::vector<callback_attempt> told;
+    for (const auto& row : outbox.all())
+      if (row.delivery.order_id != orders[0].id)
+        told.push_back({row.delivery.delivery_id, callback_state::delivered, base_ms + 500,
+                        base_ms + 500, 200, ""});
+    outbox.record(told);
+  }
   archive_settings settings;
   settings.directory = dir.file("archive");
   settings.now_ms = base_ms + 40LL * 24 * 3600 * 1000;
   settings.pause = milliseconds{0};
   auto report = archive_final_orders(cfg, settings);
+  auto old_enough = [](size_t i) {
+    return i % 3 == 0 && base_ms + 150 + static_cast<int64_t>(i % 4) < base_ms + 153;
+  };
+  auto moves = [&](size_t i) { return old_enough(i) && i != 0; };
   size_t movable = 0, staying = 0;
   for (size_t i = 0; i < orders.size(); i += 3)
-    (base_ms + 150 + static_cast<int64_t>(i % 4) < base_ms + 153 ? movable : staying)++;
+    (moves(i) ? movable : staying)++;
+  BOOST_TEST(old_enough(0));
   BOOST_TEST(movable > 0u);
-  BOOST_TEST(staying > 0u);
+  BOOST_TEST(staying > 1u);
   BOOST_TEST(report.orders == movable);
+  BOOST_TEST(report.callbacks == movable);
+  BOOST_TEST(report.awaiting_callbacks == 1u);
+  BOOST_TEST(report.file == dir.file("archive/" + archive_file_name(settings.now_ms)));
+  order_reader archived{sqlite_store(dir, "archive/" + archive_file_name(settings.now_ms))};
   std::set<size_t> shards_emptied;
   for (size_t i = 0; i < orders.size(); ++i) {
     auto shard = shard_of_key(orders[i].merchant, orders[i].client_ref, shards);
     order_store db{shard_config(cfg, shard)};
-    bool moved = i % 3 == 0 && base_ms + 150 + static_cast<int64_t>(i % 4) < base_ms + 153;
-    BOOST_TEST(db.find_by_id(orders[i].id).has_value() == !moved);
-    if (moved)
+    BOOST_TEST(db.find_by_id(orders[i].id).has_value() == !moves(i));
+    // The notifications went with their orders; the pending one stayed with its order.
+    BOOST_TEST(db.callbacks_of(orders[i].id).size() == (i % 3 == 0 && !moves(i) ? 1u : 0u));
+    BOOST_TEST(archived.callbacks_of(orders[i].id).size() == (moves(i) ? 1u : 0u));
+    if (moves(i))
       shards_emptied.insert(shard);
   }
   BOOST_TEST(shards_emptied.size() > 1u);
 }
 
+#endif
+
 BOOST_AUTO_TEST_SUITE_END()
+
+#ifdef TOPUP_STORE_TEST_POSTGRESQL
+
+BOOST_AUTO_TEST_CASE(a_node_on_postgresql_serves_two_shards_and_refuses_another_count_later) {
+  using namespace std::chrono_literals;
+  temp_dir dir;
+  auto database = std::getenv("TOPUP_TEST_POSTGRES");
+  BOOST_TEST_REQUIRE(database != nullptr);
+  empty_postgresql_store();
+  auto node_cfg = test_node_config(dir.path(), free_port());
+  node_cfg["store"] = {{"backend", "postgresql"},
+                       {"postgresql", {{"connection", database}}},
+                       {"shards", 2}};
+  // A cluster of one: every dispatch is written under its provider's lease, by the writer
+  // of the order's shard.
+  node_cfg["cluster"] = {{"heartbeat_interval_ms", 200}, {"down_after_ms", 2000},
+                         {"lease_ttl_ms", 2000}};
+  write_json(dir.file("node.json"), node_cfg);
+  {
+    node_process node{TOPUP_NODE, dir.file("node.json"), dir.file("node.log")};
+    client_config client_cfg;
+    caf::actor_system system{client_cfg};
+    caf::scoped_actor self{system};
+    auto gateway = connect_gateway(system, node.port());
+    BOOST_REQUIRE_MESSAGE(gateway, error_text(gateway));
+    std::vector<std::string> ids;
+    for (uint64_t n = 0; n < 20; ++n)
+      self->request(*gateway, 10s, submit_atom::value, valid_request("pg-" + std::to_string(n), n))
+        .receive([&](order& o) { ids.push_back(o.id); },
+                 [&](caf::error& e) { BOOST_FAIL("submit refused: " << describe(e)); });
+    std::set<size_t> shards_used;
+    for (const auto& id : ids)
+      shards_used.insert(shard_of_id(id, 2));
+    BOOST_TEST(shards_used.size() == 2u);
+    auto finals = wait_until_final(ids, 60s, [&](const std::string& id) {
+      caf::expected<order> found{caf::make_error(caf::sec::request_timeout)};
+      self->request(*gateway, 10s, caf::get_atom::value, id)
+        .receive([&](order& o) { found = std::move(o); },
+                 [&](caf::error& e) { found = std::move(e); });
+      return found;
+    });
+    for (const auto& [id, o] : finals)
+      BOOST_TEST((o.status == order_status::succeeded), id << " is " << to_string(o.status));
+    BOOST_TEST(node.terminate(10000ms).value_or(-1) == 0, tail_of(node.log_path()));
+    auto log = read_file(node.log_path());
+    BOOST_TEST(log.find("has 2 shards") != std::string::npos, tail_of(node.log_path()));
+  }
+  store_config stored;
+  stored.backend = store_config::backend_kind::postgresql;
+  stored.postgresql_connection = database;
+  BOOST_TEST(order_reader{stored}.count_orders() == 20u);
+
+  node_cfg["store"]["shards"] = 3;
+  write_json(dir.file("node.json"), node_cfg);
+  auto refused = run_program({TOPUP_NODE, "--config", dir.file("node.json")},
+                             dir.file("refused.txt"));
+  BOOST_TEST(refused.code.value_or(-1) == 2, refused.describe());
+  BOOST_TEST(refused.err.find("/store/shards") != std::string::npos, refused.err);
+  BOOST_TEST(refused.err.find("has 2 shards") != std::string::npos, refused.err);
+}
+
+#endif

@@ -55,10 +55,11 @@ store_commands add_store_commands(CLI::App& app, store_command_options& options,
     ->type_name("FILE")
     ->required();
   commands.archive = app.add_subcommand(
-    "archive", "Move final orders older than --older-than, with their attempts, from the "
-               "node's SQLite store to the archive file of the day "
+    "archive", "Move final orders older than --older-than, with their attempts and result "
+               "notifications, from the node's SQLite store to the archive file of the day "
                "(ARCHIVE-DIR/orders-YYYY-MM-DD.sqlite), in small batches while the node "
-               "serves. Orders not final never move. Run on the node's host");
+               "serves. Orders not final never move, nor orders whose result notification "
+               "is still pending. Run on the node's host");
   commands.archive->add_option("--older-than", texts.keep,
                                "Keep final orders younger than this (12h, 7d, 30d)")
     ->capture_default_str()
@@ -129,15 +130,22 @@ exit_code run_archive(const store_command_options& options, bool json, int64_t n
       out << nlohmann::json{{"archive", report.file},
                             {"orders", report.orders},
                             {"attempts", report.attempts},
+                            {"callbacks", report.callbacks},
+                            {"awaiting_callbacks", report.awaiting_callbacks},
                             {"batches", report.batches},
                             {"longest_lock_us", report.longest_lock_us}}
                .dump()
           << "\n";
     else
-      out << fmt::format("archive {}: {} orders and {} attempts moved in {} batches "
-                         "(the store's write lock held {:.1f} ms at most)\n",
-                         report.file, report.orders, report.attempts, report.batches,
-                         report.longest_lock_us / 1000.0);
+      out << fmt::format("archive {}: {} orders, {} attempts and {} result notifications moved "
+                         "in {} batches (the store's write lock held {:.1f} ms at most){}\n",
+                         report.file, report.orders, report.attempts, report.callbacks,
+                         report.batches, report.longest_lock_us / 1000.0,
+                         report.awaiting_callbacks == 0
+                           ? std::string{}
+                           : fmt::format("; {} old final orders wait for a pending result "
+                                         "notification",
+                                         report.awaiting_callbacks));
     return exit_code::ok;
   });
 }
