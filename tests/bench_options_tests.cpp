@@ -189,7 +189,7 @@ BOOST_AUTO_TEST_CASE(options_that_do_not_fit_together_are_refused_with_their_rea
      "--provider-sim-binary needs a node the bench starts (not --connect, not hold)"},
     {with_required("hold", {"--node-binary", "n", "--provider-sim-binary", "s"}),
      "--provider-sim-binary needs a node the bench starts (not --connect, not hold)"},
-    {with_required("w1", {"--node-binary", "n", "--nodes", "3"}),
+    {with_required("w1", {"--node-binary", "n", "--nodes", "2"}),
      "several nodes share one store: give --postgresql"},
     {with_required("w1", {"--connect", "127.0.0.1:4242", "--postgresql", "host=h"}),
      "--postgresql runs a cluster of nodes the bench starts (--node-binary; w1, w2 or w3)"},
