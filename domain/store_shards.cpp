@@ -43,7 +43,7 @@ std::string shard_file(const std::string& path, size_t shard) {
 }
 
 size_t default_shard_count(unsigned hardware_threads) {
-  return std::clamp<size_t>(hardware_threads, 1, 4);
+  return std::clamp<size_t>(hardware_threads / 4, 1, 4);
 }
 
 } // namespace topup

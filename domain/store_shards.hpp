@@ -31,8 +31,10 @@ size_t shard_of_id(const std::string& id, size_t shards);
 /// a name without an extension gets ".shard1").
 std::string shard_file(const std::string& path, size_t shard);
 
-/// The shard count of a new store: the machine's hardware threads, at most 4 (each shard is
-/// a writing thread; more than the cores only adds contention), at least 1.
+/// The shard count of a new store: one per four hardware threads, at least 1, at most 4.
+/// Each shard is a writing thread that needs a core beside intake, router, recharge and the
+/// network, and each divides the orders a group commit carries: on 2 cores two shards ran
+/// W1 slower than one (bench/README.md, "W1 with the store in one shard and in two").
 size_t default_shard_count(unsigned hardware_threads);
 
 /// The positions of `items` that belong to each shard (`shard_of(item)` < `shards`), each list

@@ -249,7 +249,7 @@ BOOST_AUTO_TEST_CASE(missing_unknown_and_out_of_range_values_are_refused_by_name
     BOOST_TEST_CONTEXT("topup-bench " << joined(args)) {
       parse_run run{args};
       BOOST_TEST(!run.ok());
-      BOOST_TEST(run.result.code != exit_ok);
+      BOOST_TEST(run.result.code == exit_usage);
       BOOST_TEST(run.err.find(message) != std::string::npos, run.err);
     }
   }

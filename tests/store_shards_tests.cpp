@@ -78,7 +78,10 @@ BOOST_AUTO_TEST_CASE(shard_files_sit_beside_the_first) {
 BOOST_AUTO_TEST_CASE(a_new_store_gets_up_to_four_shards) {
   BOOST_TEST(default_shard_count(0) == 1u);
   BOOST_TEST(default_shard_count(1) == 1u);
-  BOOST_TEST(default_shard_count(2) == 2u);
+  BOOST_TEST(default_shard_count(2) == 1u);
+  BOOST_TEST(default_shard_count(7) == 1u);
+  BOOST_TEST(default_shard_count(8) == 2u);
+  BOOST_TEST(default_shard_count(16) == 4u);
   BOOST_TEST(default_shard_count(64) == 4u);
 }
 

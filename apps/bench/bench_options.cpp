@@ -135,7 +135,9 @@ bench_command_line parse_bench_command_line(int argc, const char* const* argv,
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return {std::nullopt, app.exit(error, out, err)};
+    // --help is CLI11's "error" 0; every refusal is bad usage, as the help's footer says.
+    auto code = app.exit(error, out, err);
+    return {std::nullopt, code == 0 ? exit_ok : exit_usage};
   }
   if (auto problem = check_bench_options(o)) {
     err << "topup-bench: " << *problem << "\n";
