@@ -1,7 +1,7 @@
 #pragma once
 
 #include "actors/supervisor.hpp"
-#include "actors/watch_hub.hpp"
+#include "actors/event_feed.hpp"
 #include "messages/interfaces.hpp"
 
 #include <atomic>

@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/watch_hub.hpp"
+#include "actors/event_feed.hpp"
 #include "domain/admission.hpp"
 #include "domain/clock.hpp"
 #include "domain/order_id.hpp"

@@ -6,7 +6,7 @@
 // talking to intake and the store with requests that have finite timeouts; the decisions are
 // domain/queue_ingress's.
 
-#include "actors/watch_hub.hpp"
+#include "actors/event_feed.hpp"
 #include "config/config.hpp"
 #include "domain/clock.hpp"
 #include "messages/interfaces.hpp"

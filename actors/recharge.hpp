@@ -1,6 +1,6 @@
 #pragma once
 
-#include "actors/watch_hub.hpp"
+#include "actors/event_feed.hpp"
 #include "config/config.hpp"
 #include "domain/call_cost_meter.hpp"
 #include "domain/call_pacer.hpp"
@@ -13,6 +13,7 @@
 #include "messages/mailbox_pass.hpp"
 #include "messages/interfaces.hpp"
 #include "metrics/node_metrics.hpp"
+#include "providers/adapters.hpp"
 
 #include <functional>
 #include <memory>
@@ -23,9 +24,6 @@
 
 namespace topup {
 
-/// Spawns the provider adapter a recharge actor calls (the simulated provider, an HTTP
-/// client, or a test double). The recharge actor links to it: they fail together.
-using provider_factory = std::function<provider_actor(caf::actor_system&)>;
 
 struct recharge_options {
   std::string provider;

@@ -63,10 +63,6 @@ struct engine_options {
   std::shared_ptr<node_metrics> metrics;
 };
 
-/// Builds the adapters the configuration names: simulated providers and HTTP clients.
-std::map<std::string, provider_factory> configured_adapters(const config& cfg,
-                                                            std::shared_ptr<const clock> time);
-
 /// The providers as routing sees them before any report: configuration order is preference.
 std::vector<provider_view> provider_views(const std::vector<provider_config>& providers);
 

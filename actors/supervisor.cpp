@@ -3,6 +3,7 @@
 #include "domain/merchant_callback.hpp"
 #include "messages/errors.hpp"
 #include "persistence/store_actor.hpp"
+#include "providers/adapters.hpp"
 
 #include <spdlog/spdlog.h>
 

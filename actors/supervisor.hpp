@@ -4,7 +4,7 @@
 #include "actors/cluster.hpp"
 #include "actors/intake.hpp"
 #include "actors/router.hpp"
-#include "actors/watch_hub.hpp"
+#include "actors/event_feed.hpp"
 #include "config/config.hpp"
 #include "domain/clock.hpp"
 #include "messages/interfaces.hpp"
