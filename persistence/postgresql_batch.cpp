@@ -53,9 +53,120 @@ std::vector<std::vector<size_t>> rounds_by_order(const std::vector<transition>& 
   return rounds;
 }
 
+namespace {
+
+/// Rows fetched per round trip of a RETURNING result (already whole in libpq's memory).
+constexpr size_t fetch_rows = 1024;
+
+std::string insert_orders_sql() {
+  // A (merchant, client reference) seen twice in the batch: the first row is inserted, the
+  // second conflicts with it and is skipped, as row by row.
+  return "INSERT INTO orders (id, client_ref, phone, carrier, amount_fen, provider, status,"
+         " attempts, accepted_at_ms, deadline_ms, updated_at_ms, last_error, ingress, merchant,"
+         " notify_url)"
+         " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:refs AS text[]),"
+         " CAST(:phones AS text[]), CAST(:carriers AS text[]), CAST(:amounts AS bigint[]),"
+         " CAST(:providers AS text[]), CAST(:statuses AS text[]),"
+         " CAST(:attempts AS integer[]), CAST(:accepted AS bigint[]),"
+         " CAST(:deadlines AS bigint[]), CAST(:updated AS bigint[]), CAST(:errors AS text[]),"
+         " CAST(:ingresses AS text[]), CAST(:merchants AS text[]),"
+         " CAST(:notify_urls AS text[]))"
+         " ON CONFLICT (merchant, client_ref) DO NOTHING RETURNING id";
+}
+
+std::string add_notes_sql() {
+  // Notes add to the history alone.
+  return "UPDATE orders AS o SET history = o.history || v.entry"
+         " FROM unnest(CAST(:ids AS text[]), CAST(:froms AS text[]),"
+         " CAST(:entries AS text[]), CAST(:positions AS bigint[]))"
+         " AS v(id, from_status, entry, position)"
+         " WHERE o.id = v.id AND o.status = v.from_status RETURNING v.position";
+}
+
+std::string change_orders_sql() {
+  // The same update as row by row, and the same fence: FOR SHARE keeps a takeover waiting
+  // until this transaction, which passed the check, has committed.
+  return "UPDATE orders AS o SET status = v.to_status,"
+         " provider = CASE WHEN v.provider = '' THEN o.provider ELSE v.provider END,"
+         " attempts = GREATEST(o.attempts, v.attempt_no),"
+         " updated_at_ms = v.at_ms, last_error = v.detail, history = o.history || v.entry,"
+         " wrong_carrier_at = o.wrong_carrier_at || v.wrong_carrier"
+         " FROM unnest(CAST(:ids AS text[]), CAST(:froms AS text[]), CAST(:tos AS text[]),"
+         " CAST(:providers AS text[]), CAST(:attempts AS integer[]), CAST(:ats AS bigint[]),"
+         " CAST(:details AS text[]), CAST(:owners AS text[]), CAST(:epochs AS bigint[]),"
+         " CAST(:positions AS bigint[]), CAST(:entries AS text[]),"
+         " CAST(:wrong_carrier AS text[]))"
+         " AS v(id, from_status, to_status, provider, attempt_no, at_ms, detail,"
+         " lease_owner, lease_epoch, position, entry, wrong_carrier)"
+         " WHERE o.id = v.id AND o.status = v.from_status"
+         " AND (v.lease_owner = '' OR EXISTS (SELECT 1 FROM provider_leases l"
+         " WHERE l.provider = v.provider AND l.owner = v.lease_owner"
+         " AND l.epoch = v.lease_epoch AND l.expires_at_ms > "
+         + database_now_ms_sql(store_config::backend_kind::postgresql)
+         + " FOR SHARE)) RETURNING v.position";
+}
+
+std::string insert_attempts_sql() {
+  return "INSERT INTO attempts (order_id, attempt_no, provider, request_id, started_at_ms,"
+         " node, epoch)"
+         " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:nos AS integer[]),"
+         " CAST(:providers AS text[]), CAST(:requests AS text[]), CAST(:ats AS bigint[]),"
+         " CAST(:nodes AS text[]), CAST(:epochs AS bigint[]))";
+}
+
+/// Plans every execution for its own arrays. After five executions PostgreSQL may switch a
+/// prepared statement to a generic plan, made without the arrays' lengths (unnest of a
+/// parameter counts as 10 rows): W1 on such plans ran at a fifth of its rate, with commits
+/// of half a second. Parsing once and one round trip per execution are what stay of the
+/// preparation. The setting (PostgreSQL 12 and later) holds for the writer's session alone.
+soci::session& planning_each_execution(soci::session& session) {
+  session << "SET plan_cache_mode = force_custom_plan";
+  return session;
+}
+
+} // namespace
+
+template <class Row>
+prepared_batch_statement<Row>::prepared_batch_statement(soci::session& session,
+                                                        const std::string& sql, size_t parameters)
+  : parameters_(parameters),
+    statement_(session) {
+  for (auto& parameter : parameters_)
+    statement_.exchange(soci::use(parameter));
+  if constexpr (!std::is_void_v<Row>)
+    statement_.exchange(soci::into(fetched_));
+  statement_.alloc();
+  statement_.prepare(sql);
+  statement_.define_and_bind();
+}
+
+template <class Row>
+auto prepared_batch_statement<Row>::run(std::vector<std::string> arrays) -> rows {
+  for (size_t i = 0; i < parameters_.size(); ++i)
+    parameters_[i] = std::move(arrays.at(i));
+  if constexpr (std::is_void_v<Row>) {
+    statement_.execute(true);
+  } else {
+    std::vector<Row> returned;
+    fetched_.resize(fetch_rows);
+    statement_.execute(false);
+    while (statement_.fetch()) {
+      returned.insert(returned.end(), fetched_.begin(), fetched_.end());
+      fetched_.resize(fetch_rows);
+    }
+    return returned;
+  }
+}
+
+template class prepared_batch_statement<std::string>;
+template class prepared_batch_statement<long long>;
+template class prepared_batch_statement<void>;
+
 postgresql_batch_writer::postgresql_batch_writer(soci::session& session)
-  : session_(session),
-    now_ms_(database_now_ms_sql(store_config::backend_kind::postgresql)) {}
+  : insert_orders_(planning_each_execution(session), insert_orders_sql(), 15),
+    add_notes_(session, add_notes_sql(), 4),
+    change_orders_(session, change_orders_sql(), 12),
+    insert_attempts_(session, insert_attempts_sql(), 7) {}
 
 std::vector<bool> postgresql_batch_writer::insert(const std::vector<order>& orders) {
   std::vector<std::string> ids, refs, phones, carriers, providers, statuses, errors, ingresses,
@@ -78,40 +189,14 @@ std::vector<bool> postgresql_batch_writer::insert(const std::vector<order>& orde
     merchants.push_back(o.merchant);
     notify_urls.push_back(o.notify_url);
   }
-  auto id_array = postgresql_text_array(ids), ref_array = postgresql_text_array(refs),
-       phone_array = postgresql_text_array(phones),
-       carrier_array = postgresql_text_array(carriers),
-       amount_array = postgresql_integer_array(amounts),
-       provider_array = postgresql_text_array(providers),
-       status_array = postgresql_text_array(statuses),
-       attempt_array = postgresql_integer_array(attempts),
-       accepted_array = postgresql_integer_array(accepted),
-       deadline_array = postgresql_integer_array(deadlines),
-       updated_array = postgresql_integer_array(updated),
-       error_array = postgresql_text_array(errors),
-       ingress_array = postgresql_text_array(ingresses),
-       merchant_array = postgresql_text_array(merchants),
-       notify_url_array = postgresql_text_array(notify_urls);
-  // A (merchant, client reference) seen twice in the batch: the first row is inserted, the second
-  // conflicts with it and is skipped, as row by row.
-  soci::rowset<std::string> inserted_ids =
-    (session_.prepare
-       << "INSERT INTO orders (id, client_ref, phone, carrier, amount_fen, provider, status,"
-          " attempts, accepted_at_ms, deadline_ms, updated_at_ms, last_error, ingress, merchant,"
-          " notify_url)"
-          " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:refs AS text[]),"
-          " CAST(:phones AS text[]), CAST(:carriers AS text[]), CAST(:amounts AS bigint[]),"
-          " CAST(:providers AS text[]), CAST(:statuses AS text[]),"
-          " CAST(:attempts AS integer[]), CAST(:accepted AS bigint[]),"
-          " CAST(:deadlines AS bigint[]), CAST(:updated AS bigint[]), CAST(:errors AS text[]),"
-          " CAST(:ingresses AS text[]), CAST(:merchants AS text[]),"
-          " CAST(:notify_urls AS text[]))"
-          " ON CONFLICT (merchant, client_ref) DO NOTHING RETURNING id",
-     soci::use(id_array), soci::use(ref_array), soci::use(phone_array),
-     soci::use(carrier_array), soci::use(amount_array), soci::use(provider_array),
-     soci::use(status_array), soci::use(attempt_array), soci::use(accepted_array),
-     soci::use(deadline_array), soci::use(updated_array), soci::use(error_array),
-     soci::use(ingress_array), soci::use(merchant_array), soci::use(notify_url_array));
+  auto inserted_ids = insert_orders_.run(
+    {postgresql_text_array(ids), postgresql_text_array(refs), postgresql_text_array(phones),
+     postgresql_text_array(carriers), postgresql_integer_array(amounts),
+     postgresql_text_array(providers), postgresql_text_array(statuses),
+     postgresql_integer_array(attempts), postgresql_integer_array(accepted),
+     postgresql_integer_array(deadlines), postgresql_integer_array(updated),
+     postgresql_text_array(errors), postgresql_text_array(ingresses),
+     postgresql_text_array(merchants), postgresql_text_array(notify_urls)});
   std::unordered_set<std::string> inserted(inserted_ids.begin(), inserted_ids.end());
   std::vector<bool> result;
   result.reserve(orders.size());
@@ -119,7 +204,6 @@ std::vector<bool> postgresql_batch_writer::insert(const std::vector<order>& orde
     result.push_back(inserted.erase(o.id) == 1);
   return result;
 }
-
 std::vector<bool> postgresql_batch_writer::apply(const std::vector<transition>& changes) {
   std::vector<bool> applied(changes.size(), false);
   // Illegal changes are refused without a statement, as row by row.
@@ -171,59 +255,21 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
     at_ms.push_back(change.at_ms);
     positions.push_back(static_cast<long long>(position));
   }
-  auto id_array = postgresql_text_array(ids), from_array = postgresql_text_array(froms),
-       to_array = postgresql_text_array(tos), provider_array = postgresql_text_array(providers),
-       attempt_array = postgresql_integer_array(attempt_nos),
-       at_array = postgresql_integer_array(at_ms), detail_array = postgresql_text_array(details),
-       owner_array = postgresql_text_array(owners), epoch_array = postgresql_integer_array(epochs),
-       position_array = postgresql_integer_array(positions),
-       entry_array = postgresql_text_array(entries),
-       wrong_carrier_array = postgresql_text_array(wrong_carrier_additions);
   if (!note_ids.empty()) {
-    // Notes add to the history alone.
-    auto note_id_array = postgresql_text_array(note_ids),
-         note_from_array = postgresql_text_array(note_froms),
-         note_entry_array = postgresql_text_array(note_entries),
-         note_position_array = postgresql_integer_array(note_positions);
-    soci::rowset<long long> noted =
-      (session_.prepare << "UPDATE orders AS o SET history = o.history || v.entry"
-                           " FROM unnest(CAST(:ids AS text[]), CAST(:froms AS text[]),"
-                           " CAST(:entries AS text[]), CAST(:positions AS bigint[]))"
-                           " AS v(id, from_status, entry, position)"
-                           " WHERE o.id = v.id AND o.status = v.from_status RETURNING v.position",
-       soci::use(note_id_array), soci::use(note_from_array), soci::use(note_entry_array),
-       soci::use(note_position_array));
+    auto noted = add_notes_.run({postgresql_text_array(note_ids), postgresql_text_array(note_froms),
+                                 postgresql_text_array(note_entries),
+                                 postgresql_integer_array(note_positions)});
     for (auto position : noted)
       applied[static_cast<size_t>(position)] = true;
   }
   if (ids.empty())
     return;
-  // The same update as row by row, and the same fence: FOR SHARE keeps a takeover waiting
-  // until this transaction, which passed the check, has committed.
-  soci::rowset<long long> changed =
-    (session_.prepare
-       << "UPDATE orders AS o SET status = v.to_status,"
-          " provider = CASE WHEN v.provider = '' THEN o.provider ELSE v.provider END,"
-          " attempts = GREATEST(o.attempts, v.attempt_no),"
-          " updated_at_ms = v.at_ms, last_error = v.detail, history = o.history || v.entry,"
-          " wrong_carrier_at = o.wrong_carrier_at || v.wrong_carrier"
-          " FROM unnest(CAST(:ids AS text[]), CAST(:froms AS text[]), CAST(:tos AS text[]),"
-          " CAST(:providers AS text[]), CAST(:attempts AS integer[]), CAST(:ats AS bigint[]),"
-          " CAST(:details AS text[]), CAST(:owners AS text[]), CAST(:epochs AS bigint[]),"
-          " CAST(:positions AS bigint[]), CAST(:entries AS text[]),"
-          " CAST(:wrong_carrier AS text[]))"
-          " AS v(id, from_status, to_status, provider, attempt_no, at_ms, detail,"
-          " lease_owner, lease_epoch, position, entry, wrong_carrier)"
-          " WHERE o.id = v.id AND o.status = v.from_status"
-          " AND (v.lease_owner = '' OR EXISTS (SELECT 1 FROM provider_leases l"
-          " WHERE l.provider = v.provider AND l.owner = v.lease_owner"
-          " AND l.epoch = v.lease_epoch AND l.expires_at_ms > "
-       << now_ms_ << " FOR SHARE))"
-          " RETURNING v.position",
-     soci::use(id_array), soci::use(from_array), soci::use(to_array), soci::use(provider_array),
-     soci::use(attempt_array), soci::use(at_array), soci::use(detail_array),
-     soci::use(owner_array), soci::use(epoch_array), soci::use(position_array),
-     soci::use(entry_array), soci::use(wrong_carrier_array));
+  auto changed = change_orders_.run(
+    {postgresql_text_array(ids), postgresql_text_array(froms), postgresql_text_array(tos),
+     postgresql_text_array(providers), postgresql_integer_array(attempt_nos),
+     postgresql_integer_array(at_ms), postgresql_text_array(details), postgresql_text_array(owners),
+     postgresql_integer_array(epochs), postgresql_integer_array(positions),
+     postgresql_text_array(entries), postgresql_text_array(wrong_carrier_additions)});
 
   // The attempt rows of the dispatches applied, as row by row (an outcome writes none: it is
   // the history entry).
@@ -242,21 +288,12 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
       start_epochs.push_back(change.lease_epoch);
     }
   }
-  if (!start_ids.empty()) {
-    auto ids_text = postgresql_text_array(start_ids), nos = postgresql_integer_array(start_nos),
-         provider_text = postgresql_text_array(start_providers),
-         request_text = postgresql_text_array(start_requests),
-         at_text = postgresql_integer_array(start_at),
-         node_text = postgresql_text_array(start_nodes),
-         epoch_text = postgresql_integer_array(start_epochs);
-    session_ << "INSERT INTO attempts (order_id, attempt_no, provider, request_id, started_at_ms,"
-                " node, epoch)"
-                " SELECT * FROM unnest(CAST(:ids AS text[]), CAST(:nos AS integer[]),"
-                " CAST(:providers AS text[]), CAST(:requests AS text[]), CAST(:ats AS bigint[]),"
-                " CAST(:nodes AS text[]), CAST(:epochs AS bigint[]))",
-      soci::use(ids_text), soci::use(nos), soci::use(provider_text), soci::use(request_text),
-      soci::use(at_text), soci::use(node_text), soci::use(epoch_text);
-  }
+  if (!start_ids.empty())
+    insert_attempts_.run({postgresql_text_array(start_ids), postgresql_integer_array(start_nos),
+                          postgresql_text_array(start_providers),
+                          postgresql_text_array(start_requests), postgresql_integer_array(start_at),
+                          postgresql_text_array(start_nodes),
+                          postgresql_integer_array(start_epochs)});
 }
 
 } // namespace topup

@@ -5,18 +5,19 @@
 // too), so a commit of 500 new orders and 1,000 state changes cost thousands of round trips
 // on one connection. Here each column of a batch travels as one array parameter and
 // unnest() turns the arrays back into rows inside the server: an insert batch is one
-// statement, a batch of state changes at most four (the update with its history entries,
-// the notes, the attempts started, the attempts finished).
+// statement, a round of state changes at most three (the update with its history entries,
+// the notes, the attempts started). Each statement is prepared once per session and run
+// again with each batch's arrays: prepared anew per commit (as SOCI does for a one-off
+// statement or a rowset), the server parsed every commit's statements again.
 
 #include "messages/protocol.hpp"
 
+#include <soci/soci.h>
+
 #include <cstddef>
 #include <string>
+#include <type_traits>
 #include <vector>
-
-namespace soci {
-class session;
-}
 
 namespace topup {
 
@@ -33,10 +34,33 @@ std::string postgresql_integer_array(const std::vector<long long>& values);
 /// of one order (written after the first in the same batch) must wait for the next round.
 std::vector<std::vector<size_t>> rounds_by_order(const std::vector<transition>& changes);
 
+/// A statement whose parameters are the text forms of arrays, prepared on the server once and
+/// executed again with new arrays; `Row` is the type of its RETURNING column (void: none).
+template <class Row>
+class prepared_batch_statement {
+public:
+  prepared_batch_statement(soci::session& session, const std::string& sql, size_t parameters);
+  prepared_batch_statement(const prepared_batch_statement&) = delete;
+  prepared_batch_statement& operator=(const prepared_batch_statement&) = delete;
+
+  using rows = std::conditional_t<std::is_void_v<Row>, void, std::vector<Row>>;
+
+  /// Executes with `arrays` (as many as the statement has parameters, in their order) and
+  /// returns the rows it returned.
+  rows run(std::vector<std::string> arrays);
+
+private:
+  /// Bound by reference when prepared: never resized, only assigned.
+  std::vector<std::string> parameters_;
+  std::conditional_t<std::is_void_v<Row>, int, std::vector<Row>> fetched_{};
+  soci::statement statement_;
+};
+
 /// The batched writes of an order_store on PostgreSQL, inside the caller's transaction.
 /// Throws what SOCI throws (the caller turns it into a store_error).
 class postgresql_batch_writer {
 public:
+  /// Prepares the statements on `session`, which must outlive the writer.
   explicit postgresql_batch_writer(soci::session& session);
 
   /// Inserts the orders whose client reference is new (also within the batch: the first
@@ -52,8 +76,10 @@ private:
   void apply_round(const std::vector<transition>& changes, const std::vector<size_t>& round,
                    std::vector<bool>& applied);
 
-  soci::session& session_;
-  std::string now_ms_;
+  prepared_batch_statement<std::string> insert_orders_;
+  prepared_batch_statement<long long> add_notes_;
+  prepared_batch_statement<long long> change_orders_;
+  prepared_batch_statement<void> insert_attempts_;
 };
 
 } // namespace topup

@@ -14,6 +14,7 @@
 
 #include <soci/soci.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <random>
 
@@ -117,6 +118,47 @@ BOOST_AUTO_TEST_CASE(a_reference_repeated_in_a_batch_or_stored_is_inserted_once)
   BOOST_TEST(outcomes[2].stored.id == "o-0");
   BOOST_TEST(outcomes[3].inserted);
   BOOST_TEST(store.count_orders() == 3u);
+}
+
+BOOST_AUTO_TEST_CASE(batches_larger_than_one_fetch_answer_every_row_on_reused_statements) {
+  auto cfg = empty_postgresql_store();
+  order_store store{cfg};
+  // 2,500 rows come back from RETURNING in three fetches; each statement runs three times.
+  std::vector<order> orders;
+  for (int i = 0; i < 2500; ++i)
+    orders.push_back(stored_order("o-" + std::to_string(i), "r-" + std::to_string(i)));
+  auto count_inserted = [](const std::vector<insert_outcome>& outcomes) {
+    return std::count_if(outcomes.begin(), outcomes.end(),
+                         [](const insert_outcome& o) { return o.inserted; });
+  };
+  BOOST_TEST(count_inserted(store.insert(orders)) == 2500);
+  BOOST_TEST(count_inserted(store.insert(orders)) == 0);
+  std::vector<transition> dispatches, successes;
+  for (const auto& o : orders) {
+    dispatches.push_back(change_of(o.id, order_status::accepted, order_event::dispatch, 1));
+    successes.push_back(change_of(o.id, order_status::dispatched, order_event::succeed, 1));
+  }
+  auto applied = [](const std::vector<bool>& results) {
+    return std::count(results.begin(), results.end(), true);
+  };
+  BOOST_TEST(applied(store.apply(dispatches)) == 2500);
+  BOOST_TEST(applied(store.apply(dispatches)) == 0);
+  BOOST_TEST(applied(store.apply(successes)) == 2500);
+  BOOST_TEST(stored_state(cfg, "o-2499").rfind("succeeded|p-cmcc|1|", 0) == 0);
+}
+
+BOOST_AUTO_TEST_CASE(the_writers_session_plans_each_execution_for_its_arrays) {
+  // A generic plan, which PostgreSQL may choose after five executions of a prepared
+  // statement, does not know the arrays' lengths.
+  auto cfg = empty_postgresql_store();
+  { order_store migrated{cfg}; }
+  auto session = open_session(cfg);
+  std::string mode;
+  *session << "SHOW plan_cache_mode", soci::into(mode);
+  BOOST_TEST(mode == "auto");
+  postgresql_batch_writer writer{*session};
+  *session << "SHOW plan_cache_mode", soci::into(mode);
+  BOOST_TEST(mode == "force_custom_plan");
 }
 
 BOOST_AUTO_TEST_CASE(random_batches_give_the_same_results_as_row_by_row_on_sqlite) {
