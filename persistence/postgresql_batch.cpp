@@ -117,10 +117,10 @@ std::string insert_attempts_sql() {
 /// Plans every execution for its own arrays. After five executions PostgreSQL may switch a
 /// prepared statement to a generic plan, made without the arrays' contents and with the
 /// statistics of the moment: the state changes' UPDATE then ran 11 times slower (74 s of
-/// server time over W1 instead of 6.5 s) and W1 at under a third of its rate. Parsing once and one
-/// round trip per execution are what stay of the preparation. The setting (PostgreSQL 12 and
-/// later) holds for the writer's session alone; it also re-plans the foreign key check of
-/// each attempt row, which costs less than what it saves.
+/// server time over W1 instead of 6.5 s) and W1 at under a third of its rate. Parsing once
+/// and one round trip per execution are what stay of the preparation. The setting
+/// (PostgreSQL 12 and later) holds for the writer's session alone; it also re-plans the
+/// foreign key check of each attempt row, which costs less than what it saves.
 soci::session& planning_each_execution(soci::session& session) {
   session << "SET plan_cache_mode = force_custom_plan";
   return session;
