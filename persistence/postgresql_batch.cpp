@@ -114,22 +114,10 @@ std::string insert_attempts_sql() {
          " CAST(:nodes AS text[]), CAST(:epochs AS bigint[]))";
 }
 
-/// Plans every execution for its own arrays. After five executions PostgreSQL may switch a
-/// prepared statement to a generic plan, made without the arrays' contents and with the
-/// statistics of the moment: the state changes' UPDATE then ran 11 times slower (74 s of
-/// server time over W1 instead of 6.5 s) and W1 at under a third of its rate. Parsing once
-/// and one round trip per execution are what stay of the preparation. The setting
-/// (PostgreSQL 12 and later) holds for the writer's session alone; it also re-plans the
-/// foreign key check of each attempt row, which costs less than what it saves.
-soci::session& planning_each_execution(soci::session& session) {
-  session << "SET plan_cache_mode = force_custom_plan";
-  return session;
-}
-
 } // namespace
 
 template <class Row>
-prepared_batch_statement<Row>::prepared_batch_statement(soci::session& session,
+array_statement<Row>::array_statement(soci::session& session,
                                                         const std::string& sql, size_t parameters)
   : parameters_(parameters),
     statement_(session) {
@@ -138,12 +126,12 @@ prepared_batch_statement<Row>::prepared_batch_statement(soci::session& session,
   if constexpr (!std::is_void_v<Row>)
     statement_.exchange(soci::into(fetched_));
   statement_.alloc();
-  statement_.prepare(sql);
+  statement_.prepare(sql, soci::details::st_one_time_query);
   statement_.define_and_bind();
 }
 
 template <class Row>
-auto prepared_batch_statement<Row>::run(std::vector<std::string> arrays) -> rows {
+auto array_statement<Row>::run(std::vector<std::string> arrays) -> rows {
   for (size_t i = 0; i < parameters_.size(); ++i)
     parameters_[i] = std::move(arrays.at(i));
   if constexpr (std::is_void_v<Row>) {
@@ -160,12 +148,12 @@ auto prepared_batch_statement<Row>::run(std::vector<std::string> arrays) -> rows
   }
 }
 
-template class prepared_batch_statement<std::string>;
-template class prepared_batch_statement<long long>;
-template class prepared_batch_statement<void>;
+template class array_statement<std::string>;
+template class array_statement<long long>;
+template class array_statement<void>;
 
 postgresql_batch_writer::postgresql_batch_writer(soci::session& session)
-  : insert_orders_(planning_each_execution(session), insert_orders_sql(), 15),
+  : insert_orders_(session, insert_orders_sql(), 15),
     add_notes_(session, add_notes_sql(), 4),
     change_orders_(session, change_orders_sql(), 12),
     insert_attempts_(session, insert_attempts_sql(), 7) {}

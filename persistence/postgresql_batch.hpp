@@ -6,9 +6,12 @@
 // on one connection. Here each column of a batch travels as one array parameter and
 // unnest() turns the arrays back into rows inside the server: an insert batch is one
 // statement, a round of state changes at most three (the update with its history entries,
-// the notes, the attempts started). Each statement is prepared once per session and run
-// again with each batch's arrays: prepared anew per commit (as SOCI does for a one-off
-// statement or a rowset), the server parsed every commit's statements again.
+// the notes, the attempts started). Each statement is bound once per session and sent with
+// each batch's arrays in one round trip (libpq's PQexecParams; a SOCI rowset prepares a named
+// statement, runs it and deallocates it: three). The server plans every execution for its
+// arrays: a statement prepared once would turn to a generic plan after five executions, made
+// without the arrays and with the statistics of the moment, which ran the state changes'
+// UPDATE 11 times slower in W1 (bench/README.md, "What bounds a node on PostgreSQL").
 
 #include "messages/protocol.hpp"
 
@@ -34,14 +37,14 @@ std::string postgresql_integer_array(const std::vector<long long>& values);
 /// of one order (written after the first in the same batch) must wait for the next round.
 std::vector<std::vector<size_t>> rounds_by_order(const std::vector<transition>& changes);
 
-/// A statement whose parameters are the text forms of arrays, prepared on the server once and
-/// executed again with new arrays; `Row` is the type of its RETURNING column (void: none).
+/// A statement whose parameters are the text forms of arrays, bound once and executed again
+/// with new arrays; `Row` is the type of its RETURNING column (void: none).
 template <class Row>
-class prepared_batch_statement {
+class array_statement {
 public:
-  prepared_batch_statement(soci::session& session, const std::string& sql, size_t parameters);
-  prepared_batch_statement(const prepared_batch_statement&) = delete;
-  prepared_batch_statement& operator=(const prepared_batch_statement&) = delete;
+  array_statement(soci::session& session, const std::string& sql, size_t parameters);
+  array_statement(const array_statement&) = delete;
+  array_statement& operator=(const array_statement&) = delete;
 
   using rows = std::conditional_t<std::is_void_v<Row>, void, std::vector<Row>>;
 
@@ -60,7 +63,7 @@ private:
 /// Throws what SOCI throws (the caller turns it into a store_error).
 class postgresql_batch_writer {
 public:
-  /// Prepares the statements on `session`, which must outlive the writer.
+  /// Binds the statements on `session`, which must outlive the writer.
   explicit postgresql_batch_writer(soci::session& session);
 
   /// Inserts the orders whose client reference is new (also within the batch: the first
@@ -76,10 +79,10 @@ private:
   void apply_round(const std::vector<transition>& changes, const std::vector<size_t>& round,
                    std::vector<bool>& applied);
 
-  prepared_batch_statement<std::string> insert_orders_;
-  prepared_batch_statement<long long> add_notes_;
-  prepared_batch_statement<long long> change_orders_;
-  prepared_batch_statement<void> insert_attempts_;
+  array_statement<std::string> insert_orders_;
+  array_statement<long long> add_notes_;
+  array_statement<long long> change_orders_;
+  array_statement<void> insert_attempts_;
 };
 
 } // namespace topup

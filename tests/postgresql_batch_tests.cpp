@@ -120,7 +120,7 @@ BOOST_AUTO_TEST_CASE(a_reference_repeated_in_a_batch_or_stored_is_inserted_once)
   BOOST_TEST(store.count_orders() == 3u);
 }
 
-BOOST_AUTO_TEST_CASE(batches_larger_than_one_fetch_answer_every_row_on_reused_statements) {
+BOOST_AUTO_TEST_CASE(batches_larger_than_one_fetch_answer_every_row_on_statements_run_again) {
   auto cfg = empty_postgresql_store();
   order_store store{cfg};
   // 2,500 rows come back from RETURNING in three fetches; each statement runs three times.
@@ -145,20 +145,6 @@ BOOST_AUTO_TEST_CASE(batches_larger_than_one_fetch_answer_every_row_on_reused_st
   BOOST_TEST(applied(store.apply(dispatches)) == 0);
   BOOST_TEST(applied(store.apply(successes)) == 2500);
   BOOST_TEST(stored_state(cfg, "o-2499").rfind("succeeded|p-cmcc|1|", 0) == 0);
-}
-
-BOOST_AUTO_TEST_CASE(the_writers_session_plans_each_execution_for_its_arrays) {
-  // A generic plan, which PostgreSQL may choose after five executions of a prepared
-  // statement, does not know the arrays' lengths.
-  auto cfg = empty_postgresql_store();
-  { order_store migrated{cfg}; }
-  auto session = open_session(cfg);
-  std::string mode;
-  *session << "SHOW plan_cache_mode", soci::into(mode);
-  BOOST_TEST(mode == "auto");
-  postgresql_batch_writer writer{*session};
-  *session << "SHOW plan_cache_mode", soci::into(mode);
-  BOOST_TEST(mode == "force_custom_plan");
 }
 
 BOOST_AUTO_TEST_CASE(random_batches_give_the_same_results_as_row_by_row_on_sqlite) {
