@@ -55,7 +55,7 @@ std::vector<std::vector<size_t>> rounds_by_order(const std::vector<transition>& 
 
 namespace {
 
-/// Rows fetched per round trip of a RETURNING result (already whole in libpq's memory).
+/// Rows copied out per fetch of a RETURNING result (libpq already holds all of it).
 constexpr size_t fetch_rows = 1024;
 
 std::string insert_orders_sql() {
@@ -117,10 +117,9 @@ std::string insert_attempts_sql() {
 } // namespace
 
 template <class Row>
-array_statement<Row>::array_statement(soci::session& session,
-                                                        const std::string& sql, size_t parameters)
-  : parameters_(parameters),
-    statement_(session) {
+array_statement<Row>::array_statement(soci::session& session, const std::string& sql,
+                                      size_t parameters)
+  : parameters_(parameters), statement_(session) {
   for (auto& parameter : parameters_)
     statement_.exchange(soci::use(parameter));
   if constexpr (!std::is_void_v<Row>)
