@@ -6,6 +6,7 @@
 
 #include <soci/soci.h>
 
+#include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -131,8 +132,12 @@ array_statement<Row>::array_statement(soci::session& session, const std::string&
 
 template <class Row>
 auto array_statement<Row>::run(std::vector<std::string> arrays) -> rows {
+  if (arrays.size() != parameters_.size())
+    throw std::logic_error("a batch statement of " + std::to_string(parameters_.size())
+                           + " parameters was given " + std::to_string(arrays.size())
+                           + " arrays");
   for (size_t i = 0; i < parameters_.size(); ++i)
-    parameters_[i] = std::move(arrays.at(i));
+    parameters_[i] = std::move(arrays[i]);
   if constexpr (std::is_void_v<Row>) {
     statement_.execute(true);
   } else {

@@ -48,8 +48,8 @@ public:
 
   using rows = std::conditional_t<std::is_void_v<Row>, void, std::vector<Row>>;
 
-  /// Executes with `arrays` (as many as the statement has parameters, in their order) and
-  /// returns the rows it returned.
+  /// Executes with `arrays` (as many as the statement has parameters, in their order; any
+  /// other count is a std::logic_error) and returns the rows it returned.
   rows run(std::vector<std::string> arrays);
 
 private:

@@ -123,7 +123,8 @@ BOOST_AUTO_TEST_CASE(a_reference_repeated_in_a_batch_or_stored_is_inserted_once)
 BOOST_AUTO_TEST_CASE(batches_larger_than_one_fetch_answer_every_row_on_statements_run_again) {
   auto cfg = empty_postgresql_store();
   order_store store{cfg};
-  // 2,500 rows come back from RETURNING in three fetches; each statement runs three times.
+  // 2,500 rows come back from RETURNING in three fetches, and the writer's statements run
+  // again batch after batch (the order insert twice, the state change three times).
   std::vector<order> orders;
   for (int i = 0; i < 2500; ++i)
     orders.push_back(stored_order("o-" + std::to_string(i), "r-" + std::to_string(i)));
