@@ -61,6 +61,16 @@ struct store_stats {
   bool healthy = true;          ///< false while the database cannot be written
 };
 
+/// The stats of two writers of one store together (shards, or a shard's two connections).
+inline store_stats& operator+=(store_stats& total, const store_stats& part) {
+  total.commits += part.commits;
+  total.rows_written += part.rows_written;
+  total.failed_commits += part.failed_commits;
+  total.pending_writes += part.pending_writes;
+  total.healthy = total.healthy && part.healthy;
+  return total;
+}
+
 struct intake_stats {
   uint64_t accepted = 0;   ///< new orders acknowledged
   uint64_t existing = 0;   ///< resubmissions answered with the existing order

@@ -48,18 +48,19 @@ caf::result<Result> gather(self_pointer self, const std::vector<size_t>& asked, 
   return gathered->promise;
 }
 
-std::vector<size_t> every_shard(const sharded_store_state& st) {
-  std::vector<size_t> shards(st.shards.size());
-  for (size_t i = 0; i < shards.size(); ++i)
-    shards[i] = i;
-  return shards;
+/// 0, 1, ..., count - 1.
+std::vector<size_t> positions_up_to(size_t count) {
+  std::vector<size_t> positions(count);
+  for (size_t i = 0; i < count; ++i)
+    positions[i] = i;
+  return positions;
 }
 
 /// Asks every shard the same read (each shard's reply is a Part) and merges the answers.
 template <class Part, class Finish, class... Ts>
 caf::result<Part> ask_every_shard(self_pointer self, Finish finish, Ts... xs) {
   return gather<Part, Part>(
-    self, every_shard(self->state),
+    self, positions_up_to(self->state.shards.size()),
     [=](size_t shard) { return self->request(self->state.shards[shard], caf::infinite, xs...); },
     finish);
 }
@@ -82,28 +83,27 @@ const store_actor& reader_of_id(const sharded_store_state& st, const std::string
   return reader_of(st, shard_of_id(id, st.shards.size()));
 }
 
-/// Splits a batch of writes by shard, sends each shard its part and answers with the
-/// shards' answers put back in the batch's order.
+/// Splits a batch of writes by shard, sends each shard's part to its writer in `writers`
+/// and answers with the writers' answers put back in the batch's order.
 template <class Answer, class Item, class Atom, class ShardOf>
-caf::result<std::vector<Answer>> write_split(self_pointer self, Atom atom, std::vector<Item>& items,
-                                             ShardOf shard_of) {
-  auto& st = self->state;
-  auto positions = positions_by_shard(items, st.shards.size(), shard_of);
+caf::result<std::vector<Answer>> write_split(self_pointer self,
+                                             const std::vector<store_actor>& writers, Atom atom,
+                                             std::vector<Item>& items, ShardOf shard_of) {
+  auto positions = positions_by_shard(items, writers.size(), shard_of);
   std::vector<size_t> asked;
   for (size_t shard = 0; shard < positions.size(); ++shard)
     if (!positions[shard].empty())
       asked.push_back(shard);
   if (asked.size() == 1)
-    return self->delegate(st.shards[asked.front()], atom, std::move(items));
-  auto parts = std::make_shared<std::vector<std::vector<Item>>>(st.shards.size());
+    return self->delegate(writers[asked.front()], atom, std::move(items));
+  auto parts = std::make_shared<std::vector<std::vector<Item>>>(writers.size());
   for (auto shard : asked)
     (*parts)[shard] = take_positions(items, positions[shard]);
   auto total = items.size();
   return gather<std::vector<Answer>, std::vector<Answer>>(
     self, asked,
-    [=](size_t shard) {
-      return self->request(self->state.shards[shard], caf::infinite, atom,
-                           std::move((*parts)[shard]));
+    [=, &writers](size_t shard) {
+      return self->request(writers[shard], caf::infinite, atom, std::move((*parts)[shard]));
     },
     [=](std::vector<std::vector<Answer>> answers) {
       std::vector<Answer> in_order(total);
@@ -142,28 +142,43 @@ std::vector<status_count> summed(std::vector<std::vector<status_count>> parts) {
 
 store_stats summed(std::vector<store_stats> parts) {
   store_stats total;
-  for (const auto& part : parts) {
-    total.commits += part.commits;
-    total.rows_written += part.rows_written;
-    total.failed_commits += part.failed_commits;
-    total.pending_writes += part.pending_writes;
-    total.healthy = total.healthy && part.healthy;
-  }
+  for (const auto& part : parts)
+    total += part;
   return total;
 }
 
-/// The shards' store actors, spawned detached, linked to the front and stopped with it.
+/// The shards' store actors (and on PostgreSQL their new-order writers), spawned detached,
+/// linked to the front and stopped with it.
 void spawn_shards(self_pointer self, const store_config& cfg,
                   const std::shared_ptr<const clock>& time,
                   const std::shared_ptr<node_metrics>& metrics) {
   std::vector<caf::actor_addr> addresses;
-  for (size_t shard = 0; shard < cfg.shards; ++shard) {
-    auto actor = spawn_store(self->home_system(), shard_config(cfg, shard), time, metrics);
+  auto spawn = [&](const store_config& writer_cfg, std::vector<store_actor>& into) {
+    auto actor = spawn_store_writer(self->home_system(), writer_cfg, time, metrics);
     self->link_to(actor);
     addresses.push_back(actor.address());
-    self->state.shards.push_back(std::move(actor));
+    into.push_back(std::move(actor));
+  };
+  for (size_t shard = 0; shard < std::max<size_t>(cfg.shards, 1); ++shard) {
+    auto shard_cfg = shard_config(cfg, shard);
+    spawn(shard_cfg, self->state.shards);
+    if (self->state.one_database) {
+      shard_cfg.read_connections = 0;  // the shard's reads go to the other writer's readers
+      spawn(shard_cfg, self->state.new_order_writers);
+    }
   }
   stop_with(self, std::move(addresses));
+}
+
+/// Every writer's stats, summed.
+caf::result<store_stats> stats_of_every_writer(self_pointer self, stats_atom stats) {
+  auto writers = self->state.shards;
+  writers.insert(writers.end(), self->state.new_order_writers.begin(),
+                 self->state.new_order_writers.end());
+  return gather<store_stats, store_stats>(
+    self, positions_up_to(writers.size()),
+    [=](size_t writer) { return self->request(writers[writer], caf::infinite, stats); },
+    [](auto parts) { return summed(std::move(parts)); });
 }
 
 }  // namespace
@@ -180,14 +195,17 @@ store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
     [=](insert_atom atom, std::vector<order>& orders) -> caf::result<std::vector<insert_outcome>> {
       if (orders.empty())
         return std::vector<insert_outcome>{};
-      return write_split<insert_outcome>(self, atom, orders, [=](const order& o) {
+      const auto& writers = self->state.one_database ? self->state.new_order_writers
+                                                     : self->state.shards;
+          return write_split<insert_outcome>(self, writers, atom, orders, [=](const order& o) {
         return shard_of_key(o.merchant, o.client_ref, shard_count);
       });
     },
     [=](transition_atom atom, std::vector<transition>& changes) -> caf::result<std::vector<bool>> {
       if (changes.empty())
         return std::vector<bool>{};
-      return write_split<bool>(self, atom, changes, [=](const transition& change) {
+      return write_split<bool>(self, self->state.shards, atom, changes,
+                               [=](const transition& change) {
         return shard_of_id(change.order_id, shard_count);
       });
     },
@@ -246,10 +264,7 @@ store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
         int64_t resume_at_ms) -> caf::result<ack_atom> {
       return self->delegate(self->state.shards.front(), cursor, writer, resume_at_ms);
     },
-    [=](stats_atom stats) {
-      return ask_every_shard<store_stats>(
-        self, [](auto parts) { return summed(std::move(parts)); }, stats);
-    },
+    [=](stats_atom stats) { return stats_of_every_writer(self, stats); },
     [=](attempts_atom attempts, const attempt_query& query) {
       auto by_start = [](const attempt_record& a, const attempt_record& b) {
         return std::tie(a.started_at_ms, a.order_id, a.attempt_no)

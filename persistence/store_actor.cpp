@@ -279,8 +279,16 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
 store_actor spawn_store(caf::actor_system& system, store_config cfg,
                         std::shared_ptr<const clock> time,
                         std::shared_ptr<node_metrics> metrics) {
-  if (cfg.shards > 1)
+  // PostgreSQL goes through the front also with one shard: it writes new orders on a
+  // connection of their own (sharded_store_state::new_order_writers).
+  if (cfg.shards > 1 || cfg.backend == store_config::backend_kind::postgresql)
     return system.spawn(sharded_store, std::move(cfg), std::move(time), std::move(metrics));
+  return spawn_store_writer(system, std::move(cfg), std::move(time), std::move(metrics));
+}
+
+store_actor spawn_store_writer(caf::actor_system& system, store_config cfg,
+                               std::shared_ptr<const clock> time,
+                               std::shared_ptr<node_metrics> metrics) {
   return system.spawn<caf::detached>(store, std::move(cfg), std::move(time), std::move(metrics));
 }
 

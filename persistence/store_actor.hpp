@@ -62,7 +62,7 @@ struct store_state {
 /// write that reached the store before them: pending writes commit first. On PostgreSQL the
 /// read then runs on one of the store's read connections (store_reader), so that it never
 /// holds up the commits; on SQLite (one file, one writer) on the same session, between
-/// commits. Spawn it detached (spawn_store): SOCI calls block.
+/// commits. Spawn it detached (spawn_store_writer): SOCI calls block.
 /// `metrics`, when given, gets every commit's duration and rows.
 store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self,
                                  store_config cfg, std::shared_ptr<const clock> time,
@@ -72,11 +72,16 @@ store_actor::behavior_type store(store_actor::stateful_pointer<store_state> self
 /// link does not pass on.
 void stop_with(caf::abstract_actor* self, std::vector<caf::actor_addr> children);
 
-/// The store of `cfg`: with cfg.shards above 1 the front of a sharded store
-/// (persistence/sharded_store_actor) over one store actor per shard, else one store actor
-/// (no extra hop). cfg.shards is the settled count (persistence/store_layout).
+/// The store of `cfg`: the front of a sharded store (persistence/sharded_store_actor) with
+/// cfg.shards above 1 or on PostgreSQL, else one store actor (SQLite, one shard: no extra
+/// hop). cfg.shards is the settled count (persistence/store_layout).
 store_actor spawn_store(caf::actor_system& system, store_config cfg,
                         std::shared_ptr<const clock> time,
                         std::shared_ptr<node_metrics> metrics = nullptr);
+
+/// One store actor on one writing session, spawned detached, whatever cfg.shards says.
+store_actor spawn_store_writer(caf::actor_system& system, store_config cfg,
+                               std::shared_ptr<const clock> time,
+                               std::shared_ptr<node_metrics> metrics);
 
 } // namespace topup

@@ -956,26 +956,32 @@ BOOST_AUTO_TEST_CASE(new_orders_commit_ahead_of_state_changes_and_never_fail_wit
 #ifdef TOPUP_STORE_TEST_POSTGRESQL
 namespace {
 
-/// The server processes of the store's read connections (pg_stat_activity), optionally only
-/// those waiting for a lock.
-std::set<int> reader_backends(soci::session& session, bool waiting_for_lock = false) {
+/// The server processes of the store's connections named `application` (pg_stat_activity),
+/// optionally only those waiting for a lock.
+std::set<int> store_backends(soci::session& session, const std::string& application,
+                             bool waiting_for_lock) {
   std::vector<int> pids(100);
   std::string lock_only = waiting_for_lock ? "lock" : "";
-  session << "SELECT pid FROM pg_stat_activity WHERE application_name = 'topup-store-reader'"
+  session << "SELECT pid FROM pg_stat_activity WHERE application_name = :application"
              " AND (:lock_only = '' OR wait_event_type = 'Lock')",
-    soci::use(lock_only), soci::into(pids);
+    soci::use(application), soci::use(lock_only), soci::into(pids);
   return {pids.begin(), pids.end()};
 }
 
-/// Waits (bounded) until `count` reader backends satisfy `waiting_for_lock`.
-std::set<int> wait_for_reader_backends(soci::session& session, size_t count,
-                                       bool waiting_for_lock = false) {
-  auto backends = reader_backends(session, waiting_for_lock);
+/// Waits (bounded) until `count` backends named `application` satisfy `waiting_for_lock`.
+std::set<int> wait_for_backends(soci::session& session, const std::string& application,
+                                size_t count, bool waiting_for_lock) {
+  auto backends = store_backends(session, application, waiting_for_lock);
   for (int i = 0; i < 500 && backends.size() != count; ++i) {
     std::this_thread::sleep_for(milliseconds(20));
-    backends = reader_backends(session, waiting_for_lock);
+    backends = store_backends(session, application, waiting_for_lock);
   }
   return backends;
+}
+
+std::set<int> wait_for_reader_backends(soci::session& session, size_t count,
+                                       bool waiting_for_lock = false) {
+  return wait_for_backends(session, "topup-store-reader", count, waiting_for_lock);
 }
 
 void insert_through(caf::scoped_actor& self, const store_actor& store,
@@ -1026,6 +1032,46 @@ BOOST_AUTO_TEST_CASE(reads_wait_on_their_own_connections_while_the_store_goes_on
       [](caf::error& e) { BOOST_FAIL(describe(e)); });
   self->send_exit(store, caf::exit_reason::user_shutdown);
   self->wait_for(store);
+}
+
+BOOST_AUTO_TEST_CASE(new_orders_are_answered_while_a_state_change_waits_for_a_lock) {
+  auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
+  insert_through(self, store, {stored_order("o-1", "r-1")});
+  // Another session holds o-1's row, so the state change of o-1 waits in its commit.
+  auto holder = open_session(cfg);
+  soci::transaction held{*holder};
+  *holder << "SELECT id FROM orders WHERE id = 'o-1' FOR UPDATE";
+  auto change = self->request(
+    store, std::chrono::seconds(30), transition_atom::value,
+    std::vector<transition>{{"o-1", order_status::accepted, order_event::dispatch, 5, "p-cmcc",
+                             1, "o-1/p-cmcc", "", ""}});
+  auto observer = open_session(cfg);
+  BOOST_TEST_REQUIRE(wait_for_backends(*observer, "topup-store-writer", 1, true).size() == 1u,
+                     "the state change waits for the row lock");
+
+  // Meanwhile new orders are acknowledged: they are written on a connection of their own.
+  self->request(store, std::chrono::seconds(5), insert_atom::value,
+                std::vector<order>{stored_order("o-2", "r-2", 2), stored_order("o-3", "r-3", 3)})
+    .receive(
+      [](std::vector<insert_outcome>& outcomes) {
+        BOOST_REQUIRE_EQUAL(outcomes.size(), 2u);
+        BOOST_TEST(outcomes[0].inserted);
+        BOOST_TEST(outcomes[1].inserted);
+      },
+      [](caf::error& e) { BOOST_FAIL("new orders waited behind a state change: " << describe(e)); });
+  std::string status;
+  *observer << "SELECT status FROM orders WHERE id = 'o-1'", soci::into(status);
+  BOOST_TEST(status == "accepted", "the state change is still waiting");
+
+  held.rollback();
+  change.receive([](std::vector<bool>& applied) { BOOST_TEST(applied == std::vector<bool>{true}); },
+                 [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  self->request(store, std::chrono::seconds(5), stats_atom::value)
+    .receive([](store_stats& stats) { BOOST_TEST(stats.rows_written == 4u); },
+             [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+  self->wait_for(store);
+  BOOST_TEST(count_rows() == 3);
 }
 
 BOOST_AUTO_TEST_CASE(readers_whose_connections_were_killed_read_on_new_ones) {
@@ -1088,6 +1134,10 @@ BOOST_AUTO_TEST_CASE(a_failing_read_answers_unavailable_without_bound_values_the
 }
 #endif
 
+#ifndef TOPUP_STORE_TEST_POSTGRESQL
+// On PostgreSQL new orders are written on a connection of their own (see
+// new_orders_are_answered_while_a_state_change_waits_for_a_lock), so a change sent before
+// its order's acknowledgement may arrive first; the engine never sends one.
 BOOST_AUTO_TEST_CASE(inserts_and_transitions_share_commits_in_arrival_order) {
   auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
   self->send(store, insert_atom::value, std::vector<order>{stored_order("o-1", "r-1")});
@@ -1102,10 +1152,17 @@ BOOST_AUTO_TEST_CASE(inserts_and_transitions_share_commits_in_arrival_order) {
   self->wait_for(store);
   BOOST_TEST(count_rows("attempts") == 1);
 }
+#endif
 
 BOOST_AUTO_TEST_CASE(a_read_sees_every_write_sent_before_it) {
   // On PostgreSQL the reads run on the store's read connections, not on the session that
-  // commits: they must still start after the writes before them are committed.
+  // commits: they must still start after the writes before them are committed. There a new
+  // order counts once it is acknowledged (it is written on a connection of its own).
+#ifdef TOPUP_STORE_TEST_POSTGRESQL
+  constexpr bool await_insert = true;
+#else
+  constexpr bool await_insert = false;
+#endif
   auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
   constexpr int orders = 200;
   const auto timeout = std::chrono::seconds(10);
@@ -1113,6 +1170,12 @@ BOOST_AUTO_TEST_CASE(a_read_sees_every_write_sent_before_it) {
     auto n = std::to_string(i);
     auto insert = self->request(store, timeout, insert_atom::value,
                                 std::vector<order>{stored_order("o-" + n, "r-" + n, i)});
+    auto inserted = [](std::vector<insert_outcome>& outcomes) {
+      BOOST_TEST(outcomes[0].inserted);
+    };
+    auto failed = [](caf::error& e) { BOOST_FAIL(describe(e)); };
+    if (await_insert)
+      insert.receive(inserted, failed);
     auto dispatch = self->request(
       store, timeout, transition_atom::value,
       std::vector<transition>{{"o-" + n, order_status::accepted, order_event::dispatch, 5,
@@ -1133,10 +1196,9 @@ BOOST_AUTO_TEST_CASE(a_read_sees_every_write_sent_before_it) {
         BOOST_TEST(by_status[0].count == static_cast<uint64_t>(i + 1));
       },
       [&](caf::error& e) { BOOST_FAIL(describe(e)); });
-    insert.receive([](std::vector<insert_outcome>& outcomes) { BOOST_TEST(outcomes[0].inserted); },
-                   [](caf::error& e) { BOOST_FAIL(describe(e)); });
-    dispatch.receive([](std::vector<bool>& applied) { BOOST_TEST(applied[0]); },
-                     [](caf::error& e) { BOOST_FAIL(describe(e)); });
+    if (!await_insert)
+      insert.receive(inserted, failed);
+    dispatch.receive([](std::vector<bool>& applied) { BOOST_TEST(applied[0]); }, failed);
   }
   self->send_exit(store, caf::exit_reason::user_shutdown);
   self->wait_for(store);
