@@ -18,16 +18,16 @@ std::string lease_fence_sql(store_config::backend_kind backend) {
   bool postgresql = backend == store_config::backend_kind::postgresql;
   return "EXISTS (SELECT 1 FROM provider_leases WHERE provider = :lease_provider"
          " AND owner = :lease_owner AND epoch = :lease_epoch AND expires_at_ms > "
-         + database_now_ms_sql(backend) + (postgresql ? " FOR SHARE)" : ")");
+         + database_now_ms_sql(backend) + (postgresql ? postgresql_fence_lock : "") + ")";
 }
 
 /// The statements run on every heartbeat interval, prepared once.
 struct lease_store::statements {
   std::string provider, node, address;
   long long epoch = 0, ttl_ms = 0, incarnation = 0;
-  soci::statement heartbeat, acquire, renew, release;
+  soci::statement heartbeat, lock_takeable, acquire, renew, release;
 
-  statements(soci::session& session, const std::string& now)
+  statements(soci::session& session, const std::string& now, bool postgresql)
     : heartbeat((session.prepare << "INSERT INTO cluster_members"
                                     " (node, address, incarnation, heartbeat_at_ms)"
                                     " VALUES (:node, :address, :incarnation, " << now << ")"
@@ -37,6 +37,16 @@ struct lease_store::statements {
                                     " heartbeat_at_ms = excluded.heartbeat_at_ms",
                  soci::use(node, "node"), soci::use(address, "address"),
                  soci::use(incarnation, "incarnation"))),
+      // PostgreSQL: the lease row when acquire may take it, locked FOR UPDATE, which waits
+      // for the fenced writes under its current epoch (postgresql_fence_lock). A live lease
+      // of another node is left unlocked: its holder's writes go on. SQLite: not used.
+      lock_takeable(postgresql ? soci::statement(
+                                   (session.prepare << "SELECT 1 FROM provider_leases"
+                                                       " WHERE provider = :provider AND"
+                                                       " (expires_at_ms <= " << now
+                                                    << " OR owner = :node) FOR UPDATE",
+                                    soci::use(provider, "provider"), soci::use(node, "node")))
+                               : soci::statement(session)),
       // The whole decision is this one statement: the row is inserted, or taken over when
       // the WHERE holds on its latest committed version (PostgreSQL locks the conflicting
       // row and re-checks; SQLite runs one writer at a time). A node that loses the race
@@ -89,7 +99,8 @@ lease_store::lease_store(const store_config& cfg)
     migrate(*session_, current_schema_version, cfg.default_merchant);
   });
   statements_ = with_store_errors("preparing lease statements", [&] {
-    return std::make_unique<statements>(*session_, now_sql_);
+    return std::make_unique<statements>(*session_, now_sql_,
+                                        backend_ == store_config::backend_kind::postgresql);
   });
 }
 
@@ -146,6 +157,8 @@ std::optional<lease> lease_store::try_acquire(const std::string& provider,
     // The new epoch is read back in the same transaction: the row stays locked (PostgreSQL)
     // or the database stays locked (SQLite) until the commit, so it is ours.
     soci::transaction transaction{*session_};
+    if (backend_ == store_config::backend_kind::postgresql)
+      st.lock_takeable.execute(true);
     st.acquire.execute(true);
     if (st.acquire.get_affected_rows() != 1)
       return std::nullopt;

@@ -37,11 +37,17 @@ struct lease_fence {
 /// write (an UPDATE, or an INSERT ... SELECT ... WHERE) and bind the fence with
 /// use_lease_fence: the write then affects no row when the writer lost its lease.
 /// It binds :lease_provider, :lease_owner and :lease_epoch.
-/// On PostgreSQL it also share-locks the lease row until the writer's transaction ends, so
-/// a takeover waits for a write that passed the check to commit: every attempt written
-/// under epoch e is visible before epoch e+1 exists. (SQLite writers are serialised by
-/// the database lock already.)
+/// On PostgreSQL it also key-share-locks the lease row until the writer's transaction ends
+/// (postgresql_fence_lock), so a takeover waits for a write that passed the check to commit:
+/// every attempt written under epoch e is visible before epoch e+1 exists. (SQLite writers
+/// are serialised by the database lock already.)
 std::string lease_fence_sql(store_config::backend_kind backend);
+
+/// The row lock a fenced write takes on the lease row (PostgreSQL). FOR KEY SHARE conflicts
+/// only with FOR UPDATE, which try_acquire takes before a takeover, and not with the lock of
+/// a renewal or a release (UPDATEs that change no key): the holder's renewals never queue
+/// behind its own writes, nor its writes behind a renewal that waits for other writes.
+inline constexpr const char* postgresql_fence_lock = " FOR KEY SHARE";
 
 /// Binds a fence to a statement being built:
 ///   use_lease_fence((session.prepare << "UPDATE ... WHERE id = :id AND "
@@ -90,7 +96,9 @@ public:
   /// Takes the provider's lease for `ttl_ms` when nobody holds it, it has expired, or
   /// `node` holds it already. Every success hands out a new epoch (the last one + 1, 1 for
   /// the first): a restarted node re-acquiring its own lease fences off its previous
-  /// incarnation too. Nothing when another node holds a live lease.
+  /// incarnation too. Nothing when another node holds a live lease. On PostgreSQL a lease it
+  /// can take is locked FOR UPDATE first: the new epoch waits for every fenced write under
+  /// the old one that is still open.
   std::optional<lease> try_acquire(const std::string& provider, const std::string& node,
                                    int64_t ttl_ms);
 

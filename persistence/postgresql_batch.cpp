@@ -85,8 +85,8 @@ std::string add_notes_sql() {
 }
 
 std::string change_orders_sql() {
-  // The same update as row by row, and the same fence: FOR SHARE keeps a takeover waiting
-  // until this transaction, which passed the check, has committed.
+  // The same update as row by row, and the same fence: its lock (postgresql_fence_lock)
+  // keeps a takeover waiting until this transaction, which passed the check, has committed.
   return "UPDATE orders AS o SET status = v.to_status,"
          " provider = CASE WHEN v.provider = '' THEN o.provider ELSE v.provider END,"
          " attempts = GREATEST(o.attempts, v.attempt_no),"
@@ -104,7 +104,7 @@ std::string change_orders_sql() {
          " WHERE l.provider = v.provider AND l.owner = v.lease_owner"
          " AND l.epoch = v.lease_epoch AND l.expires_at_ms > "
          + database_now_ms_sql(store_config::backend_kind::postgresql)
-         + " FOR SHARE)) RETURNING v.position";
+         + postgresql_fence_lock + ")) RETURNING v.position";
 }
 
 std::string insert_attempts_sql() {

@@ -328,26 +328,64 @@ BOOST_AUTO_TEST_CASE(a_takeover_waits_for_an_open_fenced_write_to_commit) {
   auto held = owner.try_acquire("p-cmcc", "node-a", long_ttl_ms);
   BOOST_REQUIRE(held);
   auto session = open_session(cfg);
+  std::future<bool> release;  // before the transaction, whose rollback would free it
   soci::transaction writing{*session};
   BOOST_TEST(fenced_attempt_insert(*session, cfg.backend, "o-1", 1,
                                    {"p-cmcc", "node-a", held->epoch})
              == 1);
 
-  // The owner lets go while its write is uncommitted: the release waits for the commit,
-  // so no other node can hold the next epoch while an attempt of this one is in flight.
-  std::atomic<bool> released{false};
-  auto release = std::async(std::launch::async, [&] {
-    bool result = owner.release("p-cmcc", "node-a", held->epoch);
-    released = true;
+  // The owner lets go while its write is uncommitted (a release need not wait). The rival's
+  // takeover waits for the commit: no other node holds the next epoch while an attempt of
+  // this one is in flight.
+  release = std::async(std::launch::async,
+                       [&] { return owner.release("p-cmcc", "node-a", held->epoch); });
+  BOOST_TEST_REQUIRE((release.wait_for(std::chrono::seconds(5)) == std::future_status::ready),
+                     "the release waits for the write");
+  BOOST_TEST(release.get());
+  std::atomic<bool> acquired{false};
+  auto takeover = std::async(std::launch::async, [&] {
+    auto result = rival.try_acquire("p-cmcc", "node-b", long_ttl_ms);
+    acquired = true;
     return result;
   });
   std::this_thread::sleep_for(milliseconds(300));
-  BOOST_TEST(!released.load());
+  BOOST_TEST(!acquired.load());
   writing.commit();
-  BOOST_TEST(release.get());
-  auto next = rival.try_acquire("p-cmcc", "node-b", long_ttl_ms);
+  auto next = takeover.get();
   BOOST_REQUIRE(next);
   BOOST_TEST(next->epoch == held->epoch + 1);
+}
+
+BOOST_AUTO_TEST_CASE(a_renewal_does_not_wait_for_an_open_fenced_write) {
+  { order_store{cfg}.insert({stored_order("o-1", "ref-o-1", 7)}); }
+  lease_store owner{cfg}, rival{cfg};
+  auto held = owner.try_acquire("p-cmcc", "node-a", long_ttl_ms);
+  BOOST_REQUIRE(held);
+  auto session = open_session(cfg);
+  // Declared before the transaction: should they wait for it, its rollback frees them.
+  std::future<bool> renewal, rival_acquired;
+  soci::transaction writing{*session};
+  BOOST_TEST(fenced_attempt_insert(*session, cfg.backend, "o-1", 1,
+                                   {"p-cmcc", "node-a", held->epoch})
+             == 1);
+  renewal = std::async(std::launch::async,
+                       [&] { return owner.renew("p-cmcc", "node-a", held->epoch, long_ttl_ms); });
+  BOOST_TEST_REQUIRE((renewal.wait_for(std::chrono::seconds(5)) == std::future_status::ready),
+                     "the renewal waits for the write");
+  BOOST_TEST(renewal.get());
+  // A rival finds the lease live and gives up at once, without waiting for the write either.
+  rival_acquired = std::async(std::launch::async, [&] {
+    return rival.try_acquire("p-cmcc", "node-b", long_ttl_ms).has_value();
+  });
+  BOOST_TEST_REQUIRE(
+    (rival_acquired.wait_for(std::chrono::seconds(5)) == std::future_status::ready),
+    "the rival's acquire waits for the write");
+  BOOST_TEST(!rival_acquired.get());
+  // The write under the renewed lease still passes the fence.
+  BOOST_TEST(fenced_attempt_insert(*session, cfg.backend, "o-1", 2,
+                                   {"p-cmcc", "node-a", held->epoch})
+             == 1);
+  writing.commit();
 }
 
 BOOST_AUTO_TEST_CASE(reopening_a_current_schema_does_not_wait_for_the_migration_lock) {
