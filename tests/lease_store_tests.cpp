@@ -322,70 +322,76 @@ BOOST_AUTO_TEST_SUITE_END()
 #ifdef TOPUP_STORE_TEST_POSTGRESQL
 BOOST_FIXTURE_TEST_SUITE(leases_on_postgresql, backend_fixture)
 
-BOOST_AUTO_TEST_CASE(a_takeover_waits_for_an_open_fenced_write_to_commit) {
-  { order_store{cfg}.insert({stored_order("o-1", "ref-o-1", 7)}); }
-  lease_store owner{cfg}, rival{cfg};
-  auto held = owner.try_acquire("p-cmcc", "node-a", long_ttl_ms);
-  BOOST_REQUIRE(held);
-  auto session = open_session(cfg);
-  std::future<bool> release;  // before the transaction, whose rollback would free it
-  soci::transaction writing{*session};
-  BOOST_TEST(fenced_attempt_insert(*session, cfg.backend, "o-1", 1,
-                                   {"p-cmcc", "node-a", held->epoch})
-             == 1);
+/// Node-a holding p-cmcc's lease, and an attempt of o-1 written under it
+/// in a transaction left open (o-1 is stored first).
+struct open_fenced_write {
+  explicit open_fenced_write(const store_config& cfg)
+    : owner(cfg), rival(cfg), held(acquired(owner)), session(open_session(cfg)),
+      writing(std::in_place, *session) {
+    { order_store{cfg}.insert({stored_order("o-1", "ref-o-1", 7)}); }
+    BOOST_TEST_REQUIRE(fenced_attempt_insert(*session, cfg.backend, "o-1", 1, fence()) == 1);
+  }
 
+  static lease acquired(lease_store& leases) {
+    auto held = leases.try_acquire("p-cmcc", "node-a", long_ttl_ms);
+    BOOST_TEST_REQUIRE(held.has_value());
+    return *held;
+  }
+
+  lease_fence fence() const { return {"p-cmcc", "node-a", held.epoch}; }
+
+  /// What `call` returns, which must come within 5 s while the write is open; else the
+  /// write is rolled back (freeing the call) and the test fails with `waited`.
+  template <class Call>
+  auto without_waiting(Call call, const std::string& waited) {
+    auto result = std::async(std::launch::async, call);
+    if (result.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      writing->rollback();
+      BOOST_FAIL(waited);
+    }
+    return result.get();
+  }
+
+  lease_store owner, rival;
+  lease held;
+  std::unique_ptr<soci::session> session;
+  std::optional<soci::transaction> writing;
+};
+
+BOOST_AUTO_TEST_CASE(a_takeover_waits_for_an_open_fenced_write_to_commit) {
+  open_fenced_write open{cfg};
   // The owner lets go while its write is uncommitted (a release need not wait). The rival's
   // takeover waits for the commit: no other node holds the next epoch while an attempt of
   // this one is in flight.
-  release = std::async(std::launch::async,
-                       [&] { return owner.release("p-cmcc", "node-a", held->epoch); });
-  BOOST_TEST_REQUIRE((release.wait_for(std::chrono::seconds(5)) == std::future_status::ready),
-                     "the release waits for the write");
-  BOOST_TEST(release.get());
+  BOOST_TEST(open.without_waiting(
+    [&] { return open.owner.release("p-cmcc", "node-a", open.held.epoch); },
+    "the release waits for the write"));
   std::atomic<bool> acquired{false};
   auto takeover = std::async(std::launch::async, [&] {
-    auto result = rival.try_acquire("p-cmcc", "node-b", long_ttl_ms);
+    auto result = open.rival.try_acquire("p-cmcc", "node-b", long_ttl_ms);
     acquired = true;
     return result;
   });
   std::this_thread::sleep_for(milliseconds(300));
   BOOST_TEST(!acquired.load());
-  writing.commit();
+  open.writing->commit();
   auto next = takeover.get();
   BOOST_REQUIRE(next);
-  BOOST_TEST(next->epoch == held->epoch + 1);
+  BOOST_TEST(next->epoch == open.held.epoch + 1);
 }
 
 BOOST_AUTO_TEST_CASE(a_renewal_does_not_wait_for_an_open_fenced_write) {
-  { order_store{cfg}.insert({stored_order("o-1", "ref-o-1", 7)}); }
-  lease_store owner{cfg}, rival{cfg};
-  auto held = owner.try_acquire("p-cmcc", "node-a", long_ttl_ms);
-  BOOST_REQUIRE(held);
-  auto session = open_session(cfg);
-  // Declared before the transaction: should they wait for it, its rollback frees them.
-  std::future<bool> renewal, rival_acquired;
-  soci::transaction writing{*session};
-  BOOST_TEST(fenced_attempt_insert(*session, cfg.backend, "o-1", 1,
-                                   {"p-cmcc", "node-a", held->epoch})
-             == 1);
-  renewal = std::async(std::launch::async,
-                       [&] { return owner.renew("p-cmcc", "node-a", held->epoch, long_ttl_ms); });
-  BOOST_TEST_REQUIRE((renewal.wait_for(std::chrono::seconds(5)) == std::future_status::ready),
-                     "the renewal waits for the write");
-  BOOST_TEST(renewal.get());
+  open_fenced_write open{cfg};
+  BOOST_TEST(open.without_waiting(
+    [&] { return open.owner.renew("p-cmcc", "node-a", open.held.epoch, long_ttl_ms); },
+    "the renewal waits for the write"));
   // A rival finds the lease live and gives up at once, without waiting for the write either.
-  rival_acquired = std::async(std::launch::async, [&] {
-    return rival.try_acquire("p-cmcc", "node-b", long_ttl_ms).has_value();
-  });
-  BOOST_TEST_REQUIRE(
-    (rival_acquired.wait_for(std::chrono::seconds(5)) == std::future_status::ready),
-    "the rival's acquire waits for the write");
-  BOOST_TEST(!rival_acquired.get());
+  BOOST_TEST(!open.without_waiting(
+    [&] { return open.rival.try_acquire("p-cmcc", "node-b", long_ttl_ms).has_value(); },
+    "the rival's acquire waits for the write"));
   // The write under the renewed lease still passes the fence.
-  BOOST_TEST(fenced_attempt_insert(*session, cfg.backend, "o-1", 2,
-                                   {"p-cmcc", "node-a", held->epoch})
-             == 1);
-  writing.commit();
+  BOOST_TEST(fenced_attempt_insert(*open.session, cfg.backend, "o-1", 2, open.fence()) == 1);
+  open.writing->commit();
 }
 
 BOOST_AUTO_TEST_CASE(reopening_a_current_schema_does_not_wait_for_the_migration_lock) {
