@@ -197,7 +197,7 @@ store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
         return std::vector<insert_outcome>{};
       const auto& writers = self->state.one_database ? self->state.new_order_writers
                                                      : self->state.shards;
-          return write_split<insert_outcome>(self, writers, atom, orders, [=](const order& o) {
+      return write_split<insert_outcome>(self, writers, atom, orders, [=](const order& o) {
         return shard_of_key(o.merchant, o.client_ref, shard_count);
       });
     },
