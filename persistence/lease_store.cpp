@@ -14,11 +14,16 @@ std::string database_now_ms_sql(store_config::backend_kind backend) {
   return "CAST(ROUND((julianday('now') - 2440587.5) * 86400000.0) AS INTEGER)";
 }
 
-std::string lease_fence_sql(store_config::backend_kind backend) {
+std::string lease_fence_sql(store_config::backend_kind backend, const std::string& provider,
+                            const std::string& owner, const std::string& epoch) {
   bool postgresql = backend == store_config::backend_kind::postgresql;
-  return "EXISTS (SELECT 1 FROM provider_leases WHERE provider = :lease_provider"
-         " AND owner = :lease_owner AND epoch = :lease_epoch AND expires_at_ms > "
+  return "EXISTS (SELECT 1 FROM provider_leases l WHERE l.provider = " + provider
+         + " AND l.owner = " + owner + " AND l.epoch = " + epoch + " AND l.expires_at_ms > "
          + database_now_ms_sql(backend) + (postgresql ? postgresql_fence_lock : "") + ")";
+}
+
+std::string lease_fence_sql(store_config::backend_kind backend) {
+  return lease_fence_sql(backend, ":lease_provider", ":lease_owner", ":lease_epoch");
 }
 
 /// The statements run on every heartbeat interval, prepared once.
@@ -220,7 +225,8 @@ std::optional<lease> lease_store::holder(const std::string& provider) {
 }
 
 std::vector<lease> lease_store::held_by(const std::string& node) {
-  return with_store_errors("reading a node's leases", [&] { return read_leases("owner", node, /*live_only=*/true); });
+  return with_store_errors("reading a node's leases",
+                           [&] { return read_leases("owner", node, /*live_only=*/true); });
 }
 
 bool lease_store::still_owner(const std::string& provider, const std::string& node,

@@ -43,6 +43,11 @@ struct lease_fence {
 /// are serialised by the database lock already.)
 std::string lease_fence_sql(store_config::backend_kind backend);
 
+/// The same condition over SQL expressions for the provider, owner and epoch (a batch
+/// statement takes them from its arrays) instead of the bound parameters.
+std::string lease_fence_sql(store_config::backend_kind backend, const std::string& provider,
+                            const std::string& owner, const std::string& epoch);
+
 /// The row lock a fenced write takes on the lease row (PostgreSQL). FOR KEY SHARE conflicts
 /// only with FOR UPDATE, which try_acquire takes before a takeover, and not with the lock of
 /// a renewal or a release (UPDATEs that change no key): the holder's renewals never queue

@@ -85,8 +85,8 @@ std::string add_notes_sql() {
 }
 
 std::string change_orders_sql() {
-  // The same update as row by row, and the same fence: its lock (postgresql_fence_lock)
-  // keeps a takeover waiting until this transaction, which passed the check, has committed.
+  // The same update as row by row, and the same fence (lease_fence_sql), whose lock keeps a
+  // takeover waiting until this transaction, which passed the check, has committed.
   return "UPDATE orders AS o SET status = v.to_status,"
          " provider = CASE WHEN v.provider = '' THEN o.provider ELSE v.provider END,"
          " attempts = GREATEST(o.attempts, v.attempt_no),"
@@ -99,12 +99,10 @@ std::string change_orders_sql() {
          " CAST(:wrong_carrier AS text[]))"
          " AS v(id, from_status, to_status, provider, attempt_no, at_ms, detail,"
          " lease_owner, lease_epoch, position, entry, wrong_carrier)"
-         " WHERE o.id = v.id AND o.status = v.from_status"
-         " AND (v.lease_owner = '' OR EXISTS (SELECT 1 FROM provider_leases l"
-         " WHERE l.provider = v.provider AND l.owner = v.lease_owner"
-         " AND l.epoch = v.lease_epoch AND l.expires_at_ms > "
-         + database_now_ms_sql(store_config::backend_kind::postgresql)
-         + postgresql_fence_lock + ")) RETURNING v.position";
+         " WHERE o.id = v.id AND o.status = v.from_status AND (v.lease_owner = '' OR "
+         + lease_fence_sql(store_config::backend_kind::postgresql, "v.provider",
+                           "v.lease_owner", "v.lease_epoch")
+         + ") RETURNING v.position";
 }
 
 std::string insert_attempts_sql() {
@@ -198,6 +196,7 @@ std::vector<bool> postgresql_batch_writer::insert(const std::vector<order>& orde
     result.push_back(inserted.erase(o.id) == 1);
   return result;
 }
+
 std::vector<bool> postgresql_batch_writer::apply(const std::vector<transition>& changes) {
   std::vector<bool> applied(changes.size(), false);
   // Illegal changes are refused without a statement, as row by row.

@@ -35,8 +35,9 @@ struct sharded_store_state {
 /// on different connections); the engine sends neither before the acknowledgement. A read
 /// of one order goes to its shard; a read that spans shards asks each (on SQLite) and merges
 /// their answers into what one store would answer (domain/store_shards, merge_pages). Result
-/// writer cursors live in shard 0. A shard that fails a write fails the whole request: the orders another
-/// shard stored are found again by their idempotency keys when the client retries.
+/// writer cursors live in shard 0. A shard that fails a write fails the whole request: the
+/// orders another shard stored are found again by their idempotency keys when the client
+/// retries.
 store_actor::behavior_type sharded_store(store_actor::stateful_pointer<sharded_store_state> self,
                                          store_config cfg, std::shared_ptr<const clock> time,
                                          std::shared_ptr<node_metrics> metrics);
