@@ -13,8 +13,10 @@ namespace {
 using self_pointer = recharge_actor::stateful_pointer<recharge_state>;
 using pending_change = recharge_state::pending_change;
 using change_purpose = recharge_state::change_purpose;
+using awaited_call_ticket = call_watch<awaited_call>::ticket;
 
 void pump(self_pointer self);
+void arm_timer(self_pointer self);
 void send_paced(self_pointer self, outgoing_call outgoing);
 void answer_drain_waiters(self_pointer self);
 void follow_stored_state(self_pointer self, order o);
@@ -390,40 +392,84 @@ bool lapsed_on_the_way(const caf::error& error) {
   return failure && failure->code == errc::stale_owner;
 }
 
+/// Starts watching a call or query about to be sent: it is given up at the call timeout.
+awaited_call_ticket await_answer(self_pointer self, order o, bool is_query) {
+  auto& st = self->state;
+  auto now = mono_now(self);
+  st.cost.call_started(now);
+  auto ticket =
+    st.awaiting.watch({std::move(o), is_query, now}, now + st.options.lane.call_timeout);
+  arm_timer(self);
+  return ticket;
+}
+
+/// The provider did not answer in time, or its adapter failed: the request may have reached
+/// the provider, so the outcome is unknown.
+void unanswered(self_pointer self, awaited_call awaited, std::string detail) {
+  auto by = answered(self, awaited.is_query ? answered_by::query : answered_by::call,
+                     awaited.sent_at);
+  count_answer(self, awaited.is_query, call_result::no_answer, by);
+  self->state.lane->call_finished(mono_now(self), false);
+  after_answer(self, std::move(awaited.o), call_answer::unknown, std::move(detail), "", by);
+}
+
+/// What a failed call or query says in the order's history.
+std::string unanswered_detail(bool is_query, const std::string& reason) {
+  return (is_query ? "status query unanswered: " : "no answer: ") + reason;
+}
+
+/// Calls and queries past the call timeout are given up (their answers, should they come,
+/// are ignored).
+void give_up_overdue(self_pointer self) {
+  auto& st = self->state;
+  auto reason = "none within " + std::to_string(st.options.lane.call_timeout.count()) + " ms";
+  for (auto& awaited : st.awaiting.take_overdue(mono_now(self))) {
+    auto detail = unanswered_detail(awaited.is_query, reason);
+    unanswered(self, std::move(awaited), std::move(detail));
+  }
+}
+
+/// The adapter failed the call or query `ticket`: not sent (its lease lapsed on the way),
+/// or unknown. Nothing when it was given up already.
+void failed_to_answer(self_pointer self, awaited_call_ticket ticket, const caf::error& error) {
+  auto awaited = self->state.awaiting.answered(ticket);
+  if (!awaited)
+    return;
+  if (lapsed_on_the_way(error)) {
+    not_sent(self, std::move(awaited->o));
+  } else {
+    auto detail = unanswered_detail(awaited->is_query, describe(error));
+    unanswered(self, std::move(*awaited), std::move(detail));
+  }
+  pump(self);
+}
+
+// The requests carry no CAF timeout (that costs two events on the system's clock thread per
+// call): the lane gives them up itself (give_up_overdue). Every adapter is in this process
+// and linked to this actor, and answers each request or dies with it, so no response
+// handler outlives its request for long.
 void call(self_pointer self, order o) {
   auto& st = self->state;
   st.stats.calls++;
-  st.cost.call_started(mono_now(self));
   recharge_call request{provider_request_id(o.id, st.options.provider), o.id, o.phone,
                         o.amount_fen, origin_of(self)};
-  auto started = mono_now(self);
-  self->request(st.provider, caf::duration{st.options.lane.call_timeout}, recharge_atom::value,
-                std::move(request))
+  auto ticket = await_answer(self, std::move(o), false);
+  self->request(st.provider, caf::infinite, recharge_atom::value, std::move(request))
     .then(
-      [=](recharge_reply& reply) mutable {
-        observe_latency(self, started);
-        auto by = answered(self, answered_by::call, started);
+      [=](recharge_reply& reply) {
+        auto awaited = self->state.awaiting.answered(ticket);
+        if (!awaited)
+          return;  // given up at the timeout: its order is being queried
+        observe_latency(self, awaited->sent_at);
+        auto by = answered(self, answered_by::call, awaited->sent_at);
         bool healthy = reply.outcome != recharge_outcome::transient_failure;
         self->state.lane->call_finished(mono_now(self), healthy);
         count_answer(self, false, result_of(reply.outcome), by);
-        after_answer(self, std::move(o), answer_of(reply.outcome), std::move(reply.detail),
-                     std::move(reply.provider_txn), by);
+        after_answer(self, std::move(awaited->o), answer_of(reply.outcome),
+                     std::move(reply.detail), std::move(reply.provider_txn), by);
         pump(self);
       },
-      [=](caf::error& error) mutable {
-        if (lapsed_on_the_way(error)) {
-          not_sent(self, std::move(o));
-          pump(self);
-          return;
-        }
-        // A timeout, or the adapter died: the request may have reached the provider.
-        auto by = answered(self, answered_by::call, started);
-        count_answer(self, false, call_result::no_answer, by);
-        self->state.lane->call_finished(mono_now(self), false);
-        after_answer(self, std::move(o), call_answer::unknown, "no answer: " + describe(error),
-                     "", by);
-        pump(self);
-      });
+      [=](caf::error& error) { failed_to_answer(self, ticket, error); });
 }
 
 /// Re-reads an order whose change was refused and continues from what the store holds:
@@ -545,37 +591,26 @@ void after_not_written(self_pointer self, pending_change pending) {
 void query(self_pointer self, order o) {
   auto& st = self->state;
   st.stats.queries++;
-  st.cost.call_started(mono_now(self));
   status_query request{provider_request_id(o.id, st.options.provider), origin_of(self)};
-  auto started = mono_now(self);
-  self->request(st.provider, caf::duration{st.options.lane.call_timeout}, query_atom::value,
-                std::move(request))
+  auto ticket = await_answer(self, std::move(o), true);
+  self->request(st.provider, caf::infinite, query_atom::value, std::move(request))
     .then(
-      [=](query_reply& reply) mutable {
-        auto by = answered(self, answered_by::query, started);
+      [=](query_reply& reply) {
+        auto awaited = self->state.awaiting.answered(ticket);
+        if (!awaited)
+          return;  // given up at the timeout: queried again later
+        auto by = answered(self, answered_by::query, awaited->sent_at);
         // Only a recharge the provider performed speaks for its health: "not recharged"
         // after a lost call means it dropped the recharge, and a provider that drops every
         // one must open the breaker (its orders then fail over) although it answers queries.
         bool healthy = reply.outcome == query_outcome::recharged;
         self->state.lane->call_finished(mono_now(self), healthy);
         count_answer(self, true, result_of(reply.outcome), by);
-        after_answer(self, std::move(o), answer_of(reply.outcome), detail_of(reply),
+        after_answer(self, std::move(awaited->o), answer_of(reply.outcome), detail_of(reply),
                      std::move(reply.provider_txn), by);
         pump(self);
       },
-      [=](caf::error& error) mutable {
-        if (lapsed_on_the_way(error)) {
-          not_sent(self, std::move(o));
-          pump(self);
-          return;
-        }
-        auto by = answered(self, answered_by::query, started);
-        count_answer(self, true, call_result::no_answer, by);
-        self->state.lane->call_finished(mono_now(self), false);
-        after_answer(self, std::move(o), call_answer::unknown,
-                     "status query unanswered: " + describe(error), "", by);
-        pump(self);
-      });
+      [=](caf::error& error) { failed_to_answer(self, ticket, error); });
 }
 
 void arm_timer(self_pointer self) {
@@ -584,6 +619,8 @@ void arm_timer(self_pointer self) {
   auto wakeup = st.lane->next_wakeup(now);
   if (auto paced = st.pacer->next_due(now); paced && (!wakeup || *paced < *wakeup))
     wakeup = paced;
+  if (auto overdue = st.awaiting.next_due(); overdue && (!wakeup || *overdue < *wakeup))
+    wakeup = overdue;
   if (!st.unwritten.empty()) {
     auto retry = std::max(st.store_backoff.next_try(), now);
     if (!wakeup || retry < *wakeup)
@@ -643,6 +680,7 @@ void send_paced(self_pointer self, outgoing_call outgoing) {
 void pump(self_pointer self) {
   auto& st = self->state;
   auto now = mono_now(self);
+  give_up_overdue(self);
   send_due(self);
   if (!st.unwritten.empty() && st.store_backoff.may_try(now)) {
     auto retry = std::move(st.unwritten);

@@ -4,6 +4,7 @@
 #include "config/config.hpp"
 #include "domain/call_cost_meter.hpp"
 #include "domain/call_pacer.hpp"
+#include "domain/call_watch.hpp"
 #include "domain/clock.hpp"
 #include "domain/log_repeats.hpp"
 #include "domain/provider_lane.hpp"
@@ -67,6 +68,13 @@ struct outgoing_call {
   bool is_query = false;
 };
 
+/// A recharge call or status query sent to the provider and not yet answered.
+struct awaited_call {
+  order o;
+  bool is_query = false;
+  mono_time sent_at;
+};
+
 struct recharge_state {
   static constexpr const char* name = "recharge";
   recharge_options options;
@@ -76,6 +84,8 @@ struct recharge_state {
   std::unique_ptr<call_pacer<outgoing_call>> pacer;
   /// Cluster: calls and queries leave only while the lease is valid (a single node: always).
   send_fence fence;
+  /// The calls and queries awaiting their answer, given up at the call timeout.
+  call_watch<awaited_call> awaiting;
   bool fence_closed = false;  ///< the fence refused the last send it was asked about
   provider_actor provider;
   store_actor store;

@@ -189,6 +189,9 @@ void answer_due(self_pointer self) {
     count_answer(st.counters, reply);
     pending.promise.deliver(std::move(reply));
   });
+  take_due(st.unanswered, now, [](caf::typed_response_promise<recharge_reply>& promise) {
+    promise.deliver(make_error(errc::outcome_unknown, "simulated: the call was never answered"));
+  });
 }
 
 } // namespace
@@ -207,10 +210,12 @@ simulated_provider_state::~simulated_provider_state() {
 
 provider_actor::behavior_type simulated_provider(self_pointer self, std::string provider,
                                                  outcome_model model, std::string ledger_path,
+                                                 milliseconds call_timeout,
                                                  std::shared_ptr<const clock> time) {
   auto& initial = self->state;
   initial.provider = std::move(provider);
   initial.ledger_path = std::move(ledger_path);
+  initial.silence = 2 * call_timeout;
   initial.time = std::move(time);
   initial.started = initial.time->now();
   initial.model.emplace(std::move(model));
@@ -252,9 +257,10 @@ provider_actor::behavior_type simulated_provider(self_pointer self, std::string 
           answer_later(failure_reply(recharge_outcome::wrong_carrier, simulated_wrong_carrier));
           break;
         case simulated_outcome::unknown:
-          // The promise is dropped undelivered: the caller's request times out, which is the
-          // unknown outcome. Only the ledger (and so a query) knows what happened.
+          // The caller's call times out, which is the unknown outcome. Only the ledger (and so
+          // a query) knows what happened.
           st.counters.unanswered++;
+          st.unanswered.emplace(wake_after(self, st.silence), promise);
           if (decision.performed) {
             st.counters.unknown_performed++;
             gather(self, call, next_txn(st), std::nullopt);
@@ -289,13 +295,13 @@ provider_actor::behavior_type simulated_provider(self_pointer self, std::string 
 }
 
 provider_actor spawn_simulated_provider(caf::actor_system& system, std::string provider,
-                                        simulated_adapter_config cfg,
+                                        simulated_adapter_config cfg, milliseconds call_timeout,
                                         std::shared_ptr<const clock> time) {
   // Built here, not in the actor, so that a bad configuration throws to the caller instead
   // of killing the actor as it starts.
   outcome_model model{cfg};
   return system.spawn<caf::detached>(simulated_provider, std::move(provider), std::move(model),
-                                     std::move(cfg.ledger_path), std::move(time));
+                                     std::move(cfg.ledger_path), call_timeout, std::move(time));
 }
 
 } // namespace topup

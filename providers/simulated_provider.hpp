@@ -56,9 +56,12 @@ struct simulated_provider_state {
   /// Keyed by when the answer is due, on CAF's actor clock (the clock of scheduled_send).
   using recharge_queue = std::multimap<time_point, pending_recharge>;
   using query_queue = std::multimap<time_point, pending_query>;
+  using silent_queue = std::multimap<time_point, caf::typed_response_promise<recharge_reply>>;
 
   std::string provider;
   std::string ledger_path;
+  /// How long a call with an unknown outcome goes unanswered (see simulated_provider).
+  nanoseconds silence{};
   std::shared_ptr<const clock> time;
   mono_time started{};  ///< outage windows count from here (injected clock)
   std::optional<outcome_model> model;
@@ -78,6 +81,7 @@ struct simulated_provider_state {
 
   recharge_queue recharges;
   query_queue queries;
+  silent_queue unanswered;  ///< calls with an unknown outcome, failed once `silence` passed
   std::set<time_point> wakeups;  ///< ticks with a reminder scheduled (see wake_after)
   simulated_provider_counters counters;
 
@@ -97,7 +101,9 @@ constexpr milliseconds provider_ledger_reopen_interval{500};
 /// - success: the ledger row is committed, then the answer goes out once the drawn latency
 ///   (counted from the call's arrival) has passed; never before the commit.
 /// - transient / permanent failure: answered after the latency, no ledger row.
-/// - unknown: recorded in the ledger if performed, and never answered.
+/// - unknown: recorded in the ledger if performed, and not answered within the caller's call
+///   timeout. Only at twice that does the caller get an error (outcome_unknown): a caller
+///   that gave up on the call keeps no state for it then.
 /// - Query: answered after a drawn latency from the ledger, including rows an earlier
 ///   process wrote to the same file: recharged with the transaction, or not_recharged.
 /// - A call or query whose origin's send_by has passed (by `time`) is not taken at all:
@@ -110,12 +116,13 @@ constexpr milliseconds provider_ledger_reopen_interval{500};
 provider_actor::behavior_type
 simulated_provider(provider_actor::stateful_pointer<simulated_provider_state> self,
                    std::string provider, outcome_model model, std::string ledger_path,
-                   std::shared_ptr<const clock> time);
+                   milliseconds call_timeout, std::shared_ptr<const clock> time);
 
 /// Spawns a simulated provider named `provider` (the name prefixes its transaction ids).
-/// Throws std::invalid_argument when `cfg` cannot be simulated.
+/// `call_timeout` is the caller's (the provider's timeout_ms). Throws std::invalid_argument
+/// when `cfg` cannot be simulated.
 provider_actor spawn_simulated_provider(caf::actor_system& system, std::string provider,
-                                        simulated_adapter_config cfg,
+                                        simulated_adapter_config cfg, milliseconds call_timeout,
                                         std::shared_ptr<const clock> time);
 
 } // namespace topup

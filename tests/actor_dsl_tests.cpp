@@ -56,7 +56,7 @@ caf::behavior stub_store(caf::event_based_actor*, std::shared_ptr<store_log> log
   };
 }
 
-/// A provider that recharges every call, or (answers = false) never answers anything.
+/// A provider that recharges every call, or (answers = false) answers nothing until told to.
 caf::behavior stub_provider(caf::event_based_actor* self, std::shared_ptr<provider_log> log,
                             bool answers) {
   return {
@@ -72,6 +72,12 @@ caf::behavior stub_provider(caf::event_based_actor* self, std::shared_ptr<provid
       log->queries.push_back(query);
       log->unanswered.push_back(self->make_response_promise());
       return caf::delegated<query_reply>{};
+    },
+    // The calls held so far are answered after all: recharged.
+    [=](caf::ok_atom) {
+      for (auto& promise : log->unanswered)
+        promise.deliver(recharge_reply{recharge_outcome::success, "txn-late", ""});
+      log->unanswered.clear();
     },
   };
 }
@@ -227,16 +233,25 @@ CAF_TEST(a provider that never answers leaves the outcome unknown at the call ti
   pass(milliseconds{1999});
   deliver();
   CAF_CHECK_EQUAL(stored->transitions.size(), 1u);
-  // At the call timeout the answer is an error: the money may have moved.
+  // At the call timeout the lane's own timer gives the call up: the money may have moved.
   pass(milliseconds{1});
-  expect((caf::error), to(lane));
+  expect((pump_atom, uint64_t), from(lane).to(lane));
   expect((caf::flush_atom), from(lane).to(lane));
   expect((transition_atom, std::vector<transition>), from(lane).to(store_stub));
   CAF_REQUIRE_EQUAL(stored->transitions.size(), 2u);
   CAF_CHECK(stored->transitions[1].event == order_event::lose_outcome);
+  CAF_CHECK_EQUAL(stored->transitions[1].detail, "no answer: none within 2000 ms");
   expect((std::vector<bool>), from(store_stub).to(lane));
   deliver();
   CAF_CHECK(provided->queries.empty());
+  // The answer comes after all: the call was given up, so it changes nothing (the status
+  // query will tell what happened).
+  CAF_REQUIRE_EQUAL(provided->unanswered.size(), 1u);
+  self->send(provider, caf::ok_atom::value);
+  expect((caf::ok_atom), from(self).to(provider));
+  expect((recharge_reply), from(provider).to(lane));
+  deliver();
+  CAF_CHECK_EQUAL(stored->transitions.size(), 2u);
   // The status query leaves after the query interval, not before.
   pass(milliseconds{999});
   deliver();

@@ -405,8 +405,11 @@ struct provider_fixture : actor_fixture {
     return cfg;
   }
 
+  /// The callers' call timeout: a call with an unknown outcome fails at twice that.
+  static constexpr milliseconds call_timeout{200};
+
   provider_actor spawn(const simulated_adapter_config& cfg, const std::string& name = "p-test") {
-    auto provider = spawn_simulated_provider(system, name, cfg, time);
+    auto provider = spawn_simulated_provider(system, name, cfg, call_timeout, time);
     spawned.push_back(provider);
     return provider;
   }
@@ -556,12 +559,12 @@ BOOST_AUTO_TEST_CASE(permanent_and_transient_failures_recharge_nothing) {
   }
 }
 
-BOOST_AUTO_TEST_CASE(a_performed_unknown_outcome_is_never_answered_but_is_in_the_ledger) {
+BOOST_AUTO_TEST_CASE(a_performed_unknown_outcome_is_not_answered_in_time_but_is_in_the_ledger) {
   auto cfg = config(with_shares(0, 0, 0, 1));
   cfg.unknown_success_probability = 1.0;
   auto provider = spawn(cfg);
   auto call = call_for("o-1");
-  auto reply = recharge(provider, call, 200ms);
+  auto reply = recharge(provider, call, call_timeout);
   BOOST_REQUIRE(!reply);
   BOOST_TEST((reply.error() == caf::sec::request_timeout), error_text(reply));
   auto answer = query(provider, call.request_id);
@@ -576,11 +579,29 @@ BOOST_AUTO_TEST_CASE(an_unknown_outcome_not_performed_is_not_recharged) {
   cfg.unknown_success_probability = 0.0;
   auto provider = spawn(cfg);
   auto call = call_for("o-1");
-  auto reply = recharge(provider, call, 200ms);
+  auto reply = recharge(provider, call, call_timeout);
   BOOST_REQUIRE(!reply);
   BOOST_TEST((reply.error() == caf::sec::request_timeout), error_text(reply));
   BOOST_TEST((query(provider, call.request_id).outcome == query_outcome::not_recharged));
   BOOST_TEST(ledger_rows() == 0u);
+}
+
+// A caller that waits on (the lane gives up at the call timeout but CAF still holds its
+// response handler) hears an error at twice the call timeout: nothing waits forever.
+BOOST_AUTO_TEST_CASE(a_call_with_an_unknown_outcome_fails_at_twice_the_call_timeout) {
+  auto cfg = config(with_shares(0, 0, 0, 1));
+  cfg.unknown_success_probability = 1.0;
+  auto provider = spawn(cfg);
+  auto sent = std::chrono::steady_clock::now();
+  auto reply = recharge(provider, call_for("o-1"), 5s);
+  auto waited = std::chrono::steady_clock::now() - sent;
+  BOOST_REQUIRE(!reply);
+  auto failure = as_failure(reply.error());
+  BOOST_TEST((failure && failure->code == errc::outcome_unknown), error_text(reply));
+  BOOST_TEST((waited >= 2 * call_timeout), "answered after "
+             << std::chrono::duration_cast<milliseconds>(waited).count() << " ms");
+  BOOST_TEST((waited < 2 * call_timeout + 2s));
+  BOOST_TEST(ledger_rows() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(during_an_outage_every_call_fails_at_once) {

@@ -82,7 +82,8 @@ struct recharge_fixture : actor_fixture {
     lane = system.spawn(recharge, options, clock, on.value_or(store),
                         caf::actor_cast<router_actor>(self),
                         provider_factory{[=](caf::actor_system& sys) {
-                          return spawn_simulated_provider(sys, provider_name, sim, clock);
+                          return spawn_simulated_provider(sys, provider_name, sim,
+                                                          options.lane.call_timeout, clock);
                         }});
   }
 
@@ -299,7 +300,8 @@ struct fenced_lane_fixture : actor_fixture {
     options.send_hold = hold;
     auto lane = system.spawn(recharge, options, clock, store, caf::actor_cast<router_actor>(self),
                              provider_factory{[=, time = clock](caf::actor_system& sys) {
-                               return spawn_simulated_provider(sys, provider_name, sim, time);
+                               return spawn_simulated_provider(sys, provider_name, sim,
+                                                               options.lane.call_timeout, time);
                              }});
     lanes.push_back(lane);
     return lane;
