@@ -6,6 +6,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <iterator>
 #include <utility>
 
 namespace topup {
@@ -26,15 +28,38 @@ caf::error unavailable(const store_state& st) {
   return make_error(errc::unavailable, "the order store cannot write: " + st.db.last_failure());
 }
 
-/// Commits one kind of gathered writes in one transaction (`write` runs one of them on the
-/// session and returns its result) and answers each requester.
-template <class Pending, class Write>
-void commit_group(self_pointer self, std::vector<Pending>& group, size_t rows, Write write) {
+/// The rows of every request in `group`, in one vector: `rows_of` names them in a request.
+/// A single request's rows are moved, not copied.
+template <class Pending, class Row>
+std::vector<Row> all_rows(std::vector<Pending>& group, std::vector<Row> Pending::*rows_of) {
+  if (group.size() == 1)
+    return std::move(group.front().*rows_of);
+  size_t count = 0;
+  for (const auto& pending : group)
+    count += (pending.*rows_of).size();
+  std::vector<Row> rows;
+  rows.reserve(count);
+  for (auto& pending : group)
+    std::move((pending.*rows_of).begin(), (pending.*rows_of).end(), std::back_inserter(rows));
+  return rows;
+}
+
+/// Commits one kind of gathered writes in one transaction and answers each requester with
+/// the results of its rows. `write` writes the rows of all requests at once (on PostgreSQL a
+/// batch is a few statements whatever its size, so one call per request would cost a few
+/// round trips each) and returns one result per row.
+template <class Pending, class Row, class Write>
+void commit_group(self_pointer self, std::vector<Pending>& group,
+                  std::vector<Row> Pending::*rows_of, Write write) {
   if (group.empty())
     return;
   auto& st = self->state;
   auto batch = std::move(group);
   group.clear();
+  std::vector<size_t> sizes;
+  sizes.reserve(batch.size());
+  for (const auto& pending : batch)
+    sizes.push_back((pending.*rows_of).size());
   auto fail_batch = [&](const caf::error& error) {
     for (auto& pending : batch)
       pending.promise.deliver(error);
@@ -44,14 +69,11 @@ void commit_group(self_pointer self, std::vector<Pending>& group, size_t rows, W
     fail_batch(unavailable(st));
     return;
   }
-  std::vector<decltype(write(*db, batch.front()))> results;
-  results.reserve(batch.size());
+  auto rows = all_rows(batch, rows_of);
+  decltype(write(*db, rows)) results;
   auto started = st.time->now();
   try {
-    db->in_transaction([&] {
-      for (auto& pending : batch)
-        results.push_back(write(*db, pending));
-    });
+    db->in_transaction([&] { results = write(*db, rows); });
   } catch (const std::exception& error) {
     // The transaction rolled back: nothing of this batch is stored. The session is dropped
     // so the next write starts from a fresh connection.
@@ -61,35 +83,41 @@ void commit_group(self_pointer self, std::vector<Pending>& group, size_t rows, W
     // One line per failed commit would flood the log while a disk is full.
     auto verdict = st.repeats.occurred("commit", self->state.time->now());
     if (verdict.write)
-      spdlog::error("store commit of {} rows failed: {}{}", rows, failure, verdict.suffix());
+      spdlog::error("store commit of {} rows failed: {}{}", rows.size(), failure,
+                    verdict.suffix());
     fail_batch(unavailable(st));
     return;
   }
   st.db.worked();
   st.stats.commits++;
-  st.stats.rows_written += rows;
+  st.stats.rows_written += rows.size();
   st.stats.healthy = true;
   if (st.metrics) {
     st.instruments.commit_duration->Observe(seconds_of(st.time->now() - started));
-    st.instruments.rows_per_commit->Observe(static_cast<double>(rows));
+    st.instruments.rows_per_commit->Observe(static_cast<double>(rows.size()));
   }
-  for (size_t i = 0; i < batch.size(); ++i)
-    batch[i].promise.deliver(std::move(results[i]));
+  auto next = results.begin();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    auto end = next + static_cast<std::ptrdiff_t>(sizes[i]);
+    batch[i].promise.deliver(decltype(results)(std::make_move_iterator(next),
+                                               std::make_move_iterator(end)));
+    next = end;
+  }
 }
 
 /// Commits every gathered write: the new orders, then the state changes.
 void commit(self_pointer self) {
   auto& st = self->state;
-  auto insert_rows = std::exchange(st.insert_rows, 0);
-  auto transition_rows = std::exchange(st.transition_rows, 0);
+  st.insert_rows = 0;
+  st.transition_rows = 0;
   st.stats.pending_writes = 0;
-  commit_group(self, st.inserts, insert_rows,
-               [](order_store& db, store_state::pending_insert& pending) {
-                 return db.insert_rows(pending.orders);
+  commit_group(self, st.inserts, &store_state::pending_insert::orders,
+               [](order_store& db, const std::vector<order>& orders) {
+                 return db.insert_rows(orders);
                });
-  commit_group(self, st.transitions, transition_rows,
-               [](order_store& db, store_state::pending_transitions& pending) {
-                 return db.apply_rows(pending.changes);
+  commit_group(self, st.transitions, &store_state::pending_transitions::changes,
+               [](order_store& db, const std::vector<transition>& changes) {
+                 return db.apply_rows(changes);
                });
 }
 

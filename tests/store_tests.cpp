@@ -896,6 +896,50 @@ BOOST_AUTO_TEST_CASE(every_concurrent_insert_is_answered_after_its_commit) {
   BOOST_TEST(count_rows() == requests);
 }
 
+// Requests that meet in one mailbox pass are written together (on PostgreSQL in one set of
+// statements); each requester still hears about its own rows, in its own order.
+BOOST_AUTO_TEST_CASE(each_request_of_a_shared_commit_is_answered_for_its_own_rows) {
+  auto store = spawn_store(system, cfg, std::make_shared<system_clock>());
+  self->request(store, std::chrono::seconds(5), insert_atom::value,
+                std::vector<order>{stored_order("o-0", "r-0", 0)})
+    .receive([](std::vector<insert_outcome>&) {}, [](caf::error& e) { BOOST_FAIL(describe(e)); });
+  std::vector<std::vector<order>> inserts{
+    {stored_order("o-1", "r-1", 1), stored_order("o-2", "r-2", 2)},
+    {stored_order("o-0-again", "r-0", 0)},  // a resubmission: the stored o-0 comes back
+    {stored_order("o-3", "r-3", 3), stored_order("o-4", "r-4", 4), stored_order("o-5", "r-5", 5)}};
+  for (const auto& orders : inserts)
+    self->send(store, insert_atom::value, orders);
+  for (const auto& orders : inserts) {
+    self->receive([&](std::vector<insert_outcome>& outcomes) {
+      BOOST_REQUIRE_EQUAL(outcomes.size(), orders.size());
+      for (size_t i = 0; i < orders.size(); ++i) {
+        bool resubmitted = orders[i].id == "o-0-again";
+        BOOST_TEST(outcomes[i].inserted == !resubmitted);
+        BOOST_TEST(outcomes[i].stored.id == (resubmitted ? "o-0" : orders[i].id));
+      }
+    });
+  }
+  auto dispatch = [](const std::string& id) {
+    return transition{id, order_status::accepted, order_event::dispatch, 5, "p-cmcc", 1,
+                      id + "/p-cmcc", "", ""};
+  };
+  auto success_from_accepted = transition{"o-3", order_status::accepted, order_event::succeed,
+                                          6, "p-cmcc", 1, "", "t-1", ""};
+  std::vector<std::vector<transition>> changes{
+    {dispatch("o-1")},
+    {dispatch("o-unknown"), dispatch("o-2")},
+    {success_from_accepted, dispatch("o-4"), dispatch("o-5")}};
+  std::vector<std::vector<bool>> expected{{true}, {false, true}, {false, true, true}};
+  for (const auto& batch : changes)
+    self->send(store, transition_atom::value, batch);
+  for (const auto& applied_expected : expected)
+    self->receive([&](std::vector<bool>& applied) { BOOST_TEST(applied == applied_expected); });
+  self->send_exit(store, caf::exit_reason::user_shutdown);
+  self->wait_for(store);
+  BOOST_TEST(count_rows() == 6);
+  BOOST_TEST(count_rows("attempts") == 4);
+}
+
 #ifndef TOPUP_STORE_TEST_POSTGRESQL
 BOOST_AUTO_TEST_CASE(an_unopenable_store_answers_unavailable_and_stays_alive) {
   cfg.sqlite_path = dir.file("missing-dir/orders.db");
