@@ -227,6 +227,12 @@ void count_answer(self_pointer self, bool is_query, call_result result, const an
     instruments->call_answered(is_query, result, static_cast<double>(by.latency_us) / 1e6);
 }
 
+/// Counts an answer that came after its call or query was given up, if measured.
+void count_late_answer(self_pointer self, bool is_query) {
+  if (const auto& instruments = self->state.instruments)
+    instruments->late_answers[is_query]->Increment();
+}
+
 /// Ends an order: succeeded, or failed and refunded.
 void finish(self_pointer self, order o, order_event event, std::string txn, std::string detail,
             answer by = {}) {
@@ -458,8 +464,10 @@ void call(self_pointer self, order o) {
     .then(
       [=](recharge_reply& reply) {
         auto awaited = self->state.awaiting.answered(ticket);
-        if (!awaited)
-          return;  // given up at the timeout: its order is being queried
+        if (!awaited) {
+          count_late_answer(self, false);  // given up at the timeout: its order is queried
+          return;
+        }
         observe_latency(self, awaited->sent_at);
         auto by = answered(self, answered_by::call, awaited->sent_at);
         bool healthy = reply.outcome != recharge_outcome::transient_failure;
@@ -597,8 +605,10 @@ void query(self_pointer self, order o) {
     .then(
       [=](query_reply& reply) {
         auto awaited = self->state.awaiting.answered(ticket);
-        if (!awaited)
-          return;  // given up at the timeout: queried again later
+        if (!awaited) {
+          count_late_answer(self, true);  // given up at the timeout: queried again later
+          return;
+        }
         auto by = answered(self, answered_by::query, awaited->sent_at);
         // Only a recharge the provider performed speaks for its health: "not recharged"
         // after a lost call means it dropped the recharge, and a provider that drops every

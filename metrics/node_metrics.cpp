@@ -86,6 +86,11 @@ node_metrics::node_metrics(const std::string& node, unsigned protocol)
                           .Help("Calls and status queries that waited for the provider's "
                                 "rate limit before leaving")
                           .Register(*registry_)),
+    late_answers_(BuildCounter()
+                    .Name("topup_provider_late_answers_total")
+                    .Help("Provider calls (kind=call) and status queries (kind=query) answered "
+                          "after their lane had given them up at the provider's timeout_ms")
+                    .Register(*registry_)),
     accept_to_final_(BuildHistogram()
                        .Name("topup_order_accept_to_final_seconds")
                        .Help("From an order's acceptance to its final state, by outcome "
@@ -151,6 +156,8 @@ provider_instruments node_metrics::provider(const std::string& name) {
     }
     instruments.duration[kind] = &provider_call_duration_.Add(
       {{"provider", name}, {"kind", call_kinds[kind]}}, buckets::provider_call);
+    instruments.late_answers[kind] =
+      &late_answers_.Add({{"provider", name}, {"kind", call_kinds[kind]}});
   }
   instruments.rate_limited_waits = &rate_limited_waits_.Add({{"provider", name}});
   for (size_t o = 0; o < final_outcome_count; ++o) {

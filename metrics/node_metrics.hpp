@@ -52,6 +52,8 @@ struct provider_instruments {
   std::array<std::array<prometheus::Counter*, call_result_count>, 2> results{};
   std::array<prometheus::Histogram*, 2> duration{};  ///< calls, queries
   prometheus::Counter* rate_limited_waits = nullptr;
+  /// Calls (index 0) and status queries (index 1) answered after the lane gave them up.
+  std::array<prometheus::Counter*, 2> late_answers{};
   std::array<prometheus::Histogram*, final_outcome_count> accept_to_final{};
   std::array<prometheus::Histogram*, final_outcome_count> deadline_margin{};
 
@@ -120,6 +122,7 @@ private:
   prometheus::Family<prometheus::Counter>& provider_calls_;
   prometheus::Family<prometheus::Histogram>& provider_call_duration_;
   prometheus::Family<prometheus::Counter>& rate_limited_waits_;
+  prometheus::Family<prometheus::Counter>& late_answers_;
   prometheus::Family<prometheus::Histogram>& accept_to_final_;
   prometheus::Family<prometheus::Histogram>& deadline_margin_;
   prometheus::Histogram& commit_duration_;

@@ -120,6 +120,7 @@ struct fixture : test_coordinator_fixture<dsl_config> {
   std::shared_ptr<manual_clock> time = std::make_shared<manual_clock>();
   std::shared_ptr<store_log> stored = std::make_shared<store_log>();
   std::shared_ptr<provider_log> provided = std::make_shared<provider_log>();
+  std::shared_ptr<node_metrics> metrics = std::make_shared<node_metrics>("test-node", 1);
   caf::actor store_stub = sys.spawn(stub_store, stored);
   caf::actor router_stub = sys.spawn(stub_router);
   std::vector<caf::actor> spawned{store_stub, router_stub};
@@ -164,6 +165,7 @@ struct fixture : test_coordinator_fixture<dsl_config> {
     options.lane.query_interval = milliseconds{1000};
     // Reports only when the test moves the clock this far: none in these tests.
     options.report_interval = std::chrono::hours{1};
+    options.metrics = metrics;
     auto lane =
       sys.spawn(recharge, options, engine_time(), store(), router(), provider(provider_answers));
     spawned.push_back(caf::actor_cast<caf::actor>(lane));
@@ -247,11 +249,14 @@ CAF_TEST(a provider that never answers leaves the outcome unknown at the call ti
   // The answer comes after all: the call was given up, so it changes nothing (the status
   // query will tell what happened).
   CAF_REQUIRE_EQUAL(provided->unanswered.size(), 1u);
+  auto late_calls = metrics->provider("p1").late_answers[0];
+  CAF_CHECK_EQUAL(late_calls->Value(), 0.0);
   self->send(provider, caf::ok_atom::value);
   expect((caf::ok_atom), from(self).to(provider));
   expect((recharge_reply), from(provider).to(lane));
   deliver();
   CAF_CHECK_EQUAL(stored->transitions.size(), 2u);
+  CAF_CHECK_EQUAL(late_calls->Value(), 1.0);  // what an operator sees: the provider is slow
   // The status query leaves after the query interval, not before.
   pass(milliseconds{999});
   deliver();
