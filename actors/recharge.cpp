@@ -24,6 +24,17 @@ void after_written(self_pointer self, pending_change pending);
 void after_refused(self_pointer self, pending_change pending);
 void after_not_written(self_pointer self, pending_change pending);
 
+/// How long the oldest store write not answered yet has waited, in ms: 0 when every write
+/// was answered.
+double store_lag_ms(self_pointer self) {
+  const auto& unanswered = self->state.unanswered_writes;
+  if (unanswered.empty())
+    return 0;
+  return std::chrono::duration<double, std::milli>(self->state.time->now()
+                                                   - unanswered.begin()->second)
+    .count();
+}
+
 int64_t wall_now(self_pointer self) {
   return self->state.time->wall_ms();
 }
@@ -82,11 +93,12 @@ void flush(self_pointer self) {
   changes.reserve(batch->size());
   for (const auto& pending : *batch)
     changes.push_back(pending.change);
-  st.writes_in_flight++;
+  auto flush_no = st.flushes++;
+  st.unanswered_writes.emplace(flush_no, mono_now(self));
   self->request(st.store, st.options.store_timeout, transition_atom::value, std::move(changes))
     .then(
       [=](std::vector<bool>& applied) {
-        self->state.writes_in_flight--;
+        self->state.unanswered_writes.erase(flush_no);
         const auto& events = self->state.options.events;
         if (events && events->wanted()) {
           std::vector<order_update> updates;
@@ -117,7 +129,7 @@ void flush(self_pointer self) {
         answer_drain_waiters(self);
       },
       [=](caf::error& error) {
-        self->state.writes_in_flight--;
+        self->state.unanswered_writes.erase(flush_no);
         auto wait = self->state.store_backoff.failed(mono_now(self));
         warn_repeated(self, "unavailable", "recharge {} cannot write {} state changes yet, "
                       "trying again in {} ms: {}", self->state.options.provider, batch->size(),
@@ -737,7 +749,7 @@ void hand_back_waiting(self_pointer self) {
 void answer_drain_waiters(self_pointer self) {
   auto& st = self->state;
   if (st.drain_waiters.empty() || st.lane->load(mono_now(self)).in_flight != 0
-      || !st.outbox.empty() || !st.unwritten.empty() || st.writes_in_flight != 0)
+      || !st.outbox.empty() || !st.unwritten.empty() || !st.unanswered_writes.empty())
     return;
   hand_back_waiting(self);
   for (auto& waiter : st.drain_waiters)
@@ -844,6 +856,7 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       state.stats.in_flight = load.in_flight;
       state.stats.breaker = std::string{to_string(load.breaker)};
       state.stats.tokens = load.tokens;
+      state.stats.store_lag_ms = store_lag_ms(self);
       return state.stats;
     },
     [=](own_atom, const provider_lease& renewed) {
@@ -881,7 +894,8 @@ recharge_actor::behavior_type recharge(self_pointer self, recharge_options optio
       auto load = state.lane->load(now);
       provider_report report{state.options.provider, load.queued, load.in_flight, load.waiting,
                              load.breaker != circuit_breaker::state::open, state.latency_ms,
-                             state.cost.calls_per_order(now), state.received};
+                             state.cost.calls_per_order(now), state.received,
+                             store_lag_ms(self)};
       self->send(state.router, report_atom::value, std::move(report));
       self->delayed_send(self, state.options.report_interval, report_atom::value);
     },

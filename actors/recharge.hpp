@@ -17,6 +17,7 @@
 #include "providers/adapters.hpp"
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -125,8 +126,10 @@ struct recharge_state {
   /// Answered once no call is in flight and every state change is written (the node gives
   /// the provider up).
   std::vector<caf::typed_response_promise<ack_atom>> drain_waiters;
-  /// Store requests of flushed changes not answered yet.
-  size_t writes_in_flight = 0;
+  /// Store requests of flushed changes not answered yet, by flush number: when each was
+  /// sent. The oldest one's age is how far behind the store is (provider_report).
+  std::map<uint64_t, mono_time> unanswered_writes;
+  uint64_t flushes = 0;
   /// Changes the store could not take yet, written again once the backoff allows.
   std::vector<pending_change> unwritten;
   /// Status queries in a row that got no answer, by order id, while its outcome is unknown:

@@ -58,6 +58,7 @@ void reset_load(self_pointer self, size_t provider, bool known) {
   view.waiting = 0;
   view.accepting = true;
   view.calls_per_order = 1;
+  view.store_lag_ms = 0;
   view.load_known = known;
   st.sent_to_lane[provider] = 0;
 }
@@ -69,7 +70,8 @@ void publish_admission(self_pointer self) {
     return;
   self->send(st.intake, admission_atom::value,
              admission_snapshot{st.orders_from_intake, st.budget_ms, st.views,
-                                st.latest_start_ms});
+                                st.latest_start_ms,
+                                static_cast<double>(st.options.admission.store_lag_limit_ms)});
 }
 
 /// Cluster: orders for a provider another node holds go to that node; this node keeps no
@@ -508,6 +510,7 @@ void take_report(self_pointer self, const provider_report& report) {
   view.accepting = report.accepting;
   view.latency_ms = report.latency_ms;
   view.calls_per_order = report.calls_per_order;
+  view.store_lag_ms = report.store_lag_ms;
   publish_admission(self);
 }
 

@@ -434,6 +434,8 @@ admission_config read_admission(const json& value, const std::string& path) {
                          "must be >= 0 (got " + std::to_string(margin) + ")");
     admission.margin_ms = margin;
   }
+  admission.store_lag_limit_ms = reader.integer_between(
+    "store_lag_limit_ms", admission.store_lag_limit_ms, 0, 3600 * 1000LL);
   reader.finish();
   return admission;
 }
@@ -660,6 +662,11 @@ provider_config read_provider(const json& value, const std::string& path) {
 /// Checks that need the whole document: references between sections. Linear in the size of
 /// the configuration (names and carriers are looked up in indexes, never by scanning).
 void check_references(const config& cfg) {
+  if (cfg.admission.enabled && cfg.admission.store_lag_limit_ms >= cfg.deadline.limit_ms)
+    throw config_error("/admission/store_lag_limit_ms",
+                       "a store lag limit of " + std::to_string(cfg.admission.store_lag_limit_ms)
+                         + " ms is not below the deadline ("
+                         + std::to_string(cfg.deadline.limit_ms) + " ms)");
   std::map<std::string, size_t> index_of;
   std::set<std::string> served;
   std::vector<std::set<std::string>> carriers_of(cfg.providers.size());

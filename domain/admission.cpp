@@ -20,12 +20,37 @@ std::string whole_seconds(double ms) {
   return std::to_string(std::llround(ms / 1000.0)) + " s";
 }
 
+admission_control::verdict refused(std::string reason, double excess_ms) {
+  admission_control::verdict answer;
+  auto retry_after_s = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(excess_ms / 1000.0)));
+  answer.admitted = false;
+  answer.refusal.code = errc::overloaded;
+  answer.refusal.retry_after_s = retry_after_s;
+  answer.refusal.reason = std::move(reason) + "; retry in " + std::to_string(retry_after_s) + " s";
+  return answer;
+}
+
+/// The largest store lag among the providers whose load this node knows.
+double store_lag_ms(const std::vector<provider_view>& views) {
+  double lag = 0;
+  for (const auto& view : views)
+    if (view.load_known)
+      lag = std::max(lag, view.store_lag_ms);
+  return lag;
+}
+
 } // namespace
 
 admission_control::verdict admission_control::admit(const std::string& carrier) {
   const auto& views = snapshot_.providers;
   if (views.empty() || snapshot_.latest_start_ms.size() != views.size())
     return {};  // no snapshot yet: nothing is known to refuse on
+  auto lag = store_lag_ms(views);
+  if (snapshot_.store_lag_limit_ms > 0 && lag > snapshot_.store_lag_limit_ms)
+    return refused("the store is " + std::to_string(std::llround(lag))
+                     + " ms behind with the state changes of accepted orders (the limit is "
+                     + std::to_string(std::llround(snapshot_.store_lag_limit_ms)) + " ms)",
+                   lag - snapshot_.store_lag_limit_ms);
   auto choice = choose_provider(views, carrier, routing_goal::preferred,
                                 snapshot_.routing_budget_ms);
   if (!choice)
@@ -62,16 +87,11 @@ admission_control::verdict admission_control::admit(const std::string& carrier) 
     return answer;
   }
   const auto& late = views[*earliest];
-  auto retry_after_s = std::max<int64_t>(1, static_cast<int64_t>(std::ceil(least_excess / 1000.0)));
-  answer.admitted = false;
-  answer.refusal.code = errc::overloaded;
-  answer.refusal.retry_after_s = retry_after_s;
-  answer.refusal.reason = "the providers serving " + carrier + " cannot start a new order within "
-                          + whole_seconds(snapshot_.latest_start_ms[*earliest])
-                          + " of its acceptance (" + late.name + ", the earliest, would in "
-                          + whole_seconds(predicted_start_ms(late)) + "); retry in "
-                          + std::to_string(retry_after_s) + " s";
-  return answer;
+  return refused("the providers serving " + carrier + " cannot start a new order within "
+                   + whole_seconds(snapshot_.latest_start_ms[*earliest])
+                   + " of its acceptance (" + late.name + ", the earliest, would in "
+                   + whole_seconds(predicted_start_ms(late)) + ")",
+                 least_excess);
 }
 
 void admission_control::add_charge(uint16_t provider, int64_t delta) {

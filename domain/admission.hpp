@@ -40,6 +40,9 @@ struct admission_snapshot {
   std::vector<provider_view> providers;
   /// By provider index: latest_first_start_ms for that provider.
   std::vector<double> latest_start_ms;
+  /// New orders are refused while a provider's store_lag_ms is above this (0: never): the
+  /// store is the bound then, and what it has not written yet is not kept waiting longer.
+  double store_lag_limit_ms = 0;
 };
 
 /// Intake's side of admission: the latest snapshot, plus the orders intake admitted that the
@@ -58,9 +61,10 @@ public:
     failure refusal;
   };
 
-  /// Whether an order of `carrier` may be accepted now: yes when some provider serving it
-  /// (one with a closed breaker, if any has) can start it within its latest start, or its
-  /// load is not known here (another node holds it). An admitted order is charged at once.
+  /// Whether an order of `carrier` may be accepted now: yes when the store keeps up (no
+  /// provider's store lag above the limit) and some provider serving it (one with a closed
+  /// breaker, if any has) can start it within its latest start, or its load is not known
+  /// here (another node holds it). An admitted order is charged at once.
   /// O(providers), no allocation unless refused.
   verdict admit(const std::string& carrier);
 

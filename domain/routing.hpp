@@ -26,6 +26,9 @@ struct provider_view {
   /// measured recently: 1 when every call succeeds, more with transient failures and
   /// unknown outcomes.
   double calls_per_order = 1;
+  /// How long its recharge actor's oldest store write has waited for the store (0: none
+  /// waits): how far behind the store is with the state changes of accepted orders.
+  double store_lag_ms = 0;
   /// False when another node of the cluster holds the provider: this node has no report of
   /// its load, and the numbers above are not it.
   bool load_known = true;

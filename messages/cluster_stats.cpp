@@ -45,6 +45,8 @@ void add_to(provider_stats& sum, const provider_stats& x) {
   sum.queued += x.queued;
   sum.in_flight += x.in_flight;
   sum.tokens += x.tokens;
+  // Each member writes through its own store connection: the furthest behind tells.
+  sum.store_lag_ms = std::max(sum.store_lag_ms, x.store_lag_ms);
   // A provider moving between owners shows at both for a moment, perhaps in two states.
   if (sum.breaker.empty())
     sum.breaker = x.breaker;

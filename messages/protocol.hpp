@@ -38,7 +38,8 @@ namespace topup {
 ///    ack_atom instead of true.
 /// 8: a result writer's recorded resume point (cursor_atom with the point) is answered
 ///    with ack_atom instead of true.
-constexpr uint32_t protocol_version = 8;
+/// 9: provider_stats carries how far behind the store is with the lane's writes.
+constexpr uint32_t protocol_version = 9;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -233,6 +234,9 @@ struct provider_report {
   /// Orders received in dispatch messages since the lane started: the router's count of those
   /// it sent, less this, are on their way and not in `queued` yet.
   uint64_t received = 0;
+  /// How long the lane's oldest store write not answered yet has waited (0: none waits): how
+  /// far behind the store is with the state changes of accepted orders.
+  double store_lag_ms = 0;
 };
 
 /// Counters of one recharge actor.
@@ -251,6 +255,7 @@ struct provider_stats {
   uint64_t in_flight = 0;
   std::string breaker;
   uint64_t tokens = 0;  ///< calls the lane's token bucket allows at once now
+  double store_lag_ms = 0;  ///< see provider_report
 };
 
 /// Everything `stats` reports about a node. Two scopes, which the client says apart:
@@ -435,14 +440,14 @@ typename Inspector::result_type inspect(Inspector& f, cluster_stats& x) {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_report& x) {
   return f(caf::meta::type_name("provider_report"), x.provider, x.queued, x.in_flight, x.waiting,
-           x.accepting, x.latency_ms, x.calls_per_order, x.received);
+           x.accepting, x.latency_ms, x.calls_per_order, x.received, x.store_lag_ms);
 }
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, provider_stats& x) {
   return f(caf::meta::type_name("provider_stats"), x.provider, x.calls, x.queries, x.succeeded,
            x.failed, x.expired, x.retries, x.unknown, x.failed_over, x.unknown_at_deadline,
-           x.queued, x.in_flight, x.breaker, x.tokens);
+           x.queued, x.in_flight, x.breaker, x.tokens, x.store_lag_ms);
 }
 
 template <class Inspector>

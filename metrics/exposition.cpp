@@ -64,6 +64,8 @@ void add_provider_families(const std::vector<provider_stats>& providers,
     counter("topup_provider_failovers_total", "Orders handed from this provider to another");
   auto queued = gauge("topup_provider_queue_depth", "Orders waiting in the provider's queue");
   auto in_flight = gauge("topup_provider_in_flight", "Calls and status queries in flight");
+  auto store_lag = gauge("topup_provider_store_lag_seconds",
+                         "How long the lane's oldest state change has waited for the store");
   auto breaker = gauge("topup_provider_breaker_state",
                        "The provider's circuit breaker: 1 for its current state, 0 otherwise");
   constexpr std::array<circuit_breaker::state, 3> states{
@@ -83,13 +85,14 @@ void add_provider_families(const std::vector<provider_stats>& providers,
     failed_over.sample(as_double(p.failed_over), provider);
     queued.sample(as_double(p.queued), provider);
     in_flight.sample(as_double(p.in_flight), provider);
+    store_lag.sample(p.store_lag_ms / 1000.0, provider);
     for (auto s : states) {
       std::string name{to_string(s)};
       breaker.sample(p.breaker == name ? 1 : 0, {{"provider", p.provider}, {"state", name}});
     }
   }
   for (auto* family : {&finished, &unknown_at_deadline, &retries, &lost, &failed_over, &queued,
-                       &in_flight, &breaker})
+                       &in_flight, &store_lag, &breaker})
     out.push_back(family->done());
 }
 

@@ -318,4 +318,43 @@ BOOST_AUTO_TEST_CASE(the_cost_meter_forgets_old_calls) {
   BOOST_TEST(meter.calls_per_order(at_ms(61000)) >= 1.0);
 }
 
+BOOST_AUTO_TEST_CASE(while_the_store_lags_past_its_limit_every_new_order_is_refused) {
+  // Idle providers: only the store holds orders back.
+  auto snapshot = workload_snapshot();
+  snapshot.store_lag_limit_ms = 2000;
+  snapshot.providers[cucc].store_lag_ms = 1999;
+  admission_control control;
+  control.update(snapshot);
+  BOOST_TEST(control.admit("cmcc").admitted);
+
+  // One lane's oldest write has waited 3.4 s: the store is that far behind for every order,
+  // whatever carrier it is for.
+  snapshot.providers[cucc].store_lag_ms = 3400;
+  control.update(snapshot);
+  auto charged_before = control.uncounted();
+  for (const auto* carrier : {"cmcc", "cucc", "ctcc"}) {
+    auto verdict = control.admit(carrier);
+    BOOST_TEST(!verdict.admitted);
+    BOOST_TEST(!verdict.charged);
+    BOOST_TEST((verdict.refusal.code == errc::overloaded));
+    BOOST_TEST(verdict.refusal.retry_after_s == 2);  // 1.4 s over the limit
+    BOOST_TEST(verdict.refusal.reason.find("the store is 3400 ms behind") != std::string::npos,
+               verdict.refusal.reason);
+    BOOST_TEST(verdict.refusal.reason.find("2000 ms") != std::string::npos,
+               verdict.refusal.reason);
+  }
+  BOOST_TEST(control.uncounted() == charged_before);  // refusals charge nobody
+
+  // The lag of a provider another node holds is not this node's store: it does not count.
+  snapshot.providers[cucc].load_known = false;
+  control.update(snapshot);
+  BOOST_TEST(control.admit("cmcc").admitted);
+
+  // No limit: the lag is not looked at.
+  snapshot.providers[cucc].load_known = true;
+  snapshot.store_lag_limit_ms = 0;
+  control.update(snapshot);
+  BOOST_TEST(control.admit("cmcc").admitted);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

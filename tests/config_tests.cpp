@@ -496,6 +496,9 @@ BOOST_AUTO_TEST_CASE(admission_is_on_by_default_and_read_when_given) {
   cfg = parse_config(with("/admission", json{{"margin_ms", 0}}).dump());
   BOOST_TEST(cfg.admission.enabled);
   BOOST_TEST(*cfg.admission.margin_ms == 0);
+  BOOST_TEST(cfg.admission.store_lag_limit_ms == 2000);
+  cfg = parse_config(with("/admission", json{{"store_lag_limit_ms", 0}}).dump());
+  BOOST_TEST(cfg.admission.store_lag_limit_ms == 0);
 }
 
 BOOST_AUTO_TEST_CASE(admission_errors_name_the_field) {
@@ -505,6 +508,11 @@ BOOST_AUTO_TEST_CASE(admission_errors_name_the_field) {
                   "must be >= 0");
   expect_rejected(with("/admission", json{{"margin", 1000}}), "/admission/margin",
                   "unknown field");
+  expect_rejected(with("/admission", json{{"store_lag_limit_ms", -1}}),
+                  "/admission/store_lag_limit_ms", "must be between 0 and");
+  // A store that may lag as long as the deadline never holds an order back.
+  expect_rejected(with("/admission", json{{"store_lag_limit_ms", 180000}}),
+                  "/admission/store_lag_limit_ms", "not below the deadline (180000 ms)");
   // A margin that leaves no time before the first re-send point (120 s) refuses everything.
   expect_rejected(with("/admission", json{{"margin_ms", 120000}}), "/admission/margin_ms",
                   "no time to start an order");

@@ -121,9 +121,72 @@ caf::behavior store_stand_in(caf::event_based_actor*, std::shared_ptr<write_log>
   };
 }
 
+/// A store that holds every write unanswered until it gets ack_atom, then answers them and
+/// every later write at once, applying every change: a store behind with its writes.
+caf::behavior holding_store(caf::event_based_actor* self) {
+  struct held_write {
+    caf::typed_response_promise<std::vector<bool>> promise;
+    size_t changes = 0;
+  };
+  auto held = std::make_shared<std::vector<held_write>>();
+  auto released = std::make_shared<bool>(false);
+  return {
+    [=](transition_atom, std::vector<transition>& changes) -> caf::result<std::vector<bool>> {
+      if (*released)
+        return std::vector<bool>(changes.size(), true);
+      auto promise = self->make_response_promise<std::vector<bool>>();
+      held->push_back({promise, changes.size()});
+      return promise;
+    },
+    [=](ack_atom) {
+      *released = true;
+      for (auto& write : *held)
+        write.promise.deliver(std::vector<bool>(write.changes, true));
+      held->clear();
+    },
+  };
+}
+
+/// The store lag of the lane's next report for which `until_true` holds, within 5 s.
+template <class Predicate>
+std::optional<double> reported_store_lag(caf::scoped_actor& self, Predicate until_true) {
+  auto until = std::chrono::steady_clock::now() + 5s;
+  while (std::chrono::steady_clock::now() < until) {
+    std::optional<double> lag;
+    self->receive([&](report_atom, const provider_report& report) { lag = report.store_lag_ms; },
+                  [](done_atom, const std::vector<std::string>&) {}, caf::after(50ms) >> [] {});
+    if (lag && until_true(*lag))
+      return lag;
+  }
+  return std::nullopt;
+}
+
 } // namespace
 
 BOOST_FIXTURE_TEST_SUITE(a_store_that_cannot_write, recharge_fixture)
+
+// The lane's reports tell the router (and admission) how far behind the store is: the age of
+// its oldest write not answered yet, back to 0 once the store catches up.
+BOOST_AUTO_TEST_CASE(reports_say_how_long_the_oldest_unanswered_write_has_waited) {
+  auto stand_in = system.spawn(holding_store);
+  start_lane(1, caf::actor_cast<store_actor>(stand_in));
+  auto orders = store_orders(1);
+  auto first = reported_store_lag(self, [](double) { return true; });
+  BOOST_TEST_REQUIRE(first.has_value());
+  BOOST_TEST(*first == 0.0);  // nothing written yet
+  auto sent = std::chrono::steady_clock::now();
+  self->send(lane, dispatch_atom::value, orders, false);
+  // The write-ahead of its call waits in the store.
+  auto lag = reported_store_lag(self, [](double ms) { return ms >= 300; });
+  BOOST_TEST_REQUIRE(lag.has_value(), "no report showed the held write's wait");
+  auto waited_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - sent);
+  BOOST_TEST(*lag <= waited_ms.count());
+  // The store catches up: the call leaves, its outcome is written at once, the lag is gone.
+  self->send(stand_in, ack_atom::value);
+  auto caught_up = reported_store_lag(self, [](double ms) { return ms == 0; });
+  BOOST_TEST(caught_up.has_value(), "the lag did not go back to 0 once the store answered");
+  self->send_exit(stand_in, caf::exit_reason::user_shutdown);
+}
 
 // A full disk refuses every write at once: the lane must wait longer and longer between its
 // tries (not try again as soon as the refusal comes back, thousands of times a second), and

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 
 namespace topup::cli {
@@ -168,6 +169,7 @@ nlohmann::ordered_json to_json(const node_stats& x) {
       {"failed_over", p.failed_over},
       {"queued", p.queued},
       {"in_flight", p.in_flight},
+      {"store_lag_ms", std::llround(p.store_lag_ms)},
     });
   nlohmann::ordered_json since_start = nlohmann::ordered_json::object();
   if (x.started_at_ms != 0)
