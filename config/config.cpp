@@ -423,8 +423,8 @@ deadline_config read_deadline(const json& value, const std::string& path) {
   return deadline;
 }
 
-admission_config read_admission(const json& value, const std::string& path) {
-  admission_config admission;
+admission_config read_admission(const json& value, const std::string& path,
+                                admission_config admission) {
   object_reader reader{value, path};
   admission.enabled = reader.boolean("enabled", admission.enabled);
   if (reader.has("margin_ms")) {
@@ -745,8 +745,9 @@ config parse_config(const std::string& json_text) {
     cfg.store = read_store(*store, "/store");
   if (auto deadline = reader.find("deadline"))
     cfg.deadline = read_deadline(*deadline, "/deadline");
+  cfg.admission.store_lag_limit_ms = default_store_lag_limit_ms(cfg.deadline.limit_ms);
   if (auto admission = reader.find("admission"))
-    cfg.admission = read_admission(*admission, "/admission");
+    cfg.admission = read_admission(*admission, "/admission", cfg.admission);
   if (auto cluster = reader.find("cluster"))
     cfg.cluster = read_cluster(*cluster, "/cluster", cfg.store);
   cfg.carriers = read_carriers(reader.require("carriers"), "/carriers");

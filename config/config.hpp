@@ -95,15 +95,22 @@ struct deadline_config {
 /// Intake refuses (`overloaded`, with a retry hint) an order that no provider serving its
 /// carrier is expected to start by its latest start: before its first re-send point (or, with
 /// none, its deadline less the call timeout), less `margin_ms`, the time left for retries and
-/// for the estimate's error (absent: a tenth of that time). It also refuses every new order
-/// while the store is more than `store_lag_limit_ms` behind with the state changes of the
-/// orders it accepted (0: never on that account). Off: every valid order is accepted,
-/// whatever the queues.
+/// for the estimate's error (absent: a tenth of that time). It also refuses new orders while
+/// the store is behind with the state changes of the orders it accepted: a share of them from
+/// half of `store_lag_limit_ms` on, every one from the limit on (0: never on that account;
+/// absent: default_store_lag_limit_ms). Off: every valid order is accepted, whatever the
+/// queues.
 struct admission_config {
   bool enabled = true;
   std::optional<int64_t> margin_ms;
-  int64_t store_lag_limit_ms = 2000;
+  int64_t store_lag_limit_ms = 10000;
 };
+
+/// The store lag limit of a configuration that names none: 10 s, or a tenth of the deadline
+/// when that is shorter (the lag is time the orders waiting for the store lose).
+constexpr int64_t default_store_lag_limit_ms(int64_t deadline_limit_ms) {
+  return deadline_limit_ms / 10 < 10000 ? deadline_limit_ms / 10 : 10000;
+}
 
 /// A node of a cluster: several nodes sharing one PostgreSQL database, each provider's
 /// recharge actor running on exactly one live node under a lease.

@@ -14,6 +14,12 @@ int64_t latest_first_start_ms(int64_t deadline_limit_ms, std::optional<int64_t> 
   return std::max<int64_t>(latest - margin_ms.value_or(latest / 10), 0);
 }
 
+double store_refusal_share(double lag_ms, double limit_ms) {
+  if (limit_ms <= 0 || lag_ms <= limit_ms / 2)
+    return 0;
+  return std::min(1.0, (lag_ms - limit_ms / 2) / (limit_ms / 2));
+}
+
 namespace {
 
 std::string whole_seconds(double ms) {
@@ -45,12 +51,20 @@ admission_control::verdict admission_control::admit(const std::string& carrier) 
   const auto& views = snapshot_.providers;
   if (views.empty() || snapshot_.latest_start_ms.size() != views.size())
     return {};  // no snapshot yet: nothing is known to refuse on
-  auto lag = store_lag_ms(views);
-  if (snapshot_.store_lag_limit_ms > 0 && lag > snapshot_.store_lag_limit_ms)
-    return refused("the store is " + std::to_string(std::llround(lag))
-                     + " ms behind with the state changes of accepted orders (the limit is "
-                     + std::to_string(std::llround(snapshot_.store_lag_limit_ms)) + " ms)",
-                   lag - snapshot_.store_lag_limit_ms);
+  if (auto share = store_refusal_share(store_lag_ms(views), snapshot_.store_lag_limit_ms);
+      share > 0) {
+    // A share of the orders, spread evenly: clients that back off when refused slow down
+    // by that share, and the store keeps working through what it has.
+    store_refusals_ += share;
+    if (store_refusals_ >= 1) {
+      store_refusals_ -= 1;
+      auto lag = store_lag_ms(views);
+      return refused("the store is " + std::to_string(std::llround(lag))
+                       + " ms behind with the state changes of accepted orders (the limit is "
+                       + std::to_string(std::llround(snapshot_.store_lag_limit_ms)) + " ms)",
+                     std::max(0.0, lag - snapshot_.store_lag_limit_ms / 2));
+    }
+  }
   auto choice = choose_provider(views, carrier, routing_goal::preferred,
                                 snapshot_.routing_budget_ms);
   if (!choice)

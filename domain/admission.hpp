@@ -28,6 +28,12 @@ namespace topup {
 int64_t latest_first_start_ms(int64_t deadline_limit_ms, std::optional<int64_t> first_resend_ms,
                               int64_t call_timeout_ms, std::optional<int64_t> margin_ms);
 
+/// The share of new orders refused while the store lags `lag_ms` behind with its state
+/// changes: none up to half the limit, then more and more, every order from the limit on
+/// (0 when `limit_ms` is 0: no limit). Shedding begins early and gradually so that the store
+/// never runs out of work while clients back off.
+double store_refusal_share(double lag_ms, double limit_ms);
+
 /// What the router knows of its providers' load, for intake's admission.
 struct admission_snapshot {
   /// New orders the router has taken from intake (dispatch messages), in all: intake's orders
@@ -40,8 +46,9 @@ struct admission_snapshot {
   std::vector<provider_view> providers;
   /// By provider index: latest_first_start_ms for that provider.
   std::vector<double> latest_start_ms;
-  /// New orders are refused while a provider's store_lag_ms is above this (0: never): the
-  /// store is the bound then, and what it has not written yet is not kept waiting longer.
+  /// New orders are refused, a share of them from half this on and every one above it, while
+  /// a provider's store_lag_ms is (store_refusal_share; 0: never): the store is the bound
+  /// then, and what it has not written yet is not kept waiting longer.
   double store_lag_limit_ms = 0;
 };
 
@@ -61,8 +68,8 @@ public:
     failure refusal;
   };
 
-  /// Whether an order of `carrier` may be accepted now: yes when the store keeps up (no
-  /// provider's store lag above the limit) and some provider serving it (one with a closed
+  /// Whether an order of `carrier` may be accepted now: yes when the store keeps up (none of
+  /// store_refusal_share is due) and some provider serving it (one with a closed
   /// breaker, if any has) can start it within its latest start, or its load is not known
   /// here (another node holds it). An admitted order is charged at once.
   /// O(providers), no allocation unless refused.
@@ -95,6 +102,8 @@ private:
   /// as a number, so that without snapshots (admission off) nothing accumulates.
   uint64_t untracked_ = 0;
   uint64_t counted_ = 0;                   ///< the last snapshot's orders_received
+  /// store_refusal_share summed over the orders asked about: one is refused per whole one.
+  double store_refusals_ = 0;
 };
 
 } // namespace topup

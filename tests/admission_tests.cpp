@@ -318,14 +318,44 @@ BOOST_AUTO_TEST_CASE(the_cost_meter_forgets_old_calls) {
   BOOST_TEST(meter.calls_per_order(at_ms(61000)) >= 1.0);
 }
 
+BOOST_AUTO_TEST_CASE(the_share_refused_for_the_store_grows_from_half_the_limit_to_all_at_it,
+                     *boost::unit_test::tolerance(1e-9)) {
+  BOOST_TEST(store_refusal_share(0, 2000) == 0.0);
+  BOOST_TEST(store_refusal_share(1000, 2000) == 0.0);
+  BOOST_TEST(store_refusal_share(1500, 2000) == 0.5);
+  BOOST_TEST(store_refusal_share(2000, 2000) == 1.0);
+  BOOST_TEST(store_refusal_share(60000, 2000) == 1.0);
+  BOOST_TEST(store_refusal_share(60000, 0) == 0.0);  // no limit
+}
+
+BOOST_AUTO_TEST_CASE(a_store_half_way_to_its_limit_sheds_its_share_evenly) {
+  // Idle providers: only the store holds orders back. 1.5 s behind with a limit of 2 s:
+  // every other order is refused, never two in a row.
+  auto snapshot = workload_snapshot();
+  snapshot.store_lag_limit_ms = 2000;
+  snapshot.providers[cmcc].store_lag_ms = 1500;
+  admission_control control;
+  control.update(snapshot);
+  size_t refused = 0;
+  bool last_refused = false, two_in_a_row = false;
+  for (int i = 0; i < 100; ++i) {
+    auto verdict = control.admit("cucc");
+    two_in_a_row |= last_refused && !verdict.admitted;
+    last_refused = !verdict.admitted;
+    refused += verdict.admitted ? 0 : 1;
+  }
+  BOOST_TEST(refused == 50u);
+  BOOST_TEST(!two_in_a_row);
+}
+
 BOOST_AUTO_TEST_CASE(while_the_store_lags_past_its_limit_every_new_order_is_refused) {
   // Idle providers: only the store holds orders back.
   auto snapshot = workload_snapshot();
   snapshot.store_lag_limit_ms = 2000;
-  snapshot.providers[cucc].store_lag_ms = 1999;
+  snapshot.providers[cucc].store_lag_ms = 999;
   admission_control control;
   control.update(snapshot);
-  BOOST_TEST(control.admit("cmcc").admitted);
+  BOOST_TEST(admit_until_refused(control, "cmcc", 1000) == 1000u);
 
   // One lane's oldest write has waited 3.4 s: the store is that far behind for every order,
   // whatever carrier it is for.
@@ -337,7 +367,7 @@ BOOST_AUTO_TEST_CASE(while_the_store_lags_past_its_limit_every_new_order_is_refu
     BOOST_TEST(!verdict.admitted);
     BOOST_TEST(!verdict.charged);
     BOOST_TEST((verdict.refusal.code == errc::overloaded));
-    BOOST_TEST(verdict.refusal.retry_after_s == 2);  // 1.4 s over the limit
+    BOOST_TEST(verdict.refusal.retry_after_s == 3);  // 2.4 s over half the limit
     BOOST_TEST(verdict.refusal.reason.find("the store is 3400 ms behind") != std::string::npos,
                verdict.refusal.reason);
     BOOST_TEST(verdict.refusal.reason.find("2000 ms") != std::string::npos,

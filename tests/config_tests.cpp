@@ -496,9 +496,12 @@ BOOST_AUTO_TEST_CASE(admission_is_on_by_default_and_read_when_given) {
   cfg = parse_config(with("/admission", json{{"margin_ms", 0}}).dump());
   BOOST_TEST(cfg.admission.enabled);
   BOOST_TEST(*cfg.admission.margin_ms == 0);
-  BOOST_TEST(cfg.admission.store_lag_limit_ms == 2000);
+  BOOST_TEST(cfg.admission.store_lag_limit_ms == 10000);
   cfg = parse_config(with("/admission", json{{"store_lag_limit_ms", 0}}).dump());
   BOOST_TEST(cfg.admission.store_lag_limit_ms == 0);
+  // A short deadline, no limit named: a tenth of it.
+  cfg = parse_config(with("/deadline", json{{"limit_ms", 6000}, {"resend_at_ms", {4000}}}).dump());
+  BOOST_TEST(cfg.admission.store_lag_limit_ms == 600);
 }
 
 BOOST_AUTO_TEST_CASE(admission_errors_name_the_field) {
