@@ -47,6 +47,15 @@ std::vector<admission_control::charge> admit_cmcc(admission_control& control, si
 
 constexpr uint16_t cmcc = 0, cucc = 1, agg = 3;
 
+/// Idle providers, a store lag limit of 2 s, and `provider`'s lane reporting `lag_ms`: only
+/// the store holds orders back.
+admission_snapshot store_behind(uint16_t provider, double lag_ms) {
+  auto snapshot = workload_snapshot();
+  snapshot.store_lag_limit_ms = 2000;
+  snapshot.providers[provider].store_lag_ms = lag_ms;
+  return snapshot;
+}
+
 /// Admits orders of `carrier` until one is refused (at most `limit`); how many were admitted.
 size_t admit_until_refused(admission_control& control, const std::string& carrier,
                            size_t limit = 1'000'000) {
@@ -329,13 +338,9 @@ BOOST_AUTO_TEST_CASE(the_share_refused_for_the_store_grows_from_half_the_limit_t
 }
 
 BOOST_AUTO_TEST_CASE(a_store_half_way_to_its_limit_sheds_its_share_evenly) {
-  // Idle providers: only the store holds orders back. 1.5 s behind with a limit of 2 s:
-  // every other order is refused, never two in a row.
-  auto snapshot = workload_snapshot();
-  snapshot.store_lag_limit_ms = 2000;
-  snapshot.providers[cmcc].store_lag_ms = 1500;
+  // 1.5 s behind with a limit of 2 s: every other order is refused, never two in a row.
   admission_control control;
-  control.update(snapshot);
+  control.update(store_behind(cmcc, 1500));
   size_t refused = 0;
   bool last_refused = false, two_in_a_row = false;
   for (int i = 0; i < 100; ++i) {
@@ -349,10 +354,7 @@ BOOST_AUTO_TEST_CASE(a_store_half_way_to_its_limit_sheds_its_share_evenly) {
 }
 
 BOOST_AUTO_TEST_CASE(while_the_store_lags_past_its_limit_every_new_order_is_refused) {
-  // Idle providers: only the store holds orders back.
-  auto snapshot = workload_snapshot();
-  snapshot.store_lag_limit_ms = 2000;
-  snapshot.providers[cucc].store_lag_ms = 999;
+  auto snapshot = store_behind(cucc, 999);
   admission_control control;
   control.update(snapshot);
   BOOST_TEST(admit_until_refused(control, "cmcc", 1000) == 1000u);
