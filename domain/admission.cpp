@@ -51,14 +51,13 @@ admission_control::verdict admission_control::admit(const std::string& carrier) 
   const auto& views = snapshot_.providers;
   if (views.empty() || snapshot_.latest_start_ms.size() != views.size())
     return {};  // no snapshot yet: nothing is known to refuse on
-  if (auto share = store_refusal_share(store_lag_ms(views), snapshot_.store_lag_limit_ms);
-      share > 0) {
+  auto lag = store_lag_ms(views);
+  if (auto share = store_refusal_share(lag, snapshot_.store_lag_limit_ms); share > 0) {
     // A share of the orders, spread evenly: clients that back off when refused slow down
     // by that share, and the store keeps working through what it has.
     store_refusals_ += share;
     if (store_refusals_ >= 1) {
       store_refusals_ -= 1;
-      auto lag = store_lag_ms(views);
       return refused("the store is " + std::to_string(std::llround(lag))
                        + " ms behind with the state changes of accepted orders (the limit is "
                        + std::to_string(std::llround(snapshot_.store_lag_limit_ms)) + " ms)",

@@ -46,9 +46,9 @@ struct admission_snapshot {
   std::vector<provider_view> providers;
   /// By provider index: latest_first_start_ms for that provider.
   std::vector<double> latest_start_ms;
-  /// New orders are refused, a share of them from half this on and every one above it, while
-  /// a provider's store_lag_ms is (store_refusal_share; 0: never): the store is the bound
-  /// then, and what it has not written yet is not kept waiting longer.
+  /// The store lag (the largest provider's store_lag_ms) from which every new order is
+  /// refused, a share of them from half of it on (store_refusal_share); 0: no limit. The
+  /// store is the bound then: what it has not written yet is not to wait longer.
   double store_lag_limit_ms = 0;
 };
 
