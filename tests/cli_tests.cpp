@@ -832,6 +832,7 @@ BOOST_AUTO_TEST_CASE(node_stats_render_as_summary_and_table_or_one_object) {
   p.failed = 1;
   p.retries = 2;
   p.breaker = "closed";
+  p.store_lag_ms = 1234.4;
   stats.providers = {p};
   BOOST_TEST(render(stats, {false, time_zone::utc})
              == "node demo-1 (protocol 1), 2 actor restarts\n"
@@ -844,9 +845,9 @@ BOOST_AUTO_TEST_CASE(node_stats_render_as_summary_and_table_or_one_object) {
                 "flight\n"
                 "  providers:\n"
                 "    PROVIDER  BREAKER  CALLS  QUERIES  SUCCEEDED  FAILED  EXPIRED  RETRIES  "
-                "UNKNOWN  FAILED_OVER  QUEUED  IN_FLIGHT\n"
+                "UNKNOWN  FAILED_OVER  QUEUED  IN_FLIGHT  STORE_LAG_MS\n"
                 "    p-cmcc    closed      12        1         10       1        0        2        "
-                "0            0       0          0\n"
+                "0            0       0          0          1234\n"
                 "whole store (every node, every run):\n"
                 "  orders: 3 accepted, 90 succeeded\n"
                 "  callbacks pending: 3\n");
@@ -858,6 +859,7 @@ BOOST_AUTO_TEST_CASE(node_stats_render_as_summary_and_table_or_one_object) {
   BOOST_TEST(since_start["intake"]["overloaded"] == 4);
   BOOST_TEST(since_start["store"]["pending_writes"] == 7);
   BOOST_TEST(since_start["store"]["healthy"] == true);
+  BOOST_TEST(since_start["providers"][0]["store_lag_ms"] == 1234);
   BOOST_TEST(since_start["providers"][0]["provider"] == "p-cmcc");
   BOOST_TEST(since_start["providers"][0]["retries"] == 2);
   BOOST_TEST(since_start["providers"][0]["breaker"] == "closed");
@@ -963,11 +965,11 @@ BOOST_AUTO_TEST_CASE(cluster_stats_render_totals_a_row_per_node_and_the_unreacha
                 "unreachable: node-3 at 127.0.0.1:4253: no answer within 3 s\n"
                 "providers (since each node started):\n"
                 "  PROVIDER  NODE    BREAKER  CALLS  QUERIES  SUCCEEDED  FAILED  EXPIRED  RETRIES  "
-                "UNKNOWN  FAILED_OVER  QUEUED  IN_FLIGHT\n"
+                "UNKNOWN  FAILED_OVER  QUEUED  IN_FLIGHT  STORE_LAG_MS\n"
                 "  p-cmcc    node-1  closed      12        0         12       0        0        0  "
-                "      0            0       0          0\n"
+                "      0            0       0          0             0\n"
                 "  p-agg     node-2  closed      12        0         12       0        0        0  "
-                "      0            0       0          0\n");
+                "      0            0       0          0             0\n");
 
   // The keys scripts read of one node carry the cluster's totals; then the nodes.
   auto object = to_json(cluster);

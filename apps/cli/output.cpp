@@ -80,7 +80,7 @@ std::string store_wide_lines(const node_stats& x) {
 std::vector<std::string> provider_headers(bool with_node) {
   std::vector<std::string> headers{"PROVIDER", "BREAKER", "CALLS", "QUERIES", "SUCCEEDED",
                                    "FAILED", "EXPIRED", "RETRIES", "UNKNOWN", "FAILED_OVER",
-                                   "QUEUED", "IN_FLIGHT"};
+                                   "QUEUED", "IN_FLIGHT", "STORE_LAG_MS"};
   if (with_node)
     headers.insert(headers.begin() + 1, "NODE");
   return headers;
@@ -92,7 +92,8 @@ std::vector<std::string> provider_row(const provider_stats& p, const std::string
                                  std::to_string(p.failed), std::to_string(p.expired),
                                  std::to_string(p.retries), std::to_string(p.unknown),
                                  std::to_string(p.failed_over), std::to_string(p.queued),
-                                 std::to_string(p.in_flight)};
+                                 std::to_string(p.in_flight),
+                                 std::to_string(std::llround(p.store_lag_ms))};
   if (node)
     cells.insert(cells.begin() + 1, *node);
   return cells;
