@@ -111,6 +111,10 @@ history_entry history_entry_of(const transition& change) {
   return entry;
 }
 
+long long attempts_before(const transition& change) {
+  return change.event == order_event::dispatch ? change.attempt_no - 1 : -1;
+}
+
 std::string wrong_carrier_addition(const transition& change) {
   if (change.event != order_event::wrong_carrier)
     return std::string{};
@@ -127,6 +131,7 @@ struct order_store::statements {
     wrong_carrier_addition;
   long long at_ms = 0;
   int attempt_no = 0;
+  long long attempts_before = -1;  ///< see topup::attempts_before
   lease_fence fence;  ///< the lease a dispatch claims, and its attempt row records
   soci::statement update_order;
   /// update_order that applies only while `fence` is a live lease (cluster dispatches).
@@ -143,7 +148,8 @@ struct order_store::statements {
     " attempts = CASE WHEN :attempt_no > attempts THEN :attempt_no ELSE attempts END,"
     " updated_at_ms = :at_ms, last_error = :detail, history = history || :entry,"
     " wrong_carrier_at = wrong_carrier_at || :wrong_carrier"
-    " WHERE id = :id AND status = :from";
+    " WHERE id = :id AND status = :from"
+    " AND (:attempts_before < 0 OR attempts = :attempts_before)";
 
   template <class Statement>
   static auto& bind_update(Statement&& statement, statements& st) {
@@ -151,7 +157,7 @@ struct order_store::statements {
             soci::use(st.attempt_no, "attempt_no"), soci::use(st.at_ms, "at_ms"),
             soci::use(st.detail, "detail"), soci::use(st.entry, "entry"),
             soci::use(st.wrong_carrier_addition, "wrong_carrier"), soci::use(st.id, "id"),
-            soci::use(st.from, "from"));
+            soci::use(st.from, "from"), soci::use(st.attempts_before, "attempts_before"));
   }
 
   statements(soci::session& session, store_config::backend_kind backend)
@@ -297,6 +303,7 @@ std::vector<bool> order_store::apply_changes(const std::vector<transition>& chan
       st.detail = change.detail;
       st.at_ms = change.at_ms;
       st.attempt_no = change.attempt_no;
+      st.attempts_before = attempts_before(change);
       st.entry = encode_history_entry(history_entry_of(change));
       st.wrong_carrier_addition = wrong_carrier_addition(change);
       if (is_note(change.event)) {
@@ -438,8 +445,8 @@ std::vector<order> order_reader::load_unfinished(const unfinished_filter& filter
   };
   orders.erase(std::remove_if(orders.begin(), orders.end(),
                               [&](const order& o) {
-                                return o.provider.empty() ? !listed(filter.carriers, o.carrier)
-                                                          : !listed(filter.providers, o.provider);
+                                return o.status != order_status::accepted
+                                       && !listed(filter.providers, o.provider);
                               }),
                orders.end());
   return orders;

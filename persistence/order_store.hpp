@@ -25,6 +25,11 @@ history_entry history_entry_of(const transition& change);
 /// its provider for a wrong_carrier event, nothing for any other.
 std::string wrong_carrier_addition(const transition& change);
 
+/// The attempt count the stored order must have for `change` to apply, on every backend: a
+/// dispatch starts the attempt after the last one stored, so a stale copy of an order (one
+/// served twice after a takeover) never starts an attempt; -1 (no condition) for any other.
+long long attempts_before(const transition& change);
+
 /// Reads of orders on a session of their own. Blocking; used from one thread at a time.
 /// Every failure is a store_error whose message is safe to log (no SQL, no bound values).
 /// It neither creates nor migrates the schema: that is the order_store's job, and a reader

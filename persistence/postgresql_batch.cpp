@@ -96,10 +96,12 @@ std::string change_orders_sql() {
          " CAST(:providers AS text[]), CAST(:attempts AS integer[]), CAST(:ats AS bigint[]),"
          " CAST(:details AS text[]), CAST(:owners AS text[]), CAST(:epochs AS bigint[]),"
          " CAST(:positions AS bigint[]), CAST(:entries AS text[]),"
-         " CAST(:wrong_carrier AS text[]))"
+         " CAST(:wrong_carrier AS text[]), CAST(:attempts_before AS integer[]))"
          " AS v(id, from_status, to_status, provider, attempt_no, at_ms, detail,"
-         " lease_owner, lease_epoch, position, entry, wrong_carrier)"
-         " WHERE o.id = v.id AND o.status = v.from_status AND (v.lease_owner = '' OR "
+         " lease_owner, lease_epoch, position, entry, wrong_carrier, attempts_before)"
+         " WHERE o.id = v.id AND o.status = v.from_status"
+         " AND (v.attempts_before < 0 OR o.attempts = v.attempts_before)"
+         " AND (v.lease_owner = '' OR "
          + lease_fence_sql(store_config::backend_kind::postgresql, "v.provider",
                            "v.lease_owner", "v.lease_epoch")
          + ") RETURNING v.position";
@@ -157,7 +159,7 @@ template class array_statement<void>;
 postgresql_batch_writer::postgresql_batch_writer(soci::session& session)
   : insert_orders_(session, insert_orders_sql(), 15),
     add_notes_(session, add_notes_sql(), 4),
-    change_orders_(session, change_orders_sql(), 12),
+    change_orders_(session, change_orders_sql(), 13),
     insert_attempts_(session, insert_attempts_sql(), 7) {}
 
 std::vector<bool> postgresql_batch_writer::insert(const std::vector<order>& orders) {
@@ -220,7 +222,7 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
                                           std::vector<bool>& applied) {
   std::vector<std::string> ids, froms, tos, providers, details, owners, entries,
     wrong_carrier_additions;
-  std::vector<long long> attempt_nos, at_ms, epochs, positions;
+  std::vector<long long> attempt_nos, at_ms, epochs, positions, required_attempts;
   std::vector<std::string> note_ids, note_froms, note_entries;
   std::vector<long long> note_positions;
   for (auto position : round) {
@@ -245,6 +247,7 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
     owners.push_back(fenced ? change.lease_owner : std::string{});
     epochs.push_back(fenced ? change.lease_epoch : 0);
     attempt_nos.push_back(change.attempt_no);
+    required_attempts.push_back(attempts_before(change));
     at_ms.push_back(change.at_ms);
     positions.push_back(static_cast<long long>(position));
   }
@@ -262,7 +265,8 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
      postgresql_text_array(providers), postgresql_integer_array(attempt_nos),
      postgresql_integer_array(at_ms), postgresql_text_array(details), postgresql_text_array(owners),
      postgresql_integer_array(epochs), postgresql_integer_array(positions),
-     postgresql_text_array(entries), postgresql_text_array(wrong_carrier_additions)});
+     postgresql_text_array(entries), postgresql_text_array(wrong_carrier_additions),
+     postgresql_integer_array(required_attempts)});
 
   // The attempt rows of the dispatches applied, as row by row (an outcome writes none: it is
   // the history entry).

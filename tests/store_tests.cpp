@@ -165,6 +165,39 @@ BOOST_AUTO_TEST_CASE(a_dispatch_writes_the_attempt_ahead_and_an_outcome_finishes
   BOOST_TEST((attempts[0].status == order_status::succeeded));
 }
 
+BOOST_AUTO_TEST_CASE(a_dispatch_from_a_stale_copy_of_an_order_is_refused) {
+  // After a takeover one order may be queued twice (see unfinished_filter): the copy that
+  // missed an attempt must not start one under the same number, nor call again.
+  order_store db{cfg};
+  db.insert({stored_order("o-1", "r-1")});
+  transition first{"o-1", order_status::accepted, order_event::dispatch, 10, "p-agg", 1,
+                   "o-1/p-agg", "", ""};
+  transition failed{"o-1", order_status::dispatched, order_event::fail_retryable, 20, "p-agg", 1,
+                    "", "", "busy"};
+  BOOST_TEST((db.apply({first, failed}) == std::vector<bool>{true, true}));
+
+  // The other copy still says "never attempted": the order is waiting again, but its
+  // dispatch is refused, with the one after it in the same batch applied.
+  transition stale{"o-1", order_status::accepted, order_event::dispatch, 30, "p-cucc", 1,
+                   "o-1/p-cucc", "", ""};
+  db.insert({stored_order("o-2", "r-2")});
+  transition other{"o-2", order_status::accepted, order_event::dispatch, 30, "p-cmcc", 1,
+                   "o-2/p-cmcc", "", ""};
+  BOOST_TEST((db.apply({stale, other}) == std::vector<bool>{false, true}));
+  auto waiting = db.find_by_id("o-1");
+  BOOST_TEST((waiting->status == order_status::accepted));
+  BOOST_TEST(waiting->attempts == 1);
+  BOOST_TEST(waiting->provider == "p-agg");
+  BOOST_TEST(count_rows("attempts") == 2);
+
+  // Read again, it starts the second attempt.
+  transition second{"o-1", order_status::accepted, order_event::dispatch, 40, "p-cucc", 2,
+                    "o-1/p-cucc", "", ""};
+  BOOST_TEST(db.apply({second}) == std::vector<bool>{true});
+  BOOST_TEST(db.find_by_id("o-1")->attempts == 2);
+  BOOST_TEST(count_rows("attempts") == 3);
+}
+
 BOOST_AUTO_TEST_CASE(illegal_and_unknown_orders_are_refused_without_writing) {
   order_store db{cfg};
   db.insert({stored_order("o-1", "r-1")});
@@ -477,7 +510,7 @@ BOOST_AUTO_TEST_CASE(final_orders_of_an_ingress_page_by_update_time_then_id) {
   BOOST_TEST(!db.result_cursor("redis@n2"));
 }
 
-BOOST_AUTO_TEST_CASE(a_takeover_loads_the_orders_of_its_providers_and_carriers) {
+BOOST_AUTO_TEST_CASE(a_takeover_loads_the_orders_in_flight_at_its_providers_and_every_waiting_one) {
   order_store db{cfg};
   auto waiting_cmcc = stored_order("w-cmcc", "r-1");
   auto waiting_cucc = stored_order("w-cucc", "r-2");
@@ -489,13 +522,17 @@ BOOST_AUTO_TEST_CASE(a_takeover_loads_the_orders_of_its_providers_and_carriers) 
   auto done_cmcc = stored_order("s-cmcc", "r-5", 5, order_status::succeeded);
   done_cmcc.provider = "p-cmcc";
   db.insert({waiting_cmcc, waiting_cucc, retried_at_agg, in_flight_cmcc, done_cmcc});
-  auto taken = db.load_unfinished(unfinished_filter{{"p-cmcc"}, {"cmcc"}});
+  auto in_flight_agg = stored_order("d-agg", "r-6", 6, order_status::dispatched);
+  in_flight_agg.provider = "p-agg";
+  db.insert({in_flight_agg});
+  auto taken = db.load_unfinished(unfinished_filter{{"p-cmcc"}});
   std::set<std::string> ids;
   for (const auto& o : taken)
     ids.insert(o.id);
-  // Not the cucc order (another carrier), not the one last tried at p-agg (p-agg's owner
-  // has it), not the finished one.
-  BOOST_TEST((ids == std::set<std::string>{"w-cmcc", "d-cmcc"}));
+  // Every waiting order whatever its carrier or last provider (it may have queued at
+  // p-cmcc's dead owner), the one in flight at p-cmcc; not the one in flight at p-agg (its
+  // owner queries it), not the finished one.
+  BOOST_TEST((ids == std::set<std::string>{"w-cmcc", "w-cucc", "r-agg", "d-cmcc"}));
 }
 
 BOOST_AUTO_TEST_CASE(an_empty_database_is_migrated_to_the_current_schema) {
