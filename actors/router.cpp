@@ -287,20 +287,14 @@ void retire_lane(self_pointer self, lane_lifecycle::retired_lane retired) {
       });
 }
 
-/// Cluster: the unfinished orders of newly held providers come from the store: those whose
-/// latest attempt was there, and those never attempted whose carrier prefers one of them.
+/// Cluster: the unfinished orders of newly held providers come from the store: those in
+/// flight there, and every waiting order (see unfinished_filter). Those another node still
+/// serves mostly go back to it, which knows them already; a copy served twice calls once.
 void adopt(self_pointer self, const std::vector<size_t>& providers) {
   auto& st = self->state;
   unfinished_filter filter;
-  std::map<std::string, size_t> preferred;  // carrier -> its most preferred provider
-  for (const auto& view : st.views)
-    for (const auto& carrier : view.carriers)
-      preferred.emplace(carrier, view.preference);
   for (auto index : providers)
     filter.providers.push_back(st.options.providers[index].name);
-  for (const auto& [carrier, index] : preferred)
-    if (std::find(providers.begin(), providers.end(), index) != providers.end())
-      filter.carriers.push_back(carrier);
   self->request(st.store, st.options.timeouts.store_load, load_atom::value, filter)
     .then([=](std::vector<order>& orders) { log_recovered(recover(self, std::move(orders))); },
           [=](caf::error& error) {

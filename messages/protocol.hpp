@@ -312,11 +312,13 @@ struct member_info {
                                        ///< (a single node holds no leases: empty)
 };
 
-/// Which unfinished orders a node takes over with a provider: those whose latest attempt
-/// was at one of `providers`, and those never attempted whose carrier is in `carriers`.
+/// Which unfinished orders a node takes over with providers: those in flight (dispatched
+/// or unknown) at one of `providers`, and every waiting one. A waiting order may be queued
+/// at any provider serving its carrier, on any node, and the store does not say where (a
+/// failed-over one, or one on its way between nodes): a takeover serves them all again,
+/// and the store's dispatch fence lets only one copy call.
 struct unfinished_filter {
   std::vector<std::string> providers;
-  std::vector<std::string> carriers;
 };
 
 /// Reconciliation: one page of a provider's attempts that started in [from_ms, to_ms), in
@@ -382,7 +384,7 @@ typename Inspector::result_type inspect(Inspector& f, member_info& x) {
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, unfinished_filter& x) {
-  return f(caf::meta::type_name("unfinished_filter"), x.providers, x.carriers);
+  return f(caf::meta::type_name("unfinished_filter"), x.providers);
 }
 
 template <class Inspector>

@@ -13,7 +13,7 @@
 // its leases and leaves at once, a SIGKILLed one's leases expire; a SIGSTOPped owner loses its
 // lease and,
 // resumed, recharges nothing under its old epoch, then rejoins; orders failed over to a
-// provider whose owner gives it up to a joining node still succeed. Stats, watch and cancel
+// provider whose owner gives it up to a joining node, or dies, still succeed. Stats, watch and cancel
 // asked of any node cover the whole cluster: every node's counters (a paused one reported
 // unreachable in bounded time), every change of an order seen once wherever it is made, and
 // a cancel performed where the order waits.
@@ -531,6 +531,22 @@ struct cluster_fixture {
     BOOST_TEST_REQUIRE(books.ref_by_id.size() == acknowledged + requests.size(), logs());
   }
 
+  /// Waits until node i's lane of `provider` has at least `at_least` orders queued.
+  void require_queued(size_t i, const std::string& provider, uint64_t at_least) {
+    uint64_t queued = 0;
+    for (auto until = steady::now() + 10s; queued < at_least && steady::now() < until;) {
+      if (auto stats = stats_of(i))
+        for (const auto& node : stats->nodes)
+          if (node.node == node_name(i))
+            for (const auto& lane : node.providers)
+              if (lane.provider == provider)
+                queued = lane.queued;
+      std::this_thread::sleep_for(100ms);
+    }
+    BOOST_TEST_REQUIRE(queued >= at_least, node_name(i) << "'s " << provider << " never queued "
+                                                        << at_least << " orders" << logs());
+  }
+
   std::string logs() {
     std::string text;
     for (size_t i = 0; i < node_count; ++i)
@@ -541,6 +557,14 @@ struct cluster_fixture {
 };
 
 std::vector<size_t> all_nodes() { return {0, 1, 2}; }
+
+std::vector<size_t> nodes_except(size_t left_out) {
+  std::vector<size_t> others;
+  for (size_t i = 0; i < node_count; ++i)
+    if (i != left_out)
+      others.push_back(i);
+  return others;
+}
 
 } // namespace
 
@@ -580,10 +604,7 @@ BOOST_AUTO_TEST_CASE(killed_owner_of_the_busiest_provider_loses_and_duplicates_n
   start_all(slow_cmcc);
   auto ownership = require_settled(all_nodes(), names_except());
   auto victim = index_of(ownership.owner_of("p-cmcc"));
-  std::vector<size_t> survivors;
-  for (size_t i = 0; i < node_count; ++i)
-    if (i != victim)
-      survivors.push_back(i);
+  auto survivors = nodes_except(victim);
   BOOST_TEST_MESSAGE("ownership: " << ownership.describe() << "; killing " << node_name(victim));
 
   client_books books;
@@ -643,10 +664,7 @@ BOOST_AUTO_TEST_CASE(paused_owner_loses_its_lease_and_recharges_nothing_when_res
   });
   auto ownership = require_settled(all_nodes(), names_except());
   auto paused = index_of(ownership.owner_of("p-cmcc"));
-  std::vector<size_t> others;
-  for (size_t i = 0; i < node_count; ++i)
-    if (i != paused)
-      others.push_back(i);
+  auto others = nodes_except(paused);
   BOOST_TEST_MESSAGE("ownership: " << ownership.describe() << "; pausing " << node_name(paused));
 
   client_books books;
@@ -942,17 +960,7 @@ BOOST_AUTO_TEST_CASE(orders_failed_over_to_a_provider_that_moves_are_served_by_i
   BOOST_TEST_REQUIRE(books.ref_by_id.size() == requests.size(), logs());
 
   // Wait until the holder's p-agg queue has taken over most of them.
-  uint64_t queued_at_agg = 0;
-  for (auto until = steady::now() + 10s; queued_at_agg < 30 && steady::now() < until;) {
-    if (auto stats = stats_of(holder))
-      for (const auto& node : stats->nodes)
-        if (node.node == node_name(holder))
-          for (const auto& provider : node.providers)
-            if (provider.provider == "p-agg")
-              queued_at_agg = provider.queued;
-    std::this_thread::sleep_for(100ms);
-  }
-  BOOST_TEST_REQUIRE(queued_at_agg >= 30u, "p-agg never queued the failed-over orders" << logs());
+  require_queued(holder, "p-agg", 30);
 
   auto cfg = node_config(late);
   adjust(cfg);
@@ -962,6 +970,51 @@ BOOST_AUTO_TEST_CASE(orders_failed_over_to_a_provider_that_moves_are_served_by_i
 
   check_outcome(0, books, 40s);
   auto orders = wait_until_final(0, books, 1s);
+  auto succeeded = std::count_if(orders.begin(), orders.end(), [](const auto& entry) {
+    return entry.second.status == order_status::succeeded;
+  });
+  BOOST_TEST(static_cast<size_t>(succeeded) == requests.size(), logs());
+}
+
+BOOST_AUTO_TEST_CASE(orders_failed_over_to_a_killed_owners_provider_are_served_by_its_next_owner) {
+  auto planned = assign_owners(workload_providers, {node_name(0), node_name(1), node_name(2)});
+  // These node names put p-cucc and p-agg on different nodes: the orders failed over from
+  // p-cucc are accepted and watched by one node and queue at another, which dies. Their
+  // latest attempt (if any) was at p-cucc, whose owner stays, and cucc numbers prefer
+  // p-cucc: nothing ties them to p-agg in the store.
+  BOOST_TEST_REQUIRE(planned["p-agg"] != planned["p-cucc"]);
+  auto victim = index_of(planned["p-agg"]);
+  auto accepting = index_of(planned["p-cucc"]);
+
+  // p-cucc down all along; p-agg slow, so the failed-over orders queue at its owner.
+  auto adjust = [](nlohmann::json& cfg) {
+    cfg["deadline"] = {{"limit_ms", 30000}, {"resend_at_ms", {25000}}, {"query_interval_ms", 200}};
+    provider_entry(cfg, "p-cucc")["adapter"]["outages"] = {{{"from_s", 0}, {"to_s", 3600}}};
+    auto& agg = provider_entry(cfg, "p-agg");
+    agg["rate"] = 10;
+    agg["burst"] = 1;
+  };
+  start_all(adjust);
+  require_settled(all_nodes(), names_except());
+
+  client_books books;
+  std::vector<order_request> requests;
+  for (size_t n = 0; n < 80; ++n) {
+    char phone[16];
+    std::snprintf(phone, sizeof phone, "130%08zu", n);
+    requests.push_back({"orphaned-" + std::to_string(n), phone, 1000});
+  }
+  submit(accepting, requests, books);
+  BOOST_TEST_REQUIRE(books.ref_by_id.size() == requests.size(), logs());
+  require_queued(victim, "p-agg", 40);
+
+  nodes[victim]->kill();
+  gateways[victim].reset();
+  auto after = require_settled(nodes_except(victim), names_except(victim));
+  BOOST_TEST(after.owner_of("p-agg") != node_name(victim));
+
+  check_outcome(accepting, books, 40s);
+  auto orders = wait_until_final(accepting, books, 1s);
   auto succeeded = std::count_if(orders.begin(), orders.end(), [](const auto& entry) {
     return entry.second.status == order_status::succeeded;
   });
@@ -1175,10 +1228,7 @@ BOOST_AUTO_TEST_CASE(an_owner_paused_between_write_ahead_and_send_calls_nothing_
   auto paused = index_of(ownership.owner_of("p-cmcc"));
   auto before = lease_rows(database);
   auto old_epoch = before.at("p-cmcc").epoch;
-  std::vector<size_t> others;
-  for (size_t i = 0; i < node_count; ++i)
-    if (i != paused)
-      others.push_back(i);
+  auto others = nodes_except(paused);
   BOOST_TEST_MESSAGE("ownership:" << describe_leases(before) << "; pausing "
                                   << node_name(paused));
 
