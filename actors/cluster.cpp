@@ -45,7 +45,15 @@ void tick(self_pointer self) {
   if (st.database_ready()) {
     try {
       st.db->heartbeat(st.options.node_name, st.options.address, st.options.incarnation);
-      st.membership.read(*st.db, st.options.providers);
+      auto holders_before = st.membership.lease_holders();
+      auto change = st.membership.read(*st.db, st.options.providers);
+      if (st.router
+          && serves_orphans(change, holders_before, st.membership.live(), st.options.node_name)) {
+        spdlog::info("cluster: a member left or restarted holding no provider: {} serves every "
+                     "waiting order again",
+                     st.options.node_name);
+        self->send(st.router, recover_atom::value, members_atom::value);
+      }
       apply_ownership(st);
     } catch (const store_error& error) {
       st.database_failed(error);

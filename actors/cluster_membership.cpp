@@ -12,7 +12,8 @@ cluster_membership::cluster_membership(const cluster_config& timing)
   // for down_after could not be told from one this node missed.
   : watch_{timing.down_after_ms, timing.down_after_ms - timing.heartbeat_interval_ms} {}
 
-void cluster_membership::read(lease_store& db, const std::vector<std::string>& providers) {
+membership_change cluster_membership::read(lease_store& db,
+                                           const std::vector<std::string>& providers) {
   last_read_ = db.members();
   // Judged over the time this node watched the table: after an outage the others' rows are
   // as stale as this node's own was, which says nothing about whether they are down.
@@ -26,6 +27,14 @@ void cluster_membership::read(lease_store& db, const std::vector<std::string>& p
     if (auto held = db.holder(provider))
       holders[provider] = std::move(*held);
   holders_ = std::move(holders);
+  return change;
+}
+
+std::set<std::string> cluster_membership::lease_holders() const {
+  std::set<std::string> nodes;
+  for (const auto& [provider, held] : holders_)
+    nodes.insert(held.owner);
+  return nodes;
 }
 
 std::vector<member_info> cluster_membership::describe() const {

@@ -11,6 +11,7 @@
 #include "persistence/lease_store.hpp"
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -23,9 +24,9 @@ public:
   /// Judges the members by `timing`'s down_after_ms and heartbeat interval.
   explicit cluster_membership(const cluster_config& timing);
 
-  /// Reads the members and the holders of `providers`; logs who joined, left or restarted.
-  /// Throws store_error.
-  void read(lease_store& db, const std::vector<std::string>& providers);
+  /// Reads the members and the holders of `providers`; logs and returns who joined, left or
+  /// restarted. Throws store_error.
+  membership_change read(lease_store& db, const std::vector<std::string>& providers);
 
   /// A read failed or could not be made: the current watch ends.
   void lost() { watch_.lost(); }
@@ -38,6 +39,9 @@ public:
 
   /// Live leases by provider (holder and epoch), as last read.
   const std::map<std::string, lease>& holders() const { return holders_; }
+
+  /// The nodes holding one of those leases.
+  std::set<std::string> lease_holders() const;
 
   /// Every member as last read, live or not, with the leases it holds (members_atom).
   std::vector<member_info> describe() const;

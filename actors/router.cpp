@@ -290,6 +290,7 @@ void retire_lane(self_pointer self, lane_lifecycle::retired_lane retired) {
 /// Cluster: the unfinished orders of newly held providers come from the store: those in
 /// flight there, and every waiting order (see unfinished_filter). Those another node still
 /// serves mostly go back to it, which knows them already; a copy served twice calls once.
+/// No providers: the waiting orders alone (a member left holding none).
 void adopt(self_pointer self, const std::vector<size_t>& providers) {
   auto& st = self->state;
   unfinished_filter filter;
@@ -298,9 +299,13 @@ void adopt(self_pointer self, const std::vector<size_t>& providers) {
   self->request(st.store, st.options.timeouts.store_load, load_atom::value, filter)
     .then([=](std::vector<order>& orders) { log_recovered(recover(self, std::move(orders))); },
           [=](caf::error& error) {
-            spdlog::error("router cannot take over the orders of its new providers yet: {}",
+            spdlog::error("router cannot load the orders it takes over yet: {}",
                           describe(error));
-            self->delayed_send(self, self->state.options.recover_retry, recover_atom::value);
+            auto retry = self->state.options.recover_retry;
+            if (providers.empty())
+              self->delayed_send(self, retry, recover_atom::value, members_atom::value);
+            else
+              self->delayed_send(self, retry, recover_atom::value);
           });
 }
 
@@ -729,6 +734,7 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
     },
     [=](recover_atom, caf::get_atom) { return self->state.recovery_done; },
     [=](recover_atom) { recover_all(self); },
+    [=](recover_atom, members_atom) { adopt(self, {}); },
   };
 }
 

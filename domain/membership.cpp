@@ -63,6 +63,15 @@ membership_change compare(const membership_view& before, const membership_view& 
   return change;
 }
 
+bool serves_orphans(const membership_change& change, const std::set<std::string>& lease_holders,
+                    const membership_view& live, const std::string& self) {
+  if (live.empty() || live.members().front().node != self)
+    return false;
+  auto held_nothing = [&](const std::string& node) { return lease_holders.count(node) == 0; };
+  return std::any_of(change.left.begin(), change.left.end(), held_nothing)
+         || std::any_of(change.restarted.begin(), change.restarted.end(), held_nothing);
+}
+
 membership_watch::membership_watch(int64_t down_after_ms, int64_t max_gap_ms)
   : down_after_ms_(down_after_ms), max_gap_ms_(max_gap_ms) {}
 

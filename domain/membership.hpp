@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -71,6 +72,14 @@ struct membership_change {
 };
 
 membership_change compare(const membership_view& before, const membership_view& after);
+
+/// Whether `self` serves every waiting order again after `change`. A member that left or
+/// restarted holding no lease (`lease_holders`: the holders before the change) leaves no
+/// provider to take over, so no takeover reads the store for the orders it accepted and
+/// never handed on: they wait there with nobody watching their deadline. The first live
+/// member by name serves them; every member judges alike from the same table.
+bool serves_orphans(const membership_change& change, const std::set<std::string>& lease_holders,
+                    const membership_view& live, const std::string& self);
 
 /// Judges who is down over the time this node itself watched the membership table, never
 /// over time it could not see it. A node cut off from the database (an outage, a pause of

@@ -13,7 +13,8 @@
 // its leases and leaves at once, a SIGKILLed one's leases expire; a SIGSTOPped owner loses its
 // lease and,
 // resumed, recharges nothing under its old epoch, then rejoins; orders failed over to a
-// provider whose owner gives it up to a joining node, or dies, still succeed. Stats, watch and cancel
+// provider whose owner gives it up to a joining node, or dies, still succeed, and so do
+// orders that a killed node holding no provider stored but never handed on. Stats, watch and cancel
 // asked of any node cover the whole cluster: every node's counters (a paused one reported
 // unreachable in bounded time), every change of an order seen once wherever it is made, and
 // a cancel performed where the order waits.
@@ -24,7 +25,10 @@
 #include "domain/order.hpp"
 #include "domain/ownership.hpp"
 #include "messages/errors.hpp"
+#include "domain/merchant.hpp"
+#include "domain/order_id.hpp"
 #include "persistence/lease_store.hpp"
+#include "persistence/order_store.hpp"
 #include "persistence/sql_backend.hpp"
 #include "providers/ledger.hpp"
 #include "tests/backend_fixture.hpp"
@@ -93,13 +97,14 @@ struct ownership_view {
   std::set<std::string> live;
   std::map<std::string, std::vector<std::string>> owners;  ///< provider -> live owners
 
-  /// `expected_live` are the members, and every provider is owned by exactly one of them:
-  /// its planned owner (what every node plans alike).
-  bool settled(const std::set<std::string>& expected_live) const {
+  /// `expected_live` are the members, and every one of `providers` is owned by exactly one
+  /// of them: its planned owner (what every node plans alike).
+  bool settled(const std::set<std::string>& expected_live,
+               const std::vector<std::string>& providers) const {
     if (live != expected_live)
       return false;
-    auto planned = assign_owners(workload_providers, {live.begin(), live.end()});
-    for (const auto& provider : workload_providers) {
+    auto planned = assign_owners(providers, {live.begin(), live.end()});
+    for (const auto& provider : providers) {
       auto it = owners.find(provider);
       if (it == owners.end() || it->second != std::vector{planned[provider]})
         return false;
@@ -188,6 +193,8 @@ struct cluster_fixture {
   caf::scoped_actor self{system};
   /// The deadline the nodes were started with (the latest start's configuration).
   int64_t deadline_limit_ms = 0;
+  /// The providers the nodes are configured with.
+  std::vector<std::string> configured_providers = workload_providers;
 
   cluster_fixture() {
     for (size_t i = 0; i < node_count; ++i)
@@ -296,7 +303,7 @@ struct cluster_fixture {
     for (;;) {
       if (auto view = members(asking)) {
         last = *view;
-        if (last.settled(live))
+        if (last.settled(live, configured_providers))
           return {true, last};
       }
       if (steady::now() >= until)
@@ -1019,6 +1026,67 @@ BOOST_AUTO_TEST_CASE(orders_failed_over_to_a_killed_owners_provider_are_served_b
     return entry.second.status == order_status::succeeded;
   });
   BOOST_TEST(static_cast<size_t>(succeeded) == requests.size(), logs());
+}
+
+BOOST_AUTO_TEST_CASE(orders_a_killed_node_holding_no_provider_never_handed_on_are_served) {
+  // p-agg alone, serving every carrier: one node holds it, the other two hold nothing, and
+  // the death of one of those moves no lease, so no takeover reads the store.
+  configured_providers = {"p-agg"};
+  const int64_t limit_ms = 15000;
+  start_all([&](nlohmann::json& cfg) {
+    auto agg = provider_entry(cfg, "p-agg");
+    cfg["providers"] = nlohmann::json::array({agg});
+    cfg["deadline"] = {{"limit_ms", limit_ms}, {"resend_at_ms", {12000}},
+                       {"query_interval_ms", 200}};
+  });
+  auto ownership = require_settled(all_nodes(), names_except());
+  auto holder = index_of(ownership.owner_of("p-agg"));
+  auto victim = holder == 2 ? size_t{1} : size_t{2};
+  BOOST_TEST_MESSAGE("ownership: " << ownership.describe() << "; killing " << node_name(victim));
+  // The holder's takeover of p-agg read the store when it took the lease, well before this.
+  std::this_thread::sleep_for(1s);
+
+  // What a node leaves behind when it dies between acknowledging orders and handing them on
+  // to p-agg's holder: the orders in the store, waiting, and nothing anywhere watching them.
+  client_books books;
+  {
+    order_store db{database};
+    order_id_generator ids{node_name(victim), system_clock{}.wall_ms()};
+    std::vector<order> accepted;
+    for (size_t n = 0; n < 40; ++n) {
+      auto request = make_request("stranded", n, 10);
+      order o;
+      o.id = ids.next();
+      o.client_ref = request.client_ref;
+      o.phone = request.phone;
+      o.carrier = "cmcc";
+      o.amount_fen = request.amount_fen;
+      o.accepted_at_ms = system_clock{}.wall_ms();
+      o.deadline_ms = o.accepted_at_ms + limit_ms;
+      o.updated_at_ms = o.accepted_at_ms;
+      o.merchant = std::string{merchant_directory::implicit_default};
+      books.ref_by_id[o.id] = o.client_ref;
+      books.acked_at_ms[o.id] = o.accepted_at_ms;
+      accepted.push_back(std::move(o));
+    }
+    db.insert(accepted);
+  }
+  // Nobody serves them while every member lives.
+  std::this_thread::sleep_for(1500ms);
+  for (const auto& [id, o] : wait_until_final(holder, books, 0ms))
+    BOOST_TEST_REQUIRE((o.status == order_status::accepted), id << " was served: " << logs());
+
+  nodes[victim]->kill();
+  gateways[victim].reset();
+  auto after = require_settled(nodes_except(victim), names_except(victim));
+  BOOST_TEST(after.owner_of("p-agg") == node_name(holder));
+
+  check_outcome(holder, books, 20s);
+  auto orders = wait_until_final(holder, books, 1s);
+  auto succeeded = std::count_if(orders.begin(), orders.end(), [](const auto& entry) {
+    return entry.second.status == order_status::succeeded;
+  });
+  BOOST_TEST(static_cast<size_t>(succeeded) == books.ref_by_id.size(), logs());
 }
 
 BOOST_AUTO_TEST_SUITE_END()

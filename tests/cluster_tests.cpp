@@ -221,6 +221,28 @@ BOOST_AUTO_TEST_CASE(changes_name_who_joined_left_and_restarted) {
   BOOST_TEST(compare(after, after).describe().empty());
 }
 
+BOOST_AUTO_TEST_CASE(the_first_live_member_serves_what_a_member_holding_no_lease_left) {
+  const int64_t now = 100'000;
+  membership_view live{{{"node-1", "h:1", 1, now}, {"node-3", "h:3", 1, now}}, now, 5000};
+  membership_change node_2_left;
+  node_2_left.left = {"node-2"};
+  // node-2 held nothing: no takeover reads the store for what it accepted.
+  BOOST_TEST(serves_orphans(node_2_left, {"node-1", "node-3"}, live, "node-1"));
+  BOOST_TEST(!serves_orphans(node_2_left, {"node-1", "node-3"}, live, "node-3"));
+  // node-2 held a lease: its next holder's takeover serves every waiting order.
+  BOOST_TEST(!serves_orphans(node_2_left, {"node-2", "node-3"}, live, "node-1"));
+
+  membership_change node_3_restarted;
+  node_3_restarted.restarted = {"node-3"};
+  BOOST_TEST(serves_orphans(node_3_restarted, {"node-1"}, live, "node-1"));
+  BOOST_TEST(!serves_orphans(node_3_restarted, {"node-1", "node-3"}, live, "node-1"));
+
+  membership_change node_4_joined;
+  node_4_joined.joined = {"node-4"};
+  BOOST_TEST(!serves_orphans(node_4_joined, {}, live, "node-1"));
+  BOOST_TEST(!serves_orphans(node_2_left, {}, membership_view{}, "node-1"));
+}
+
 // When PostgreSQL comes back from a 6 s outage, the first node to reconnect reads the two
 // others' heartbeats 6 s old; they are missing for the same reason as its own, and judging
 // them dead would take every lease from them. A watch judges only silence it could see.
