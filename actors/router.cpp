@@ -1,6 +1,7 @@
 #include "actors/router.hpp"
 
 #include "actors/deadline.hpp"
+#include "domain/ownership.hpp"
 #include "messages/errors.hpp"
 
 #include <spdlog/spdlog.h>
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <optional>
 
 namespace topup {
 namespace {
@@ -201,10 +203,14 @@ recovered_counts recover(self_pointer self, std::vector<order> orders) {
 /// page at a time, never held whole in one more copy.
 constexpr uint32_t recovery_page_size = 50000;
 
-/// Recovers the unfinished orders after (deadline_ms, id), a page at a time, and logs the
-/// total once the last page is handed on.
-void recover_from(self_pointer self, int64_t after_deadline_ms, std::string after_id,
-                  recovered_counts so_far) {
+/// Which unfinished orders a recovery serves: every one (a single node), or those a
+/// cluster node serves on taking the named providers over (served_after_takeover).
+using recovery_scope = std::optional<std::vector<std::string>>;
+
+/// Recovers the unfinished orders in `scope` after (deadline_ms, id), a page at a time, and
+/// logs the total once the last page is handed on.
+void recover_from(self_pointer self, recovery_scope scope, int64_t after_deadline_ms,
+                  std::string after_id, recovered_counts so_far) {
   self->request(self->state.store, self->state.options.timeouts.store_load, load_atom::value,
                 after_deadline_ms, after_id, recovery_page_size)
     .then(
@@ -212,11 +218,17 @@ void recover_from(self_pointer self, int64_t after_deadline_ms, std::string afte
         self->state.recovered = true;
         auto last = page.empty() ? std::optional<order>{} : std::optional<order>{page.back()};
         auto full = page.size() == recovery_page_size;
+        if (scope)
+          page.erase(std::remove_if(page.begin(), page.end(),
+                                    [&](const order& o) {
+                                      return !served_after_takeover(o, *scope);
+                                    }),
+                     page.end());
         auto counts = recover(self, std::move(page));
         auto total = recovered_counts{so_far.waiting + counts.waiting,
                                       so_far.in_flight + counts.in_flight};
         if (full && last)
-          recover_from(self, last->deadline_ms, last->id, total);
+          recover_from(self, scope, last->deadline_ms, last->id, total);
         else {
           log_recovered(total);
           self->state.recovery_done = true;
@@ -224,7 +236,12 @@ void recover_from(self_pointer self, int64_t after_deadline_ms, std::string afte
       },
       [=](caf::error& error) {
         spdlog::error("router cannot load unfinished orders yet: {}", describe(error));
-        self->delayed_send(self, self->state.options.recover_retry, recover_atom::value);
+        // Again from the start: what was handed on already is skipped (recover).
+        auto retry = self->state.options.recover_retry;
+        if (scope && scope->empty())
+          self->delayed_send(self, retry, recover_atom::value, members_atom::value);
+        else
+          self->delayed_send(self, retry, recover_atom::value);
       });
 }
 
@@ -287,26 +304,14 @@ void retire_lane(self_pointer self, lane_lifecycle::retired_lane retired) {
       });
 }
 
-/// Cluster: the unfinished orders of newly held providers come from the store: those in
-/// flight there, and every waiting order (see unfinished_filter). Those another node still
-/// serves mostly go back to it, which knows them already; a copy served twice calls once.
-/// No providers: the waiting orders alone (a member left holding none).
+/// Cluster: the unfinished orders of newly held providers come from the store, a page at a
+/// time: those in flight there, and every waiting order (served_after_takeover). No
+/// providers: the waiting orders alone (a member left holding none).
 void adopt(self_pointer self, const std::vector<size_t>& providers) {
-  auto& st = self->state;
-  unfinished_filter filter;
+  std::vector<std::string> taken;
   for (auto index : providers)
-    filter.providers.push_back(st.options.providers[index].name);
-  self->request(st.store, st.options.timeouts.store_load, load_atom::value, filter)
-    .then([=](std::vector<order>& orders) { log_recovered(recover(self, std::move(orders))); },
-          [=](caf::error& error) {
-            spdlog::error("router cannot load the orders it takes over yet: {}",
-                          describe(error));
-            auto retry = self->state.options.recover_retry;
-            if (providers.empty())
-              self->delayed_send(self, retry, recover_atom::value, members_atom::value);
-            else
-              self->delayed_send(self, retry, recover_atom::value);
-          });
+    taken.push_back(self->state.options.providers[index].name);
+  recover_from(self, std::move(taken), std::numeric_limits<int64_t>::min(), std::string{}, {});
 }
 
 /// Cluster: starts the lanes the lane lifecycle says can start, hands them the orders that
@@ -607,7 +612,7 @@ caf::result<order> cancel(self_pointer self, const std::string& id) {
 /// Start-up (or intake restarted): every unfinished order of the providers served here.
 void recover_all(self_pointer self) {
   if (!clustered(self)) {
-    recover_from(self, std::numeric_limits<int64_t>::min(), std::string{}, {});
+    recover_from(self, std::nullopt, std::numeric_limits<int64_t>::min(), std::string{}, {});
     return;
   }
   // Only the orders of the providers held here: the others are their owners' to serve.

@@ -113,4 +113,9 @@ ownership_plan plan_ownership(const std::string& self, std::vector<std::string> 
   return plan;
 }
 
+bool served_after_takeover(const order& o, const std::vector<std::string>& taken) {
+  return o.status == order_status::accepted
+         || std::find(taken.begin(), taken.end(), o.provider) != taken.end();
+}
+
 } // namespace topup

@@ -6,6 +6,8 @@
 // choice is only a plan: a node runs a provider once it holds that provider's lease in the
 // database, whose epoch fences its writes.
 
+#include "domain/order.hpp"
+
 #include <cstdint>
 #include <map>
 #include <string>
@@ -66,5 +68,13 @@ struct ownership_plan {
 ownership_plan plan_ownership(const std::string& self, std::vector<std::string> providers,
                               const std::vector<std::string>& live_nodes,
                               const std::vector<lease>& held);
+
+/// Whether a node taking the providers `taken` over serves the unfinished order `o` again:
+/// every waiting order, and those in flight at one of `taken`. A waiting order may queue at
+/// any provider serving its carrier, on any node, and the store does not say where (one
+/// failed over from its carrier's provider, or one on its way to a node that died). A copy
+/// another node still serves goes back to it, which drops it; the store's dispatch fence
+/// lets one copy of an order start each attempt.
+bool served_after_takeover(const order& o, const std::vector<std::string>& taken);
 
 } // namespace topup

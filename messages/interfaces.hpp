@@ -28,8 +28,6 @@ using store_reader_actor = caf::typed_actor<
   // The next page of unfinished orders after (deadline_ms, id), by deadline: start-up
   // recovery of a large backlog.
   caf::replies_to<load_atom, int64_t, std::string, uint32_t>::with<std::vector<order>>,
-  // The unfinished orders a node takes over with providers (cluster failover).
-  caf::replies_to<load_atom, unfinished_filter>::with<std::vector<order>>,
   // The newest orders matching a filter.
   caf::replies_to<list_atom, order_filter>::with<std::vector<order>>,
   // Orders by status.

@@ -39,7 +39,9 @@ namespace topup {
 /// 8: a result writer's recorded resume point (cursor_atom with the point) is answered
 ///    with ack_atom instead of true.
 /// 9: provider_stats carries how far behind the store is with the lane's writes.
-constexpr uint32_t protocol_version = 9;
+/// 10: the store no longer answers a filtered load of unfinished orders (a takeover pages
+///     through them all).
+constexpr uint32_t protocol_version = 10;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -312,15 +314,6 @@ struct member_info {
                                        ///< (a single node holds no leases: empty)
 };
 
-/// Which unfinished orders a node takes over with providers: those in flight (dispatched
-/// or unknown) at one of `providers`, and every waiting one. A waiting order may be queued
-/// at any provider serving its carrier, on any node, and the store does not say where (a
-/// failed-over one, or one on its way between nodes): a takeover serves them all again,
-/// and the store's dispatch fence lets only one copy call.
-struct unfinished_filter {
-  std::vector<std::string> providers;
-};
-
 /// Reconciliation: one page of a provider's attempts that started in [from_ms, to_ms), in
 /// the order of (started_at_ms, order_id, attempt_no), after the cursor (the last attempt of
 /// the previous page; the first page starts at the lowest cursor). A page shorter than
@@ -380,11 +373,6 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, member_info& x) {
   return f(caf::meta::type_name("member_info"), x.node, x.address, x.live, x.heartbeat_age_ms,
            x.providers, x.epochs);
-}
-
-template <class Inspector>
-typename Inspector::result_type inspect(Inspector& f, unfinished_filter& x) {
-  return f(caf::meta::type_name("unfinished_filter"), x.providers);
 }
 
 template <class Inspector>
@@ -591,7 +579,6 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_TYPE_ID(topup, (topup::member_info))
   CAF_ADD_TYPE_ID(topup, (std::vector<topup::member_info>))
   CAF_ADD_TYPE_ID(topup, (std::vector<topup::provider_lease>))
-  CAF_ADD_TYPE_ID(topup, (topup::unfinished_filter))
   CAF_ADD_TYPE_ID(topup, (topup::unreachable_node))
   CAF_ADD_TYPE_ID(topup, (topup::cluster_stats))
   CAF_ADD_TYPE_ID(topup, (topup::history_entry))

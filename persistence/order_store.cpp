@@ -438,20 +438,6 @@ std::vector<order> order_reader::load_unfinished_page(int64_t after_deadline_ms,
   });
 }
 
-std::vector<order> order_reader::load_unfinished(const unfinished_filter& filter) {
-  auto orders = load_unfinished();
-  auto listed = [](const std::vector<std::string>& names, const std::string& name) {
-    return std::find(names.begin(), names.end(), name) != names.end();
-  };
-  orders.erase(std::remove_if(orders.begin(), orders.end(),
-                              [&](const order& o) {
-                                return o.status != order_status::accepted
-                                       && !listed(filter.providers, o.provider);
-                              }),
-               orders.end());
-  return orders;
-}
-
 std::string order_reader::list_statement(const order_filter& filter) {
   // Every other condition is always present and disabled by an empty value, so the text
   // depends only on the direction and the number of merchants (no SQL assembled from input).

@@ -61,8 +61,6 @@ public:
   std::vector<order> load_unfinished_page(int64_t after_deadline_ms, const std::string& after_id,
                                           uint32_t limit);
 
-  /// The unfinished orders a node takes over with providers: see unfinished_filter.
-  std::vector<order> load_unfinished(const unfinished_filter& filter);
 
   uint64_t count_orders();
 

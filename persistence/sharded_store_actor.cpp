@@ -232,9 +232,6 @@ store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
                                              merged_by(by_deadline, std::max<uint32_t>(limit, 1)),
                                              load, after_deadline_ms, after_id, limit);
     },
-    [=](load_atom load, const unfinished_filter& filter) {
-      return read_across<std::vector<order>>(self, merged_by(by_deadline, no_limit), load, filter);
-    },
     [=](list_atom list, const order_filter& filter) {
       auto oldest_first = filter.oldest_first;
       auto by_acceptance = [oldest_first](const order& a, const order& b) {

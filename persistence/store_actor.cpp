@@ -276,9 +276,6 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
       return read(self, store_reads::unfinished_page(after_deadline_ms, after_id, limit), load,
                   after_deadline_ms, after_id, limit);
     },
-    [=](load_atom load, const unfinished_filter& filter) {
-      return read(self, store_reads::unfinished_of(filter), load, filter);
-    },
     [=](list_atom list, const order_filter& filter) {
       return read(self, store_reads::listed(filter), list, filter);
     },

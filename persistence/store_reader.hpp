@@ -58,12 +58,6 @@ inline auto unfinished_page(int64_t after_deadline_ms, std::string after_id, uin
   };
 }
 
-inline auto unfinished_of(unfinished_filter filter) {
-  return [filter = std::move(filter)](order_reader& db) -> caf::result<std::vector<order>> {
-    return db.load_unfinished(filter);
-  };
-}
-
 inline auto listed(order_filter filter) {
   return [filter = std::move(filter)](order_reader& db) -> caf::result<std::vector<order>> {
     return db.list(filter);

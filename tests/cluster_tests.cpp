@@ -384,6 +384,31 @@ BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(ownership_plans)
 
+BOOST_AUTO_TEST_CASE(a_takeover_serves_every_waiting_order_and_those_in_flight_at_its_providers) {
+  auto unfinished = [](order_status status, const std::string& carrier,
+                       const std::string& provider) {
+    order o;
+    o.status = status;
+    o.carrier = carrier;
+    o.provider = provider;
+    return o;
+  };
+  const std::vector<std::string> taken{"p-cmcc"};
+  // Waiting, whatever its carrier or latest provider: it may have queued at p-cmcc's dead
+  // owner (a cucc order failed over to p-agg queues at p-agg's owner, its row naming p-cucc).
+  BOOST_TEST(served_after_takeover(unfinished(order_status::accepted, "cmcc", ""), taken));
+  BOOST_TEST(served_after_takeover(unfinished(order_status::accepted, "cucc", ""), taken));
+  BOOST_TEST(served_after_takeover(unfinished(order_status::accepted, "cucc", "p-cucc"), taken));
+  // In flight: only at the providers taken over; another's owner queries its own.
+  BOOST_TEST(served_after_takeover(unfinished(order_status::dispatched, "cmcc", "p-cmcc"), taken));
+  BOOST_TEST(served_after_takeover(unfinished(order_status::unknown, "cmcc", "p-cmcc"), taken));
+  BOOST_TEST(!served_after_takeover(unfinished(order_status::dispatched, "cmcc", "p-agg"), taken));
+  BOOST_TEST(!served_after_takeover(unfinished(order_status::unknown, "cucc", "p-cucc"), taken));
+  // No providers (a member left holding none): the waiting orders alone.
+  BOOST_TEST(served_after_takeover(unfinished(order_status::accepted, "ctcc", ""), {}));
+  BOOST_TEST(!served_after_takeover(unfinished(order_status::dispatched, "ctcc", "p-ctcc"), {}));
+}
+
 BOOST_AUTO_TEST_CASE(a_node_acquires_exactly_the_providers_it_is_the_owner_of) {
   auto live = nodes(3);
   auto providers = synthetic_providers(50);

@@ -300,7 +300,6 @@ BOOST_AUTO_TEST_CASE(reads_across_shards_answer_what_one_store_would) {
     return got.size();
   };
   BOOST_TEST(same_by_deadline(load_atom::value) == 33u);
-  BOOST_TEST(same_by_deadline(load_atom::value, unfinished_filter{{"p-cmcc"}}) == 33u);
   // Every page of the start-up recovery.
   auto recovered = recovered_by_pages(
     [&](int64_t after_deadline, const std::string& after_id, uint32_t limit) {
