@@ -165,8 +165,9 @@ using router_actor = caf::typed_actor<
   // Cluster, from another node: orders for a provider this node holds, and its name. Served
   // here when this node still holds it; otherwise passed on to the holder it knows of.
   caf::reacts_to<forward_atom, std::vector<order>, std::string>,
-  // Cluster, from the cluster actor: a member left holding no provider, so no takeover reads
-  // the orders it accepted and never handed on: serve every waiting order again.
+  // Cluster, from the cluster actor: a member left or restarted holding no provider, so no
+  // takeover reads the orders it accepted and never handed on: serve every waiting order
+  // again (serves_orphans).
   caf::reacts_to<recover_atom, members_atom>,
   // From the supervisor: the intake whose orders this router takes; it gets an admission
   // snapshot on every report of a recharge actor (unless admission is off).

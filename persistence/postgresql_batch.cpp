@@ -222,7 +222,7 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
                                           std::vector<bool>& applied) {
   std::vector<std::string> ids, froms, tos, providers, details, owners, entries,
     wrong_carrier_additions;
-  std::vector<long long> attempt_nos, at_ms, epochs, positions, required_attempts;
+  std::vector<long long> attempt_nos, at_ms, epochs, positions, attempts_before_each;
   std::vector<std::string> note_ids, note_froms, note_entries;
   std::vector<long long> note_positions;
   for (auto position : round) {
@@ -247,7 +247,7 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
     owners.push_back(fenced ? change.lease_owner : std::string{});
     epochs.push_back(fenced ? change.lease_epoch : 0);
     attempt_nos.push_back(change.attempt_no);
-    required_attempts.push_back(attempts_before(change));
+    attempts_before_each.push_back(attempts_before(change));
     at_ms.push_back(change.at_ms);
     positions.push_back(static_cast<long long>(position));
   }
@@ -266,7 +266,7 @@ void postgresql_batch_writer::apply_round(const std::vector<transition>& changes
      postgresql_integer_array(at_ms), postgresql_text_array(details), postgresql_text_array(owners),
      postgresql_integer_array(epochs), postgresql_integer_array(positions),
      postgresql_text_array(entries), postgresql_text_array(wrong_carrier_additions),
-     postgresql_integer_array(required_attempts)});
+     postgresql_integer_array(attempts_before_each)});
 
   // The attempt rows of the dispatches applied, as row by row (an outcome writes none: it is
   // the history entry).
