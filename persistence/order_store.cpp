@@ -111,6 +111,8 @@ history_entry history_entry_of(const transition& change) {
   return entry;
 }
 
+const char* const unfinished_status_sql = "status IN ('accepted', 'dispatched', 'unknown')";
+
 long long attempts_before(const transition& change) {
   return change.event == order_event::dispatch ? change.attempt_no - 1 : -1;
 }
@@ -410,8 +412,8 @@ std::vector<order> order_reader::load_unfinished() {
     std::vector<order> orders;
     soci::rowset<soci::row> rows =
       (session().prepare << "SELECT " << order_columns
-                         << " FROM orders WHERE status IN ('accepted', 'dispatched', 'unknown')"
-                            " ORDER BY deadline_ms");
+                         << " FROM orders WHERE " << unfinished_status_sql
+                         << " ORDER BY deadline_ms");
     for (const auto& row : rows)
       orders.push_back(order_from(row));
     return orders;
@@ -427,8 +429,8 @@ std::vector<order> order_reader::load_unfinished_page(int64_t after_deadline_ms,
     int rows_wanted = static_cast<int>(std::max<uint32_t>(limit, 1));
     soci::rowset<soci::row> rows =
       (session().prepare << "SELECT " << order_columns
-                         << " FROM orders WHERE status IN ('accepted', 'dispatched', 'unknown')"
-                            " AND (deadline_ms > :deadline OR (deadline_ms = :deadline AND id > :id))"
+                         << " FROM orders WHERE " << unfinished_status_sql
+                         << " AND (deadline_ms > :deadline OR (deadline_ms = :deadline AND id > :id))"
                             " ORDER BY deadline_ms, id LIMIT :limit",
        soci::use(deadline, "deadline"), soci::use(after_id, "id"),
        soci::use(rows_wanted, "limit"));

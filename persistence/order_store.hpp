@@ -30,6 +30,10 @@ std::string wrong_carrier_addition(const transition& change);
 /// served twice after a takeover) never starts an attempt; -1 (no condition) for any other.
 long long attempts_before(const transition& change);
 
+/// The condition on an order row (columns unqualified) that holds while it is not final:
+/// what start-up recovery reads, served by the (status, deadline_ms) index.
+extern const char* const unfinished_status_sql;
+
 /// Reads of orders on a session of their own. Blocking; used from one thread at a time.
 /// Every failure is a store_error whose message is safe to log (no SQL, no bound values).
 /// It neither creates nor migrates the schema: that is the order_store's job, and a reader

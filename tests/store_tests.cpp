@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE store_tests
 #include <boost/test/unit_test.hpp>
 
+#include "apps/bench/store_reader.hpp"
 #include "messages/errors.hpp"
 #include "persistence/lease_store.hpp"
 #include "persistence/order_store.hpp"
@@ -809,6 +810,27 @@ BOOST_AUTO_TEST_CASE(nodes_opening_an_empty_database_together_apply_each_migrati
     *session << "SELECT version FROM schema_version ORDER BY version", soci::into(steps);
     BOOST_TEST(steps == every_step, "round " << round);
   }
+}
+
+BOOST_AUTO_TEST_CASE(the_bench_counts_a_runs_final_orders_and_no_others) {
+  order_store db{cfg};
+  db.insert({stored_order("o-1", "run-a-1", 1), stored_order("o-2", "run-a-2", 2),
+             stored_order("o-3", "run-a-3", 3, order_status::succeeded),
+             stored_order("o-4", "run-a-4", 4, order_status::failed),
+             stored_order("o-5", "run-a-5", 5, order_status::unknown),
+             stored_order("o-6", "run-b-1", 6, order_status::succeeded),
+             stored_order("o-7", "run-b-2", 7)});
+  db.apply({{"o-2", order_status::accepted, order_event::dispatch, 10, "p-cmcc", 1, "o-2/p-cmcc",
+             "", ""}});
+  bench::store_reader reader{cfg};
+  BOOST_TEST(reader.count_terminal("run-a-") == 2u);
+  BOOST_TEST(reader.count_terminal("run-b-") == 1u);
+  BOOST_TEST(reader.count_terminal("run-c-") == 0u);
+
+  db.apply({{"o-2", order_status::dispatched, order_event::succeed, 20, "p-cmcc", 1, "",
+             "txn-2", ""}});
+  BOOST_TEST(reader.count_terminal("run-a-") == 3u);
+  BOOST_TEST(reader.count_terminal("") == 4u);
 }
 
 BOOST_AUTO_TEST_CASE(a_database_from_a_newer_build_is_refused) {

@@ -1,11 +1,13 @@
 #include "apps/bench/store_reader.hpp"
 
 #include "domain/order_history.hpp"
+#include "persistence/order_store.hpp"
 #include "persistence/sql_backend.hpp"
 #include "persistence/store_layout.hpp"
 
 #include <soci/soci.h>
 
+#include <algorithm>
 #include <map>
 #include <stdexcept>
 
@@ -61,22 +63,36 @@ store_reader::store_reader(const store_config& store) {
 store_reader::~store_reader() = default;
 
 uint64_t store_reader::count_terminal(const std::string& ref_prefix) {
-  uint64_t total = 0;
+  // The run's orders less its unfinished ones. Counting the final ones directly would read
+  // every row of the run each second (the index of references does not hold the status),
+  // which grows with the run and takes CPU from the node beside it; this reads the index of
+  // references alone and, through the status index, the few orders in flight.
+  uint64_t stored = 0, unfinished = 0;
   ref_range refs{ref_prefix};
   try {
-    for (auto& session : sessions_)
+    for (auto& session : sessions_) {
+      bool sqlite = session->get_backend_name() == "sqlite3";
       for (const auto& merchant : merchants_) {
-        long long count = 0;
-        *session << std::string{"SELECT COUNT(*) FROM orders o WHERE"} + ref_condition(*session)
-                      + " AND o.status IN ('succeeded', 'failed')",
-          soci::use(merchant, "merchant"), soci::use(refs.low, "low"), soci::use(refs.high, "high"),
-          soci::into(count);
-        total += static_cast<uint64_t>(count);
+        long long run_orders = 0, in_flight = 0;
+        *session << std::string{"SELECT COUNT(*) FROM orders o WHERE"} + ref_condition(*session),
+          soci::use(merchant, "merchant"), soci::use(refs.low, "low"),
+          soci::use(refs.high, "high"), soci::into(run_orders);
+        *session << std::string{"SELECT COUNT(*) FROM orders o"}
+                      + (sqlite ? " INDEXED BY orders_by_status_deadline" : "") + " WHERE "
+                      + unfinished_status_sql + " AND" + ref_condition(*session),
+          soci::use(merchant, "merchant"), soci::use(refs.low, "low"),
+          soci::use(refs.high, "high"), soci::into(in_flight);
+        stored += static_cast<uint64_t>(run_orders);
+        unfinished += static_cast<uint64_t>(in_flight);
       }
+    }
   } catch (const soci::soci_error& error) {
     fail("cannot count terminal orders", error);
   }
-  return total;
+  // Two statements, not one snapshot, so the run's orders are counted first: an order stored
+  // between them is subtracted without being counted (the count falls short until the next
+  // one), while the other order would count it as final.
+  return stored - std::min(unfinished, stored);
 }
 
 std::vector<std::pair<std::string, stored_order>>
