@@ -518,28 +518,79 @@ void take_report(self_pointer self, const provider_report& report) {
   publish_admission(self);
 }
 
+/// Whether an order is in a lane here, or waits here for a provider's new lane.
+bool held_here(const router_state& st, const std::string& id) {
+  if (st.owner.count(id) != 0)
+    return true;
+  for (const auto& [provider, waiting] : st.awaiting_lane)
+    for (const auto& o : waiting)
+      if (o.id == id)
+        return true;
+  return false;
+}
+
+/// Routes orders whose re-send point passed, urgent, to the provider with the earliest
+/// predicted completion.
+void route_urgent(self_pointer self, std::vector<order> orders) {
+  auto& st = self->state;
+  route(self, std::move(orders), true, [&](const order& o) {
+    return choose_provider_for(st.views, o, routing_goal::fastest, st.budget_ms);
+  });
+}
+
+/// Cluster: orders this node accepted and no lane here holds, at their re-send point. Most
+/// went to another node's provider and are final by now; a forward lost with its connection
+/// (both nodes alive, so no takeover reads the store) leaves nobody serving the order. Those
+/// still waiting are routed again: a node that holds one already drops the copy, and a copy
+/// that meets another in flight is fenced by the store (one dispatch per attempt).
+void resend_unheld(self_pointer self, std::vector<std::string> ids) {
+  auto count = ids.size();
+  self->request(self->state.store, self->state.options.timeouts.store_load, load_atom::value,
+                std::move(ids))
+    .then(
+      [=](std::vector<order>& unfinished) {
+        std::vector<order> waiting;
+        for (auto& o : unfinished)
+          if (o.status == order_status::accepted && !held_here(self->state, o.id))
+            waiting.push_back(std::move(o));
+        if (waiting.empty())
+          return;
+        spdlog::warn("router routes {} orders again at their re-send point: accepted here, "
+                     "waiting, and held by no node it knows of",
+                     waiting.size());
+        anchor(self, waiting);
+        route_urgent(self, std::move(waiting));
+      },
+      [=](caf::error& error) {
+        spdlog::warn("router could not read {} orders it forwarded, at their re-send point: {}",
+                     count, describe(error));
+      });
+}
+
 /// The orders' re-send points passed: those still waiting in a queue are taken out and sent,
 /// urgent, to the provider with the earliest predicted completion.
 void resend(self_pointer self, const std::vector<std::string>& ids) {
+  std::vector<std::string> unheld;
   for (const auto& id : ids) {
     auto owner = self->state.owner.find(id);
-    if (owner == self->state.owner.end())
-      continue;  // finished already
+    if (owner == self->state.owner.end()) {
+      if (clustered(self) && !held_here(self->state, id))
+        unheld.push_back(id);
+      continue;  // a single node holds every order it has not finished
+    }
     self->request(self->state.lanes[owner->second], self->state.options.timeouts.lane_release,
                   release_atom::value, id)
       .then(
         [=](std::vector<order>& released) {
-          if (released.empty())
-            return;  // in flight or finished: nothing to re-send
-          auto& st = self->state;
-          route(self, std::move(released), true, [&](const order& o) {
-            return choose_provider_for(st.views, o, routing_goal::fastest, st.budget_ms);
-          });
+          if (!released.empty())  // else in flight or finished: nothing to re-send
+            route_urgent(self, std::move(released));
         },
         [=](caf::error& error) {
           spdlog::warn("router could not re-send order={}: {}", id, describe(error));
         });
   }
+  if (!unheld.empty())
+    resend_unheld(self, std::move(unheld));
 }
 
 /// The orders' deadlines passed: each lane fails those it still holds waiting; the router

@@ -28,6 +28,8 @@ using store_reader_actor = caf::typed_actor<
   // The next page of unfinished orders after (deadline_ms, id), by deadline: start-up
   // recovery of a large backlog.
   caf::replies_to<load_atom, int64_t, std::string, uint32_t>::with<std::vector<order>>,
+  // Those of these orders that are not final: a cluster node's look at orders it forwarded.
+  caf::replies_to<load_atom, std::vector<std::string>>::with<std::vector<order>>,
   // The newest orders matching a filter.
   caf::replies_to<list_atom, order_filter>::with<std::vector<order>>,
   // Orders by status.

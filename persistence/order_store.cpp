@@ -420,6 +420,29 @@ std::vector<order> order_reader::load_unfinished() {
   });
 }
 
+std::vector<order> order_reader::load_unfinished_of(const std::vector<std::string>& ids) {
+  std::vector<order> orders;
+  if (session().get_backend_name() != "postgresql") {
+    // In process, a lookup per id costs no more than a list would.
+    for (const auto& id : ids)
+      if (auto found = find_by_id(id); found && !is_final(found->status))
+        orders.push_back(std::move(*found));
+    return orders;
+  }
+  return with_store_errors("loading unfinished orders", [&] {
+    // One statement for the whole list: a round trip per id would hold a reader for long.
+    auto id_array = postgresql_text_array(ids);
+    soci::rowset<soci::row> rows =
+      (session().prepare << "SELECT " << order_columns
+                         << " FROM orders WHERE id = ANY(CAST(:ids AS text[])) AND "
+                         << unfinished_status_sql,
+       soci::use(id_array, "ids"));
+    for (const auto& row : rows)
+      orders.push_back(order_from(row));
+    return orders;
+  });
+}
+
 std::vector<order> order_reader::load_unfinished_page(int64_t after_deadline_ms,
                                                       const std::string& after_id,
                                                       uint32_t limit) {

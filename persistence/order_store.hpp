@@ -65,6 +65,8 @@ public:
   std::vector<order> load_unfinished_page(int64_t after_deadline_ms, const std::string& after_id,
                                           uint32_t limit);
 
+  /// Those of the orders with these ids that are not final (ids of no order are left out).
+  std::vector<order> load_unfinished_of(const std::vector<std::string>& ids);
 
   uint64_t count_orders();
 

@@ -232,6 +232,10 @@ store_actor::behavior_type sharded_store(self_pointer self, store_config cfg,
                                              merged_by(by_deadline, std::max<uint32_t>(limit, 1)),
                                              load, after_deadline_ms, after_id, limit);
     },
+    [=](load_atom load, const std::vector<std::string>& ids) {
+      // Each shard answers for the ids it holds; the answer's order does not matter.
+      return read_across<std::vector<order>>(self, merged_by(by_deadline, no_limit), load, ids);
+    },
     [=](list_atom list, const order_filter& filter) {
       auto oldest_first = filter.oldest_first;
       auto by_acceptance = [oldest_first](const order& a, const order& b) {

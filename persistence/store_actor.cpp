@@ -276,6 +276,9 @@ store_actor::behavior_type store(self_pointer self, store_config cfg,
       return read(self, store_reads::unfinished_page(after_deadline_ms, after_id, limit), load,
                   after_deadline_ms, after_id, limit);
     },
+    [=](load_atom load, const std::vector<std::string>& ids) {
+      return read(self, store_reads::unfinished_of(ids), load, ids);
+    },
     [=](list_atom list, const order_filter& filter) {
       return read(self, store_reads::listed(filter), list, filter);
     },

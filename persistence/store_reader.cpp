@@ -79,6 +79,9 @@ store_reader(store_reader_actor::stateful_pointer<store_reader_state> self, stor
     [=](load_atom, int64_t after_deadline_ms, const std::string& after_id, uint32_t limit) {
       return serve(self, who, store_reads::unfinished_page(after_deadline_ms, after_id, limit));
     },
+    [=](load_atom, const std::vector<std::string>& ids) {
+      return serve(self, who, store_reads::unfinished_of(ids));
+    },
     [=](list_atom, const order_filter& filter) {
       return serve(self, who, store_reads::listed(filter));
     },

@@ -58,6 +58,12 @@ inline auto unfinished_page(int64_t after_deadline_ms, std::string after_id, uin
   };
 }
 
+inline auto unfinished_of(std::vector<std::string> ids) {
+  return [ids = std::move(ids)](order_reader& db) -> caf::result<std::vector<order>> {
+    return db.load_unfinished_of(ids);
+  };
+}
+
 inline auto listed(order_filter filter) {
   return [filter = std::move(filter)](order_reader& db) -> caf::result<std::vector<order>> {
     return db.list(filter);

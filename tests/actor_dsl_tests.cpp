@@ -15,6 +15,7 @@
 #include <caf/test/dsl.hpp>
 #include <caf/test/unit_test_impl.hpp>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -33,6 +34,8 @@ struct store_log {
   std::vector<transition> transitions;
   std::vector<order> page;  ///< the page of unfinished orders the stub store answers a load with
   int loads = 0;
+  std::map<std::string, order> rows;  ///< what a read of orders by id finds
+  std::vector<std::vector<std::string>> reads_by_id;
 };
 
 struct provider_log {
@@ -52,6 +55,28 @@ caf::behavior stub_store(caf::event_based_actor*, std::shared_ptr<store_log> log
     [=](load_atom, int64_t, const std::string&, uint32_t) {
       log->loads++;
       return log->page;
+    },
+    [=](load_atom, const std::vector<std::string>& ids) {
+      log->reads_by_id.push_back(ids);
+      std::vector<order> unfinished;
+      for (const auto& id : ids)
+        if (auto row = log->rows.find(id); row != log->rows.end() && !is_final(row->second.status))
+          unfinished.push_back(row->second);
+      return unfinished;
+    },
+  };
+}
+
+/// A cluster actor of a node that holds no lease: it keeps what the router forwards (and
+/// delivers none of it, as a connection lost with the forwards in it).
+caf::behavior stub_cluster(std::shared_ptr<std::vector<std::vector<std::string>>> forwarded) {
+  return {
+    [](own_atom) { return std::vector<provider_lease>{}; },
+    [=](forward_atom, const std::vector<order>& orders, const std::string&) {
+      std::vector<std::string> ids;
+      for (const auto& o : orders)
+        ids.push_back(o.id);
+      forwarded->push_back(ids);
     },
   };
 }
@@ -349,6 +374,53 @@ CAF_TEST(recovery hands each loaded order to the lane that serves it) {
   CAF_CHECK_EQUAL(state.owner.at("a"), 0u);
   CAF_CHECK_EQUAL(state.owner.at("b"), 1u);
   CAF_CHECK_EQUAL(state.owner.at("c"), 1u);
+}
+
+CAF_TEST(a cluster node routes again at the re-send point what it forwarded and is waiting) {
+  engine_options options;
+  provider_config p1;
+  p1.name = "p1";
+  p1.carriers = {"cmcc"};
+  options.providers = {p1};
+  options.adapters["p1"] = provider(true);
+  options.admission.enabled = false;
+  auto forwarded = std::make_shared<std::vector<std::vector<std::string>>>();
+  auto cluster = sys.spawn(stub_cluster, forwarded);
+  spawned.push_back(cluster);
+  options.cluster = caf::actor_cast<cluster_actor>(cluster);
+  auto router = sys.spawn(topup::router, options, engine_time(), store());
+  spawned.push_back(caf::actor_cast<caf::actor>(router));
+  deliver();  // it asks which leases this node holds: none
+
+  // Another node holds p1: both orders are forwarded there, and the forward is lost.
+  auto lost = waiting_order("lost");
+  auto served = waiting_order("served");
+  self->send(router, dispatch_atom::value, std::vector<order>{lost, served});
+  deliver();
+  CAF_REQUIRE_EQUAL(forwarded->size(), 1u);
+  CAF_CHECK_EQUAL(forwarded->front(), (std::vector<std::string>{"lost", "served"}));
+
+  // By the first re-send point the client re-sent "served" to the other node, which finished
+  // it; "lost" still waits in the store.
+  served.status = order_status::succeeded;
+  stored->rows = {{"lost", lost}, {"served", served}};
+  pass(milliseconds{119999});
+  deliver();
+  CAF_CHECK(stored->reads_by_id.empty());
+  pass(milliseconds{1});
+  deliver();
+  CAF_REQUIRE_EQUAL(stored->reads_by_id.size(), 1u);
+  CAF_CHECK_EQUAL(stored->reads_by_id.front(), (std::vector<std::string>{"lost", "served"}));
+  CAF_REQUIRE_EQUAL(forwarded->size(), 2u);
+  CAF_CHECK_EQUAL(forwarded->back(), std::vector<std::string>{"lost"});
+
+  // Final by the second re-send point: nothing is routed again.
+  lost.status = order_status::succeeded;
+  stored->rows["lost"] = lost;
+  pass(milliseconds{40000});
+  deliver();
+  CAF_CHECK_EQUAL(stored->reads_by_id.size(), 2u);
+  CAF_CHECK_EQUAL(forwarded->size(), 2u);
 }
 
 CAF_TEST_FIXTURE_SCOPE_END()

@@ -17,6 +17,7 @@
 #include <fstream>
 #include <future>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <set>
 #include <thread>
@@ -810,6 +811,25 @@ BOOST_AUTO_TEST_CASE(nodes_opening_an_empty_database_together_apply_each_migrati
     *session << "SELECT version FROM schema_version ORDER BY version", soci::into(steps);
     BOOST_TEST(steps == every_step, "round " << round);
   }
+}
+
+BOOST_AUTO_TEST_CASE(of_orders_named_by_id_the_unfinished_ones_are_read) {
+  order_store db{cfg};
+  db.insert({stored_order("o-1", "r-1", 1), stored_order("o-2", "r-2", 2),
+             stored_order("o-3", "r-3", 3, order_status::succeeded),
+             stored_order("o-4", "r-4", 4, order_status::unknown),
+             stored_order("o-5", "r-5", 5)});
+  db.apply({{"o-2", order_status::accepted, order_event::dispatch, 10, "p-cmcc", 1, "o-2/p-cmcc",
+             "", ""}});
+  auto found = db.load_unfinished_of({"o-1", "o-2", "o-3", "o-4", "no-such-order"});
+  std::map<std::string, order_status> statuses;
+  for (const auto& o : found)
+    statuses[o.id] = o.status;
+  BOOST_TEST(statuses.size() == 3u);
+  BOOST_TEST((statuses["o-1"] == order_status::accepted));
+  BOOST_TEST((statuses["o-2"] == order_status::dispatched));
+  BOOST_TEST((statuses["o-4"] == order_status::unknown));
+  BOOST_TEST(db.load_unfinished_of({}).empty());
 }
 
 BOOST_AUTO_TEST_CASE(the_bench_counts_a_runs_final_orders_and_no_others) {
