@@ -44,6 +44,9 @@ struct cluster_options {
   store_config store;
   /// The node's metrics (members and leases held); null: not measured.
   std::shared_ptr<node_metrics> metrics;
+  /// Tests only: this many batches of orders forwarded to other members are lost unsent,
+  /// as with a connection that drops with them in it. Zero in production.
+  uint32_t test_lost_forwards = 0;
 };
 
 /// "host:port" of a node's gateway as the other members and clients reach it (an IPv6 host

@@ -86,6 +86,12 @@ void forward_orders(cluster_pointer self, std::vector<order>& orders,
       self->send(st.router, forward_atom::value, std::move(orders), provider);
       return;
     case forward_route::destination::member:
+      if (st.peers.lost_forwards < st.options.test_lost_forwards) {
+        ++st.peers.lost_forwards;
+        spdlog::warn("cluster: {} orders for provider {} lost on their way to {} (tests only)",
+                     orders.size(), provider, route.address);
+        return;
+      }
       self->send(gateways.at(route.address), forward_atom::value, std::move(orders), provider);
       return;
     case forward_route::destination::wait:

@@ -22,7 +22,7 @@ using cluster_pointer = cluster_actor::stateful_pointer<cluster_state>;
 
 struct peer_connections {
   /// Bounds the memory of orders waiting for a holder (about 100 MB); beyond it they wait in
-  /// the store only, for the next owner's read and the deadline net.
+  /// the store only, for the next owner's read or their re-send point (router).
   static constexpr size_t max_parked_forwards = 200'000;
 
   /// Gateways of the other members by address, connected and monitored.
@@ -31,6 +31,8 @@ struct peer_connections {
   std::set<std::string> connecting;
   /// Orders to forward once their provider's holder is known and connected.
   forward_backlog parked{max_parked_forwards};
+  /// Batches lost so far of cluster_options::test_lost_forwards.
+  uint32_t lost_forwards = 0;
 };
 
 /// Connects to the gateway at `address` ("host:port") unless it is this node's, connected

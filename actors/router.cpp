@@ -10,6 +10,7 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <unordered_set>
 
 namespace topup {
 namespace {
@@ -518,16 +519,23 @@ void take_report(self_pointer self, const provider_report& report) {
   publish_admission(self);
 }
 
-/// Whether an order is in a lane here, or waits here for a provider's new lane.
-bool held_here(const router_state& st, const std::string& id) {
-  if (st.owner.count(id) != 0)
-    return true;
-  for (const auto& [provider, waiting] : st.awaiting_lane)
-    for (const auto& o : waiting)
-      if (o.id == id)
-        return true;
-  return false;
-}
+/// Whether each order is in a lane here, or waits here for a provider's new lane; built once
+/// for a batch of ids (awaiting_lane is kept by provider, not by id).
+class held_here {
+public:
+  explicit held_here(const router_state& st) : owner_(st.owner) {
+    for (const auto& [provider, waiting] : st.awaiting_lane)
+      for (const auto& o : waiting)
+        awaiting_.insert(o.id);
+  }
+  bool operator()(const std::string& id) const {
+    return owner_.count(id) != 0 || awaiting_.count(id) != 0;
+  }
+
+private:
+  const decltype(router_state::owner)& owner_;
+  std::unordered_set<std::string> awaiting_;
+};
 
 /// Routes orders whose re-send point passed, urgent, to the provider with the earliest
 /// predicted completion.
@@ -550,8 +558,9 @@ void resend_unheld(self_pointer self, std::vector<std::string> ids) {
     .then(
       [=](std::vector<order>& unfinished) {
         std::vector<order> waiting;
+        held_here held{self->state};
         for (auto& o : unfinished)
-          if (o.status == order_status::accepted && !held_here(self->state, o.id))
+          if (o.status == order_status::accepted && !held(o.id))
             waiting.push_back(std::move(o));
         if (waiting.empty())
           return;
@@ -571,12 +580,17 @@ void resend_unheld(self_pointer self, std::vector<std::string> ids) {
 /// urgent, to the provider with the earliest predicted completion.
 void resend(self_pointer self, const std::vector<std::string>& ids) {
   std::vector<std::string> unheld;
+  std::optional<held_here> held;
   for (const auto& id : ids) {
     auto owner = self->state.owner.find(id);
     if (owner == self->state.owner.end()) {
-      if (clustered(self) && !held_here(self->state, id))
+      if (!clustered(self))
+        continue;  // a single node holds every order it has not finished
+      if (!held)
+        held.emplace(self->state);
+      if (!(*held)(id))
         unheld.push_back(id);
-      continue;  // a single node holds every order it has not finished
+      continue;
     }
     self->request(self->state.lanes[owner->second], self->state.options.timeouts.lane_release,
                   release_atom::value, id)

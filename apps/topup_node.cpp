@@ -23,6 +23,7 @@
 #include <caf/openssl/all.hpp>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -54,20 +55,38 @@ void create_data_directories(const config& cfg) {
   }
 }
 
+/// The positive whole number in the environment variable `name`; 0 when it is unset or
+/// anything else.
+long long positive_test_setting(const char* name) {
+  auto text = std::getenv(name);
+  if (!text)
+    return 0;
+  char* end = nullptr;
+  auto value = std::strtoll(text, &end, 10);
+  return end == text || *end != '\0' || value <= 0 ? 0 : value;
+}
+
 /// Tests only: TOPUP_TEST_SEND_HOLD_MS holds every provider call and status query that long
 /// between its write-ahead and its send, a window a test can pause the node in. Unset (or
 /// not a positive number): no hold.
 milliseconds test_send_hold() {
-  auto text = std::getenv("TOPUP_TEST_SEND_HOLD_MS");
-  if (!text)
-    return milliseconds{0};
-  char* end = nullptr;
-  auto ms = std::strtoll(text, &end, 10);
-  if (end == text || *end != '\0' || ms <= 0)
+  auto ms = positive_test_setting("TOPUP_TEST_SEND_HOLD_MS");
+  if (ms == 0)
     return milliseconds{0};
   spdlog::warn("node holds every provider call {} ms before it leaves "
                "(TOPUP_TEST_SEND_HOLD_MS: for tests only)", ms);
   return milliseconds{ms};
+}
+
+/// Tests only: TOPUP_TEST_LOST_FORWARDS is how many batches of orders forwarded to another
+/// member the node loses unsent, as a dropped connection would. Unset (or not a positive
+/// number): none.
+uint32_t test_lost_forwards() {
+  auto count = std::min<long long>(positive_test_setting("TOPUP_TEST_LOST_FORWARDS"), 1'000'000);
+  if (count > 0)
+    spdlog::warn("node loses the first {} batches of orders it forwards "
+                 "(TOPUP_TEST_LOST_FORWARDS: for tests only)", count);
+  return static_cast<uint32_t>(count);
 }
 
 /// The router of the node, if the supervisor can name it.
@@ -156,6 +175,8 @@ int serve(caf::actor_system& system, const config& cfg, milliseconds drain_timeo
   auto time = std::make_shared<system_clock>();
   auto options = make_supervisor_options(cfg, time);
   options.engine.send_hold = test_send_hold();
+  if (options.cluster)
+    options.cluster->test_lost_forwards = test_lost_forwards();
   // Measured only where they can be read: GET /metrics on the HTTP API's listener.
   std::shared_ptr<node_metrics> metrics;
   if (cfg.http_api) {

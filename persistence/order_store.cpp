@@ -453,7 +453,8 @@ std::vector<order> order_reader::load_unfinished_page(int64_t after_deadline_ms,
     soci::rowset<soci::row> rows =
       (session().prepare << "SELECT " << order_columns
                          << " FROM orders WHERE " << unfinished_status_sql
-                         << " AND (deadline_ms > :deadline OR (deadline_ms = :deadline AND id > :id))"
+                         << " AND (deadline_ms > :deadline"
+                            " OR (deadline_ms = :deadline AND id > :id))"
                             " ORDER BY deadline_ms, id LIMIT :limit",
        soci::use(deadline, "deadline"), soci::use(after_id, "id"),
        soci::use(rows_wanted, "limit"));

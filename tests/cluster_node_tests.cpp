@@ -182,6 +182,21 @@ struct client_books {
   std::vector<std::string> problems;
 };
 
+/// A test-only setting of topup-node (an environment variable TOPUP_TEST_*), for the nodes
+/// started while it lives.
+class node_test_setting {
+public:
+  node_test_setting(const char* name, long long value) : name_(name) {
+    setenv(name, std::to_string(value).c_str(), 1);
+  }
+  ~node_test_setting() { unsetenv(name_); }
+  node_test_setting(const node_test_setting&) = delete;
+  node_test_setting& operator=(const node_test_setting&) = delete;
+
+private:
+  const char* name_;
+};
+
 struct cluster_fixture {
   temp_dir dir;
   store_config database = empty_postgresql_store();
@@ -1027,6 +1042,33 @@ BOOST_AUTO_TEST_CASE(orders_failed_over_to_a_killed_owners_provider_are_served_b
   require_all_succeeded(accepting, books, 40s);
 }
 
+// Orders forwarded to p-cmcc's owner are lost on the way (TOPUP_TEST_LOST_FORWARDS: the
+// accepting node drops its first forward, as a connection dropped with it would) while every
+// node lives, so no takeover reads the store for them. At their re-send point the accepting
+// node finds them still waiting and routes them again: every one succeeds, none fails at
+// its deadline.
+BOOST_AUTO_TEST_CASE(orders_whose_forward_is_lost_between_live_nodes_are_routed_again) {
+  node_test_setting lost{"TOPUP_TEST_LOST_FORWARDS", 1};
+  const int64_t resend_ms = 6000;
+  start_all([&](nlohmann::json& cfg) {
+    cfg["deadline"] = {{"limit_ms", 20000}, {"resend_at_ms", {resend_ms}},
+                       {"query_interval_ms", 200}};
+  });
+  auto ownership = require_settled(all_nodes(), names_except());
+  auto accepting = owning_none_of(ownership, {"p-cmcc"});
+  BOOST_TEST_MESSAGE("ownership: " << ownership.describe() << "; submitting to "
+                                   << node_name(accepting));
+  client_books books;
+  submit_cmcc_orders(accepting, "lost", 0, 40, books);
+  require_all_succeeded(accepting, books, 30s);
+  // The forward was lost indeed: the orders were served only from their re-send point on.
+  auto orders = wait_until_final(accepting, books, 1s);
+  auto served_late = std::count_if(orders.begin(), orders.end(), [&](const auto& entry) {
+    return entry.second.updated_at_ms - entry.second.accepted_at_ms >= resend_ms;
+  });
+  BOOST_TEST(served_late > 0, "every order was final before its re-send point" << logs());
+}
+
 BOOST_AUTO_TEST_CASE(orders_a_killed_node_holding_no_provider_never_handed_on_are_served) {
   // p-agg alone, serving every carrier: one node holds it, the other two hold nothing, and
   // the death of one of those moves no lease, so no takeover reads the store.
@@ -1186,18 +1228,6 @@ void postgres_server(const std::string& command) {
   BOOST_TEST_REQUIRE(std::system(line.c_str()) == 0, line << " failed");
 }
 
-/// Holds every provider call this long between its write-ahead and its send, in the nodes
-/// started while it lives (topup-node reads TOPUP_TEST_SEND_HOLD_MS): a window to pause an
-/// owner in.
-struct send_hold {
-  explicit send_hold(std::chrono::milliseconds hold) {
-    setenv("TOPUP_TEST_SEND_HOLD_MS", std::to_string(hold.count()).c_str(), 1);
-  }
-  ~send_hold() { unsetenv("TOPUP_TEST_SEND_HOLD_MS"); }
-  send_hold(const send_hold&) = delete;
-  send_hold& operator=(const send_hold&) = delete;
-};
-
 /// topup-provider-sim playing every workload provider: p-cmcc with `cmcc_outcomes`, the
 /// others always succeeding.
 nlohmann::json sim_providers(const nlohmann::json& cmcc_outcomes) {
@@ -1280,7 +1310,9 @@ BOOST_AUTO_TEST_CASE(an_owner_paused_between_write_ahead_and_send_calls_nothing_
   // queries are due at the owner too.
   provider_sim_process sim{dir, "sim", sim_providers({{"success", 0.8}, {"unknown", 0.2}})};
   ledger_files = {sim.ledger_path()};
-  send_hold hold{1500ms};
+  // Every provider call held 1.5 s between its write-ahead and its send: a window to pause
+  // the owner in.
+  node_test_setting hold{"TOPUP_TEST_SEND_HOLD_MS", 1500};
   start_all([&](nlohmann::json& cfg) {
     cfg["deadline"] = {{"limit_ms", 30000}, {"resend_at_ms", {20000, 25000}},
                        {"query_interval_ms", 200}};
