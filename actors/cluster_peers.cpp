@@ -73,6 +73,9 @@ void peer_down(cluster_pointer self, const caf::down_msg& down) {
     }
 }
 
+/// How long a member may take to say which forwarded orders it holds.
+constexpr std::chrono::seconds forward_answer_timeout{30};
+
 void forward_orders(cluster_pointer self, std::vector<order>& orders,
                     const std::string& provider) {
   auto& st = self->state;
@@ -92,7 +95,20 @@ void forward_orders(cluster_pointer self, std::vector<order>& orders,
                      orders.size(), provider, route.address);
         return;
       }
-      self->send(gateways.at(route.address), forward_atom::value, std::move(orders), provider);
+      // Answered with what the member holds now: this node's router stops watching those. A
+      // forward lost with its connection is never answered; its orders are read again at
+      // their re-send point.
+      self->request(gateways.at(route.address), forward_answer_timeout, forward_atom::value,
+                    std::move(orders), provider)
+        .then(
+          [=](std::vector<std::string>& held) {
+            if (!held.empty() && self->state.router)
+              self->send(self->state.router, take_atom::value, std::move(held));
+          },
+          [=](caf::error& error) {
+            spdlog::debug("cluster: a forward to {} unanswered: {}", route.address,
+                          describe(error));
+          });
       return;
     case forward_route::destination::wait:
       break;

@@ -519,16 +519,11 @@ gateway_actor::behavior_type gateway(self_pointer self, std::string node_name,
         });
     },
     [=](forward_atom, std::vector<order>& orders, const std::string& provider) {
-      with_handles(
-        self,
-        [=](const node_handles& handles) {
-          self->send(handles.router, forward_atom::value, orders, provider);
-        },
-        [=](const caf::error& error) {
-          // They are in the store: this node's router loads them when it takes them over.
-          spdlog::debug("gateway: {} forwarded orders not handed on: {}", orders.size(),
-                        describe(error));
-        });
+      // Unanswered (the node restarts), the forwarding node reads them again from the store
+      // at their re-send point.
+      return forward<std::vector<std::string>>(
+        self, [](const node_handles& h) { return h.router; }, take_atom::value,
+        std::move(orders), provider);
     },
   };
 }

@@ -10,7 +10,6 @@
 #include <limits>
 #include <map>
 #include <optional>
-#include <unordered_set>
 
 namespace topup {
 namespace {
@@ -85,8 +84,10 @@ void forward_to_owner(self_pointer self, size_t provider, std::vector<order> ord
     spdlog::error("router has no lane for provider {}", st.options.providers[provider].name);
     return;
   }
-  for (const auto& o : orders)
+  for (const auto& o : orders) {
     st.owner.erase(o.id);
+    st.unconfirmed.insert(o.id);
+  }
   self->send(st.options.cluster, forward_atom::value, std::move(orders),
              st.options.providers[provider].name);
 }
@@ -268,7 +269,8 @@ void spawn_lane(self_pointer self, size_t index) {
 }
 
 void start_lanes(self_pointer self, const std::vector<size_t>& started);
-void take_forwarded(self_pointer self, std::vector<order> orders, const std::string& provider);
+std::vector<std::string> take_forwarded(self_pointer self, std::vector<order> orders,
+                                        const std::string& provider);
 
 /// Cluster: the lane of a provider this node gives up stops calling and hands its waiting
 /// orders back (forward_atom), which go on to the next holder; once no call of it is in
@@ -355,9 +357,12 @@ void apply_ownership(self_pointer self, const std::vector<provider_lease>& lease
 
 /// Cluster: orders another node forwarded to `provider` because this node holds it. Served
 /// here (in-flight ones by the lane of their attempt) when this node still holds it; the
-/// others go on to the holder this node knows of.
-void take_forwarded(self_pointer self, std::vector<order> orders, const std::string& provider) {
+/// others go on to the holder this node knows of. Returns the ids of those held here now,
+/// whose deadlines this node watches.
+std::vector<std::string> take_forwarded(self_pointer self, std::vector<order> orders,
+                                        const std::string& provider) {
   auto& st = self->state;
+  std::vector<std::string> held;
   anchor(self, orders);
   auto local_lane = [&](const std::string& name) -> std::optional<size_t> {
     auto index = st.provider_index.find(name);
@@ -370,8 +375,10 @@ void take_forwarded(self_pointer self, std::vector<order> orders, const std::str
   std::vector<order> in_flight;
   std::map<size_t, std::vector<order>> elsewhere;  // by provider index
   for (auto& o : orders) {
-    if (st.owner.count(o.id) != 0)
-      continue;  // held here already
+    if (st.owner.count(o.id) != 0) {
+      held.push_back(o.id);  // held here already
+      continue;
+    }
     const auto& serving = o.status == order_status::accepted ? provider : o.provider;
     bool here = o.status == order_status::accepted ? target.has_value()
                                                    : local_lane(o.provider).has_value();
@@ -391,14 +398,20 @@ void take_forwarded(self_pointer self, std::vector<order> orders, const std::str
         elsewhere[index->second].push_back(std::move(o));
       continue;
     }
+    held.push_back(o.id);
     (o.status == order_status::accepted ? waiting : in_flight).push_back(std::move(o));
   }
+  // Those waiting for a new lane here are not counted: should that lane not start, they go
+  // on to the next holder without reminders here, so whoever forwarded them keeps watching.
+  for (const auto& id : held)
+    st.unconfirmed.erase(id);
   for (auto& [index, share] : elsewhere)
     forward_to_owner(self, index, std::move(share));
   self->send(st.reminders, track_atom::value, reminders_for(waiting));
   self->send(st.reminders, track_atom::value, reminders_for(in_flight));
   hand_in_flight(self, std::move(in_flight));
   route(self, std::move(waiting), false, [&](const order&) { return target; });
+  return held;
 }
 
 /// Orders this node accepted (or held) that reached their deadline while no lane here holds
@@ -519,24 +532,6 @@ void take_report(self_pointer self, const provider_report& report) {
   publish_admission(self);
 }
 
-/// Whether each order is in a lane here, or waits here for a provider's new lane; built once
-/// for a batch of ids (awaiting_lane is kept by provider, not by id).
-class held_here {
-public:
-  explicit held_here(const router_state& st) : owner_(st.owner) {
-    for (const auto& [provider, waiting] : st.awaiting_lane)
-      for (const auto& o : waiting)
-        awaiting_.insert(o.id);
-  }
-  bool operator()(const std::string& id) const {
-    return owner_.count(id) != 0 || awaiting_.count(id) != 0;
-  }
-
-private:
-  const decltype(router_state::owner)& owner_;
-  std::unordered_set<std::string> awaiting_;
-};
-
 /// Routes orders whose re-send point passed, urgent, to the provider with the earliest
 /// predicted completion.
 void route_urgent(self_pointer self, std::vector<order> orders) {
@@ -546,26 +541,30 @@ void route_urgent(self_pointer self, std::vector<order> orders) {
   });
 }
 
-/// Cluster: orders this node accepted and no lane here holds, at their re-send point. Most
-/// went to another node's provider and are final by now; a forward lost with its connection
-/// (both nodes alive, so no takeover reads the store) leaves nobody serving the order. Those
-/// still waiting are routed again: a node that holds one already drops the copy, and a copy
-/// that meets another in flight is fenced by the store (one dispatch per attempt).
-void resend_unheld(self_pointer self, std::vector<std::string> ids) {
+/// Cluster: orders this node forwarded that no member said it holds, at their re-send point.
+/// A forward lost with its connection (both nodes alive, so no takeover reads the store)
+/// leaves nobody serving them. Those the store still has waiting are routed again: a node
+/// that holds one after all drops the copy, and a copy that meets another in flight is
+/// fenced by the store (one dispatch per attempt).
+void resend_unconfirmed(self_pointer self, std::vector<std::string> ids) {
   auto count = ids.size();
   self->request(self->state.store, self->state.options.timeouts.store_load, load_atom::value,
-                std::move(ids))
+                ids)
     .then(
       [=](std::vector<order>& unfinished) {
+        auto& st = self->state;
+        // Whatever the store says of them now is where they stand: routed again below
+        // (watched anew if forwarded), or final, or in flight with a holder that watches it.
+        for (const auto& id : ids)
+          st.unconfirmed.erase(id);
         std::vector<order> waiting;
-        held_here held{self->state};
         for (auto& o : unfinished)
-          if (o.status == order_status::accepted && !held(o.id))
+          if (o.status == order_status::accepted && st.owner.count(o.id) == 0)
             waiting.push_back(std::move(o));
         if (waiting.empty())
           return;
-        spdlog::warn("router routes {} orders again at their re-send point: accepted here, "
-                     "waiting, and held by no node it knows of",
+        spdlog::warn("router routes {} orders again at their re-send point: forwarded, no "
+                     "member said it holds them, and the store has them waiting",
                      waiting.size());
         anchor(self, waiting);
         route_urgent(self, std::move(waiting));
@@ -579,18 +578,13 @@ void resend_unheld(self_pointer self, std::vector<std::string> ids) {
 /// The orders' re-send points passed: those still waiting in a queue are taken out and sent,
 /// urgent, to the provider with the earliest predicted completion.
 void resend(self_pointer self, const std::vector<std::string>& ids) {
-  std::vector<std::string> unheld;
-  std::optional<held_here> held;
+  std::vector<std::string> unconfirmed;
   for (const auto& id : ids) {
     auto owner = self->state.owner.find(id);
     if (owner == self->state.owner.end()) {
-      if (!clustered(self))
-        continue;  // a single node holds every order it has not finished
-      if (!held)
-        held.emplace(self->state);
-      if (!(*held)(id))
-        unheld.push_back(id);
-      continue;
+      if (self->state.unconfirmed.count(id) != 0)
+        unconfirmed.push_back(id);
+      continue;  // finished, or held by another member that watches it
     }
     self->request(self->state.lanes[owner->second], self->state.options.timeouts.lane_release,
                   release_atom::value, id)
@@ -603,8 +597,8 @@ void resend(self_pointer self, const std::vector<std::string>& ids) {
           spdlog::warn("router could not re-send order={}: {}", id, describe(error));
         });
   }
-  if (!unheld.empty())
-    resend_unheld(self, std::move(unheld));
+  if (!unconfirmed.empty())
+    resend_unconfirmed(self, std::move(unconfirmed));
 }
 
 /// The orders' deadlines passed: each lane fails those it still holds waiting; the router
@@ -615,10 +609,12 @@ void expire(self_pointer self, const std::vector<std::string>& ids) {
   std::vector<std::string> unheld;
   for (const auto& id : ids) {
     auto owner = st.owner.find(id);
-    if (owner != st.owner.end())
+    if (owner != st.owner.end()) {
       per_provider[owner->second].push_back(id);
-    else
+    } else {
+      st.unconfirmed.erase(id);  // nothing more to watch it for
       unheld.push_back(id);
+    }
   }
   if (!unheld.empty())
     expire_unheld(self, unheld);
@@ -783,6 +779,13 @@ router_actor::behavior_type router(self_pointer self, engine_options options,
     [=](own_atom, const std::vector<provider_lease>& leases) { apply_ownership(self, leases); },
     [=](forward_atom, std::vector<order>& orders, const std::string& provider) {
       take_forwarded(self, std::move(orders), provider);
+    },
+    [=](take_atom, std::vector<order>& orders, const std::string& provider) {
+      return take_forwarded(self, std::move(orders), provider);
+    },
+    [=](take_atom, const std::vector<std::string>& held_elsewhere) {
+      for (const auto& id : held_elsewhere)
+        self->state.unconfirmed.erase(id);
     },
     [=](admission_atom, intake_actor& intake) {
       self->state.intake = std::move(intake);

@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 namespace topup {
@@ -96,6 +97,9 @@ struct router_state {
   std::unordered_map<std::string, size_t> provider_index;
   /// Every unfinished order of this node and the provider serving it.
   std::unordered_map<std::string, uint16_t> owner;
+  /// Cluster: orders this node forwarded that no member said it holds (take_atom) yet: read
+  /// again at their re-send point, in case the forward was lost.
+  std::unordered_set<std::string> unconfirmed;
   /// A new order should finish before its first re-send point (less the admission margin,
   /// so that routing and admission agree on what is in time).
   double budget_ms = 120000;

@@ -164,9 +164,15 @@ using router_actor = caf::typed_actor<
   // lane of one no longer listed, answering released_atom to the cluster actor once no call
   // of that lane is in flight.
   caf::reacts_to<own_atom, std::vector<provider_lease>>,
-  // Cluster, from another node: orders for a provider this node holds, and its name. Served
-  // here when this node still holds it; otherwise passed on to the holder it knows of.
+  // Cluster, from a lane giving its queue up or from the cluster actor: orders for a provider
+  // this node holds, and its name. Served here when this node still holds it; otherwise
+  // passed on to the holder it knows of.
   caf::reacts_to<forward_atom, std::vector<order>, std::string>,
+  // Cluster, from another node through the gateway: the same, answered with the ids of the
+  // orders this node holds now (the forwarding node stops watching those).
+  caf::replies_to<take_atom, std::vector<order>, std::string>::with<std::vector<std::string>>,
+  // Cluster, from the cluster actor: another node holds these orders this node forwarded.
+  caf::reacts_to<take_atom, std::vector<std::string>>,
   // Cluster, from the cluster actor: a member left or restarted holding no provider, so no
   // takeover reads the orders it accepted and never handed on: serve every waiting order
   // again (serves_orphans).
@@ -217,8 +223,9 @@ using gateway_actor = caf::typed_actor<
   caf::reacts_to<unwatch_atom, local_atom, caf::actor, std::vector<std::string>>,
   // The cluster's members as this node sees them (a single node: itself alone).
   caf::replies_to<members_atom>::with<std::vector<member_info>>,
-  // From another node of the cluster: orders for a provider this node holds, and its name.
-  caf::reacts_to<forward_atom, std::vector<order>, std::string>,
+  // From another node of the cluster: orders for a provider this node holds, and its name;
+  // answered with the ids of those its router holds now.
+  caf::replies_to<forward_atom, std::vector<order>, std::string>::with<std::vector<std::string>>,
   // Reconciliation: one page of a provider's attempts of a period (see attempt_query).
   caf::replies_to<attempts_atom, attempt_query>::with<std::vector<attempt_record>>,
   // Reconciliation: the node holding the provider (this one, or the member that does in a

@@ -41,7 +41,8 @@ namespace topup {
 /// 9: provider_stats carries how far behind the store is with the lane's writes.
 /// 10: the store no longer answers a filtered load of unfinished orders (a takeover pages
 ///     through them all).
-constexpr uint32_t protocol_version = 10;
+/// 11: a member answers orders forwarded to it with the ids it holds (take_atom).
+constexpr uint32_t protocol_version = 11;
 
 /// One order's answer inside a batch submission: either an error or the order.
 struct submit_result {
@@ -658,6 +659,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(topup, caf::first_custom_type_id)
   CAF_ADD_ATOM(topup, topup, deliveries_atom, "deliveries")
   CAF_ADD_ATOM(topup, topup, redeliver_atom, "redeliver")
   CAF_ADD_ATOM(topup, topup, delivery_atom, "delivery")
+  // node -> node (cluster): forwarded orders taken by the receiving member's router
+  CAF_ADD_ATOM(topup, topup, take_atom, "take")
 
 CAF_END_TYPE_ID_BLOCK(topup)
 

@@ -376,7 +376,7 @@ CAF_TEST(recovery hands each loaded order to the lane that serves it) {
   CAF_CHECK_EQUAL(state.owner.at("c"), 1u);
 }
 
-CAF_TEST(a cluster node routes again at the re-send point what it forwarded and is waiting) {
+CAF_TEST(a cluster node reads again at the re-send point what it forwarded unconfirmed) {
   engine_options options;
   provider_config p1;
   p1.name = "p1";
@@ -392,18 +392,22 @@ CAF_TEST(a cluster node routes again at the re-send point what it forwarded and 
   spawned.push_back(caf::actor_cast<caf::actor>(router));
   deliver();  // it asks which leases this node holds: none
 
-  // Another node holds p1: both orders are forwarded there, and the forward is lost.
+  // Another node holds p1: the orders are forwarded there. That node says it holds "taken";
+  // the answer for the others never comes (the forward was lost with its connection).
   auto lost = waiting_order("lost");
   auto served = waiting_order("served");
-  self->send(router, dispatch_atom::value, std::vector<order>{lost, served});
+  auto taken = waiting_order("taken");
+  self->send(router, dispatch_atom::value, std::vector<order>{lost, served, taken});
   deliver();
   CAF_REQUIRE_EQUAL(forwarded->size(), 1u);
-  CAF_CHECK_EQUAL(forwarded->front(), (std::vector<std::string>{"lost", "served"}));
+  CAF_CHECK_EQUAL(forwarded->front(), (std::vector<std::string>{"lost", "served", "taken"}));
+  self->send(router, take_atom::value, std::vector<std::string>{"taken"});
+  deliver();
 
   // By the first re-send point the client re-sent "served" to the other node, which finished
-  // it; "lost" still waits in the store.
+  // it; "lost" and "taken" wait in the store.
   served.status = order_status::succeeded;
-  stored->rows = {{"lost", lost}, {"served", served}};
+  stored->rows = {{"lost", lost}, {"served", served}, {"taken", taken}};
   pass(milliseconds{119999});
   deliver();
   CAF_CHECK(stored->reads_by_id.empty());
@@ -414,12 +418,14 @@ CAF_TEST(a cluster node routes again at the re-send point what it forwarded and 
   CAF_REQUIRE_EQUAL(forwarded->size(), 2u);
   CAF_CHECK_EQUAL(forwarded->back(), std::vector<std::string>{"lost"});
 
-  // Final by the second re-send point: nothing is routed again.
+  // Forwarded again and unconfirmed again, it is read again at the second re-send point:
+  // final by then, it goes nowhere.
   lost.status = order_status::succeeded;
   stored->rows["lost"] = lost;
   pass(milliseconds{40000});
   deliver();
-  CAF_CHECK_EQUAL(stored->reads_by_id.size(), 2u);
+  CAF_REQUIRE_EQUAL(stored->reads_by_id.size(), 2u);
+  CAF_CHECK_EQUAL(stored->reads_by_id.back(), std::vector<std::string>{"lost"});
   CAF_CHECK_EQUAL(forwarded->size(), 2u);
 }
 
