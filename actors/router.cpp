@@ -16,11 +16,15 @@ namespace {
 
 using self_pointer = router_actor::stateful_pointer<router_state>;
 
+deadline_entry reminder_of(const order& o) {
+  return {o.id, steady_ms(steady_deadline_of(o))};
+}
+
 std::vector<deadline_entry> reminders_for(const std::vector<order>& orders) {
   std::vector<deadline_entry> entries;
   entries.reserve(orders.size());
   for (const auto& o : orders)
-    entries.push_back({o.id, steady_ms(steady_deadline_of(o))});
+    entries.push_back(reminder_of(o));
   return entries;
 }
 
@@ -357,8 +361,9 @@ void apply_ownership(self_pointer self, const std::vector<provider_lease>& lease
 
 /// Cluster: orders another node forwarded to `provider` because this node holds it. Served
 /// here (in-flight ones by the lane of their attempt) when this node still holds it; the
-/// others go on to the holder this node knows of. Returns the ids of those held here now,
-/// whose deadlines this node watches.
+/// others go on to the holder this node knows of. This node watches the deadline of each one
+/// it takes, passed on or not (the next forward may be lost too). Returns the ids of those:
+/// whoever forwarded them stops watching them.
 std::vector<std::string> take_forwarded(self_pointer self, std::vector<order> orders,
                                         const std::string& provider) {
   auto& st = self->state;
@@ -374,9 +379,10 @@ std::vector<std::string> take_forwarded(self_pointer self, std::vector<order> or
   std::vector<order> waiting;
   std::vector<order> in_flight;
   std::map<size_t, std::vector<order>> elsewhere;  // by provider index
+  std::vector<deadline_entry> watched;
   for (auto& o : orders) {
     if (st.owner.count(o.id) != 0) {
-      held.push_back(o.id);  // held here already
+      held.push_back(o.id);  // held and watched here already
       continue;
     }
     const auto& serving = o.status == order_status::accepted ? provider : o.provider;
@@ -392,6 +398,8 @@ std::vector<std::string> take_forwarded(self_pointer self, std::vector<order> or
                       o.id, serving);
         continue;
       }
+      held.push_back(o.id);
+      watched.push_back(reminder_of(o));
       if (st.lifecycle.held(index->second))
         st.awaiting_lane[index->second].push_back(std::move(o));
       else
@@ -399,16 +407,14 @@ std::vector<std::string> take_forwarded(self_pointer self, std::vector<order> or
       continue;
     }
     held.push_back(o.id);
+    watched.push_back(reminder_of(o));
     (o.status == order_status::accepted ? waiting : in_flight).push_back(std::move(o));
   }
-  // Those waiting for a new lane here are not counted: should that lane not start, they go
-  // on to the next holder without reminders here, so whoever forwarded them keeps watching.
   for (const auto& id : held)
     st.unconfirmed.erase(id);
+  self->send(st.reminders, track_atom::value, std::move(watched));
   for (auto& [index, share] : elsewhere)
     forward_to_owner(self, index, std::move(share));
-  self->send(st.reminders, track_atom::value, reminders_for(waiting));
-  self->send(st.reminders, track_atom::value, reminders_for(in_flight));
   hand_in_flight(self, std::move(in_flight));
   route(self, std::move(waiting), false, [&](const order&) { return target; });
   return held;

@@ -183,6 +183,29 @@ struct fixture : test_coordinator_fixture<dsl_config> {
     };
   }
 
+  /// What the stub cluster actor of spawn_cluster_router got forwarded, batch by batch.
+  std::shared_ptr<std::vector<std::vector<std::string>>> forwarded =
+    std::make_shared<std::vector<std::vector<std::string>>>();
+
+  /// A router of a cluster node holding no lease (its cluster actor a stub_cluster) for one
+  /// provider, p1, serving cmcc.
+  router_actor spawn_cluster_router() {
+    engine_options options;
+    provider_config p1;
+    p1.name = "p1";
+    p1.carriers = {"cmcc"};
+    options.providers = {p1};
+    options.adapters["p1"] = provider(true);
+    options.admission.enabled = false;
+    auto cluster = sys.spawn(stub_cluster, forwarded);
+    spawned.push_back(cluster);
+    options.cluster = caf::actor_cast<cluster_actor>(cluster);
+    auto router = sys.spawn(topup::router, options, engine_time(), store());
+    spawned.push_back(caf::actor_cast<caf::actor>(router));
+    deliver();  // it asks which leases this node holds: none
+    return router;
+  }
+
   recharge_actor spawn_lane(bool provider_answers) {
     recharge_options options;
     options.provider = "p1";
@@ -377,20 +400,7 @@ CAF_TEST(recovery hands each loaded order to the lane that serves it) {
 }
 
 CAF_TEST(a cluster node reads again at the re-send point what it forwarded unconfirmed) {
-  engine_options options;
-  provider_config p1;
-  p1.name = "p1";
-  p1.carriers = {"cmcc"};
-  options.providers = {p1};
-  options.adapters["p1"] = provider(true);
-  options.admission.enabled = false;
-  auto forwarded = std::make_shared<std::vector<std::vector<std::string>>>();
-  auto cluster = sys.spawn(stub_cluster, forwarded);
-  spawned.push_back(cluster);
-  options.cluster = caf::actor_cast<cluster_actor>(cluster);
-  auto router = sys.spawn(topup::router, options, engine_time(), store());
-  spawned.push_back(caf::actor_cast<caf::actor>(router));
-  deliver();  // it asks which leases this node holds: none
+  auto router = spawn_cluster_router();
 
   // Another node holds p1: the orders are forwarded there. That node says it holds "taken";
   // the answer for the others never comes (the forward was lost with its connection).
@@ -426,6 +436,28 @@ CAF_TEST(a cluster node reads again at the re-send point what it forwarded uncon
   deliver();
   CAF_REQUIRE_EQUAL(stored->reads_by_id.size(), 2u);
   CAF_CHECK_EQUAL(stored->reads_by_id.back(), std::vector<std::string>{"lost"});
+  CAF_CHECK_EQUAL(forwarded->size(), 2u);
+}
+
+CAF_TEST(a cluster node that passes forwarded orders on watches them itself) {
+  auto router = spawn_cluster_router();
+  // Forwarded here for p1, which another node holds by now: passed on, and answered as
+  // held here, so the node that forwarded them stops watching them and this one starts.
+  auto passed = waiting_order("passed");
+  self->send(router, take_atom::value, std::vector<order>{passed}, std::string{"p1"});
+  expect((take_atom, std::vector<order>, std::string), from(self).to(router));
+  auto& state = deref<caf::stateful_actor<router_state, router_actor::base>>(router).state;
+  CAF_CHECK(state.unconfirmed.count("passed") == 1);
+  deliver();
+  CAF_REQUIRE_EQUAL(forwarded->size(), 1u);
+  CAF_CHECK_EQUAL(forwarded->front(), std::vector<std::string>{"passed"});
+
+  // The next forward was lost too: at the re-send point this node finds it waiting.
+  stored->rows = {{"passed", passed}};
+  pass(milliseconds{120000});
+  deliver();
+  CAF_REQUIRE_EQUAL(stored->reads_by_id.size(), 1u);
+  CAF_CHECK_EQUAL(stored->reads_by_id.front(), std::vector<std::string>{"passed"});
   CAF_CHECK_EQUAL(forwarded->size(), 2u);
 }
 
