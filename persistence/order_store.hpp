@@ -30,8 +30,9 @@ std::string wrong_carrier_addition(const transition& change);
 /// served twice after a takeover) never starts an attempt; -1 (no condition) for any other.
 long long attempts_before(const transition& change);
 
-/// The condition on an order row (columns unqualified) that holds while it is not final:
-/// what start-up recovery reads, served by the (status, deadline_ms) index.
+/// The condition on an order row (columns unqualified) that holds while it is not final,
+/// served by the (status, deadline_ms) index: what recovery and the reads of unfinished
+/// orders select.
 extern const char* const unfinished_status_sql;
 
 /// Reads of orders on a session of their own. Blocking; used from one thread at a time.
