@@ -446,6 +446,8 @@ CAF_TEST(a cluster node that passes forwarded orders on watches them itself) {
   auto passed = waiting_order("passed");
   self->send(router, take_atom::value, std::vector<order>{passed}, std::string{"p1"});
   expect((take_atom, std::vector<order>, std::string), from(self).to(router));
+  expect((std::vector<std::string>),
+         from(router).to(self).with(std::vector<std::string>{"passed"}));
   auto& state = deref<caf::stateful_actor<router_state, router_actor::base>>(router).state;
   CAF_CHECK(state.unconfirmed.count("passed") == 1);
   deliver();
