@@ -9,7 +9,7 @@ namespace topup {
 /// The schema version this build writes. Older files are migrated forward on open; a newer
 /// file (written by a later build) is refused rather than misread. The number of steps in
 /// schema.cpp's list: migrate() refuses to run when the two disagree.
-constexpr int current_schema_version = 14;
+constexpr int current_schema_version = 15;
 
 /// The key of the PostgreSQL advisory lock that serialises the migrations of a database:
 /// any fixed number, the same in every build ("topup" in ASCII).

@@ -779,6 +779,30 @@ BOOST_AUTO_TEST_CASE(a_version_9_store_records_wrong_carrier_answers_from_then_o
   BOOST_TEST(reopened.find_by_id("o-2")->wrong_carrier_at.empty());
 }
 
+// A store of schema version 14 is upgraded in place: its attempts stay, new dispatches write
+// theirs, and on PostgreSQL an attempt's row no longer references its order, so that no
+// attempt INSERT pays for the key's check (SQLite keeps the key: schema step 15).
+BOOST_AUTO_TEST_CASE(a_version_14_store_keeps_its_attempts_and_on_postgresql_drops_their_key) {
+  store_of_version_with_a_dispatched_order(14);
+  order_store db{cfg};
+  BOOST_TEST(schema_version(*open_session(cfg)) == current_schema_version);
+  db.insert({stored_order("o-1", "ref-2")});
+  transition dispatched{"o-1", order_status::accepted, order_event::dispatch, 10, "p-cmcc", 1,
+                        "o-1@p-cmcc", "", ""};
+  BOOST_TEST(db.apply({dispatched}) == std::vector<bool>{true});
+  BOOST_TEST(count_rows("attempts") == 2);
+
+  auto session = open_session(cfg);
+  auto attempt_of_no_order = [&] {
+    *session << "INSERT INTO attempts (order_id, attempt_no, provider, request_id,"
+                " started_at_ms) VALUES ('no-such-order', 1, 'p-cmcc', 'x@p-cmcc', 3)";
+  };
+  if (postgresql())
+    BOOST_CHECK_NO_THROW(attempt_of_no_order());
+  else
+    BOOST_CHECK_THROW(attempt_of_no_order(), soci::soci_error);
+}
+
 BOOST_AUTO_TEST_CASE(nodes_opening_an_empty_database_together_apply_each_migration_once) {
   std::vector<int> every_step(current_schema_version);
   std::iota(every_step.begin(), every_step.end(), 1);
