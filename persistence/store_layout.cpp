@@ -58,8 +58,8 @@ size_t settle_shard_count(const store_config& cfg) {
     if (auto recorded = recorded_shards(*session))
       return *recorded;
     // A store written before shards existed, or by a program that does not settle the count
-    // (one that spawns a store directly, as topup-bench in process does), holds its orders
-    // in one file without shard marks: it is one shard.
+    // (one that spawns a store actor directly, as many tests do), holds its orders in one
+    // file without shard marks: it is one shard.
     bool one_shard_already = (written_by > 0 && written_by < first_version_with_layout)
                              || holds_orders(*session);
     auto chosen = one_shard_already ? 1

@@ -85,6 +85,29 @@ BOOST_AUTO_TEST_CASE(scaled_down_w1_accepts_and_completes_every_order) {
   BOOST_TEST(std::filesystem::file_size(dir.path() / "w1.svg") > 0u);
 }
 
+// In process the bench opens the store itself: with two shards, both files are written and
+// read, so every order is counted and audited (a store whose shard count went unrecorded was
+// read as one shard, half the orders lost to the count).
+BOOST_AUTO_TEST_CASE(scaled_down_w1_in_process_on_two_shards_reads_both) {
+  temp_dir dir;
+  auto config = nlohmann::json::parse(std::ifstream{TOPUP_BENCH_W1_CONFIG}, nullptr, true,
+                                      /*ignore_comments=*/true);
+  config["store"]["shards"] = 2;
+  auto config_path = dir.path() / "w1-two-shards.json";
+  std::ofstream{config_path} << config.dump();
+  auto run_dir = dir.path() / "run";
+  auto figures = passing_run({"-w", "w1", "--orders", "2000", "--in-process", "-c",
+                              config_path.string(), "--run-dir", run_dir.string(),
+                              "--completion-wait", "20"},
+                             (dir.path() / "bench.log").string(), std::chrono::seconds(60));
+  BOOST_TEST(figures["mode"] == "in-process");
+  BOOST_TEST(figures["completed"] == 2000);
+  BOOST_TEST(figures["lost"] == 0);
+  BOOST_TEST(figures["ledger_audit"]["orders"] == 2000, figures["ledger_audit"].dump());
+  BOOST_TEST(figures["ledger_audit"]["disagreements"] == 0, figures["ledger_audit"].dump());
+  BOOST_TEST(std::filesystem::exists(run_dir / "data" / "topup.shard1.db"));
+}
+
 /// Runs a scaled-down W1 of 2,000 orders through the node's HTTP API (`via`), with
 /// topup-merchant-sim as the merchant's callback endpoint; the JSON line.
 nlohmann::json w1_over_http(const std::string& via) {

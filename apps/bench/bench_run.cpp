@@ -17,6 +17,7 @@
 #include "apps/bench/verdict.hpp"
 #include "domain/host_port.hpp"
 #include "persistence/sql_backend.hpp"
+#include "persistence/store_layout.hpp"
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -93,6 +94,10 @@ bool bench_run::prepare_scenarios() {
 
 std::optional<std::vector<gateway_actor>> bench_run::start_nodes(steady_time& node_ready) {
   if (o_.in_process) {
+    // As topup-node does before it starts: the shard count recorded in the store, which is
+    // where every reader of the store (this bench's among them) learns how many files to read.
+    if (!set_up("open the store", [&] { cfg_.store = open_store_shards(cfg_.store); }))
+      return std::nullopt;
     engine_ = std::make_unique<in_process_engine>(*system_, cfg_);
     node_ready = steady_clock::now();
     return std::vector<gateway_actor>{engine_->entry};
