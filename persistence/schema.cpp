@@ -104,12 +104,12 @@ void narrow_attempts(soci::session& session, const std::string&) {
 }
 
 /// Step 15: on PostgreSQL the attempts lose their foreign key. The store inserts an attempt's
-/// row only in the transaction whose update of its order applied, and deletes it with the
-/// order (topup-cli archive), so the key never caught anything; its check, a lookup that
-/// locks the order's row, was half of each attempt INSERT on the connection that bounds a
-/// node's completions (bench/README.md, "Attempt rows without a foreign key"). On SQLite the
-/// check reads pages the update has just read, and dropping the key would rebuild the table:
-/// it stays.
+/// row only in the transaction whose update of its order applied, and nothing deletes an
+/// order there (topup-cli archive is SQLite's), so the key never caught anything; its check,
+/// a lookup that locks the order's row, was half of each attempt INSERT on the connection
+/// that bounds a node's completions (bench/README.md, "Attempt rows without a foreign key
+/// (PostgreSQL)"). On SQLite the check reads pages the update has just read, and dropping
+/// the key would rebuild the table: it stays.
 void unchecked_attempts(soci::session& session, const std::string&) {
   if (session.get_backend_name() == "postgresql")
     session << "ALTER TABLE attempts DROP CONSTRAINT IF EXISTS attempts_order_id_fkey";
